@@ -1,0 +1,196 @@
+/**
+ * The binary interface between the JS side and the tile interpreter (assembly/ and its JS twin,
+ * reference.ts). One place for every opcode and layout constant; both interpreters and the program
+ * encoder import these numbers, so they cannot drift apart.
+ *
+ * A *program* tells the interpreter how to compute one chunk (or one region of a chunk):
+ *
+ *   for each row (C-order odometer over `extents`, the R leading dims after collapsing)
+ *     for each tile [c0, c0 + len) of the innermost dim (length rowLen, tiles of `tile` elements)
+ *       run every instruction, in order, on registers of `len` f64 values
+ *
+ * Registers are f64 tiles in the caller's scratch memory. Values of every dtype are carried as f64
+ * (exact for int32 and bool); dtype rules are explicit instructions (ROUND_F32, WRAP_I32, IMUL...).
+ *
+ * Slots are the program's views of memory and of index spaces. Each slot record is `4 + R` f64 words:
+ *   [kind, dtype, base, last, row_0 .. row_{R-1}]
+ * The value position of a slot at (row multi-index i, column c) is
+ *   base + sum_d(i_d * row_d) + c * last
+ * For a MEM slot that position is an *element* offset from `base`, which is an absolute byte address:
+ *   byte address = base + (sum_d(i_d * row_d) + c * last) * dtypeBytes. `last` is 0 (broadcast) or 1.
+ * For an INDEX slot the position itself is the value (a global index, exact below 2^53).
+ */
+
+/** Header: Int32 words at the program's start (program address is 8-byte aligned). */
+export const H = {
+  MAGIC: 0, // PROGRAM_MAGIC
+  NDIM: 1, // R: number of row dims (0..MAX_DIMS)
+  ROWLEN: 2, // length of the innermost (collapsed) dim
+  NSLOTS: 3,
+  NINSTR: 4, // number of Int32 words in the instruction stream
+  NCONST: 5,
+  NREGS: 6,
+  TILE: 7, // tile length in elements: a multiple of 4, 4..MAX_TILE
+  EXTENTS: 8, // byte offset from program start to Int32[R] row extents
+  SLOTS: 9, // byte offset from program start to the Float64 slot table (8-aligned)
+  INSTR: 10, // byte offset from program start to the Int32 instruction words
+  CONSTS: 11, // byte offset from program start to the Float64 constants (8-aligned)
+  REGS: 12, // absolute byte address of the register file: NREGS * TILE f64 (16-aligned)
+  SCRATCH: 13, // absolute byte address of SCRATCH_BYTES of scratch for the interpreter (16-aligned)
+  WORDS: 16, // header size in Int32 words
+} as const;
+
+export const PROGRAM_MAGIC = 0x7e55e2a1;
+export const MAX_DIMS = 32;
+export const MAX_TILE = 4096;
+export const DEFAULT_TILE = 1024;
+export const MAX_REGS = 64;
+export const SCRATCH_BYTES = 64 * 1024;
+
+/**
+ * Interpreter limits (both interpreters; a program beyond them gets RC.BAD_HEADER): the interpreter keeps
+ * per-slot row offsets and one RNG lane-state record per RANDOM instruction in the SCRATCH area.
+ */
+export const MAX_SLOTS = 1024;
+export const MAX_RANDOM_OPS = 96;
+
+/** Random numbers: values depend only on (seed, global flat index); see RANDOM below. */
+export const RNG_BLOCK = 256;
+
+/** Slot record layout (f64 words). */
+export const S = { KIND: 0, DTYPE: 1, BASE: 2, LAST: 3, ROW: 4 } as const;
+export const SLOT_MEM = 1;
+export const SLOT_INDEX = 2;
+
+/** Storage dtype codes of MEM slots. */
+export const DT = { F64: 0, F32: 1, I32: 2, BOOL: 3 } as const;
+export const DT_BYTES = [8, 4, 4, 1] as const;
+
+/**
+ * Opcodes. Instruction words are [op, args...]; `r` is a register, `s` a slot, `k` a constant index.
+ *
+ * Sources
+ *   IOTA r s          r[c] = value of INDEX slot s at c
+ *   RANDOM r s kind k r[c] = random value for global flat index f = value of INDEX slot s at c
+ *                     (s.last must be 1). Seed = consts[k] (low 32 bits, as integer) + 2^32 * consts[k+1] (high 32).
+ *                     kind 0: uniform [0,1); kind 1: standard normal. Exact definition below.
+ *   LOAD r s          r[c] = element of MEM slot s at c, converted to f64 (bool: 0 or 1)
+ *   CONST r k         r[c] = consts[k]
+ * Unary (op r a): r[c] = f(a[c])
+ *   NEG ABS SQRT EXP LOG SIN COS TANH FLOOR CEIL as IEEE / Math.* (NaN and infinities as numpy)
+ *   ROUND_F32         round to nearest float32 (Math.fround)
+ *   WRAP_I32          integral value to int32 with two's-complement wrap (x | 0 in JS; input is integral)
+ *   TRUNC_I32         toward zero, saturating to [-2^31, 2^31-1], NaN -> 0 (i32.trunc_sat_f64_s)
+ *   NOT               x == 0 ? 1 : 0            BOOL   x != 0 ? 1 : 0  (NaN -> 1)
+ *   ISNAN             x != x ? 1 : 0
+ * Binary (op r a b mode): mode bit 0 set: a is a constant index instead of a register; bit 1: same for b.
+ *   ADD SUB MUL DIV   IEEE f64
+ *   POW               Math.pow semantics
+ *   MAX MIN           NaN-propagating (numpy maximum/minimum; wasm f64.max/min)
+ *   EQ NE LT LE GT GE 1 or 0 (IEEE comparisons: NaN != NaN)
+ *   IMUL              int32 multiply with wrap (Math.imul of the int32 operands)
+ * Ternary
+ *   SELECT r c a b mode  r = c != 0 ? a : b; mode bit 0: a is a constant; bit 1: b is a constant
+ * Sinks (s is a MEM slot; reductions accumulate in f64 slots)
+ *   STORE a s         element of s at c = convert(a[c]) for the slot dtype (F32: fround; I32: value is
+ *                     already integral and in range; BOOL: a != 0)
+ *   RSUM a s          s.last == 0 (scalar mode): acc at position(c=0) += tileSum(a[0..len));
+ *                     s.last == 1 (vector mode): acc[c] += a[c]
+ *   RPROD a s         as RSUM with *, tileProd
+ *   RMIN a s / RMAX   scalar: acc = min(acc, a[c]) for each c; vector: acc[c] = min(acc[c], a[c]); NaN-propagating
+ *   RARGMIN a s x     value accumulators in slot s, index accumulators (f64) in slot s+1 (same layout),
+ *   RARGMAX           x an INDEX slot giving each element's index. Per element, in increasing c:
+ *                     if (idx == -1 || a < val || (a != a && val == val)) { val = a; idx = x }
+ *                     (RARGMAX with >). First occurrence wins; the first NaN wins and sticks.
+ *   RVAR a s          Welford/Chan accumulators: count in slot s, mean in s+1, M2 in s+2.
+ *                     scalar mode, per tile: nb = len, mb = tileSum(a) / nb, M2b = tileSum((a - mb)^2),
+ *                       then chanCombine(acc, nb, mb, M2b);
+ *                     vector mode, per element: n += 1; d = a - mean; mean += d / n; M2 += d * (a - mean).
+ *
+ * tileSum(v) (and tileProd with *) is defined exactly so both interpreters agree bit for bit:
+ *   p0 = p1 = p2 = p3 = 0 (1 for prod); for i in 0..len-1: p[i % 4] += v[i]; result = (p0 + p1) + (p2 + p3)
+ *
+ * chanCombine((na, ma, M2a), nb, mb, M2b), exactly in this order:
+ *   if na == 0: (nb, mb, M2b); else N = na + nb; d = mb - ma;
+ *   mean = ma + d * (nb / N); M2 = (M2a + M2b) + d * d * (na * nb / N); count = N
+ *
+ * RANDOM, exactly (u64 arithmetic mod 2^64):
+ *   mix(z) = z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB; z ^ (z >> 31)
+ *   G = 0x9E3779B97F4A7C15; K = mix(seed ^ 0x5851F42D4C957F2D)
+ *   for global flat index f: b = floor(f / RNG_BLOCK), p = f % RNG_BLOCK
+ *   state word j (0..15) of block b: w_j = mix(K + (16 * b + j + 1) * G)
+ *   lane l (0..3) is a xoshiro256+ generator with state (s0, s1, s2, s3) = (w_{4l}, w_{4l+1}, w_{4l+2}, w_{4l+3})
+ *   xoshiro256+ next(): out = s0 + s3; t = s1 << 17; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t;
+ *                        s3 = rotl(s3, 45); return out
+ *   toUnit(u) = f64 with bits (u >> 12) | 0x3FF0000000000000, minus 1.0   (in [0, 1), 52 random bits)
+ *   uniform: element f is toUnit of the (q + 1)-th output of lane (p % 4), where q = floor(p / 4)
+ *   normal:  u1 = toUnit of the (2q + 1)-th output of lane (p % 4), u2 = toUnit of the (2q + 2)-th;
+ *            value = sqrt(-2 * log(1 - u1)) * cos(2 * PI * u2)
+ */
+export const OP = {
+  END: 0,
+  IOTA: 1,
+  RANDOM: 2,
+  LOAD: 3,
+  CONST: 4,
+  // unary
+  NEG: 10,
+  ABS: 11,
+  SQRT: 12,
+  EXP: 13,
+  LOG: 14,
+  SIN: 15,
+  COS: 16,
+  TANH: 17,
+  FLOOR: 18,
+  CEIL: 19,
+  ROUND_F32: 20,
+  WRAP_I32: 21,
+  TRUNC_I32: 22,
+  NOT: 23,
+  BOOL: 24,
+  ISNAN: 25,
+  // binary
+  ADD: 40,
+  SUB: 41,
+  MUL: 42,
+  DIV: 43,
+  POW: 44,
+  MAX: 45,
+  MIN: 46,
+  EQ: 47,
+  NE: 48,
+  LT: 49,
+  LE: 50,
+  GT: 51,
+  GE: 52,
+  IMUL: 53,
+  // ternary
+  SELECT: 60,
+  // sinks
+  STORE: 70,
+  RSUM: 71,
+  RPROD: 72,
+  RMIN: 73,
+  RMAX: 74,
+  RARGMIN: 75,
+  RARGMAX: 76,
+  RVAR: 77,
+} as const;
+
+export type OpName = keyof typeof OP;
+
+/** Number of argument words after the opcode, by opcode. */
+export function opArity(op: number): number {
+  if (op === OP.IOTA || op === OP.LOAD || op === OP.CONST) return 2;
+  if (op === OP.RANDOM) return 4;
+  if (op >= OP.NEG && op <= OP.ISNAN) return 2;
+  if (op >= OP.ADD && op <= OP.IMUL) return 4;
+  if (op === OP.SELECT) return 5;
+  if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX) || op === OP.RVAR) return 2;
+  if (op === OP.RARGMIN || op === OP.RARGMAX) return 3;
+  return -1;
+}
+
+/** Return codes of run(). */
+export const RC = { OK: 0, BAD_MAGIC: 1, BAD_OPCODE: 2, BAD_HEADER: 3 } as const;

@@ -1,0 +1,172 @@
+/**
+ * Encodes tile programs (see abi.ts) into memory. A program has two halves:
+ * - a template (instructions, constants, slot kinds and dtypes) shared by every chunk of a layer;
+ * - a geometry (row extents, row length, slot bases and strides) written per chunk.
+ * Only the geometry changes from chunk to chunk, so a worker rewrites just that part.
+ */
+import { H, MAX_DIMS, OP, PROGRAM_MAGIC, S, SLOT_INDEX, SLOT_MEM, opArity } from "./abi.js";
+
+export interface ProgramTemplate {
+  code: Int32Array;
+  consts: Float64Array;
+  /** SLOT_MEM or SLOT_INDEX per slot */
+  slotKinds: number[];
+  /** DT code per slot (ignored for index slots) */
+  slotDtypes: number[];
+  nregs: number;
+}
+
+export interface SlotGeometry {
+  /** MEM: absolute byte address of the element at the chunk origin; INDEX: index value there */
+  base: number;
+  /** stride along the innermost dim (elements for MEM: 0 or 1) */
+  last: number;
+  /** strides along the R row dims */
+  rows: number[];
+}
+
+export interface ChunkGeometry {
+  extents: number[];
+  rowLen: number;
+  slots: SlotGeometry[];
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** Byte layout of an encoded program. */
+export interface ProgramLayout {
+  extents: number;
+  slots: number;
+  instr: number;
+  consts: number;
+  bytes: number;
+}
+
+export function programLayout(ndim: number, nslots: number, ncode: number, nconst: number): ProgramLayout {
+  const extents = H.WORDS * 4;
+  const slots = align8(extents + ndim * 4);
+  const instr = slots + nslots * (4 + ndim) * 8;
+  const consts = align8(instr + ncode * 4);
+  const bytes = align8(consts + nconst * 8);
+  return { extents, slots, instr, consts, bytes };
+}
+
+/**
+ * Writes a whole program at `addr` (8-aligned) in `buffer`. Returns the number of bytes written.
+ * `regs` and `scratch` are absolute byte addresses of the caller's register file and scratch area.
+ */
+export function writeProgram(
+  buffer: ArrayBufferLike,
+  addr: number,
+  tpl: ProgramTemplate,
+  geom: ChunkGeometry,
+  tile: number,
+  regs: number,
+  scratch: number,
+): number {
+  const ndim = geom.extents.length;
+  if (ndim > MAX_DIMS) throw new RangeError(`program has ${ndim} row dims, more than ${MAX_DIMS}`);
+  const nslots = tpl.slotKinds.length;
+  const lay = programLayout(ndim, nslots, tpl.code.length, tpl.consts.length);
+  const hdr = new Int32Array(buffer, addr, H.WORDS);
+  hdr.fill(0);
+  hdr[H.MAGIC] = PROGRAM_MAGIC;
+  hdr[H.NDIM] = ndim;
+  hdr[H.ROWLEN] = geom.rowLen;
+  hdr[H.NSLOTS] = nslots;
+  hdr[H.NINSTR] = tpl.code.length;
+  hdr[H.NCONST] = tpl.consts.length;
+  hdr[H.NREGS] = tpl.nregs;
+  hdr[H.TILE] = tile;
+  hdr[H.EXTENTS] = lay.extents;
+  hdr[H.SLOTS] = lay.slots;
+  hdr[H.INSTR] = lay.instr;
+  hdr[H.CONSTS] = lay.consts;
+  hdr[H.REGS] = regs;
+  hdr[H.SCRATCH] = scratch;
+  new Int32Array(buffer, addr + lay.extents, ndim).set(geom.extents);
+  writeGeometrySlots(buffer, addr + lay.slots, tpl, geom);
+  new Int32Array(buffer, addr + lay.instr, tpl.code.length).set(tpl.code);
+  new Float64Array(buffer, addr + lay.consts, tpl.consts.length).set(tpl.consts);
+  return lay.bytes;
+}
+
+function writeGeometrySlots(buffer: ArrayBufferLike, at: number, tpl: ProgramTemplate, geom: ChunkGeometry): void {
+  const ndim = geom.extents.length;
+  const rec = 4 + ndim;
+  const f = new Float64Array(buffer, at, tpl.slotKinds.length * rec);
+  for (let i = 0; i < tpl.slotKinds.length; i++) {
+    const g = geom.slots[i]!;
+    const o = i * rec;
+    f[o + S.KIND] = tpl.slotKinds[i]!;
+    f[o + S.DTYPE] = tpl.slotDtypes[i]!;
+    f[o + S.BASE] = g.base;
+    f[o + S.LAST] = g.last;
+    for (let d = 0; d < ndim; d++) f[o + S.ROW + d] = g.rows[d]!;
+  }
+}
+
+/** Builds a ProgramTemplate instruction by instruction. */
+export class ProgramBuilder {
+  private code: number[] = [];
+  private consts: number[] = [];
+  private constIndex = new Map<string, number>();
+  private kinds: number[] = [];
+  private dtypes: number[] = [];
+  private nregs = 0;
+
+  memSlot(dtype: number): number {
+    this.kinds.push(SLOT_MEM);
+    this.dtypes.push(dtype);
+    return this.kinds.length - 1;
+  }
+
+  indexSlot(): number {
+    this.kinds.push(SLOT_INDEX);
+    this.dtypes.push(0);
+    return this.kinds.length - 1;
+  }
+
+  reg(): number {
+    return this.nregs++;
+  }
+
+  /** Index of a constant (deduplicated by bit pattern, so -0 and NaN payloads stay distinct). */
+  constant(v: number): number {
+    const key = Object.is(v, -0) ? "-0" : Number.isNaN(v) ? "NaN" : String(v);
+    let i = this.constIndex.get(key);
+    if (i === undefined) {
+      i = this.consts.length;
+      this.consts.push(v);
+      this.constIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /** Two consecutive constants holding a seed's low and high 32 bits; returns the first index. */
+  seed(seed: number): number {
+    const i = this.consts.length;
+    this.consts.push(seed % 2 ** 32, Math.floor(seed / 2 ** 32));
+    return i;
+  }
+
+  emit(op: number, ...args: number[]): void {
+    const arity = opArity(op);
+    if (arity !== args.length) throw new Error(`opcode ${op} takes ${arity} arguments, got ${args.length}`);
+    this.code.push(op, ...args);
+  }
+
+  get regCount(): number {
+    return this.nregs;
+  }
+
+  build(): ProgramTemplate {
+    return {
+      code: Int32Array.from([...this.code, OP.END]),
+      consts: Float64Array.from(this.consts),
+      slotKinds: [...this.kinds],
+      slotDtypes: [...this.dtypes],
+      nregs: this.nregs,
+    };
+  }
+}
