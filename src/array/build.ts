@@ -1,0 +1,144 @@
+/**
+ * Node construction with validation, shared by ChunkedArray (lazy) and NDArray (eager): dtype rules,
+ * broadcasting, reduction shapes. Errors surface here, when the graph is built, not at compute.
+ */
+import { invalid, show } from "../errors.js";
+import type { BinaryOp, MapNode, Node, ReduceNode, ReduceOp, UnaryOp } from "../graph/nodes.js";
+import { newId } from "../graph/nodes.js";
+import type { Chunks } from "./chunks.js";
+import { checkDType, checkScalarFits, floatResult, isFloat, resultType, type DType } from "./dtype.js";
+import { broadcastShapes, normalizeAxes } from "./shape.js";
+
+export type Operand = Node | number;
+
+const COMPARISONS = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge"]);
+
+export function checkNumber(v: unknown, what: string): number {
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v !== "number") throw invalid("INVALID_ARGUMENT", `${what} ${show(v)} must be a number or an array`);
+  return v;
+}
+
+const dtypesOf = (ops: Operand[]) => ops.map((o) => (typeof o === "number" ? o : o.dtype));
+const shapesOf = (ops: Operand[]) => ops.filter((o): o is Node => typeof o !== "number").map((o) => o.shape);
+
+export function binaryNode(op: BinaryOp, a: Operand, b: Operand): MapNode {
+  const shape = broadcastShapes(...shapesOf([a, b]));
+  const operandType = resultType(dtypesOf([a, b]));
+  for (const o of [a, b]) if (typeof o === "number") checkScalarFits(o, operandType);
+  let dtype: DType;
+  if (COMPARISONS.has(op)) dtype = "bool";
+  else if (op === "div") dtype = isFloat(operandType) ? operandType : "float64";
+  else if (op === "sub" && operandType === "bool") {
+    throw invalid("INVALID_DTYPE", "subtracting bool arrays is not supported (as numpy); use ne, or astype(\"int32\") first");
+  } else if (op === "pow" && operandType === "bool") dtype = "int32";
+  else dtype = operandType;
+  return { kind: "map", id: newId(), op, args: [a, b], shape, dtype };
+}
+
+export function unaryNode(op: UnaryOp, a: Node, to?: DType): MapNode {
+  let dtype: DType;
+  switch (op) {
+    case "astype":
+      dtype = checkDType(to);
+      break;
+    case "neg":
+      if (a.dtype === "bool") throw invalid("INVALID_DTYPE", "neg of a bool array is not supported (as numpy); use not");
+      dtype = a.dtype;
+      break;
+    case "abs":
+      dtype = a.dtype;
+      break;
+    case "not":
+    case "isnan":
+      dtype = "bool";
+      break;
+    case "floor":
+    case "ceil":
+      dtype = isFloat(a.dtype) ? a.dtype : "float64";
+      break;
+    default:
+      dtype = floatResult(a.dtype);
+  }
+  return { kind: "map", id: newId(), op, args: [a], shape: [...a.shape], dtype };
+}
+
+export function whereNode(cond: Operand, a: Operand, b: Operand): MapNode {
+  const shape = broadcastShapes(...shapesOf([cond, a, b]));
+  const dtype = resultType(dtypesOf([a, b]));
+  const c = typeof cond === "number" ? (cond !== 0 && !Number.isNaN(cond) ? 1 : 0) : cond;
+  return { kind: "map", id: newId(), op: "where", args: [c, a, b], shape, dtype };
+}
+
+export interface ReduceOptions {
+  axis?: number | number[];
+  keepdims?: boolean;
+  ddof?: number;
+}
+
+const REDUCE_OPTIONS = new Set(["axis", "keepdims", "ddof"]);
+
+/** The reduction node plus the chunks its result has (for lazy arrays). */
+export function reduceNode(op: ReduceOp, input: Node, inputChunks: Chunks, opts: ReduceOptions = {}): { node: ReduceNode; chunks: Chunks } {
+  if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${op} options ${show(opts)} must be an object`);
+  for (const k of Object.keys(opts)) {
+    if (!REDUCE_OPTIONS.has(k)) throw invalid("INVALID_ARGUMENT", `${op} has no option ${show(k)}; it takes axis, keepdims${op === "var" || op === "std" ? ", ddof" : ""}`);
+  }
+  const nd = input.shape.length;
+  if ((op === "argmin" || op === "argmax") && Array.isArray(opts.axis)) {
+    throw invalid("INVALID_AXIS", `${op} takes a single axis, not ${show(opts.axis)}`);
+  }
+  const axes = normalizeAxes(opts.axis, nd);
+  const keepdims = opts.keepdims ?? false;
+  if (typeof keepdims !== "boolean") throw invalid("INVALID_ARGUMENT", `keepdims ${show(keepdims)} must be a boolean`);
+  const ddof = opts.ddof ?? 0;
+  if (typeof ddof !== "number" || !Number.isFinite(ddof) || ddof < 0) throw invalid("INVALID_ARGUMENT", `ddof ${show(ddof)} must be a non-negative number`);
+  if (["min", "max", "argmin", "argmax"].includes(op) && axes.some((d) => input.shape[d] === 0)) {
+    throw invalid("EMPTY_REDUCTION", `${op} of an empty axis (shape [${input.shape.join(", ")}]) has no identity`);
+  }
+  const shape: number[] = [];
+  const chunks: Chunks = [];
+  for (let d = 0; d < nd; d++) {
+    if (!axes.includes(d)) {
+      shape.push(input.shape[d]!);
+      chunks.push([...inputChunks[d]!]);
+    } else if (keepdims) {
+      shape.push(1);
+      chunks.push([1]);
+    }
+  }
+  const node: ReduceNode = {
+    kind: "reduce",
+    id: newId(),
+    op,
+    input,
+    inputChunks,
+    axes,
+    keepdims,
+    ddof,
+    shape,
+    dtype: reduceDType(op, input.dtype, axes.length === nd),
+  };
+  return { node, chunks };
+}
+
+function reduceDType(op: ReduceOp, d: DType, full: boolean): DType {
+  switch (op) {
+    case "sum":
+    case "prod":
+      return d === "float32" ? "float32" : "float64";
+    case "mean":
+    case "var":
+    case "std":
+      return d === "float32" ? "float32" : "float64";
+    case "min":
+    case "max":
+      return d;
+    case "argmin":
+    case "argmax":
+      return full ? "float64" : "int32";
+    case "any":
+    case "all":
+      return "bool";
+  }
+}

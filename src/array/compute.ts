@@ -1,0 +1,50 @@
+/**
+ * compute(): runs one or several arrays in one plan (shared intermediates computed once) on the
+ * worker pool, with progress and cancellation.
+ */
+import { invalid, show } from "../errors.js";
+import { computeOutputs, type ProgressEvent } from "../scheduler/local.js";
+import { progressBar } from "../scheduler/progress-bar.js";
+import type { ChunkedArray } from "./chunked.js";
+import { NDArray, fromRawResult } from "./ndarray.js";
+
+export interface ComputeOptions {
+  /** number of worker threads to use (default: SLURM_CPUS_PER_TASK or the machine's parallelism) */
+  workers?: number;
+  /** true: a live bar on stderr when it is a TTY; a function: receives every progress event */
+  progress?: boolean | ((e: ProgressEvent) => void);
+  /** aborting it rejects compute() with an ABORTED error */
+  signal?: AbortSignal;
+}
+
+export type ComputeResult = number | boolean | NDArray;
+
+const OPTION_KEYS = new Set(["workers", "progress", "signal"]);
+
+export function checkComputeOptions(opts: unknown): ComputeOptions {
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `compute options ${show(opts)} must be an object`);
+  for (const k of Object.keys(opts)) {
+    if (!OPTION_KEYS.has(k)) throw invalid("INVALID_ARGUMENT", `compute has no option ${show(k)}; it takes workers, progress, signal`);
+  }
+  const o = opts as ComputeOptions;
+  if (o.progress !== undefined && typeof o.progress !== "boolean" && typeof o.progress !== "function") {
+    throw invalid("INVALID_ARGUMENT", `progress ${show(o.progress)} must be a boolean or a function`);
+  }
+  return o;
+}
+
+export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptions): Promise<ComputeResult[]> {
+  const opts = checkComputeOptions(options);
+  const bar = opts.progress === true ? progressBar(process.stderr) : null;
+  const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
+  try {
+    const results = await computeOutputs(
+      arrays.map((a) => ({ node: a.node, chunks: a.chunks })),
+      { workers: opts.workers, signal: opts.signal, onProgress },
+    );
+    return results.map((r) => (typeof r === "object" ? fromRawResult(r) : r));
+  } finally {
+    bar?.done();
+  }
+}

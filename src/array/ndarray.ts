@@ -1,0 +1,111 @@
+/**
+ * NDArray: an eager, single-block, C-contiguous array. Operations run at once, in this thread, on the
+ * same fused kernels as chunked arrays. mapBlocks functions receive and return NDArrays.
+ */
+import { invalid, show } from "../errors.js";
+import type { DataNode, Node, ReduceOp } from "../graph/nodes.js";
+import { newId } from "../graph/nodes.js";
+import type { RawArray } from "../graph/lower.js";
+import { computeInThread } from "../scheduler/inthread.js";
+import { ArrayBase } from "./base.js";
+import { checkNumber, reduceNode, type ReduceOptions } from "./build.js";
+import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "./dtype.js";
+import { sizeOf, stridesOf } from "./shape.js";
+
+const wholeChunks = (shape: readonly number[]) => shape.map((n) => [n]);
+
+export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDArray> {
+  /** the values, C order; for bool arrays a Uint8Array of 0 and 1 */
+  readonly data: TypedArray;
+  private readonly _shape: number[];
+  private readonly _dtype: DType;
+  private _node: DataNode | null = null;
+
+  /** @internal use fromArray() to make one from user data */
+  constructor(data: TypedArray, shape: readonly number[], dtype: DType) {
+    super();
+    if (data.length !== sizeOf(shape)) {
+      throw invalid("SHAPE_MISMATCH", `data of length ${data.length} does not fit shape [${shape.join(", ")}]`);
+    }
+    if (dtypeOfTypedArray(data) !== dtype) throw invalid("DTYPE_MISMATCH", `data is not a typed array of dtype ${dtype}`);
+    this.data = data;
+    this._shape = [...shape];
+    this._dtype = dtype;
+  }
+
+  /** Wraps existing data without copying (used for blocks handed to mapBlocks functions). */
+  static fromRaw(data: TypedArray, shape: readonly number[], dtype: string): NDArray {
+    return new NDArray(data, shape, checkDType(dtype));
+  }
+
+  static isNDArray(v: unknown): v is NDArray {
+    return v instanceof NDArray;
+  }
+
+  /** @internal */
+  get node(): DataNode {
+    return (this._node ??= { kind: "data", id: newId(), shape: this._shape, dtype: this._dtype, data: this.data });
+  }
+
+  override get shape(): number[] {
+    return [...this._shape];
+  }
+  override get dtype(): DType {
+    return this._dtype;
+  }
+
+  protected operand(o: NDArray | number, what: string): Node | number {
+    if (o instanceof NDArray) return o.node;
+    if (typeof o === "object" && o !== null && "chunks" in o) {
+      throw invalid("INVALID_ARGUMENT", `${what}: an NDArray cannot take a ChunkedArray operand; wrap it with fromArray() first`);
+    }
+    return checkNumber(o, `${what} operand`);
+  }
+
+  protected wrap(node: Node): NDArray {
+    const [r] = computeInThread([{ node, chunks: wholeChunks(node.shape) }]);
+    return fromRawResult(r!);
+  }
+
+  protected reduce(op: ReduceOp, opts?: ReduceOptions): number | boolean | NDArray {
+    const { node } = reduceNode(op, this.node, wholeChunks(this._shape), opts);
+    const [r] = computeInThread([{ node, chunks: wholeChunks(node.shape) }]);
+    return typeof r === "object" ? fromRawResult(r) : r!;
+  }
+
+  /** The element at a multi-index (negative indices count from the end). */
+  get(...index: number[]): number {
+    if (index.length !== this._shape.length) {
+      throw invalid("INVALID_ARGUMENT", `get takes ${this._shape.length} indices, got ${index.length}`);
+    }
+    const st = stridesOf(this._shape);
+    let off = 0;
+    index.forEach((i, d) => {
+      const n = this._shape[d]!;
+      const j = i < 0 ? i + n : i;
+      if (!Number.isInteger(i) || j < 0 || j >= n) throw invalid("INVALID_ARGUMENT", `index ${show(i)} is out of bounds for axis ${d} of length ${n}`);
+      off += j * st[d]!;
+    });
+    return this.data[off]!;
+  }
+
+  /** Nested JS arrays (booleans for bool arrays), as numpy's tolist(). */
+  toArray(): unknown {
+    const conv = this._dtype === "bool" ? (v: number) => v !== 0 : (v: number) => v;
+    const build = (d: number, off: number): unknown => {
+      if (d === this._shape.length) return conv(this.data[off]!);
+      const st = stridesOf(this._shape)[d]!;
+      return Array.from({ length: this._shape[d]! }, (_, i) => build(d + 1, off + i * st));
+    };
+    return build(0, 0);
+  }
+
+  override toString(): string {
+    return `NDArray<${this._dtype}>[${this._shape.join(", ")}]`;
+  }
+}
+
+export function fromRawResult(r: RawArray | number | boolean): NDArray {
+  if (typeof r !== "object") throw new Error("internal: expected an array result");
+  return new NDArray(r.data, r.shape, r.dtype);
+}

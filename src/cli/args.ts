@@ -1,0 +1,81 @@
+/** Argument parsing for run.js: strict, with one-line errors that name the bad value. */
+
+export interface RunArgs {
+  help: boolean;
+  n: number;
+  chunk: number;
+  seed: number;
+  workers?: number;
+  progress?: boolean;
+  json: boolean;
+  script?: string;
+  scriptArgs: string[];
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: node dist/run.js [options] [script.mjs [script args...]]
+
+With no script, computes the tutorial pipeline: random.random([n, n], { chunks, seed }).add(1).sum()
+and prints the result, the elapsed time and elements per second.
+A script default-exports async ({ tessera, argv }) => value; the value is printed as JSON.
+
+options:
+  --n N          array side for the tutorial pipeline (default 50000)
+  --chunk C      chunk side (default 2000)
+  --seed S       random seed (default 42)
+  --workers W    worker threads (default: SLURM_CPUS_PER_TASK or all cores)
+  --progress     live progress bar on stderr (automatic on a TTY for long runs); --no-progress: never
+  --json         print one JSON object instead of text
+  -h, --help     this help`;
+
+function int(name: string, v: string | undefined, min: number, max: number): number {
+  if (v === undefined) throw new UsageError(`${name} needs a value`);
+  const n = Number(v);
+  if (!/^-?\d+(e\d+)?$/i.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} ${JSON.stringify(v)} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+export function parseArgs(argv: string[]): RunArgs {
+  const a: RunArgs = { help: false, n: 50_000, chunk: 2000, seed: 42, json: false, scriptArgs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case "-h":
+      case "--help":
+        a.help = true;
+        break;
+      case "--n":
+        a.n = int("--n", value(), 0, 2 ** 26);
+        break;
+      case "--chunk":
+        a.chunk = int("--chunk", value(), 1, 2 ** 26);
+        break;
+      case "--seed":
+        a.seed = int("--seed", value(), 0, Number.MAX_SAFE_INTEGER);
+        break;
+      case "--workers":
+        a.workers = int("--workers", value(), 1, 1024);
+        break;
+      case "--progress":
+        a.progress = true;
+        break;
+      case "--no-progress":
+        a.progress = false;
+        break;
+      case "--json":
+        a.json = true;
+        break;
+      default:
+        if (arg.startsWith("-")) throw new UsageError(`unknown option ${JSON.stringify(arg)} (see --help)`);
+        a.script = arg;
+        a.scriptArgs = argv.slice(i + 1);
+        return a;
+    }
+  }
+  return a;
+}

@@ -1,0 +1,62 @@
+/**
+ * This process's place among ranks, and the collectives, like mpi4py's COMM_WORLD. A process not
+ * launched as one of many ranks is a world of one: collectives return their own input.
+ * (Multi-rank worlds over WebSockets are built on this interface.)
+ */
+import { invalid, show } from "../errors.js";
+
+export type ReduceFn<T> = "sum" | "min" | "max" | "prod" | ((a: T, b: T) => T);
+
+export interface World {
+  readonly rank: number;
+  readonly size: number;
+  barrier(): Promise<void>;
+  bcast<T>(value: T, root?: number): Promise<T>;
+  reduce<T>(value: T, op?: ReduceFn<T>, root?: number): Promise<T | undefined>;
+  allreduce<T>(value: T, op?: ReduceFn<T>): Promise<T>;
+  gather<T>(value: T, root?: number): Promise<T[] | undefined>;
+  allgather<T>(value: T): Promise<T[]>;
+  send(value: unknown, dest: number, tag?: number): Promise<void>;
+  recv<T = unknown>(source: number, tag?: number): Promise<T>;
+}
+
+function checkRank(r: unknown, size: number, what: string): void {
+  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
+    throw invalid("INVALID_ARGUMENT", `${what} ${show(r)} is not a rank of a world of size ${size}`);
+  }
+}
+
+/** The world of a single process. */
+export const singleWorld: World = {
+  rank: 0,
+  size: 1,
+  async barrier() {},
+  async bcast(value, root = 0) {
+    checkRank(root, 1, "root");
+    return value;
+  },
+  async reduce(value, _op, root = 0) {
+    checkRank(root, 1, "root");
+    return value;
+  },
+  async allreduce(value) {
+    return value;
+  },
+  async gather(value, root = 0) {
+    checkRank(root, 1, "root");
+    return [value];
+  },
+  async allgather(value) {
+    return [value];
+  },
+  async send(_value, dest) {
+    checkRank(dest, 1, "destination");
+    throw invalid("INVALID_ARGUMENT", "send to itself would never be received in a world of size 1");
+  },
+  async recv(source) {
+    checkRank(source, 1, "source");
+    throw invalid("INVALID_ARGUMENT", "recv from itself would wait forever in a world of size 1");
+  },
+};
+
+export const world: World = singleWorld;

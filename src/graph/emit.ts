@@ -1,0 +1,216 @@
+/**
+ * Fusion, numexpr-style: compiles an expression of virtual nodes (sources and elementwise operations)
+ * into one tile program, with registers reused as soon as a value's last use is past and shared
+ * sub-expressions computed once. Materialized nodes are leaves, read through slots.
+ */
+import { DT, OP } from "../kernels/abi.js";
+import { ProgramBuilder, type ProgramTemplate } from "../kernels/program.js";
+import type { DType } from "../array/dtype.js";
+import type { SlotSpec } from "../worker/messages.js";
+import type { BinaryOp, MapNode, Node, UnaryOp } from "./nodes.js";
+
+const DTCODE: Record<DType, number> = { float64: DT.F64, float32: DT.F32, int32: DT.I32, bool: DT.BOOL };
+
+/** How a materialized leaf is read in this program. */
+export type LeafSlot = SlotSpec & ({ kind: "array" } | { kind: "localOut" } | { kind: "localIn" });
+
+/** Operand: a register, or a constant index (weak scalar) */
+type Operand = { reg: number } | { k: number };
+
+export class ProgramEmitter {
+  readonly b = new ProgramBuilder();
+  readonly slots: SlotSpec[] = [];
+  private regOf = new Map<number, number>();
+  private uses = new Map<number, number>();
+  private free: number[] = [];
+  private slotKey = new Map<string, number>();
+
+  constructor(private readonly leaf: (n: Node) => LeafSlot | null) {}
+
+  /** Declares the roots this program will evaluate, so registers can be released after last use. */
+  countUses(roots: Node[]): void {
+    const seen = new Set<number>();
+    const visit = (n: Node) => {
+      this.uses.set(n.id, (this.uses.get(n.id) ?? 0) + 1);
+      if (seen.has(n.id)) return;
+      seen.add(n.id);
+      if (n.kind === "map" && !this.leaf(n)) for (const a of n.args) if (typeof a !== "number") visit(a);
+    };
+    roots.forEach(visit);
+  }
+
+  slot(spec: SlotSpec): number {
+    const key = JSON.stringify(spec);
+    let s = this.slotKey.get(key);
+    if (s === undefined) {
+      s = spec.kind === "flat" || spec.kind === "axis" ? this.b.indexSlot() : this.b.memSlot(memDtype(spec));
+      this.slots.push(spec);
+      this.slotKey.set(key, s);
+    }
+    return s;
+  }
+
+  /** Fresh consecutive MEM f64 slots (reduction accumulators), not shared with anything. */
+  partialSlots(partial: number, ncomp: number): number {
+    const first = this.slots.length;
+    for (let c = 0; c < ncomp; c++) {
+      this.b.memSlot(DT.F64);
+      this.slots.push({ kind: "partial", partial, component: c });
+    }
+    return first;
+  }
+
+  private alloc(): number {
+    return this.free.pop() ?? this.b.reg();
+  }
+
+  /** Releases one use of node n; its register returns to the pool after the last. */
+  release(n: Node): void {
+    const left = (this.uses.get(n.id) ?? 1) - 1;
+    this.uses.set(n.id, left);
+    if (left === 0) {
+      const r = this.regOf.get(n.id);
+      if (r !== undefined) {
+        this.free.push(r);
+        this.regOf.delete(n.id);
+      }
+    }
+  }
+
+  /** Register holding node n's values (computed on first request). */
+  value(n: Node): number {
+    const have = this.regOf.get(n.id);
+    if (have !== undefined) return have;
+    const r = this.compute(n);
+    this.regOf.set(n.id, r);
+    return r;
+  }
+
+  private compute(n: Node): number {
+    const leaf = this.leaf(n);
+    if (leaf) {
+      const r = this.alloc();
+      this.b.emit(OP.LOAD, r, this.slot(leaf));
+      return r;
+    }
+    switch (n.kind) {
+      case "random": {
+        const r = this.alloc();
+        const s = this.slot({ kind: "flat", shape: [...n.shape], contiguous: true });
+        this.b.emit(OP.RANDOM, r, s, n.dist === "normal" ? 1 : 0, this.b.seed(n.seed));
+        return r;
+      }
+      case "iota": {
+        const r = this.alloc();
+        this.b.emit(OP.IOTA, r, this.slot({ kind: "flat", shape: [...n.shape], contiguous: false }));
+        return r;
+      }
+      case "fill": {
+        const r = this.alloc();
+        this.b.emit(OP.CONST, r, this.b.constant(castConst(n.value, n.dtype)));
+        return r;
+      }
+      case "map":
+        return this.map(n);
+      default:
+        throw new Error(`internal: ${n.kind} node ${n.id} reached the emitter without a slot`);
+    }
+  }
+
+  private operand(a: Node | number, compute: DType): Operand {
+    return typeof a === "number" ? { k: this.b.constant(castConst(a, compute)) } : { reg: this.value(a) };
+  }
+
+  private map(n: MapNode): number {
+    const args = n.args;
+    const nodeArgs = args.filter((a): a is Node => typeof a !== "number");
+    const compute = computeDType(n);
+    const ops = args.map((a) => this.operand(a, compute));
+    nodeArgs.forEach((a) => this.release(a));
+    const r = this.alloc();
+    const wordOf = (o: Operand) => ("reg" in o ? o.reg : o.k);
+    const mode = (...os: Operand[]) => os.reduce((m, o, i) => m | ("k" in o ? 1 << i : 0), 0);
+    const src = (o: Operand): number => {
+      if ("reg" in o) return o.reg;
+      this.b.emit(OP.CONST, r, o.k);
+      return r;
+    };
+    if (n.op === "where") {
+      const [c, a, b] = ops as [Operand, Operand, Operand];
+      this.b.emit(OP.SELECT, r, src(c), wordOf(a), wordOf(b), mode(a, b));
+      return r;
+    }
+    if (ops.length === 1) {
+      this.unary(n.op as UnaryOp, r, src(ops[0]!), compute, n.dtype);
+      return r;
+    }
+    const [a, b] = ops as [Operand, Operand];
+    const op = n.op as BinaryOp;
+    const words = [wordOf(a), wordOf(b), mode(a, b)];
+    if (op === "mul" && compute === "int32") this.b.emit(OP.IMUL, r, ...words);
+    else this.b.emit(BINARY[op], r, ...words);
+    if (n.dtype === "float32") this.b.emit(OP.ROUND_F32, r, r);
+    else if (n.dtype === "int32" && (op === "add" || op === "sub" || op === "pow")) this.b.emit(OP.WRAP_I32, r, r);
+    else if (n.dtype === "bool" && op === "add") this.b.emit(OP.BOOL, r, r);
+    return r;
+  }
+
+  private unary(op: UnaryOp, r: number, a: number, from: DType, to: DType): void {
+    switch (op) {
+      case "astype":
+        if (to === "float32" && from !== "bool") this.b.emit(OP.ROUND_F32, r, a);
+        else if (to === "int32" && (from === "float64" || from === "float32")) this.b.emit(OP.TRUNC_I32, r, a);
+        else if (to === "bool") this.b.emit(OP.BOOL, r, a);
+        else if (r !== a) this.b.emit(OP.ADD, r, a, this.b.constant(0), 2);
+        return;
+      case "not":
+        this.b.emit(OP.NOT, r, a);
+        return;
+      case "isnan":
+        this.b.emit(OP.ISNAN, r, a);
+        return;
+      default:
+        this.b.emit(UNARY[op], r, a);
+        if (to === "float32" && ROUNDS.has(op)) this.b.emit(OP.ROUND_F32, r, r);
+        if (to === "int32" && (op === "neg" || op === "abs")) this.b.emit(OP.WRAP_I32, r, r);
+    }
+  }
+
+  build(): { template: ProgramTemplate; slots: SlotSpec[] } {
+    return { template: this.b.build(), slots: [...this.slots] };
+  }
+}
+
+const BINARY: Record<BinaryOp, number> = {
+  add: OP.ADD, sub: OP.SUB, mul: OP.MUL, div: OP.DIV, pow: OP.POW, maximum: OP.MAX, minimum: OP.MIN,
+  eq: OP.EQ, ne: OP.NE, lt: OP.LT, le: OP.LE, gt: OP.GT, ge: OP.GE,
+};
+const UNARY: Record<Exclude<UnaryOp, "astype" | "not" | "isnan">, number> = {
+  neg: OP.NEG, abs: OP.ABS, sqrt: OP.SQRT, exp: OP.EXP, log: OP.LOG, sin: OP.SIN, cos: OP.COS,
+  tanh: OP.TANH, floor: OP.FLOOR, ceil: OP.CEIL,
+};
+/** float32 results of these need rounding from the f64 the kernel computes in */
+const ROUNDS = new Set<UnaryOp>(["sqrt", "exp", "log", "sin", "cos", "tanh"]);
+
+/** dtype the operation computes in: the promoted operand dtype (comparisons and where included). */
+export function computeDType(n: MapNode): DType {
+  const cmp = ["eq", "ne", "lt", "le", "gt", "ge"];
+  if (!cmp.includes(n.op)) return n.op === "where" ? n.dtype : n.dtype;
+  const arrays = n.args.filter((a): a is Node => typeof a !== "number").map((a) => a.dtype);
+  return arrays.includes("float64") || arrays.length === 0 ? "float64" : arrays.includes("float32") ? "float32" : "float64";
+}
+
+/** A weak scalar converted to the dtype it is computed in (numpy 2 / NEP 50). */
+export function castConst(v: number, d: DType): number {
+  if (d === "float32") return Math.fround(v);
+  if (d === "int32") return v | 0;
+  if (d === "bool") return v !== 0 ? 1 : 0;
+  return v;
+}
+
+function memDtype(s: SlotSpec): number {
+  if (s.kind === "array" || s.kind === "localIn" || s.kind === "localOut") return DTCODE[s.dtype];
+  return DT.F64;
+}
+
+export const storageCode = (d: DType): number => DTCODE[d];
