@@ -1,0 +1,117 @@
+// Mirror of src/kernels/abi.ts for the AssemblyScript side (AssemblyScript cannot compile that file's
+// `as const` objects). test/kernels/abi.test.mjs checks that every number here equals the TS original.
+
+// Header words (Int32 index from the program start)
+export const H_MAGIC = 0;
+export const H_NDIM = 1;
+export const H_ROWLEN = 2;
+export const H_NSLOTS = 3;
+export const H_NINSTR = 4;
+export const H_NCONST = 5;
+export const H_NREGS = 6;
+export const H_TILE = 7;
+export const H_EXTENTS = 8;
+export const H_SLOTS = 9;
+export const H_INSTR = 10;
+export const H_CONSTS = 11;
+export const H_REGS = 12;
+export const H_SCRATCH = 13;
+
+export const PROGRAM_MAGIC: u32 = 0x7e55e2a1;
+export const MAX_DIMS = 32;
+export const MAX_TILE = 4096;
+export const MAX_REGS = 64;
+export const SCRATCH_BYTES = 65536;
+export const RNG_BLOCK = 256;
+
+// Slot record (f64 words)
+export const S_KIND = 0;
+export const S_DTYPE = 1;
+export const S_BASE = 2;
+export const S_LAST = 3;
+export const S_ROW = 4;
+export const SLOT_MEM = 1;
+export const SLOT_INDEX = 2;
+
+export const DT_F64 = 0;
+export const DT_F32 = 1;
+export const DT_I32 = 2;
+export const DT_BOOL = 3;
+
+export const OP_END = 0;
+export const OP_IOTA = 1;
+export const OP_RANDOM = 2;
+export const OP_LOAD = 3;
+export const OP_CONST = 4;
+export const OP_NEG = 10;
+export const OP_ABS = 11;
+export const OP_SQRT = 12;
+export const OP_EXP = 13;
+export const OP_LOG = 14;
+export const OP_SIN = 15;
+export const OP_COS = 16;
+export const OP_TANH = 17;
+export const OP_FLOOR = 18;
+export const OP_CEIL = 19;
+export const OP_ROUND_F32 = 20;
+export const OP_WRAP_I32 = 21;
+export const OP_TRUNC_I32 = 22;
+export const OP_NOT = 23;
+export const OP_BOOL = 24;
+export const OP_ISNAN = 25;
+export const OP_ADD = 40;
+export const OP_SUB = 41;
+export const OP_MUL = 42;
+export const OP_DIV = 43;
+export const OP_POW = 44;
+export const OP_MAX = 45;
+export const OP_MIN = 46;
+export const OP_EQ = 47;
+export const OP_NE = 48;
+export const OP_LT = 49;
+export const OP_LE = 50;
+export const OP_GT = 51;
+export const OP_GE = 52;
+export const OP_IMUL = 53;
+export const OP_SELECT = 60;
+export const OP_STORE = 70;
+export const OP_RSUM = 71;
+export const OP_RPROD = 72;
+export const OP_RMIN = 73;
+export const OP_RMAX = 74;
+export const OP_RARGMIN = 75;
+export const OP_RARGMAX = 76;
+export const OP_RVAR = 77;
+
+export const RC_OK = 0;
+export const RC_BAD_MAGIC = 1;
+export const RC_BAD_OPCODE = 2;
+export const RC_BAD_HEADER = 3;
+
+// ---- Interpreter-private layout of the SCRATCH area (bytes from H_SCRATCH); the JS twin uses the same limits.
+export const SC_IDX = 0; // i32[MAX_DIMS]: the row odometer
+export const SC_CONST_A = 128; // 4 x f64: a splatted constant operand (binary a / select a)
+export const SC_CONST_B = 160; // 4 x f64: b operand
+export const SC_ROWOFF = 256; // f64[MAX_SLOTS]: each slot's row offset sum_d(i_d * row_d) for the current row
+export const MAX_SLOTS = 1024;
+export const SC_RNG = 16384; // RNG lane-state records, one per RANDOM instruction in program order
+export const RNG_REC_BYTES = 512;
+export const MAX_RANDOM_OPS = (SCRATCH_BYTES - SC_RNG) / RNG_REC_BYTES; // 96
+
+/** Number of argument words after the opcode, or -1 for an unknown opcode. */
+export function opArity(op: i32): i32 {
+  if (op == OP_IOTA || op == OP_LOAD || op == OP_CONST) return 2;
+  if (op == OP_RANDOM) return 4;
+  if (op >= OP_NEG && op <= OP_ISNAN) return 2;
+  if (op >= OP_ADD && op <= OP_IMUL) return 4;
+  if (op == OP_SELECT) return 5;
+  if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX) || op == OP_RVAR) return 2;
+  if (op == OP_RARGMIN || op == OP_RARGMAX) return 3;
+  return -1;
+}
+
+/** Bytes per element of a storage dtype. */
+// @ts-ignore: decorator
+@inline export function dtBytes(dt: i32): usize {
+  return dt == DT_F64 ? 8 : dt == DT_BOOL ? 1 : 4;
+}

@@ -1,0 +1,276 @@
+// The tile interpreter: validates a program, walks the rows (C-order odometer over the row extents),
+// splits each row into tiles and runs the instruction stream on every tile. All addresses come from
+// the program header; nothing here keeps state outside the program's SCRATCH area.
+import {
+  H_CONSTS, H_EXTENTS, H_INSTR, H_MAGIC, H_NCONST, H_NDIM, H_NINSTR, H_NREGS, H_NSLOTS, H_REGS, H_ROWLEN,
+  H_SCRATCH, H_SLOTS, H_TILE, MAX_DIMS, MAX_RANDOM_OPS, MAX_REGS, MAX_SLOTS, MAX_TILE, OP_BOOL, OP_CONST,
+  OP_END, OP_IMUL, OP_IOTA, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
+  OP_RSUM, OP_RVAR, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
+  RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX, SLOT_MEM,
+  S_ROW, opArity,
+} from "./abi";
+import { loadSlot, storeSlot } from "./convert";
+import { binary, fill, iota, select, splat4, unary } from "./elementwise";
+import { random, rngReset } from "./random";
+import { accumulateVector, argReduce, tileMinMax, tileProd, tileSum, varScalar, varVector } from "./reduce";
+import { indexRowPos, memAddress, rowOffset, slotBase, slotDtype, slotKind, slotLast, slotRecord } from "./slots";
+
+/** Everything a tile needs, read once from the header. Lives in locals of run() and is passed down. */
+@unmanaged class Prog {
+  ndim: i32;
+  slots: usize;
+  code: usize;
+  consts: usize;
+  regs: usize;
+  scratch: usize;
+  tile: i32;
+}
+
+// @ts-ignore: decorator
+@inline function word(code: usize, pc: i32): i32 {
+  return load<i32>(code + (<usize>pc << 2));
+}
+
+function slotIs(kind: i32, s: i32, nslots: i32, slots: usize, ndim: i32): bool {
+  return <u32>s < <u32>nslots && slotKind(slotRecord(slots, ndim, s)) == kind;
+}
+
+/** A register, or a constant index when the mode bit is set. */
+function operandOk(w: i32, isConst: bool, nregs: i32, nconst: i32): bool {
+  return isConst ? <u32>w < <u32>nconst : <u32>w < <u32>nregs;
+}
+
+/** Checks one instruction's operands; returns RC_OK or an error code. */
+function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, nconst: i32, slots: usize, ndim: i32): i32 {
+  const w1 = word(code, pc + 1), w2 = word(code, pc + 2), w3 = word(code, pc + 3);
+  if (<u32>w1 >= <u32>nregs) return RC_BAD_OPCODE; // every instruction's first operand is a register
+  if (op == OP_IOTA) return slotIs(SLOT_INDEX, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+  if (op == OP_RANDOM) {
+    if (!slotIs(SLOT_INDEX, w2, nslots, slots, ndim) || <u32>w3 > 1) return RC_BAD_OPCODE;
+    const k = word(code, pc + 4); // seed constants k and k + 1
+    if (<u32>k >= <u32>nconst || <u32>(k + 1) >= <u32>nconst) return RC_BAD_OPCODE;
+    return slotLast(slotRecord(slots, ndim, w2)) == 1 ? RC_OK : RC_BAD_HEADER;
+  }
+  if (op == OP_LOAD) return slotIs(SLOT_MEM, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+  if (op == OP_CONST) return <u32>w2 < <u32>nconst ? RC_OK : RC_BAD_OPCODE;
+  if (op >= OP_NEG && op <= OP_ISNAN) return <u32>w2 < <u32>nregs ? RC_OK : RC_BAD_OPCODE;
+  if (op >= OP_ADD && op <= OP_IMUL) {
+    const mode = word(code, pc + 4);
+    if (<u32>mode > 3) return RC_BAD_OPCODE;
+    return operandOk(w2, (mode & 1) != 0, nregs, nconst) && operandOk(w3, (mode & 2) != 0, nregs, nconst) ? RC_OK : RC_BAD_OPCODE;
+  }
+  if (op == OP_SELECT) {
+    const w4 = word(code, pc + 4), mode = word(code, pc + 5);
+    if (<u32>mode > 3 || <u32>w2 >= <u32>nregs) return RC_BAD_OPCODE;
+    return operandOk(w3, (mode & 1) != 0, nregs, nconst) && operandOk(w4, (mode & 2) != 0, nregs, nconst) ? RC_OK : RC_BAD_OPCODE;
+  }
+  if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX)) return slotIs(SLOT_MEM, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+  if (op == OP_RARGMIN || op == OP_RARGMAX) {
+    return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
+      slotIs(SLOT_INDEX, w3, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+  }
+  /* OP_RVAR */
+  return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
+    slotIs(SLOT_MEM, w2 + 2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+}
+
+/** Runs the program at address prog. Returns an RC code. */
+export function runProgram(prog: usize): i32 {
+  if (load<u32>(prog, H_MAGIC * 4) != PROGRAM_MAGIC) return RC_BAD_MAGIC;
+  const ndim = load<i32>(prog, H_NDIM * 4);
+  const rowLen = load<i32>(prog, H_ROWLEN * 4);
+  const nslots = load<i32>(prog, H_NSLOTS * 4);
+  const ninstr = load<i32>(prog, H_NINSTR * 4);
+  const nconst = load<i32>(prog, H_NCONST * 4);
+  const nregs = load<i32>(prog, H_NREGS * 4);
+  const tile = load<i32>(prog, H_TILE * 4);
+  if (<u32>ndim > <u32>MAX_DIMS || rowLen < 0 || <u32>nslots > <u32>MAX_SLOTS || ninstr < 1 || nconst < 0) return RC_BAD_HEADER;
+  if (<u32>nregs > <u32>MAX_REGS || tile < 4 || tile > MAX_TILE || (tile & 3) != 0) return RC_BAD_HEADER;
+  const extents = prog + <usize>load<u32>(prog, H_EXTENTS * 4);
+  const slots = prog + <usize>load<u32>(prog, H_SLOTS * 4);
+  const code = prog + <usize>load<u32>(prog, H_INSTR * 4);
+  const consts = prog + <usize>load<u32>(prog, H_CONSTS * 4);
+  const regs = <usize>load<u32>(prog, H_REGS * 4);
+  const scratch = <usize>load<u32>(prog, H_SCRATCH * 4);
+
+  let empty = rowLen == 0;
+  for (let d = 0; d < ndim; d++) {
+    const e = load<i32>(extents + (<usize>d << 2));
+    if (e < 0) return RC_BAD_HEADER;
+    if (e == 0) empty = true;
+  }
+  for (let s = 0; s < nslots; s++) {
+    const rec = slotRecord(slots, ndim, s);
+    const kind = slotKind(rec);
+    if (kind != SLOT_MEM && kind != SLOT_INDEX) return RC_BAD_HEADER;
+    if (kind == SLOT_MEM && <u32>slotDtype(rec) > 3) return RC_BAD_HEADER;
+  }
+  // validate the instruction stream; count RANDOM instructions (each gets an RNG record)
+  let pc = 0;
+  let nrandom = 0;
+  while (true) {
+    if (pc >= ninstr) return RC_BAD_OPCODE; // no END
+    const op = word(code, pc);
+    if (op == OP_END) break;
+    const arity = opArity(op);
+    if (arity < 0 || pc + arity >= ninstr) return RC_BAD_OPCODE;
+    const rc = checkInstr(op, code, pc, nregs, nslots, nconst, slots, ndim);
+    if (rc != RC_OK) return rc;
+    if (op == OP_RANDOM) nrandom++;
+    pc += 1 + arity;
+  }
+  if (nrandom > MAX_RANDOM_OPS) return RC_BAD_HEADER;
+  if (empty) return RC_OK;
+  for (let k = 0; k < nrandom; k++) rngReset(scratch + SC_RNG + <usize>k * RNG_REC_BYTES);
+
+  const p = changetype<Prog>(scratch + SC_CONST_B + 32); // 7 words in the free scratch gap before SC_ROWOFF
+  p.ndim = ndim;
+  p.slots = slots;
+  p.code = code;
+  p.consts = consts;
+  p.regs = regs;
+  p.scratch = scratch;
+  p.tile = tile;
+
+  const idx = scratch + SC_IDX;
+  for (let d = 0; d < ndim; d++) store<i32>(idx + (<usize>d << 2), 0);
+  while (true) {
+    // row offsets of every slot: sum_d(i_d * row_d), in increasing d
+    for (let s = 0; s < nslots; s++) {
+      const rec = slotRecord(slots, ndim, s);
+      let off = 0.0;
+      for (let d = 0; d < ndim; d++) off += <f64>load<i32>(idx + (<usize>d << 2)) * load<f64>(rec + (<usize>(S_ROW + d) << 3));
+      store<f64>(scratch + SC_ROWOFF + (<usize>s << 3), off);
+    }
+    for (let c0 = 0; c0 < rowLen; c0 += tile) {
+      runTile(p, c0, min(tile, rowLen - c0));
+    }
+    // advance the odometer
+    let d = ndim - 1;
+    for (; d >= 0; d--) {
+      const at = idx + (<usize>d << 2);
+      const i = load<i32>(at) + 1;
+      if (i < load<i32>(extents + (<usize>d << 2))) { store<i32>(at, i); break; }
+      store<i32>(at, 0);
+    }
+    if (d < 0) break;
+  }
+  return RC_OK;
+}
+
+// @ts-ignore: decorator
+@inline function reg(p: Prog, r: i32): usize {
+  return p.regs + <usize>r * <usize>p.tile * 8;
+}
+
+// @ts-ignore: decorator
+@inline function constant(p: Prog, k: i32): f64 {
+  return load<f64>(p.consts + (<usize>k << 3));
+}
+
+/** Runs every instruction on the tile [c0, c0 + len) of the current row. */
+function runTile(p: Prog, c0: i32, len: i32): void {
+  const code = p.code;
+  const scratch = p.scratch;
+  let pc = 0;
+  let nrandom = 0;
+  while (true) {
+    const op = word(code, pc);
+    if (op == OP_END) return;
+    const r = word(code, pc + 1);
+    const w2 = word(code, pc + 2);
+    const dst = reg(p, r);
+    if (op >= OP_ADD && op <= OP_IMUL) {
+      const w3 = word(code, pc + 3), mode = word(code, pc + 4);
+      let pa = reg(p, w2), sa: usize = 32, pb = reg(p, w3 & 63), sb: usize = 32;
+      if (mode & 1) { pa = scratch + SC_CONST_A; sa = 0; splat4(pa, constant(p, w2)); }
+      if (mode & 2) { pb = scratch + SC_CONST_B; sb = 0; splat4(pb, constant(p, w3)); }
+      binary(op, dst, pa, sa, pb, sb, len);
+      pc += 5;
+      continue;
+    }
+    if (op >= OP_NEG && op <= OP_ISNAN) {
+      unary(op, dst, reg(p, w2), len);
+      pc += 3;
+      continue;
+    }
+    const srec = slotRecord(p.slots, p.ndim, w2);
+    switch (op) {
+      case OP_IOTA: {
+        iota(dst, indexRowPos(srec, scratch, w2), slotLast(srec), c0, len);
+        pc += 3;
+        break;
+      }
+      case OP_RANDOM: {
+        const kind = word(code, pc + 3), k = word(code, pc + 4);
+        const seed = (<u64><u32><i64>constant(p, k)) | ((<u64><u32><i64>constant(p, k + 1)) << 32);
+        const f0 = <u64>(indexRowPos(srec, scratch, w2) + <f64>c0);
+        random(dst, f0, len, seed, kind, scratch + SC_RNG + <usize>nrandom * RNG_REC_BYTES);
+        nrandom++;
+        pc += 5;
+        break;
+      }
+      case OP_LOAD: {
+        loadSlot(dst, memAddress(srec, scratch, w2, c0), slotDtype(srec), slotLast(srec), len);
+        pc += 3;
+        break;
+      }
+      case OP_CONST: {
+        fill(dst, constant(p, w2), len);
+        pc += 3;
+        break;
+      }
+      case OP_SELECT: {
+        const w3 = word(code, pc + 3), w4 = word(code, pc + 4), mode = word(code, pc + 5);
+        let pa = reg(p, w3 & 63), sa: usize = 32, pb = reg(p, w4 & 63), sb: usize = 32;
+        if (mode & 1) { pa = scratch + SC_CONST_A; sa = 0; splat4(pa, constant(p, w3)); }
+        if (mode & 2) { pb = scratch + SC_CONST_B; sb = 0; splat4(pb, constant(p, w4)); }
+        select(dst, reg(p, w2), pa, sa, pb, sb, len);
+        pc += 6;
+        break;
+      }
+      case OP_STORE: {
+        storeSlot(memAddress(srec, scratch, w2, c0), dst, slotDtype(srec), slotLast(srec), len);
+        pc += 3;
+        break;
+      }
+      case OP_RSUM:
+      case OP_RPROD:
+      case OP_RMIN:
+      case OP_RMAX: {
+        const acc = memAddress(srec, scratch, w2, c0);
+        if (slotLast(srec) == 0) {
+          const v = load<f64>(acc);
+          let out: f64;
+          if (op == OP_RSUM) out = v + tileSum(dst, len);
+          else if (op == OP_RPROD) out = v * tileProd(dst, len);
+          else out = tileMinMax(v, dst, len, op == OP_RMAX);
+          store<f64>(acc, out);
+        } else {
+          accumulateVector(op - OP_RSUM, acc, dst, len);
+        }
+        pc += 3;
+        break;
+      }
+      case OP_RARGMIN:
+      case OP_RARGMAX: {
+        const x = word(code, pc + 3);
+        const xrec = slotRecord(p.slots, p.ndim, x);
+        const irec = slotRecord(p.slots, p.ndim, w2 + 1);
+        argReduce(op == OP_RARGMAX, slotLast(srec) != 0, memAddress(srec, scratch, w2, c0),
+          memAddress(irec, scratch, w2 + 1, c0), dst, len, indexRowPos(xrec, scratch, x), slotLast(xrec), c0);
+        pc += 4;
+        break;
+      }
+      default: { // OP_RVAR
+        const pn = memAddress(srec, scratch, w2, c0);
+        const pm = memAddress(slotRecord(p.slots, p.ndim, w2 + 1), scratch, w2 + 1, c0);
+        const pM2 = memAddress(slotRecord(p.slots, p.ndim, w2 + 2), scratch, w2 + 2, c0);
+        if (slotLast(srec) == 0) varScalar(pn, pm, pM2, dst, len);
+        else varVector(pn, pm, pM2, dst, len);
+        pc += 3;
+        break;
+      }
+    }
+  }
+}

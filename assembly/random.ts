@@ -1,0 +1,170 @@
+// RANDOM: counter-based xoshiro256+ lanes (exact definition in abi.ts). Each RNG_BLOCK of 256 consecutive
+// global indices has 4 lanes seeded from splitmix64-style mixes of (seed, block); element f uses lane f % 4.
+// The 4 lanes run as two i64x2 vectors: A = lanes (0, 1), B = lanes (2, 3), so one step of both gives
+// the 4 values of a *group* of 4 consecutive elements. Lane state persists between tiles in a record in
+// the program's scratch area, so a row split into tiles does not reseed or skip.
+//
+// Record layout (RNG_REC_BYTES, in the program's SCRATCH):
+//   +0 u32 valid   +8 u64 block of the state   +16 u64 first element of the next group the state yields
+//   +32 v128 A0 A1 A2 A3 B0 B1 B2 B3 (xoshiro words s0..s3 of each lane pair)
+//   +160 f64[4] u1   +192 f64[4] u2   +224 f64[4] one group's values   +256 a saved copy of the state
+
+const R_VALID = 0;
+const R_BLOCK = 8;
+const R_NEXT = 16;
+const R_STATE = 32;
+const R_U1 = 160;
+const R_U2 = 192;
+const R_OUT = 224;
+const R_SAVE = 256;
+
+const GOLDEN: u64 = 0x9E3779B97F4A7C15;
+const SEED_XOR: u64 = 0x5851F42D4C957F2D;
+const EXP_ONE: u64 = 0x3FF0000000000000;
+
+// @ts-ignore: decorator
+@inline export function mix(z: u64): u64 {
+  z ^= z >> 30;
+  z *= 0xBF58476D1CE4E5B9;
+  z ^= z >> 27;
+  z *= 0x94D049BB133111EB;
+  return z ^ (z >> 31);
+}
+
+/** toUnit on two lanes: bits (u >> 12) | exponent of 1.0, minus 1.0. */
+// @ts-ignore: decorator
+@inline function toUnit(u: v128): v128 {
+  return f64x2.sub(v128.or(i64x2.shr_u(u, 12), i64x2.splat(EXP_ONE)), f64x2.splat(1.0));
+}
+
+/** Invalidates a record (at the start of every run). */
+export function rngReset(rec: usize): void {
+  store<u32>(rec, 0, R_VALID);
+}
+
+/** Seeds the state of block b: word j = mix(K + (16 b + j + 1) G); lane l = words 4l .. 4l+3. */
+function seedBlock(rec: usize, K: u64, b: u64): void {
+  const st = rec + R_STATE;
+  const j0 = b * 16 + 1;
+  for (let j: u64 = 0; j < 16; j++) {
+    const w = mix(K + (j0 + j) * GOLDEN);
+    const lane = <usize>(j >> 2); // 0..3
+    const word = <usize>(j & 3); // s0..s3
+    // pair A holds lanes 0, 1 at +0..+63, pair B lanes 2, 3 at +64..+127; lane parity picks the i64 half
+    store<u64>(st + (lane >> 1) * 64 + word * 16 + (lane & 1) * 8, w);
+  }
+  store<u64>(rec, b, R_BLOCK);
+}
+
+/** Advances both lane pairs by `steps` xoshiro256+ steps. */
+function advance(rec: usize, steps: i32): void {
+  const st = rec + R_STATE;
+  let a0 = v128.load(st, 0), a1 = v128.load(st, 16), a2 = v128.load(st, 32), a3 = v128.load(st, 48);
+  let b0 = v128.load(st, 64), b1 = v128.load(st, 80), b2 = v128.load(st, 96), b3 = v128.load(st, 112);
+  for (let k = 0; k < steps; k++) {
+    let t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+  }
+  v128.store(st, a0, 0); v128.store(st, a1, 16); v128.store(st, a2, 32); v128.store(st, a3, 48);
+  v128.store(st, b0, 64); v128.store(st, b1, 80); v128.store(st, b2, 96); v128.store(st, b3, 112);
+}
+
+/** The 4 uniform values of n consecutive groups, written to dst (32 bytes per group); commits the state. */
+function uniformGroups(rec: usize, dst: usize, n: i32): void {
+  const st = rec + R_STATE;
+  let a0 = v128.load(st, 0), a1 = v128.load(st, 16), a2 = v128.load(st, 32), a3 = v128.load(st, 48);
+  let b0 = v128.load(st, 64), b1 = v128.load(st, 80), b2 = v128.load(st, 96), b3 = v128.load(st, 112);
+  const end = dst + (<usize>n << 5);
+  for (let p = dst; p < end; p += 32) {
+    v128.store(p, toUnit(i64x2.add(a0, a3)));
+    v128.store(p, toUnit(i64x2.add(b0, b3)), 16);
+    let t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+  }
+  v128.store(st, a0, 0); v128.store(st, a1, 16); v128.store(st, a2, 32); v128.store(st, a3, 48);
+  v128.store(st, b0, 64); v128.store(st, b1, 80); v128.store(st, b2, 96); v128.store(st, b3, 112);
+}
+
+/** Current outputs of lanes (0..3) as toUnit values into out[0..3], without advancing. */
+function unitsNow(rec: usize, out: usize): void {
+  const st = rec + R_STATE;
+  v128.store(out, toUnit(i64x2.add(v128.load(st, 0), v128.load(st, 48))));
+  v128.store(out, toUnit(i64x2.add(v128.load(st, 64), v128.load(st, 112))), 16);
+}
+
+/** The 4 values of the current group into out[0..3]; commits (advances) the state when `commit`. */
+function groupValues(rec: usize, kind: i32, out: usize, commit: bool): void {
+  if (kind == 0) {
+    unitsNow(rec, out);
+    if (commit) advance(rec, 1);
+    return;
+  }
+  // normal: u1 from this step, u2 from the next
+  unitsNow(rec, rec + R_U1);
+  const st = rec + R_STATE;
+  if (!commit) memory.copy(rec + R_SAVE, st, 128); // keep the state: restore it afterwards
+  advance(rec, 1);
+  unitsNow(rec, rec + R_U2);
+  if (commit) advance(rec, 1);
+  else memory.copy(st, rec + R_SAVE, 128);
+  for (let l: usize = 0; l < 4; l++) {
+    const u1 = load<f64>(rec + R_U1 + (l << 3));
+    const u2 = load<f64>(rec + R_U2 + (l << 3));
+    store<f64>(out + (l << 3), Math.sqrt(-2.0 * Math.log(1.0 - u1)) * Math.cos(2.0 * Math.PI * u2));
+  }
+}
+
+/**
+ * dst[c] = random value of global index f0 + c, for c in [0, len); kind 0 uniform, 1 normal.
+ * rec is this RANDOM instruction's state record.
+ */
+export function random(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec: usize): void {
+  if (len <= 0) return;
+  const K = mix(seed ^ SEED_XOR);
+  const end = f0 + <u64>len;
+  const spg = kind == 0 ? 1 : 2; // xoshiro steps per group
+  let g = f0 & ~(<u64>3); // first element of the group holding f0
+  let blk = g >> 8;
+  if (load<u32>(rec, R_VALID) == 1 && load<u64>(rec, R_BLOCK) == blk && load<u64>(rec, R_NEXT) <= g) {
+    advance(rec, <i32>((g - load<u64>(rec, R_NEXT)) >> 2) * spg);
+  } else {
+    seedBlock(rec, K, blk);
+    advance(rec, <i32>((g & 255) >> 2) * spg); // a run starting mid-block discards the block's prefix
+  }
+  const tmp = rec + R_OUT;
+  while (true) {
+    const blockEnd = (blk + 1) << 8;
+    const segEnd = end < blockEnd ? end : blockEnd;
+    while (g < segEnd) {
+      if (g >= f0 && g + 4 <= segEnd) {
+        const n = <i32>((segEnd - g) >> 2);
+        const at = dst + (<usize>(g - f0) << 3);
+        if (kind == 0) uniformGroups(rec, at, n);
+        else for (let i = 0; i < n; i++) groupValues(rec, 1, at + (<usize>i << 5), true);
+        g += <u64>n << 2;
+        continue;
+      }
+      // a group cut by the start of the run or by its end
+      const full = g + 4 <= segEnd;
+      groupValues(rec, kind, tmp, full);
+      const lo = g > f0 ? g : f0;
+      const hi = g + 4 < segEnd ? g + 4 : segEnd;
+      for (let e = lo; e < hi; e++) store<f64>(dst + (<usize>(e - f0) << 3), load<f64>(tmp + (<usize>(e - g) << 3)));
+      if (!full) break;
+      g += 4;
+    }
+    if (g != blockEnd || g >= end) break;
+    blk++;
+    seedBlock(rec, K, blk);
+  }
+  store<u32>(rec, 1, R_VALID);
+  store<u64>(rec, g, R_NEXT);
+}

@@ -1,0 +1,136 @@
+// The build and the binary interface: assembly/abi.ts mirrors src/kernels/abi.ts; the release .wat keeps
+// its SIMD paths; static data fits below KERNEL_RESERVED_BYTES; malformed programs get the same RC codes
+// from both interpreters; loading and the TESSERA_KERNELS=js switch.
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as abi from "../../dist/kernels/abi.js";
+import { KERNEL_RESERVED_BYTES, createSharedMemory, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
+import { DT, ProgramBuilder, flatGeom, runBoth } from "./harness.mjs";
+
+const root = new URL("../../", import.meta.url);
+const wat = readFileSync(new URL("dist/kernels/tessera.simd.wat", root), "utf8");
+
+test("assembly/abi.ts mirrors src/kernels/abi.ts", () => {
+  const src = readFileSync(new URL("assembly/abi.ts", root), "utf8");
+  const consts = {};
+  for (const m of src.matchAll(/export const (\w+)(?::\s*\w+)?\s*=\s*(0x[0-9a-fA-F]+|\d+);/g)) consts[m[1]] = Number(m[2]);
+  let n = 0;
+  for (const [k, v] of Object.entries(abi.H)) if (k !== "WORDS") (assert.is(consts[`H_${k}`], v, k), n++);
+  for (const [k, v] of Object.entries(abi.OP)) (assert.is(consts[`OP_${k}`], v, k), n++);
+  for (const [k, v] of Object.entries(abi.S)) (assert.is(consts[`S_${k}`], v, k), n++);
+  for (const [k, v] of Object.entries(abi.DT)) (assert.is(consts[`DT_${k}`], v, k), n++);
+  for (const [k, v] of Object.entries(abi.RC)) (assert.is(consts[`RC_${k}`], v, k), n++);
+  for (const k of ["PROGRAM_MAGIC", "MAX_DIMS", "MAX_TILE", "MAX_REGS", "SCRATCH_BYTES", "RNG_BLOCK", "SLOT_MEM", "SLOT_INDEX", "MAX_SLOTS"]) {
+    assert.is(consts[k], abi[k], k);
+  }
+  // MAX_RANDOM_OPS is computed in assembly/abi.ts from the scratch layout
+  assert.is((consts.SCRATCH_BYTES - consts.SC_RNG) / consts.RNG_REC_BYTES, abi.MAX_RANDOM_OPS);
+  assert.ok(consts.SC_ROWOFF + 8 * consts.MAX_SLOTS <= consts.SC_RNG);
+  assert.ok(n > 60);
+});
+
+test("opArity knows exactly the defined opcodes", () => {
+  const defined = new Set(Object.values(abi.OP));
+  for (let op = 0; op < 128; op++) {
+    if (op === abi.OP.END) continue;
+    assert.is(abi.opArity(op) >= 0, defined.has(op), `opcode ${op}`);
+  }
+});
+
+test("release .wat keeps the SIMD paths", () => {
+  for (const ins of ["f64x2.add", "f64x2.mul", "f64x2.min", "f64x2.max", "i64x2.add", "i64x2.shl", "i64x2.shr_u", "v128.xor", "v128.load", "v128.store", "f64x2.promote_low_f32x4", "f32x4.demote_f64x2_zero", "i32x4.trunc_sat_f64x2_s_zero", "v128.bitselect"]) {
+    assert.ok(wat.includes(ins), `missing ${ins}`);
+  }
+  assert.ok((wat.match(/f64x2\./g) ?? []).length > 100);
+  assert.match(wat, /\(import "env" "memory" \(memory \$0 1 65536 shared\)\)/);
+});
+
+test("static data lies below KERNEL_RESERVED_BYTES", () => {
+  let end = 0;
+  for (const m of wat.matchAll(/\(data \$\w+ \(i32\.const (\d+)\) "((?:[^"\\]|\\.)*)"\)/g)) {
+    const bytes = m[2].replace(/\\[0-9a-fA-F]{2}/g, "x").replace(/\\./g, "x").length;
+    end = Math.max(end, Number(m[1]) + bytes);
+  }
+  assert.ok(end > 0 && end <= KERNEL_RESERVED_BYTES, `data ends at ${end}`);
+});
+
+test("malformed programs: same RC from both interpreters", () => {
+  const good = () => {
+    const b = new ProgramBuilder();
+    const x = b.memSlot(DT.F64), y = b.memSlot(DT.F64), ix = b.indexSlot();
+    const r = b.reg();
+    b.emit(abi.OP.LOAD, r, x);
+    b.emit(abi.OP.STORE, r, y);
+    return { b, x, y, ix, r };
+  };
+  const arrays = { x: { dtype: DT.F64, length: 8, init: [1, 2, 3, 4, 5, 6, 7, 8] }, y: { dtype: DT.F64, length: 8 } };
+  const geom = (a) => flatGeom(8, [{ base: a.x }, { base: a.y }, { base: 0 }]);
+  const cases = [];
+  cases.push(["ok", good().b.build(), abi.RC.OK]);
+  {
+    const t = good().b.build();
+    t.code = Int32Array.from([30, 0, 0, 0]);
+    cases.push(["unknown opcode 30", t, abi.RC.BAD_OPCODE]);
+  }
+  {
+    const t = good().b.build();
+    t.code = Int32Array.from([abi.OP.LOAD, 0, 0]); // no END
+    cases.push(["missing END", t, abi.RC.BAD_OPCODE]);
+  }
+  {
+    const t = good().b.build();
+    t.code = Int32Array.from([abi.OP.LOAD, 5, 0, 0]);
+    cases.push(["register out of range", t, abi.RC.BAD_OPCODE]);
+  }
+  {
+    const t = good().b.build();
+    t.code = Int32Array.from([abi.OP.LOAD, 0, 2, 0]);
+    cases.push(["LOAD from an index slot", t, abi.RC.BAD_OPCODE]);
+  }
+  {
+    const t = good().b.build();
+    t.code = Int32Array.from([abi.OP.ADD, 0, 0, 9, 2, 0]);
+    cases.push(["constant out of range", t, abi.RC.BAD_OPCODE]);
+  }
+  {
+    const t = good().b.build();
+    t.code = Int32Array.from([abi.OP.RANDOM, 0, 2, 0, -1, 0]);
+    cases.push(["seed constant -1", t, abi.RC.BAD_OPCODE]);
+  }
+  {
+    const t = good().b.build();
+    t.nregs = 65;
+    cases.push(["too many registers", t, abi.RC.BAD_HEADER]);
+  }
+  {
+    const t = good().b.build();
+    t.slotDtypes = [7, 0, 0];
+    cases.push(["bad dtype", t, abi.RC.BAD_HEADER]);
+  }
+  for (const [name, tpl, want] of cases) {
+    const res = runBoth(tpl, arrays, geom, 4);
+    assert.equal(res.rc, [want, want], name);
+  }
+  for (const tile of [0, 6, 8192]) assert.equal(runBoth(good().b.build(), arrays, geom, tile).rc, [abi.RC.BAD_HEADER, abi.RC.BAD_HEADER], `tile ${tile}`);
+});
+
+test("kernelModule is cached; instantiateKernels honours TESSERA_KERNELS=js", () => {
+  assert.is(kernelModule(), kernelModule());
+  const mem = createSharedMemory(2);
+  assert.ok(mem.buffer instanceof SharedArrayBuffer);
+  assert.is(instantiateKernels(mem).name, "wasm-simd");
+  process.env.TESSERA_KERNELS = "js";
+  try {
+    const k = instantiateKernels(mem);
+    assert.is(k.name, "js");
+    assert.is(k.run(KERNEL_RESERVED_BYTES), abi.RC.BAD_MAGIC); // zeroed memory: no program there
+    mem.grow(1); // the twin sees the grown buffer
+    assert.is(k.run(2 * 65536), abi.RC.BAD_MAGIC);
+  } finally {
+    delete process.env.TESSERA_KERNELS;
+  }
+  assert.is(instantiateKernels(mem).run(KERNEL_RESERVED_BYTES), abi.RC.BAD_MAGIC);
+});
+
+test.run();
