@@ -388,8 +388,11 @@ function combineReduction(red: ReduceNode, p: PartialSpec, gridSpec: GridSpec, b
   // group chunks by their block index along kept axes; within a group, C order over reduced axes
   const groups = new Map<string, number[]>();
   for (let k = 0; k < g.nchunks; k++) {
-    const key = kept.map((d) => g.chunk(k).index[d]).join(",");
-    groups.set(key, [...(groups.get(key) ?? []), k]);
+    const index = g.chunk(k).index;
+    const key = kept.map((d) => index[d]).join(",");
+    const list = groups.get(key);
+    if (list) list.push(k);
+    else groups.set(key, [k]);
   }
   for (const ks of groups.values()) {
     const c0 = g.chunk(ks[0]!);
