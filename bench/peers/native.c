@@ -1,0 +1,197 @@
+/* Native C controls for the tessera benchmarks: what the hardware gives, one JSON line per result.
+ *   native sum [THREADS]    GB/s summing a 512 MiB float64 array (median of 9 passes), 8 AVX2 accumulators
+ *   native gensum N         xoshiro256+ generate-and-sum of N doubles in one pass, 1 thread (doubles/s)
+ *   native spin SECONDS     compute-bound loop on 1 then 2 pthreads: the ratio shows host contention
+ * Build: gcc -O3 -march=native -pthread native.c -o native   (see native.mjs) */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* ---- sum: memory bandwidth ---- */
+
+/* Eight independent accumulators hide the 4-cycle add latency so the loop is bound by memory, not by adds. */
+static double sum_range(const double *p, size_t n) {
+  size_t i = 0;
+  double s = 0;
+#ifdef __AVX2__
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_pd(a0, _mm256_load_pd(p + i));      a1 = _mm256_add_pd(a1, _mm256_load_pd(p + i + 4));
+    a2 = _mm256_add_pd(a2, _mm256_load_pd(p + i + 8));  a3 = _mm256_add_pd(a3, _mm256_load_pd(p + i + 12));
+    a4 = _mm256_add_pd(a4, _mm256_load_pd(p + i + 16)); a5 = _mm256_add_pd(a5, _mm256_load_pd(p + i + 20));
+    a6 = _mm256_add_pd(a6, _mm256_load_pd(p + i + 24)); a7 = _mm256_add_pd(a7, _mm256_load_pd(p + i + 28));
+  }
+  __m256d t = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)),
+                            _mm256_add_pd(_mm256_add_pd(a4, a5), _mm256_add_pd(a6, a7)));
+  double lanes[4];
+  _mm256_storeu_pd(lanes, t);
+  s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+#endif
+  for (; i < n; i++) s += p[i];
+  return s;
+}
+
+typedef struct { const double *p; size_t n; double out; } SumJob;
+static void *sum_thread(void *arg) { SumJob *j = arg; j->out = sum_range(j->p, j->n); return NULL; }
+
+static int mode_sum(int threads) {
+  const size_t bytes = (size_t)512 << 20, n = bytes / sizeof(double);
+  double *a = aligned_alloc(64, bytes);
+  if (!a) { fprintf(stderr, "out of memory\n"); return 1; }
+  /* Fault every page in and use exact small integers, so the expected sum is known in any order. */
+  for (size_t i = 0; i < n; i++) a[i] = (double)(i % 1000);
+  double expected = (double)(n / 1000) * 499500.0 + (double)((n % 1000) * (n % 1000 - 1) / 2);
+  enum { PASSES = 9 };
+  double gbs[PASSES], result = 0;
+  for (int r = 0; r < PASSES; r++) {
+    pthread_t tid[64];
+    SumJob jobs[64];
+    size_t per = (n / threads) & ~(size_t)31; /* keep every slice 32-aligned for the aligned loads */
+    double t0 = now();
+    for (int k = 0; k < threads; k++) {
+      jobs[k].p = a + per * k;
+      jobs[k].n = k == threads - 1 ? n - per * k : per;
+      pthread_create(&tid[k], NULL, sum_thread, &jobs[k]);
+    }
+    result = 0;
+    for (int k = 0; k < threads; k++) { pthread_join(tid[k], NULL); result += jobs[k].out; }
+    gbs[r] = bytes / (now() - t0) / 1e9;
+  }
+  qsort(gbs, PASSES, sizeof(double), cmp_double);
+  printf("{\"engine\":\"c-native\",\"mode\":\"sum\",\"threads\":%d,\"bytes\":%zu,\"passes\":%d,"
+         "\"gb_per_s\":%.2f,\"gb_per_s_min\":%.2f,\"gb_per_s_max\":%.2f,\"result\":%.1f,\"ok\":%s}\n",
+         threads, bytes, PASSES, gbs[PASSES / 2], gbs[0], gbs[PASSES - 1], result,
+         result == expected ? "true" : "false");
+  free(a);
+  return 0;
+}
+
+/* ---- gensum: random generation speed ---- */
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int mode_gensum(uint64_t count) {
+  uint64_t seed = 42, st[2][4][4]; /* [generator][state word][lane] */
+  for (int g = 0; g < 2; g++)
+    for (int w = 0; w < 4; w++)
+      for (int l = 0; l < 4; l++) st[g][w][l] = splitmix64(&seed);
+  double t0 = now(), sum = 0;
+  uint64_t i = 0;
+#ifdef __AVX2__
+  /* Two independent 4-lane xoshiro256+ generators (8 doubles per step) for instruction-level parallelism.
+   * AVX2 has no u64->f64 convert: put 52 random bits under the exponent of 1.0, giving [1,2), minus 1. */
+  __m256i s[2][4];
+  for (int g = 0; g < 2; g++)
+    for (int w = 0; w < 4; w++) s[g][w] = _mm256_loadu_si256((const __m256i *)st[g][w]);
+  const __m256i one_bits = _mm256_set1_epi64x(0x3FF0000000000000ll);
+  const __m256d one = _mm256_set1_pd(1.0);
+  __m256d acc[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  for (; i + 8 <= count; i += 8) {
+    for (int g = 0; g < 2; g++) {
+      __m256i r = _mm256_add_epi64(s[g][0], s[g][3]);
+      __m256i t = _mm256_slli_epi64(s[g][1], 17);
+      s[g][2] = _mm256_xor_si256(s[g][2], s[g][0]);
+      s[g][3] = _mm256_xor_si256(s[g][3], s[g][1]);
+      s[g][1] = _mm256_xor_si256(s[g][1], s[g][2]);
+      s[g][0] = _mm256_xor_si256(s[g][0], s[g][3]);
+      s[g][2] = _mm256_xor_si256(s[g][2], t);
+      s[g][3] = _mm256_or_si256(_mm256_slli_epi64(s[g][3], 45), _mm256_srli_epi64(s[g][3], 19)); /* rotl 45 */
+      __m256d d = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(r, 12), one_bits)), one);
+      acc[g] = _mm256_add_pd(acc[g], d);
+    }
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, _mm256_add_pd(acc[0], acc[1]));
+  sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+#endif
+  /* Scalar tail (and the whole run without AVX2), xoshiro256+ on lane 0 of generator 0. */
+  uint64_t *q = st[0][0];
+  uint64_t a = q[0], b = st[0][1][0], c = st[0][2][0], d = st[0][3][0];
+  for (; i < count; i++) {
+    uint64_t r = a + d, t = b << 17;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = (d << 45) | (d >> 19);
+    sum += (double)(r >> 11) * 0x1.0p-53;
+  }
+  double secs = now() - t0;
+  printf("{\"engine\":\"c-native\",\"mode\":\"gensum\",\"n\":%llu,\"seconds\":%.4f,\"doubles_per_s\":%.4g,"
+         "\"result\":%.6f,\"mean\":%.6f,\"simd\":%s}\n",
+         (unsigned long long)count, secs, count / secs, sum, sum / (double)count,
+#ifdef __AVX2__
+         "\"avx2\""
+#else
+         "\"none\""
+#endif
+  );
+  return 0;
+}
+
+/* ---- spin: host contention control ---- */
+
+typedef struct { double seconds; uint64_t iters; double elapsed; } SpinJob;
+
+/* A dependent integer chain (xorshift): pure ALU work, no memory traffic, so two threads on two
+ * free cores should each keep their one-thread rate. Less than ~1.9x means the host is contended. */
+static void *spin_thread(void *arg) {
+  SpinJob *j = arg;
+  uint64_t x = 88172645463325252ull, iters = 0;
+  double t0 = now(), t;
+  do {
+    for (int k = 0; k < 1 << 20; k++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; }
+    iters += 1 << 20;
+  } while ((t = now()) - t0 < j->seconds);
+  j->iters = iters + (x == 0); /* use x so the loop is not removed */
+  j->elapsed = t - t0;
+  return NULL;
+}
+
+static double spin_run(int threads, double seconds) {
+  pthread_t tid[2];
+  SpinJob jobs[2];
+  double total = 0;
+  for (int k = 0; k < threads; k++) { jobs[k].seconds = seconds; pthread_create(&tid[k], NULL, spin_thread, &jobs[k]); }
+  for (int k = 0; k < threads; k++) { pthread_join(tid[k], NULL); total += jobs[k].iters / jobs[k].elapsed; }
+  return total;
+}
+
+static int mode_spin(double seconds) {
+  double one = spin_run(1, seconds), two = spin_run(2, seconds);
+  printf("{\"engine\":\"c-native\",\"mode\":\"spin\",\"seconds\":%.3f,\"iters_per_s_1\":%.4g,"
+         "\"iters_per_s_2\":%.4g,\"ratio\":%.3f}\n", seconds, one, two, two / one);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  if (!strcmp(mode, "sum")) {
+    int threads = argc > 2 ? atoi(argv[2]) : 1;
+    if (threads < 1 || threads > 64) { fprintf(stderr, "threads must be 1..64\n"); return 2; }
+    return mode_sum(threads);
+  }
+  if (!strcmp(mode, "gensum")) return mode_gensum(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000000ull);
+  if (!strcmp(mode, "spin")) return mode_spin(argc > 2 ? atof(argv[2]) : 1.0);
+  fprintf(stderr, "usage: %s sum [THREADS] | gensum N | spin SECONDS\n", argv[0]);
+  return 2;
+}

@@ -1,0 +1,77 @@
+"""Plain numpy, one thread, block by block: the floor a careful single-core Python user reaches.
+Prints the same JSON line as dask_tutorial.py.
+
+usage: /usr/bin/python3 numpy_tutorial.py CASE N CHUNK [SEED]
+(ones_tiny_tasks has no meaning without a task scheduler and is refused.)
+"""
+import os
+
+# One thread for any BLAS/OpenMP numpy might touch: this peer is the single-core baseline.
+for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(v, "1")
+
+import sys  # noqa: E402
+import time  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import PeakRss, emit, existing_array, existing_expected, fail, parse_args  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def blocks(n, chunk):
+    """Yields (rows, cols) block shapes in row-major block order, edge blocks included."""
+    for r in range(0, n, chunk):
+        for c in range(0, n, chunk):
+            yield min(chunk, n - r), min(chunk, n - c), c
+
+
+def run(case, n, chunk, seed, a=None):
+    if case == "sum_existing":
+        # Same chunked traversal as dask's from_array(...).sum(): per-block partials, then their sum.
+        total = 0.0
+        for r in range(0, n, chunk):
+            for c in range(0, n, chunk):
+                total += float(a[r:r + chunk, c:c + chunk].sum())
+        return total
+    rs = np.random.RandomState(seed)  # one generator, drawn block after block (one block in memory)
+    if case == "random_sum":
+        return sum(float(rs.random_sample((h, w)).sum()) for h, w, _ in blocks(n, chunk))
+    if case == "random_mapblocks_add_sum":
+        return sum(float((rs.random_sample((h, w)) + 1).sum()) for h, w, _ in blocks(n, chunk))
+    if case == "mean_axis0":
+        col = np.zeros(n)
+        for h, w, c in blocks(n, chunk):
+            col[c:c + w] += ((rs.random_sample((h, w)) + 1) * 2).sum(axis=0)
+        return col / n
+    raise ValueError(case)
+
+
+def main():
+    args = parse_args(engine_default_scheduler="sync")
+    engine = "numpy-1thread"
+    if args.case == "ones_tiny_tasks":
+        fail(args.case, engine, "ones_tiny_tasks measures a task scheduler; numpy has none")
+    extra = {}
+    a = None
+    if args.case == "sum_existing":
+        a = existing_array(args.n)
+        extra = {"bytes": a.nbytes, "expected": existing_expected(args.n)}
+    with PeakRss() as rss:
+        t0 = time.perf_counter()
+        value = run(args.case, args.n, args.chunk, args.seed, a)
+        seconds = time.perf_counter() - t0
+    out = dict(case=args.case, engine=engine, n=args.n, chunk=args.chunk, seconds=round(seconds, 4))
+    if args.case == "mean_axis0":
+        out.update(result=float(value.sum()), result_kind="sum of the mean vector", first=float(value[0]))
+    else:
+        out["result"] = float(value)
+    out.update(peak_rss_mib=rss.mib, workers=1, seed=args.seed, numpy=np.__version__)
+    out.update(extra)
+    if "bytes" in extra:
+        out["gb_per_s"] = round(extra["bytes"] / seconds / 1e9, 2)
+    emit(**out)
+
+
+if __name__ == "__main__":
+    main()
