@@ -2,11 +2,11 @@
  * NDArray: an eager, single-block, C-contiguous array. Operations run at once, in this thread, on the
  * same fused kernels as chunked arrays. mapBlocks functions receive and return NDArrays.
  */
-import { invalid, show } from "../errors.js";
+import { TesseraError, invalid, show } from "../errors.js";
 import type { DataNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
 import type { RawArray } from "../graph/lower.js";
-import { computeInThread } from "../scheduler/inthread.js";
+import { computeInThread, type EagerResult, type Scope } from "../scheduler/inthread.js";
 import { ArrayBase } from "./base.js";
 import { checkNumber, reduceNode, type ReduceOptions } from "./build.js";
 import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "./dtype.js";
@@ -14,28 +14,52 @@ import { sizeOf, stridesOf } from "./shape.js";
 
 const wholeChunks = (shape: readonly number[]) => shape.map((n) => [n]);
 
+/** Where an NDArray's data lives when it is a view into a kernel memory (inside mapBlocks functions). */
+export interface Home {
+  home: object;
+  addr: number;
+  scope: Scope;
+}
+
 export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDArray> {
-  /** the values, C order; for bool arrays a Uint8Array of 0 and 1 */
-  readonly data: TypedArray;
+  readonly #data: TypedArray;
   private readonly _shape: number[];
   private readonly _dtype: DType;
   private _node: DataNode | null = null;
+  readonly #home: Home | undefined;
 
   /** @internal use fromArray() to make one from user data */
-  constructor(data: TypedArray, shape: readonly number[], dtype: DType) {
+  constructor(data: TypedArray, shape: readonly number[], dtype: DType, home?: Home) {
     super();
+    this.#home = home;
     if (data.length !== sizeOf(shape)) {
       throw invalid("SHAPE_MISMATCH", `data of length ${data.length} does not fit shape [${shape.join(", ")}]`);
     }
     if (dtypeOfTypedArray(data) !== dtype) throw invalid("DTYPE_MISMATCH", `data is not a typed array of dtype ${dtype}`);
-    this.data = data;
+    this.#data = data;
     this._shape = [...shape];
     this._dtype = dtype;
   }
 
-  /** Wraps existing data without copying (used for blocks handed to mapBlocks functions). */
-  static fromRaw(data: TypedArray, shape: readonly number[], dtype: string): NDArray {
-    return new NDArray(data, shape, checkDType(dtype));
+  /** @internal wraps existing data without copying (blocks handed to mapBlocks functions) */
+  static fromRaw(data: TypedArray, shape: readonly number[], dtype: string, home?: Home): NDArray {
+    return new NDArray(data, shape, checkDType(dtype), home);
+  }
+
+  /** the values, C order; for bool arrays a Uint8Array of 0 and 1 */
+  get data(): TypedArray {
+    if (this.#home && !this.#home.scope.alive) {
+      throw new TesseraError(
+        "RELEASED",
+        `this NDArray [${this._shape.join(", ")}] was made inside a mapBlocks function and its block is done; copy() it inside the function to keep it`,
+      );
+    }
+    return this.#data;
+  }
+
+  /** A copy of this array in ordinary JS memory. */
+  copy(): NDArray {
+    return new NDArray(this.data.slice() as TypedArray, this._shape, this._dtype);
   }
 
   static isNDArray(v: unknown): v is NDArray {
@@ -44,7 +68,8 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
 
   /** @internal */
   get node(): DataNode {
-    return (this._node ??= { kind: "data", id: newId(), shape: this._shape, dtype: this._dtype, data: this.data });
+    const data = this.data; // checks the scope
+    return (this._node ??= { kind: "data", id: newId(), shape: this._shape, dtype: this._dtype, data, home: this.#home?.home, addr: this.#home?.addr });
   }
 
   override get shape(): number[] {
@@ -92,8 +117,9 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
   /** Nested JS arrays (booleans for bool arrays), as numpy's tolist(). */
   toArray(): unknown {
     const conv = this._dtype === "bool" ? (v: number) => v !== 0 : (v: number) => v;
+    const data = this.data;
     const build = (d: number, off: number): unknown => {
-      if (d === this._shape.length) return conv(this.data[off]!);
+      if (d === this._shape.length) return conv(data[off]!);
       const st = stridesOf(this._shape)[d]!;
       return Array.from({ length: this._shape[d]! }, (_, i) => build(d + 1, off + i * st));
     };
@@ -105,7 +131,8 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
   }
 }
 
-export function fromRawResult(r: RawArray | number | boolean): NDArray {
+export function fromRawResult(r: EagerResult | RawArray): NDArray {
   if (typeof r !== "object") throw new Error("internal: expected an array result");
-  return new NDArray(r.data, r.shape, r.dtype);
+  const e = r as Exclude<EagerResult, number | boolean>;
+  return new NDArray(r.data, r.shape, r.dtype, e.home && e.scope ? { home: e.home, addr: e.addr!, scope: e.scope } : undefined);
 }

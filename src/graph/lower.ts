@@ -17,6 +17,10 @@ export interface Allocator {
   alloc(bytes: number): number;
   free(addr: number): void;
   readonly buffer: ArrayBufferLike;
+  /** identity of the memory: data nodes whose `home` it is are read in place, not uploaded */
+  readonly home?: object;
+  /** results may be views into the memory (the caller owns their lifetime) instead of copies */
+  readonly views?: boolean;
 }
 
 export interface OutputRequest {
@@ -30,6 +34,8 @@ export interface RawArray {
   shape: number[];
   dtype: DType;
   data: Float64Array | Float32Array | Int32Array | Uint8Array;
+  /** byte address of data in the plan's memory, when data is a view (Allocator.views) */
+  addr?: number;
 }
 
 export type Step = { kind: "stage"; spec: StageSpec; label: string } | { kind: "host"; label: string; run: () => void };
@@ -136,7 +142,9 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
   const steps: Step[] = [];
   for (const n of nodes.values()) {
     const needed = (refs.get(n.id)?.length ?? 0) > 0 && !local.has(n.id);
-    if (n.kind === "data" && needed) {
+    if (n.kind === "data" && needed && n.home !== undefined && n.home === mem.home) {
+      bufferOf.set(n.id, n.addr!);
+    } else if (n.kind === "data" && needed) {
       const addr = alloc(n.data.byteLength);
       bufferOf.set(n.id, addr);
       steps.push({
@@ -186,6 +194,7 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
         if (n.kind === "data") return { shape: [...n.shape], dtype: n.dtype, data: n.data.slice() };
         const addr = bufferOf.get(n.id)!;
         const len = sizeOf(n.shape);
+        if (mem.views) return { shape: [...n.shape], dtype: n.dtype, data: viewAs(mem.buffer, addr, n.dtype, len), addr };
         return { shape: [...n.shape], dtype: n.dtype, data: readAs(mem.buffer, addr, n.dtype, len) };
       }),
     release: () => {
@@ -329,7 +338,12 @@ function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec;
       e.release(j.root);
     }
   }
-  const spec: StageSpec = { id, grid, tile: env.tile, locals, program: e.build(), partials, arenaBytes: arena };
+  // NDArray operations inside mapBlocks functions get a region to allocate in, reset after each block;
+  // only touched pages become resident, so it can be generous
+  const eagerOffset = arena;
+  const eagerBytes = locals.length ? Math.min(8 * arena, EAGER_MAX_BYTES) : 0;
+  arena += eagerBytes;
+  const spec: StageSpec = { id, grid, tile: env.tile, locals, program: e.build(), partials, arenaBytes: arena, eagerOffset, eagerBytes };
   return { spec, reductions };
 }
 
@@ -373,6 +387,7 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
   e.release(root);
 }
 
+const EAGER_MAX_BYTES = 512 * 2 ** 20;
 const maxChunkElems = (g: GridSpec) => g.chunks.reduce((a, c) => a * Math.max(0, ...c), 1);
 
 /** Combines a finished stage's partials for one reduction into the result values (f64, C order). */

@@ -36,6 +36,9 @@ export interface FillNode extends NodeBase {
 export interface DataNode extends NodeBase {
   readonly kind: "data";
   readonly data: TypedArray;
+  /** when the data already lives in a kernel memory: that memory (identity) and the byte address */
+  readonly home?: object;
+  readonly addr?: number;
 }
 /** Elementwise with broadcasting; operands are nodes or weak scalars. */
 export interface MapNode extends NodeBase {

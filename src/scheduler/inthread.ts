@@ -1,18 +1,35 @@
 /**
- * Eager evaluation in the calling thread, for NDArray operations: a private kernel memory and instance
- * per thread, the same lowering and the same chunk executor as the pool, run synchronously.
+ * Eager evaluation in the calling thread, for NDArray operations: the same lowering and chunk executor
+ * as the pool, run synchronously. Normally on a private kernel memory of this thread (inputs copied in,
+ * results copied out); inside a mapBlocks function, on the worker's shared memory in the stage's eager
+ * region, where blocks already live: no copies, results are views valid until the block is done.
  */
-import { lower, type OutputRequest } from "../graph/lower.js";
+import { TesseraError } from "../errors.js";
+import { lower, type Allocator, type OutputRequest, type RawArray } from "../graph/lower.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
 import { StageRunner, type ExecContext } from "../worker/executor.js";
 import { Grid } from "../worker/geometry.js";
 import { Heap } from "./heap.js";
 
-let ctx: (ExecContext & { heap: Heap }) | null = null;
+/** Liveness of NDArrays that are views into an eager region. */
+export interface Scope {
+  alive: boolean;
+}
 
-function context(): ExecContext & { heap: Heap } {
-  if (ctx) return ctx;
+export interface EagerContext extends ExecContext {
+  heap: Allocator;
+  /** set for block scopes: results are views that die with the scope */
+  scope?: Scope;
+}
+
+export type EagerResult = (RawArray & { home?: object; scope?: Scope }) | number | boolean;
+
+let privateCtx: EagerContext | null = null;
+let blockCtx: EagerContext | null = null;
+
+function privateContext(): EagerContext {
+  if (privateCtx) return privateCtx;
   const memory = createSharedMemory(64);
   const heap = new Heap(memory, 1 << 20);
   const programBytes = 64 * 1024;
@@ -22,12 +39,20 @@ function context(): ExecContext & { heap: Heap } {
     regs: heap.alloc(MAX_REGS * MAX_TILE * 8),
     scratch: heap.alloc(SCRATCH_BYTES),
   };
-  ctx = { memory, heap, kernels: instantiateKernels(memory), areas };
-  return ctx;
+  privateCtx = { memory, heap, kernels: instantiateKernels(memory), areas };
+  return privateCtx;
 }
 
-export function computeInThread(outputs: OutputRequest[]) {
-  const c = context();
+/** Makes NDArray operations of this thread run in `ctx` until the returned function is called. */
+export function enterBlockContext(ctx: EagerContext): () => void {
+  const prev = blockCtx;
+  blockCtx = ctx;
+  return () => {
+    blockCtx = prev;
+  };
+}
+
+function run(c: EagerContext, outputs: OutputRequest[]): EagerResult[] {
   const plan = lower(outputs, c.heap);
   try {
     for (const step of plan.steps) {
@@ -41,8 +66,48 @@ export function computeInThread(outputs: OutputRequest[]) {
         }
       }
     }
-    return plan.results();
+    const results = plan.results();
+    return c.scope ? results.map((r) => (typeof r === "object" ? { ...r, home: c.memory, scope: c.scope } : r)) : results;
   } finally {
-    plan.release();
+    if (!c.scope) plan.release();
   }
+}
+
+export function computeInThread(outputs: OutputRequest[]): EagerResult[] {
+  if (blockCtx) {
+    try {
+      return run(blockCtx, outputs);
+    } catch (e) {
+      // the eager region is full: fall back to this thread's private memory (with copies)
+      if (!(e instanceof TesseraError && e.code === "TOO_LARGE")) throw e;
+    }
+  }
+  return run(privateContext(), outputs);
+}
+
+/** A bump allocator over one region, for block scopes: everything is freed at once when the block ends. */
+export class RegionHeap implements Allocator {
+  private top: number;
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly start: number,
+    private readonly end: number,
+  ) {
+    this.top = start;
+  }
+  get buffer(): ArrayBufferLike {
+    return this.memory.buffer;
+  }
+  get home(): object {
+    return this.memory;
+  }
+  readonly views = true;
+  alloc(bytes: number): number {
+    const addr = this.top;
+    const next = addr + Math.ceil(Math.max(bytes, 1) / 64) * 64;
+    if (next > this.end) throw new TesseraError("TOO_LARGE", `a mapBlocks function's NDArray operations need more than the ${this.end - this.start} bytes of its block region`);
+    this.top = next;
+    return addr;
+  }
+  free(): void {}
 }

@@ -12,7 +12,7 @@ import type { Heap } from "./heap.js";
 
 const PROGRAM_BYTES = 64 * 1024;
 const WORKER_URL = new URL("../worker/worker.js", import.meta.url);
-const API_URL = new URL("../index.js", import.meta.url).href;
+const API_URL = new URL("./block-scope.js", import.meta.url).href;
 const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED"]);
 
 export interface StageProgress {
@@ -62,7 +62,7 @@ export class WorkerPool {
   }
 
   private spawn(areas: WorkerAreas): Slot {
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(WORKER_URL, { execArgv: workerExecArgv() });
     const slot: Slot = { worker, areas, busy: null, onMessage: null, onExit: null };
     worker.on("message", (m: FromWorker) => slot.onMessage?.(m));
     worker.on("error", (e) => slot.onExit?.(`threw ${e.message}`));
@@ -70,7 +70,7 @@ export class WorkerPool {
       if (!this.closed) slot.onExit?.(`exited with code ${code}`);
     });
     worker.unref();
-    const init: ToWorker = { type: "init", memory: this.heap.memory, module: this.module, areas, apiUrl: API_URL };
+    const init: ToWorker = { type: "init", memory: this.heap.memory, module: this.module, areas, adapterUrl: API_URL };
     worker.postMessage(init);
     return slot;
   }
@@ -173,4 +173,18 @@ export class WorkerPool {
   }
 }
 
-export { MAX_TILE };
+/** The parent's node options, less those that only make sense for the main script (-e, --input-type...). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-e" || a === "--eval" || a === "-p" || a === "--print" || a === "--input-type") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("--input-type=") || a.startsWith("--eval=") || a.startsWith("--print=") || a === "-i" || a === "--interactive") continue;
+    out.push(a);
+  }
+  return out;
+}

@@ -13,10 +13,18 @@ import type { LocalSpec, ProgramSpec, StageSpec, WorkerAreas } from "./messages.
 type DTypeName = "float64" | "float32" | "int32" | "bool";
 type Typed = Float64Array | Float32Array | Int32Array | Uint8Array;
 
-/** A block as user functions see it, and back. Supplied by whoever can build NDArrays. */
-export interface BlockAdapter {
-  wrap(data: Typed, shape: number[], dtype: DTypeName): unknown;
+/**
+ * Blocks as user functions see them, and back, supplied by the layer that can build NDArrays. A scope
+ * lasts one block: NDArray operations inside it allocate in the stage's eager region of this memory,
+ * which is reused for the next block.
+ */
+export interface BlockScope {
+  wrap(data: Typed, shape: number[], dtype: DTypeName, addr: number): unknown;
   unwrap(value: unknown): { data: Typed; shape: readonly number[]; dtype: DTypeName } | null;
+  close(): void;
+}
+export interface BlockAdapter {
+  open(exec: ExecContext, eager: { addr: number; bytes: number }): BlockScope;
 }
 
 export interface ExecContext {
@@ -51,12 +59,14 @@ export class StageRunner {
   private readonly localGrids: { in: Grid; out: Grid }[];
   private readonly slotCtx: SlotContext;
   private adapter: BlockAdapter | null = null;
+  private readonly eager: { addr: number; bytes: number };
 
   constructor(
     readonly spec: StageSpec,
     private readonly ctx: ExecContext,
     arena: number,
   ) {
+    this.eager = { addr: arena + spec.eagerOffset, bytes: spec.eagerBytes };
     this.grid = new Grid(spec.grid);
     this.localGrids = spec.locals.map((l) => ({ in: new Grid(l.inGrid), out: new Grid(l.outGrid) }));
     this.slotCtx = {
@@ -130,15 +140,19 @@ export class StageRunner {
       this.runProgram(l.input, inChunk, k);
       const addr = this.slotCtx.locals[i]!;
       const nIn = inChunk.shape.reduce((x, y) => x * y, 1);
-      const block = this.adapter!.wrap(viewOf(this.ctx.memory.buffer, l.inDtype, addr.in, nIn), inChunk.shape, l.inDtype);
-      const info = { blockIndex: inChunk.index, offset: inChunk.start, args: l.args };
-      const result = await compileFn(l.fn)(block, info);
-      this.storeLocal(l, result, outChunk.shape, addr.out, k);
+      const scope = this.adapter!.open(this.ctx, this.eager);
+      try {
+        const block = scope.wrap(viewOf(this.ctx.memory.buffer, l.inDtype, addr.in, nIn), inChunk.shape, l.inDtype, addr.in);
+        const info = { blockIndex: inChunk.index, offset: inChunk.start, args: l.args };
+        const result = await compileFn(l.fn)(block, info);
+        this.storeLocal(l, scope.unwrap(result), result, outChunk.shape, addr.out, k);
+      } finally {
+        scope.close();
+      }
     }
   }
 
-  private storeLocal(l: LocalSpec, result: unknown, shape: number[], addr: number, k: number): void {
-    const r = this.adapter!.unwrap(result);
+  private storeLocal(l: LocalSpec, r: ReturnType<BlockScope["unwrap"]>, result: unknown, shape: number[], addr: number, k: number): void {
     if (!r) {
       throw new TesseraError("TASK_FAILED", `mapBlocks function returned ${describe(result)} for block ${k}; it must return an NDArray`);
     }

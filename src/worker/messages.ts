@@ -65,8 +65,11 @@ export interface StageSpec {
   /** the fused program with the stage's sinks; runs on `grid` after the locals */
   program: ProgramSpec;
   partials: PartialSpec[];
-  /** bytes of arena each worker needs for local buffers */
+  /** bytes of arena each worker needs: local buffers, then the eager region */
   arenaBytes: number;
+  /** where in the arena NDArray operations inside mapBlocks functions allocate (reset after each block) */
+  eagerOffset: number;
+  eagerBytes: number;
 }
 
 /** Per-worker fixed areas in shared memory. */
@@ -83,8 +86,8 @@ export interface InitMessage {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module | null;
   areas: WorkerAreas;
-  /** module that exports NDArray (the package entry); loaded lazily for mapBlocks */
-  apiUrl: string;
+  /** module exporting `blockAdapter` (NDArrays for mapBlocks functions); loaded on first use */
+  adapterUrl: string;
 }
 export interface StageMessage {
   type: "stage";

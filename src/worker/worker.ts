@@ -8,10 +8,6 @@ import { instantiateKernels } from "../kernels/wasm.js";
 import { StageRunner, type BlockAdapter, type ExecContext } from "./executor.js";
 import type { FromWorker, ToWorker } from "./messages.js";
 
-interface NDArrayModule {
-  NDArray: { fromRaw(data: unknown, shape: number[], dtype: string): unknown; isNDArray(v: unknown): boolean };
-}
-
 if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
 const port = parentPort;
 let ctx: ExecContext | null = null;
@@ -26,7 +22,7 @@ port.on("message", (m: ToWorker) => {
         memory: m.memory,
         kernels: instantiateKernels(m.memory, m.module ?? undefined),
         areas: m.areas,
-        blocks: () => (adapter ??= loadAdapter(m.apiUrl)),
+        blocks: () => (adapter ??= loadAdapter(m.adapterUrl)),
       };
       return;
     }
@@ -59,10 +55,6 @@ port.on("message", (m: ToWorker) => {
   }
 });
 
-async function loadAdapter(apiUrl: string): Promise<BlockAdapter> {
-  const api = (await import(apiUrl)) as NDArrayModule;
-  return {
-    wrap: (data, shape, dtype) => api.NDArray.fromRaw(data, shape, dtype),
-    unwrap: (v) => (api.NDArray.isNDArray(v) ? (v as ReturnType<BlockAdapter["unwrap"]>) : null),
-  };
+async function loadAdapter(url: string): Promise<BlockAdapter> {
+  return ((await import(url)) as { blockAdapter: BlockAdapter }).blockAdapter;
 }
