@@ -15,7 +15,8 @@ export type ErrorCode =
   | "TASK_FAILED"
   | "WORKER_DIED"
   | "ABORTED"
-  | "KERNEL_FAILED";
+  | "KERNEL_FAILED"
+  | "RELEASED";
 
 export class TesseraError extends Error {
   readonly code: ErrorCode;
@@ -41,16 +42,24 @@ export class AbortError extends TesseraError {
 
 export const invalid = (code: ErrorCode, message: string): ValidationError => new ValidationError(code, message);
 
-/** Formats a value for an error message: short, unambiguous. */
+/** Formats a value for an error message: compact JSON, but NaN, Infinity and -0 as themselves. */
 export function show(v: unknown): string {
+  const s = format(v, 0);
+  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+}
+
+function format(v: unknown, depth: number): string {
   if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number" || typeof v === "boolean" || v === undefined || v === null) return String(v);
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "boolean" || v === undefined || v === null) return String(v);
   if (typeof v === "bigint") return `${v}n`;
   if (typeof v === "function") return "a function";
-  try {
-    const s = JSON.stringify(v);
-    return s.length > 80 ? s.slice(0, 77) + "..." : s;
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
+  if (typeof v === "symbol") return v.toString();
+  if (depth > 3) return "...";
+  if (Array.isArray(v)) return `[${v.slice(0, 20).map((x) => format(x, depth + 1)).join(",")}${v.length > 20 ? ",..." : ""}]`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return `a ${(v as object).constructor?.name ?? "object"}`;
+  const entries = Object.entries(v as object).slice(0, 10);
+  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${format(x, depth + 1)}`).join(",")}}`;
 }

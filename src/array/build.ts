@@ -32,6 +32,9 @@ export function binaryNode(op: BinaryOp, a: Operand, b: Operand): MapNode {
   else if (op === "sub" && operandType === "bool") {
     throw invalid("INVALID_DTYPE", "subtracting bool arrays is not supported (as numpy); use ne, or astype(\"int32\") first");
   } else if (op === "pow" && operandType === "bool") dtype = "int32";
+  else if (op === "pow" && operandType === "int32" && typeof b === "number" && b < 0) {
+    throw invalid("INVALID_ARGUMENT", `integers to negative integer powers (${b}) are not allowed (as numpy); use a float base`);
+  }
   else dtype = operandType;
   return { kind: "map", id: newId(), op, args: [a, b], shape, dtype };
 }
@@ -66,7 +69,7 @@ export function unaryNode(op: UnaryOp, a: Node, to?: DType): MapNode {
 export function whereNode(cond: Operand, a: Operand, b: Operand): MapNode {
   const shape = broadcastShapes(...shapesOf([cond, a, b]));
   const dtype = resultType(dtypesOf([a, b]));
-  const c = typeof cond === "number" ? (cond !== 0 && !Number.isNaN(cond) ? 1 : 0) : cond;
+  const c = typeof cond === "number" ? (cond !== 0 ? 1 : 0) : cond; // NaN is true, as numpy's bool(nan)
   return { kind: "map", id: newId(), op: "where", args: [c, a, b], shape, dtype };
 }
 

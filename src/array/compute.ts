@@ -4,6 +4,7 @@
  */
 import { invalid, show } from "../errors.js";
 import { computeOutputs, type ProgressEvent } from "../scheduler/local.js";
+import { checkWorkers } from "../scheduler/engine.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import type { ChunkedArray } from "./chunked.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
@@ -31,6 +32,10 @@ export function checkComputeOptions(opts: unknown): ComputeOptions {
   if (o.progress !== undefined && typeof o.progress !== "boolean" && typeof o.progress !== "function") {
     throw invalid("INVALID_ARGUMENT", `progress ${show(o.progress)} must be a boolean or a function`);
   }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw invalid("INVALID_ARGUMENT", `signal ${show(o.signal)} must be an AbortSignal`);
+  }
+  if (o.workers !== undefined) checkWorkers(o.workers);
   return o;
 }
 

@@ -5,7 +5,7 @@
 import { randomInt } from "node:crypto";
 import { invalid, show } from "../errors.js";
 import { newId, type Node } from "../graph/nodes.js";
-import { binaryNode, checkNumber } from "./build.js";
+import { binaryNode, checkNumber, unaryNode } from "./build.js";
 import type { ChunkSpec } from "./chunks.js";
 import type { ChunkedArray } from "./chunked.js";
 import { lazy } from "./creation.js";
@@ -43,7 +43,9 @@ function finish(node: Node, o: RandomOptions): ChunkedArray {
 /** Uniform values in [0, 1). */
 function random_(shape: number | number[], opts?: RandomOptions): ChunkedArray {
   const { node, opts: o } = source("uniform", shape, opts);
-  return finish(node, o);
+  // float32: keep the top 24 bits (exact), so rounding can never reach 1.0
+  const u = o.dtype === "float32" ? binaryNode("mul", unaryNode("floor", binaryNode("mul", node, 2 ** 24)), 2 ** -24) : node;
+  return finish(u, o);
 }
 
 /** Uniform values in [low, high): low + (high - low) * u, as numpy. */
@@ -51,7 +53,9 @@ function uniform(low: number, high: number, shape: number | number[], opts?: Ran
   checkNumber(low, "uniform low");
   checkNumber(high, "uniform high");
   const { node, opts: o } = source("uniform", shape, opts);
-  return finish(binaryNode("add", binaryNode("mul", node, high - low), low), o);
+  const v = finish(binaryNode("add", binaryNode("mul", node, high - low), low), o);
+  // rounding to float32 can reach `high`: keep the interval half-open
+  return o.dtype === "float32" && high > low ? v.minimum(nextDown32(high)) : v;
 }
 
 /** Normal values with mean `loc` and standard deviation `scale`: loc + scale * z. */
@@ -61,6 +65,15 @@ function normal(loc: number, scale: number, shape: number | number[], opts?: Ran
   if (scale < 0) throw invalid("INVALID_ARGUMENT", `normal std ${scale} must be non-negative`);
   const { node, opts: o } = source("normal", shape, opts);
   return finish(binaryNode("add", binaryNode("mul", node, scale), loc), o);
+}
+
+/** The largest float32 below x (x > 0 or x <= 0 alike). */
+function nextDown32(x: number): number {
+  const f = new Float32Array([x]);
+  if (f[0]! < x) return f[0]!;
+  const i = new Int32Array(f.buffer);
+  i[0] = f[0]! > 0 ? i[0]! - 1 : f[0]! === 0 ? -2147483647 : i[0]! + 1;
+  return f[0]!;
 }
 
 export const random = { random: random_, uniform, normal };

@@ -64,6 +64,11 @@ export class ProgramEmitter {
     return this.free.pop() ?? this.b.reg();
   }
 
+  /** dst = src exactly (x * 1 keeps -0, NaN and infinities; x + 0 would turn -0 into +0). */
+  private copy(dst: number, src: number): void {
+    this.b.emit(OP.MUL, dst, src, this.b.constant(1), 2);
+  }
+
   /** Releases one use of node n; its register returns to the pool after the last. */
   release(n: Node): void {
     const left = (this.uses.get(n.id) ?? 1) - 1;
@@ -126,22 +131,31 @@ export class ProgramEmitter {
     const nodeArgs = args.filter((a): a is Node => typeof a !== "number");
     const compute = computeDType(n);
     const ops = args.map((a) => this.operand(a, compute));
+    if (n.op === "pow" && compute === "int32") {
+      // temporaries are taken while the operands still hold their registers
+      const acc = this.intPow(ops[0]!, ops[1]!);
+      nodeArgs.forEach((a) => this.release(a));
+      const r = this.alloc();
+      this.copy(r, acc);
+      this.free.push(acc);
+      return r;
+    }
     nodeArgs.forEach((a) => this.release(a));
     const r = this.alloc();
     const wordOf = (o: Operand) => ("reg" in o ? o.reg : o.k);
     const mode = (...os: Operand[]) => os.reduce((m, o, i) => m | ("k" in o ? 1 << i : 0), 0);
-    const src = (o: Operand): number => {
-      if ("reg" in o) return o.reg;
-      this.b.emit(OP.CONST, r, o.k);
-      return r;
-    };
     if (n.op === "where") {
       const [c, a, b] = ops as [Operand, Operand, Operand];
-      this.b.emit(OP.SELECT, r, src(c), wordOf(a), wordOf(b), mode(a, b));
+      if ("k" in c) {
+        // a constant condition picks one side for every element
+        const side = this.b.constValue(c.k) !== 0 ? a : b;
+        if ("k" in side) this.b.emit(OP.CONST, r, side.k);
+        else this.copy(r, side.reg);
+      } else this.b.emit(OP.SELECT, r, c.reg, wordOf(a), wordOf(b), mode(a, b));
       return r;
     }
     if (ops.length === 1) {
-      this.unary(n.op as UnaryOp, r, src(ops[0]!), compute, n.dtype);
+      this.unary(n.op as UnaryOp, r, (ops[0] as { reg: number }).reg, compute, n.dtype);
       return r;
     }
     const [a, b] = ops as [Operand, Operand];
@@ -155,13 +169,52 @@ export class ProgramEmitter {
     return r;
   }
 
+  /**
+   * int32 power, wrapping at every product as numpy's integer power: square-and-multiply, unrolled
+   * over the exponent's bits (known when it is a constant, else all 31 of them).
+   */
+  private intPow(a: Operand, b: Operand): number {
+    const base = this.alloc();
+    if ("reg" in a) this.copy(base, a.reg);
+    else this.b.emit(OP.CONST, base, a.k);
+    const one = this.b.constant(1);
+    const acc = this.alloc();
+    this.b.emit(OP.CONST, acc, one);
+    if ("k" in b) {
+      for (let e = this.b.constValue(b.k); e > 0; e = Math.floor(e / 2)) {
+        if (e % 2 === 1) this.b.emit(OP.IMUL, acc, acc, base, 0);
+        if (e > 1) this.b.emit(OP.IMUL, base, base, base, 0);
+      }
+    } else {
+      const q = this.alloc();
+      const h = this.alloc();
+      const m = this.alloc();
+      const half = this.b.constant(0.5);
+      const two = this.b.constant(2);
+      this.b.emit(OP.MAX, q, b.reg, this.b.constant(0), 2); // negative exponents give 1 (numpy raises)
+      for (let bit = 0; bit < 31; bit++) {
+        this.b.emit(OP.MUL, h, q, half, 2);
+        this.b.emit(OP.FLOOR, h, h);
+        this.b.emit(OP.MUL, m, h, two, 2);
+        this.b.emit(OP.SUB, m, q, m, 0); // the bit
+        this.copy(q, h);
+        this.b.emit(OP.IMUL, h, acc, base, 0);
+        this.b.emit(OP.SELECT, acc, m, h, acc, 0);
+        this.b.emit(OP.IMUL, base, base, base, 0);
+      }
+      this.free.push(q, h, m);
+    }
+    this.free.push(base);
+    return acc;
+  }
+
   private unary(op: UnaryOp, r: number, a: number, from: DType, to: DType): void {
     switch (op) {
       case "astype":
         if (to === "float32" && from !== "bool") this.b.emit(OP.ROUND_F32, r, a);
         else if (to === "int32" && (from === "float64" || from === "float32")) this.b.emit(OP.TRUNC_I32, r, a);
         else if (to === "bool") this.b.emit(OP.BOOL, r, a);
-        else if (r !== a) this.b.emit(OP.ADD, r, a, this.b.constant(0), 2);
+        else if (r !== a) this.copy(r, a);
         return;
       case "not":
         this.b.emit(OP.NOT, r, a);

@@ -143,6 +143,10 @@ export class ProgramBuilder {
     return i;
   }
 
+  constValue(k: number): number {
+    return this.consts[k]!;
+  }
+
   /** Two consecutive constants holding a seed's low and high 32 bits; returns the first index. */
   seed(seed: number): number {
     const i = this.consts.length;
