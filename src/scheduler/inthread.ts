@@ -67,7 +67,8 @@ function run(c: EagerContext, outputs: OutputRequest[]): EagerResult[] {
       }
     }
     const results = plan.results();
-    return c.scope ? results.map((r) => (typeof r === "object" ? { ...r, home: c.memory, scope: c.scope } : r)) : results;
+    // views into the region (stored outputs) die with the block; reduction results are JS copies
+    return c.scope ? results.map((r) => (typeof r === "object" && r.addr !== undefined ? { ...r, home: c.memory, scope: c.scope } : r)) : results;
   } finally {
     if (!c.scope) plan.release();
   }

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs the uvu suite (test/**/*.test.mjs) and ends with the plain "N passed, N failed" line CI reads.
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const uvu = join(root, "node_modules", "uvu", "bin.js");
+const child = spawn(process.execPath, [uvu, "test", "\\.test\\.mjs$", ...process.argv.slice(2)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+let out = "";
+child.stdout.on("data", (d) => {
+  out += d;
+  process.stdout.write(d);
+});
+child.on("close", (code, signal) => {
+  const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
+  const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+  const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
+  const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  if (Number.isFinite(total) && Number.isFinite(passed)) {
+    console.log(`\n${passed} passed, ${total - passed - skipped} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  } else console.log(`\nthe test run ended without a summary (exit ${code ?? signal})`);
+  process.exitCode = code ?? 1;
+});
