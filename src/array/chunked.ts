@@ -6,9 +6,9 @@ import { invalid, show } from "../errors.js";
 import type { MapBlocksNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
 import { ArrayBase } from "./base.js";
-import { checkNumber, reduceNode, type ReduceOptions } from "./build.js";
+import { checkNumber, reduceNode, unaryNode, type ReduceOptions } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec, type Chunks } from "./chunks.js";
-import { computeMany, type ComputeOptions, type ComputeResult } from "./compute.js";
+import { computeMany, persistNode, type ComputeOptions, type ComputeResult } from "./compute.js";
 import { checkDType, itemsize, type DType } from "./dtype.js";
 import { NDArray } from "./ndarray.js";
 
@@ -97,6 +97,15 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
     const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
     const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input: this.#node, inputChunks: this.#chunks, chunks, fn: src, args, shape, dtype };
     return new ChunkedArray(node, chunks);
+  }
+
+  /**
+   * Computes this array and keeps it in the engine's memory (dask's persist): later graphs read its
+   * chunks in place. The memory is freed when nothing refers to the result any more.
+   */
+  async persist(opts?: ComputeOptions): Promise<ChunkedArray> {
+    const node = this.#node.kind === "data" ? unaryNode("astype", this.#node, this.dtype) : this.#node;
+    return new ChunkedArray(await persistNode(node, this.#chunks, opts), this.#chunks);
   }
 
   /** Computes this array: a number (boolean for any/all) for full reductions, else an NDArray. */

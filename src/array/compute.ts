@@ -7,6 +7,9 @@ import { computeOutputs, type ProgressEvent } from "../scheduler/local.js";
 import { checkWorkers } from "../scheduler/engine.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import type { ChunkedArray } from "./chunked.js";
+import type { Chunks } from "./chunks.js";
+import type { OutputRequest } from "../graph/lower.js";
+import { newId, type DataNode, type Node } from "../graph/nodes.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
 
 export interface ComputeOptions {
@@ -40,15 +43,26 @@ export function checkComputeOptions(opts: unknown): ComputeOptions {
 }
 
 export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptions): Promise<ComputeResult[]> {
+  const results = await run(arrays.map((a) => ({ node: a.node, chunks: a.chunks })), options);
+  return results.map((r) => (typeof r === "object" ? fromRawResult(r) : r));
+}
+
+/** Computes `node` on `chunks` and keeps the result in kernel memory: a data node read in place later. */
+export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<DataNode> {
+  const [r] = await run([{ node, chunks, keep: true }], options);
+  if (typeof r !== "object" || !("persisted" in r)) throw new Error("internal: persist gave no buffer");
+  const p = (r as { persisted: { home: object; addr: number; register(o: object): void } }).persisted;
+  const data: DataNode = { kind: "data", id: newId(), shape: r.shape, dtype: r.dtype, data: r.data, home: p.home, addr: p.addr };
+  p.register(data);
+  return data;
+}
+
+async function run(outputs: OutputRequest[], options?: ComputeOptions) {
   const opts = checkComputeOptions(options);
   const bar = opts.progress === true ? progressBar(process.stderr) : null;
   const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
   try {
-    const results = await computeOutputs(
-      arrays.map((a) => ({ node: a.node, chunks: a.chunks })),
-      { workers: opts.workers, signal: opts.signal, onProgress },
-    );
-    return results.map((r) => (typeof r === "object" ? fromRawResult(r) : r));
+    return await computeOutputs(outputs, { workers: opts.workers, signal: opts.signal, onProgress });
   } finally {
     bar?.done();
   }

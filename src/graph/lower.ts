@@ -27,6 +27,8 @@ export interface OutputRequest {
   node: Node;
   /** chunks the output is computed on (its ChunkedArray's chunks) */
   chunks: Chunks;
+  /** keep the result in the memory (persist): its buffer outlives the plan; the result is a view with `addr` */
+  keep?: boolean;
 }
 
 /** A raw array result; the array layer wraps it in an NDArray. */
@@ -44,8 +46,8 @@ export interface Plan {
   steps: Step[];
   /** one per output: a number (full reductions), a boolean (full any/all) or a RawArray */
   results(): (number | boolean | RawArray)[];
-  /** frees every buffer the plan allocated */
-  release(): void;
+  /** frees every buffer the plan allocated; kept (persisted) outputs too unless `keepOutputs` */
+  release(keepOutputs?: boolean): void;
 }
 
 type JobKind = "reduce" | "store" | "mapBlocks";
@@ -88,6 +90,7 @@ function leavesOf(expr: Node): Node[] {
 
 export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_TILE): Plan {
   const allocated: number[] = [];
+  const keptAllocs: number[] = [];
   const alloc = (bytes: number) => {
     const a = mem.alloc(Math.max(16, align(bytes)));
     allocated.push(a);
@@ -106,6 +109,7 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
   };
   outputs.forEach((o) => collect(o.node));
   const outputIds = new Set(outputs.map((o) => o.node.id));
+  const keepIds = new Set(outputs.filter((o) => o.keep).map((o) => o.node.id));
   const storeOutputs = new Map<number, OutputRequest>();
   for (const o of outputs) {
     if (o.node.kind === "reduce" || o.node.kind === "data" || o.node.kind === "mapBlocks") continue;
@@ -152,8 +156,13 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
         label: `upload ${n.shape.join("x")}`,
         run: () => new Uint8Array(mem.buffer, addr, n.data.byteLength).set(new Uint8Array(n.data.buffer, n.data.byteOffset, n.data.byteLength)),
       });
-    } else if ((n.kind === "reduce" && needed) || (n.kind === "mapBlocks" && !local.has(n.id)) || storeOutputs.has(n.id)) {
-      bufferOf.set(n.id, alloc(sizeOf(n.shape) * itemsize(n.dtype)));
+    } else if ((n.kind === "reduce" && (needed || keepIds.has(n.id))) || (n.kind === "mapBlocks" && !local.has(n.id)) || storeOutputs.has(n.id)) {
+      const bytes = sizeOf(n.shape) * itemsize(n.dtype);
+      if (keepIds.has(n.id)) {
+        const a = mem.alloc(Math.max(16, align(bytes)));
+        keptAllocs.push(a);
+        bufferOf.set(n.id, a);
+      } else bufferOf.set(n.id, alloc(bytes));
     }
   }
 
@@ -186,6 +195,10 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
     results: () =>
       outputs.map((o) => {
         const n = o.node;
+        if (o.keep) {
+          const addr = bufferOf.get(n.id)!;
+          return { shape: [...n.shape], dtype: n.dtype, data: viewAs(mem.buffer, addr, n.dtype, sizeOf(n.shape)), addr };
+        }
         if (n.kind === "reduce") {
           const v = reduceResults.get(n.id)!;
           if (n.shape.length === 0) return n.dtype === "bool" ? v[0] !== 0 : v[0]!;
@@ -197,8 +210,9 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
         if (mem.views) return { shape: [...n.shape], dtype: n.dtype, data: viewAs(mem.buffer, addr, n.dtype, len), addr };
         return { shape: [...n.shape], dtype: n.dtype, data: readAs(mem.buffer, addr, n.dtype, len) };
       }),
-    release: () => {
+    release: (keepOutputs = false) => {
       for (const a of allocated.splice(0)) mem.free(a);
+      if (!keepOutputs) for (const a of keptAllocs.splice(0)) mem.free(a);
     },
   };
 }

@@ -28,6 +28,11 @@ export class Heap implements Allocator {
     return this.memory.buffer;
   }
 
+  /** identity of the memory (data that lives in it is read in place) */
+  get home(): object {
+    return this.memory;
+  }
+
   get bytesInUse(): number {
     return this.inUse;
   }

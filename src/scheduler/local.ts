@@ -4,6 +4,7 @@
 import type { Plan } from "../graph/lower.js";
 import { Grid } from "../worker/geometry.js";
 import { getEngine, checkWorkers } from "./engine.js";
+import type { Heap } from "./heap.js";
 import { lower, type OutputRequest } from "../graph/lower.js";
 
 export interface ProgressEvent {
@@ -28,12 +29,21 @@ export async function computeOutputs(outputs: OutputRequest[], opts: RunOptions 
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(workers);
   const plan = lower(outputs, engine.heap);
+  let ok = false;
   try {
     await runPlan(plan, opts, workers);
-    return plan.results();
+    const results = plan.results();
+    ok = true;
+    return results.map((r, i) => (outputs[i]!.keep && typeof r === "object" ? { ...r, persisted: persisted(engine.heap, r.addr!) } : r));
   } finally {
-    plan.release();
+    plan.release(ok); // a failed plan's persisted buffers are never handed out
   }
+}
+
+/** A persisted buffer: freed when nothing refers to `owner` any more. */
+const registry = new FinalizationRegistry<{ heap: Heap; addr: number }>(({ heap, addr }) => heap.free(addr));
+function persisted(heap: Heap, addr: number): { home: object; addr: number; register(owner: object): void } {
+  return { home: heap.memory, addr, register: (owner) => registry.register(owner, { heap, addr }) };
 }
 
 async function runPlan(plan: Plan, opts: RunOptions, workers: number | undefined): Promise<void> {
