@@ -9,6 +9,7 @@ import { AbortError, ComputeError, type ErrorCode } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import type { FromWorker, StageSpec, ToWorker, WorkerAreas } from "../worker/messages.js";
 import type { Heap } from "./heap.js";
+import { Grid } from "../worker/geometry.js";
 
 const PROGRAM_BYTES = 64 * 1024;
 const WORKER_URL = new URL("../worker/worker.js", import.meta.url);
@@ -124,7 +125,7 @@ export class WorkerPool {
           if (m.type === "failed") {
             s.busy = null;
             const code = (PASSED_CODES.has(m.code) ? m.code : "TASK_FAILED") as ErrorCode;
-            const err = new ComputeError(code, `chunk ${m.chunk} of stage ${spec.id} failed: ${m.message}`);
+            const err = new ComputeError(code, `chunk ${m.chunk} (block [${new Grid(spec.grid).chunk(m.chunk).index.join(", ")}]) of stage ${spec.id} failed: ${m.message}`);
             if (m.stack) err.stack = `${err.name}: ${err.message}\n--- in the worker ---\n${m.stack}`;
             return fail(err);
           }

@@ -145,27 +145,27 @@ export class StageRunner {
         const block = scope.wrap(viewOf(this.ctx.memory.buffer, l.inDtype, addr.in, nIn), inChunk.shape, l.inDtype, addr.in);
         const info = { blockIndex: inChunk.index, offset: inChunk.start, args: l.args };
         const result = await compileFn(l.fn)(block, info);
-        this.storeLocal(l, scope.unwrap(result), result, outChunk.shape, addr.out, k);
+        this.storeLocal(l, scope.unwrap(result), result, outChunk.shape, addr.out, `[${outChunk.index.join(", ")}]`);
       } finally {
         scope.close();
       }
     }
   }
 
-  private storeLocal(l: LocalSpec, r: ReturnType<BlockScope["unwrap"]>, result: unknown, shape: number[], addr: number, k: number): void {
+  private storeLocal(l: LocalSpec, r: ReturnType<BlockScope["unwrap"]>, result: unknown, shape: number[], addr: number, block: string): void {
     if (!r) {
-      throw new TesseraError("TASK_FAILED", `mapBlocks function returned ${describe(result)} for block ${k}; it must return an NDArray`);
+      throw new TesseraError("TASK_FAILED", `mapBlocks function returned ${describe(result)} for block ${block}; it must return an NDArray`);
     }
     if (r.shape.length !== shape.length || r.shape.some((n, d) => n !== shape[d])) {
       throw new TesseraError(
         "SHAPE_MISMATCH",
-        `mapBlocks function returned shape [${r.shape.join(", ")}] for block ${k}, expected [${shape.join(", ")}] (pass { chunks } if blocks change shape)`,
+        `mapBlocks function returned shape [${r.shape.join(", ")}] for block ${block}, expected [${shape.join(", ")}] (pass { chunks } if blocks change shape)`,
       );
     }
     if (r.dtype !== l.outDtype) {
       throw new TesseraError(
         "DTYPE_MISMATCH",
-        `mapBlocks function returned dtype ${r.dtype} for block ${k}, expected ${l.outDtype} (pass { dtype: "${r.dtype}" } or astype it)`,
+        `mapBlocks function returned dtype ${r.dtype} for block ${block}, expected ${l.outDtype} (pass { dtype: "${r.dtype}" } or astype it)`,
       );
     }
     viewOf(this.ctx.memory.buffer, l.outDtype, addr, r.data.length).set(r.data);

@@ -64,7 +64,8 @@ export function randomValues(n, seed, { special = true, ints = false } = {}) {
  *   arrays: { name: { dtype, length, init?: ArrayLike<number>, atEnd?: true } } placed in the data arena
  *     (atEnd: at the very end of memory, so any read or write past it traps)
  *   geometry(addr): ChunkGeometry given { name: byte address }
- * Returns { rc: [wasm, js], out: [{ name: typed copy }, ...], guardsOk }.
+ * Returns { rc: [wasm, js], out: [{ name: typed copy }, ...], guardsOk, regs: [wasm, js] } (regs: the first 8
+ * values of register 0 after the run; registers start as NaN).
  */
 export function runBoth(tpl, arrays, geometry, tile = DEFAULT_TILE) {
   const addr = {};
@@ -83,6 +84,7 @@ export function runBoth(tpl, arrays, geometry, tile = DEFAULT_TILE) {
   const geom = geometry(addr);
   const rcs = [];
   const outs = [];
+  const regs = []; // per side: the first 8 f64 of register 0 after the run (white-box tests of fast paths)
   let guardsOk = true;
   for (const side of sides()) {
     const buf = side.memory.buffer;
@@ -110,8 +112,9 @@ export function runBoth(tpl, arrays, geometry, tile = DEFAULT_TILE) {
       }
     }
     outs.push(out);
+    regs.push(new Float64Array(buf.slice(REGS_AT, REGS_AT + 8 * 8)));
   }
-  return { rc: rcs, out: outs, guardsOk, addr };
+  return { rc: rcs, out: outs, guardsOk, addr, regs };
 }
 
 /** Equal as values, with every NaN equal to every NaN and -0 distinct from 0. */
