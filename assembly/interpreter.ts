@@ -4,14 +4,14 @@
 import {
   H_CONSTS, H_EXTENTS, H_INSTR, H_MAGIC, H_NCONST, H_NDIM, H_NINSTR, H_NREGS, H_NSLOTS, H_REGS, H_ROWLEN,
   H_SCRATCH, H_SLOTS, H_TILE, MAX_DIMS, MAX_RANDOM_OPS, MAX_REGS, MAX_SLOTS, MAX_TILE, OP_BOOL, OP_CONST,
-  OP_END, OP_IMUL, OP_IOTA, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
+  OP_END, OP_IMUL, OP_IOTA, OP_SUB, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
   OP_RSUM, OP_RVAR, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
   RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX, SLOT_MEM,
   S_ROW, opArity,
 } from "./abi";
 import { loadSlot, storeSlot } from "./convert";
 import { binary, fill, iota, select, splat4, unary } from "./elementwise";
-import { random, rngReset } from "./random";
+import { random, randomSum, rngReset } from "./random";
 import { accumulateVector, argReduce, tileMinMax, tileProd, tileSum, varScalar, varVector } from "./reduce";
 import { indexRowPos, memAddress, rowOffset, slotBase, slotDtype, slotKind, slotLast, slotRecord } from "./slots";
 
@@ -24,6 +24,10 @@ import { indexRowPos, memAddress, rowOffset, slotBase, slotDtype, slotKind, slot
   regs: usize;
   scratch: usize;
   tile: i32;
+  fusePc: i32; // pc of a fused RANDOM -> [op k] -> RSUM run, or -1 (see findFusion)
+  fuseNext: i32; // pc after the run
+  fuseAcc: i32; // the RSUM slot
+  fuseC: f64;
 }
 
 // @ts-ignore: decorator
@@ -72,6 +76,82 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
   /* OP_RVAR */
   return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
     slotIs(SLOT_MEM, w2 + 2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+}
+
+/** Does instruction pc read or write register r? */
+function touches(code: usize, pc: i32, r: i32): bool {
+  const op = word(code, pc);
+  if (word(code, pc + 1) == r) return true;
+  if (op >= OP_NEG && op <= OP_ISNAN) return word(code, pc + 2) == r;
+  if (op >= OP_ADD && op <= OP_IMUL) {
+    const mode = word(code, pc + 4);
+    return ((mode & 1) == 0 && word(code, pc + 2) == r) || ((mode & 2) == 0 && word(code, pc + 3) == r);
+  }
+  if (op == OP_SELECT) {
+    const mode = word(code, pc + 5);
+    return word(code, pc + 2) == r || ((mode & 1) == 0 && word(code, pc + 3) == r) || ((mode & 2) == 0 && word(code, pc + 4) == r);
+  }
+  return false;
+}
+
+/** s + t is exact (and finite) in f64 (TwoSum error term zero). */
+function exactSum(a: f64, b: f64): bool {
+  const s = a + b;
+  if (!isFinite(s)) return false;
+  const bp = s - a;
+  const ap = s - bp;
+  return (a - ap) + (b - bp) == 0;
+}
+
+/**
+ * Finds the first run `RANDOM r s 0 k; [ADD r r k' 2 | ADD r k' r 1 | SUB r r k' 2]; RSUM r acc` with acc in
+ * scalar mode, the constant's sum with -1 (ADD) or +1 (SUB) exact, and r touched by no other instruction:
+ * r's values are then never read again, and randomSum computes the run in one pass, with exactly the
+ * instructions' arithmetic, without writing r.
+ */
+function findFusion(p: Prog, slots: usize, ndim: i32): void {
+  const code = p.code;
+  p.fusePc = -1;
+  let pc = 0;
+  while (word(code, pc) != OP_END) {
+    const start = pc;
+    pc += 1 + opArity(word(code, pc));
+    if (word(code, start) != OP_RANDOM || word(code, start + 3) != 0) continue;
+    const r = word(code, start + 1);
+    let at = pc;
+    let c = -1.0; // RANDOM -> RSUM: x - 1
+    const op = word(code, at);
+    if (op == OP_ADD || op == OP_SUB) {
+      const m = word(code, at + 4);
+      if (word(code, at + 1) != r || (m != 1 && m != 2) || (op == OP_SUB && m != 2)) continue;
+      if (word(code, at + (m == 2 ? 2 : 3)) != r) continue;
+      const k = load<f64>(p.consts + (<usize>word(code, at + (m == 2 ? 3 : 2)) << 3));
+      if (op == OP_ADD) { // (x - 1) + k == x + (k - 1)
+        if (!exactSum(k, -1.0)) continue;
+        c = k - 1.0;
+      } else { // (x - 1) - k == x + -(1 + k)
+        if (!exactSum(k, 1.0)) continue;
+        c = -(1.0 + k);
+      }
+      at += 5;
+    }
+    if (word(code, at) != OP_RSUM || word(code, at + 1) != r) continue;
+    const acc = word(code, at + 2);
+    if (slotLast(slotRecord(slots, ndim, acc)) != 0) continue;
+    const next = at + 3;
+    let q = 0;
+    let clean = true;
+    while (word(code, q) != OP_END) {
+      if ((q < start || q >= next) && touches(code, q, r)) { clean = false; break; }
+      q += 1 + opArity(word(code, q));
+    }
+    if (!clean) continue;
+    p.fusePc = start;
+    p.fuseNext = next;
+    p.fuseAcc = acc;
+    p.fuseC = c;
+    return;
+  }
 }
 
 /** Runs the program at address prog. Returns an RC code. */
@@ -123,7 +203,7 @@ export function runProgram(prog: usize): i32 {
   if (empty) return RC_OK;
   for (let k = 0; k < nrandom; k++) rngReset(scratch + SC_RNG + <usize>k * RNG_REC_BYTES);
 
-  const p = changetype<Prog>(scratch + SC_CONST_B + 32); // 7 words in the free scratch gap before SC_ROWOFF
+  const p = changetype<Prog>(scratch + SC_CONST_B + 32); // 56 bytes in the free scratch gap before SC_ROWOFF
   p.ndim = ndim;
   p.slots = slots;
   p.code = code;
@@ -131,6 +211,7 @@ export function runProgram(prog: usize): i32 {
   p.regs = regs;
   p.scratch = scratch;
   p.tile = tile;
+  findFusion(p, slots, ndim);
 
   const idx = scratch + SC_IDX;
   for (let d = 0; d < ndim; d++) store<i32>(idx + (<usize>d << 2), 0);
@@ -177,6 +258,17 @@ function runTile(p: Prog, c0: i32, len: i32): void {
   while (true) {
     const op = word(code, pc);
     if (op == OP_END) return;
+    if (pc == p.fusePc) {
+      const rs = word(code, pc + 2), k = word(code, pc + 4);
+      const seed = (<u64><u32><i64>constant(p, k)) | ((<u64><u32><i64>constant(p, k + 1)) << 32);
+      const f0 = <u64>(indexRowPos(slotRecord(p.slots, p.ndim, rs), scratch, rs) + <f64>c0);
+      const sum = randomSum(f0, len, seed, scratch + SC_RNG + <usize>nrandom * RNG_REC_BYTES, p.fuseC);
+      nrandom++;
+      const acc = memAddress(slotRecord(p.slots, p.ndim, p.fuseAcc), scratch, p.fuseAcc, c0);
+      store<f64>(acc, load<f64>(acc) + sum);
+      pc = p.fuseNext;
+      continue;
+    }
     const r = word(code, pc + 1);
     const w2 = word(code, pc + 2);
     const dst = reg(p, r);

@@ -8,6 +8,7 @@
 //   +0 u32 valid   +8 u64 block of the state   +16 u64 first element of the next group the state yields
 //   +32 v128 A0 A1 A2 A3 B0 B1 B2 B3 (xoshiro words s0..s3 of each lane pair)
 //   +160 f64[4] u1   +192 f64[4] u2   +224 f64[4] one group's values   +256 a saved copy of the state
+//   +384 f64[4] per-lane sums of a fused RANDOM -> RSUM tile   +416 2 x v128 loop constants
 
 const R_VALID = 0;
 const R_BLOCK = 8;
@@ -17,6 +18,8 @@ const R_U1 = 160;
 const R_U2 = 192;
 const R_OUT = 224;
 const R_SAVE = 256;
+const R_LACC = 384; // f64[4]: randomSum's per-lane sums of the current tile
+const R_K = 416; // 2 x v128: sumGroups' loop constants
 
 const GOLDEN: u64 = 0x9E3779B97F4A7C15;
 const SEED_XOR: u64 = 0x5851F42D4C957F2D;
@@ -122,12 +125,108 @@ function groupValues(rec: usize, kind: i32, out: usize, commit: bool): void {
   }
 }
 
+// ---- fused RANDOM -> [ADD or SUB of a constant] -> scalar RSUM (see the interpreter's findFusion)
+// x is the f64 with bits (u >> 12) | exponent of 1.0, in [1, 2); toUnit(u) = x - 1 exactly and x = toUnit(u) + 1
+// exactly. The fused value of an element is x + c, which is exactly what the separate instructions compute:
+// (x - 1) + k is one rounding of the real x - 1 + k, and so is x + c when c = k - 1 exactly; likewise
+// (x - 1) - k with c = -(1 + k) exact, and the bare toUnit value x - 1 with c = -1.
+
+/** Lane sums of n full groups: lanes (0, 1) += x, lanes (2, 3) += x (c == 0: x + 0 == x); commits the state. */
+function sumGroupsX(rec: usize, n: i32): void {
+  const st = rec + R_STATE;
+  let a0 = v128.load(st, 0), a1 = v128.load(st, 16), a2 = v128.load(st, 32), a3 = v128.load(st, 48);
+  let b0 = v128.load(st, 64), b1 = v128.load(st, 80), b2 = v128.load(st, 96), b3 = v128.load(st, 112);
+  let accA = v128.load(rec + R_LACC), accB = v128.load(rec + R_LACC, 16);
+  // loop constants come from memory, so the compiler keeps them in registers instead of rematerializing
+  // them (with two shifts) in every iteration
+  const e = v128.load(rec + R_K);
+  for (let k = 0; k < n; k++) {
+    accA = f64x2.add(accA, v128.or(i64x2.shr_u(i64x2.add(a0, a3), 12), e));
+    accB = f64x2.add(accB, v128.or(i64x2.shr_u(i64x2.add(b0, b3), 12), e));
+    let t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+  }
+  v128.store(st, a0, 0); v128.store(st, a1, 16); v128.store(st, a2, 32); v128.store(st, a3, 48);
+  v128.store(st, b0, 64); v128.store(st, b1, 80); v128.store(st, b2, 96); v128.store(st, b3, 112);
+  v128.store(rec + R_LACC, accA);
+  v128.store(rec + R_LACC, accB, 16);
+}
+
+/** Lane sums of n full groups: lanes (0, 1) += x + c, lanes (2, 3) += x + c; commits the state. */
+function sumGroupsXC(rec: usize, n: i32): void {
+  const st = rec + R_STATE;
+  let a0 = v128.load(st, 0), a1 = v128.load(st, 16), a2 = v128.load(st, 32), a3 = v128.load(st, 48);
+  let b0 = v128.load(st, 64), b1 = v128.load(st, 80), b2 = v128.load(st, 96), b3 = v128.load(st, 112);
+  let accA = v128.load(rec + R_LACC), accB = v128.load(rec + R_LACC, 16);
+  // loop constants come from memory, so the compiler keeps them in registers instead of rematerializing
+  // them (with two shifts) in every iteration
+  const e = v128.load(rec + R_K);
+  const c = v128.load(rec + R_K, 16);
+  for (let k = 0; k < n; k++) {
+    accA = f64x2.add(accA, f64x2.add(v128.or(i64x2.shr_u(i64x2.add(a0, a3), 12), e), c));
+    accB = f64x2.add(accB, f64x2.add(v128.or(i64x2.shr_u(i64x2.add(b0, b3), 12), e), c));
+    let t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+  }
+  v128.store(st, a0, 0); v128.store(st, a1, 16); v128.store(st, a2, 32); v128.store(st, a3, 48);
+  v128.store(st, b0, 64); v128.store(st, b1, 80); v128.store(st, b2, 96); v128.store(st, b3, 112);
+  v128.store(rec + R_LACC, accA);
+  v128.store(rec + R_LACC, accB, 16);
+}
+
+/**
+ * Lane sums of n consecutive full groups: lanes (0, 1) += x + c, lanes (2, 3) += x + c, in order; commits the
+ * state. Both lane pairs step together: one pair alone is latency-bound.
+ */
+function sumGroups(rec: usize, n: i32, cs: f64): void {
+  v128.store(rec + R_K, i64x2.splat(EXP_ONE));
+  v128.store(rec + R_K, f64x2.splat(cs), 16);
+  if (cs == 0) sumGroupsX(rec, n); // also for c = -0: x + -0 == x
+  else sumGroupsXC(rec, n);
+}
+
+/**
+ * Fused uniform RANDOM -> tileSum: returns tileSum over c in [0, len) of (x + cs) for the uniform value
+ * x - 1 of global index f0 + c, with exactly tileSum's association (p[c % 4], then (p0 + p1) + (p2 + p3)).
+ * Element f feeds lane f % 4, and lane l's elements are exactly partial (l - f0) % 4's, in the same order.
+ */
+export function randomSum(f0: u64, len: i32, seed: u64, rec: usize, cs: f64): f64 {
+  if (len <= 0) return 0.0;
+  v128.store(rec + R_LACC, f64x2.splat(0.0));
+  v128.store(rec + R_LACC, f64x2.splat(0.0), 16);
+  walk(0, f0, len, seed, 0, rec, true, cs);
+  const m = <usize>(f0 & 3);
+  // partial j holds lane (j + m) % 4
+  const p0 = load<f64>(rec + R_LACC + ((m & 3) << 3));
+  const p1 = load<f64>(rec + R_LACC + (((m + 1) & 3) << 3));
+  const p2 = load<f64>(rec + R_LACC + (((m + 2) & 3) << 3));
+  const p3 = load<f64>(rec + R_LACC + (((m + 3) & 3) << 3));
+  return (p0 + p1) + (p2 + p3);
+}
+
 /**
  * dst[c] = random value of global index f0 + c, for c in [0, len); kind 0 uniform, 1 normal.
  * rec is this RANDOM instruction's state record.
  */
 export function random(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec: usize): void {
   if (len <= 0) return;
+  walk(dst, f0, len, seed, kind, rec, false, 0.0);
+}
+
+/**
+ * The group walk shared by random (values to dst) and randomSum (sum: values x + cs added to the lane sums
+ * at rec + R_LACC).
+ */
+// @ts-ignore: decorator
+@inline function walk(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec: usize, sum: bool, cs: f64): void {
   const K = mix(seed ^ SEED_XOR);
   const end = f0 + <u64>len;
   const spg = kind == 0 ? 1 : 2; // xoshiro steps per group
@@ -146,9 +245,12 @@ export function random(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec:
     while (g < segEnd) {
       if (g >= f0 && g + 4 <= segEnd) {
         const n = <i32>((segEnd - g) >> 2);
-        const at = dst + (<usize>(g - f0) << 3);
-        if (kind == 0) uniformGroups(rec, at, n);
-        else for (let i = 0; i < n; i++) groupValues(rec, 1, at + (<usize>i << 5), true);
+        if (sum) sumGroups(rec, n, cs);
+        else {
+          const at = dst + (<usize>(g - f0) << 3);
+          if (kind == 0) uniformGroups(rec, at, n);
+          else for (let i = 0; i < n; i++) groupValues(rec, 1, at + (<usize>i << 5), true);
+        }
         g += <u64>n << 2;
         continue;
       }
@@ -157,7 +259,13 @@ export function random(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec:
       groupValues(rec, kind, tmp, full);
       const lo = g > f0 ? g : f0;
       const hi = g + 4 < segEnd ? g + 4 : segEnd;
-      for (let e = lo; e < hi; e++) store<f64>(dst + (<usize>(e - f0) << 3), load<f64>(tmp + (<usize>(e - g) << 3)));
+      for (let e = lo; e < hi; e++) {
+        const v = load<f64>(tmp + (<usize>(e - g) << 3));
+        if (sum) {
+          const at = rec + R_LACC + (<usize>(e & 3) << 3);
+          store<f64>(at, load<f64>(at) + ((v + 1.0) + cs));
+        } else store<f64>(dst + (<usize>(e - f0) << 3), v);
+      }
       if (!full) break;
       g += 4;
     }

@@ -9,8 +9,10 @@
  *     for each tile [c0, c0 + len) of the innermost dim (length rowLen, tiles of `tile` elements)
  *       run every instruction, in order, on registers of `len` f64 values
  *
- * Registers are f64 tiles in the caller's scratch memory. Values of every dtype are carried as f64
- * (exact for int32 and bool); dtype rules are explicit instructions (ROUND_F32, WRAP_I32, IMUL...).
+ * Registers are f64 tiles in the caller's scratch memory; their contents after a run are unspecified (an
+ * interpreter may skip writing a register that no other instruction reads; see "Fused runs" below).
+ * Values of every dtype are carried as f64 (exact for int32 and bool); dtype rules are explicit
+ * instructions (ROUND_F32, WRAP_I32, IMUL...).
  *
  * Slots are the program's views of memory and of index spaces. Each slot record is `4 + R` f64 words:
  *   [kind, dtype, base, last, row_0 .. row_{R-1}]
@@ -113,6 +115,14 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  * chanCombine((na, ma, M2a), nb, mb, M2b), exactly in this order:
  *   if na == 0: (nb, mb, M2b); else N = na + nb; d = mb - ma;
  *   mean = ma + d * (nb / N); M2 = (M2a + M2b) + d * d * (na * nb / N); count = N
+ *
+ * Fused runs (an optimization of the wasm interpreter, invisible in every output): the instructions
+ *   RANDOM r s 0 k; [ADD r r k' 2 | ADD r k' r 1 | SUB r r k' 2]; RSUM r acc
+ * (consecutive, uniform kind, acc in scalar mode, k' - 1 (ADD) or k' + 1 (SUB) exact in f64, and register r
+ * named by no other instruction of the program) are computed in one pass without writing r: each element
+ * is x + c with x = toUnit + 1 in [1, 2) and c = k' - 1 or -(1 + k') (or -1 without the ADD/SUB), which is
+ * the same single rounding as (x - 1) + k', summed with exactly tileSum's association. The emitter gets it
+ * by emitting exactly what it emits for random(...).add(k).sum(); the JS twin runs the instructions as usual.
  *
  * RANDOM, exactly (u64 arithmetic mod 2^64):
  *   mix(z) = z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB; z ^ (z >> 31)
