@@ -1,0 +1,294 @@
+/**
+ * Collective algorithms over a Comm (point-to-point delivery of payloads keyed by collective sequence
+ * number, step and source rank).
+ *
+ * Determinism: every reduction combines the ranks' values in one canonical tree, whatever the message
+ * size, algorithm or arrival order: for mask = 1, 2, 4, ...: block [r, r+mask) op block [r+mask, r+2mask),
+ * lower ranks always on the left. Binomial reduce, recursive doubling (power-of-two sizes) and the
+ * large-message reduce-scatter/allgather all produce exactly this tree, so results are bit-identical across
+ * runs and equal to `canonicalReduce` applied to the ranks' values in rank order.
+ */
+import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
+import { commError } from "./errors.js";
+import {
+  EMPTY_PAYLOAD, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, unpackParts,
+  type BuiltinOp, type Payload, type Typed,
+} from "./payload.js";
+import type { ReduceFn } from "./world.js";
+
+export interface Header {
+  op: CollOp;
+  seq: number;
+  step: number;
+  root: number;
+  reduce: ReduceOp;
+  tag: number;
+}
+
+export interface Comm {
+  readonly rank: number;
+  readonly size: number;
+  /** the next collective sequence number (the same on every rank, as collectives are called in the same order) */
+  nextSeq(): number;
+  /** sends one payload to each of `dests` (encoded once) */
+  post(dests: number[], h: Header, p: Payload): Promise<void>;
+  /** the payload `src` posted with (seq, step) */
+  take(src: number, seq: number, step: number, op: CollOp): Promise<Payload>;
+}
+
+/** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
+export const LARGE_BYTES = 64 * 1024;
+const BCAST_STEP = 1000;
+const RELAY_STEP = 2000;
+
+const isPow2 = (n: number) => (n & (n - 1)) === 0;
+
+function hdr(op: CollOp, seq: number, step: number, root = 0, reduce = ReduceOp.None, tag = 0): Header {
+  return { op, seq, step, root, reduce, tag };
+}
+
+/** Both at once: a send and a receive of one round. */
+async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload): Promise<Payload> {
+  const [, got] = await Promise.all([c.post([to], h, p), c.take(from, h.seq, h.step, h.op)]);
+  return got;
+}
+
+/** The canonical combination of values given in rank order (the reference every algorithm matches). */
+export function canonicalReduce<T>(values: T[], op: ReduceFn<T>): T {
+  const acc = values.slice();
+  for (let mask = 1; mask < acc.length; mask *= 2) {
+    for (let i = 0; i + mask < acc.length; i += 2 * mask) acc[i] = combine(acc[i], acc[i + mask], op as ReduceFn<unknown>) as T;
+  }
+  return acc[0]!;
+}
+
+export async function barrier(c: Comm): Promise<void> {
+  const seq = c.nextSeq();
+  const { rank: r, size: P } = c;
+  for (let d = 1, k = 0; d < P; d *= 2, k++) {
+    await exchange(c, (r + d) % P, (r - d + P) % P, hdr(CollOp.Barrier, seq, k), EMPTY_PAYLOAD);
+  }
+}
+
+/** Binomial-tree broadcast of a payload from `root`; returns the payload (the root's own on the root). */
+async function bcastPayload(c: Comm, p: Payload | null, root: number, seq: number, op: CollOp, step0: number): Promise<Payload> {
+  const { rank, size: P } = c;
+  const rel = (rank - root + P) % P;
+  let mask = 1;
+  let got = p;
+  while (mask < P) {
+    if (rel & mask) {
+      got = await c.take((rel - mask + root) % P, seq, step0, op);
+      break;
+    }
+    mask <<= 1;
+  }
+  mask >>= 1;
+  const sends: Promise<void>[] = [];
+  const children: number[] = [];
+  while (mask > 0) {
+    if (rel + mask < P) children.push((rel + mask + root) % P);
+    mask >>= 1;
+  }
+  if (children.length) sends.push(c.post(children, hdr(op, seq, step0, root), got!));
+  await Promise.all(sends);
+  return got!;
+}
+
+export async function bcast<T>(c: Comm, value: T, root: number): Promise<T> {
+  const seq = c.nextSeq();
+  const p = c.rank === root ? toPayload(value) : null;
+  const got = await bcastPayload(c, p, root, seq, CollOp.Bcast, 0);
+  return c.rank === root ? value : (fromPayload(got) as T);
+}
+
+function isLarge(value: unknown, op: ReduceFn<unknown>, P: number): value is Typed {
+  const d = typedDtype(value);
+  return d !== DType.None && d !== DType.Uint8 && typeof op === "string" &&
+    (value as Typed).byteLength >= LARGE_BYTES && (value as Typed).length >= P;
+}
+
+/** Canonical binomial reduction to rank 0 (the value on rank 0, undefined elsewhere). */
+async function treeReduce(c: Comm, value: unknown, op: ReduceFn<unknown>, seq: number, cop: CollOp, code: ReduceOp): Promise<unknown> {
+  const { rank: r, size: P } = c;
+  let acc = value;
+  for (let mask = 1, k = 0; mask < P; mask *= 2, k++) {
+    if (r & mask) {
+      await c.post([r - mask], hdr(cop, seq, k, 0, code), toPayload(acc));
+      return undefined;
+    }
+    if (r + mask < P) acc = combine(acc, fromPayload(await c.take(r + mask, seq, k, cop)), op);
+  }
+  return acc;
+}
+
+/** Recursive doubling (power-of-two sizes): every rank ends with the canonical result. */
+async function doublingAllreduce(c: Comm, value: unknown, op: ReduceFn<unknown>, seq: number, code: ReduceOp): Promise<unknown> {
+  const r = c.rank;
+  let acc = value;
+  for (let mask = 1, k = 0; mask < c.size; mask *= 2, k++) {
+    const partner = r ^ mask;
+    const other = fromPayload(await exchange(c, partner, partner, hdr(CollOp.Allreduce, seq, k, 0, code), toPayload(acc)));
+    acc = partner > r ? combine(acc, other, op) : combine(other, acc, op);
+  }
+  return acc;
+}
+
+/** Segment s of n elements over P ranks: [start, end). */
+function segment(n: number, P: number, s: number): [number, number] {
+  const base = Math.floor(n / P);
+  const extra = n % P;
+  const start = s * base + Math.min(s, extra);
+  return [start, start + base + (s < extra ? 1 : 0)];
+}
+
+/**
+ * Reduce-scatter by direct exchange: each rank receives every rank's copy of its own segment and combines
+ * them in the canonical tree. Returns this rank's reduced segment (a new array).
+ */
+async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, seq: number, cop: CollOp, code: ReduceOp): Promise<Typed> {
+  const { rank: r, size: P } = c;
+  const n = value.length;
+  const sends: Promise<void>[] = [];
+  for (let s = 0; s < P; s++) {
+    if (s === r) continue;
+    const [a, b] = segment(n, P, s);
+    sends.push(c.post([s], hdr(cop, seq, 0, 0, code), toPayload(value.subarray(a, b))));
+  }
+  const [a, b] = segment(n, P, r);
+  const operands: Typed[] = new Array(P);
+  const owned: boolean[] = new Array(P).fill(true); // received buffers are this rank's to overwrite
+  operands[r] = value.subarray(a, b);
+  owned[r] = false; // the caller's input is not
+  const dtype = typedDtype(value);
+  await Promise.all([
+    ...sends,
+    ...Array.from({ length: P }, async (_, q) => {
+      if (q === r) return;
+      const p = await c.take(q, seq, 0, cop);
+      if (p.dtype !== dtype || p.bytes.byteLength !== (b - a) * value.BYTES_PER_ELEMENT) {
+        throw commError("COLLECTIVE_MISMATCH", `rank ${q} contributed ${p.bytes.byteLength} bytes of ${DType[p.dtype]} to a reduction of ${n} ${DType[dtype]} (each rank must pass the same length and type)`);
+      }
+      operands[q] = typedOf(p.dtype, p.bytes);
+    }),
+  ]);
+  for (let mask = 1; mask < P; mask *= 2) {
+    for (let i = 0; i + mask < P; i += 2 * mask) {
+      const j = i + mask;
+      // the result replaces operands[i]; write it into whichever operand may be overwritten
+      let out: Typed;
+      if (owned[i]) out = operands[i]!;
+      else if (owned[j]) out = operands[j]!;
+      else out = new (value.constructor as new (n: number) => Typed)(b - a);
+      combineInto(out, operands[i]!, operands[j]!, op);
+      operands[i] = out;
+      owned[i] = true;
+    }
+  }
+  if (!owned[0]) return operands[0]!.slice(); // P = 1
+  return operands[0]!;
+}
+
+export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<T> {
+  const seq = c.nextSeq();
+  const fn = op as ReduceFn<unknown>;
+  const code = reduceOpCode(fn);
+  if (isLarge(value, fn, c.size)) {
+    const { rank: r, size: P } = c;
+    const mine = await reduceScatter(c, value, op as BuiltinOp, seq, CollOp.Allreduce, code);
+    const out = new (value.constructor as new (n: number) => Typed)(value.length);
+    out.set(mine, segment(value.length, P, r)[0]);
+    const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
+    await Promise.all([
+      c.post(others, hdr(CollOp.Allreduce, seq, 1, 0, code), toPayload(mine)),
+      ...others.map(async (q) => {
+        const p = await c.take(q, seq, 1, CollOp.Allreduce);
+        out.set(typedOf(p.dtype, p.bytes), segment(value.length, P, q)[0]);
+      }),
+    ]);
+    return out as T;
+  }
+  if (isPow2(c.size)) return (await doublingAllreduce(c, value, fn, seq, code)) as T;
+  const acc = await treeReduce(c, value, fn, seq, CollOp.Allreduce, code);
+  const got = await bcastPayload(c, c.rank === 0 ? toPayload(acc) : null, 0, seq, CollOp.Allreduce, BCAST_STEP);
+  return (c.rank === 0 ? acc : fromPayload(got)) as T;
+}
+
+export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number): Promise<T | undefined> {
+  const seq = c.nextSeq();
+  const fn = op as ReduceFn<unknown>;
+  const code = reduceOpCode(fn);
+  const { rank: r, size: P } = c;
+  if (isLarge(value, fn, P)) {
+    const mine = await reduceScatter(c, value, op as BuiltinOp, seq, CollOp.Reduce, code);
+    if (r !== root) {
+      await c.post([root], hdr(CollOp.Reduce, seq, 1, root, code), toPayload(mine));
+      return undefined;
+    }
+    const out = new (value.constructor as new (n: number) => Typed)(value.length);
+    out.set(mine, segment(value.length, P, r)[0]);
+    await Promise.all(
+      Array.from({ length: P }, async (_, q) => {
+        if (q === r) return;
+        const p = await c.take(q, seq, 1, CollOp.Reduce);
+        out.set(typedOf(p.dtype, p.bytes), segment(value.length, P, q)[0]);
+      }),
+    );
+    return out as T;
+  }
+  const acc = await treeReduce(c, value, fn, seq, CollOp.Reduce, code);
+  if (root === 0) return r === 0 ? (acc as T) : undefined;
+  if (r === 0) await c.post([root], hdr(CollOp.Reduce, seq, RELAY_STEP, root, code), toPayload(acc));
+  if (r === root) return fromPayload(await c.take(0, seq, RELAY_STEP, CollOp.Reduce)) as T;
+  return undefined;
+}
+
+export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
+  const seq = c.nextSeq();
+  const { rank: r, size: P } = c;
+  if (r !== root) {
+    await c.post([root], hdr(CollOp.Gather, seq, 0, root), toPayload(value));
+    return undefined;
+  }
+  const out: T[] = new Array(P);
+  out[r] = value;
+  await Promise.all(
+    Array.from({ length: P }, async (_, q) => {
+      if (q !== r) out[q] = fromPayload(await c.take(q, seq, 0, CollOp.Gather)) as T;
+    }),
+  );
+  return out;
+}
+
+/** Bruck's allgather: ceil(log2 P) rounds for any P; round k sends the 2^k blocks held so far. */
+async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number): Promise<Payload[]> {
+  const seq = c.nextSeq();
+  const { rank: r, size: P } = c;
+  const blocks: Payload[] = new Array(P);
+  blocks[r] = mine;
+  for (let d = 1, k = 0; d < P; d *= 2, k++) {
+    const cnt = Math.min(d, P - d);
+    const items = Array.from({ length: cnt }, (_, i) => {
+      const q = (r + i) % P;
+      return { rank: q, p: blocks[q]! };
+    });
+    const got = await exchange(c, (r - d + P) % P, (r + d) % P, hdr(op, seq, k, 0, ReduceOp.None, tag), packParts(items));
+    for (const { rank, p } of unpackParts(got)) {
+      if (rank < 0 || rank >= P) throw commError("COLLECTIVE_MISMATCH", `allgather received a block of rank ${rank}`);
+      blocks[rank] = p;
+    }
+  }
+  return blocks;
+}
+
+export async function allgather<T>(c: Comm, value: T): Promise<T[]> {
+  const blocks = await allgatherPayloads(c, toPayload(value), CollOp.Allgather, 0);
+  return blocks.map((p, q) => (q === c.rank ? value : (fromPayload(p) as T)));
+}
+
+/** Every rank's bytes, in rank order (this rank's own entry is `bytes` itself). */
+export async function allgatherBytes(c: Comm, bytes: Uint8Array, tag = 0): Promise<Uint8Array[]> {
+  const mine: Payload = { dtype: DType.Uint8, shape: [bytes.length], bytes };
+  const blocks = await allgatherPayloads(c, mine, CollOp.AllgatherBytes, tag);
+  return blocks.map((p, q) => (q === c.rank ? bytes : p.bytes));
+}

@@ -1,0 +1,24 @@
+/**
+ * Errors of the rank layer. They are TesseraErrors with stable codes; the codes below are not (yet) in
+ * src/errors.ts's ErrorCode union, which this layer does not own, hence the cast.
+ */
+import { TesseraError, type ErrorCode } from "../errors.js";
+
+export type CommErrorCode =
+  | "RANK_LOST" // a peer exited, crashed, was killed or stopped answering heartbeats
+  | "AUTH_FAILED" // a connection presented a wrong or no token
+  | "RENDEZVOUS_FAILED" // this rank could not find or reach rank 0 (or rank 0 its peers) in time
+  | "COMM_TIMEOUT" // a collective or recv waited longer than its configured timeout
+  | "COLLECTIVE_MISMATCH" // ranks called different collectives, or with incompatible arguments
+  | "WORLD_CLOSED" // an operation on a world that was closed
+  | "INVALID_ARGUMENT"
+  | "TOO_LARGE";
+
+export class CommError extends TesseraError {
+  constructor(code: CommErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code as ErrorCode, message, options);
+  }
+}
+
+export const commError = (code: CommErrorCode, message: string, cause?: unknown): CommError =>
+  new CommError(code, message, cause === undefined ? undefined : { cause });

@@ -1,0 +1,114 @@
+/**
+ * The rank layer's entry points: initWorld() discovers this process's place among ranks (SLURM, Open MPI,
+ * PMI, tessera's own variables), meets the other ranks and returns the World (the single-process world
+ * when there is one rank); closeWorld() leaves it; onRankLost() is told when a peer is lost.
+ */
+import { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
+import { commError } from "./errors.js";
+import { establish } from "./mesh.js";
+import { singleWorld, type World } from "./world.js";
+import { WsWorld as WsWorldClass, type RankLostHandler, type WsWorld } from "./world-ws.js";
+
+export interface InitOptions {
+  /** network interface (name like "ib0", or an address) to listen on; else TESSERA_INTERFACE; else loopback when all ranks are local */
+  interface?: string;
+  /** rank 0's host:port; else TESSERA_COORDINATOR; else a rendezvous file */
+  coordinator?: string;
+  /** how long to wait for the other ranks, ms (else TESSERA_TIMEOUT_MS, else 60 000) */
+  timeoutMs?: number;
+  /** rendezvous file path (else TESSERA_RENDEZVOUS, else ./.tessera-rendezvous-<jobid>.<stepid>.json) */
+  rendezvousFile?: string;
+  /** ping interval, ms (else TESSERA_HEARTBEAT_MS, else 1000) */
+  heartbeatMs?: number;
+  /** a peer silent this long is lost, ms (else TESSERA_PEER_TIMEOUT_MS, else 5000) */
+  peerTimeoutMs?: number;
+  /** largest frame, bytes (else TESSERA_MAX_FRAME, else 256 MiB); larger payloads are split */
+  maxPayload?: number;
+  /** a single wait longer than this fails with COMM_TIMEOUT (default: none) */
+  opTimeoutMs?: number;
+  /** the environment to discover from (default process.env) */
+  env?: Record<string, string | undefined>;
+}
+
+let current: Promise<World> | null = null;
+let currentWorld: World | null = null;
+const pendingLost: RankLostHandler[] = [];
+
+const isWs = (w: World | null): w is WsWorld => w instanceof WsWorldClass;
+
+/** Discovers the world and meets the other ranks (once; later calls return the same world). */
+export function initWorld(opts: InitOptions = {}): Promise<World> {
+  current ??= (async () => {
+    const env = opts.env ?? process.env;
+    const info: WorldInfo = discoverWorld(env);
+    if (info.size === 1) return (currentWorld = singleWorld);
+    const tenv = env.TESSERA_TIMEOUT_MS ? Number(env.TESSERA_TIMEOUT_MS) : undefined;
+    if (tenv !== undefined && !(tenv > 0)) throw commError("INVALID_ARGUMENT", `TESSERA_TIMEOUT_MS=${env.TESSERA_TIMEOUT_MS} is not a positive number`);
+    const world = await establish(info, {
+      interface: opts.interface,
+      coordinator: opts.coordinator ? parseHostPort(opts.coordinator, "--coordinator") : undefined,
+      timeoutMs: opts.timeoutMs ?? tenv,
+      rendezvousFile: opts.rendezvousFile,
+      limits: { heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, maxPayload: opts.maxPayload },
+      opTimeoutMs: opts.opTimeoutMs,
+    });
+    for (const cb of pendingLost.splice(0)) world.onRankLost(cb);
+    return (currentWorld = world);
+  })();
+  current.catch(() => {
+    current = null;
+  });
+  return current;
+}
+
+/** The world initWorld() made (the single-process world before or without it). */
+export function getWorld(): World {
+  return currentWorld ?? singleWorld;
+}
+
+/**
+ * Leaves the world: waits for every rank to arrive (a barrier, unless a rank was lost), says goodbye,
+ * closes connections and (rank 0) removes the rendezvous file. Call it before exiting.
+ */
+export async function closeWorld(): Promise<void> {
+  const w = currentWorld;
+  current = null;
+  currentWorld = null;
+  if (isWs(w)) await w.close();
+}
+
+/**
+ * Calls `cb(rank, reason)` when a peer is lost (exited, crashed, killed, stopped answering heartbeats, or
+ * a rank reported it); pending and later operations then fail with RANK_LOST. Returns an unsubscribe function.
+ */
+export function onRankLost(cb: RankLostHandler): () => void {
+  if (isWs(currentWorld)) return currentWorld.onRankLost(cb);
+  pendingLost.push(cb);
+  return () => {
+    const i = pendingLost.indexOf(cb);
+    if (i >= 0) pendingLost.splice(i, 1);
+  };
+}
+
+/** Every rank's bytes in rank order (the lead's exchange of reduction partials); works on any World. */
+export async function allgatherBytes(world: World, bytes: Uint8Array, tag = 0): Promise<Uint8Array[]> {
+  return world instanceof WsWorldClass ? world.allgatherBytes(bytes, tag) : [bytes];
+}
+
+/** Throws COLLECTIVE_MISMATCH if some rank's fingerprint (e.g. of its graph) differs; a no-op on one rank. */
+export async function checkFingerprint(world: World, fingerprint: string, what = "graph"): Promise<void> {
+  if (world instanceof WsWorldClass) await world.checkFingerprint(fingerprint, what);
+}
+
+/** Tells every other rank this one gives up: they fail with RANK_LOST naming this rank. */
+export function abortWorld(reason: string): void {
+  if (isWs(currentWorld)) currentWorld.abort(reason);
+}
+
+export { singleWorld, type World, type ReduceFn } from "./world.js";
+export { WsWorld, type RankLostHandler } from "./world-ws.js";
+export { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
+export { expandHostlist } from "./hostlist.js";
+export { CommError, type CommErrorCode } from "./errors.js";
+export { launchLocal, type LaunchOptions } from "./launch.js";
+export { canonicalReduce } from "./collectives.js";

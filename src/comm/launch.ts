@@ -1,0 +1,132 @@
+/**
+ * `run.js --np P`: starts P local rank processes (`node dist/run.js ...argv`, or another script) with
+ * TESSERA_RANK/SIZE/TOKEN/COORDINATOR set (rank 0 listens on loopback), forwards SIGINT/SIGTERM to them,
+ * and when one fails, stops the others (by PID). Resolves with 0 when all succeed, else the first failure's
+ * exit code (128 + signal number for a signal).
+ */
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { createServer } from "node:net";
+import { constants } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { newToken } from "../transport/auth.js";
+import { commError } from "./errors.js";
+
+export interface LaunchOptions {
+  /** the script each rank runs (default: dist/run.js) */
+  script?: string;
+  /** extra environment for the ranks (added to process.env) */
+  env?: Record<string, string | undefined>;
+  /** default "inherit" */
+  stdio?: StdioOptions;
+  /** node options for the ranks (e.g. ["--enable-source-maps"]) */
+  execArgv?: string[];
+  /** after a failure, how long the siblings get between SIGTERM and SIGKILL, ms (default 2000) */
+  killGraceMs?: number;
+  /** called with each child as it starts */
+  onSpawn?: (child: ChildProcess, rank: number) => void;
+  /** the coordinator port (default: a free port chosen now) */
+  port?: number;
+}
+
+const RUN_JS = join(dirname(fileURLToPath(import.meta.url)), "..", "run.js");
+
+/** A free TCP port on loopback (released before returning; rank 0 binds it moments later). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const LAUNCHER_VARS = /^(SLURM_|OMPI_|PMI_|PMIX_|MPI_LOCAL|TESSERA_(RANK|SIZE|LOCAL_RANK|TOKEN|COORDINATOR|RENDEZVOUS)$)/;
+
+export async function launchLocal(np: number, argv: string[], opts: LaunchOptions = {}): Promise<number> {
+  if (!Number.isInteger(np) || np < 1 || np > 4096) {
+    throw commError("INVALID_ARGUMENT", `--np ${np} is not a whole number of ranks between 1 and 4096`);
+  }
+  const port = opts.port ?? (await freePort());
+  const token = newToken();
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !LAUNCHER_VARS.test(k)) base[k] = v;
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete base[k];
+    else base[k] = v;
+  }
+  const children: ChildProcess[] = [];
+  const graceMs = opts.killGraceMs ?? 2000;
+  let result: number | null = null;
+  let stopping = false;
+  const killTimers: NodeJS.Timeout[] = [];
+
+  const stopAll = (sig: NodeJS.Signals) => {
+    for (const c of children) {
+      if (c.exitCode === null && c.signalCode === null && c.pid) {
+        try {
+          process.kill(c.pid, sig);
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  };
+  const forward = (sig: NodeJS.Signals) => () => {
+    stopping = true;
+    stopAll(sig);
+    const t = setTimeout(() => stopAll("SIGKILL"), graceMs);
+    t.unref();
+    killTimers.push(t);
+  };
+  const onInt = forward("SIGINT");
+  const onTerm = forward("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+
+  try {
+    const exits = Array.from({ length: np }, (_, rank) => {
+      const child = spawn(process.execPath, [...(opts.execArgv ?? []), opts.script ?? RUN_JS, ...argv], {
+        stdio: opts.stdio ?? "inherit",
+        env: {
+          ...base,
+          TESSERA_RANK: String(rank),
+          TESSERA_SIZE: String(np),
+          TESSERA_LOCAL_RANK: String(rank),
+          TESSERA_TOKEN: token,
+          TESSERA_COORDINATOR: `127.0.0.1:${port}`,
+        },
+      });
+      children.push(child);
+      opts.onSpawn?.(child, rank);
+      return new Promise<number>((resolve) => {
+        child.once("error", (err) => {
+          process.stderr.write(`tessera: rank ${rank} could not start: ${err.message}\n`);
+          resolve(127);
+        });
+        child.once("exit", (code, signal) => {
+          const rc = code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1);
+          if (rc !== 0 && result === null) {
+            result = rc;
+            if (!stopping) {
+              stopping = true;
+              stopAll("SIGTERM");
+              const t = setTimeout(() => stopAll("SIGKILL"), graceMs);
+              t.unref();
+              killTimers.push(t);
+            }
+          }
+          resolve(rc);
+        });
+      });
+    });
+    const codes = await Promise.all(exits);
+    return result ?? codes.find((c) => c !== 0) ?? 0;
+  } finally {
+    for (const t of killTimers) clearTimeout(t);
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  }
+}

@@ -1,0 +1,36 @@
+/** The transport's limits and timings, each with its default and an override (option or environment). */
+export interface TransportLimits {
+  /** largest WebSocket frame accepted, bytes (TESSERA_MAX_FRAME); larger payloads are split into frames */
+  maxPayload: number;
+  /** connections a server accepts at once (default: world size + 4) */
+  maxConnections: number;
+  /** time a new connection has to authenticate, ms */
+  handshakeTimeoutMs: number;
+  /** interval between pings, ms (TESSERA_HEARTBEAT_MS) */
+  heartbeatMs: number;
+  /** a peer silent for this long is dead, ms (TESSERA_PEER_TIMEOUT_MS) */
+  peerTimeoutMs: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD = 256 * 1024 * 1024;
+
+function envInt(name: string, env: Record<string, string | undefined>): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+export function defaultLimits(
+  size: number,
+  over: Partial<TransportLimits> = {},
+  env: Record<string, string | undefined> = process.env,
+): TransportLimits {
+  return {
+    maxPayload: over.maxPayload ?? envInt("TESSERA_MAX_FRAME", env) ?? DEFAULT_MAX_PAYLOAD,
+    maxConnections: over.maxConnections ?? size + 4,
+    handshakeTimeoutMs: over.handshakeTimeoutMs ?? 10_000,
+    heartbeatMs: over.heartbeatMs ?? envInt("TESSERA_HEARTBEAT_MS", env) ?? 1000,
+    peerTimeoutMs: over.peerTimeoutMs ?? envInt("TESSERA_PEER_TIMEOUT_MS", env) ?? 5000,
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * An authenticated WebSocket connection to one peer rank: binary frames in and out, ping/pong heartbeats,
+ * and one close notification (with whether the peer was declared dead).
+ */
+import type { WebSocket } from "ws";
+import type { TransportLimits } from "./limits.js";
+
+export interface LinkClosed {
+  /** why: "closed by peer (1000)", "no heartbeat for 5.0 s", "connection error: ..." */
+  reason: string;
+  /** true when the peer stopped answering (not a closed connection) */
+  dead: boolean;
+  /** true when this side closed the link */
+  local: boolean;
+}
+
+export class Link {
+  readonly peer: number;
+  readonly ws: WebSocket;
+  private handler: ((frame: Uint8Array) => void) | null = null;
+  private early: Uint8Array[] = [];
+  private closeHandler: ((info: LinkClosed) => void) | null = null;
+  private closedInfo: LinkClosed | null = null;
+  private lastSeen = Date.now();
+  private lastTick = Date.now();
+  private timer: NodeJS.Timeout;
+  private pendingReason: LinkClosed | null = null;
+
+  constructor(ws: WebSocket, peer: number, limits: Pick<TransportLimits, "heartbeatMs" | "peerTimeoutMs">) {
+    this.ws = ws;
+    this.peer = peer;
+    ws.binaryType = "nodebuffer";
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      this.lastSeen = Date.now();
+      if (!isBinary) {
+        this.fail({ reason: "a text frame (tessera speaks binary only)", dead: false, local: true }, 1003);
+        return;
+      }
+      const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      if (this.handler) this.handler(frame);
+      else this.early.push(frame);
+    });
+    ws.on("pong", () => (this.lastSeen = Date.now()));
+    ws.on("ping", () => (this.lastSeen = Date.now()));
+    ws.on("error", (err: Error) => {
+      this.pendingReason ??= { reason: `connection error: ${err.message}`, dead: false, local: false };
+      ws.terminate();
+    });
+    ws.on("close", (code: number, reason: Buffer) => {
+      const why = reason.length ? `: ${reason.toString()}` : "";
+      this.finish(this.pendingReason ?? { reason: `connection closed by rank ${peer} (code ${code}${why})`, dead: false, local: false });
+    });
+    this.timer = setInterval(() => this.beat(limits.heartbeatMs, limits.peerTimeoutMs), limits.heartbeatMs);
+    this.timer.unref();
+  }
+
+  private beat(heartbeatMs: number, peerTimeoutMs: number): void {
+    const now = Date.now();
+    // If this process itself was blocked, the peer's pongs are still unread: give it a fresh window.
+    if (now - this.lastTick > 2 * heartbeatMs) this.lastSeen = now;
+    this.lastTick = now;
+    if (now - this.lastSeen > peerTimeoutMs) {
+      const s = ((now - this.lastSeen) / 1000).toFixed(1);
+      this.fail({ reason: `rank ${this.peer} did not answer heartbeats for ${s} s (dead or stopped)`, dead: true, local: true });
+      return;
+    }
+    if (this.ws.readyState === 1) this.ws.ping();
+  }
+
+  /** Starts delivering frames (including those that arrived before) to `handler`. */
+  start(handler: (frame: Uint8Array) => void, onClose: (info: LinkClosed) => void): void {
+    this.handler = handler;
+    this.closeHandler = onClose;
+    const early = this.early;
+    this.early = [];
+    for (const f of early) handler(f);
+    if (this.closedInfo) onClose(this.closedInfo);
+  }
+
+  get open(): boolean {
+    return this.closedInfo === null && this.ws.readyState === 1;
+  }
+
+  /** Sends frames in order, back to back; resolves when all were handed to the kernel. */
+  send(frames: Uint8Array | Uint8Array[]): Promise<void> {
+    const list = Array.isArray(frames) ? frames : [frames];
+    if (!this.open) return Promise.reject(new Error(`the connection to rank ${this.peer} is closed`));
+    return new Promise((resolve, reject) => {
+      let left = list.length;
+      if (left === 0) resolve();
+      for (const f of list) {
+        this.ws.send(f, { binary: true }, (err) => {
+          if (err) reject(err);
+          else if (--left === 0) resolve();
+        });
+      }
+    });
+  }
+
+  private fail(info: LinkClosed, code = 1011): void {
+    if (this.closedInfo) return;
+    this.pendingReason ??= info;
+    try {
+      if (info.dead) this.ws.terminate();
+      else this.ws.close(code, info.reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+    // the close event may never come from a frozen peer: finish now
+    if (info.dead) this.finish(info);
+  }
+
+  /** Closes the link normally; resolves when closed (terminated after `graceMs`). */
+  close(code = 1000, reason = "", graceMs = 1000): Promise<void> {
+    if (this.closedInfo) return Promise.resolve();
+    this.pendingReason ??= { reason: "closed by this rank", dead: false, local: true };
+    return new Promise((resolve) => {
+      const t = setTimeout(() => this.ws.terminate(), graceMs);
+      this.ws.once("close", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      try {
+        this.ws.close(code, reason);
+      } catch {
+        this.ws.terminate();
+      }
+    });
+  }
+
+  terminate(): void {
+    this.pendingReason ??= { reason: "closed by this rank", dead: false, local: true };
+    this.ws.terminate();
+  }
+
+  private finish(info: LinkClosed): void {
+    if (this.closedInfo) return;
+    this.closedInfo = info;
+    clearInterval(this.timer);
+    this.closeHandler?.(info);
+  }
+}

@@ -1,0 +1,51 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { encode, decode, DType, CollOp, ReduceOp, PROTOCOL_VERSION } from "../../dist/protocol/messages.js";
+
+const roundTrip = (m) => decode(encode(m));
+
+test("round trips of every message kind", () => {
+  const hello = { kind: "hello", version: PROTOCOL_VERSION, rank: 3, size: 8, token: "ab".repeat(32), host: "10.0.0.1", port: 29500, job: "12.0" };
+  assert.equal(roundTrip(hello), hello);
+  const table = { kind: "addresses", size: 2, entries: [{ rank: 0, host: "127.0.0.1", port: 1 }, { rank: 1, host: "::1", port: 65535 }] };
+  assert.equal(roundTrip(table), table);
+  assert.equal(roundTrip({ kind: "heartbeat", time: 12.5 }), { kind: "heartbeat", time: 12.5 });
+  assert.equal(roundTrip({ kind: "abort", rank: 2, reason: "boom" }), { kind: "abort", rank: 2, reason: "boom" });
+  assert.equal(roundTrip({ kind: "goodbye", rank: 1 }), { kind: "goodbye", rank: 1 });
+  const fp = { kind: "fingerprint", rank: 1, seq: 9, fingerprint: "deadbeef" };
+  assert.equal(roundTrip(fp), fp);
+});
+
+test("collective and p2p payloads: raw little-endian bytes, 8-byte aligned, viewed without copying", () => {
+  const data = new Float64Array([1.5, -0, NaN, Infinity, 1e-300]);
+  const bytes = new Uint8Array(data.buffer);
+  const m = {
+    kind: "collective", op: CollOp.Allreduce, tag: 4, seq: 77, root: 0, step: 2, src: 1, reduce: ReduceOp.Sum, dtype: DType.Float64,
+    shape: [5], offset: 0, total: 40, parts: [{ rank: 3, dtype: DType.Int32, offset: 8, length: 16 }], payload: bytes,
+  };
+  const frame = encode(m);
+  const d = decode(frame);
+  assert.equal({ ...d, payload: null }, { ...m, payload: null });
+  assert.is(d.payload.buffer, frame.buffer); // a view into the frame
+  assert.is((d.payload.byteOffset - frame.byteOffset) % 8, 0);
+  const back = new Float64Array(d.payload.slice().buffer);
+  assert.equal(Buffer.from(back.buffer).toString("hex"), Buffer.from(data.buffer).toString("hex"));
+  const p = { kind: "p2p", src: 0, dst: 1, tag: 5, seq: 2, dtype: DType.Value, shape: [], offset: 0, total: 3, payload: new Uint8Array([1, 2, 3]) };
+  const dp = roundTrip(p);
+  assert.equal(Array.from(dp.payload), [1, 2, 3]);
+  assert.equal({ ...dp, payload: null }, { ...p, payload: null });
+  for (const n of [0, 1, 7, 8, 9, 1000]) {
+    const f = encode({ ...m, shape: [], parts: [], payload: new Uint8Array(n).fill(7), total: n });
+    const x = decode(f);
+    assert.is(x.payload.length, n);
+    assert.is((x.payload.byteOffset - f.byteOffset) % 8, 0);
+  }
+});
+
+test("malformed frames are refused with a ProtocolError", () => {
+  for (const bad of [new Uint8Array(0), new Uint8Array(5), new Uint8Array(64).fill(255), new TextEncoder().encode("GET / HTTP/1.1\r\n\r\nxxxx")]) {
+    assert.throws(() => decode(bad), (e) => e.constructor.name === "ProtocolError");
+  }
+});
+
+test.run();
