@@ -111,7 +111,7 @@ export function machineInfo() {
   const cpuinfo = (() => { try { return readFileSync("/proc/cpuinfo", "utf8"); } catch { return ""; } })();
   const field = (name) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(cpuinfo)?.[1]?.trim() ?? null;
   const flags = new Set((field("flags") ?? "").split(" "));
-  const py = tryRun("/usr/bin/python3", ["-c",
+  const py = tryRun(process.env.TESSERA_BENCH_PYTHON || "/usr/bin/python3", ["-c",
     "import json,sys\nv={'python':sys.version.split()[0]}\nfor m in ('numpy','dask','distributed'):\n try: v[m]=__import__(m).__version__\n except Exception: v[m]=None\nprint(json.dumps(v))"]);
   return {
     cpuModel: field("model name") ?? os.cpus()[0]?.model ?? null,

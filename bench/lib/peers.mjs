@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 import { buildNative } from "../peers/native.mjs";
 import { lastJsonLine, runCommand } from "./measure.mjs";
 
-const PY = "/usr/bin/python3"; // Debian's python with python3-dask; the python first on PATH has no dask
+// Debian's python with python3-dask; the python first on PATH has no dask. TESSERA_BENCH_PYTHON overrides it
+// (e.g. a path that does not exist, to check that the bench reports the python peers as missing).
+const PY = process.env.TESSERA_BENCH_PYTHON || "/usr/bin/python3";
 const peersDir = join(dirname(fileURLToPath(import.meta.url)), "..", "peers");
 // No __pycache__ in the source tree; cwd in tmp so distributed's scratch space lands there too.
 const PY_ENV = { PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" };

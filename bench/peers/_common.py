@@ -8,7 +8,8 @@ import threading
 
 import numpy as np
 
-CASES = ("random_sum", "random_mapblocks_add_sum", "mean_axis0", "ones_tiny_tasks", "sum_existing")
+CASES = ("random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "ones_tiny_tasks", "sum_existing",
+         "add_existing")
 
 
 def parse_args(engine_default_scheduler="threads"):
@@ -23,18 +24,18 @@ def parse_args(engine_default_scheduler="threads"):
     return p.parse_args()
 
 
-def existing_array(n):
+def existing_array(n, m=1000):
     # n x n float64 (n=8192 is 512 MiB). Small integers, so the exact sum is the same in any order and
-    # any engine can check it: sum = total of (i % 1000) over i < n*n.
+    # any engine can check it: sum = total of (i % m) over i < n*n. add_existing adds m=1000 and m=999.
     a = np.arange(n * n, dtype=np.float64)
-    np.remainder(a, 1000.0, out=a)  # in place: a temporary would double the peak RSS we report
+    np.remainder(a, float(m), out=a)  # in place: a temporary would double the peak RSS we report
     return a.reshape(n, n)
 
 
-def existing_expected(n):
+def existing_expected(n, m=1000):
     size = n * n
-    full, rest = divmod(size, 1000)
-    return float(full * 499500 + rest * (rest - 1) // 2)
+    full, rest = divmod(size, m)
+    return float(full * (m * (m - 1) // 2) + rest * (rest - 1) // 2)
 
 
 class PeakRss:

@@ -31,9 +31,16 @@ def build(case, n, chunk, seed):
     if case == "sum_existing":
         a = existing_array(n)
         return da.from_array(a, chunks=chunk).sum(), {"bytes": a.nbytes, "expected": existing_expected(n)}
+    if case == "add_existing":
+        # a + b of two existing arrays, computed to one numpy array; bytes counts a, b and the result.
+        a, b = existing_array(n, 1000), existing_array(n, 999)
+        c = da.from_array(a, chunks=chunk) + da.from_array(b, chunks=chunk)
+        return c, {"bytes": 3 * a.nbytes, "expected": existing_expected(n, 1000) + existing_expected(n, 999)}
     x = da.random.RandomState(seed).random_sample((n, n), chunks=chunk)
     if case == "random_sum":
         return x.sum(), {}
+    if case == "random_add_sum":
+        return (x + 1).sum(), {}
     if case == "random_mapblocks_add_sum":
         return x.map_blocks(add1, dtype=x.dtype).sum(), {}
     if case == "mean_axis0":
@@ -75,6 +82,8 @@ def main():
     if args.case == "mean_axis0":
         # The result is a vector: report its sum as a checksum, plus its first element.
         out.update(result=float(value.sum()), result_kind="sum of the mean vector", first=float(value[0]))
+    elif args.case == "add_existing":
+        out.update(result=float(value.sum()), result_kind="sum of a + b (after timing)")
     else:
         out["result"] = float(value)
     out.update(peak_rss_mib=rss.mib, workers=args.workers, seed=args.seed, dask=dask.__version__)

@@ -1,0 +1,339 @@
+// The benchmark harness: tessera beside its peers (dask threads, dask distributed, numpy, C controls),
+// same cases, sizes, chunking and seeds, interleaved in one run. See bench/README.md.
+//
+//   node bench/run.mjs [--quick] [--cases a,b] [--sizes 10000,20000] [--reps 3] [--engines tessera,dask-threads]
+//                      [--chunk 2000] [--existing-n 8192] [--seed 1] [--workers W] [--out latest] [--no-warmup]
+//   npm run bench -- [options]          node dist/bench.js [options]
+//
+// Prints a table, writes bench/results/<out>.json, .md and .svg. Exit 0 unless the harness itself breaks
+// (a failing or missing engine is a row, not a failure); 2 on bad arguments.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CASES, ENGINES, SKIPPED, TUTORIAL, checkResult } from "./lib/cases.mjs";
+import { interleave, lastJsonLine, machineInfo, median, minmax, runCommand } from "./lib/measure.mjs";
+import { runDask, runNativeSpin, runNumpy, pythonMissing } from "./lib/peers.mjs";
+import { buildNative } from "./peers/native.mjs";
+import { renderMarkdown, renderSvg, renderTerminal } from "./lib/report.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+
+export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run bench -- [options]; node dist/bench.js [options])
+  --quick              small subset in under a minute: sizes 2000,4000, chunk 1000, 1 rep, existing arrays 2048²
+  --cases a,b          ${[...Object.keys(CASES), ...Object.keys(SKIPPED)].join(", ")}
+  --sizes 10000,20000  sides n of the n×n tutorial arrays (default 10000,20000)
+  --chunk 2000         chunk side of the tutorial arrays (default 2000)
+  --existing-n 8192    side of the existing arrays of sum_existing / add_existing (8192: 512 MiB each)
+  --reps 3             measured repetitions per engine and case, interleaved A B A B (default 3)
+  --engines a,b        ${Object.keys(ENGINES).join(", ")} (default all)
+  --workers W          threads for tessera and dask threads (default: all cores)
+  --seed 1             random seed (every engine)
+  --out latest         results go to bench/results/<out>.json, .md, .svg
+  --no-warmup          skip the one unrecorded small run per engine (--quick skips it too; --warmup forces it)
+  --timeout 900        seconds before one run is killed`;
+
+class UsageError extends Error {}
+
+export function parseArgs(argv) {
+  const o = {
+    quick: false, cases: null, sizes: null, chunk: null, existingN: null, reps: null, engines: Object.keys(ENGINES),
+    workers: os.availableParallelism(), seed: 1, out: "latest", warmup: null, timeout: 900, help: false,
+  };
+  const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
+  const int = (name, v, min = 1) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} ${JSON.stringify(v)} must be an integer >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--quick": o.quick = true; break;
+      case "--no-warmup": o.warmup = false; break;
+      case "--warmup": o.warmup = true; break;
+      case "--help": case "-h": o.help = true; break;
+      case "--cases": o.cases = list(value()); break;
+      case "--sizes": o.sizes = list(value()).map((s) => int("--sizes", s)); break;
+      case "--chunk": o.chunk = int("--chunk", value()); break;
+      case "--existing-n": o.existingN = int("--existing-n", value()); break;
+      case "--reps": o.reps = int("--reps", value()); break;
+      case "--engines": o.engines = list(value()); break;
+      case "--workers": o.workers = int("--workers", value()); break;
+      case "--seed": o.seed = int("--seed", value(), 0); break;
+      case "--timeout": o.timeout = int("--timeout", value()); break;
+      case "--out": o.out = value(); if (!/^[\w.-]+$/.test(o.out)) throw new UsageError(`--out ${JSON.stringify(o.out)} must be a plain file name`); break;
+      default: throw new UsageError(`unknown option ${JSON.stringify(a)}`);
+    }
+  }
+  const known = [...Object.keys(CASES), ...Object.keys(SKIPPED)];
+  for (const c of o.cases ?? []) if (!known.includes(c)) throw new UsageError(`unknown case ${JSON.stringify(c)}; cases: ${known.join(", ")}`);
+  for (const e of o.engines) if (!ENGINES[e]) throw new UsageError(`unknown engine ${JSON.stringify(e)}; engines: ${Object.keys(ENGINES).join(", ")}`);
+  o.cases ??= known;
+  o.sizes ??= o.quick ? [2000, 4000] : [10000, 20000];
+  o.chunk ??= o.quick ? 1000 : 2000;
+  o.existingN ??= o.quick ? 2048 : 8192;
+  o.reps ??= o.quick ? 1 : 3;
+  o.warmup ??= !o.quick; // --quick is a smoke test: no warm-up, to stay under a minute
+  return o;
+}
+
+/** Sizes of the per-task-overhead case: tessera runs many tasks, dask fewer (it is 10-300x slower per task). */
+function tinySizes(quick) {
+  return quick
+    ? { tessera: 100_000, "dask-threads": 20_000 } // no dask distributed: its cluster start-up alone is ~5 s
+    : { tessera: 1_000_000, "dask-threads": 100_000, "dask-distributed": 20_000 };
+}
+
+// ---- running one job ---------------------------------------------------------------------------------
+
+async function runTessera(caseName, n, chunk, o, dist) {
+  if (dist.error) return { case: caseName, engine: "tessera", error: dist.error };
+  const argv = [process.execPath, join(here, "tessera_case.mjs"), caseName, String(n), String(chunk), String(o.seed), String(o.workers)];
+  const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir }, timeoutMs: o.timeout * 1000 });
+  if (r.timedOut) return { error: `timed out after ${o.timeout} s` };
+  const parsed = lastJsonLine(r.stdout);
+  if (!parsed) return { error: `exit ${r.code ?? r.signal}, no JSON output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` };
+  return { ...parsed, wallSeconds: Math.round(r.seconds * 1000) / 1000, harnessPeakRssMiB: r.peakRssMiB, stealSeconds: r.stealSeconds };
+}
+
+async function runNative(mode, args, timeoutMs) {
+  const bin = await buildNative({ quiet: true });
+  if (!bin) return { missing: "gcc not available or native.c failed to build" };
+  const r = await runCommand([bin, mode, ...args.map(String)], { timeoutMs });
+  const parsed = lastJsonLine(r.stdout);
+  if (!parsed) return { error: `native ${mode}: exit ${r.code ?? r.signal}: ${r.stderr.trim()}` };
+  return { ...parsed, wallSeconds: Math.round(r.seconds * 1000) / 1000, harnessPeakRssMiB: r.peakRssMiB, stealSeconds: r.stealSeconds };
+}
+
+/** One job: one engine on one case at one size. `run()` resolves to a normalized run record. */
+function makeJobs(o, dist) {
+  const jobs = [];
+  const tiny = tinySizes(o.quick);
+  const timeoutMs = o.timeout * 1000;
+  for (const caseName of o.cases.filter((c) => CASES[c])) {
+    const sizes = TUTORIAL.includes(caseName) ? o.sizes : caseName === "ones_tiny_tasks" ? [null] : [o.existingN];
+    const chunk = TUTORIAL.includes(caseName) ? o.chunk : caseName === "ones_tiny_tasks" ? 10 : Math.min(2048, o.existingN);
+    for (const size of sizes) {
+      const group = `${caseName}|${size ?? "tasks"}`;
+      for (const engine of o.engines) {
+        if (!ENGINES[engine].cases.includes(caseName)) continue;
+        const n = size ?? tiny[engine];
+        if (n === undefined) continue;
+        const base = { group, case: caseName, n, chunk, engine, label: ENGINES[engine].label };
+        const expectN = n;
+        if (engine === "tessera") jobs.push({ ...base, run: () => runTessera(caseName, n, chunk, o, dist), expectN });
+        else if (engine === "dask-threads") jobs.push({ ...base, run: () => runDask(caseName, { n, chunk, seed: o.seed, scheduler: "threads", workers: o.workers, timeoutMs }), expectN });
+        else if (engine === "dask-distributed") jobs.push({ ...base, run: () => runDask(caseName, { n, chunk, seed: o.seed, scheduler: "distributed", workers: 2, timeoutMs }), expectN });
+        else if (engine === "numpy") jobs.push({ ...base, run: () => runNumpy(caseName, { n, chunk, seed: o.seed, timeoutMs }), expectN });
+        else if (engine === "native") {
+          if (TUTORIAL.includes(caseName)) {
+            // generate-and-sum of n*n doubles on one thread: the +1 is free, so it bounds all three pipelines
+            jobs.push({ ...base, engine: "native-gensum", label: "C gensum 1 thread (limit)", native: true,
+              run: () => runNative("gensum", [n * n], timeoutMs), expectOverride: { value: (n * n) / 2, rel: 1e-3 } });
+          } else {
+            const mode = caseName === "sum_existing" ? "sum" : "add";
+            for (const threads of [1, 2]) {
+              jobs.push({ ...base, chunk: null, engine: `native-${mode}-${threads}t`, label: `C ${mode} ${threads} thread${threads > 1 ? "s" : ""} (limit)`, native: true,
+                run: () => runNative(mode, [threads, n * n], timeoutMs), expectN: n });
+            }
+          }
+        }
+      }
+    }
+  }
+  return jobs;
+}
+
+/** A raw engine output -> { status, seconds, work, result, peakRssMiB, ... }. */
+function normalize(job, raw) {
+  const rec = { raw };
+  if (raw.missing) return { ...rec, status: "missing", note: raw.missing };
+  if (raw.error) return { ...rec, status: "error", note: raw.error };
+  const c = CASES[job.case];
+  let seconds = raw.seconds, work = c.work ? c.work(job.n) : raw.tasks;
+  if (raw.mode === "sum" || raw.mode === "add") { work = raw.bytes; seconds = raw.bytes / (raw.gb_per_s * 1e9); }
+  if (raw.mode === "gensum") work = raw.n;
+  if (!Number.isFinite(seconds) || !(seconds > 0)) return { ...rec, status: "error", note: `no time in output ${JSON.stringify(raw).slice(0, 200)}` };
+  let problem = null;
+  if (raw.mode === "sum") problem = raw.ok ? null : `native sum result ${raw.result} wrong`;
+  else if (raw.mode === "add") problem = checkResult("add_existing", job.n, raw.result);
+  else problem = checkResult(job.case, job.expectN, raw.result, { expectOverride: job.expectOverride });
+  return {
+    ...rec, status: problem ? "warning" : "ok", note: problem, seconds, work, result: raw.result,
+    peakRssMiB: raw.harnessPeakRssMiB, selfRssMiB: raw.peak_rss_mib, wallSeconds: raw.wallSeconds, stealSeconds: raw.stealSeconds,
+    second: Number.isFinite(raw.second_seconds) ? { seconds: raw.second_seconds, result: raw.second_result } : null,
+  };
+}
+
+// ---- summary ---------------------------------------------------------------------------------------
+
+function summarize(jobs, runsByJob) {
+  const rows = [];
+  const fmtRow = (job, engine, label, runs) => {
+    const good = runs.filter((r) => r.status === "ok" || r.status === "warning");
+    const secs = good.map((r) => r.seconds);
+    const med = median(secs), mm = minmax(secs);
+    const work = good[0]?.work;
+    const status = !runs.length ? "not run" : good.length === 0 ? runs[0].status : good.some((r) => r.status === "warning") ? "warning" : "ok";
+    const notes = [...new Set(runs.map((r) => r.note).filter(Boolean))];
+    return {
+      group: job.group, case: job.case, n: job.n, chunk: job.chunk, engine, label, status,
+      reps: good.length, median: med, min: mm.min, max: mm.max, work,
+      throughput: Number.isFinite(med) && work ? work / med : NaN, unit: CASES[job.case].unit,
+      peakRssMiB: good.length ? Math.max(...good.map((r) => r.peakRssMiB ?? NaN).filter(Number.isFinite)) : NaN,
+      result: good[0]?.result ?? null, note: notes.join("; ") || null,
+    };
+  };
+  for (const job of jobs) {
+    const runs = runsByJob.get(job);
+    rows.push(fmtRow(job, job.engine, job.label, runs));
+    if (job.engine === "tessera" && runs.some((r) => r.second)) {
+      const second = runs.filter((r) => r.second).map((r) => ({
+        ...r, seconds: r.second.seconds, result: r.second.result,
+        status: checkResult(job.case, job.n, r.second.result) ? "warning" : "ok",
+        note: checkResult(job.case, job.n, r.second.result),
+      }));
+      rows.push({ ...fmtRow(job, "tessera-2nd", "tessera (2nd compute)", second), peakRssMiB: NaN });
+    }
+  }
+  for (const r of rows) {
+    if (r.peakRssMiB === -Infinity) r.peakRssMiB = NaN;
+    const t = rows.find((x) => x.group === r.group && x.engine === "tessera");
+    // time ÷ tessera for the same work: > 1 means tessera is faster (throughputs, since tiny-task counts differ)
+    r.vsTessera = t && Number.isFinite(t.throughput) && Number.isFinite(r.throughput) ? t.throughput / r.throughput : NaN;
+  }
+  return rows;
+}
+
+// ---- the run ---------------------------------------------------------------------------------------
+
+function git(args) {
+  try { return execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return null; }
+}
+
+/** Copies dist/ aside so a rebuild by someone else mid-run cannot change the engine being measured. */
+function snapshotDist() {
+  const src = join(root, "dist");
+  if (!existsSync(join(src, "index.js")) || !existsSync(join(src, "kernels", "tessera.simd.wasm"))) {
+    return { error: "dist/ is not built: run `npm run build`" };
+  }
+  const dir = mkdtempSync(join(os.tmpdir(), "tessera-bench-dist-"));
+  cpSync(src, dir, { recursive: true });
+  const wasm = readFileSync(join(dir, "kernels", "tessera.simd.wasm"));
+  return { dir, wasmSha256: createHash("sha256").update(wasm).digest("hex").slice(0, 16) };
+}
+
+function writeAtomic(path, text) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+export async function main(argv) {
+  let o;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`bench: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const started = new Date();
+  const t0 = performance.now();
+  const dist = o.engines.includes("tessera") ? snapshotDist() : { error: "tessera not selected" };
+  // recorded with the snapshot, at the start: others may commit while the suite runs
+  const source = { commit: git(["rev-parse", "--short", "HEAD"]), dirtyFiles: (git(["status", "--porcelain", "--", "src", "assembly"]) ?? "").split("\n").filter(Boolean).length };
+  try {
+    const info = machineInfo();
+    const py = await pythonMissing();
+    log(`bench: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, python ${info.python ?? "-"}, dask ${info.dask ?? "-"}${py ? ` (python peers missing: ${py})` : ""}`);
+    const jobs = makeJobs(o, dist);
+    const spinBefore = await runNativeSpin(1); // host-contention control, in every suite
+
+    log(`bench: spin control before: ${spinBefore?.ratio ?? spinBefore?.missing ?? spinBefore?.error} (2 threads ÷ 1 thread; ~2 when 2 cores are free)`);
+
+    if (o.warmup) {
+      // One unrecorded small run per engine: page cache, python imports, compiled binaries, wasm in the disk cache.
+      const seen = new Set();
+      for (const job of jobs) {
+        const key = job.engine.replace(/-\d+t$/, "");
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const small = TUTORIAL.includes(job.case) ? { n: Math.min(job.n, 2000) } : job.case === "ones_tiny_tasks" ? {} : { n: Math.min(job.n, 1024) };
+        if (job.native) continue; // native controls: a few ms of start-up, nothing to warm
+        const warm = { ...job, ...small };
+        const w = job.engine === "tessera" ? await runTessera(warm.case, warm.n, warm.chunk, o, dist)
+          : job.engine === "numpy" ? await runNumpy(warm.case, { n: warm.n, chunk: Math.min(warm.chunk, warm.n), seed: o.seed })
+          : job.engine.startsWith("dask") ? await runDask(warm.case, { n: warm.n, chunk: Math.min(warm.chunk, warm.n), seed: o.seed, scheduler: job.engine === "dask-distributed" ? "distributed" : "threads", workers: job.engine === "dask-distributed" ? 2 : o.workers })
+          : null;
+        log(`bench: warm-up ${job.engine} ${warm.case} n=${warm.n}: ${w?.missing ? "missing" : w?.error ? `error: ${w.error}` : `${w?.seconds} s`}`);
+      }
+    }
+
+    const runsByJob = new Map(jobs.map((j) => [j, []]));
+    const order = interleave(jobs, o.reps);
+    let k = 0;
+    for (const { item: job, rep } of order) {
+      k++;
+      const missingBefore = runsByJob.get(job).find((r) => r.status === "missing");
+      if (missingBefore) { runsByJob.get(job).push(missingBefore); continue; } // do not re-probe a missing engine
+      let raw;
+      try { raw = await job.run(); } catch (e) { raw = { error: `harness: ${e?.message ?? e}` }; }
+      const rec = normalize(job, raw);
+      runsByJob.get(job).push({ ...rec, rep });
+      const what = rec.status === "ok" ? `${rec.seconds.toFixed(3)} s, peak ${rec.peakRssMiB} MiB` : `${rec.status}: ${rec.note}`;
+      log(`bench: [${k}/${order.length}] rep ${rep + 1} ${job.engine} ${job.case} n=${job.n}: ${what}`);
+    }
+
+    const spinAfter = await runNativeSpin(1);
+    log(`bench: spin control after: ${spinAfter?.ratio ?? spinAfter?.missing ?? spinAfter?.error}`);
+
+    const rows = summarize(jobs, runsByJob);
+    const skipped = o.cases.filter((c) => SKIPPED[c]).map((c) => ({ case: c, note: SKIPPED[c] }));
+    const meta = {
+      started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 100) / 10,
+      options: { ...o }, machine: info, pythonPeers: py ?? "ok",
+      tessera: { ...source, wasmSha256: dist.wasmSha256 ?? null, dist: dist.error ?? "snapshot of dist/ at start" },
+      controls: { spinBefore, spinAfter },
+      cases: Object.fromEntries(Object.entries(CASES).filter(([c]) => o.cases.includes(c)).map(([c, v]) => [c, { title: v.title, what: v.what, unit: v.unit }])),
+    };
+    const result = { meta, rows, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };
+
+    console.log(renderTerminal(rows, skipped, meta));
+    const outDir = join(here, "results");
+    mkdirSync(outDir, { recursive: true });
+    const base = join(outDir, o.out);
+    writeAtomic(`${base}.json`, JSON.stringify(result, null, 1) + "\n");
+    writeAtomic(`${base}.md`, renderMarkdown(rows, skipped, meta, `${o.out}.svg`));
+    writeAtomic(`${base}.svg`, renderSvg(rows, meta));
+    console.log(`\nwrote ${[".json", ".md", ".svg"].map((e) => resolve(base + e).replace(root + "/", "")).join(", ")} (${meta.seconds} s)`);
+    return 0;
+  } finally {
+    if (dist.dir) rmSync(dist.dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (e) {
+    console.error(`bench: harness failure: ${e?.stack ?? e}`);
+    process.exitCode = 1;
+  }
+}
