@@ -32,7 +32,7 @@ export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run 
   --engines a,b        ${Object.keys(ENGINES).join(", ")} (default all)
   --workers W          threads for tessera and dask threads (default: all cores)
   --seed 1             random seed (every engine)
-  --out latest         results go to bench/results/<out>.json, .md, .svg
+  --out latest         results go to bench/results/<out>.json, .md, .svg (--quick: quick)
   --no-warmup          skip the one unrecorded small run per engine (--quick skips it too; --warmup forces it)
   --timeout 900        seconds before one run is killed`;
 
@@ -41,7 +41,7 @@ class UsageError extends Error {}
 export function parseArgs(argv) {
   const o = {
     quick: false, cases: null, sizes: null, chunk: null, existingN: null, reps: null, engines: Object.keys(ENGINES),
-    workers: os.availableParallelism(), seed: 1, out: "latest", warmup: null, timeout: 900, help: false,
+    workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false,
   };
   const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   const int = (name, v, min = 1) => {
@@ -83,6 +83,7 @@ export function parseArgs(argv) {
   o.chunk ??= o.quick ? 1000 : 2000;
   o.existingN ??= o.quick ? 2048 : 8192;
   o.reps ??= o.quick ? 1 : 3;
+  o.out ??= o.quick ? "quick" : "latest"; // a smoke run never overwrites the published results
   o.warmup ??= !o.quick; // --quick is a smoke test: no warm-up, to stay under a minute
   return o;
 }
