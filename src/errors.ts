@@ -16,7 +16,9 @@ export type ErrorCode =
   | "WORKER_DIED"
   | "ABORTED"
   | "KERNEL_FAILED"
-  | "RELEASED";
+  | "RELEASED"
+  | "GRAPH_MISMATCH"
+  | "RANK_LOST";
 
 export class TesseraError extends Error {
   readonly code: ErrorCode;

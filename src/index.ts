@@ -12,7 +12,7 @@ export type { DType } from "./array/dtype.js";
 export type { ChunkSpec } from "./array/chunks.js";
 export type { ProgressEvent } from "./scheduler/local.js";
 export { shutdown } from "./scheduler/engine.js";
-export { world } from "./comm/world.js";
+export { world } from "./comm/index.js";
 export type { World } from "./comm/world.js";
 export { TesseraError, ValidationError, ComputeError, AbortError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";

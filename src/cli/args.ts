@@ -10,6 +10,14 @@ export interface RunArgs {
   json: boolean;
   script?: string;
   scriptArgs: string[];
+  /** start this many local ranks (run.js --np) */
+  np?: number;
+  /** network interface or address the ranks listen on */
+  iface?: string;
+  /** rank 0's host:port when there is no rendezvous file */
+  coordinator?: string;
+  /** seconds to wait for the other ranks */
+  timeout?: number;
 }
 
 export class UsageError extends Error {}
@@ -27,7 +35,14 @@ options:
   --workers W    worker threads (default: SLURM_CPUS_PER_TASK or all cores)
   --progress     live progress bar on stderr (automatic on a TTY for long runs); --no-progress: never
   --json         print one JSON object instead of text
-  -h, --help     this help`;
+  -h, --help     this help
+
+ranks (srun -n P node dist/run.js ..., mpirun, or --np):
+  --np P               start P local ranks on this machine (no SLURM needed)
+  --interface I        network interface name or address the ranks listen on (compute nodes often
+                       have several networks: name the fast one, e.g. ib0)
+  --coordinator H:P    rank 0's address when there is no shared rendezvous file (token in TESSERA_TOKEN)
+  --timeout S          seconds to wait for the other ranks (default 60)`;
 
 function int(name: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined) throw new UsageError(`${name} needs a value`);
@@ -69,6 +84,24 @@ export function parseArgs(argv: string[]): RunArgs {
         break;
       case "--json":
         a.json = true;
+        break;
+      case "--np":
+        a.np = int("--np", value(), 1, 4096);
+        break;
+      case "--interface": {
+        const v = value();
+        if (!v) throw new UsageError("--interface needs a value");
+        a.iface = v;
+        break;
+      }
+      case "--coordinator": {
+        const v = value();
+        if (!v || !/^[^:]+:\d+$/.test(v)) throw new UsageError(`--coordinator ${JSON.stringify(v ?? "")} must be host:port`);
+        a.coordinator = v;
+        break;
+      }
+      case "--timeout":
+        a.timeout = int("--timeout", value(), 1, 86400);
         break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`unknown option ${JSON.stringify(arg)} (see --help)`);

@@ -2,6 +2,7 @@
  * The command line: the tutorial pipeline with no script, or a user pipeline module.
  * Exit codes: 0 success, 1 a compute error, 2 bad arguments or a script that cannot be loaded.
  */
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as tessera from "../index.js";
@@ -9,6 +10,9 @@ import { TesseraError } from "../errors.js";
 import type { ProgressEvent } from "../scheduler/local.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { USAGE, UsageError, parseArgs, type RunArgs } from "./args.js";
+import { allgatherBytes, closeWorld, initWorld, onRankLost } from "../comm/index.js";
+import { launchLocal } from "../comm/launch.js";
+import { useRanks } from "../scheduler/local.js";
 
 /** Progress: explicit flag wins; otherwise a bar on a TTY once a run has taken over 2 s. */
 function progressOption(a: RunArgs): ((e: ProgressEvent) => void) | undefined {
@@ -29,13 +33,15 @@ async function tutorial(a: RunArgs): Promise<void> {
   const elements = a.n * a.n;
   const rate = elements / seconds;
   const workers = a.workers ?? (await import("../scheduler/engine.js")).defaultWorkerCount();
+  if (tessera.world.rank !== 0) return;
   if (a.json) {
-    console.log(JSON.stringify({ pipeline: "random.random([n, n]).add(1).sum()", n: a.n, chunk: a.chunk, seed: a.seed, workers, result, seconds, elementsPerSecond: rate }));
+    console.log(JSON.stringify({ ranks: tessera.world.size, pipeline: "random.random([n, n]).add(1).sum()", n: a.n, chunk: a.chunk, seed: a.seed, workers, result, seconds, elementsPerSecond: rate }));
   } else {
     console.log(`random.random([${a.n}, ${a.n}], { chunks: ${a.chunk}, seed: ${a.seed} }).add(1).sum()`);
     console.log(`result:     ${result}`);
     console.log(`elapsed:    ${seconds.toFixed(3)} s`);
-    console.log(`throughput: ${(rate / 1e9).toFixed(3)}e9 elements/s (${workers} workers)`);
+    const ranks = tessera.world.size > 1 ? `${tessera.world.size} ranks x ` : "";
+    console.log(`throughput: ${(rate / 1e9).toFixed(3)}e9 elements/s (${ranks}${workers} workers)`);
   }
 }
 
@@ -56,6 +62,17 @@ async function script(a: RunArgs): Promise<void> {
   console.log(a.json ? JSON.stringify({ result: out ?? null, seconds }) : JSON.stringify(out ?? null));
 }
 
+/** Joins the world of ranks when launched as one of many; compute() then splits its chunks among them. */
+async function joinRanks(a: RunArgs): Promise<void> {
+  const w = await initWorld({ interface: a.iface, coordinator: a.coordinator, timeoutMs: a.timeout && a.timeout * 1000 });
+  if (w.size === 1) return;
+  onRankLost((rank, reason) => {
+    console.error(`run.js: RANK_LOST: rank ${rank} was lost (${reason}); rank ${w.rank} stops`);
+    process.exit(1);
+  });
+  useRanks({ rank: w.rank, size: w.size, allgatherBytes: (b) => allgatherBytes(w, b) });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let a: RunArgs;
   try {
@@ -68,8 +85,16 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (a.np !== undefined && process.env.TESSERA_RANK === undefined) {
+    // the launcher: start np ranks running the same command line without --np
+    // ranks share this machine's cores unless told otherwise
+    const env = process.env.TESSERA_WORKERS || a.workers ? {} : { TESSERA_WORKERS: String(Math.max(1, Math.floor(availableParallelism() / a.np))) };
+    return launchLocal(a.np, argv.filter((x, i) => x !== "--np" && argv[i - 1] !== "--np" && !x.startsWith("--np=")), { env });
+  }
   try {
+    await joinRanks(a);
     await (a.script ? script(a) : tutorial(a));
+    await closeWorld();
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -112,3 +112,24 @@ export { expandHostlist } from "./hostlist.js";
 export { CommError, type CommErrorCode } from "./errors.js";
 export { launchLocal, type LaunchOptions } from "./launch.js";
 export { canonicalReduce } from "./collectives.js";
+
+/**
+ * The public `world`: always the current one (the single-process world until initWorld() has met
+ * other ranks), like mpi4py's COMM_WORLD.
+ */
+export const world: World = {
+  get rank() {
+    return getWorld().rank;
+  },
+  get size() {
+    return getWorld().size;
+  },
+  barrier: () => getWorld().barrier(),
+  bcast: (value, root) => getWorld().bcast(value, root),
+  reduce: (value, op, root) => getWorld().reduce(value, op, root),
+  allreduce: (value, op) => getWorld().allreduce(value, op),
+  gather: (value, root) => getWorld().gather(value, root),
+  allgather: (value) => getWorld().allgather(value),
+  send: (value, dest, tag) => getWorld().send(value, dest, tag),
+  recv: (source, tag) => getWorld().recv(source, tag),
+};

@@ -111,6 +111,8 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
           if (rc !== 0 && result === null) {
             result = rc;
             if (!stopping) {
+              const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+              process.stderr.write(`tessera: rank ${rank} ${how}; stopping the other ${np - 1} rank${np === 2 ? "" : "s"}\n`);
               stopping = true;
               stopAll("SIGTERM");
               const t = setTimeout(() => stopAll("SIGKILL"), graceMs);

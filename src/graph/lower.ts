@@ -40,7 +40,16 @@ export interface RawArray {
   addr?: number;
 }
 
-export type Step = { kind: "stage"; spec: StageSpec; label: string } | { kind: "host"; label: string; run: () => void };
+/** A whole array a stage writes (stores and mapBlocks results), one region per chunk of the grid. */
+export interface WrittenArray {
+  addr: number;
+  shape: number[];
+  dtype: DType;
+}
+
+export type Step =
+  | { kind: "stage"; spec: StageSpec; label: string; writes: WrittenArray[] }
+  | { kind: "host"; label: string; run: () => void };
 
 export interface Plan {
   steps: Step[];
@@ -175,7 +184,7 @@ export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_T
   let stageId = 0;
   for (const group of stageGroups.values()) {
     const built = buildStage(stageId++, group, { ctxs, jobOfCtx, local, bufferOf, refs, alloc, tile });
-    steps.push({ kind: "stage", spec: built.spec, label: group.map((j) => `${j.kind}(${j.node.id})`).join(" ") });
+    steps.push({ kind: "stage", spec: built.spec, label: group.map((j) => `${j.kind}(${j.node.id})`).join(" "), writes: built.writes });
     for (const r of built.reductions) {
       steps.push({
         kind: "host",
@@ -282,7 +291,7 @@ interface ReductionOut {
   grid: GridSpec;
 }
 
-function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec; reductions: ReductionOut[] } {
+function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec; reductions: ReductionOut[]; writes: WrittenArray[] } {
   const grid = group[0]!.grid;
   const inStage = new Set(group);
   // locals of this stage, inner ones first
@@ -330,12 +339,13 @@ function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec;
   e.countUses(group.map((j) => j.root));
   const partials: PartialSpec[] = [];
   const reductions: ReductionOut[] = [];
+  const writes: WrittenArray[] = [];
   const g = new Grid(grid);
   for (const j of group) {
     if (j.kind === "reduce") {
       const red = j.node as ReduceNode;
       const ncomp = componentsOf(red.op);
-      const p: PartialSpec = { axes: [...red.axes], init: initOf(red.op), offsets: [] };
+      const p: PartialSpec = { axes: [...red.axes], init: initOf(red.op), offsets: [], end: 0 };
       let total = 0;
       for (let k = 0; k < g.nchunks; k++) {
         p.offsets.push(total);
@@ -343,12 +353,15 @@ function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec;
       }
       const base = env.alloc(total);
       p.offsets = p.offsets.map((o) => o + base);
+      p.end = base + total;
       partials.push(p);
       emitReduction(e, red, j.root, partials.length - 1);
       reductions.push({ node: red, partial: p, grid });
     } else {
       const r = e.value(j.root);
-      e.b.emit(OP.STORE, r, e.slot({ kind: "array", addr: env.bufferOf.get(j.node.id)!, shape: [...j.node.shape], dtype: j.node.dtype }));
+      const w: WrittenArray = { addr: env.bufferOf.get(j.node.id)!, shape: [...j.node.shape], dtype: j.node.dtype };
+      writes.push(w);
+      e.b.emit(OP.STORE, r, e.slot({ kind: "array", ...w }));
       e.release(j.root);
     }
   }
@@ -358,7 +371,7 @@ function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec;
   const eagerBytes = locals.length ? Math.min(8 * arena, EAGER_MAX_BYTES) : 0;
   arena += eagerBytes;
   const spec: StageSpec = { id, grid, tile: env.tile, locals, program: e.build(), partials, arenaBytes: arena, eagerOffset, eagerBytes };
-  return { spec, reductions };
+  return { spec, reductions, writes };
 }
 
 function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: number): void {

@@ -5,6 +5,9 @@ import type { Plan } from "../graph/lower.js";
 import { Grid } from "../worker/geometry.js";
 import { getEngine, checkWorkers } from "./engine.js";
 import type { Heap } from "./heap.js";
+import { ComputeError } from "../errors.js";
+import { fingerprint } from "../graph/fingerprint.js";
+import { exchangeStage, rankRange, type RankComm } from "./distributed.js";
 import { lower, type OutputRequest } from "../graph/lower.js";
 
 export interface ProgressEvent {
@@ -28,6 +31,7 @@ export interface RunOptions {
 export async function computeOutputs(outputs: OutputRequest[], opts: RunOptions = {}) {
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(workers);
+  if (comm) await checkSameGraph(comm, outputs);
   const plan = lower(outputs, engine.heap);
   let ok = false;
   try {
@@ -46,9 +50,28 @@ function persisted(heap: Heap, addr: number): { home: object; addr: number; regi
   return { home: heap.memory, addr, register: (owner) => registry.register(owner, { heap, addr }) };
 }
 
+/** The ranks compute() splits its chunks among; null: this process alone. */
+let comm: RankComm | null = null;
+
+/** Makes compute() run rank-partitioned over `c` (set by the launcher once the world is up). */
+export function useRanks(c: RankComm | null): void {
+  comm = c && c.size > 1 ? c : null;
+}
+
+async function checkSameGraph(c: RankComm, outputs: OutputRequest[]): Promise<void> {
+  const fp = fingerprint(outputs);
+  const all = await c.allgatherBytes(new TextEncoder().encode(fp));
+  const theirs = all.map((b) => new TextDecoder().decode(b));
+  const differ = theirs.flatMap((f, r) => (f !== theirs[0] ? [r] : []));
+  if (differ.length) {
+    throw new ComputeError("GRAPH_MISMATCH", `ranks ${differ.join(", ")} built a different graph than rank 0: every rank must run the same compute() calls in the same order`);
+  }
+}
+
 async function runPlan(plan: Plan, opts: RunOptions, workers: number | undefined): Promise<void> {
   const engine = await getEngine(workers);
   const t0 = performance.now();
+  const ranks = comm;
   const stages = plan.steps.filter((s) => s.kind === "stage").length;
   let stage = 0;
   for (const step of plan.steps) {
@@ -63,7 +86,9 @@ async function runPlan(plan: Plan, opts: RunOptions, workers: number | undefined
     await engine.pool.runStage(step.spec, total, {
       signal: opts.signal,
       workers,
+      range: ranks ? rankRange(total, ranks.rank, ranks.size) : undefined,
       onProgress: opts.onProgress && ((p) => opts.onProgress!({ stage: n, stages, label, done: p.done, total: p.total, elapsed: (performance.now() - t0) / 1000 })),
     });
+    if (ranks) await exchangeStage(step, ranks, () => engine.heap.buffer);
   }
 }

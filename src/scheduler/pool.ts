@@ -27,6 +27,8 @@ export interface RunStageOptions {
   onProgress?: (p: StageProgress) => void;
   /** how many of the pool's workers to use */
   workers?: number;
+  /** only chunks [lo, hi) (this rank's share); default all */
+  range?: [number, number];
 }
 
 interface Slot {
@@ -93,7 +95,8 @@ export class WorkerPool {
       s.worker.ref();
       s.worker.postMessage({ type: "stage", spec, arena: arenas[i]! } satisfies ToWorker);
     });
-    let next = 0;
+    const [lo, hi] = opts.range ?? [0, nchunks];
+    let next = lo;
     let done = 0;
     let error: Error | null = null;
     await new Promise<void>((resolve) => {
@@ -110,12 +113,12 @@ export class WorkerPool {
       const dispatch = (s: Slot) => {
         s.busy = null;
         if (error) return;
-        if (next >= nchunks) {
-          if (done === nchunks) settle(null);
+        if (next >= hi) {
+          if (done === hi - lo) settle(null);
           return;
         }
-        const size = Math.max(1, Math.ceil((nchunks - next) / (use.length * 4)));
-        s.busy = { batch: this.nextBatch++, start: next, end: Math.min(nchunks, next + size) };
+        const size = Math.max(1, Math.ceil((hi - next) / (use.length * 4)));
+        s.busy = { batch: this.nextBatch++, start: next, end: Math.min(hi, next + size) };
         next = s.busy.end;
         s.worker.postMessage({ type: "run", stage: spec.id, batch: s.busy.batch, start: s.busy.start, end: s.busy.end } satisfies ToWorker);
       };
@@ -130,7 +133,7 @@ export class WorkerPool {
             return fail(err);
           }
           done += s.busy.end - s.busy.start;
-          opts.onProgress?.({ stage: spec.id, done, total: nchunks });
+          opts.onProgress?.({ stage: spec.id, done, total: hi - lo });
           dispatch(s);
         };
         s.onExit = (why) => {
@@ -145,7 +148,7 @@ export class WorkerPool {
           );
         };
       }
-      if (nchunks === 0) return settle(null);
+      if (hi <= lo) return settle(null);
       use.forEach(dispatch);
     });
     // Workers still busy after a failure or an abort are stopped before their memory is reused.

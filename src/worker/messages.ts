@@ -39,6 +39,8 @@ export interface PartialSpec {
   init: number[];
   /** absolute byte address of chunk k's partial block (components one after another) */
   offsets: number[];
+  /** end of the last chunk's block: chunks [a, b) occupy [offsets[a], offsets[b] or end) */
+  end: number;
 }
 
 export interface LocalSpec {
