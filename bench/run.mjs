@@ -228,7 +228,9 @@ function snapshotDist() {
   if (!existsSync(join(src, "index.js")) || !existsSync(join(src, "kernels", "tessera.simd.wasm"))) {
     return { error: "dist/ is not built: run `npm run build`" };
   }
-  const dir = mkdtempSync(join(os.tmpdir(), "tessera-bench-dist-"));
+  // inside the repository (bench/.build is ignored), so the copy still resolves node_modules
+  mkdirSync(join(root, "bench", ".build"), { recursive: true });
+  const dir = mkdtempSync(join(root, "bench", ".build", "dist-"));
   cpSync(src, dir, { recursive: true });
   const wasm = readFileSync(join(dir, "kernels", "tessera.simd.wasm"));
   return { dir, wasmSha256: createHash("sha256").update(wasm).digest("hex").slice(0, 16) };

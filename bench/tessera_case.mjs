@@ -74,36 +74,38 @@ async function main(argv) {
       out.result = s;
     } else out.result = v;
   } else if (caseName === "sum_existing") {
+    // An array that already lives in tessera's memory (persist(), untimed), as numpy's does in its own.
     const size = n * n;
-    const src = existingArray(size, 1000);
-    const a = t.fromArray(src, { shape: [n, n], chunks: chunk }); // copies src once, untimed
+    const a = await t.fromArray(existingArray(size, 1000), { shape: [n, n], chunks: chunk }).persist();
     const first = await timed(() => a.sum());
-    // A second compute of the same array: the kernel memory has grown already (no page faults), so this
-    // is the steady state a user summing the array again sees. Both include the upload copy into kernel memory.
     const second = await timed(() => a.sum());
     out.seconds = first.s;
     out.result = first.v;
     Object.assign(extra, {
       bytes: size * 8, expected: existingExpected(size), second_seconds: Math.round(second.s * 1e5) / 1e5, second_result: second.v,
       gb_per_s: (size * 8) / first.s / 1e9, second_gb_per_s: (size * 8) / second.s / 1e9,
-      note: "includes the upload copy of the data into kernel memory (tessera has no persisted arrays yet)",
+      note: "a persisted array (in kernel memory, like numpy's in its own)",
     });
   } else if (caseName === "add_existing") {
+    // a + b of persisted arrays into a new persisted array (numpy: a new array), then checked.
     const size = n * n;
-    const a = t.fromArray(existingArray(size, 1000), { shape: [n, n], chunks: chunk });
-    const b = t.fromArray(existingArray(size, 999), { shape: [n, n], chunks: chunk });
-    const checksum = (nd) => { let s = 0; for (const e of nd.data) s += e; return s; }; // exact: small integers
-    const first = await timed(() => a.add(b));
-    out.seconds = first.s;
-    out.result = checksum(first.v);
-    first.v = null; // let the first result go before the second compute
-    const second = await timed(() => a.add(b));
+    const a = await t.fromArray(existingArray(size, 1000), { shape: [n, n], chunks: chunk }).persist();
+    const b = await t.fromArray(existingArray(size, 999), { shape: [n, n], chunks: chunk }).persist();
+    const t0 = now();
+    let c = await a.add(b).persist();
+    const s1 = now() - t0;
+    out.seconds = s1;
+    out.result = await c.sum().compute(); // exact: small integers
+    c = null;
+    const t1 = now();
+    const c2 = await a.add(b).persist();
+    const s2 = now() - t1;
     Object.assign(extra, {
       result_kind: "sum of a + b (after timing)", bytes: 3 * size * 8,
       expected: existingExpected(size, 1000) + existingExpected(size, 999),
-      second_seconds: Math.round(second.s * 1e5) / 1e5, second_result: checksum(second.v),
-      gb_per_s: (3 * size * 8) / first.s / 1e9, second_gb_per_s: (3 * size * 8) / second.s / 1e9,
-      note: "includes uploading a and b into kernel memory and copying the result out to an NDArray",
+      second_seconds: Math.round(s2 * 1e5) / 1e5, second_result: await c2.sum().compute(),
+      gb_per_s: (3 * size * 8) / s1 / 1e9, second_gb_per_s: (3 * size * 8) / s2 / 1e9,
+      note: "persisted operands, result persisted (kept in kernel memory, as numpy's new array)",
     });
   } else if (caseName === "ones_tiny_tasks") {
     const r = await timed(() => t.ones([n], { chunks: chunk }).sum());

@@ -18,7 +18,12 @@ export type ErrorCode =
   | "KERNEL_FAILED"
   | "RELEASED"
   | "GRAPH_MISMATCH"
-  | "RANK_LOST";
+  | "RANK_LOST"
+  | "AUTH_FAILED"
+  | "RENDEZVOUS_FAILED"
+  | "COMM_TIMEOUT"
+  | "COLLECTIVE_MISMATCH"
+  | "WORLD_CLOSED";
 
 export class TesseraError extends Error {
   readonly code: ErrorCode;

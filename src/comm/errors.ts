@@ -1,7 +1,4 @@
-/**
- * Errors of the rank layer. They are TesseraErrors with stable codes; the codes below are not (yet) in
- * src/errors.ts's ErrorCode union, which this layer does not own, hence the cast.
- */
+/** Errors of the rank layer: TesseraErrors with the stable codes this layer raises. */
 import { TesseraError, type ErrorCode } from "../errors.js";
 
 export type CommErrorCode =
@@ -16,7 +13,7 @@ export type CommErrorCode =
 
 export class CommError extends TesseraError {
   constructor(code: CommErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code as ErrorCode, message, options);
+    super(code satisfies ErrorCode, message, options);
   }
 }
 
