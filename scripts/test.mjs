@@ -18,7 +18,7 @@ child.on("close", (code, signal) => {
   const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
   const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
   if (Number.isFinite(total) && Number.isFinite(passed)) {
-    console.log(`\n${passed} passed, ${total - passed - skipped} failed${skipped ? `, ${skipped} skipped` : ""}`);
+    console.log(`\n${passed} passed, ${total - passed} failed${skipped ? `, ${skipped} skipped` : ""}`);
   } else console.log(`\nthe test run ended without a summary (exit ${code ?? signal})`);
   process.exitCode = code ?? 1;
 });

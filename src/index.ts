@@ -8,7 +8,7 @@ export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "
 export type { CreationOptions } from "./array/creation.js";
 export type { ComputeOptions, ComputeResult } from "./array/compute.js";
 export type { ReduceOptions } from "./array/build.js";
-export type { DType } from "./array/dtype.js";
+export type { DType } from "./dtype.js";
 export type { ChunkSpec } from "./array/chunks.js";
 export type { ProgressEvent } from "./scheduler/local.js";
 export { shutdown } from "./scheduler/engine.js";

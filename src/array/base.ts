@@ -4,7 +4,7 @@
  */
 import type { BinaryOp, Node, ReduceOp, UnaryOp } from "../graph/nodes.js";
 import { binaryNode, checkNumber, unaryNode, type ReduceOptions } from "./build.js";
-import type { DType } from "./dtype.js";
+import type { DType } from "../dtype.js";
 import { sizeOf } from "./shape.js";
 
 export abstract class ArrayBase<Other, Out, Reduced> {

@@ -6,7 +6,7 @@ import { invalid, show } from "../errors.js";
 import type { BinaryOp, MapNode, Node, ReduceNode, ReduceOp, UnaryOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
 import type { Chunks } from "./chunks.js";
-import { checkDType, checkScalarFits, floatResult, isFloat, resultType, type DType } from "./dtype.js";
+import { checkDType, checkScalarFits, floatResult, isFloat, resultType, type DType } from "../dtype.js";
 import { broadcastShapes, normalizeAxes } from "./shape.js";
 
 export type Operand = Node | number;

@@ -9,7 +9,7 @@ import { ArrayBase } from "./base.js";
 import { checkNumber, reduceNode, unaryNode, type ReduceOptions } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec, type Chunks } from "./chunks.js";
 import { computeMany, persistNode, type ComputeOptions, type ComputeResult } from "./compute.js";
-import { checkDType, itemsize, type DType } from "./dtype.js";
+import { checkDType, itemsize, type DType } from "../dtype.js";
 import { NDArray } from "./ndarray.js";
 
 export interface BlockInfo {

@@ -6,7 +6,8 @@ import { invalid, show } from "../errors.js";
 import type { Shape } from "./shape.js";
 
 export type ChunkSpec = "auto" | number | readonly (number | "auto" | readonly number[])[];
-export type Chunks = number[][];
+export type { Chunks } from "../graph/nodes.js";
+import type { Chunks } from "../graph/nodes.js";
 
 export const AUTO_CHUNK_BYTES = 32 * 2 ** 20;
 /** Largest chunk a kernel memory holds comfortably (a wasm memory is at most 4 GiB, shared by all chunks). */

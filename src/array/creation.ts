@@ -5,7 +5,7 @@ import { whereNode, binaryNode, checkNumber } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec } from "./chunks.js";
 import { ChunkedArray } from "./chunked.js";
 import { computeMany, type ComputeOptions, type ComputeResult } from "./compute.js";
-import { checkDType, dtypeOfTypedArray, itemsize, scalarDType, typedArrayFor, type DType, type TypedArray } from "./dtype.js";
+import { checkDType, dtypeOfTypedArray, itemsize, scalarDType, typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
 import { computeInThread } from "../scheduler/inthread.js";
 import { checkShape, sizeOf } from "./shape.js";

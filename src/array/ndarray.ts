@@ -9,7 +9,7 @@ import type { RawArray } from "../graph/lower.js";
 import { computeInThread, type EagerResult, type Scope } from "../scheduler/inthread.js";
 import { ArrayBase } from "./base.js";
 import { checkNumber, reduceNode, type ReduceOptions } from "./build.js";
-import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "./dtype.js";
+import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "../dtype.js";
 import { sizeOf, stridesOf } from "./shape.js";
 
 const wholeChunks = (shape: readonly number[]) => shape.map((n) => [n]);

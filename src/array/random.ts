@@ -9,7 +9,7 @@ import { binaryNode, checkNumber, unaryNode } from "./build.js";
 import type { ChunkSpec } from "./chunks.js";
 import type { ChunkedArray } from "./chunked.js";
 import { lazy } from "./creation.js";
-import { checkDType, type DType } from "./dtype.js";
+import { checkDType, type DType } from "../dtype.js";
 import { checkShape } from "./shape.js";
 
 export interface RandomOptions {

@@ -1,5 +1,6 @@
 /** Shapes, broadcasting and axes, validated with coded errors. */
 import { invalid, show } from "../errors.js";
+import { cStrides } from "../worker/geometry.js";
 
 export type Shape = readonly number[];
 
@@ -23,15 +24,8 @@ export function checkShape(shape: unknown, what = "shape"): number[] {
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
-export function stridesOf(shape: Shape): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = acc;
-    acc *= shape[d]!;
-  }
-  return st;
-}
+/** C-order strides in elements. */
+export const stridesOf = (shape: Shape): number[] => cStrides(shape);
 
 export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((n, i) => n === b[i]);
 

@@ -5,7 +5,7 @@
  */
 import { DT, OP } from "../kernels/abi.js";
 import { ProgramBuilder, type ProgramTemplate } from "../kernels/program.js";
-import type { DType } from "../array/dtype.js";
+import type { DType } from "../dtype.js";
 import type { SlotSpec } from "../worker/messages.js";
 import type { BinaryOp, MapNode, Node, UnaryOp } from "./nodes.js";
 

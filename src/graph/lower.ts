@@ -4,14 +4,13 @@
  * mapBlocks nodes used by one stage on their own grid run per chunk inside it ("local"): their blocks
  * never exist as a whole array. Other materialized nodes get a whole-array buffer in shared memory.
  */
-import { itemsize, type DType } from "../array/dtype.js";
-import type { Chunks } from "../array/chunks.js";
+import { itemsize, typedArrayFor, type DType } from "../dtype.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
 import { partialElems, Grid, cStrides } from "../worker/geometry.js";
 import type { GridSpec, LocalSpec, PartialSpec, ProgramSpec, StageSpec } from "../worker/messages.js";
 import { componentsOf, finalize, initOf, treeCombine, type Partial } from "./combine.js";
 import { ProgramEmitter, type LeafSlot } from "./emit.js";
-import { inputsOf, isVirtual, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
+import { inputsOf, isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
 
 export interface Allocator {
   alloc(bytes: number): number;
@@ -374,43 +373,25 @@ function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec;
   return { spec, reductions, writes };
 }
 
+const REDUCE_OPCODE: Record<ReduceNode["op"], number> = {
+  sum: OP.RSUM, mean: OP.RSUM, prod: OP.RPROD, min: OP.RMIN, max: OP.RMAX, any: OP.RMAX, all: OP.RMIN,
+  argmin: OP.RARGMIN, argmax: OP.RARGMAX, var: OP.RVAR, std: OP.RVAR,
+};
+
 function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: number): void {
   let r = e.value(root);
   const s = e.partialSlots(partial, componentsOf(red.op));
-  switch (red.op) {
-    case "sum":
-    case "mean":
-      e.b.emit(OP.RSUM, r, s);
-      break;
-    case "prod":
-      e.b.emit(OP.RPROD, r, s);
-      break;
-    case "min":
-      e.b.emit(OP.RMIN, r, s);
-      break;
-    case "max":
-      e.b.emit(OP.RMAX, r, s);
-      break;
-    case "any":
-    case "all": {
-      const t = e.b.reg();
-      e.b.emit(OP.BOOL, t, r);
-      e.b.emit(red.op === "any" ? OP.RMAX : OP.RMIN, t, s);
-      r = t;
-      break;
-    }
-    case "argmin":
-    case "argmax": {
-      const full = red.axes.length === root.shape.length;
-      const idx = e.slot(full ? { kind: "flat", shape: [...root.shape], contiguous: false } : { kind: "axis", axis: red.axes[0]! });
-      e.b.emit(red.op === "argmin" ? OP.RARGMIN : OP.RARGMAX, r, s, idx);
-      break;
-    }
-    case "var":
-    case "std":
-      e.b.emit(OP.RVAR, r, s);
-      break;
+  const op = REDUCE_OPCODE[red.op];
+  if (red.op === "any" || red.op === "all") {
+    // truth values: max of (x != 0) is any, min is all
+    const t = e.b.reg();
+    e.b.emit(OP.BOOL, t, r);
+    r = t;
   }
+  if (op === OP.RARGMIN || op === OP.RARGMAX) {
+    const full = red.axes.length === root.shape.length;
+    e.b.emit(op, r, s, e.slot(full ? { kind: "flat", shape: [...root.shape], contiguous: false } : { kind: "axis", axis: red.axes[0]! }));
+  } else e.b.emit(op, r, s);
   e.release(root);
 }
 
@@ -466,10 +447,7 @@ function convert(v: Float64Array, d: DType): RawArray["data"] {
 }
 
 function viewAs(buffer: ArrayBufferLike, addr: number, d: DType, len: number): RawArray["data"] {
-  if (d === "float64") return new Float64Array(buffer, addr, len);
-  if (d === "float32") return new Float32Array(buffer, addr, len);
-  if (d === "int32") return new Int32Array(buffer, addr, len);
-  return new Uint8Array(buffer, addr, len);
+  return typedArrayFor(d, buffer, addr, len);
 }
 
 const readAs = (buffer: ArrayBufferLike, addr: number, d: DType, len: number) => viewAs(buffer, addr, d, len).slice();

@@ -3,8 +3,7 @@
  * Sources and elementwise nodes are "virtual": they can be evaluated on any region, so they are fused
  * into the programs of their consumers. Data, reduction and mapBlocks nodes are materialized.
  */
-import type { DType, TypedArray } from "../array/dtype.js";
-import type { Chunks } from "../array/chunks.js";
+import type { DType, TypedArray } from "../dtype.js";
 
 export type UnaryOp =
   | "neg" | "abs" | "sqrt" | "exp" | "log" | "sin" | "cos" | "tanh" | "floor" | "ceil"
@@ -67,6 +66,9 @@ export interface MapBlocksNode extends NodeBase {
 }
 
 export type Node = RandomNode | IotaNode | FillNode | DataNode | MapNode | ReduceNode | MapBlocksNode;
+
+/** Block sizes along each axis (dask's normalized chunks). */
+export type Chunks = number[][];
 
 let nextId = 1;
 export const newId = (): number => nextId++;

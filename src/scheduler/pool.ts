@@ -13,7 +13,8 @@ import { Grid } from "../worker/geometry.js";
 
 const PROGRAM_BYTES = 64 * 1024;
 const WORKER_URL = new URL("../worker/worker.js", import.meta.url);
-const API_URL = new URL("./block-scope.js", import.meta.url).href;
+/** the block adapter lives in the array layer, which this layer must not import: workers load it by URL */
+const API_URL = new URL("../array/block-scope.js", import.meta.url).href;
 const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED"]);
 
 export interface StageProgress {

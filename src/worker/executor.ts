@@ -4,14 +4,15 @@
  * by any thread directly.
  */
 import { ComputeError, TesseraError } from "../errors.js";
+import { typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { RC } from "../kernels/abi.js";
 import { writeProgram, programLayout } from "../kernels/program.js";
 import type { Kernels } from "../kernels/wasm.js";
 import { Grid, chunkGeometry, partialElems, type SlotContext } from "./geometry.js";
 import type { LocalSpec, ProgramSpec, StageSpec, WorkerAreas } from "./messages.js";
 
-type DTypeName = "float64" | "float32" | "int32" | "bool";
-type Typed = Float64Array | Float32Array | Int32Array | Uint8Array;
+type DTypeName = DType;
+type Typed = TypedArray;
 
 /**
  * Blocks as user functions see them, and back, supplied by the layer that can build NDArrays. A scope
@@ -34,14 +35,7 @@ export interface ExecContext {
   blocks?: () => Promise<BlockAdapter>;
 }
 
-const viewOf = (buf: ArrayBufferLike, dtype: DTypeName, addr: number, n: number): Typed =>
-  dtype === "float64"
-    ? new Float64Array(buf, addr, n)
-    : dtype === "float32"
-      ? new Float32Array(buf, addr, n)
-      : dtype === "int32"
-        ? new Int32Array(buf, addr, n)
-        : new Uint8Array(buf, addr, n);
+const viewOf = (buf: ArrayBufferLike, dtype: DTypeName, addr: number, n: number): Typed => typedArrayFor(dtype, buf, addr, n);
 
 const fnCache = new Map<string, (...a: unknown[]) => unknown>();
 function compileFn(src: string): (...a: unknown[]) => unknown {

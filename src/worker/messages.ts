@@ -3,7 +3,7 @@
  * A stage is one blockwise pass over a chunk grid: per chunk, run the local mapBlocks chain (if any),
  * then the fused program whose sinks store output regions or accumulate reduction partials.
  */
-import type { DType } from "../array/dtype.js";
+import type { DType } from "../dtype.js";
 import type { ProgramTemplate } from "../kernels/program.js";
 
 export interface GridSpec {

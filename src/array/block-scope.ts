@@ -3,9 +3,9 @@
  * NDArray operations during the call allocate in the stage's eager region. When the block is stored
  * the scope closes: its NDArrays become unusable (reading one throws) and the region is reused.
  */
-import { NDArray } from "../array/ndarray.js";
+import { NDArray } from "./ndarray.js";
 import type { BlockAdapter, BlockScope } from "../worker/executor.js";
-import { enterBlockContext, RegionHeap, type Scope } from "./inthread.js";
+import { enterBlockContext, RegionHeap, type Scope } from "../scheduler/inthread.js";
 
 export const blockAdapter: BlockAdapter = {
   open(exec, eager): BlockScope {

@@ -1,9 +1,9 @@
 /**
- * The four dtypes and numpy's promotion rules between them. JS numbers used as operands are "weak"
+ * The four dtypes (a leaf module every layer may use) and numpy's promotion rules between them. JS numbers used as operands are "weak"
  * scalars (numpy 2 / NEP 50): they take the array's dtype, except that a non-integral number with an
  * integer or bool array gives float64.
  */
-import { invalid, show } from "../errors.js";
+import { invalid, show } from "./errors.js";
 
 export type DType = "float64" | "float32" | "int32" | "bool";
 export const DTYPES: readonly DType[] = ["float64", "float32", "int32", "bool"];
