@@ -3,12 +3,15 @@
  * worker pool, with progress and cancellation.
  */
 import { invalid, show } from "../errors.js";
-import { computeOutputs, type ProgressEvent } from "../scheduler/local.js";
+import { runOnPool, type ProgressEvent } from "../scheduler/local.js";
+import { lower } from "../graph/lower.js";
+import { fingerprint } from "../graph/fingerprint.js";
 import { checkWorkers } from "../scheduler/engine.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import type { ChunkedArray } from "./chunked.js";
 import type { Chunks } from "./chunks.js";
 import type { OutputRequest } from "../graph/lower.js";
+import type { Allocator } from "../scheduler/plan.js";
 import { newId, type DataNode, type Node } from "../graph/nodes.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
 
@@ -50,8 +53,8 @@ export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptio
 /** Computes `node` on `chunks` and keeps the result in kernel memory: a data node read in place later. */
 export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<DataNode> {
   const [r] = await run([{ node, chunks, keep: true }], options);
-  if (typeof r !== "object" || !("persisted" in r)) throw new Error("internal: persist gave no buffer");
-  const p = (r as { persisted: { home: object; addr: number; register(o: object): void } }).persisted;
+  if (typeof r !== "object" || !r.persisted) throw new Error("internal: persist gave no buffer");
+  const p = r.persisted!;
   const data: DataNode = { kind: "data", id: newId(), shape: r.shape, dtype: r.dtype, data: r.data, home: p.home, addr: p.addr };
   p.register(data);
   return data;
@@ -62,7 +65,8 @@ async function run(outputs: OutputRequest[], options?: ComputeOptions) {
   const bar = opts.progress === true ? progressBar(process.stderr) : null;
   const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
   try {
-    return await computeOutputs(outputs, { workers: opts.workers, signal: opts.signal, onProgress });
+    const req = { plan: (mem: Allocator) => lower(outputs, mem), fingerprint: () => fingerprint(outputs), keep: outputs.map((o) => !!o.keep) };
+    return await runOnPool(req, { workers: opts.workers, signal: opts.signal, onProgress });
   } finally {
     bar?.done();
   }

@@ -7,7 +7,7 @@ import { ChunkedArray } from "./chunked.js";
 import { computeMany, type ComputeOptions, type ComputeResult } from "./compute.js";
 import { checkDType, dtypeOfTypedArray, itemsize, scalarDType, typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
-import { computeInThread } from "../scheduler/inthread.js";
+import { computeEager } from "./eager.js";
 import { checkShape, sizeOf } from "./shape.js";
 
 export interface CreationOptions {
@@ -158,7 +158,7 @@ export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray | NDA
 }
 
 function eagerWhere(node: Node): NDArray {
-  const [r] = computeInThread([{ node, chunks: node.shape.map((n) => [n]) }]);
+  const [r] = computeEager([{ node, chunks: node.shape.map((n) => [n]) }]);
   return fromRawResult(r!);
 }
 

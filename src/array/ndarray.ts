@@ -5,8 +5,9 @@
 import { TesseraError, invalid, show } from "../errors.js";
 import type { DataNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
-import type { RawArray } from "../graph/lower.js";
-import { computeInThread, type EagerResult, type Scope } from "../scheduler/inthread.js";
+import type { RawArray } from "../scheduler/plan.js";
+import type { EagerResult, Scope } from "../scheduler/inthread.js";
+import { computeEager } from "./eager.js";
 import { ArrayBase } from "./base.js";
 import { checkNumber, reduceNode, type ReduceOptions } from "./build.js";
 import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "../dtype.js";
@@ -88,13 +89,13 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
   }
 
   protected wrap(node: Node): NDArray {
-    const [r] = computeInThread([{ node, chunks: wholeChunks(node.shape) }]);
+    const [r] = computeEager([{ node, chunks: wholeChunks(node.shape) }]);
     return fromRawResult(r!);
   }
 
   protected reduce(op: ReduceOp, opts?: ReduceOptions): number | boolean | NDArray {
     const { node } = reduceNode(op, this.node, wholeChunks(this._shape), opts);
-    const [r] = computeInThread([{ node, chunks: wholeChunks(node.shape) }]);
+    const [r] = computeEager([{ node, chunks: wholeChunks(node.shape) }]);
     return typeof r === "object" ? fromRawResult(r) : r!;
   }
 

@@ -3,15 +3,13 @@
  * tessera's own variables, Open MPI, PMI (MPICH/hydra, srun --mpi=pmi2) or a SLURM step; none of them
  * means a world of one. Pure: everything comes from the `env` argument.
  */
+import { formatHostPort, type HostPort } from "../transport/address.js";
+export { formatHostPort, type HostPort };
 import { commError } from "./errors.js";
 import { expandHostlist } from "./hostlist.js";
 
 export type WorldSource = "tessera" | "ompi" | "pmi" | "slurm" | "none";
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 export interface WorldInfo {
   rank: number;
@@ -60,9 +58,6 @@ export function parseHostPort(s: string, what = "coordinator"): HostPort {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-export function formatHostPort(hp: HostPort): string {
-  return hp.host.includes(":") ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
-}
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host) || /^::ffff:127\./.test(host);

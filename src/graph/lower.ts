@@ -5,22 +5,16 @@
  * never exist as a whole array. Other materialized nodes get a whole-array buffer in shared memory.
  */
 import { itemsize, typedArrayFor, type DType } from "../dtype.js";
+import type { Allocator, Plan, RawArray, Step, WrittenArray } from "../scheduler/plan.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
 import { partialElems, Grid, cStrides } from "../worker/geometry.js";
 import type { GridSpec, LocalSpec, PartialSpec, ProgramSpec, StageSpec } from "../worker/messages.js";
+
+export type { Allocator, Plan, RawArray, Step, WrittenArray };
 import { componentsOf, finalize, initOf, treeCombine, type Partial } from "./combine.js";
 import { ProgramEmitter, type LeafSlot } from "./emit.js";
 import { inputsOf, isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
 
-export interface Allocator {
-  alloc(bytes: number): number;
-  free(addr: number): void;
-  readonly buffer: ArrayBufferLike;
-  /** identity of the memory: data nodes whose `home` it is are read in place, not uploaded */
-  readonly home?: object;
-  /** results may be views into the memory (the caller owns their lifetime) instead of copies */
-  readonly views?: boolean;
-}
 
 export interface OutputRequest {
   node: Node;
@@ -30,33 +24,9 @@ export interface OutputRequest {
   keep?: boolean;
 }
 
-/** A raw array result; the array layer wraps it in an NDArray. */
-export interface RawArray {
-  shape: number[];
-  dtype: DType;
-  data: Float64Array | Float32Array | Int32Array | Uint8Array;
-  /** byte address of data in the plan's memory, when data is a view (Allocator.views) */
-  addr?: number;
-}
 
-/** A whole array a stage writes (stores and mapBlocks results), one region per chunk of the grid. */
-export interface WrittenArray {
-  addr: number;
-  shape: number[];
-  dtype: DType;
-}
 
-export type Step =
-  | { kind: "stage"; spec: StageSpec; label: string; writes: WrittenArray[] }
-  | { kind: "host"; label: string; run: () => void };
 
-export interface Plan {
-  steps: Step[];
-  /** one per output: a number (full reductions), a boolean (full any/all) or a RawArray */
-  results(): (number | boolean | RawArray)[];
-  /** frees every buffer the plan allocated; kept (persisted) outputs too unless `keepOutputs` */
-  release(keepOutputs?: boolean): void;
-}
 
 type JobKind = "reduce" | "store" | "mapBlocks";
 interface Job {

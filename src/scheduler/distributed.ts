@@ -6,7 +6,7 @@
  * results are bit-identical for any rank count.
  */
 import { ComputeError } from "../errors.js";
-import type { Step, WrittenArray } from "../graph/lower.js";
+import type { Step, WrittenArray } from "./plan.js";
 import { Grid } from "../worker/geometry.js";
 
 /** What the scheduler needs of the rank layer. */

@@ -4,7 +4,7 @@
  * instances on one shared memory must not each run an allocator).
  */
 import { TesseraError } from "../errors.js";
-import type { Allocator } from "../graph/lower.js";
+import type { Allocator } from "./plan.js";
 
 const PAGE = 65536;
 const MAX_BYTES = 65536 * PAGE; // 4 GiB: a wasm32 memory's limit

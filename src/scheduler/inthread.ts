@@ -5,7 +5,7 @@
  * region, where blocks already live: no copies, results are views valid until the block is done.
  */
 import { TesseraError } from "../errors.js";
-import { lower, type Allocator, type OutputRequest, type RawArray } from "../graph/lower.js";
+import type { Allocator, Plan, RawArray } from "./plan.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
 import { StageRunner, type ExecContext } from "../worker/executor.js";
@@ -52,8 +52,8 @@ export function enterBlockContext(ctx: EagerContext): () => void {
   };
 }
 
-function run(c: EagerContext, outputs: OutputRequest[]): EagerResult[] {
-  const plan = lower(outputs, c.heap);
+/** Runs a plan made on ctx.heap in this thread, synchronously. */
+export function runInThread(c: EagerContext, plan: Plan): EagerResult[] {
   try {
     for (const step of plan.steps) {
       if (step.kind === "host") step.run();
@@ -74,16 +74,12 @@ function run(c: EagerContext, outputs: OutputRequest[]): EagerResult[] {
   }
 }
 
-export function computeInThread(outputs: OutputRequest[]): EagerResult[] {
-  if (blockCtx) {
-    try {
-      return run(blockCtx, outputs);
-    } catch (e) {
-      // the eager region is full: fall back to this thread's private memory (with copies)
-      if (!(e instanceof TesseraError && e.code === "TOO_LARGE")) throw e;
-    }
-  }
-  return run(privateContext(), outputs);
+/**
+ * The contexts to try, in order: inside a mapBlocks function the block's region first (no copies),
+ * then this thread's private memory (always works; used when the region is full).
+ */
+export function eagerContexts(): EagerContext[] {
+  return blockCtx ? [blockCtx, privateContext()] : [privateContext()];
 }
 
 /** A bump allocator over one region, for block scopes: everything is freed at once when the block ends. */

@@ -1,14 +1,12 @@
 /**
  * Runs a plan: host steps on this thread, stages on the worker pool, in order; progress as events.
  */
-import type { Plan } from "../graph/lower.js";
-import { Grid } from "../worker/geometry.js";
-import { getEngine, checkWorkers } from "./engine.js";
-import type { Heap } from "./heap.js";
 import { ComputeError } from "../errors.js";
-import { fingerprint } from "../graph/fingerprint.js";
+import { Grid } from "../worker/geometry.js";
 import { exchangeStage, rankRange, type RankComm } from "./distributed.js";
-import { lower, type OutputRequest } from "../graph/lower.js";
+import { checkWorkers, getEngine, type Engine } from "./engine.js";
+import type { Heap } from "./heap.js";
+import type { Allocator, Plan, RawArray } from "./plan.js";
 
 export interface ProgressEvent {
   /** stage number (1-based) and how many stages the plan has */
@@ -28,25 +26,44 @@ export interface RunOptions {
   onProgress?: (e: ProgressEvent) => void;
 }
 
-export async function computeOutputs(outputs: OutputRequest[], opts: RunOptions = {}) {
+/** What a compute() hands the pool: how to plan on the engine's memory, and the graph's fingerprint. */
+export interface PlanRequest {
+  /** builds the plan on the engine's memory */
+  plan(mem: Allocator): Plan;
+  /** a fingerprint of the graph, compared across ranks */
+  fingerprint(): string;
+  /** which outputs are persisted (their buffers outlive the plan) */
+  keep: boolean[];
+}
+
+export type PoolResult = number | boolean | (RawArray & { persisted?: Persisted });
+
+export async function runOnPool(req: PlanRequest, opts: RunOptions = {}): Promise<PoolResult[]> {
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(workers);
-  if (comm) await checkSameGraph(comm, outputs);
-  const plan = lower(outputs, engine.heap);
+  if (comm) await checkSameGraph(comm, req.fingerprint());
+  const plan = req.plan(engine.heap);
   let ok = false;
   try {
-    await runPlan(plan, opts, workers);
+    await runPlan(engine, plan, opts, workers);
     const results = plan.results();
     ok = true;
-    return results.map((r, i) => (outputs[i]!.keep && typeof r === "object" ? { ...r, persisted: persisted(engine.heap, r.addr!) } : r));
+    return results.map((r, i) => (req.keep[i] && typeof r === "object" ? { ...r, persisted: persisted(engine.heap, r.addr!) } : r));
   } finally {
     plan.release(ok); // a failed plan's persisted buffers are never handed out
   }
 }
 
+export interface Persisted {
+  home: object;
+  addr: number;
+  /** frees the buffer once `owner` is garbage */
+  register(owner: object): void;
+}
+
 /** A persisted buffer: freed when nothing refers to `owner` any more. */
 const registry = new FinalizationRegistry<{ heap: Heap; addr: number }>(({ heap, addr }) => heap.free(addr));
-function persisted(heap: Heap, addr: number): { home: object; addr: number; register(owner: object): void } {
+function persisted(heap: Heap, addr: number): Persisted {
   return { home: heap.memory, addr, register: (owner) => registry.register(owner, { heap, addr }) };
 }
 
@@ -58,8 +75,7 @@ export function useRanks(c: RankComm | null): void {
   comm = c && c.size > 1 ? c : null;
 }
 
-async function checkSameGraph(c: RankComm, outputs: OutputRequest[]): Promise<void> {
-  const fp = fingerprint(outputs);
+async function checkSameGraph(c: RankComm, fp: string): Promise<void> {
   const all = await c.allgatherBytes(new TextEncoder().encode(fp));
   const theirs = all.map((b) => new TextDecoder().decode(b));
   const differ = theirs.flatMap((f, r) => (f !== theirs[0] ? [r] : []));
@@ -68,8 +84,7 @@ async function checkSameGraph(c: RankComm, outputs: OutputRequest[]): Promise<vo
   }
 }
 
-async function runPlan(plan: Plan, opts: RunOptions, workers: number | undefined): Promise<void> {
-  const engine = await getEngine(workers);
+async function runPlan(engine: Engine, plan: Plan, opts: RunOptions, workers: number | undefined): Promise<void> {
   const t0 = performance.now();
   const ranks = comm;
   const stages = plan.steps.filter((s) => s.kind === "stage").length;

@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import { WebSocket } from "ws";
 import { decode, encode, type HelloMsg } from "../protocol/messages.js";
-import { formatHostPort } from "../comm/discover.js";
+import { formatHostPort } from "./address.js";
 import { Link } from "./link.js";
 import type { TransportLimits } from "./limits.js";
 
