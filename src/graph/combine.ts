@@ -3,7 +3,11 @@
  * are combined in a fixed binary tree over their block indices (C order), whatever order they finished in,
  * then finalized (mean, var, std, argmin...). The same formulas as the kernels' accumulators.
  */
-import type { ReduceOp } from "./nodes.js";
+import type { PartialSpec, GridSpec } from "../worker/messages.js";
+import { Grid, cStrides, partialElems } from "../worker/geometry.js";
+import type { ReduceNode, ReduceOp } from "./nodes.js";
+
+const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 export interface Partial {
   /** component arrays, each of the same length */
@@ -133,3 +137,45 @@ export function finalize(op: ReduceOp, p: Partial, count: number, ddof: number, 
     }
   }
 }
+
+/** Combines a finished stage's partials for one reduction into the result values (f64, C order). */
+export function combineReduction(red: ReduceNode, p: PartialSpec, gridSpec: GridSpec, buffer: ArrayBufferLike): Float64Array {
+  const g = new Grid(gridSpec);
+  const nd = gridSpec.shape.length;
+  const kept = [...Array(nd).keys()].filter((d) => !red.axes.includes(d));
+  const ncomp = componentsOf(red.op);
+  const outShape = kept.map((d) => gridSpec.shape[d]!);
+  const out = new Float64Array(sizeOf(outShape));
+  const outStrides = cStrides(outShape);
+  const count = red.axes.reduce((a, d) => a * gridSpec.shape[d]!, 1);
+  // group chunks by their block index along kept axes; within a group, C order over reduced axes
+  const groups = new Map<string, number[]>();
+  for (let k = 0; k < g.nchunks; k++) {
+    const index = g.chunk(k).index;
+    const key = kept.map((d) => index[d]).join(",");
+    const list = groups.get(key);
+    if (list) list.push(k);
+    else groups.set(key, [k]);
+  }
+  for (const ks of groups.values()) {
+    const c0 = g.chunk(ks[0]!);
+    const n = partialElems(p, c0.shape);
+    const parts: Partial[] = ks.map((k) => ({
+      comps: Array.from({ length: ncomp }, (_, c) => new Float64Array(buffer, p.offsets[k]! + c * n * 8, n).slice()),
+    }));
+    const vals = new Float64Array(n);
+    finalize(red.op, treeCombine(red.op, parts), count, red.ddof, vals);
+    // scatter the block's values (C order over kept dims of this chunk) into the output
+    const bshape = kept.map((d) => c0.shape[d]!);
+    const bstart = kept.map((d) => c0.start[d]!);
+    const bstr = cStrides(bshape);
+    for (let i = 0; i < n; i++) {
+      let off = 0;
+      for (let q = 0; q < kept.length; q++) off += (bstart[q]! + (Math.floor(i / bstr[q]!) % bshape[q]!)) * outStrides[q]!;
+      out[off] = vals[i]!;
+    }
+  }
+  if (red.dtype === "float32") for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]!);
+  return out;
+}
+

@@ -7,11 +7,11 @@
 import { itemsize, typedArrayFor, type DType } from "../dtype.js";
 import type { Allocator, Plan, RawArray, Step, WrittenArray } from "../scheduler/plan.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
-import { partialElems, Grid, cStrides } from "../worker/geometry.js";
+import { partialElems, Grid } from "../worker/geometry.js";
 import type { GridSpec, LocalSpec, PartialSpec, ProgramSpec, StageSpec } from "../worker/messages.js";
 
 export type { Allocator, Plan, RawArray, Step, WrittenArray };
-import { componentsOf, finalize, initOf, treeCombine, type Partial } from "./combine.js";
+import { combineReduction, componentsOf, initOf } from "./combine.js";
 import { ProgramEmitter, type LeafSlot } from "./emit.js";
 import { inputsOf, isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
 
@@ -367,47 +367,6 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
 
 const EAGER_MAX_BYTES = 512 * 2 ** 20;
 const maxChunkElems = (g: GridSpec) => g.chunks.reduce((a, c) => a * Math.max(0, ...c), 1);
-
-/** Combines a finished stage's partials for one reduction into the result values (f64, C order). */
-function combineReduction(red: ReduceNode, p: PartialSpec, gridSpec: GridSpec, buffer: ArrayBufferLike): Float64Array {
-  const g = new Grid(gridSpec);
-  const nd = gridSpec.shape.length;
-  const kept = [...Array(nd).keys()].filter((d) => !red.axes.includes(d));
-  const ncomp = componentsOf(red.op);
-  const outShape = kept.map((d) => gridSpec.shape[d]!);
-  const out = new Float64Array(sizeOf(outShape));
-  const outStrides = cStrides(outShape);
-  const count = red.axes.reduce((a, d) => a * gridSpec.shape[d]!, 1);
-  // group chunks by their block index along kept axes; within a group, C order over reduced axes
-  const groups = new Map<string, number[]>();
-  for (let k = 0; k < g.nchunks; k++) {
-    const index = g.chunk(k).index;
-    const key = kept.map((d) => index[d]).join(",");
-    const list = groups.get(key);
-    if (list) list.push(k);
-    else groups.set(key, [k]);
-  }
-  for (const ks of groups.values()) {
-    const c0 = g.chunk(ks[0]!);
-    const n = partialElems(p, c0.shape);
-    const parts: Partial[] = ks.map((k) => ({
-      comps: Array.from({ length: ncomp }, (_, c) => new Float64Array(buffer, p.offsets[k]! + c * n * 8, n).slice()),
-    }));
-    const vals = new Float64Array(n);
-    finalize(red.op, treeCombine(red.op, parts), count, red.ddof, vals);
-    // scatter the block's values (C order over kept dims of this chunk) into the output
-    const bshape = kept.map((d) => c0.shape[d]!);
-    const bstart = kept.map((d) => c0.start[d]!);
-    const bstr = cStrides(bshape);
-    for (let i = 0; i < n; i++) {
-      let off = 0;
-      for (let q = 0; q < kept.length; q++) off += (bstart[q]! + (Math.floor(i / bstr[q]!) % bshape[q]!)) * outStrides[q]!;
-      out[off] = vals[i]!;
-    }
-  }
-  if (red.dtype === "float32") for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]!);
-  return out;
-}
 
 function convert(v: Float64Array, d: DType): RawArray["data"] {
   if (d === "float64") return v;
