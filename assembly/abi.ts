@@ -94,6 +94,7 @@ export const SC_CONST_A = 128; // 4 x f64: a splatted constant operand (binary a
 export const SC_CONST_B = 160; // 4 x f64: b operand
 export const SC_ROWOFF = 256; // f64[MAX_SLOTS]: each slot's row offset sum_d(i_d * row_d) for the current row
 export const MAX_SLOTS = 1024;
+export const SC_ALIAS = 8448; // usize[MAX_REGS]: where each register's values are read (see runTile)
 export const SC_RNG = 16384; // RNG lane-state records, one per RANDOM instruction in program order
 export const RNG_REC_BYTES = 512;
 export const MAX_RANDOM_OPS = (SCRATCH_BYTES - SC_RNG) / RNG_REC_BYTES; // 96

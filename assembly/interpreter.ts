@@ -6,10 +6,10 @@ import {
   H_SCRATCH, H_SLOTS, H_TILE, MAX_DIMS, MAX_RANDOM_OPS, MAX_REGS, MAX_SLOTS, MAX_TILE, OP_BOOL, OP_CONST,
   OP_END, OP_IMUL, OP_IOTA, OP_SUB, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
   OP_RSUM, OP_RVAR, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
-  RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX, SLOT_MEM,
-  S_ROW, opArity,
+  RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_ALIAS, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX,
+  SLOT_MEM, S_ROW, DT_F64, opArity, dtBytes,
 } from "./abi";
-import { loadSlot, storeSlot } from "./convert";
+import { loadRow, loadSlot, storeSlot } from "./convert";
 import { binary, fill, iota, select, splat4, unary } from "./elementwise";
 import { random, randomSum, rngReset } from "./random";
 import { accumulateVector, argReduce, tileMinMax, tileProd, tileSum, varScalar, varVector } from "./reduce";
@@ -212,6 +212,8 @@ export function runProgram(prog: usize): i32 {
   p.scratch = scratch;
   p.tile = tile;
   findFusion(p, slots, ndim);
+  // alias table: every register is read from its own storage until a LOAD aliases it (runTile)
+  for (let r = 0; r < MAX_REGS; r++) store<usize>(scratch + SC_ALIAS + (<usize>r << alignof<usize>()), reg(p, r));
 
   const idx = scratch + SC_IDX;
   for (let d = 0; d < ndim; d++) store<i32>(idx + (<usize>d << 2), 0);
@@ -249,15 +251,65 @@ export function runProgram(prog: usize): i32 {
   return load<f64>(p.consts + (<usize>k << 3));
 }
 
+// ---- Register aliasing. `LOAD r s` of a contiguous (last == 1) f64 slot copies nothing: the alias table
+// (SCRATCH + SC_ALIAS, one address per register) then points r at the tile's memory, and every instruction
+// reads its register operands through the table. An instruction that writes r writes r's own storage and
+// points the table back at it. The `aliased` bit mask (a local of runTile) lists the registers pointing at
+// memory; all of them are pointed back before runTile returns, so every tile starts without aliases.
+// Two rules keep results identical to copying:
+//  - memory written by this tile (STORE, accumulators) that overlaps an alias is first copied into that
+//    register's storage (`unalias`), so r keeps the values it had at its LOAD;
+//  - aliased memory is never read past len: the elementwise loops read whole groups of 4, so when len is
+//    not a multiple of 4 they first copy every alias into register storage (`ownAll`; the row's last tile only).
+
+// @ts-ignore: decorator
+@inline function at(tab: usize, r: i32): usize {
+  return load<usize>(tab + (<usize>r << alignof<usize>()));
+}
+
+/** r's values are in its storage again (after an instruction wrote it, or a copy). */
+// @ts-ignore: decorator
+@inline function own(p: Prog, tab: usize, aliased: u64, r: i32): u64 {
+  store<usize>(tab + (<usize>r << alignof<usize>()), reg(p, r));
+  return aliased & ~(<u64>1 << <u64>r);
+}
+
+/** Copies every aliased register whose memory overlaps the bytes [w, w + bytes) into its storage. */
+function unalias(p: Prog, tab: usize, aliased: u64, w: usize, bytes: usize, len: i32): u64 {
+  let m = aliased;
+  while (m != 0) {
+    const r = <i32>ctz(m);
+    m &= m - 1;
+    const a = at(tab, r);
+    if (w < a + (<usize>len << 3) && a < w + bytes) {
+      loadRow(reg(p, r), a, DT_F64, len);
+      aliased = own(p, tab, aliased, r);
+    }
+  }
+  return aliased;
+}
+
+/** Copies every aliased register into its storage. */
+function ownAll(p: Prog, tab: usize, aliased: u64, len: i32): u64 {
+  while (aliased != 0) {
+    const r = <i32>ctz(aliased);
+    loadRow(reg(p, r), at(tab, r), DT_F64, len);
+    aliased = own(p, tab, aliased, r);
+  }
+  return 0;
+}
+
 /** Runs every instruction on the tile [c0, c0 + len) of the current row. */
 function runTile(p: Prog, c0: i32, len: i32): void {
   const code = p.code;
   const scratch = p.scratch;
+  const tab = scratch + SC_ALIAS;
+  let aliased: u64 = 0;
   let pc = 0;
   let nrandom = 0;
   while (true) {
     const op = word(code, pc);
-    if (op == OP_END) return;
+    if (op == OP_END) break;
     if (pc == p.fusePc) {
       const rs = word(code, pc + 2), k = word(code, pc + 4);
       const seed = (<u64><u32><i64>constant(p, k)) | ((<u64><u32><i64>constant(p, k + 1)) << 32);
@@ -265,6 +317,7 @@ function runTile(p: Prog, c0: i32, len: i32): void {
       const sum = randomSum(f0, len, seed, scratch + SC_RNG + <usize>nrandom * RNG_REC_BYTES, p.fuseC);
       nrandom++;
       const acc = memAddress(slotRecord(p.slots, p.ndim, p.fuseAcc), scratch, p.fuseAcc, c0);
+      if (aliased != 0) aliased = unalias(p, tab, aliased, acc, 8, len);
       store<f64>(acc, load<f64>(acc) + sum);
       pc = p.fuseNext;
       continue;
@@ -274,15 +327,19 @@ function runTile(p: Prog, c0: i32, len: i32): void {
     const dst = reg(p, r);
     if (op >= OP_ADD && op <= OP_IMUL) {
       const w3 = word(code, pc + 3), mode = word(code, pc + 4);
-      let pa = reg(p, w2), sa: usize = 32, pb = reg(p, w3 & 63), sb: usize = 32;
+      if ((len & 3) != 0 && aliased != 0) aliased = ownAll(p, tab, aliased, len);
+      let pa = at(tab, w2 & 63), sa: usize = 32, pb = at(tab, w3 & 63), sb: usize = 32;
       if (mode & 1) { pa = scratch + SC_CONST_A; sa = 0; splat4(pa, constant(p, w2)); }
       if (mode & 2) { pb = scratch + SC_CONST_B; sb = 0; splat4(pb, constant(p, w3)); }
       binary(op, dst, pa, sa, pb, sb, len);
+      aliased = own(p, tab, aliased, r);
       pc += 5;
       continue;
     }
     if (op >= OP_NEG && op <= OP_ISNAN) {
-      unary(op, dst, reg(p, w2), len);
+      if ((len & 3) != 0 && aliased != 0) aliased = ownAll(p, tab, aliased, len);
+      unary(op, dst, at(tab, w2), len);
+      aliased = own(p, tab, aliased, r);
       pc += 3;
       continue;
     }
@@ -290,6 +347,7 @@ function runTile(p: Prog, c0: i32, len: i32): void {
     switch (op) {
       case OP_IOTA: {
         iota(dst, indexRowPos(srec, scratch, w2), slotLast(srec), c0, len);
+        aliased = own(p, tab, aliased, r);
         pc += 3;
         break;
       }
@@ -298,31 +356,46 @@ function runTile(p: Prog, c0: i32, len: i32): void {
         const seed = (<u64><u32><i64>constant(p, k)) | ((<u64><u32><i64>constant(p, k + 1)) << 32);
         const f0 = <u64>(indexRowPos(srec, scratch, w2) + <f64>c0);
         random(dst, f0, len, seed, kind, scratch + SC_RNG + <usize>nrandom * RNG_REC_BYTES);
+        aliased = own(p, tab, aliased, r);
         nrandom++;
         pc += 5;
         break;
       }
       case OP_LOAD: {
-        loadSlot(dst, memAddress(srec, scratch, w2, c0), slotDtype(srec), slotLast(srec), len);
+        const src = memAddress(srec, scratch, w2, c0);
+        const dt = slotDtype(srec), last = slotLast(srec);
+        if (dt == DT_F64 && last == 1) { // alias: r is this tile's memory
+          store<usize>(tab + (<usize>r << alignof<usize>()), src);
+          aliased |= <u64>1 << <u64>r;
+        } else {
+          loadSlot(dst, src, dt, last, len);
+          aliased = own(p, tab, aliased, r);
+        }
         pc += 3;
         break;
       }
       case OP_CONST: {
         fill(dst, constant(p, w2), len);
+        aliased = own(p, tab, aliased, r);
         pc += 3;
         break;
       }
       case OP_SELECT: {
         const w3 = word(code, pc + 3), w4 = word(code, pc + 4), mode = word(code, pc + 5);
-        let pa = reg(p, w3 & 63), sa: usize = 32, pb = reg(p, w4 & 63), sb: usize = 32;
+        if ((len & 3) != 0 && aliased != 0) aliased = ownAll(p, tab, aliased, len);
+        let pa = at(tab, w3 & 63), sa: usize = 32, pb = at(tab, w4 & 63), sb: usize = 32;
         if (mode & 1) { pa = scratch + SC_CONST_A; sa = 0; splat4(pa, constant(p, w3)); }
         if (mode & 2) { pb = scratch + SC_CONST_B; sb = 0; splat4(pb, constant(p, w4)); }
-        select(dst, reg(p, w2), pa, sa, pb, sb, len);
+        select(dst, at(tab, w2), pa, sa, pb, sb, len);
+        aliased = own(p, tab, aliased, r);
         pc += 6;
         break;
       }
       case OP_STORE: {
-        storeSlot(memAddress(srec, scratch, w2, c0), dst, slotDtype(srec), slotLast(srec), len);
+        const out = memAddress(srec, scratch, w2, c0);
+        const dt = slotDtype(srec), last = slotLast(srec);
+        if (aliased != 0) aliased = unalias(p, tab, aliased, out, last == 0 ? dtBytes(dt) : <usize>len * dtBytes(dt), len);
+        storeSlot(out, at(tab, r), dt, last, len);
         pc += 3;
         break;
       }
@@ -331,15 +404,18 @@ function runTile(p: Prog, c0: i32, len: i32): void {
       case OP_RMIN:
       case OP_RMAX: {
         const acc = memAddress(srec, scratch, w2, c0);
-        if (slotLast(srec) == 0) {
+        const scalar = slotLast(srec) == 0;
+        if (aliased != 0) aliased = unalias(p, tab, aliased, acc, scalar ? 8 : <usize>len << 3, len);
+        const a = at(tab, r);
+        if (scalar) {
           const v = load<f64>(acc);
           let out: f64;
-          if (op == OP_RSUM) out = v + tileSum(dst, len);
-          else if (op == OP_RPROD) out = v * tileProd(dst, len);
-          else out = tileMinMax(v, dst, len, op == OP_RMAX);
+          if (op == OP_RSUM) out = v + tileSum(a, len);
+          else if (op == OP_RPROD) out = v * tileProd(a, len);
+          else out = tileMinMax(v, a, len, op == OP_RMAX);
           store<f64>(acc, out);
         } else {
-          accumulateVector(op - OP_RSUM, acc, dst, len);
+          accumulateVector(op - OP_RSUM, acc, a, len);
         }
         pc += 3;
         break;
@@ -349,20 +425,35 @@ function runTile(p: Prog, c0: i32, len: i32): void {
         const x = word(code, pc + 3);
         const xrec = slotRecord(p.slots, p.ndim, x);
         const irec = slotRecord(p.slots, p.ndim, w2 + 1);
-        argReduce(op == OP_RARGMAX, slotLast(srec) != 0, memAddress(srec, scratch, w2, c0),
-          memAddress(irec, scratch, w2 + 1, c0), dst, len, indexRowPos(xrec, scratch, x), slotLast(xrec), c0);
+        const pv = memAddress(srec, scratch, w2, c0), pi = memAddress(irec, scratch, w2 + 1, c0);
+        if (aliased != 0) {
+          const bytes: usize = slotLast(srec) == 0 ? 8 : <usize>len << 3;
+          aliased = unalias(p, tab, aliased, pv, bytes, len);
+          aliased = unalias(p, tab, aliased, pi, slotLast(irec) == 0 ? 8 : <usize>len << 3, len);
+        }
+        argReduce(op == OP_RARGMAX, slotLast(srec) != 0, pv, pi, at(tab, r), len, indexRowPos(xrec, scratch, x), slotLast(xrec), c0);
         pc += 4;
         break;
       }
       default: { // OP_RVAR
+        const mrec = slotRecord(p.slots, p.ndim, w2 + 1), m2rec = slotRecord(p.slots, p.ndim, w2 + 2);
         const pn = memAddress(srec, scratch, w2, c0);
-        const pm = memAddress(slotRecord(p.slots, p.ndim, w2 + 1), scratch, w2 + 1, c0);
-        const pM2 = memAddress(slotRecord(p.slots, p.ndim, w2 + 2), scratch, w2 + 2, c0);
-        if (slotLast(srec) == 0) varScalar(pn, pm, pM2, dst, len);
-        else varVector(pn, pm, pM2, dst, len);
+        const pm = memAddress(mrec, scratch, w2 + 1, c0);
+        const pM2 = memAddress(m2rec, scratch, w2 + 2, c0);
+        const scalar = slotLast(srec) == 0;
+        if (aliased != 0) {
+          aliased = unalias(p, tab, aliased, pn, scalar ? 8 : <usize>len << 3, len);
+          aliased = unalias(p, tab, aliased, pm, slotLast(mrec) == 0 ? 8 : <usize>len << 3, len);
+          aliased = unalias(p, tab, aliased, pM2, slotLast(m2rec) == 0 ? 8 : <usize>len << 3, len);
+        }
+        const a = at(tab, r);
+        if (scalar) varScalar(pn, pm, pM2, a, len);
+        else varVector(pn, pm, pM2, a, len);
         pc += 3;
         break;
       }
     }
   }
+  // every tile starts without aliases
+  while (aliased != 0) aliased = own(p, tab, aliased, <i32>ctz(aliased));
 }

@@ -27,6 +27,8 @@ test("assembly/abi.ts mirrors src/kernels/abi.ts", () => {
   // MAX_RANDOM_OPS is computed in assembly/abi.ts from the scratch layout
   assert.is((consts.SCRATCH_BYTES - consts.SC_RNG) / consts.RNG_REC_BYTES, abi.MAX_RANDOM_OPS);
   assert.ok(consts.SC_ROWOFF + 8 * consts.MAX_SLOTS <= consts.SC_RNG);
+  // the alias table (one address per register) lies between the row offsets and the RNG records
+  assert.ok(consts.SC_ROWOFF + 8 * consts.MAX_SLOTS <= consts.SC_ALIAS && consts.SC_ALIAS + 4 * consts.MAX_REGS <= consts.SC_RNG);
   assert.ok(n > 60);
 });
 
