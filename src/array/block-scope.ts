@@ -14,7 +14,7 @@ export const blockAdapter: BlockAdapter = {
     const leave = enterBlockContext({ ...exec, heap, scope });
     return {
       wrap: (data, shape, dtype, addr) => NDArray.fromRaw(data, shape, dtype, { home: exec.memory, addr, scope }),
-      unwrap: (v) => (v instanceof NDArray ? { data: v.data, shape: v.shape, dtype: v.dtype } : null),
+      unwrap: (v) => (v instanceof NDArray ? { data: v.data, shape: v.shape, dtype: v.dtype, addr: v.addressIn(exec.memory) } : null),
       close() {
         scope.alive = false;
         leave();

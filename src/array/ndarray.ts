@@ -58,6 +58,12 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
     return this.#data;
   }
 
+  /** @internal byte address of the data when it lives (alive) in kernel memory `memory` */
+  addressIn(memory: object): number | undefined {
+    const h = this.#home;
+    return h && h.home === memory && h.scope.alive ? h.addr : undefined;
+  }
+
   /** A copy of this array in ordinary JS memory. */
   copy(): NDArray {
     return new NDArray(this.data.slice() as TypedArray, this._shape, this._dtype);

@@ -21,7 +21,8 @@ type Typed = TypedArray;
  */
 export interface BlockScope {
   wrap(data: Typed, shape: number[], dtype: DTypeName, addr: number): unknown;
-  unwrap(value: unknown): { data: Typed; shape: readonly number[]; dtype: DTypeName } | null;
+  /** addr: where the data lives when it is in this memory (it stays intact until the next block opens) */
+  unwrap(value: unknown): { data: Typed; shape: readonly number[]; dtype: DTypeName; addr?: number } | null;
   close(): void;
 }
 export interface BlockAdapter {
@@ -65,7 +66,7 @@ export class StageRunner {
     this.localGrids = spec.locals.map((l) => ({ in: new Grid(l.inGrid), out: new Grid(l.outGrid) }));
     this.slotCtx = {
       partials: spec.partials,
-      locals: spec.locals.map((l) => ({ in: arena + l.inOffset, out: arena + l.outOffset })),
+      locals: spec.locals.map((l) => ({ in: arena + l.inOffset, out: arena + l.outOffset, fixedOut: arena + l.outOffset })),
     };
     for (const p of [spec.program, ...spec.locals.map((l) => l.input)]) {
       const t = p.template;
@@ -139,14 +140,20 @@ export class StageRunner {
         const block = scope.wrap(viewOf(this.ctx.memory.buffer, l.inDtype, addr.in, nIn), inChunk.shape, l.inDtype, addr.in);
         const info = { blockIndex: inChunk.index, offset: inChunk.start, args: l.args };
         const result = await compileFn(l.fn)(block, info);
-        this.storeLocal(l, scope.unwrap(result), result, outChunk.shape, addr.out, `[${outChunk.index.join(", ")}]`);
+        const r = scope.unwrap(result);
+        this.checkLocal(l, r, result, outChunk.shape, `[${outChunk.index.join(", ")}]`);
+        // the last local's result can be read where it is (nothing allocates in the region before the
+        // stage program runs); earlier ones are copied, since the next block scope reuses the region
+        const last = i === this.spec.locals.length - 1;
+        addr.out = last && r!.addr !== undefined ? r!.addr : addr.fixedOut;
+        if (addr.out === addr.fixedOut) viewOf(this.ctx.memory.buffer, l.outDtype, addr.out, r!.data.length).set(r!.data);
       } finally {
         scope.close();
       }
     }
   }
 
-  private storeLocal(l: LocalSpec, r: ReturnType<BlockScope["unwrap"]>, result: unknown, shape: number[], addr: number, block: string): void {
+  private checkLocal(l: LocalSpec, r: ReturnType<BlockScope["unwrap"]>, result: unknown, shape: number[], block: string): void {
     if (!r) {
       throw new TesseraError("TASK_FAILED", `mapBlocks function returned ${describe(result)} for block ${block}; it must return an NDArray`);
     }
@@ -162,7 +169,6 @@ export class StageRunner {
         `mapBlocks function returned dtype ${r.dtype} for block ${block}, expected ${l.outDtype} (pass { dtype: "${r.dtype}" } or astype it)`,
       );
     }
-    viewOf(this.ctx.memory.buffer, l.outDtype, addr, r.data.length).set(r.data);
   }
 }
 

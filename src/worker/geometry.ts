@@ -75,8 +75,8 @@ export function partialElems(p: PartialSpec, chunkShape: readonly number[]): num
 
 export interface SlotContext {
   partials: PartialSpec[];
-  /** absolute addresses of local buffers: [local] -> { in, out } */
-  locals: { in: number; out: number }[];
+  /** absolute addresses of local buffers: [local] -> { in, out (this chunk), fixedOut (its own buffer) } */
+  locals: { in: number; out: number; fixedOut: number }[];
 }
 
 interface Affine {
