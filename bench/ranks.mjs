@@ -22,7 +22,7 @@ import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { lastJsonLine, machineInfo, median, minmax, runCommand } from "./lib/measure.mjs";
-import { runNativeSpin } from "./lib/peers.mjs";
+import { runNativeGensum, runNativeSpin } from "./lib/peers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -38,10 +38,12 @@ const USAGE = `usage: node bench/ranks.mjs [options]
   --load-max L          wait for a 1-minute load average below L before each measurement (default 0.7)
   --max-wait S          ...but at most S seconds, then measure and flag the row "contended" (default 300; --quick 60)
   --no-slurm            skip the srun rows even when SLURM is installed
+  --lat-iters K         timed 1×f64 allreduces per run (default 1000; warm-up K/5)
+  --bw-mib M            size of the bandwidth allreduce in MiB (default 64)
   --out NAME            bench/results/NAME.json and .md (default ranks; --quick ranks-quick)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, sections: ["allreduce", "pipeline", "startup"], reps: null, n: null, loadMax: 0.7, maxWait: null, slurm: true, out: null };
+  const o = { quick: false, sections: ["allreduce", "pipeline", "startup"], reps: null, n: null, loadMax: 0.7, maxWait: null, slurm: true, out: null, latIters: 1000, bwMiB: 64 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes("=") ? argv[i].split(/=(.*)/s) : [argv[i], undefined];
     const value = () => inline ?? argv[++i] ?? (() => { throw new Error(`${flag} needs a value`); })();
@@ -54,6 +56,8 @@ function parseArgs(argv) {
       case "--load-max": o.loadMax = num(0); break;
       case "--max-wait": o.maxWait = num(0); break;
       case "--no-slurm": o.slurm = false; break;
+      case "--lat-iters": o.latIters = Math.round(num(1)); break;
+      case "--bw-mib": o.bwMiB = num(1 / 1024); break;
       case "--out": o.out = value(); if (!/^[\w.-]+$/.test(o.out)) throw new Error("--out must be a plain file name"); break;
       case "--help": case "-h": o.help = true; break;
       default: throw new Error(`unknown option ${JSON.stringify(argv[i])}`);
@@ -64,9 +68,8 @@ function parseArgs(argv) {
   o.n ??= o.quick ? 20_000 : 50_000;
   o.maxWait ??= o.quick ? 60 : 300;
   o.out ??= o.quick ? "ranks-quick" : "ranks";
-  o.latIters = 1000;
-  o.latWarm = 200;
-  o.bwN = 8 * 1024 * 1024; // 64 MiB of float64
+  o.latWarm = Math.max(1, Math.round(o.latIters / 5));
+  o.bwN = Math.max(1, Math.round((o.bwMiB * 1024 * 1024) / 8)); // float64 elements
   o.bwReps = o.quick ? 3 : 5;
   return o;
 }
@@ -220,7 +223,7 @@ async function sectionAllreduce(o, dist, runs) {
       try { res = await c.run(); } catch (e) { res = { error: e?.message ?? String(e) }; }
       runs.push({ section: "allreduce", key: c.key, engine: c.engine, np: c.np, rep, gate, ...res });
       log(`allreduce ${c.key} rep ${rep + 1}: ${res.missing ? `missing: ${res.missing}` : res.error ? `error: ${res.error}` :
-        `1×f64 ${r1(res.lat_median_us)} µs (mean ${r1(res.lat_mean_us)})${res.lat_obj_median_us ? `, pickled ${r1(res.lat_obj_median_us)} µs` : ""}, 64 MiB ${r1(res.bw_gb_per_s, 3)} GB/s${res.lat_ok && res.bw_ok ? "" : " WRONG RESULT"} (load ${gate.load1})`}`);
+        `1×f64 ${r1(res.lat_median_us)} µs (mean ${r1(res.lat_mean_us)})${res.lat_obj_median_us ? `, pickled ${r1(res.lat_obj_median_us)} µs` : ""}, ${o.bwMiB} MiB ${r1(res.bw_gb_per_s, 3)} GB/s${res.lat_ok && res.bw_ok ? "" : " WRONG RESULT"} (load ${gate.load1})`}`);
     }
   }
 }
@@ -234,12 +237,24 @@ async function sectionPipeline(o, dist, runs, controls) {
   ];
   const env = { TESSERA_WORKERS: undefined }; // spawn drops undefined variables
   controls.pipelineBefore = await spin(o, "before pipeline");
+  // The native control for this kind of work: C generate-and-sum (AVX2) on 1 then 2 threads, in every rep.
+  // Its 2-thread speed-up is the most this host gives to compute-bound SIMD work on two cores (vCPUs
+  // may share physical cores' execution units), the ceiling for the 2-rank speed-up.
+  const gensumN = Math.min(o.n * o.n, 1e9);
   for (let rep = 0; rep < o.reps; rep++) {
     for (const c of configs) {
       const gate = await quiet(o, `pipeline ${c.key}`);
       const res = await runJs(dist, c.args, { env, cwd: os.tmpdir() });
       runs.push({ section: "pipeline", key: c.key, label: c.label, n: o.n, rep, gate, ...res });
       log(`pipeline ${c.key} n=${o.n} rep ${rep + 1}: ${res.error ? `error: ${res.error}` : `compute ${res.seconds?.toFixed(3)} s, wall ${res.wallSeconds.toFixed(3)} s, result ${res.result}`} (load ${gate.load1})`);
+    }
+    for (const threads of [1, 2]) {
+      const gate = await quiet(o, `native gensum ${threads}t`);
+      const res = await runNativeGensum(gensumN, threads);
+      const ok = res && !res.missing && !res.error && Number.isFinite(res.seconds);
+      runs.push({ section: "pipeline", key: `gensum-${threads}t`, label: `C gensum ${threads} thread${threads > 1 ? "s" : ""}`, n: gensumN, rep, gate,
+        ...(ok ? { seconds: res.seconds, rate: res.doubles_per_s } : { missing: res?.missing, error: res?.missing ? undefined : res?.error ?? "no output" }) });
+      log(`native gensum ${threads}t rep ${rep + 1}: ${ok ? `${res.seconds.toFixed(3)} s (${(res.doubles_per_s / 1e9).toFixed(2)} G doubles/s)` : res?.missing ?? res?.error}`);
     }
   }
   controls.pipelineAfter = await spin(o, "after pipeline");
@@ -334,8 +349,8 @@ function summarize(o, runs, notes) {
     if (!any(`tessera-${np}`)) continue;
     const t = stat(runs, `tessera-${np}`, "bw_gb_per_s"), m = stat(runs, `mpi4py-${np}`, "bw_gb_per_s");
     const ts = stat(runs, `tessera-${np}`, "bw_median_s"), ms = stat(runs, `mpi4py-${np}`, "bw_median_s");
-    push({ section: "allreduce", key: `tessera-${np}`, what: `allreduce 64 MiB f64, ${np} ranks`, engine: "tessera", value: t.median, min: t.min, max: t.max, reps: t.n, unit: "GB/s", extra: `${r1(ts.median * 1e3)} ms per op`, ratio: m.median / t.median, ratioNote: "mpi4py ÷ tessera GB/s" });
-    push({ section: "allreduce", key: `mpi4py-${np}`, what: `allreduce 64 MiB f64, ${np} ranks`, engine: "mpi4py Allreduce", value: m.median, min: m.min, max: m.max, reps: m.n, unit: "GB/s", extra: `${r1(ms.median * 1e3)} ms per op` });
+    push({ section: "allreduce", key: `tessera-${np}`, what: `allreduce ${o.bwMiB} MiB f64, ${np} ranks`, engine: "tessera", value: t.median, min: t.min, max: t.max, reps: t.n, unit: "GB/s", extra: `${r1(ts.median * 1e3)} ms per op`, ratio: m.median / t.median, ratioNote: "mpi4py ÷ tessera GB/s" });
+    push({ section: "allreduce", key: `mpi4py-${np}`, what: `allreduce ${o.bwMiB} MiB f64, ${np} ranks`, engine: "mpi4py Allreduce", value: m.median, min: m.min, max: m.max, reps: m.n, unit: "GB/s", extra: `${r1(ms.median * 1e3)} ms per op` });
   }
   const wrong = runs.filter((r) => r.section === "allreduce" && !r.error && !r.missing && !(r.lat_ok && r.bw_ok));
   if (wrong.length) notes.push(`WARNING: ${wrong.length} allreduce runs returned a wrong result: ${wrong.map((r) => `${r.key} rep ${r.rep + 1}`).join(", ")}`);
@@ -355,10 +370,20 @@ function summarize(o, runs, notes) {
     const exp = 1.5 * o.n * o.n;
     if (results.some((x) => Math.abs(x / exp - 1) > 1e-3)) notes.push(`WARNING: pipeline result ${results} is not ≈ 1.5·n² = ${exp}`);
     const lbl = { "np2-w1": "2 ranks × 1 worker (--np 2 --workers 1)", "np1-w1": "1 rank × 1 worker (--workers 1)", "np1-w2": "1 rank × 2 workers (--workers 2)" };
+    const g1 = stat(runs, "gensum-1t", "seconds"), g2 = stat(runs, "gensum-2t", "seconds");
+    const ceiling = g1.median / g2.median; // what two threads of native SIMD work reach on this host
+    const ofCeiling = Number.isFinite(ceiling) ? `; the native control reaches ${ceiling.toFixed(2)}×, so this is ${Math.round((100 * speedup) / ceiling)}% of what the host gives` : "";
     for (const k of ["np2-w1", "np1-w1", "np1-w2"]) {
       const row = { section: "pipeline", key: k, what: `pipeline n=${o.n}`, engine: lbl[k], value: s[k].median, min: s[k].min, max: s[k].max, reps: s[k].n, unit: "s", extra: `wall ${r1(w[k].median, 2)} s` };
-      if (k === "np1-w1") Object.assign(row, { ratio: speedup, ratioNote: "speed-up of 2 ranks × 1 worker over this", pairedRatio: paired("np2-w1", "np1-w1"), target: speedup >= 1.9 ? "≥ 1.9×: met" : "≥ 1.9×: MISSED" });
+      if (k === "np1-w1") Object.assign(row, { ratio: speedup, ratioNote: "speed-up of 2 ranks × 1 worker over this", pairedRatio: paired("np2-w1", "np1-w1"), target: `${speedup >= 1.9 ? "≥ 1.9×: met" : "≥ 1.9×: MISSED"}${ofCeiling}` });
       if (k === "np1-w2") Object.assign(row, { ratio: vsThreads, ratioNote: "time of 2 ranks × 1 worker ÷ this", pairedRatio: 1 / paired("np2-w1", "np1-w2"), target: Math.abs(vsThreads - 1) <= 0.1 ? "within 10%: met" : "within 10%: MISSED" });
+      push(row);
+    }
+    for (const [k, g] of [["gensum-1t", g1], ["gensum-2t", g2]]) {
+      if (!any(k)) continue;
+      const gn = runs.find((r) => r.key === k).n;
+      const row = { section: "pipeline", key: k, what: `native control: ${gn.toExponential(2)} doubles`, engine: `C gensum (AVX2) ${k === "gensum-1t" ? "1 thread" : "2 threads"}`, value: g.median, min: g.min, max: g.max, reps: g.n, unit: "s" };
+      if (k === "gensum-2t") Object.assign(row, { ratio: ceiling, ratioNote: "speed-up of 2 threads over 1: this host's ceiling for the pipeline's speed-up", pairedRatio: paired("gensum-2t", "gensum-1t") });
       push(row);
     }
   }
@@ -423,17 +448,22 @@ function controlLines(meta) {
   return [`spin control (2-thread ÷ 1-thread rate of a pure ALU loop; ~2.0 on 2 free cores, < 1.6 = contended): start ${s(c.start)}, before pipeline ${s(c.pipelineBefore)}, after pipeline ${s(c.pipelineAfter)}, end ${s(c.end)}`];
 }
 
-function renderMarkdown(rows, meta) {
+/** The table alone, in markdown (bench/run.mjs embeds it in the main results page). */
+export function ranksMarkdownTable(rows) {
   const { head, body } = tableLines(rows);
+  return [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 2 || i === 5 ? "---:" : "---")).join("|")}|`,
+    ...body.map((b) => `| ${b.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`)];
+}
+
+function renderMarkdown(rows, meta) {
   const m = meta.machine;
   return [
     `# tessera ranks benchmark: ${meta.started}`, "",
     `- machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, load at start ${m.loadavg.join(" ")}; node ${m.node}, python ${m.python}, ${meta.mpi ?? "mpi4py missing"}; linux ${m.kernel}`,
     `- tessera: commit ${meta.tessera.commit} with ${meta.tessera.dirtyFiles} uncommitted files in src/ assembly/ (dist/ snapshot at start)`,
-    `- options: ${meta.options.reps} interleaved reps; allreduce: ${meta.options.latIters} timed ops after ${meta.options.latWarm} warm-up, median per-op latency from rank 0; 64 MiB: ${meta.options.bwReps} timed ops after 1 warm-up, GB/s = bytes ÷ median time; pipeline n = ${meta.options.n}; each measurement waited for 1-min load < ${meta.options.loadMax} (at most ${meta.options.maxWait} s); ${meta.seconds} s in all`,
+    `- options: ${meta.options.reps} interleaved reps; allreduce: ${meta.options.latIters} timed ops after ${meta.options.latWarm} warm-up, median per-op latency from rank 0; ${meta.options.bwMiB} MiB: ${meta.options.bwReps} timed ops after 1 warm-up, GB/s = bytes ÷ median time; pipeline n = ${meta.options.n}; each measurement waited for 1-min load < ${meta.options.loadMax} (at most ${meta.options.maxWait} s); ${meta.seconds} s in all`,
     `- ${controlLines(meta)[0]}`, "",
-    `| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 2 || i === 5 ? "---:" : "---")).join("|")}|`,
-    ...body.map((b) => `| ${b.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`), "",
+    ...ranksMarkdownTable(rows), "",
     ...meta.notes.map((n) => `- ${n}`), "",
     "How to read: medians over the interleaved reps (each rep's own figure is itself a median of its timed ops); min–max over reps. " +
     "Local ranks run on this host's cores: with 4 ranks on 2 cores the ranks are oversubscribed, for tessera and Open MPI alike " +

@@ -2,7 +2,7 @@
  *   native sum [THREADS] [N]  GB/s summing a float64 array of N doubles (default 2^26: 512 MiB; median of 9 passes),
  *                             8 AVX2 accumulators
  *   native add [THREADS] [N]  GB/s of c = a + b over float64 arrays of N doubles (3 streams counted), median of 9
- *   native gensum N         xoshiro256+ generate-and-sum of N doubles in one pass, 1 thread (doubles/s)
+ *   native gensum N [THREADS] xoshiro256+ generate-and-sum of N doubles in one pass, split over THREADS (default 1)
  *   native spin SECONDS     compute-bound loop on 1 then 2 pthreads: the ratio shows host contention
  * Build: gcc -O3 -march=native -pthread native.c -o native   (see native.mjs) */
 #define _GNU_SOURCE
@@ -135,8 +135,12 @@ static uint64_t splitmix64(uint64_t *x) {
   return z ^ (z >> 31);
 }
 
-static int mode_gensum(uint64_t count) {
-  uint64_t seed = 42, st[2][4][4]; /* [generator][state word][lane] */
+typedef struct { uint64_t seed, count; double sum, elapsed; } GensumJob;
+
+/* One thread's generate-and-sum of job->count doubles from its own generators (seeded from job->seed). */
+static void *gensum_thread(void *arg) {
+  GensumJob *job = arg;
+  uint64_t seed = job->seed, count = job->count, st[2][4][4]; /* [generator][state word][lane] */
   for (int g = 0; g < 2; g++)
     for (int w = 0; w < 4; w++)
       for (int l = 0; l < 4; l++) st[g][w][l] = splitmix64(&seed);
@@ -170,17 +174,33 @@ static int mode_gensum(uint64_t count) {
   sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 #endif
   /* Scalar tail (and the whole run without AVX2), xoshiro256+ on lane 0 of generator 0. */
-  uint64_t *q = st[0][0];
-  uint64_t a = q[0], b = st[0][1][0], c = st[0][2][0], d = st[0][3][0];
+  uint64_t a = st[0][0][0], b = st[0][1][0], c = st[0][2][0], d = st[0][3][0];
   for (; i < count; i++) {
     uint64_t r = a + d, t = b << 17;
     c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = (d << 45) | (d >> 19);
     sum += (double)(r >> 11) * 0x1.0p-53;
   }
+  job->sum = sum;
+  job->elapsed = now() - t0;
+  return NULL;
+}
+
+/* Generate-and-sum of count doubles split over `threads` threads: the compute-bound limit of the random
+ * pipelines, and (1 vs 2 threads) the scaling this host gives to that kind of work. */
+static int mode_gensum(uint64_t count, int threads) {
+  pthread_t tid[64];
+  GensumJob jobs[64];
+  double t0 = now(), sum = 0;
+  for (int k = 0; k < threads; k++) {
+    jobs[k].seed = 42 + 1000003ull * k;
+    jobs[k].count = count / threads + ((uint64_t)k < count % threads);
+    pthread_create(&tid[k], NULL, gensum_thread, &jobs[k]);
+  }
+  for (int k = 0; k < threads; k++) { pthread_join(tid[k], NULL); sum += jobs[k].sum; }
   double secs = now() - t0;
-  printf("{\"engine\":\"c-native\",\"mode\":\"gensum\",\"n\":%llu,\"seconds\":%.4f,\"doubles_per_s\":%.4g,"
+  printf("{\"engine\":\"c-native\",\"mode\":\"gensum\",\"threads\":%d,\"n\":%llu,\"seconds\":%.4f,\"doubles_per_s\":%.4g,"
          "\"result\":%.6f,\"mean\":%.6f,\"simd\":%s}\n",
-         (unsigned long long)count, secs, count / secs, sum, sum / (double)count,
+         threads, (unsigned long long)count, secs, count / secs, sum, sum / (double)count,
 #ifdef __AVX2__
          "\"avx2\""
 #else
@@ -241,8 +261,12 @@ int main(int argc, char **argv) {
     if (n < 64) { fprintf(stderr, "N must be at least 64\n"); return 2; }
     return mode_add(threads, n);
   }
-  if (!strcmp(mode, "gensum")) return mode_gensum(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000000ull);
+  if (!strcmp(mode, "gensum")) {
+    int threads = argc > 3 ? atoi(argv[3]) : 1;
+    if (threads < 1 || threads > 64) { fprintf(stderr, "threads must be 1..64\n"); return 2; }
+    return mode_gensum(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000000ull, threads);
+  }
   if (!strcmp(mode, "spin")) return mode_spin(argc > 2 ? atof(argv[2]) : 1.0);
-  fprintf(stderr, "usage: %s sum [THREADS] [N] | add [THREADS] [N] | gensum N | spin SECONDS\n", argv[0]);
+  fprintf(stderr, "usage: %s sum [THREADS] [N] | add [THREADS] [N] | gensum N [THREADS] | spin SECONDS\n", argv[0]);
   return 2;
 }
