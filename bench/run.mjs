@@ -13,7 +13,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CASES, ENGINES, SKIPPED, TUTORIAL, checkResult } from "./lib/cases.mjs";
+import { CASES, ENGINES, RANK_CASES, SKIPPED, TUTORIAL, checkResult } from "./lib/cases.mjs";
+import { chartRows, runRankCases } from "./lib/rank-cases.mjs";
+import { ranksMarkdownTable } from "./ranks.mjs";
 import { interleave, lastJsonLine, machineInfo, median, minmax, runCommand } from "./lib/measure.mjs";
 import { runDask, runNativeSpin, runNumpy, pythonMissing } from "./lib/peers.mjs";
 import { buildNative } from "./peers/native.mjs";
@@ -24,7 +26,8 @@ const root = join(here, "..");
 
 export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run bench -- [options]; node dist/bench.js [options])
   --quick              small subset in under a minute: sizes 2000,4000, chunk 1000, 1 rep, existing arrays 2048²
-  --cases a,b          ${[...Object.keys(CASES), ...Object.keys(SKIPPED)].join(", ")}
+  --cases a,b          ${[...Object.keys(CASES), ...Object.keys(RANK_CASES), ...Object.keys(SKIPPED)].join(", ")}
+                       (rank cases run bench/ranks.mjs: --quick runs allreduce and scaling as a smoke test)
   --sizes 10000,20000  sides n of the n×n tutorial arrays (default 10000,20000)
   --chunk 2000         chunk side of the tutorial arrays (default 2000)
   --existing-n 8192    side of the existing arrays of sum_existing / add_existing (8192: 512 MiB each)
@@ -34,14 +37,16 @@ export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run 
   --seed 1             random seed (every engine)
   --out latest         results go to bench/results/<out>.json, .md, .svg (--quick: quick)
   --no-warmup          skip the one unrecorded small run per engine (--quick skips it too; --warmup forces it)
-  --timeout 900        seconds before one run is killed`;
+  --timeout 900        seconds before one run is killed
+  --strict             exit 3 when a tessera row failed or its result check warned (CI's smoke test);
+                       missing peers never fail`;
 
 class UsageError extends Error {}
 
 export function parseArgs(argv) {
   const o = {
     quick: false, cases: null, sizes: null, chunk: null, existingN: null, reps: null, engines: Object.keys(ENGINES),
-    workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false,
+    workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false, strict: false,
   };
   const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   const int = (name, v, min = 1) => {
@@ -61,6 +66,7 @@ export function parseArgs(argv) {
       case "--quick": o.quick = true; break;
       case "--no-warmup": o.warmup = false; break;
       case "--warmup": o.warmup = true; break;
+      case "--strict": o.strict = true; break;
       case "--help": case "-h": o.help = true; break;
       case "--cases": o.cases = list(value()); break;
       case "--sizes": o.sizes = list(value()).map((s) => int("--sizes", s)); break;
@@ -75,10 +81,11 @@ export function parseArgs(argv) {
       default: throw new UsageError(`unknown option ${JSON.stringify(a)}`);
     }
   }
-  const known = [...Object.keys(CASES), ...Object.keys(SKIPPED)];
+  const known = [...Object.keys(CASES), ...Object.keys(RANK_CASES), ...Object.keys(SKIPPED)];
   for (const c of o.cases ?? []) if (!known.includes(c)) throw new UsageError(`unknown case ${JSON.stringify(c)}; cases: ${known.join(", ")}`);
   for (const e of o.engines) if (!ENGINES[e]) throw new UsageError(`unknown engine ${JSON.stringify(e)}; engines: ${Object.keys(ENGINES).join(", ")}`);
-  o.cases ??= known;
+  // --quick leaves out the srun start-up case (it starts a SLURM cluster: tens of seconds)
+  o.cases ??= o.quick ? known.filter((c) => c !== "startup") : known;
   o.sizes ??= o.quick ? [2000, 4000] : [10000, 20000];
   o.chunk ??= o.quick ? 1000 : 2000;
   o.existingN ??= o.quick ? 2048 : 8192;
@@ -216,6 +223,22 @@ function summarize(jobs, runsByJob) {
   return rows;
 }
 
+/** What --strict fails on: tessera's own rows (errors, failed result checks) and the rank cases' tessera rows. */
+export function strictFailures(rows, ranks) {
+  const out = [];
+  for (const r of rows) {
+    if (!r.engine.startsWith("tessera")) continue;
+    if (r.status !== "ok") out.push(`${r.case} n=${r.n} ${r.label}: ${r.status}${r.note ? ` (${r.note})` : ""}`);
+  }
+  if (ranks?.error) out.push(`rank cases: ${ranks.error}`);
+  for (const r of ranks?.rows ?? []) {
+    const ours = r.engine === "tessera" || /ranks? ×/.test(r.engine) || r.section === "startup";
+    if (ours && r.status) out.push(`${r.what} ${r.engine}: ${r.status}`);
+  }
+  for (const n of ranks?.meta?.notes ?? []) if (n.startsWith("WARNING")) out.push(`rank cases: ${n}`);
+  return out;
+}
+
 // ---- the run ---------------------------------------------------------------------------------------
 
 function git(args) {
@@ -308,6 +331,9 @@ export async function main(argv) {
     log(`bench: spin control after: ${spinAfter?.ratio ?? spinAfter?.missing ?? spinAfter?.error}`);
 
     const rows = summarize(jobs, runsByJob);
+    const rankCases = o.engines.includes("tessera") ? o.cases.filter((c) => RANK_CASES[c]) : [];
+    const ranks = rankCases.length ? await runRankCases(o, rankCases, log) : null;
+    if (ranks?.error) log(`bench: rank cases failed: ${ranks.error}`);
     const skipped = o.cases.filter((c) => SKIPPED[c]).map((c) => ({ case: c, note: SKIPPED[c] }));
     const meta = {
       started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 100) / 10,
@@ -316,16 +342,29 @@ export async function main(argv) {
       controls: { spinBefore, spinAfter },
       cases: Object.fromEntries(Object.entries(CASES).filter(([c]) => o.cases.includes(c)).map(([c, v]) => [c, { title: v.title, what: v.what, unit: v.unit }])),
     };
-    const result = { meta, rows, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };
+    const result = { meta, rows, rankRows: ranks?.rows ?? null, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };
 
+    if (ranks) meta.ranks = ranks.error ? { error: ranks.error } : { file: ranks.file, cases: rankCases, started: ranks.meta.started, notes: ranks.meta.notes, controls: ranks.meta.controls };
+    const chart = ranks?.rows ? [...rows, ...chartRows(ranks.rows)] : rows;
+    const ranksSection = !ranks ? [] : ranks.error ? ["", "## Ranks", "", `rank cases failed: ${ranks.error}`]
+      : ["", "## Ranks", "", `From \`node bench/ranks.mjs\` in the same run (details and raw runs: [${ranks.file}.md](${ranks.file}.md)); ratios against Open MPI (mpi4py) and the native control.`, "",
+        ...ranksMarkdownTable(ranks.rows), "", ...ranks.meta.notes.map((n) => `- ${n}`)];
     console.log(renderTerminal(rows, skipped, meta));
+    if (ranks?.rows) console.log(ranksSection.slice(1).join("\n"));
     const outDir = join(here, "results");
     mkdirSync(outDir, { recursive: true });
     const base = join(outDir, o.out);
     writeAtomic(`${base}.json`, JSON.stringify(result, null, 1) + "\n");
-    writeAtomic(`${base}.md`, renderMarkdown(rows, skipped, meta, `${o.out}.svg`));
-    writeAtomic(`${base}.svg`, renderSvg(rows, meta));
+    writeAtomic(`${base}.md`, renderMarkdown(rows, skipped, meta, `${o.out}.svg`) + (ranksSection.length ? ranksSection.join("\n") + "\n" : ""));
+    writeAtomic(`${base}.svg`, renderSvg(chart, meta));
     console.log(`\nwrote ${[".json", ".md", ".svg"].map((e) => resolve(base + e).replace(root + "/", "")).join(", ")} (${meta.seconds} s)`);
+    if (o.strict) {
+      const failed = strictFailures(rows, ranks);
+      if (failed.length) {
+        console.error(`bench: --strict: ${failed.length} tessera measurement(s) failed:\n  ${failed.join("\n  ")}`);
+        return 3;
+      }
+    }
     return 0;
   } finally {
     if (dist.dir) rmSync(dist.dir, { recursive: true, force: true });

@@ -31,15 +31,15 @@ export const CASES = {
   },
   sum_existing: {
     title: "sum of an existing array",
-    what: "fromArray(Float64Array(n*n) of i % 1000, { shape: [n, n], chunks }).sum(); n = 8192 is 512 MiB. " +
-      "tessera's time includes copying the data into kernel memory (no persisted arrays yet); '2nd compute' is the same sum again",
+    what: "fromArray(Float64Array(n*n) of i % 1000, { shape: [n, n], chunks }).persist(), then .sum() timed; n = 8192 is 512 MiB. " +
+      "The persisted chunks live in the workers' kernel memory, as numpy's array lives in its own; '2nd compute' is the same sum again",
     unit: "GB/s", work: (n) => n * n * 8,
     expect: (n) => ({ value: existingExpected(n * n, 1000), rel: 0 }),
   },
   add_existing: {
     title: "a + b of existing arrays",
-    what: "fromArray(a).add(fromArray(b)).compute() to an NDArray (numpy: np.add(a, b); dask: to a numpy array); " +
-      "GB/s counts 3 arrays (read a, b, write c). tessera's time includes uploading a and b and copying c out",
+    what: "a.add(b).persist() of persisted a and b into a new persisted array (numpy: np.add(a, b); dask: to a numpy array); " +
+      "GB/s counts 3 arrays (read a, b, write c); '2nd compute' makes c again while the first c is still held",
     unit: "GB/s", work: (n) => 3 * n * n * 8,
     expect: (n) => ({ value: existingExpected(n * n, 1000) + existingExpected(n * n, 999), rel: 0 }),
   },
@@ -54,8 +54,13 @@ export const CASES = {
 /** Not built yet in tessera: printed as skipped, never measured or estimated. */
 export const SKIPPED = {
   matmul: "matmul: not built yet in tessera (peer to compare when it is: numpy/OpenBLAS 1 thread, 4000×4000 float64)",
-  allreduce: "allreduce across ranks: not built yet (transport/comm layers pending; peer: mpi4py + Open MPI)",
-  scaling: "multi-rank scaling (1→N ranks, srun): not built yet",
+};
+
+/** Cases of the rank layer: bench/ranks.mjs runs them (as a child process) in the section named here. */
+export const RANK_CASES = {
+  allreduce: { section: "allreduce", title: "allreduce across ranks", what: "world.allreduce of one float64 (latency) and of a large Float64Array (GB/s) on 2 and 4 local ranks, beside mpi4py on Open MPI" },
+  scaling: { section: "pipeline", title: "multi-rank scaling", what: "the tutorial pipeline on 2 ranks × 1 worker vs 1 rank × 1 and × 2 workers (run.js --np), beside C generate-and-sum on 1 and 2 threads (the host's ceiling)" },
+  startup: { section: "startup", title: "rank start-up", what: "srun -n 4 / run.js --np 4 start-up wall time and the rendezvous share of it" },
 };
 
 /** The exact sum of (i % m) over i < size (small integers: exact in float64 in any order). */

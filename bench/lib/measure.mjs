@@ -45,7 +45,7 @@ export function stealSeconds() {
  * `sampleMs`; a spike shorter than that can be missed. Never rejects on a non-zero exit: check `code`.
  * On timeout the whole process group gets SIGKILL (the child leads its own group, so only what we started).
  */
-export function runCommand(argv, { env, cwd, timeoutMs = 600_000, sampleMs = 20 } = {}) {
+export function runCommand(argv, { env, cwd, timeoutMs = 600_000, sampleMs = 20, passStderr = false } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint(), steal0 = stealSeconds();
     const child = spawn(argv[0], argv.slice(1), {
@@ -53,7 +53,7 @@ export function runCommand(argv, { env, cwd, timeoutMs = 600_000, sampleMs = 20 
     });
     let stdout = "", stderr = "", peak = 0, timedOut = false;
     child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stderr.on("data", (d) => { stderr += d; if (passStderr) process.stderr.write(d); }); // passStderr: progress of a long child
     const sample = () => { if (child.pid) peak = Math.max(peak, treeRssBytes(child.pid)); };
     const sampler = setInterval(sample, sampleMs);
     const killer = setTimeout(() => {

@@ -12,6 +12,7 @@ export function fmtSeconds(s) {
 export function fmtThroughput(x, unit) {
   if (!fin(x)) return "-";
   if (unit === "GB/s") return `${(x / 1e9).toFixed(x >= 1e10 ? 1 : 2)} GB/s`;
+  if (unit === "ops/s") return x >= 1e4 ? `${(x / 1e3).toFixed(0)}k ops/s (${(1e6 / x).toFixed(1)} µs)` : `${x.toFixed(0)} ops/s (${(1e6 / x).toFixed(0)} µs)`;
   if (unit === "tasks/s") return x >= 1e4 ? `${(x / 1e3).toFixed(0)}k tasks/s` : `${x.toFixed(0)} tasks/s`;
   return x >= 1e9 ? `${(x / 1e9).toFixed(2)} Gel/s` : `${(x / 1e6).toFixed(0)} Mel/s`;
 }
@@ -108,7 +109,8 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
 const COLORS = {
   tessera: "#d1495b", "tessera-2nd": "#edae49", "dask-threads": "#00798c", "dask-distributed": "#30638e",
   numpy: "#7a9e7e", "native-gensum": "#888888", "native-sum-1t": "#999999", "native-sum-2t": "#666666",
-  "native-add-1t": "#999999", "native-add-2t": "#666666",
+  "native-add-1t": "#999999", "native-add-2t": "#666666", mpi4py: "#30638e",
+  "tessera-np1-w1": "#e8838f", "tessera-np1-w2": "#edae49", "native-gensum-1t": "#999999", "native-gensum-2t": "#666666",
 };
 const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -119,7 +121,7 @@ export function renderSvg(rows, meta) {
   for (const r of rows) {
     if (!fin(r.throughput)) continue;
     let g = groups.find((x) => x.key === r.group);
-    if (!g) groups.push((g = { key: r.group, title: `${meta.cases[r.case]?.title ?? r.case}${r.case === "ones_tiny_tasks" ? "" : `, ${r.n}²${r.chunk ? ` (chunks ${r.chunk})` : ""}`}`, rows: [] }));
+    if (!g) groups.push((g = { key: r.group, title: r.title ?? `${meta.cases[r.case]?.title ?? r.case}${r.case === "ones_tiny_tasks" ? "" : `, ${r.n}²${r.chunk ? ` (chunks ${r.chunk})` : ""}`}`, rows: [] }));
     g.rows.push(r);
   }
   const W = 1040, labelW = 190, barX = labelW + 10, barMax = 400, rowH = 18, gap = 14, headH = 20;
