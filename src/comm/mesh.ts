@@ -128,6 +128,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
     // ---- ranks 1..P-1: find rank 0, listen, say hello -------------------------------------------------
     let lastTried = "";
     let lastError = "";
+    let refusal = ""; // rank 0 answered and refused us: more telling than a later attempt's timeout
     let conn: Connected | null = null;
     let delay = 25;
     const file = coordinator ? null : (opts.rendezvousFile ?? defaultRendezvousPath(info));
@@ -160,6 +161,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
           }
         } catch (e) {
           lastError = (e as ConnectError).message;
+          if ((e as ConnectError).refused) refusal = lastError;
         }
       }
       if (conn) break;
@@ -167,7 +169,10 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
         const where = lastTried
           ? `rank 0 at ${lastTried}${file ? ` (from ${file})` : ""}`
           : `the rendezvous file ${file}`;
-        throw commError("RENDEZVOUS_FAILED", `rank ${me} could not reach ${where} within ${secs(timeoutMs)} (last error: ${lastError})`);
+        const why = refusal
+          ? `refused: ${refusal}${/AUTH_FAILED/.test(refusal) ? `; rank 0 has another token: ${coordinator ? "give every rank the same TESSERA_TOKEN" : "is the rendezvous file from another run?"}` : ""}`
+          : `last error: ${lastError}`;
+        throw commError("RENDEZVOUS_FAILED", `rank ${me} could not reach ${where} within ${secs(timeoutMs)} (${why})`);
       }
       await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
       delay = Math.min(500, delay * 2);

@@ -2,10 +2,21 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const RUN = fileURLToPath(new URL("../../dist/run.js", import.meta.url));
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** A loopback port nobody listens on (the kernel's next ephemeral port is another). */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 function run(args, { env = {}, timeoutMs = 60_000 } = {}) {
   return new Promise((resolve) => {
@@ -71,6 +82,59 @@ test("a rank pointed at an unreachable coordinator fails with a message naming t
   assert.is.not(r.code, 0);
   assert.match(r.stderr, /127\.0\.0\.1:9/);
   assert.ok(r.seconds < 10, `took ${r.seconds} s`);
+});
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test("Ctrl-C on run.js --np stops every rank", async () => {
+  const child = spawn(process.execPath, [RUN, "--np", "3", fixture("wait-forever.mjs")], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  const pids = [];
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`ranks did not start: ${stderr}`)), 30_000);
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        if (/ALL READY/.test(stderr)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    for (const m of stderr.matchAll(/RANK \d+ PID (\d+)/g)) pids.push(Number(m[1]));
+    assert.is(pids.length, 3, stderr);
+    const t0 = performance.now();
+    const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+    child.kill("SIGINT"); // what the terminal sends the foreground process on Ctrl-C
+    const { code, signal } = await exited;
+    assert.ok(code !== 0 || signal, `run.js --np exit ${code} ${signal}`);
+    while (pids.some(alive) && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pids.filter(alive), [], "every rank is gone");
+    assert.ok(performance.now() - t0 < 10_000);
+  } finally {
+    for (const pid of [child.pid, ...pids]) if (pid && alive(pid)) process.kill(pid, "SIGKILL");
+  }
+});
+
+test("a rank with another token is refused: both exit non-zero, rank 0 logs AUTH_FAILED, rank 1 says why", async () => {
+  const port = await freePort();
+  const env = (rank, token) => ({ TESSERA_RANK: String(rank), TESSERA_SIZE: "2", TESSERA_COORDINATOR: `127.0.0.1:${port}`, TESSERA_TOKEN: token });
+  const [r0, r1] = await Promise.all([
+    run(["--n", "100", "--timeout", "3"], { env: env(0, "a".repeat(64)), timeoutMs: 20_000 }),
+    run(["--n", "100", "--timeout", "3"], { env: env(1, "b".repeat(64)), timeoutMs: 20_000 }),
+  ]);
+  assert.is.not(r0.code, 0);
+  assert.is.not(r1.code, 0);
+  assert.match(r0.stderr, /AUTH_FAILED: refused a connection from 127\.0\.0\.1:\d+ .*wrong token/);
+  assert.match(r1.stderr, /RENDEZVOUS_FAILED: rank 1 .*refused: .*AUTH_FAILED.*same TESSERA_TOKEN/);
+  assert.not.match(r0.stdout + r1.stdout, /result/);
 });
 
 test("bad rank options exit 2 with one line", async () => {

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const CLUSTER = fileURLToPath(new URL("../../scripts/slurm/cluster.sh", import.meta.url));
@@ -215,6 +216,39 @@ if (reason) {
     assert.ok(r.code !== 0, `srun exit code ${r.code}`);
     assert.ok(r.ms < 12_000, `took ${r.ms} ms`);
     assert.not.match(r.stdout, /not reached/);
+  });
+
+  /** A loopback port nobody listens on. */
+  const freePort = () =>
+    new Promise((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
+    });
+  const sh = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+
+  test("srun: a rank whose token differs from rank 0's is refused, and both ranks exit non-zero", async () => {
+    const port = await freePort();
+    // rank 1 gets another token than rank 0: its connection must be refused before anything is read
+    const cmd = `if [ "$SLURM_PROCID" = 0 ]; then T=${"a".repeat(64)}; else T=${"b".repeat(64)}; fi; ` +
+      `TESSERA_TOKEN=$T TESSERA_COORDINATOR=127.0.0.1:${port} exec ${sh(NODE)} ${sh(RUN)} --n 100 --timeout 3`;
+    const r = await srun(["-n", "2", "bash", "-c", cmd], { timeout: 60_000 });
+    assert.ok(r.code !== 0, `srun exit code ${r.code}`);
+    assert.match(r.stderr, /AUTH_FAILED: refused a connection from 127\.0\.0\.1:\d+ .*wrong token/);
+    assert.match(r.stderr, /rank 1 could not reach rank 0 .*refused: .*AUTH_FAILED/);
+    assert.not.match(r.stdout, /result/);
+  });
+
+  test("srun: a rank pointed at an unreachable coordinator fails within its timeout, naming the address", async () => {
+    const port = await freePort();
+    // rank 0 is gone before it listens (it exits at once): rank 1 finds nobody at the coordinator address
+    const cmd = `[ "$SLURM_PROCID" = 0 ] && exit 0; TESSERA_TOKEN=${"c".repeat(64)} TESSERA_COORDINATOR=127.0.0.1:${port} ` +
+      `exec ${sh(NODE)} ${sh(RUN)} --n 100 --timeout 3`;
+    const r = await srun(["-n", "2", "bash", "-c", cmd], { timeout: 60_000 });
+    assert.ok(r.code !== 0, `srun exit code ${r.code}`);
+    assert.match(r.stderr, new RegExp(`RENDEZVOUS_FAILED: rank 1 could not reach rank 0 at 127\\.0\\.0\\.1:${port} within 3 s`));
+    assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
   });
 
   test.after(() => stopSync());
