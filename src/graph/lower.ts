@@ -66,7 +66,37 @@ function leavesOf(expr: Node): Node[] {
   return [...out.values()];
 }
 
+/**
+ * Lowers outputs to a plan on `mem`. If lowering fails part-way (e.g. the memory is exhausted), what it
+ * had allocated is freed before the error propagates: a failed compute leaks nothing.
+ */
 export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_TILE): Plan {
+  const taken = new Set<number>();
+  const tracked: Allocator = {
+    alloc: (bytes) => {
+      const a = mem.alloc(bytes);
+      taken.add(a);
+      return a;
+    },
+    free: (addr) => {
+      taken.delete(addr);
+      mem.free(addr);
+    },
+    get buffer() {
+      return mem.buffer;
+    },
+    home: mem.home,
+    views: mem.views,
+  };
+  try {
+    return lowerOn(outputs, tracked, tile);
+  } catch (e) {
+    for (const a of taken) mem.free(a);
+    throw e;
+  }
+}
+
+function lowerOn(outputs: OutputRequest[], mem: Allocator, tile: number): Plan {
   const allocated: number[] = [];
   const keptAllocs: number[] = [];
   const alloc = (bytes: number) => {

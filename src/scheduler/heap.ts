@@ -53,9 +53,13 @@ export class Heap implements Allocator {
     const addr = this.top;
     const end = addr + size;
     if (end > MAX_BYTES) {
-      throw new TesseraError(
-        "TOO_LARGE",
-        `kernel memory exhausted: ${bytes} more bytes requested with ${this.inUse} in use, beyond the 4 GiB a WebAssembly memory holds`,
+      // marked: a garbage collection may free persisted arrays nobody holds (scheduler/reclaim.ts)
+      throw Object.assign(
+        new TesseraError(
+          "TOO_LARGE",
+          `kernel memory exhausted: ${bytes} more bytes requested with ${this.inUse} in use, beyond the 4 GiB a WebAssembly memory holds`,
+        ),
+        { exhausted: true },
       );
     }
     const have = this.memory.buffer.byteLength;

@@ -6,6 +6,7 @@ import { Grid } from "../worker/geometry.js";
 import { exchangeStage, rankRange, type RankComm } from "./distributed.js";
 import { checkWorkers, getEngine, type Engine } from "./engine.js";
 import type { Heap } from "./heap.js";
+import { isHeapExhausted, reclaimUnreachable } from "./reclaim.js";
 import type { Allocator, Plan, RawArray } from "./plan.js";
 
 export interface ProgressEvent {
@@ -42,7 +43,14 @@ export async function runOnPool(req: PlanRequest, opts: RunOptions = {}): Promis
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(workers);
   if (comm) await checkSameGraph(comm, req.fingerprint());
-  const plan = req.plan(engine.heap);
+  let plan: Plan;
+  try {
+    plan = req.plan(engine.heap);
+  } catch (e) {
+    // persisted arrays dropped by the user are freed only when V8 collects their handles: collect, retry once
+    if (!isHeapExhausted(e) || !(await reclaimUnreachable(engine.heap))) throw e;
+    plan = req.plan(engine.heap);
+  }
   let ok = false;
   try {
     await runPlan(engine, plan, opts, workers);

@@ -1,0 +1,88 @@
+/**
+ * persist(): values kept in the engine's kernel memory, read in place by later graphs, freed when dropped
+ * (also when V8 would not collect the small handles by itself: the engine collects when memory runs out),
+ * and a plan that fails part-way leaks nothing.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { fromArray, random, ChunkedArray, compute } from "../../dist/index.js";
+import { getEngine } from "../../dist/scheduler/engine.js";
+import { reclaimUnreachable } from "../../dist/scheduler/reclaim.js";
+import { lower } from "../../dist/graph/lower.js";
+import { sameArray } from "../helpers/check.mjs";
+
+const heap = async () => (await getEngine()).heap;
+
+test("a persisted array has the values, shape, chunks and dtype of the array it came from", async () => {
+  const x = random.random([300, 170], { chunks: [64, 50], seed: 7 }).mul(3).sub(1);
+  const p = await x.persist();
+  assert.ok(p instanceof ChunkedArray);
+  assert.equal(p.shape, x.shape);
+  assert.equal(p.chunks, x.chunks);
+  assert.is(p.dtype, "float64");
+  sameArray(await p.compute(), await x.compute());
+  const [a, b] = await compute(p.sum(), x.sum());
+  assert.ok(Object.is(a, b), `sum of the persisted ${a} vs recomputed ${b}`);
+  // later graphs read it like any array, with other chunkings and dtypes
+  sameArray(await p.add(p.rechunk(25)).max({ axis: 0 }).compute(), await x.mul(2).max({ axis: 0 }).compute());
+  const f = await x.astype("float32").persist();
+  assert.is(f.dtype, "float32");
+  sameArray(await f.compute(), await x.astype("float32").compute());
+});
+
+test("persisting a fromArray array keeps a copy: changing the source afterwards does not change it", async () => {
+  const src = Float64Array.from({ length: 40 }, (_, i) => i);
+  const p = await fromArray(src, { shape: [8, 5], chunks: 3 }).persist();
+  src.fill(-1);
+  assert.is(await p.sum().compute(), (39 * 40) / 2);
+});
+
+test("the kernel memory of a persisted array is in use while it is held and freed once it is dropped", async () => {
+  const h = await heap();
+  await reclaimUnreachable(h); // start from what earlier tests left behind
+  const before = h.bytesInUse;
+  let p = await random.random([512, 512], { chunks: 128, seed: 1 }).persist();
+  assert.ok(h.bytesInUse >= before + 512 * 512 * 8, `in use ${h.bytesInUse}, before ${before}`);
+  assert.is(await reclaimUnreachable(h), false, "nothing to free while it is held");
+  assert.ok(h.bytesInUse >= before + 512 * 512 * 8);
+  assert.ok((await p.sum().compute()) > 0);
+  p = null;
+  assert.is(await reclaimUnreachable(h), true);
+  assert.is(h.bytesInUse, before);
+});
+
+test("a plan that fails part-way frees what it had allocated", () => {
+  const x = fromArray(Float64Array.from({ length: 64 }, (_, i) => i), { shape: [8, 8], chunks: 4 });
+  const y = fromArray(Float64Array.from({ length: 64 }, (_, i) => -i), { shape: [8, 8], chunks: 4 });
+  const live = new Set();
+  let next = 1024;
+  let calls = 0;
+  const failing = (failAt) => ({
+    buffer: new ArrayBuffer(1 << 16),
+    alloc(bytes) {
+      if (++calls === failAt) throw Object.assign(new Error("full"), { code: "TOO_LARGE", exhausted: true });
+      const a = next;
+      next += Math.ceil(bytes / 64) * 64;
+      live.add(a);
+      return a;
+    },
+    free(a) {
+      assert.ok(live.delete(a), `free of ${a}, which is not allocated`);
+    },
+  });
+  const outputs = [{ node: x.add(y).node, chunks: x.chunks }];
+  // how many allocations the plan makes when nothing fails
+  calls = 0;
+  const plan = lower(outputs, failing(Infinity));
+  const total = calls;
+  assert.ok(total >= 3, `the plan allocates ${total} buffers`);
+  plan.release(false);
+  assert.is(live.size, 0);
+  for (let k = 1; k <= total; k++) {
+    calls = 0;
+    assert.throws(() => lower(outputs, failing(k)), /full/);
+    assert.is(live.size, 0, `allocation ${k} of ${total} failed: ${live.size} buffers leaked`);
+  }
+});
+
+test.run();
