@@ -2,19 +2,39 @@
  * The allocator of a kernel memory: first fit over an address-ordered free list, with coalescing, and
  * memory.grow when the top is reached. Only one thread allocates in a given memory (FACTS: several
  * instances on one shared memory must not each run an allocator).
+ *
+ * Persisted buffers belong to an owner object (the persisted array's node) and are freed once it is
+ * garbage. V8 collects those small handles lazily, so before the memory grows (or gives up) with enough
+ * persisted bytes outstanding, the heap runs a full collection and frees the buffers whose owners are
+ * gone: a loop that persists and drops arrays stays within the memory of what it holds.
  */
 import { TesseraError } from "../errors.js";
 import type { Allocator } from "./plan.js";
+import { collectGarbage } from "./reclaim.js";
 
 const PAGE = 65536;
 const MAX_BYTES = 65536 * PAGE; // 4 GiB: a wasm32 memory's limit
 const ALIGN = 64; // cache-line alignment keeps SIMD loads and worker areas apart
+const SWEEP_MIN_BYTES = 64 * 2 ** 20; // a collection before growing only when this much is persisted
+
+interface Owned {
+  ref: WeakRef<object>;
+  /** identifies this adoption: a late finalizer of an earlier buffer at the same address is ignored */
+  token: object;
+  size: number;
+}
+
+const finalizers = new FinalizationRegistry<{ heap: Heap; addr: number; token: object }>(({ heap, addr, token }) =>
+  heap.releaseOwned(addr, token),
+);
 
 export class Heap implements Allocator {
   private free_: { addr: number; size: number }[] = [];
   private used = new Map<number, number>();
   private top: number;
   private inUse = 0;
+  private readonly owned = new Map<number, Owned>();
+  private ownedBytes = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -37,7 +57,48 @@ export class Heap implements Allocator {
     return this.inUse;
   }
 
-  alloc(bytes: number): number {
+  /** bytes of persisted buffers (alive or not yet found dead) */
+  get persistedBytes(): number {
+    return this.ownedBytes;
+  }
+
+  /** Hands the buffer at addr to `owner`: it is freed once the owner is garbage. */
+  adopt(addr: number, owner: object): void {
+    const size = this.used.get(addr);
+    if (size === undefined) throw new Error(`internal: adopt of ${addr}, which is not allocated`);
+    const token = {};
+    this.owned.set(addr, { ref: new WeakRef(owner), token, size });
+    this.ownedBytes += size;
+    finalizers.register(owner, { heap: this, addr, token }, token);
+  }
+
+  /** @internal the finalizer's path: frees an adopted buffer whose owner was collected */
+  releaseOwned(addr: number, token: object): void {
+    const o = this.owned.get(addr);
+    if (!o || o.token !== token) return;
+    this.owned.delete(addr);
+    this.ownedBytes -= o.size;
+    this.free(addr);
+  }
+
+  /** Frees the adopted buffers whose owners are already collected; returns the bytes freed. */
+  sweep(): number {
+    let freed = 0;
+    for (const [addr, o] of this.owned) {
+      if (o.ref.deref() !== undefined) continue;
+      finalizers.unregister(o.token);
+      this.releaseOwned(addr, o.token);
+      freed += o.size;
+    }
+    return freed;
+  }
+
+  /** A full collection, then sweep(): the bytes freed (0 when V8's gc cannot be reached). */
+  reclaim(): number {
+    return collectGarbage() ? this.sweep() : 0;
+  }
+
+  alloc(bytes: number, reclaimed = false): number {
     const size = align(Math.max(bytes, 1));
     for (let i = 0; i < this.free_.length; i++) {
       const f = this.free_[i]!;
@@ -52,17 +113,16 @@ export class Heap implements Allocator {
     }
     const addr = this.top;
     const end = addr + size;
+    const have = this.memory.buffer.byteLength;
+    if (end > have && !reclaimed && this.ownedBytes >= Math.min(SWEEP_MIN_BYTES, size) && this.reclaim() > 0) {
+      return this.alloc(bytes, true); // dropped persisted arrays made room: no growth
+    }
     if (end > MAX_BYTES) {
-      // marked: a garbage collection may free persisted arrays nobody holds (scheduler/reclaim.ts)
-      throw Object.assign(
-        new TesseraError(
-          "TOO_LARGE",
-          `kernel memory exhausted: ${bytes} more bytes requested with ${this.inUse} in use, beyond the 4 GiB a WebAssembly memory holds`,
-        ),
-        { exhausted: true },
+      throw new TesseraError(
+        "TOO_LARGE",
+        `kernel memory exhausted: ${bytes} more bytes requested with ${this.inUse} in use, beyond the 4 GiB a WebAssembly memory holds`,
       );
     }
-    const have = this.memory.buffer.byteLength;
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
     this.top = end;
     return this.take(addr, size);

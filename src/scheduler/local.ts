@@ -6,7 +6,6 @@ import { Grid } from "../worker/geometry.js";
 import { exchangeStage, rankRange, type RankComm } from "./distributed.js";
 import { checkWorkers, getEngine, type Engine } from "./engine.js";
 import type { Heap } from "./heap.js";
-import { isHeapExhausted, reclaimUnreachable } from "./reclaim.js";
 import type { Allocator, Plan, RawArray } from "./plan.js";
 
 export interface ProgressEvent {
@@ -43,14 +42,7 @@ export async function runOnPool(req: PlanRequest, opts: RunOptions = {}): Promis
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(workers);
   if (comm) await checkSameGraph(comm, req.fingerprint());
-  let plan: Plan;
-  try {
-    plan = req.plan(engine.heap);
-  } catch (e) {
-    // persisted arrays dropped by the user are freed only when V8 collects their handles: collect, retry once
-    if (!isHeapExhausted(e) || !(await reclaimUnreachable(engine.heap))) throw e;
-    plan = req.plan(engine.heap);
-  }
+  const plan = req.plan(engine.heap);
   let ok = false;
   try {
     await runPlan(engine, plan, opts, workers);
@@ -69,10 +61,9 @@ export interface Persisted {
   register(owner: object): void;
 }
 
-/** A persisted buffer: freed when nothing refers to `owner` any more. */
-const registry = new FinalizationRegistry<{ heap: Heap; addr: number }>(({ heap, addr }) => heap.free(addr));
+/** A persisted buffer: freed when nothing refers to `owner` any more (the heap adopts it). */
 function persisted(heap: Heap, addr: number): Persisted {
-  return { home: heap.memory, addr, register: (owner) => registry.register(owner, { heap, addr }) };
+  return { home: heap.memory, addr, register: (owner) => heap.adopt(addr, owner) };
 }
 
 /** The ranks compute() splits its chunks among; null: this process alone. */

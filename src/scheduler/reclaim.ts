@@ -1,12 +1,10 @@
 /**
- * Reclaiming persisted buffers nobody refers to any more. A persisted array is freed by a
- * FinalizationRegistry when its owner is garbage, but its JS handle is a few bytes: V8 feels no pressure
- * to collect it while the kernel memory behind it fills up. So when the kernel memory is exhausted, the
- * engine runs a full collection once, lets the registry's callbacks run, and tries again.
+ * V8's full garbage collection, for the heap (heap.ts): persisted buffers are freed when their owners
+ * are garbage, but the owners are small JS objects that V8 feels no pressure to collect while the
+ * kernel memory behind them fills up.
  */
 import v8 from "node:v8";
 import vm from "node:vm";
-import type { Heap } from "./heap.js";
 
 let gcFn: (() => void) | null | undefined;
 
@@ -25,18 +23,13 @@ function fullGc(): (() => void) | null {
   return gcFn;
 }
 
-/** Collects garbage and waits for the finalizers; true when some of `heap` was freed. */
-export async function reclaimUnreachable(heap: Heap): Promise<boolean> {
+/**
+ * Runs a full collection, synchronously. Afterwards WeakRefs to collected objects deref to undefined
+ * (finalizers run later, in a task of their own). False when gc() cannot be reached.
+ */
+export function collectGarbage(): boolean {
   const gc = fullGc();
   if (!gc) return false;
-  const before = heap.bytesInUse;
   gc();
-  // finalization callbacks run in a task of their own after the collection
-  for (let i = 0; i < 4 && heap.bytesInUse >= before; i++) await new Promise((r) => setImmediate(r));
-  return heap.bytesInUse < before;
-}
-
-/** Is this the heap's "kernel memory exhausted" refusal (the one a collection may cure)? */
-export function isHeapExhausted(e: unknown): boolean {
-  return e instanceof Error && (e as { code?: string }).code === "TOO_LARGE" && (e as { exhausted?: boolean }).exhausted === true;
+  return true;
 }
