@@ -33,7 +33,12 @@ export function typedDtype(v: unknown): DType {
 }
 
 export function toPayload(v: unknown): Payload {
-  if (typeof v === "number") return { dtype: DType.Number, shape: [], bytes: bytesOf(new Float64Array([v])) };
+  if (typeof v === "number") {
+    // 8 bytes of Node's Buffer pool (8-byte aligned): no ArrayBuffer of its own to allocate and free
+    const bytes = Buffer.allocUnsafe(8);
+    bytes.writeDoubleLE(v, 0);
+    return { dtype: DType.Number, shape: [], bytes };
+  }
   const d = typedDtype(v);
   if (d !== DType.None) {
     const a = v as Typed;

@@ -126,10 +126,30 @@ function finish(b: flatbuffers.Builder, type: Body, body: flatbuffers.Offset): U
   return b.asUint8Array();
 }
 
-/** Encodes a message into a new frame (the payload is copied once, into the frame). */
+/** Frames up to this size are built in one shared builder and copied out into pooled memory. */
+const SMALL_FRAME = 2048;
+let shared: flatbuffers.Builder | null = null;
+
+/**
+ * Encodes a message into a new frame (the payload is copied once, into the frame). A small data frame is built
+ * in one reused builder (a fresh builder costs an ArrayBuffer and a TextEncoder) and copied into memory
+ * from Node's Buffer pool; either way the frame starts 8-byte aligned, so its payload stays aligned.
+ */
 export function encode(msg: Msg): Uint8Array {
-  const payloadLen = msg.kind === "collective" || msg.kind === "p2p" ? msg.payload.length : 0;
-  const b = new flatbuffers.Builder(payloadLen + 256);
+  const data = msg.kind === "collective" || msg.kind === "p2p";
+  const payloadLen = data ? msg.payload.length : 0;
+  if (data && payloadLen + 512 <= SMALL_FRAME) {
+    const b = (shared ??= new flatbuffers.Builder(SMALL_FRAME));
+    b.clear();
+    const built = build(b, msg);
+    const out = Buffer.allocUnsafe(built.length);
+    out.set(built);
+    return out;
+  }
+  return build(new flatbuffers.Builder(payloadLen + 256), msg);
+}
+
+function build(b: flatbuffers.Builder, msg: Msg): Uint8Array {
   switch (msg.kind) {
     case "hello": {
       const token = b.createString(msg.token);
