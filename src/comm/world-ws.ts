@@ -4,13 +4,18 @@
  * over several frames, and failure: a lost peer (closed connection, missed heartbeats, or an Abort from
  * another rank) fails every pending and later operation with RANK_LOST naming it.
  */
-import { CollOp, DType, ReduceOp, decode, encode, type AddressTableMsg, type Msg } from "../protocol/messages.js";
-import type { Link, LinkClosed } from "../transport/link.js";
+import {
+  CollOp, DType, ReduceOp, decodeFragments, encode, encodeHead, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
+} from "../protocol/messages.js";
+import type { Frame, Link, LinkClosed } from "../transport/link.js";
 import type { TransportLimits } from "../transport/limits.js";
 import * as coll from "./collectives.js";
 import { CommError, commError } from "./errors.js";
 import { fromPayload, toPayload, type Payload } from "./payload.js";
 import type { ReduceFn, World } from "./world.js";
+
+/** Payloads at least this large are sent from where they lie (a head fragment, then the payload), not copied. */
+const ZERO_COPY_BYTES = 64 * 1024;
 
 export type RankLostHandler = (rank: number, reason: string) => void;
 
@@ -89,7 +94,7 @@ export class WsWorld implements World, coll.Comm {
     const peer = link.peer;
     this.links.set(peer, link);
     link.start(
-      (frame) => this.onFrame(peer, frame),
+      (fragments) => this.onFrame(peer, fragments),
       (info) => this.onLinkClosed(peer, info),
     );
     for (const w of this.linkWaiters.slice()) if (!w.need()) this.settleLinkWaiter(w, null);
@@ -202,10 +207,10 @@ export class WsWorld implements World, coll.Comm {
 
   // ---- incoming ----------------------------------------------------------------------------------------
 
-  private onFrame(src: number, frame: Uint8Array): void {
+  private onFrame(src: number, fragments: Uint8Array[]): void {
     let m: Msg;
     try {
-      m = decode(frame);
+      m = decodeFragments(fragments);
     } catch (e) {
       this.markLost(src, `it sent a malformed frame (${(e as Error).message})`);
       return;
@@ -348,12 +353,20 @@ export class WsWorld implements World, coll.Comm {
     return this.linkTo(dest).send(frame);
   }
 
-  /** Splits a payload into frames under the frame limit (8-byte aligned pieces). */
-  private frames(make: (bytes: Uint8Array, offset: number, total: number) => Msg, bytes: Uint8Array): Uint8Array[] {
+  /**
+   * Splits a payload into frames under the frame limit (8-byte aligned pieces). With `inPlace` (the caller
+   * keeps the bytes unchanged until the send resolves, as collectives do), a large piece is not copied into
+   * its frame: the frame is sent as a head and the piece itself, two fragments of one message.
+   */
+  private frames(make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] {
     const max = Math.max(8, (this.limits.maxPayload - 4096) & ~7);
-    if (bytes.length <= max) return [encode(make(bytes, 0, bytes.length))];
-    const out: Uint8Array[] = [];
-    for (let off = 0; off < bytes.length; off += max) out.push(encode(make(bytes.subarray(off, off + max), off, bytes.length)));
+    const frame = (piece: Uint8Array, off: number): Frame => {
+      const m = make(piece, off, bytes.length);
+      return !inPlace || piece.length < ZERO_COPY_BYTES ? encode(m) : { fragments: [encodeHead(m), piece] };
+    };
+    if (bytes.length <= max) return [frame(bytes, 0)];
+    const out: Frame[] = [];
+    for (let off = 0; off < bytes.length; off += max) out.push(frame(bytes.subarray(off, off + max), off));
     return out;
   }
 
@@ -365,6 +378,7 @@ export class WsWorld implements World, coll.Comm {
         dtype: p.dtype, shape: p.shape, offset, total, parts: p.parts ?? [], payload: bytes,
       }),
       p.bytes,
+      true, // collectives read their inputs until they resolve, and await their sends
     );
     try {
       await Promise.all(links.map((l) => l.send(frames)));
@@ -422,6 +436,7 @@ export class WsWorld implements World, coll.Comm {
     const frames = this.frames(
       (bytes, offset, total) => ({ kind: "p2p", src: this.rank, dst: dest, tag, seq, dtype: p.dtype, shape: p.shape, offset, total, payload: bytes }),
       p.bytes,
+      false, // send() copies the value at the call: the caller may change it before the send resolves
     );
     try {
       await link.send(frames);

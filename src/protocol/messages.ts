@@ -149,7 +149,33 @@ export function encode(msg: Msg): Uint8Array {
   return build(new flatbuffers.Builder(payloadLen + 256), msg);
 }
 
-function build(b: flatbuffers.Builder, msg: Msg): Uint8Array {
+/**
+ * The frame of a data message without its payload's bytes: the head ends (8-byte aligned) exactly where the
+ * payload's bytes begin, so head + payload is one well-formed Message, the same one `encode` describes. A
+ * large payload is then sent as the second fragment of one WebSocket message, from where it lies, without
+ * being copied into a frame; `decodeFragments` reads it back without joining the two.
+ */
+export function encodeHead(msg: CollectiveMsg | PointToPointMsg): Uint8Array {
+  const n = msg.payload.length;
+  if (n > 0xffffffff) throw new RangeError(`a payload of ${n} bytes is over the 4 GiB a frame can carry`);
+  const b = (shared ??= new flatbuffers.Builder(SMALL_FRAME));
+  b.clear();
+  const built = build(b, msg, true);
+  const out = Buffer.allocUnsafe(built.length);
+  out.set(built);
+  // the payload vector was written first, so it is last: its length field is the head's last 4 bytes
+  out.writeUInt32LE(n, out.length - 4);
+  return out;
+}
+
+/** The payload vector, empty, 8-byte aligned and last in the frame (its length is patched in by encodeHead). */
+function payloadVector(b: flatbuffers.Builder, bytes: Uint8Array, external: boolean): flatbuffers.Offset {
+  if (!external) return bytesVector(b, bytes);
+  b.startVector(1, 0, 8);
+  return b.endVector();
+}
+
+function build(b: flatbuffers.Builder, msg: Msg, external = false): Uint8Array {
   switch (msg.kind) {
     case "hello": {
       const token = b.createString(msg.token);
@@ -171,7 +197,7 @@ function build(b: flatbuffers.Builder, msg: Msg): Uint8Array {
       return finish(b, Body.AddressTable, AddressTable.createAddressTable(b, msg.size, vec));
     }
     case "collective": {
-      const payload = bytesVector(b, msg.payload);
+      const payload = payloadVector(b, msg.payload, external);
       let parts = 0;
       if (msg.parts.length > 0) {
         Collective.startPartsVector(b, msg.parts.length);
@@ -189,7 +215,7 @@ function build(b: flatbuffers.Builder, msg: Msg): Uint8Array {
       return finish(b, Body.Collective, body);
     }
     case "p2p": {
-      const payload = bytesVector(b, msg.payload);
+      const payload = payloadVector(b, msg.payload, external);
       const shape = msg.shape.length > 0 ? PointToPoint.createShapeVector(b, msg.shape.map((n) => BigInt(n))) : 0;
       const body = PointToPoint.createPointToPoint(
         b, msg.src, msg.dst, msg.tag, msg.seq, msg.dtype, shape, BigInt(msg.offset), BigInt(msg.total), payload,
@@ -224,11 +250,63 @@ function shapeOf(get: (i: number) => bigint | null, n: number): number[] {
  * a tessera message (too short, unknown body, out-of-range offsets).
  */
 export function decode(bytes: Uint8Array): Msg {
+  return decodeWith(bytes, null);
+}
+
+class NotSplit extends Error {}
+
+/**
+ * Decodes a message that arrived in several WebSocket fragments. When the first is the head of a data
+ * message whose payload is exactly the rest (what `encodeHead` + payload makes), the payload is the rest
+ * itself (no join); otherwise the fragments are joined and decoded as one frame.
+ */
+export function decodeFragments(frags: Uint8Array[]): Msg {
+  if (frags.length === 1) return decode(frags[0]!);
+  const rest = frags.length === 2 ? frags[1]! : join(frags.slice(1));
+  try {
+    return decodeWith(frags[0]!, rest);
+  } catch {
+    return decode(join(frags)); // not a head + payload: one frame in pieces (or malformed, which decode reports)
+  }
+}
+
+function join(frags: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const f of frags) n += f.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const f of frags) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
+}
+
+/**
+ * The payload of a table whose payload vector (vtable slot `slot`) lies outside `head`, in `tail`: it must
+ * start where the head ends and be exactly as long as the tail, and the table's other vectors (`inside`)
+ * must end within the head.
+ */
+function tailPayload(bb: flatbuffers.ByteBuffer, pos: number, slot: number, inside: [number, number][], head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const o = bb.__offset(pos, slot);
+  if (!o) throw new NotSplit();
+  const start = bb.__vector(pos + o);
+  if (start !== head.length || bb.__vector_len(pos + o) !== tail.length) throw new NotSplit();
+  for (const [vslot, elem] of inside) {
+    const vo = bb.__offset(pos, vslot);
+    if (vo && bb.__vector(pos + vo) + bb.__vector_len(pos + vo) * elem > head.length) throw new NotSplit();
+  }
+  return tail;
+}
+
+function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
   if (bytes.length < 12) throw new ProtocolError(`a frame of ${bytes.length} bytes is too short for a message`);
   try {
     const bb = new flatbuffers.ByteBuffer(bytes);
     const m = Message.getRootAsMessage(bb);
-    switch (m.bodyType()) {
+    const body = m.bodyType();
+    if (tail && body !== Body.Collective && body !== Body.PointToPoint) throw new NotSplit();
+    switch (body) {
       case Body.Hello: {
         const h = m.body(new Hello()) as Hello;
         return {
@@ -256,7 +334,8 @@ export function decode(bytes: Uint8Array): Msg {
         return {
           kind: "collective", op: c.op(), tag: c.tag(), seq: c.seq(), root: c.root(), step: c.step(), src: c.src(),
           reduce: c.reduce(), dtype: c.dtype(), shape: shapeOf((i) => c.shape(i), c.shapeLength()),
-          offset: Number(c.offset()), total: Number(c.total()), parts, payload: c.payloadArray() ?? EMPTY,
+          offset: Number(c.offset()), total: Number(c.total()), parts,
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 28, [[20, 8], [26, 24]], bytes, tail) : c.payloadArray() ?? EMPTY,
         };
       }
       case Body.PointToPoint: {
@@ -264,7 +343,7 @@ export function decode(bytes: Uint8Array): Msg {
         return {
           kind: "p2p", src: c.src(), dst: c.dst(), tag: c.tag(), seq: c.seq(), dtype: c.dtype(),
           shape: shapeOf((i) => c.shape(i), c.shapeLength()), offset: Number(c.offset()), total: Number(c.total()),
-          payload: c.payloadArray() ?? EMPTY,
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 20, [[14, 8]], bytes, tail) : c.payloadArray() ?? EMPTY,
         };
       }
       case Body.Heartbeat:
@@ -283,7 +362,7 @@ export function decode(bytes: Uint8Array): Msg {
         throw new ProtocolError(`unknown message body type ${m.bodyType()}`);
     }
   } catch (e) {
-    if (e instanceof ProtocolError) throw e;
+    if (e instanceof ProtocolError || e instanceof NotSplit) throw e;
     throw new ProtocolError(`a malformed message (${(e as Error).message})`);
   }
 }

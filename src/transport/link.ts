@@ -14,11 +14,17 @@ export interface LinkClosed {
   local: boolean;
 }
 
+/** One WebSocket message: a frame, or a frame in fragments (sent back to back, from where each lies). */
+export type Frame = Uint8Array | { fragments: Uint8Array[] };
+
+const SEND_OPTS = { binary: true };
+const MORE_OPTS = { binary: true, fin: false };
+
 export class Link {
   readonly peer: number;
   readonly ws: WebSocket;
-  private handler: ((frame: Uint8Array) => void) | null = null;
-  private early: Uint8Array[] = [];
+  private handler: ((fragments: Uint8Array[]) => void) | null = null;
+  private early: Uint8Array[][] = [];
   private closeHandler: ((info: LinkClosed) => void) | null = null;
   private closedInfo: LinkClosed | null = null;
   private lastSeen = Date.now();
@@ -29,16 +35,16 @@ export class Link {
   constructor(ws: WebSocket, peer: number, limits: Pick<TransportLimits, "heartbeatMs" | "peerTimeoutMs">) {
     this.ws = ws;
     this.peer = peer;
-    ws.binaryType = "nodebuffer";
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
+    // a message in several fragments arrives as its fragments, not joined (a large payload is one of them)
+    ws.binaryType = "fragments";
+    ws.on("message", (data: Buffer[], isBinary: boolean) => {
       this.lastSeen = Date.now();
       if (!isBinary) {
         this.fail({ reason: "a text frame (tessera speaks binary only)", dead: false, local: true }, 1003);
         return;
       }
-      const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      if (this.handler) this.handler(frame);
-      else this.early.push(frame);
+      if (this.handler) this.handler(data);
+      else this.early.push(data);
     });
     ws.on("pong", () => (this.lastSeen = Date.now()));
     ws.on("ping", () => (this.lastSeen = Date.now()));
@@ -67,8 +73,8 @@ export class Link {
     if (this.ws.readyState === 1) this.ws.ping();
   }
 
-  /** Starts delivering frames (including those that arrived before) to `handler`. */
-  start(handler: (frame: Uint8Array) => void, onClose: (info: LinkClosed) => void): void {
+  /** Starts delivering messages, as their fragments (including those that arrived before), to `handler`. */
+  start(handler: (fragments: Uint8Array[]) => void, onClose: (info: LinkClosed) => void): void {
     this.handler = handler;
     this.closeHandler = onClose;
     const early = this.early;
@@ -82,17 +88,24 @@ export class Link {
   }
 
   /** Sends frames in order, back to back; resolves when all were handed to the kernel. */
-  send(frames: Uint8Array | Uint8Array[]): Promise<void> {
+  send(frames: Frame | Frame[]): Promise<void> {
     const list = Array.isArray(frames) ? frames : [frames];
     if (!this.open) return Promise.reject(new Error(`the connection to rank ${this.peer} is closed`));
     return new Promise((resolve, reject) => {
       let left = list.length;
       if (left === 0) resolve();
+      const done = (err?: Error | null) => {
+        if (err) reject(err);
+        else if (--left === 0) resolve();
+      };
       for (const f of list) {
-        this.ws.send(f, { binary: true }, (err) => {
-          if (err) reject(err);
-          else if (--left === 0) resolve();
-        });
+        if (f instanceof Uint8Array) {
+          this.ws.send(f, SEND_OPTS, done);
+          continue;
+        }
+        const parts = f.fragments;
+        for (let i = 0; i < parts.length - 1; i++) this.ws.send(parts[i]!, MORE_OPTS);
+        this.ws.send(parts[parts.length - 1]!, SEND_OPTS, done);
       }
     });
   }

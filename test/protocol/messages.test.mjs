@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { encode, decode, DType, CollOp, ReduceOp, PROTOCOL_VERSION } from "../../dist/protocol/messages.js";
+import { encode, encodeHead, decode, decodeFragments, DType, CollOp, ReduceOp, PROTOCOL_VERSION } from "../../dist/protocol/messages.js";
 
 const roundTrip = (m) => decode(encode(m));
 
@@ -40,6 +40,36 @@ test("collective and p2p payloads: raw little-endian bytes, 8-byte aligned, view
     assert.is(x.payload.length, n);
     assert.is((x.payload.byteOffset - f.byteOffset) % 8, 0);
   }
+});
+
+test("a head + payload in fragments is the same message, decoded without joining; other fragmentations are joined", () => {
+  const coll = (n) => ({
+    kind: "collective", op: CollOp.Allreduce, tag: 0, seq: 5, root: 0, step: 1, src: 2, reduce: ReduceOp.Sum, dtype: DType.Float64,
+    shape: [n >> 3], offset: 0, total: n, parts: [{ rank: 1, dtype: DType.Float64, offset: 0, length: n }], payload: new Uint8Array(n).map((_, i) => i * 7),
+  });
+  const p2p = (n) => ({ kind: "p2p", src: 0, dst: 1, tag: 9, seq: 3, dtype: DType.Uint8, shape: [n], offset: 0, total: n, payload: new Uint8Array(n).fill(3) });
+  for (const make of [coll, p2p]) {
+    for (const n of [0, 4, 8, 12, 65536, 100_004]) {
+      const m = make(n);
+      const head = encodeHead(m);
+      assert.is(head.length % 8, 0, "the payload starts 8-byte aligned");
+      const joined = new Uint8Array(head.length + n);
+      joined.set(head);
+      joined.set(m.payload, head.length);
+      assert.equal(decode(joined), m, `${m.kind} ${n}: head + payload is the whole message`);
+      const d = decodeFragments([head, m.payload]);
+      assert.equal(d, m);
+      assert.is(d.payload, m.payload, "the payload fragment itself, not a copy");
+      if (n > 0) assert.equal(decodeFragments([head, m.payload.subarray(0, 1), m.payload.subarray(1)]), m);
+      // an ordinary frame cut anywhere is joined and decoded as one
+      const f = encode(m);
+      const cut = f.length >> 1;
+      assert.equal(decodeFragments([f.subarray(0, cut), f.subarray(cut)]), m);
+    }
+  }
+  // a head whose length field does not match the rest is not taken as a split message
+  const m = coll(16);
+  assert.throws(() => decodeFragments([encodeHead(m), new Uint8Array(8)]), (e) => e.constructor.name === "ProtocolError");
 });
 
 test("malformed frames are refused with a ProtocolError", () => {
