@@ -299,6 +299,22 @@ function tailPayload(bb: flatbuffers.ByteBuffer, pos: number, slot: number, insi
   return tail;
 }
 
+/**
+ * The payload vector (vtable slot `slot`) of a table in `frame`, checked to lie within the frame: the
+ * generated accessor would make a view from the length field alone, and a frame is often a slice of a
+ * larger socket buffer, so a wrong length must not expose the bytes next to it.
+ */
+function framePayload(bb: flatbuffers.ByteBuffer, pos: number, slot: number, frame: Uint8Array): Uint8Array {
+  const o = bb.__offset(pos, slot);
+  if (!o) return EMPTY;
+  const start = bb.__vector(pos + o);
+  const len = bb.__vector_len(pos + o);
+  if (start < 0 || len < 0 || start + len > frame.length) {
+    throw new ProtocolError(`a payload of ${len} bytes at offset ${start} overruns its ${frame.length}-byte frame`);
+  }
+  return new Uint8Array(frame.buffer, frame.byteOffset + start, len); // a plain view even when frame is a Buffer
+}
+
 function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
   if (bytes.length < 12) throw new ProtocolError(`a frame of ${bytes.length} bytes is too short for a message`);
   try {
@@ -335,7 +351,7 @@ function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
           kind: "collective", op: c.op(), tag: c.tag(), seq: c.seq(), root: c.root(), step: c.step(), src: c.src(),
           reduce: c.reduce(), dtype: c.dtype(), shape: shapeOf((i) => c.shape(i), c.shapeLength()),
           offset: Number(c.offset()), total: Number(c.total()), parts,
-          payload: tail ? tailPayload(c.bb!, c.bb_pos, 28, [[20, 8], [26, 24]], bytes, tail) : c.payloadArray() ?? EMPTY,
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 28, [[20, 8], [26, 24]], bytes, tail) : framePayload(c.bb!, c.bb_pos, 28, bytes),
         };
       }
       case Body.PointToPoint: {
@@ -343,7 +359,7 @@ function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
         return {
           kind: "p2p", src: c.src(), dst: c.dst(), tag: c.tag(), seq: c.seq(), dtype: c.dtype(),
           shape: shapeOf((i) => c.shape(i), c.shapeLength()), offset: Number(c.offset()), total: Number(c.total()),
-          payload: tail ? tailPayload(c.bb!, c.bb_pos, 20, [[14, 8]], bytes, tail) : c.payloadArray() ?? EMPTY,
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 20, [[14, 8]], bytes, tail) : framePayload(c.bb!, c.bb_pos, 20, bytes),
         };
       }
       case Body.Heartbeat:

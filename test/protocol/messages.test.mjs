@@ -78,4 +78,28 @@ test("malformed frames are refused with a ProtocolError", () => {
   }
 });
 
+test("a payload length that overruns its frame is refused, never read from the bytes beside the frame", () => {
+  const m = {
+    kind: "collective", op: CollOp.Allreduce, tag: 1, seq: 1, root: 0, step: 0, src: 0, reduce: ReduceOp.Sum, dtype: DType.Float64,
+    shape: [2], offset: 0, total: 16, parts: [], payload: new Uint8Array(16).fill(7),
+  };
+  const frame = encode(m);
+  const at = decode(frame).payload.byteOffset - frame.byteOffset - 4; // the payload vector's length field
+  assert.is(new DataView(frame.buffer, frame.byteOffset).getUint32(at, true), 16);
+  // the frame as a slice of a larger socket buffer, with other bytes after it
+  const slab = new Uint8Array(frame.length + 256).fill(0xee);
+  slab.set(frame);
+  const view = slab.subarray(0, frame.length);
+  assert.equal(Array.from(decode(view).payload), new Array(16).fill(7));
+  new DataView(slab.buffer).setUint32(at, 16 + 64, true);
+  assert.throws(() => decode(view), (e) => e.constructor.name === "ProtocolError" && /overruns its \d+-byte frame/.test(e.message));
+  const p = { kind: "p2p", src: 0, dst: 1, tag: 5, seq: 2, dtype: DType.Value, shape: [], offset: 0, total: 3, payload: new Uint8Array([1, 2, 3]) };
+  const pf = encode(p);
+  const pat = decode(pf).payload.byteOffset - pf.byteOffset - 4;
+  const pslab = new Uint8Array(pf.length + 64).fill(0xee);
+  pslab.set(pf);
+  new DataView(pslab.buffer).setUint32(pat, 1000, true);
+  assert.throws(() => decode(pslab.subarray(0, pf.length)), (e) => e.constructor.name === "ProtocolError");
+});
+
 test.run();
