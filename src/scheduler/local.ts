@@ -38,8 +38,17 @@ export interface PlanRequest {
 
 export type PoolResult = number | boolean | (RawArray & { persisted?: Persisted });
 
-export async function runOnPool(req: PlanRequest, opts: RunOptions = {}): Promise<PoolResult[]> {
+/** The computes of this process run one at a time: they share the pool, its memory and (under ranks) the world. */
+let running: Promise<unknown> = Promise.resolve();
+
+export function runOnPool(req: PlanRequest, opts: RunOptions = {}): Promise<PoolResult[]> {
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
+  const mine = running.then(() => runAlone(req, opts, workers));
+  running = mine.catch(() => {}); // a failed compute does not fail the ones queued behind it
+  return mine;
+}
+
+async function runAlone(req: PlanRequest, opts: RunOptions, workers: number | undefined): Promise<PoolResult[]> {
   const engine = await getEngine(workers);
   if (comm) await checkSameGraph(comm, req.fingerprint());
   const plan = req.plan(engine.heap);
@@ -83,7 +92,41 @@ async function checkSameGraph(c: RankComm, fp: string): Promise<void> {
   }
 }
 
+/**
+ * Runs the plan with the user's progress callback isolated: if it throws, the run is aborted and
+ * compute() rejects with TASK_FAILED carrying the callback's error (it must not crash the process
+ * from inside a worker's message handler).
+ */
 async function runPlan(engine: Engine, plan: Plan, opts: RunOptions, workers: number | undefined): Promise<void> {
+  const user = opts.onProgress;
+  if (!user) return runSteps(engine, plan, opts, workers);
+  const inner = new AbortController();
+  const forward = () => inner.abort();
+  if (opts.signal?.aborted) inner.abort();
+  else opts.signal?.addEventListener("abort", forward, { once: true });
+  let thrown: { error: unknown } | null = null;
+  const onProgress = (e: ProgressEvent) => {
+    if (thrown) return;
+    try {
+      user(e);
+    } catch (error) {
+      thrown = { error };
+      inner.abort();
+    }
+  };
+  try {
+    await runSteps(engine, plan, { ...opts, signal: inner.signal, onProgress }, workers);
+    if (thrown) throw thrown; // thrown during the last event, after the work was done
+  } catch (e) {
+    if (!thrown) throw e;
+    const cause = (thrown as { error: unknown }).error;
+    throw new ComputeError("TASK_FAILED", `the progress callback threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  } finally {
+    opts.signal?.removeEventListener("abort", forward);
+  }
+}
+
+async function runSteps(engine: Engine, plan: Plan, opts: RunOptions, workers: number | undefined): Promise<void> {
   const t0 = performance.now();
   const ranks = comm;
   const stages = plan.steps.filter((s) => s.kind === "stage").length;

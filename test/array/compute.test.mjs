@@ -84,6 +84,33 @@ test("progress: events with done <= total, stage <= stages, and a final done == 
   assert.is(await src().sum().compute({ progress: true }), R.scalar(R.reduce("sum", ref)));
 });
 
+test("computes started at the same time all settle, each with its own result", async () => {
+  const x = random.random([300, 200], { chunks: [70, 45], seed: 11 });
+  const alone = [await x.sum().compute(), await x.max().compute(), await x.mean({ axis: 0 }).compute(), await x.add(1).compute()];
+  const together = await Promise.all([
+    x.sum().compute(), x.max().compute(), x.mean({ axis: 0 }).compute({ workers: 1 }), x.add(1).compute(), x.sum().compute({ workers: 2 }),
+  ]);
+  assert.ok(Object.is(together[0], alone[0]) && Object.is(together[4], alone[0]));
+  assert.ok(Object.is(together[1], alone[1]));
+  sameArray(together[2], alone[2]);
+  sameArray(together[3], alone[3]);
+  // one failing among them fails alone
+  const bad = x.mapBlocks(() => { throw new Error("block boom"); });
+  const [a, b, c] = await Promise.allSettled([x.sum().compute(), bad.sum().compute(), x.min().compute()]);
+  assert.ok(a.status === "fulfilled" && Object.is(a.value, alone[0]));
+  assert.ok(b.status === "rejected" && b.reason.code === "TASK_FAILED");
+  assert.ok(c.status === "fulfilled" && c.value <= alone[1]);
+});
+
+test("a progress callback that throws rejects compute() with TASK_FAILED (the process goes on)", async () => {
+  const x = random.random([400, 400], { chunks: 50, seed: 2 });
+  let calls = 0;
+  const e = await rejectsCode(x.sum().compute({ progress: () => { calls++; throw new Error("callback boom"); } }), "TASK_FAILED", "progress callback", "callback boom");
+  assert.is(e.cause.message, "callback boom");
+  assert.is(calls, 1, "not called again after it threw");
+  assert.ok((await x.sum().compute()) > 0, "the next compute works");
+});
+
 test("signal aborted before compute rejects with ABORTED", async () => {
   const ac = new AbortController();
   ac.abort();
