@@ -145,9 +145,11 @@ function makeJobs(o, dist) {
         else if (engine === "numpy") jobs.push({ ...base, run: () => runNumpy(caseName, { n, chunk, seed: o.seed, timeoutMs }), expectN });
         else if (engine === "native") {
           if (TUTORIAL.includes(caseName)) {
-            // generate-and-sum of n*n doubles on one thread: the +1 is free, so it bounds all three pipelines
-            jobs.push({ ...base, engine: "native-gensum", label: "C gensum 1 thread (limit)", native: true,
-              run: () => runNative("gensum", [n * n], timeoutMs), expectOverride: { value: (n * n) / 2, rel: 1e-3 } });
+            // generate-and-sum of n*n doubles on 1 and 2 threads: the +1 is free, so it bounds the pipelines
+            for (const threads of [1, 2]) {
+              jobs.push({ ...base, engine: `native-gensum-${threads}t`, label: `C gensum ${threads} thread${threads > 1 ? "s" : ""} (limit)`, native: true,
+                run: () => runNative("gensum", [n * n, threads], timeoutMs), expectOverride: { value: (n * n) / 2, rel: 1e-3 } });
+            }
           } else {
             const mode = caseName === "sum_existing" ? "sum" : "add";
             for (const threads of [1, 2]) {

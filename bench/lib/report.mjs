@@ -108,7 +108,7 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
 
 const COLORS = {
   tessera: "#d1495b", "tessera-2nd": "#edae49", "dask-threads": "#00798c", "dask-distributed": "#30638e",
-  numpy: "#7a9e7e", "native-gensum": "#888888", "native-sum-1t": "#999999", "native-sum-2t": "#666666",
+  numpy: "#7a9e7e", "native-sum-1t": "#999999", "native-sum-2t": "#666666",
   "native-add-1t": "#999999", "native-add-2t": "#666666", mpi4py: "#30638e",
   "tessera-np1-w1": "#e8838f", "tessera-np1-w2": "#edae49", "native-gensum-1t": "#999999", "native-gensum-2t": "#666666",
 };
