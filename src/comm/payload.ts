@@ -192,7 +192,7 @@ export function packParts(items: { rank: number; p: Payload }[]): Payload {
   const parts: PartInfo[] = [];
   for (const { rank, p } of items) {
     parts.push({ rank, dtype: p.dtype, offset: size, length: p.bytes.length });
-    size += (p.bytes.length + 7) & ~7;
+    size += Math.ceil(p.bytes.length / 8) * 8; // not & ~7: may pass 2^31
   }
   const bytes = new Uint8Array(size);
   items.forEach(({ p }, i) => bytes.set(p.bytes, parts[i]!.offset));

@@ -49,7 +49,7 @@ interface Ctx {
 
 const gridKey = (g: GridSpec) => JSON.stringify([g.shape, g.chunks]);
 const gridOf = (shape: readonly number[], chunks: Chunks): GridSpec => ({ shape: [...shape], chunks: chunks.map((c) => [...c]) });
-const align = (n: number) => (n + 15) & ~15;
+const align = (n: number) => Math.ceil(n / 16) * 16; // not (n + 15) & ~15: sizes pass 2^31
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Materialized leaves reachable from expr through virtual nodes. */

@@ -111,6 +111,14 @@ test("a progress callback that throws rejects compute() with TASK_FAILED (the pr
   assert.ok((await x.sum().compute()) > 0, "the next compute works");
 });
 
+test("results or partials beyond the 4 GiB of kernel memory are TOO_LARGE before anything runs", async () => {
+  // 7.2 GB of output (sizes past 2^31 bytes once wrapped to a small buffer, and the kernel faulted)
+  await rejectsCode(zeros([30000, 30000], { chunks: 5000 }).compute(), "TOO_LARGE", "7200000000");
+  await rejectsCode(zeros([30000, 30000], { chunks: 5000 }).persist(), "TOO_LARGE");
+  await rejectsCode(zeros([1e6, 1e6], { chunks: 1000 }).sum({ axis: 0 }).compute(), "TOO_LARGE");
+  assert.is(await ones([3000, 3000], { chunks: 1000 }).sum().compute(), 9e6, "the engine works after");
+});
+
 test("signal aborted before compute rejects with ABORTED", async () => {
   const ac = new AbortController();
   ac.abort();
