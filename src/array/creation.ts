@@ -1,7 +1,7 @@
 /** Creation functions: zeros, ones, full, arange, linspace, fromArray, and the top-level where/compute. */
 import { invalid, show } from "../errors.js";
 import { newId, type Node } from "../graph/nodes.js";
-import { whereNode, binaryNode, checkNumber } from "./build.js";
+import { whereNode, binaryNode, checkNumber, unaryNode } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec } from "./chunks.js";
 import { ChunkedArray } from "./chunked.js";
 import { computeMany, type ComputeOptions, type ComputeResult } from "./compute.js";
@@ -27,16 +27,29 @@ export function lazy(node: Node, chunks: ChunkSpec | undefined): ChunkedArray {
   return new ChunkedArray(node, normalizeChunks(chunks, node.shape, itemsize(node.dtype)));
 }
 
-export function full(shape: number | number[], value: number, opts?: CreationOptions): ChunkedArray {
-  const o = checkOptions(opts, ["chunks", "dtype"], "full");
+export function full(shape: number | number[], value: number, opts?: CreationOptions, fn = "full"): ChunkedArray {
+  const o = checkOptions(opts, ["chunks", "dtype"], fn);
   const s = checkShape(shape);
-  const v = checkNumber(value, "fill value");
+  let v = checkNumber(value, "fill value");
   const dtype = o.dtype === undefined ? (typeof value === "boolean" ? "bool" : scalarDType(v, "float64")) : checkDType(o.dtype);
+  if (dtype === "int32") {
+    // as numpy: a fraction is truncated; what no int32 can hold is refused, never wrapped
+    const t = Math.trunc(v);
+    if (!Number.isFinite(v) || t > 2 ** 31 - 1 || t < -(2 ** 31)) throw invalid("INVALID_ARGUMENT", `fill value ${show(value)} does not fit int32`);
+    v = t;
+  } else if (dtype === "bool") v = v !== 0 && !Number.isNaN(v) ? 1 : 0;
   return lazy({ kind: "fill", id: newId(), shape: s, dtype, value: v }, o.chunks as ChunkSpec | undefined);
 }
 
-export const zeros = (shape: number | number[], opts?: CreationOptions): ChunkedArray => full(shape, 0, { dtype: "float64", ...opts });
-export const ones = (shape: number | number[], opts?: CreationOptions): ChunkedArray => full(shape, 1, { dtype: "float64", ...opts });
+/** The options of zeros/ones, checked under their own name before the float64 default is merged in. */
+function filled(fn: string, shape: number | number[], value: number, opts: CreationOptions | undefined): ChunkedArray {
+  if (typeof opts === "string") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object: ${fn}(shape, { dtype: ${show(opts)} })`);
+  checkOptions(opts, ["chunks", "dtype"], fn);
+  return full(shape, value, { dtype: "float64", ...opts }, fn);
+}
+
+export const zeros = (shape: number | number[], opts?: CreationOptions): ChunkedArray => filled("zeros", shape, 0, opts);
+export const ones = (shape: number | number[], opts?: CreationOptions): ChunkedArray => filled("ones", shape, 1, opts);
 
 /**
  * arange(stop) or arange(start, stop, step?): start + i * step for i < ceil((stop - start) / step).
@@ -65,13 +78,15 @@ export function linspace(start: number, stop: number, num = 50, opts?: CreationO
   checkNumber(start, "linspace start");
   checkNumber(stop, "linspace stop");
   if (!Number.isSafeInteger(num) || num < 0) throw invalid("INVALID_ARGUMENT", `linspace num ${show(num)} must be a non-negative integer`);
-  const endpoint = o.endpoint ?? true;
+  if (o.endpoint !== undefined && typeof o.endpoint !== "boolean") throw invalid("INVALID_ARGUMENT", `linspace endpoint ${show(o.endpoint)} must be true or false`);
+  const endpoint = (o.endpoint as boolean | undefined) ?? true;
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : NaN;
   const dtype = o.dtype === undefined ? "float64" : checkDType(o.dtype);
   const iota: Node = { kind: "iota", id: newId(), shape: [num], dtype: "float64" };
   let node: Node = div > 0 ? binaryNode("add", binaryNode("mul", iota, step), start) : { kind: "fill", id: newId(), shape: [num], dtype: "float64", value: start };
   if (endpoint && num > 1) node = whereNode(binaryNode("eq", iota, num - 1), stop, node);
+  if (dtype === "int32") node = unaryNode("floor", node); // numpy 2 floors linspace to integers
   return castTo(node, dtype, o.chunks as ChunkSpec | undefined);
 }
 
@@ -94,13 +109,21 @@ export function fromArray(source: unknown, opts?: CreationOptions & { shape?: nu
   const o = checkOptions(opts, ["chunks", "dtype", "shape"], "fromArray");
   const nd = toNDArray(source, o.shape as number[] | undefined);
   const data = nd.data.slice() as TypedArray;
+  if (nd.dtype === "bool") for (let i = 0; i < data.length; i++) if (data[i]! > 1) data[i] = 1; // bool data is 0 and 1
   const base = new NDArray(data, nd.shape, nd.dtype);
   const arr = lazy(base.node, o.chunks as ChunkSpec | undefined);
   return o.dtype === undefined || o.dtype === base.dtype ? arr : arr.astype(checkDType(o.dtype));
 }
 
 export function toNDArray(source: unknown, shape?: number[]): NDArray {
-  if (source instanceof NDArray) return source;
+  if (source instanceof NDArray || (shape !== undefined && !dtypeOfTypedArray(source))) {
+    // nested arrays or an NDArray with { shape }: the values in C order, given that shape
+    const nd = source instanceof NDArray ? source : toNDArray(source);
+    if (shape === undefined) return nd;
+    const s = checkShape(shape);
+    if (sizeOf(s) !== nd.size) throw invalid("SHAPE_MISMATCH", `${nd.size} values (shape [${nd.shape.join(", ")}]) do not fit shape [${s.join(", ")}]`);
+    return s.length === nd.shape.length && s.every((n, d) => n === nd.shape[d]) ? nd : new NDArray(nd.data, s, nd.dtype);
+  }
   const td = dtypeOfTypedArray(source);
   if (td) {
     const data = source as TypedArray;
@@ -168,8 +191,10 @@ function eagerWhere(node: Node): NDArray {
  */
 export async function compute(...args: (ChunkedArray | ComputeOptions)[]): Promise<ComputeResult[]> {
   const last = args[args.length - 1];
-  const opts = last !== undefined && !(last instanceof ChunkedArray) ? (args.pop() as ComputeOptions) : undefined;
+  const isArray = (a: unknown) => a instanceof ChunkedArray || a instanceof NDArray;
+  const opts = last !== undefined && !isArray(last) ? (args.pop() as ComputeOptions) : undefined;
   args.forEach((a, i) => {
+    if (a instanceof NDArray) throw invalid("INVALID_ARGUMENT", `compute argument ${i} is an NDArray, which is computed already; compute() takes ChunkedArrays`);
     if (!(a instanceof ChunkedArray)) throw invalid("INVALID_ARGUMENT", `compute argument ${i} is ${show(a)}, not a ChunkedArray`);
   });
   return computeMany(args as ChunkedArray[], opts);

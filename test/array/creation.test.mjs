@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { zeros, ones, full, arange, linspace, fromArray, random, compute, NDArray, ChunkedArray } from "../../dist/index.js";
-import { throwsCode } from "../helpers/check.mjs";
+import { rejectsCode, throwsCode } from "../helpers/check.mjs";
 
 const values = async (x) => Array.from((await x.compute()).data);
 
@@ -198,6 +198,48 @@ test("fromArray: typed arrays with shape (copied), NDArray sources", async () =>
 });
 
 // ------------------------------------------------------------------------ chunks
+
+test("full with int32 truncates fractions and refuses what int32 cannot hold; bool fills are 0/1", async () => {
+  assert.equal(await values(full([2], -2.7, { dtype: "int32" })), [-2, -2]);
+  assert.equal(await values(full([2], 2 ** 31 - 1, { dtype: "int32" })), [2 ** 31 - 1, 2 ** 31 - 1]);
+  for (const v of [2 ** 31 + 5, -(2 ** 31) - 1, 2 ** 40, NaN, Infinity]) {
+    throwsCode(() => full([2], v, { dtype: "int32" }), "INVALID_ARGUMENT", "does not fit int32");
+  }
+  assert.equal(await values(full([2], 5, { dtype: "bool" })), [1, 1]);
+  assert.equal(await values(full([1], 0, { dtype: "bool" })), [0]);
+});
+
+test("zeros/ones name themselves when given a dtype string instead of options", () => {
+  throwsCode(() => zeros([2], "int32"), "INVALID_ARGUMENT", "zeros options", '{ dtype: "int32" }');
+  throwsCode(() => ones([2], 5), "INVALID_ARGUMENT", "ones options 5");
+  throwsCode(() => ones([2], { dtyp: "int32" }), "INVALID_ARGUMENT", "ones has no option");
+});
+
+test("linspace with int32 floors (numpy 2); endpoint must be a boolean", async () => {
+  assert.equal(await values(linspace(-1, 0, 5, { dtype: "int32" })), [-1, -1, -1, -1, 0]);
+  assert.equal(await values(linspace(0, 3, 4, { dtype: "int32" })), [0, 1, 2, 3]);
+  throwsCode(() => linspace(0, 1, 3, { endpoint: "yes" }), "INVALID_ARGUMENT", 'endpoint "yes"');
+});
+
+test("fromArray: { shape } reshapes nested arrays and NDArrays (C order) or is SHAPE_MISMATCH; bool data becomes 0/1", async () => {
+  const a = fromArray([1, 2, 3, 4, 5, 6], { shape: [2, 3] });
+  assert.equal(a.shape, [2, 3]);
+  assert.equal((await a.compute()).toArray(), [[1, 2, 3], [4, 5, 6]]);
+  const nd = await fromArray([[1, 2], [3, 4]]).compute();
+  assert.equal((await fromArray(nd, { shape: [4] }).compute()).toArray(), [1, 2, 3, 4]);
+  throwsCode(() => fromArray([1, 2, 3, 4], { shape: [3, 2] }), "SHAPE_MISMATCH", "[3, 2]");
+  throwsCode(() => fromArray(nd, { shape: [5] }), "SHAPE_MISMATCH", "[5]");
+  const b = fromArray(new Uint8Array([0, 2, 255, 1]));
+  assert.is(b.dtype, "bool");
+  assert.equal(await values(b), [0, 1, 1, 1]);
+  assert.is(await b.sum().compute(), 3);
+});
+
+test("compute() given an NDArray says so (it is not read as the options)", async () => {
+  const nd = await ones([2]).compute();
+  await rejectsCode(() => compute(nd), "INVALID_ARGUMENT", "argument 0 is an NDArray");
+  await rejectsCode(() => compute(ones([2]).sum(), nd), "INVALID_ARGUMENT", "argument 1 is an NDArray");
+});
 
 test("chunk specs: number, per-axis, explicit lists, -1, mixed", () => {
   assert.equal(zeros([10, 7], { chunks: 3 }).chunks, [[3, 3, 3, 1], [3, 3, 1]]);
