@@ -84,8 +84,11 @@ const REDUCE_OPTIONS = new Set(["axis", "keepdims", "ddof"]);
 /** The reduction node plus the chunks its result has (for lazy arrays). */
 export function reduceNode(op: ReduceOp, input: Node, inputChunks: Chunks, opts: ReduceOptions = {}): { node: ReduceNode; chunks: Chunks } {
   if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${op} options ${show(opts)} must be an object`);
+  const withDdof = op === "var" || op === "std";
   for (const k of Object.keys(opts)) {
-    if (!REDUCE_OPTIONS.has(k)) throw invalid("INVALID_ARGUMENT", `${op} has no option ${show(k)}; it takes axis, keepdims${op === "var" || op === "std" ? ", ddof" : ""}`);
+    if (!REDUCE_OPTIONS.has(k) || (k === "ddof" && !withDdof)) {
+      throw invalid("INVALID_ARGUMENT", `${op} has no option ${show(k)}; it takes axis, keepdims${withDdof ? ", ddof" : ""}`);
+    }
   }
   const nd = input.shape.length;
   if ((op === "argmin" || op === "argmax") && Array.isArray(opts.axis)) {

@@ -1,4 +1,5 @@
 /** Argument parsing for run.js: strict, with one-line errors that name the bad value. */
+import { maxWorkers } from "../scheduler/engine.js";
 
 export interface RunArgs {
   help: boolean;
@@ -74,7 +75,7 @@ export function parseArgs(argv: string[]): RunArgs {
         a.seed = int("--seed", value(), 0, Number.MAX_SAFE_INTEGER);
         break;
       case "--workers":
-        a.workers = int("--workers", value(), 1, 1024);
+        a.workers = int("--workers", value(), 1, maxWorkers());
         break;
       case "--progress":
         a.progress = true;

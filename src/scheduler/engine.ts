@@ -11,17 +11,26 @@ import { WorkerPool } from "./pool.js";
 /** Bytes below which the heap never allocates (kept clear of any static data of the kernels). */
 const RESERVED = 1 << 20;
 
+/** Most workers a pool may have: a few per core (more only costs memory and start-up). */
+export const maxWorkers = (): number => Math.max(16, 4 * os.availableParallelism());
+
 export function defaultWorkerCount(): number {
-  for (const v of [process.env.TESSERA_WORKERS, process.env.SLURM_CPUS_PER_TASK]) {
-    const n = Number(v);
-    if (v && Number.isInteger(n) && n > 0) return n;
+  const mine = process.env.TESSERA_WORKERS;
+  if (mine) {
+    // ours: a typo must not silently fall back to another count
+    const n = Number(mine);
+    if (!Number.isInteger(n)) throw invalid("INVALID_ARGUMENT", `TESSERA_WORKERS ${show(mine)} must be a positive integer`);
+    return checkWorkers(n, "TESSERA_WORKERS");
   }
+  const slurm = Number(process.env.SLURM_CPUS_PER_TASK); // SLURM's: used when it makes sense
+  if (Number.isInteger(slurm) && slurm > 0) return Math.min(slurm, maxWorkers());
   return Math.max(1, os.availableParallelism());
 }
 
-export function checkWorkers(n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1024) {
-    throw invalid("INVALID_ARGUMENT", `workers ${show(n)} must be an integer from 1 to 1024`);
+export function checkWorkers(n: unknown, what = "workers"): number {
+  const max = maxWorkers();
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > max) {
+    throw invalid("INVALID_ARGUMENT", `${what} ${show(n)} must be an integer from 1 to ${max} (4 per core of this machine, at least 16)`);
   }
   return n;
 }
@@ -35,6 +44,10 @@ let engine: Engine | null = null;
 
 /** The engine, with at least `workers` workers (the pool is rebuilt when it must grow). */
 export async function getEngine(workers?: number): Promise<Engine> {
+  const kernels = process.env.TESSERA_KERNELS;
+  if (kernels && kernels !== "js" && kernels !== "wasm") {
+    throw invalid("INVALID_ARGUMENT", `TESSERA_KERNELS ${show(kernels)} must be "wasm" (the default) or "js"`);
+  }
   const want = workers ?? defaultWorkerCount();
   if (engine && engine.pool.size >= want) return engine;
   if (engine) await engine.pool.close();

@@ -168,6 +168,32 @@ test("compute option validation: INVALID_ARGUMENT naming the value", async () =>
   await rejectsCode(() => compute(x.sum(), "x", x.max()), "INVALID_ARGUMENT", '"x"');
   const err = await rejectsCode(() => compute(x, { wrkers: 1 }), "INVALID_ARGUMENT", '"wrkers"');
   assert.instance(err, ValidationError);
+  // a few workers per core at most: 1000 threads on a laptop is a typo, not a plan
+  await rejectsCode(() => x.sum().compute({ workers: 100000 }), "INVALID_ARGUMENT", "100000", "per core");
+  // reduction options: ddof belongs to var and std only
+  throwsCode(() => x.sum({ ddof: 1 }), "INVALID_ARGUMENT", '"ddof"', "axis, keepdims");
+  throwsCode(() => x.max({ ddof: 1 }), "INVALID_ARGUMENT", '"ddof"');
+  assert.ok(Number.isFinite(await x.var({ ddof: 1 }).compute()));
+});
+
+test("bad TESSERA_WORKERS and TESSERA_KERNELS are refused naming the value, not ignored", async () => {
+  const x = src();
+  const saved = { w: process.env.TESSERA_WORKERS, k: process.env.TESSERA_KERNELS };
+  try {
+    for (const w of ["abc", "0", "-3", "2.5"]) {
+      process.env.TESSERA_WORKERS = w;
+      await rejectsCode(() => x.sum().compute(), "INVALID_ARGUMENT", "TESSERA_WORKERS", JSON.stringify(w));
+    }
+    delete process.env.TESSERA_WORKERS;
+    process.env.TESSERA_KERNELS = "bogus";
+    await rejectsCode(() => x.sum().compute(), "INVALID_ARGUMENT", "TESSERA_KERNELS", '"bogus"');
+  } finally {
+    for (const [k, v] of [["TESSERA_WORKERS", saved.w], ["TESSERA_KERNELS", saved.k]]) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  assert.ok(Number.isFinite(await x.sum().compute()));
 });
 
 test("a signal that is not an AbortSignal is INVALID_ARGUMENT", async () => {
