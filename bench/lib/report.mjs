@@ -76,7 +76,7 @@ export function renderTerminal(rows, skipped, meta) {
   }
   if (skipped.length) out.push("");
   for (const s of skipped) out.push(`skipped  ${s.note}`);
-  out.push("", `median of ${meta.options.reps} interleaved reps (A B A B); time ÷ tessera > 1: tessera is faster. Peak RSS: whole process tree, sampled every 20 ms.`);
+  out.push("", `median of ${meta.options.reps} interleaved reps (A B A B); time ÷ tessera > 1: tessera is faster. Peak RSS: whole process tree, sampled every 20 ms (the tree rescanned every 200 ms).`);
   return out.join("\n");
 }
 
@@ -99,7 +99,7 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
     out.push(`| ${cells.join(" | ")} |`);
   }
   for (const s of skipped) out.push(`| ${s.case} | - | - | - | - | - | - | - | skipped: ${esc(s.note)} |`);
-  out.push("", "Median of the interleaved reps; min–max over them. Throughput: elements/s (el/s) for the random pipelines, GB/s of array data for the existing arrays, tasks/s for the per-task case. time ÷ tessera: the engine's time for tessera's work (from throughputs), > 1 means tessera is faster. Peak RSS: the whole process tree (dask distributed's workers included), sampled every 20 ms.", "");
+  out.push("", "Median of the interleaved reps; min–max over them. Throughput: elements/s (el/s) for the random pipelines, GB/s of array data for the existing arrays, tasks/s for the per-task case. time ÷ tessera: the engine's time for tessera's work (from throughputs), > 1 means tessera is faster. Peak RSS: the whole process tree (dask distributed's workers included), sampled every 20 ms (the tree rescanned every 200 ms).", "");
   out.push("## Cases", "");
   for (const [c, v] of Object.entries(meta.cases)) out.push(`- **${c}** (${v.title}): ${v.what}`);
   for (const s of skipped) out.push(`- **${s.case}**: skipped. ${s.note}`);
