@@ -14,21 +14,24 @@ import { allgatherBytes, closeWorld, initWorld, onRankLost } from "../comm/index
 import { launchLocal } from "../comm/launch.js";
 import { useRanks } from "../scheduler/local.js";
 
-/** Progress: explicit flag wins; otherwise a bar on a TTY once a run has taken over 2 s. */
-function progressOption(a: RunArgs): ((e: ProgressEvent) => void) | undefined {
-  if (a.progress === false || (a.progress === undefined && !process.stderr.isTTY)) return undefined;
+/**
+ * Progress: --progress shows it (a bar on a TTY, a line per tenth of the work in a log); without the flag,
+ * a bar on a TTY once a run has taken over 2 s. `done` ends the bar's line before the result is printed.
+ */
+function progressOption(a: RunArgs): { progress?: (e: ProgressEvent) => void; done: () => void } {
+  if (a.progress === false || (a.progress === undefined && !process.stderr.isTTY)) return { done: () => {} };
   const bar = progressBar(process.stderr);
   process.on("exit", () => bar.done());
-  return (e) => {
-    if (a.progress || e.elapsed > 2) bar.update(e);
-  };
+  return { progress: (e) => (a.progress || e.elapsed > 2 ? bar.update(e) : undefined), done: () => bar.done() };
 }
 
 async function tutorial(a: RunArgs): Promise<void> {
   if (a.n > 0 && a.chunk > a.n) a.chunk = a.n;
   const t0 = performance.now();
   const x = tessera.random.random([a.n, a.n], { chunks: a.chunk, seed: a.seed });
-  const result = (await x.add(1).sum().compute({ workers: a.workers, progress: progressOption(a) })) as number;
+  const bar = progressOption(a);
+  const result = (await x.add(1).sum().compute({ workers: a.workers, progress: bar.progress })) as number;
+  bar.done();
   const seconds = (performance.now() - t0) / 1000;
   const elements = a.n * a.n;
   const rate = elements / seconds;
@@ -55,7 +58,13 @@ async function script(a: RunArgs): Promise<void> {
   }
   if (typeof mod.default !== "function") throw new UsageError(`script ${a.script} must default-export an async function ({ tessera, argv }) => value`);
   const t0 = performance.now();
-  const value = await (mod.default as (ctx: unknown) => unknown)({ tessera, argv: a.scriptArgs });
+  let value = await (mod.default as (ctx: unknown) => unknown)({ tessera, argv: a.scriptArgs });
+  if (value instanceof tessera.ChunkedArray) {
+    // a lazy result is computed (on every rank: compute() is collective), not printed as {}
+    const bar = progressOption(a);
+    value = await value.compute({ workers: a.workers, progress: bar.progress });
+    bar.done();
+  }
   const seconds = (performance.now() - t0) / 1000;
   if (tessera.world.rank !== 0) return;
   const out = value instanceof tessera.NDArray ? value.toArray() : value;

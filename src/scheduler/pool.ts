@@ -66,7 +66,7 @@ export class WorkerPool {
   }
 
   private spawn(areas: WorkerAreas): Slot {
-    const worker = new Worker(WORKER_URL, { execArgv: workerExecArgv() });
+    const worker = newWorker();
     const slot: Slot = { worker, areas, busy: null, onMessage: null, onExit: null };
     worker.on("message", (m: FromWorker) => slot.onMessage?.(m));
     worker.on("error", (e) => slot.onExit?.(`threw ${e.message}`));
@@ -175,6 +175,30 @@ export class WorkerPool {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
+  }
+}
+
+let acceptedArgv: string[] | null = null;
+
+/**
+ * A worker with the parent's node options. Options a worker refuses (V8 flags such as --no-liftoff are
+ * process-wide: they apply to the workers anyway) are found once, by trying each alone, and left out.
+ */
+function newWorker(): Worker {
+  if (acceptedArgv) return new Worker(WORKER_URL, { execArgv: acceptedArgv });
+  try {
+    return new Worker(WORKER_URL, { execArgv: workerExecArgv() });
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw e;
+    acceptedArgv = workerExecArgv().filter((a) => {
+      try {
+        void new Worker("", { eval: true, execArgv: [a] }).terminate();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return new Worker(WORKER_URL, { execArgv: acceptedArgv });
   }
 }
 

@@ -123,6 +123,39 @@ test("bad arguments exit 2 with one line on stderr naming the value", async () =
   results.forEach((r, i) => oneLineError(r, ...[cases[i][1]]));
 });
 
+test("--progress in a log (stderr not a TTY): a line per tenth of the work, ending at 100%, apart from the result", async () => {
+  const r = await run(["--n", "2000", "--chunk", "100", "--progress"]);
+  assert.is(r.code, 0, r.stderr);
+  const prog = lines(r.stderr).filter((l) => l.startsWith("progress:"));
+  assert.ok(prog.length >= 2 && prog.length <= 11, `progress lines: ${r.stderr}`);
+  assert.match(prog[prog.length - 1], /^progress: 100% 400\/400 chunks [\d.]+s$/);
+  assert.not.match(r.stderr, /\r/);
+  assert.match(r.stdout, /^result:/m);
+  assert.is(lines(r.stdout).filter((l) => l.startsWith("progress")).length, 0);
+  const quiet = await run(["--n", "2000", "--chunk", "100"]);
+  assert.is(quiet.stderr, "", "no progress in a log without --progress");
+});
+
+test("a script returning a lazy ChunkedArray has it computed and printed (also on 2 ranks)", async () => {
+  for (const args of [[FIX("lazy.mjs")], ["--np", "2", FIX("lazy.mjs")]]) {
+    const r = await run(args, { timeout: 60_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+  }
+});
+
+test("node flags a worker refuses (V8's --no-liftoff) do not break the pool", async () => {
+  const r = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--no-liftoff", RUN, "--n", "1000", "--chunk", "250", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(Number.isFinite(JSON.parse(r.stdout).result));
+});
+
 test("--help and -h exit 0 with the usage", async () => {
   for (const flag of ["--help", "-h"]) {
     const r = await run([flag]);
