@@ -19,6 +19,15 @@ export function checkNumber(v: unknown, what: string): number {
   return v;
 }
 
+/**
+ * An operand given as a JS value: a boolean becomes a 0-d bool constant array, so it promotes as numpy's
+ * Python bool does (bool with bool stays bool; with any other dtype that dtype wins), not as the number 1.
+ */
+export function scalarOperand(v: unknown, what: string): Node | number {
+  if (typeof v === "boolean") return { kind: "fill", id: newId(), shape: [], dtype: "bool", value: v ? 1 : 0 };
+  return checkNumber(v, what);
+}
+
 const dtypesOf = (ops: Operand[]) => ops.map((o) => (typeof o === "number" ? o : o.dtype));
 const shapesOf = (ops: Operand[]) => ops.filter((o): o is Node => typeof o !== "number").map((o) => o.shape);
 

@@ -6,7 +6,7 @@ import { invalid, show } from "../errors.js";
 import type { MapBlocksNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
 import { ArrayBase } from "./base.js";
-import { checkNumber, reduceNode, unaryNode, type ReduceOptions } from "./build.js";
+import { checkNumber, scalarOperand, reduceNode, unaryNode, type ReduceOptions } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec, type Chunks } from "./chunks.js";
 import { computeMany, persistNode, type ComputeOptions, type ComputeResult } from "./compute.js";
 import { checkDType, itemsize, type DType } from "../dtype.js";
@@ -58,7 +58,7 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
 
   protected operand(o: ChunkedArray | NDArray | number, what: string): Node | number {
     if (o instanceof ChunkedArray || o instanceof NDArray) return o.node;
-    return checkNumber(o, `${what} operand`);
+    return scalarOperand(o, `${what} operand`);
   }
 
   protected wrap(node: Node, sources: unknown[]): ChunkedArray {

@@ -1,7 +1,7 @@
 /** Creation functions: zeros, ones, full, arange, linspace, fromArray, and the top-level where/compute. */
 import { invalid, show } from "../errors.js";
 import { newId, type Node } from "../graph/nodes.js";
-import { whereNode, binaryNode, checkNumber, unaryNode } from "./build.js";
+import { whereNode, binaryNode, checkNumber, scalarOperand, unaryNode } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec } from "./chunks.js";
 import { ChunkedArray } from "./chunked.js";
 import { computeMany, type ComputeOptions, type ComputeResult } from "./compute.js";
@@ -167,7 +167,7 @@ type Operand = ChunkedArray | NDArray | number | boolean;
 export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray | NDArray {
   const ops = [cond, a, b];
   const nodes = ops.map((x, i) =>
-    x instanceof ChunkedArray || x instanceof NDArray ? x.node : checkNumber(x, `where ${["condition", "x", "y"][i]}`),
+    x instanceof ChunkedArray || x instanceof NDArray ? x.node : scalarOperand(x, `where ${["condition", "x", "y"][i]}`),
   );
   const node = whereNode(nodes[0]!, nodes[1]!, nodes[2]!);
   if (!ops.some((x) => x instanceof ChunkedArray)) {

@@ -9,7 +9,7 @@ import type { RawArray } from "../scheduler/plan.js";
 import type { EagerResult, Scope } from "../scheduler/inthread.js";
 import { computeEager } from "./eager.js";
 import { ArrayBase } from "./base.js";
-import { checkNumber, reduceNode, type ReduceOptions } from "./build.js";
+import { reduceNode, scalarOperand, type ReduceOptions } from "./build.js";
 import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "../dtype.js";
 import { sizeOf, stridesOf } from "./shape.js";
 
@@ -91,7 +91,7 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
     if (typeof o === "object" && o !== null && "chunks" in o) {
       throw invalid("INVALID_ARGUMENT", `${what}: an NDArray cannot take a ChunkedArray operand; wrap it with fromArray() first`);
     }
-    return checkNumber(o, `${what} operand`);
+    return scalarOperand(o, `${what} operand`);
   }
 
   protected wrap(node: Node): NDArray {

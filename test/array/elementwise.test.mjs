@@ -88,6 +88,28 @@ test("binary ops with number operands on every dtype (weak scalars)", async () =
 
 // ------------------------------------------------------------------------ unary ops
 
+test("JS booleans are bools (numpy's Python bool): bool with bool stays bool, other dtypes win", async () => {
+  const b = fromArray([true, false, true]);
+  const i = fromArray(new Int32Array([1, 2, 3]));
+  const f = fromArray(new Float32Array([1.5, 2, 3]));
+  const got = async (x) => { const r = await x.compute(); return [r.dtype, Array.from(r.data)]; };
+  assert.equal(await got(b.add(true)), ["bool", [1, 1, 1]]); // numpy: logical or
+  assert.equal(await got(b.mul(false)), ["bool", [0, 0, 0]]);
+  assert.equal(await got(b.maximum(true)), ["bool", [1, 1, 1]]);
+  assert.equal(await got(i.add(true)), ["int32", [2, 3, 4]]);
+  assert.equal(await got(f.add(true)), ["float32", [2.5, 3, 4]]);
+  assert.equal(await got(where(b, true, false)), ["bool", [1, 0, 1]]);
+  assert.equal(await got(where(b, b, false)), ["bool", [1, 0, 1]]);
+  assert.equal(await got(where(b, 1, false)), ["int32", [1, 0, 1]]);
+  assert.equal(await got(b.eq(true)), ["bool", [1, 0, 1]]);
+  throwsCode(() => b.sub(true), "INVALID_DTYPE");
+  const nb = await b.compute(); // the eager NDArray follows the same rules
+  const e = nb.add(true);
+  assert.is(e.dtype, "bool");
+  assert.equal(Array.from(e.data), [1, 1, 1]);
+  assert.is(where(nb, true, 2.5).dtype, "float64");
+});
+
 test("unary ops on every dtype against the reference (exact, transcendentals within 2 ulp)", async () => {
   const outs = [];
   const checks = [];
