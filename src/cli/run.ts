@@ -19,6 +19,8 @@ import { useRanks } from "../scheduler/local.js";
  * a bar on a TTY once a run has taken over 2 s. `done` ends the bar's line before the result is printed.
  */
 function progressOption(a: RunArgs): { progress?: (e: ProgressEvent) => void; done: () => void } {
+  // under several ranks only rank 0 reports (srun merges every rank's stderr into one log)
+  if (tessera.world.rank !== 0) return { done: () => {} };
   if (a.progress === false || (a.progress === undefined && !process.stderr.isTTY)) return { done: () => {} };
   const bar = progressBar(process.stderr);
   process.on("exit", () => bar.done());

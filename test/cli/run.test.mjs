@@ -134,6 +134,10 @@ test("--progress in a log (stderr not a TTY): a line per tenth of the work, endi
   assert.is(lines(r.stdout).filter((l) => l.startsWith("progress")).length, 0);
   const quiet = await run(["--n", "2000", "--chunk", "100"]);
   assert.is(quiet.stderr, "", "no progress in a log without --progress");
+  // on 2 ranks only rank 0 reports: one 100% line, not one per rank
+  const two = await run(["--np", "2", "--n", "2000", "--chunk", "100", "--progress"], { timeout: 60_000 });
+  assert.is(two.code, 0, two.stderr);
+  assert.is(lines(two.stderr).filter((l) => /^progress: 100%/.test(l)).length, 1, two.stderr);
 });
 
 test("a script returning a lazy ChunkedArray has it computed and printed (also on 2 ranks)", async () => {
