@@ -35,6 +35,8 @@ export class Heap implements Allocator {
   private inUse = 0;
   private readonly owned = new Map<number, Owned>();
   private ownedBytes = 0;
+  /** persisted bytes from which growing tries a collection first (raised after one that freed nothing) */
+  private sweepAt = SWEEP_MIN_BYTES;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -93,9 +95,15 @@ export class Heap implements Allocator {
     return freed;
   }
 
-  /** A full collection, then sweep(): the bytes freed (0 when V8's gc cannot be reached). */
+  /**
+   * A full collection, then sweep(): the bytes freed (0 when V8's gc cannot be reached). When nothing was
+   * freed (the persisted arrays are all held), the next try waits until twice as much is persisted, so a
+   * program that keeps its arrays does not pay a full collection at every growth.
+   */
   reclaim(): number {
-    return collectGarbage() ? this.sweep() : 0;
+    const freed = collectGarbage() ? this.sweep() : 0;
+    this.sweepAt = freed > 0 ? SWEEP_MIN_BYTES : Math.max(SWEEP_MIN_BYTES, 2 * this.ownedBytes);
+    return freed;
   }
 
   alloc(bytes: number, reclaimed = false): number {
@@ -114,7 +122,7 @@ export class Heap implements Allocator {
     const addr = this.top;
     const end = addr + size;
     const have = this.memory.buffer.byteLength;
-    if (end > have && !reclaimed && this.ownedBytes >= Math.min(SWEEP_MIN_BYTES, size) && this.reclaim() > 0) {
+    if (end > have && !reclaimed && this.ownedBytes >= Math.min(this.sweepAt, size) && this.reclaim() > 0) {
       return this.alloc(bytes, true); // dropped persisted arrays made room: no growth
     }
     if (end > MAX_BYTES) {
