@@ -3,7 +3,8 @@
  * elementwise operation and reduction; subclasses decide what building a node means.
  */
 import type { BinaryOp, Node, ReduceOp, UnaryOp } from "../graph/nodes.js";
-import { binaryNode, checkNumber, unaryNode, type ReduceOptions } from "./build.js";
+import { invalid } from "../errors.js";
+import { binaryNode, unaryNode, type ReduceOptions } from "./build.js";
 import type { DType } from "../dtype.js";
 import { sizeOf } from "./shape.js";
 
@@ -67,13 +68,13 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   isnan(): Out { return this.un("isnan"); }
   astype(dtype: DType): Out { return this.un("astype", dtype); }
 
-  /** numpy.clip: minimum(maximum(x, lo), hi); NaN propagates. */
-  clip(lo: Other | number, hi: Other | number): Out {
-    if (typeof lo === "number") checkNumber(lo, "clip lower bound");
-    const lower = this.operand(lo, "clip");
-    const m = binaryNode("maximum", this.node, lower);
-    const upper = this.operand(hi, "clip");
-    return this.wrap(binaryNode("minimum", m, upper), [this, lo, hi]);
+  /** numpy.clip: minimum(maximum(x, lo), hi); NaN propagates. A bound of null is no bound (not both). */
+  clip(lo: Other | number | null, hi: Other | number | null): Out {
+    if (lo === null && hi === null) throw invalid("INVALID_ARGUMENT", "clip needs a lower or an upper bound (both are null)");
+    let node: Node = this.node;
+    if (lo !== null) node = binaryNode("maximum", node, this.operand(lo, "clip lower bound"));
+    if (hi !== null) node = binaryNode("minimum", node, this.operand(hi, "clip upper bound"));
+    return this.wrap(node, [this, lo, hi]);
   }
 
   sum(opts?: ReduceOptions): Reduced { return this.reduce("sum", opts); }

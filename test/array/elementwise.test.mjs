@@ -110,6 +110,17 @@ test("JS booleans are bools (numpy's Python bool): bool with bool stays bool, ot
   assert.is(where(nb, true, 2.5).dtype, "float64");
 });
 
+test("clip with one bound null is one-sided (numpy's None); both null is INVALID_ARGUMENT", async () => {
+  const x = arange(-3, 4, { chunks: 3 });
+  const vals = async (y) => Array.from((await y.compute()).data);
+  assert.equal(await vals(x.clip(null, 1)), [-3, -2, -1, 0, 1, 1, 1]);
+  assert.equal(await vals(x.clip(0, null)), [0, 0, 0, 0, 1, 2, 3]);
+  assert.equal(await vals(x.clip(-1, 1)), [-1, -1, -1, 0, 1, 1, 1]);
+  assert.equal(Array.from((await x.compute()).clip(null, 0).data), [-3, -2, -1, 0, 0, 0, 0]);
+  throwsCode(() => x.clip(null, null), "INVALID_ARGUMENT", "both are null");
+  throwsCode(() => x.clip("a", 1), "INVALID_ARGUMENT", '"a"');
+});
+
 test("unary ops on every dtype against the reference (exact, transcendentals within 2 ulp)", async () => {
   const outs = [];
   const checks = [];
