@@ -191,7 +191,7 @@ export class ProgramEmitter {
       const m = this.alloc();
       const half = this.b.constant(0.5);
       const two = this.b.constant(2);
-      this.b.emit(OP.MAX, q, b.reg, this.b.constant(0), 2); // negative exponents give 1 (numpy raises)
+      this.b.emit(OP.MAX, q, b.reg, this.b.constant(0), 2); // negative exponents: fixed up after the loop
       for (let bit = 0; bit < 31; bit++) {
         this.b.emit(OP.MUL, h, q, half, 2);
         this.b.emit(OP.FLOOR, h, h);
@@ -202,10 +202,41 @@ export class ProgramEmitter {
         this.b.emit(OP.SELECT, acc, m, h, acc, 0);
         this.b.emit(OP.IMUL, base, base, base, 0);
       }
+      this.negativePowers(a, b.reg, acc, [q, h, m]);
       this.free.push(q, h, m);
     }
     this.free.push(base);
     return acc;
+  }
+
+  /**
+   * Where the int32 exponent e is negative (numpy raises; a kernel cannot): the real power a^e truncated
+   * toward zero and saturated as astype does: 1 for a = 1, (-1)^e for a = -1, 2^31 - 1 for a = 0
+   * (a^e is infinite), else 0. `tmp` are three free registers.
+   */
+  private negativePowers(a: Operand, e: number, acc: number, tmp: number[]): void {
+    const [av, par, c] = tmp as [number, number, number];
+    const k = (v: number) => this.b.constant(v);
+    if ("reg" in a) this.copy(av, a.reg);
+    else this.b.emit(OP.CONST, av, a.k);
+    const sp = this.alloc(); // the value for a negative exponent
+    this.b.emit(OP.CONST, sp, k(0));
+    this.b.emit(OP.EQ, c, av, k(0), 2);
+    this.b.emit(OP.SELECT, sp, c, k(2 ** 31 - 1), sp, 1);
+    // (-1)^e = 1 - 2 (e mod 2), e mod 2 = e - 2 floor(e / 2) in {0, 1}
+    this.b.emit(OP.MUL, par, e, k(0.5), 2);
+    this.b.emit(OP.FLOOR, par, par);
+    this.b.emit(OP.MUL, par, par, k(2), 2);
+    this.b.emit(OP.SUB, par, e, par, 0);
+    this.b.emit(OP.MUL, par, par, k(-2), 2);
+    this.b.emit(OP.ADD, par, par, k(1), 2);
+    this.b.emit(OP.EQ, c, av, k(-1), 2);
+    this.b.emit(OP.SELECT, sp, c, par, sp, 0);
+    this.b.emit(OP.EQ, c, av, k(1), 2);
+    this.b.emit(OP.SELECT, sp, c, k(1), sp, 1);
+    this.b.emit(OP.LT, c, e, k(0), 2);
+    this.b.emit(OP.SELECT, acc, c, sp, acc, 0);
+    this.free.push(sp);
   }
 
   private unary(op: UnaryOp, r: number, a: number, from: DType, to: DType): void {

@@ -213,6 +213,17 @@ test("int32 overflow wraps as numpy (add, sub, mul, neg, abs)", async () => {
   assert.equal(Array.from(abs.data), [2147483647, -2147483648, 65536, 46341]);
 });
 
+test("int32 pow by negative exponents in an array: the real power truncated and saturated (numpy raises)", async () => {
+  const a = fromArray(new Int32Array([2, 3, 1, -1, -1, 0, 5, -2, 7]), { chunks: 4 });
+  const e = fromArray(new Int32Array([-1, -2, -5, -1, -2, -1, 2, 3, 0]), { chunks: 3 });
+  const want = [0, 0, 1, -1, 1, 2 ** 31 - 1, 25, -8, 1];
+  assert.equal(Array.from((await a.pow(e).compute()).data), want);
+  assert.equal(Array.from((await a.compute()).pow(await e.compute()).data), want, "eager NDArray");
+  const c = full([4], -1, { dtype: "int32" }).pow(fromArray(new Int32Array([-3, -4, 3, 4])));
+  assert.equal(Array.from((await c.compute()).data), [-1, 1, -1, 1]);
+  throwsCode(() => a.pow(-1), "INVALID_ARGUMENT", "negative integer powers"); // a scalar is refused up front, as numpy
+});
+
 test("int32 pow overflow wraps as numpy (2147483647**2 = 1, 65536**2 = 0)", async () => {
   const a = fromArray(new Int32Array([2147483647, -2147483648, 65536, 46341]), { chunks: 3 });
   const sq = await a.pow(2).compute();
