@@ -37,10 +37,6 @@ export function rssBytes(pids) {
   return total;
 }
 
-/** RSS in bytes of `root` plus all its descendants (0 if it already exited). */
-export function treeRssBytes(root) {
-  return rssBytes(treePids(root));
-}
 
 /** Seconds of CPU time the hypervisor gave to other guests (steal), summed over all CPUs, since boot. */
 export function stealSeconds() {

@@ -17,6 +17,7 @@ export interface CreationOptions {
 
 function checkOptions(opts: unknown, allowed: string[], fn: string): Record<string, unknown> {
   if (opts === undefined) return {};
+  if (typeof opts === "string") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object (a dtype goes in { dtype: ${show(opts)} })`);
   if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object`);
   for (const k of Object.keys(opts)) if (!allowed.includes(k)) throw invalid("INVALID_ARGUMENT", `${fn} has no option ${show(k)}; it takes ${allowed.join(", ")}`);
   return opts as Record<string, unknown>;
@@ -27,11 +28,12 @@ export function lazy(node: Node, chunks: ChunkSpec | undefined): ChunkedArray {
   return new ChunkedArray(node, normalizeChunks(chunks, node.shape, itemsize(node.dtype)));
 }
 
-export function full(shape: number | number[], value: number, opts?: CreationOptions, fn = "full"): ChunkedArray {
+/** full, zeros and ones: `fn` names the caller in errors; `dtype0` is its default dtype (full: from the value). */
+function filled(fn: string, shape: number | number[], value: number, opts: CreationOptions | undefined, dtype0?: DType): ChunkedArray {
   const o = checkOptions(opts, ["chunks", "dtype"], fn);
   const s = checkShape(shape);
   let v = checkNumber(value, "fill value");
-  const dtype = o.dtype === undefined ? (typeof value === "boolean" ? "bool" : scalarDType(v, "float64")) : checkDType(o.dtype);
+  const dtype = o.dtype !== undefined ? checkDType(o.dtype) : (dtype0 ?? (typeof value === "boolean" ? "bool" : scalarDType(v, "float64")));
   if (dtype === "int32") {
     // as numpy: a fraction is truncated; what no int32 can hold is refused, never wrapped
     const t = Math.trunc(v);
@@ -41,15 +43,9 @@ export function full(shape: number | number[], value: number, opts?: CreationOpt
   return lazy({ kind: "fill", id: newId(), shape: s, dtype, value: v }, o.chunks as ChunkSpec | undefined);
 }
 
-/** The options of zeros/ones, checked under their own name before the float64 default is merged in. */
-function filled(fn: string, shape: number | number[], value: number, opts: CreationOptions | undefined): ChunkedArray {
-  if (typeof opts === "string") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object: ${fn}(shape, { dtype: ${show(opts)} })`);
-  checkOptions(opts, ["chunks", "dtype"], fn);
-  return full(shape, value, { dtype: "float64", ...opts }, fn);
-}
-
-export const zeros = (shape: number | number[], opts?: CreationOptions): ChunkedArray => filled("zeros", shape, 0, opts);
-export const ones = (shape: number | number[], opts?: CreationOptions): ChunkedArray => filled("ones", shape, 1, opts);
+export const full = (shape: number | number[], value: number, opts?: CreationOptions): ChunkedArray => filled("full", shape, value, opts);
+export const zeros = (shape: number | number[], opts?: CreationOptions): ChunkedArray => filled("zeros", shape, 0, opts, "float64");
+export const ones = (shape: number | number[], opts?: CreationOptions): ChunkedArray => filled("ones", shape, 1, opts, "float64");
 
 /**
  * arange(stop) or arange(start, stop, step?): start + i * step for i < ceil((stop - start) / step).
@@ -116,14 +112,6 @@ export function fromArray(source: unknown, opts?: CreationOptions & { shape?: nu
 }
 
 export function toNDArray(source: unknown, shape?: number[]): NDArray {
-  if (source instanceof NDArray || (shape !== undefined && !dtypeOfTypedArray(source))) {
-    // nested arrays or an NDArray with { shape }: the values in C order, given that shape
-    const nd = source instanceof NDArray ? source : toNDArray(source);
-    if (shape === undefined) return nd;
-    const s = checkShape(shape);
-    if (sizeOf(s) !== nd.size) throw invalid("SHAPE_MISMATCH", `${nd.size} values (shape [${nd.shape.join(", ")}]) do not fit shape [${s.join(", ")}]`);
-    return s.length === nd.shape.length && s.every((n, d) => n === nd.shape[d]) ? nd : new NDArray(nd.data, s, nd.dtype);
-  }
   const td = dtypeOfTypedArray(source);
   if (td) {
     const data = source as TypedArray;
@@ -131,6 +119,15 @@ export function toNDArray(source: unknown, shape?: number[]): NDArray {
     if (sizeOf(s) !== data.length) throw invalid("SHAPE_MISMATCH", `a typed array of length ${data.length} does not fit shape [${s.join(", ")}]`);
     return new NDArray(data, s, td);
   }
+  const nd = source instanceof NDArray ? source : nestedToNDArray(source);
+  if (shape === undefined) return nd;
+  // { shape } with nested arrays or an NDArray: the same values in C order, in that shape
+  const s = checkShape(shape);
+  if (sizeOf(s) !== nd.size) throw invalid("SHAPE_MISMATCH", `${nd.size} values (shape [${nd.shape.join(", ")}]) do not fit shape [${s.join(", ")}]`);
+  return new NDArray(nd.data, s, nd.dtype);
+}
+
+function nestedToNDArray(source: unknown): NDArray {
   if (ArrayBuffer.isView(source)) {
     throw invalid("INVALID_DTYPE", `${(source as object).constructor.name} is not supported; use Float64Array, Float32Array, Int32Array or Uint8Array (bool)`);
   }

@@ -71,34 +71,17 @@ function leavesOf(expr: Node): Node[] {
  * had allocated is freed before the error propagates: a failed compute leaks nothing.
  */
 export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_TILE): Plan {
-  const taken = new Set<number>();
-  const tracked: Allocator = {
-    alloc: (bytes) => {
-      const a = mem.alloc(bytes);
-      taken.add(a);
-      return a;
-    },
-    free: (addr) => {
-      taken.delete(addr);
-      mem.free(addr);
-    },
-    get buffer() {
-      return mem.buffer;
-    },
-    home: mem.home,
-    views: mem.views,
-  };
+  const allocs = { temporary: [] as number[], kept: [] as number[] };
   try {
-    return lowerOn(outputs, tracked, tile);
+    return lowerOn(outputs, mem, tile, allocs);
   } catch (e) {
-    for (const a of taken) mem.free(a);
+    for (const a of [...allocs.temporary, ...allocs.kept]) mem.free(a);
     throw e;
   }
 }
 
-function lowerOn(outputs: OutputRequest[], mem: Allocator, tile: number): Plan {
-  const allocated: number[] = [];
-  const keptAllocs: number[] = [];
+function lowerOn(outputs: OutputRequest[], mem: Allocator, tile: number, allocs: { temporary: number[]; kept: number[] }): Plan {
+  const { temporary: allocated, kept: keptAllocs } = allocs;
   const alloc = (bytes: number) => {
     const a = mem.alloc(Math.max(16, align(bytes)));
     allocated.push(a);

@@ -138,15 +138,18 @@ let shared: flatbuffers.Builder | null = null;
 export function encode(msg: Msg): Uint8Array {
   const data = msg.kind === "collective" || msg.kind === "p2p";
   const payloadLen = data ? msg.payload.length : 0;
-  if (data && payloadLen + 512 <= SMALL_FRAME) {
-    const b = (shared ??= new flatbuffers.Builder(SMALL_FRAME));
-    b.clear();
-    const built = build(b, msg);
-    const out = Buffer.allocUnsafe(built.length);
-    out.set(built);
-    return out;
-  }
+  if (data && payloadLen + 512 <= SMALL_FRAME) return buildShared(msg, false);
   return build(new flatbuffers.Builder(payloadLen + 256), msg);
+}
+
+/** Builds a small frame in the shared builder and copies it out into pooled memory. */
+function buildShared(msg: Msg, external: boolean): Buffer {
+  const b = (shared ??= new flatbuffers.Builder(SMALL_FRAME));
+  b.clear();
+  const built = build(b, msg, external);
+  const out = Buffer.allocUnsafe(built.length);
+  out.set(built);
+  return out;
 }
 
 /**
@@ -158,11 +161,7 @@ export function encode(msg: Msg): Uint8Array {
 export function encodeHead(msg: CollectiveMsg | PointToPointMsg): Uint8Array {
   const n = msg.payload.length;
   if (n > 0xffffffff) throw new RangeError(`a payload of ${n} bytes is over the 4 GiB a frame can carry`);
-  const b = (shared ??= new flatbuffers.Builder(SMALL_FRAME));
-  b.clear();
-  const built = build(b, msg, true);
-  const out = Buffer.allocUnsafe(built.length);
-  out.set(built);
+  const out = buildShared(msg, true);
   // the payload vector was written first, so it is last: its length field is the head's last 4 bytes
   out.writeUInt32LE(n, out.length - 4);
   return out;

@@ -59,11 +59,6 @@ export class Heap implements Allocator {
     return this.inUse;
   }
 
-  /** bytes of persisted buffers (alive or not yet found dead) */
-  get persistedBytes(): number {
-    return this.ownedBytes;
-  }
-
   /** Hands the buffer at addr to `owner`: it is freed once the owner is garbage. */
   adopt(addr: number, owner: object): void {
     const size = this.used.get(addr);

@@ -116,13 +116,14 @@ async function runPlan(engine: Engine, plan: Plan, opts: RunOptions, workers: nu
   };
   try {
     await runSteps(engine, plan, { ...opts, signal: inner.signal, onProgress }, workers);
-    if (thrown) throw thrown; // thrown during the last event, after the work was done
   } catch (e) {
-    if (!thrown) throw e;
-    const cause = (thrown as { error: unknown }).error;
-    throw new ComputeError("TASK_FAILED", `the progress callback threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    if (!thrown) throw e; // otherwise the abort it caused: report the callback's error below
   } finally {
     opts.signal?.removeEventListener("abort", forward);
+  }
+  if (thrown) {
+    const cause = (thrown as { error: unknown }).error;
+    throw new ComputeError("TASK_FAILED", `the progress callback threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

@@ -186,11 +186,14 @@ let acceptedArgv: string[] | null = null;
  */
 function newWorker(): Worker {
   if (acceptedArgv) return new Worker(WORKER_URL, { execArgv: acceptedArgv });
+  const argv = workerExecArgv();
   try {
-    return new Worker(WORKER_URL, { execArgv: workerExecArgv() });
+    const w = new Worker(WORKER_URL, { execArgv: argv });
+    acceptedArgv = argv;
+    return w;
   } catch (e) {
     if ((e as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw e;
-    acceptedArgv = workerExecArgv().filter((a) => {
+    acceptedArgv = argv.filter((a) => {
       try {
         void new Worker("", { eval: true, execArgv: [a] }).terminate();
         return true;
