@@ -1,6 +1,6 @@
 // LOAD and STORE between memory slots (f64, f32, i32, bool storage) and f64 registers.
 // Memory is never read or written past len elements; registers may be filled in whole groups of 4.
-import { DT_BOOL, DT_F32, DT_F64 } from "./abi";
+import { DT_BOOL, DT_F32, DT_F64, dtBytes } from "./abi";
 import { fill } from "./elementwise";
 
 /** dst[c] = element c of the slot at src (contiguous, last == 1), as f64. */
@@ -32,10 +32,20 @@ export function loadOne(src: usize, dt: i32): f64 {
   return <f64>load<i32>(src);
 }
 
-/** LOAD: contiguous (last == 1) or broadcast (last == 0) slot into a register. */
+/** LOAD: a contiguous (last == 1), broadcast (last == 0) or strided (any other last) slot into a register. */
 export function loadSlot(dst: usize, src: usize, dt: i32, last: f64, len: i32): void {
   if (last == 0) fill(dst, loadOne(src, dt), len);
-  else loadRow(dst, src, dt, len);
+  else if (last == 1) loadRow(dst, src, dt, len);
+  else loadStrided(dst, src, dt, <isize><i64>last * <isize>dtBytes(dt), len);
+}
+
+/** dst[c] = element at src + c * stride bytes (a view's gather: steps, flips, transposes). */
+function loadStrided(dst: usize, src: usize, dt: i32, stride: isize, len: i32): void {
+  let p = src;
+  for (let i: usize = 0; i < <usize>len; i++) {
+    store<f64>(dst + (i << 3), loadOne(p, dt));
+    p += <usize>stride; // wraps like every wasm32 address: negative strides walk down
+  }
 }
 
 /** Writes one f64 as storage dtype dt (f32: round to nearest; i32: saturating truncation; bool: x != 0). */

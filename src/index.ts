@@ -10,7 +10,7 @@ export type { ComputeOptions, ComputeResult } from "./array/compute.js";
 export type { ReduceOptions } from "./array/build.js";
 export type { DType } from "./dtype.js";
 export type { ChunkSpec } from "./array/chunks.js";
-export type { ProgressEvent } from "./scheduler/local.js";
+export type { ProgressEvent } from "./scheduler/compute.js";
 export { shutdown } from "./scheduler/engine.js";
 export { world } from "./comm/index.js";
 export type { World } from "./comm/world.js";

@@ -1,5 +1,6 @@
-// Layers import downward only (DESIGN.md): cli -> array -> graph -> scheduler -> worker -> kernels,
-// and comm -> transport -> protocol. Root modules (errors, dtype, types) are leaves every layer uses.
+// Layers import downward only (DESIGN.md): cli -> array -> graph -> scheduler -> plan -> worker -> kernels
+// (graph builds plans and the scheduler runs them: both import plan, which is plain data), and
+// comm -> transport -> protocol. Root modules (errors, dtype, grid, index-map) are leaves every layer uses.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
@@ -7,8 +8,8 @@ import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
-const RANK = { cli: 7, array: 6, graph: 5, scheduler: 4, worker: 3, kernels: 2, comm: 3, transport: 2, protocol: 1 };
-const STACK = { cli: "top", array: "engine", graph: "engine", scheduler: "engine", worker: "engine", kernels: "engine", comm: "ranks", transport: "ranks", protocol: "ranks" };
+const RANK = { cli: 8, array: 7, graph: 6, scheduler: 5, plan: 4, worker: 3, kernels: 2, comm: 3, transport: 2, protocol: 1 };
+const STACK = { cli: "top", array: "engine", graph: "engine", scheduler: "engine", plan: "engine", worker: "engine", kernels: "engine", comm: "ranks", transport: "ranks", protocol: "ranks" };
 
 function* files(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -22,6 +23,11 @@ const layerOf = (file) => {
   const parts = relative(SRC, file).split("/");
   return parts.length > 1 ? parts[0] : null; // null: a root module
 };
+
+test("every folder of src/ is a known layer", () => {
+  const dirs = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== "types").map((e) => e.name);
+  assert.equal(dirs.filter((d) => !(d in RANK)), [], "a folder with no place in the layer order");
+});
 
 test("no module imports from a layer above its own", () => {
   const bad = [];

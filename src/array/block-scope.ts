@@ -4,7 +4,7 @@
  * the scope closes: its NDArrays become unusable (reading one throws) and the region is reused.
  */
 import { NDArray } from "./ndarray.js";
-import type { BlockAdapter, BlockScope } from "../worker/executor.js";
+import type { BlockAdapter, BlockScope } from "../worker/map-blocks-task.js";
 import { enterBlockContext, RegionHeap, type Scope } from "../scheduler/inthread.js";
 
 export const blockAdapter: BlockAdapter = {

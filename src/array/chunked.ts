@@ -6,7 +6,7 @@ import { invalid, show } from "../errors.js";
 import type { MapBlocksNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
 import { ArrayBase } from "./base.js";
-import { checkNumber, scalarOperand, reduceNode, unaryNode, type ReduceOptions } from "./build.js";
+import { scalarOperand, reduceNode, type ReduceOptions } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec, type Chunks } from "./chunks.js";
 import { computeMany, persistNode, type ComputeOptions, type ComputeResult } from "./compute.js";
 import { checkDType, itemsize, type DType } from "../dtype.js";
@@ -104,8 +104,7 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
    * chunks in place. The memory is freed when nothing refers to the result any more.
    */
   async persist(opts?: ComputeOptions): Promise<ChunkedArray> {
-    const node = this.#node.kind === "data" ? unaryNode("astype", this.#node, this.dtype) : this.#node;
-    return new ChunkedArray(await persistNode(node, this.#chunks, opts), this.#chunks);
+    return new ChunkedArray(await persistNode(this.#node, this.#chunks, opts), this.#chunks);
   }
 
   /** Computes this array: a number (boolean for any/all) for full reductions, else an NDArray. */

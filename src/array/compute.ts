@@ -1,18 +1,17 @@
 /**
  * compute(): runs one or several arrays in one plan (shared intermediates computed once) on the
- * worker pool, with progress and cancellation.
+ * worker pool, with progress and cancellation; persist() keeps a result in the engine's memory.
  */
 import { invalid, show } from "../errors.js";
-import { runOnPool, type ProgressEvent } from "../scheduler/local.js";
-import { lower } from "../graph/lower.js";
-import { fingerprint } from "../graph/fingerprint.js";
+import { computeOnEngine, adoptStore, type ProgressEvent } from "../scheduler/compute.js";
+import { lower, type OutputRequest } from "../graph/lower.js";
 import { checkWorkers } from "../scheduler/engine.js";
 import { progressBar } from "../scheduler/progress-bar.js";
+import { ChunkStore } from "../scheduler/chunk-store.js";
+import type { RunResult } from "../scheduler/results.js";
 import type { ChunkedArray } from "./chunked.js";
 import type { Chunks } from "./chunks.js";
-import type { OutputRequest } from "../graph/lower.js";
-import type { Allocator } from "../scheduler/plan.js";
-import { newId, type DataNode, type Node } from "../graph/nodes.js";
+import { newId, type Node, type StoredNode } from "../graph/nodes.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
 
 export interface ComputeOptions {
@@ -27,6 +26,9 @@ export interface ComputeOptions {
 export type ComputeResult = number | boolean | NDArray;
 
 const OPTION_KEYS = new Set(["workers", "progress", "signal"]);
+
+/** The worker threads' entry module (it gives mapBlocks functions their NDArrays). */
+export const WORKER_ENTRY = new URL("./worker-entry.js", import.meta.url);
 
 export function checkComputeOptions(opts: unknown): ComputeOptions {
   if (opts === undefined) return {};
@@ -47,26 +49,25 @@ export function checkComputeOptions(opts: unknown): ComputeOptions {
 
 export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptions): Promise<ComputeResult[]> {
   const results = await run(arrays.map((a) => ({ node: a.node, chunks: a.chunks })), options);
-  return results.map((r) => (typeof r === "object" ? fromRawResult(r) : r));
+  return results.map((r) => (typeof r === "object" ? fromRawResult(r as Exclude<RunResult, number | boolean | ChunkStore>) : r));
 }
 
-/** Computes `node` on `chunks` and keeps the result in kernel memory: a data node read in place later. */
-export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<DataNode> {
-  const [r] = await run([{ node, chunks, keep: true }], options);
-  if (typeof r !== "object" || !r.persisted) throw new Error("internal: persist gave no buffer");
-  const p = r.persisted!;
-  const data: DataNode = { kind: "data", id: newId(), shape: r.shape, dtype: r.dtype, data: r.data, home: p.home, addr: p.addr };
-  p.register(data);
-  return data;
+/** Computes `node` on `chunks` and keeps the result in the engine's memory: a stored node read in place later. */
+export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<StoredNode> {
+  const [r] = await run([{ node, chunks, persist: true }], options);
+  if (!(r instanceof ChunkStore)) throw new Error("internal: persist gave no chunk store");
+  const stored: StoredNode = { kind: "stored", id: newId(), shape: r.shape, dtype: r.dtype, chunks: r.chunks, store: r, fingerprint: r.fingerprint };
+  await adoptStore(WORKER_ENTRY, r, stored);
+  return stored;
 }
 
-async function run(outputs: OutputRequest[], options?: ComputeOptions) {
+async function run(outputs: OutputRequest[], options?: ComputeOptions): Promise<RunResult[]> {
   const opts = checkComputeOptions(options);
   const bar = opts.progress === true ? progressBar(process.stderr) : null;
   const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
   try {
-    const req = { plan: (mem: Allocator) => lower(outputs, mem), fingerprint: () => fingerprint(outputs), keep: outputs.map((o) => !!o.keep) };
-    return await runOnPool(req, { workers: opts.workers, signal: opts.signal, onProgress });
+    const req = { lower: (hashInputs: boolean) => lower(outputs, { hashInputs }) };
+    return await computeOnEngine(WORKER_ENTRY, req, { workers: opts.workers, signal: opts.signal, onProgress });
   } finally {
     bar?.done();
   }

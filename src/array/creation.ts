@@ -1,6 +1,6 @@
 /** Creation functions: zeros, ones, full, arange, linspace, fromArray, and the top-level where/compute. */
 import { invalid, show } from "../errors.js";
-import { newId, type Node } from "../graph/nodes.js";
+import { newId, type DataNode, type Node } from "../graph/nodes.js";
 import { whereNode, binaryNode, checkNumber, scalarOperand, unaryNode } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec } from "./chunks.js";
 import { ChunkedArray } from "./chunked.js";
@@ -106,9 +106,11 @@ export function fromArray(source: unknown, opts?: CreationOptions & { shape?: nu
   const nd = toNDArray(source, o.shape as number[] | undefined);
   const data = nd.data.slice() as TypedArray;
   if (nd.dtype === "bool") for (let i = 0; i < data.length; i++) if (data[i]! > 1) data[i] = 1; // bool data is 0 and 1
-  const base = new NDArray(data, nd.shape, nd.dtype);
-  const arr = lazy(base.node, o.chunks as ChunkSpec | undefined);
-  return o.dtype === undefined || o.dtype === base.dtype ? arr : arr.astype(checkDType(o.dtype));
+  const chunks = normalizeChunks(o.chunks as ChunkSpec | undefined, nd.shape, itemsize(nd.dtype));
+  // plans cut the data into the array's own chunks
+  const node: DataNode = { kind: "data", id: newId(), shape: [...nd.shape], dtype: nd.dtype, data, chunks };
+  const arr = new ChunkedArray(node, chunks);
+  return o.dtype === undefined || o.dtype === nd.dtype ? arr : arr.astype(checkDType(o.dtype));
 }
 
 export function toNDArray(source: unknown, shape?: number[]): NDArray {

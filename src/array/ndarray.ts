@@ -5,7 +5,7 @@
 import { TesseraError, invalid, show } from "../errors.js";
 import type { DataNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
-import type { RawArray } from "../scheduler/plan.js";
+import type { RawArray } from "../scheduler/results.js";
 import type { EagerResult, Scope } from "../scheduler/inthread.js";
 import { computeEager } from "./eager.js";
 import { ArrayBase } from "./base.js";

@@ -1,6 +1,6 @@
 /** Shapes, broadcasting and axes, validated with coded errors. */
 import { invalid, show } from "../errors.js";
-import { cStrides } from "../worker/geometry.js";
+import { cStrides } from "../grid.js";
 
 export type Shape = readonly number[];
 

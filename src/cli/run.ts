@@ -7,12 +7,12 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as tessera from "../index.js";
 import { TesseraError } from "../errors.js";
-import type { ProgressEvent } from "../scheduler/local.js";
+import type { ProgressEvent } from "../scheduler/compute.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { USAGE, UsageError, parseArgs, type RunArgs } from "./args.js";
 import { allgatherBytes, closeWorld, initWorld, onRankLost } from "../comm/index.js";
 import { launchLocal } from "../comm/launch.js";
-import { useRanks } from "../scheduler/local.js";
+import { useRanks } from "../scheduler/engine.js";
 
 /**
  * Progress: --progress shows it (a bar on a TTY, a line per tenth of the work in a log); without the flag,
@@ -81,7 +81,13 @@ async function joinRanks(a: RunArgs): Promise<void> {
     console.error(`run.js: RANK_LOST: rank ${rank} was lost (${reason}); rank ${w.rank} stops`);
     process.exit(1);
   });
-  useRanks({ rank: w.rank, size: w.size, allgatherBytes: (b) => allgatherBytes(w, b) });
+  useRanks({
+    rank: w.rank,
+    size: w.size,
+    allgatherBytes: (b) => allgatherBytes(w, b),
+    sendBytes: (dest, tag, b) => w.send(b, dest, tag),
+    recvBytes: async (source, tag) => (await w.recv(source, tag)) as Uint8Array,
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

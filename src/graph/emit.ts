@@ -1,49 +1,76 @@
 /**
- * Fusion, numexpr-style: compiles an expression of virtual nodes (sources and elementwise operations)
- * into one tile program, with registers reused as soon as a value's last use is past and shared
+ * Fusion, numexpr-style: compiles an expression of virtual nodes (sources, elementwise operations and
+ * views) into one tile program, with registers reused as soon as a value's last use is past and shared
  * sub-expressions computed once. Materialized nodes are leaves, read through slots.
+ *
+ * Every value is evaluated under an index map from the program's grid to the node's own index space:
+ * broadcasting and views only change the map, so a slice or transpose of a source stays in the program
+ * (a random source's flat index is an affine function of the grid index; a buffer is read with strides).
  */
 import { DT, OP } from "../kernels/abi.js";
 import { ProgramBuilder, type ProgramTemplate } from "../kernels/program.js";
-import type { DType } from "../dtype.js";
-import type { SlotSpec } from "../worker/messages.js";
+import { dtypeCode, type DType } from "../dtype.js";
+import { cStrides } from "../grid.js";
+import { broadcastMap, composeMaps, identityMap, linearThrough, mapKey, type IndexMap } from "../index-map.js";
+import type { SlotAccess } from "../plan/types.js";
 import type { BinaryOp, MapNode, Node, UnaryOp } from "./nodes.js";
 
-const DTCODE: Record<DType, number> = { float64: DT.F64, float32: DT.F32, int32: DT.I32, bool: DT.BOOL };
-
-/** How a materialized leaf is read in this program. */
-export type LeafSlot = SlotSpec & ({ kind: "array" } | { kind: "localOut" } | { kind: "localIn" });
+/** The buffer holding a materialized node's values (null: the node is virtual). */
+export type LeafBuffer = (n: Node) => { buffer: number; dtype: DType } | null;
 
 /** Operand: a register, or a constant index (weak scalar) */
 type Operand = { reg: number } | { k: number };
 
+const useKey = (n: Node, m: IndexMap) => `${n.id}@${mapKey(m)}`;
+
+/** A view's values are its input's under the composed map: views never need registers of their own. */
+function throughViews(n: Node, m: IndexMap): { node: Node; map: IndexMap } {
+  while (n.kind === "view") {
+    m = composeMaps(n.map, m);
+    n = n.input;
+  }
+  return { node: n, map: m };
+}
+
 export class ProgramEmitter {
   readonly b = new ProgramBuilder();
-  readonly slots: SlotSpec[] = [];
-  private regOf = new Map<number, number>();
-  private uses = new Map<number, number>();
+  readonly slots: SlotAccess[] = [];
+  private regOf = new Map<string, number>();
+  private uses = new Map<string, number>();
   private free: number[] = [];
   private slotKey = new Map<string, number>();
 
-  constructor(private readonly leaf: (n: Node) => LeafSlot | null) {}
+  /** `nd`: dimensions of the grid the program runs on */
+  constructor(
+    private readonly nd: number,
+    private readonly leaf: LeafBuffer,
+  ) {}
 
-  /** Declares the roots this program will evaluate, so registers can be released after last use. */
-  countUses(roots: Node[]): void {
-    const seen = new Set<number>();
-    const visit = (n: Node) => {
-      this.uses.set(n.id, (this.uses.get(n.id) ?? 0) + 1);
-      if (seen.has(n.id)) return;
-      seen.add(n.id);
-      if (n.kind === "map" && !this.leaf(n)) for (const a of n.args) if (typeof a !== "number") visit(a);
-    };
-    roots.forEach(visit);
+  /** The maps of a node's operands: broadcasting into it, or the view's own map. */
+  private argMaps(n: Node, m: IndexMap): { node: Node; map: IndexMap }[] {
+    if (n.kind !== "map") return [];
+    return n.args.filter((a): a is Node => typeof a !== "number").map((a) => throughViews(a, composeMaps(broadcastMap(a.shape, n.shape), m)));
   }
 
-  slot(spec: SlotSpec): number {
+  /** Declares the roots this program will evaluate (on the grid itself), so registers can be released after last use. */
+  countUses(roots: Node[]): void {
+    const seen = new Set<string>();
+    const visit = (n0: Node, m0: IndexMap) => {
+      const { node: n, map: m } = throughViews(n0, m0);
+      const key = useKey(n, m);
+      this.uses.set(key, (this.uses.get(key) ?? 0) + 1);
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (!this.leaf(n)) for (const a of this.argMaps(n, m)) visit(a.node, a.map);
+    };
+    for (const r of roots) visit(r, identityMap(this.nd));
+  }
+
+  slot(spec: SlotAccess, dtype: DType = "float64"): number {
     const key = JSON.stringify(spec);
     let s = this.slotKey.get(key);
     if (s === undefined) {
-      s = spec.kind === "flat" || spec.kind === "axis" ? this.b.indexSlot() : this.b.memSlot(memDtype(spec));
+      s = spec.kind === "index" ? this.b.indexSlot() : this.b.memSlot(dtypeCode(dtype));
       this.slots.push(spec);
       this.slotKey.set(key, s);
     }
@@ -51,13 +78,19 @@ export class ProgramEmitter {
   }
 
   /** Fresh consecutive MEM f64 slots (reduction accumulators), not shared with anything. */
-  partialSlots(partial: number, ncomp: number): number {
+  partialSlots(buffer: number, ncomp: number): number {
     const first = this.slots.length;
     for (let c = 0; c < ncomp; c++) {
       this.b.memSlot(DT.F64);
-      this.slots.push({ kind: "partial", partial, component: c });
+      this.slots.push({ kind: "partial", buffer, component: c });
     }
     return first;
+  }
+
+  /** An INDEX slot giving the flat C-order index into an array of `shape` seen through map m. */
+  flatIndexSlot(shape: readonly number[], m: IndexMap, contiguous: boolean): number {
+    const { base, strides } = linearThrough(m, cStrides(shape), this.nd);
+    return this.slot({ kind: "index", offset: base, strides, contiguous });
   }
 
   private alloc(): number {
@@ -69,45 +102,48 @@ export class ProgramEmitter {
     this.b.emit(OP.MUL, dst, src, this.b.constant(1), 2);
   }
 
-  /** Releases one use of node n; its register returns to the pool after the last. */
-  release(n: Node): void {
-    const left = (this.uses.get(n.id) ?? 1) - 1;
-    this.uses.set(n.id, left);
+  /** Releases one use of node n (under map m, default the grid's identity); its register returns to the pool after the last. */
+  release(n0: Node, m0: IndexMap = identityMap(this.nd)): void {
+    const { node: n, map: m } = throughViews(n0, m0);
+    const key = useKey(n, m);
+    const left = (this.uses.get(key) ?? 1) - 1;
+    this.uses.set(key, left);
     if (left === 0) {
-      const r = this.regOf.get(n.id);
+      const r = this.regOf.get(key);
       if (r !== undefined) {
         this.free.push(r);
-        this.regOf.delete(n.id);
+        this.regOf.delete(key);
       }
     }
   }
 
-  /** Register holding node n's values (computed on first request). */
-  value(n: Node): number {
-    const have = this.regOf.get(n.id);
+  /** Register holding node n's values under map m (computed on first request). */
+  value(n0: Node, m0: IndexMap = identityMap(this.nd)): number {
+    const { node: n, map: m } = throughViews(n0, m0);
+    const key = useKey(n, m);
+    const have = this.regOf.get(key);
     if (have !== undefined) return have;
-    const r = this.compute(n);
-    this.regOf.set(n.id, r);
+    const r = this.compute(n, m);
+    this.regOf.set(key, r);
     return r;
   }
 
-  private compute(n: Node): number {
+  private compute(n: Node, m: IndexMap): number {
     const leaf = this.leaf(n);
     if (leaf) {
       const r = this.alloc();
-      this.b.emit(OP.LOAD, r, this.slot(leaf));
+      this.b.emit(OP.LOAD, r, this.slot({ kind: "read", buffer: leaf.buffer, map: m }, leaf.dtype));
       return r;
     }
     switch (n.kind) {
       case "random": {
         const r = this.alloc();
-        const s = this.slot({ kind: "flat", shape: [...n.shape], contiguous: true });
-        this.b.emit(OP.RANDOM, r, s, n.dist === "normal" ? 1 : 0, this.b.seed(n.seed));
+        this.b.emit(OP.RANDOM, r, this.flatIndexSlot(n.shape, m, true), n.dist === "normal" ? 1 : 0, this.b.seed(n.seed));
         return r;
       }
       case "iota": {
         const r = this.alloc();
-        this.b.emit(OP.IOTA, r, this.slot({ kind: "flat", shape: [...n.shape], contiguous: false }));
+        this.b.emit(OP.IOTA, r, this.flatIndexSlot(n.shape, m, false));
         return r;
       }
       case "fill": {
@@ -116,31 +152,33 @@ export class ProgramEmitter {
         return r;
       }
       case "map":
-        return this.map(n);
+        return this.map(n, m);
       default:
-        throw new Error(`internal: ${n.kind} node ${n.id} reached the emitter without a slot`);
+        throw new Error(`internal: ${n.kind} node ${n.id} reached the emitter without a buffer`);
     }
   }
 
-  private operand(a: Node | number, compute: DType): Operand {
-    return typeof a === "number" ? { k: this.b.constant(castConst(a, compute)) } : { reg: this.value(a) };
-  }
-
-  private map(n: MapNode): number {
+  private map(n: MapNode, m: IndexMap): number {
     const args = n.args;
-    const nodeArgs = args.filter((a): a is Node => typeof a !== "number");
     const compute = computeDType(n);
-    const ops = args.map((a) => this.operand(a, compute));
+    const nodeArgs = this.argMaps(n, m);
+    let next = 0;
+    const ops: Operand[] = args.map((a) => {
+      if (typeof a === "number") return { k: this.b.constant(castConst(a, compute)) };
+      const am = nodeArgs[next++]!;
+      return { reg: this.value(am.node, am.map) };
+    });
+    const releaseArgs = () => nodeArgs.forEach((a) => this.release(a.node, a.map));
     if (n.op === "pow" && compute === "int32") {
       // temporaries are taken while the operands still hold their registers
       const acc = this.intPow(ops[0]!, ops[1]!);
-      nodeArgs.forEach((a) => this.release(a));
+      releaseArgs();
       const r = this.alloc();
       this.copy(r, acc);
       this.free.push(acc);
       return r;
     }
-    nodeArgs.forEach((a) => this.release(a));
+    releaseArgs();
     const r = this.alloc();
     const wordOf = (o: Operand) => ("reg" in o ? o.reg : o.k);
     const mode = (...os: Operand[]) => os.reduce((m, o, i) => m | ("k" in o ? 1 << i : 0), 0);
@@ -260,7 +298,7 @@ export class ProgramEmitter {
     }
   }
 
-  build(): { template: ProgramTemplate; slots: SlotSpec[] } {
+  build(): { template: ProgramTemplate; slots: SlotAccess[] } {
     return { template: this.b.build(), slots: [...this.slots] };
   }
 }
@@ -291,10 +329,3 @@ export function castConst(v: number, d: DType): number {
   if (d === "bool") return v !== 0 ? 1 : 0;
   return v;
 }
-
-function memDtype(s: SlotSpec): number {
-  if (s.kind === "array" || s.kind === "localIn" || s.kind === "localOut") return DTCODE[s.dtype];
-  return DT.F64;
-}
-
-export const storageCode = (d: DType): number => DTCODE[d];

@@ -1,359 +1,227 @@
 /**
- * Lowering: from output nodes to a plan of stages. Each stage is one blockwise pass over a chunk grid
- * whose fused program holds every sink (stores, reduction partials) that shares the grid and level.
- * mapBlocks nodes used by one stage on their own grid run per chunk inside it ("local"): their blocks
- * never exist as a whole array. Other materialized nodes get a whole-array buffer in shared memory.
+ * Lowering: from output nodes to a plan (plan/types.ts). Pure: nothing is allocated or run.
+ *
+ * 1. Every materialized node gets a buffer: inputs (user data, stored arrays), reduction results,
+ *    mapBlocks blocks and results, and outputs that are not materialized already.
+ * 2. Every context (an expression evaluated on a grid into one sink, contexts.ts) gets a task grid: its
+ *    grid refined so that each task reads one chunk of every leaf (refine.ts).
+ * 3. Contexts on the same task grid at the same depth share one fused kernel (one pass computes several
+ *    sinks: compute(x.min(), x.max()) reads x once); each group is a program layer, followed by the
+ *    combine layers of its reductions and the mapBlocks layers of its blocks.
  */
-import { itemsize, typedArrayFor, type DType } from "../dtype.js";
-import type { Allocator, Plan, RawArray, Step, WrittenArray } from "../scheduler/plan.js";
+import { createHash } from "node:crypto";
+import type { DType } from "../dtype.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
-import { partialElems, Grid } from "../worker/geometry.js";
-import type { GridSpec, LocalSpec, PartialSpec, ProgramSpec, StageSpec } from "../worker/messages.js";
-
-export type { Allocator, Plan, RawArray, Step, WrittenArray };
-import { combineReduction, componentsOf, initOf } from "./combine.js";
-import { ProgramEmitter, type LeafSlot } from "./emit.js";
-import { inputsOf, isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
-
+import { wholeBox, type GridSpec } from "../grid.js";
+import { componentsOf, initOf } from "../plan/reductions.js";
+import type { BufferDecl, InputDecl, KernelDecl, Layer, OutputDecl, Plan } from "../plan/types.js";
+import type { BoundPlan, InputBinding } from "../scheduler/inputs.js";
+import { gridOf, leavesOf, topoOrder, type Context } from "./contexts.js";
+import { ProgramEmitter } from "./emit.js";
+import { isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
+import { refineGrid, sameGrid } from "./refine.js";
 
 export interface OutputRequest {
   node: Node;
   /** chunks the output is computed on (its ChunkedArray's chunks) */
   chunks: Chunks;
-  /** keep the result in the memory (persist): its buffer outlives the plan; the result is a view with `addr` */
-  keep?: boolean;
+  /** keep the result in the engine's memory (persist), chunk by chunk */
+  persist?: boolean;
 }
 
-
-
-
-
-type JobKind = "reduce" | "store" | "mapBlocks";
-interface Job {
-  kind: JobKind;
-  node: Node;
-  grid: GridSpec;
-  /** expression evaluated on the grid (reduce: input; store: the node; mapBlocks: the node itself) */
-  root: Node;
-  level: number;
+export interface LowerOptions {
+  tile?: number;
+  /** fingerprint user data by content (ranks compare plans; a single process needs no hash) */
+  hashInputs?: boolean;
 }
 
-interface Ctx {
-  /** the job that evaluates this context, once decided */
-  expr: Node;
-  grid: GridSpec;
-  /** which node owns it: reduce R / mapBlocks M (its input), or an output job */
-  owner: Node;
-  isOutput: boolean;
-}
+/** A plan and what its inputs are bound to in this process. */
+export type Lowered = BoundPlan;
 
-const gridKey = (g: GridSpec) => JSON.stringify([g.shape, g.chunks]);
-const gridOf = (shape: readonly number[], chunks: Chunks): GridSpec => ({ shape: [...shape], chunks: chunks.map((c) => [...c]) });
-const align = (n: number) => Math.ceil(n / 16) * 16; // not (n + 15) & ~15: sizes pass 2^31
-const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-/** Materialized leaves reachable from expr through virtual nodes. */
-function leavesOf(expr: Node): Node[] {
-  const out = new Map<number, Node>();
-  const seen = new Set<number>();
-  const walk = (n: Node) => {
-    if (seen.has(n.id)) return;
-    seen.add(n.id);
-    if (!isVirtual(n)) out.set(n.id, n);
-    else inputsOf(n).forEach(walk);
-  };
-  walk(expr);
-  return [...out.values()];
-}
-
-/**
- * Lowers outputs to a plan on `mem`. If lowering fails part-way (e.g. the memory is exhausted), what it
- * had allocated is freed before the error propagates: a failed compute leaks nothing.
- */
-export function lower(outputs: OutputRequest[], mem: Allocator, tile = DEFAULT_TILE): Plan {
-  const allocs = { temporary: [] as number[], kept: [] as number[] };
-  try {
-    return lowerOn(outputs, mem, tile, allocs);
-  } catch (e) {
-    for (const a of [...allocs.temporary, ...allocs.kept]) mem.free(a);
-    throw e;
-  }
-}
-
-function lowerOn(outputs: OutputRequest[], mem: Allocator, tile: number, allocs: { temporary: number[]; kept: number[] }): Plan {
-  const { temporary: allocated, kept: keptAllocs } = allocs;
-  const alloc = (bytes: number) => {
-    const a = mem.alloc(Math.max(16, align(bytes)));
-    allocated.push(a);
-    return a;
-  };
-
-  // contexts: every expression some job evaluates on some grid
-  const ctxs: Ctx[] = [];
-  const nodes = new Map<number, Node>();
-  const collect = (n: Node) => {
-    if (nodes.has(n.id)) return;
-    nodes.set(n.id, n);
-    inputsOf(n).forEach(collect);
-    if (n.kind === "reduce") ctxs.push({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), owner: n, isOutput: false });
-    if (n.kind === "mapBlocks") ctxs.push({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), owner: n, isOutput: false });
-  };
-  outputs.forEach((o) => collect(o.node));
-  const outputIds = new Set(outputs.map((o) => o.node.id));
-  const keepIds = new Set(outputs.filter((o) => o.keep).map((o) => o.node.id));
-  const storeOutputs = new Map<number, OutputRequest>();
-  for (const o of outputs) {
-    if (o.node.kind === "reduce" || o.node.kind === "data" || o.node.kind === "mapBlocks") continue;
-    if (!storeOutputs.has(o.node.id)) {
-      storeOutputs.set(o.node.id, o);
-      ctxs.push({ expr: o.node, grid: gridOf(o.node.shape, o.chunks), owner: o.node, isOutput: true });
-    }
-  }
-  const refs = new Map<number, Ctx[]>(); // materialized node id -> contexts reading it
-  for (const c of ctxs) for (const l of leavesOf(c.expr)) refs.set(l.id, [...(refs.get(l.id) ?? []), c]);
-
-  // locality of mapBlocks nodes, refined until every local node's readers share one stage
-  const mapBlocks = [...nodes.values()].filter((n): n is MapBlocksNode => n.kind === "mapBlocks");
-  const local = new Set<number>();
-  for (const m of mapBlocks) {
-    const mg = gridKey(gridOf(m.shape, m.chunks));
-    const readers = refs.get(m.id) ?? [];
-    if (!outputIds.has(m.id) && readers.length > 0 && readers.every((c) => gridKey(c.grid) === mg)) local.add(m.id);
-  }
-
-  let jobs: Job[] = [];
-  let jobOfCtx = new Map<Ctx, Job>();
-  let stageOf = new Map<Job, string>();
-  for (;;) {
-    ({ jobs, jobOfCtx } = buildJobs(ctxs, nodes, local, refs));
-    stageOf = new Map(jobs.map((j) => [j, `${j.level}|${gridKey(j.grid)}`]));
-    const bad = [...local].filter((id) => new Set((refs.get(id) ?? []).map((c) => stageOf.get(jobOfCtx.get(c)!))).size !== 1);
-    if (!bad.length) break;
-    bad.forEach((id) => local.delete(id));
-  }
-
-  // buffers for materialized nodes read by programs, and for store outputs
-  const bufferOf = new Map<number, number>();
-  const steps: Step[] = [];
-  for (const n of nodes.values()) {
-    const needed = (refs.get(n.id)?.length ?? 0) > 0 && !local.has(n.id);
-    if (n.kind === "data" && needed && n.home !== undefined && n.home === mem.home) {
-      bufferOf.set(n.id, n.addr!);
-    } else if (n.kind === "data" && needed) {
-      const addr = alloc(n.data.byteLength);
-      bufferOf.set(n.id, addr);
-      steps.push({
-        kind: "host",
-        label: `upload ${n.shape.join("x")}`,
-        run: () => new Uint8Array(mem.buffer, addr, n.data.byteLength).set(new Uint8Array(n.data.buffer, n.data.byteOffset, n.data.byteLength)),
-      });
-    } else if ((n.kind === "reduce" && (needed || keepIds.has(n.id))) || (n.kind === "mapBlocks" && !local.has(n.id)) || storeOutputs.has(n.id)) {
-      const bytes = sizeOf(n.shape) * itemsize(n.dtype);
-      if (keepIds.has(n.id)) {
-        const a = mem.alloc(Math.max(16, align(bytes)));
-        keptAllocs.push(a);
-        bufferOf.set(n.id, a);
-      } else bufferOf.set(n.id, alloc(bytes));
-    }
-  }
-
-  const reduceResults = new Map<number, Float64Array>();
-  const stageGroups = new Map<string, Job[]>();
-  for (const j of [...jobs].sort((a, b) => a.level - b.level)) {
-    const k = stageOf.get(j)!;
-    stageGroups.set(k, [...(stageGroups.get(k) ?? []), j]);
-  }
-  let stageId = 0;
-  for (const group of stageGroups.values()) {
-    const built = buildStage(stageId++, group, { ctxs, jobOfCtx, local, bufferOf, refs, alloc, tile });
-    steps.push({ kind: "stage", spec: built.spec, label: group.map((j) => `${j.kind}(${j.node.id})`).join(" "), writes: built.writes });
-    for (const r of built.reductions) {
-      steps.push({
-        kind: "host",
-        label: `combine ${r.node.op}(${r.node.id})`,
-        run: () => {
-          const res = combineReduction(r.node, r.partial, r.grid, mem.buffer);
-          reduceResults.set(r.node.id, res);
-          const addr = bufferOf.get(r.node.id);
-          if (addr !== undefined) writeAs(mem.buffer, addr, r.node.dtype, res);
-        },
-      });
-    }
-  }
-
-  return {
-    steps,
-    results: () =>
-      outputs.map((o) => {
-        const n = o.node;
-        if (o.keep) {
-          const addr = bufferOf.get(n.id)!;
-          return { shape: [...n.shape], dtype: n.dtype, data: viewAs(mem.buffer, addr, n.dtype, sizeOf(n.shape)), addr };
-        }
-        if (n.kind === "reduce") {
-          const v = reduceResults.get(n.id)!;
-          if (n.shape.length === 0) return n.dtype === "bool" ? v[0] !== 0 : v[0]!;
-          return { shape: [...n.shape], dtype: n.dtype, data: convert(v, n.dtype) };
-        }
-        if (n.kind === "data") return { shape: [...n.shape], dtype: n.dtype, data: n.data.slice() };
-        const addr = bufferOf.get(n.id)!;
-        const len = sizeOf(n.shape);
-        if (mem.views) return { shape: [...n.shape], dtype: n.dtype, data: viewAs(mem.buffer, addr, n.dtype, len), addr };
-        return { shape: [...n.shape], dtype: n.dtype, data: readAs(mem.buffer, addr, n.dtype, len) };
-      }),
-    release: (keepOutputs = false) => {
-      for (const a of allocated.splice(0)) mem.free(a);
-      if (!keepOutputs) for (const a of keptAllocs.splice(0)) mem.free(a);
-    },
-  };
-}
-
-function buildJobs(ctxs: Ctx[], nodes: Map<number, Node>, local: Set<number>, refs: Map<number, Ctx[]>) {
-  const jobByOwner = new Map<number, Job>();
-  const jobs: Job[] = [];
-  const jobOfCtx = new Map<Ctx, Job>();
-  const ctxByOwner = new Map<number, Ctx>(ctxs.map((c) => [c.owner.id, c]));
-  // the job a context's work happens in: local mapBlocks inputs run inside the job that reads them
-  const ownerJob = (c: Ctx): Job => {
-    const have = jobOfCtx.get(c);
-    if (have) return have;
-    let j: Job;
-    if (c.owner.kind === "mapBlocks" && local.has(c.owner.id)) {
-      j = ownerJob((refs.get(c.owner.id) ?? [])[0]!);
-    } else {
-      j = jobByOwner.get(c.owner.id) ?? makeJob(c);
-    }
-    jobOfCtx.set(c, j);
-    return j;
-  };
-  const makeJob = (c: Ctx): Job => {
-    const n = c.owner;
-    const kind: JobKind = c.isOutput ? "store" : n.kind === "reduce" ? "reduce" : "mapBlocks";
-    const grid = kind === "mapBlocks" ? gridOf(n.shape, (n as MapBlocksNode).chunks) : c.grid;
-    const j: Job = { kind, node: n, grid, root: kind === "mapBlocks" ? n : c.expr, level: 0 };
-    jobByOwner.set(n.id, j);
-    jobs.push(j);
-    return j;
-  };
-  ctxs.forEach(ownerJob);
-  // levels: 1 + the deepest job this one reads a result of
-  const levelMemo = new Map<Job, number>();
-  const level = (j: Job): number => {
-    const have = levelMemo.get(j);
-    if (have !== undefined) return have;
-    let lv = 1;
-    const visitCtx = (c: Ctx) => {
-      for (const l of leavesOf(c.expr)) {
-        if (l.kind === "mapBlocks" && local.has(l.id)) visitCtx(ctxByOwner.get(l.id)!);
-        else if (l.kind !== "data") lv = Math.max(lv, 1 + level(jobByOwner.get(l.id)!));
-      }
-    };
-    for (const [c, cj] of jobOfCtx) if (cj === j && !(c.owner.kind === "mapBlocks" && local.has(c.owner.id))) visitCtx(c);
-    levelMemo.set(j, lv);
-    return lv;
-  };
-  jobs.forEach((j) => (j.level = level(j)));
-  void nodes;
-  return { jobs, jobOfCtx };
-}
-
-interface StageEnv {
-  ctxs: Ctx[];
-  jobOfCtx: Map<Ctx, Job>;
-  local: Set<number>;
-  bufferOf: Map<number, number>;
-  refs: Map<number, Ctx[]>;
-  alloc: (bytes: number) => number;
-  tile: number;
-}
-
-interface ReductionOut {
-  node: ReduceNode;
-  partial: PartialSpec;
-  grid: GridSpec;
-}
-
-function buildStage(id: number, group: Job[], env: StageEnv): { spec: StageSpec; reductions: ReductionOut[]; writes: WrittenArray[] } {
-  const grid = group[0]!.grid;
-  const inStage = new Set(group);
-  // locals of this stage, inner ones first
-  const localIds: number[] = [];
-  const localNodes = new Map<number, MapBlocksNode>();
-  const visitLocal = (m: MapBlocksNode) => {
-    if (localNodes.has(m.id)) return;
-    for (const l of leavesOf(m.input)) if (l.kind === "mapBlocks" && env.local.has(l.id)) visitLocal(l);
-    localNodes.set(m.id, m);
-    localIds.push(m.id);
-  };
-  for (const c of env.ctxs) {
-    if (!inStage.has(env.jobOfCtx.get(c)!)) continue;
-    for (const l of leavesOf(c.expr)) if (l.kind === "mapBlocks" && env.local.has(l.id)) visitLocal(l);
-  }
-  for (const j of group) if (j.kind === "mapBlocks") visitLocal(j.node as MapBlocksNode);
-  const localIndex = new Map(localIds.map((m, i) => [m, i]));
-
-  const leaf = (n: Node): LeafSlot | null => {
-    if (isVirtual(n)) return null;
-    const li = localIndex.get(n.id);
-    if (li !== undefined) return { kind: "localOut", local: li, dtype: n.dtype };
-    const addr = env.bufferOf.get(n.id);
-    if (addr === undefined) throw new Error(`internal: node ${n.id} (${n.kind}) has no buffer`);
-    return { kind: "array", addr, shape: [...n.shape], dtype: n.dtype };
-  };
-
-  let arena = 0;
-  const locals: LocalSpec[] = localIds.map((mid, i) => {
-    const m = localNodes.get(mid)!;
-    const inGrid = gridOf(m.input.shape, m.inputChunks);
-    const outGrid = gridOf(m.shape, m.chunks);
-    const e = new ProgramEmitter(leaf);
-    e.countUses([m.input]);
-    const r = e.value(m.input);
-    e.b.emit(OP.STORE, r, e.slot({ kind: "localIn", local: i, dtype: m.input.dtype }));
-    const inOffset = arena;
-    arena += align(maxChunkElems(inGrid) * itemsize(m.input.dtype));
-    const outOffset = arena;
-    arena += align(maxChunkElems(outGrid) * itemsize(m.dtype));
-    return { fn: m.fn, args: [...m.args], inGrid, inDtype: m.input.dtype, outGrid, outDtype: m.dtype, input: e.build(), inOffset, outOffset };
+/** The chunks of a reduction's result: the kept axes' input chunks (one block of 1 per kept-dim axis). */
+export function reduceChunks(r: ReduceNode): Chunks {
+  const out: Chunks = [];
+  r.inputChunks.forEach((c, d) => {
+    if (!r.axes.includes(d)) out.push([...c]);
+    else if (r.keepdims) out.push([1]);
   });
+  return out;
+}
 
-  const e = new ProgramEmitter(leaf);
-  e.countUses(group.map((j) => j.root));
-  const partials: PartialSpec[] = [];
-  const reductions: ReductionOut[] = [];
-  const writes: WrittenArray[] = [];
-  const g = new Grid(grid);
-  for (const j of group) {
-    if (j.kind === "reduce") {
-      const red = j.node as ReduceNode;
-      const ncomp = componentsOf(red.op);
-      const p: PartialSpec = { axes: [...red.axes], init: initOf(red.op), offsets: [], end: 0 };
-      let total = 0;
-      for (let k = 0; k < g.nchunks; k++) {
-        p.offsets.push(total);
-        total += partialElems(p, g.chunk(k).shape) * ncomp * 8;
-      }
-      const base = env.alloc(total);
-      p.offsets = p.offsets.map((o) => o + base);
-      p.end = base + total;
-      partials.push(p);
-      emitReduction(e, red, j.root, partials.length - 1);
-      reductions.push({ node: red, partial: p, grid });
-    } else {
-      const r = e.value(j.root);
-      const w: WrittenArray = { addr: env.bufferOf.get(j.node.id)!, shape: [...j.node.shape], dtype: j.node.dtype };
-      writes.push(w);
-      e.b.emit(OP.STORE, r, e.slot({ kind: "array", ...w }));
-      e.release(j.root);
+const sameChunks = (a: Chunks, b: Chunks) => sameGrid({ shape: [], chunks: a }, { shape: [], chunks: b });
+
+class PlanBuilder {
+  readonly buffers: BufferDecl[] = [];
+  readonly inputs: InputDecl[] = [];
+  readonly bindings: InputBinding[] = [];
+  readonly kernels: KernelDecl[] = [];
+  readonly layers: Layer[] = [];
+  readonly outputs: OutputDecl[] = [];
+
+  buffer(shape: readonly number[], dtype: DType, chunks: Chunks, extra: Partial<BufferDecl> = {}): number {
+    const id = this.buffers.length;
+    this.buffers.push({ id, shape: [...shape], dtype, chunks: chunks.map((c) => [...c]), ...extra });
+    return id;
+  }
+
+  input(n: Node, hash: boolean): number {
+    if (n.kind === "data") {
+      const chunks = n.chunks ?? n.shape.map((s) => [s]);
+      const bytes = new Uint8Array(n.data.buffer, n.data.byteOffset, n.data.byteLength);
+      this.inputs.push({ label: `data ${n.dtype}[${n.shape.join(",")}]`, hash: hash ? createHash("sha256").update(bytes).digest("hex") : "" });
+      this.bindings.push(n.home !== undefined && n.addr !== undefined ? { kind: "resident", home: n.home, addr: n.addr, data: n.data } : { kind: "host", data: n.data });
+      return this.buffer(n.shape, n.dtype, chunks, { input: this.inputs.length - 1 });
+    }
+    if (n.kind === "stored") {
+      this.inputs.push({ label: `stored ${n.dtype}[${n.shape.join(",")}]`, hash: n.fingerprint });
+      this.bindings.push({ kind: "store", store: n.store as never });
+      return this.buffer(n.shape, n.dtype, n.chunks, { input: this.inputs.length - 1 });
+    }
+    throw new Error(`internal: ${n.kind} node is not an input`);
+  }
+
+  build(): Plan {
+    return { buffers: this.buffers, inputs: this.inputs, kernels: this.kernels, layers: this.layers, outputs: this.outputs };
+  }
+}
+
+interface Placed extends Context {
+  taskGrid: GridSpec;
+  level: number;
+  /** the buffer the sink writes (store / mapBlocks input), or the reduction's partial buffer */
+  buffer: number;
+}
+
+export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {}): Lowered {
+  const pb = new PlanBuilder();
+  const tile = opts.tile ?? DEFAULT_TILE;
+  const bufferOf = new Map<number, number>(); // materialized node id -> buffer
+  const levelOf = new Map<number, number>(); // buffer -> depth of the layer that completes it
+  const contexts: Placed[] = [];
+
+  // contexts of outputs: virtual outputs, inputs, and persisted results whose chunks differ
+  const outputContext = new Map<string, Placed>();
+  const order = topoOrder(requests.map((r) => r.node));
+
+  const place = (ctx: Context, buffer: number) => {
+    const taskGrid = refineGrid(
+      ctx.grid,
+      ctx.leaves.map((l) => ({ map: l.map, chunks: pb.buffers[bufferOf.get(l.node.id)!]!.chunks })),
+    );
+    let level = 1;
+    for (const l of ctx.leaves) level = Math.max(level, 1 + (levelOf.get(bufferOf.get(l.node.id)!) ?? 0));
+    const p: Placed = { ...ctx, taskGrid, level, buffer };
+    contexts.push(p);
+    return p;
+  };
+
+  for (const n of order) {
+    if (n.kind === "data" || n.kind === "stored") {
+      bufferOf.set(n.id, pb.input(n, opts.hashInputs === true));
+      levelOf.set(bufferOf.get(n.id)!, 0);
+    } else if (n.kind === "reduce") {
+      const ctx = place({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), sink: { kind: "reduce", node: n }, leaves: leavesOf(n.input) }, -1);
+      const tg = ctx.taskGrid;
+      const ncomp = componentsOf(n.op);
+      const pshape = [ncomp, ...tg.shape.map((s, d) => (n.axes.includes(d) ? tg.chunks[d]!.length : s))];
+      const pchunks = [[ncomp], ...tg.chunks.map((c, d) => (n.axes.includes(d) ? c.map(() => 1) : [...c]))];
+      ctx.buffer = pb.buffer(pshape, "float64", pchunks, { components: ncomp });
+      const out = pb.buffer(n.shape, n.dtype, reduceChunks(n));
+      bufferOf.set(n.id, out);
+      levelOf.set(out, ctx.level);
+    } else if (n.kind === "mapBlocks") {
+      const input = pb.buffer(n.input.shape, n.input.dtype, n.inputChunks);
+      const ctx = place({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), sink: { kind: "mapBlocksInput", node: n }, leaves: leavesOf(n.input) }, input);
+      levelOf.set(input, ctx.level);
+      const out = pb.buffer(n.shape, n.dtype, n.chunks);
+      bufferOf.set(n.id, out);
+      levelOf.set(out, ctx.level + 1);
     }
   }
-  // NDArray operations inside mapBlocks functions get a region to allocate in, reset after each block;
-  // only touched pages become resident, so it can be generous
-  const eagerOffset = arena;
-  const eagerBytes = locals.length ? Math.min(8 * arena, EAGER_MAX_BYTES) : 0;
-  arena += eagerBytes;
-  const spec: StageSpec = { id, grid, tile: env.tile, locals, program: e.build(), partials, arenaBytes: arena, eagerOffset, eagerBytes };
-  return { spec, reductions, writes };
+
+  for (const r of requests) {
+    const n = r.node;
+    const persist = r.persist === true;
+    const materialized = n.kind === "reduce" || n.kind === "mapBlocks";
+    const chunksOf = (id: number) => pb.buffers[id]!.chunks;
+    if (materialized && (!persist || sameChunks(chunksOf(bufferOf.get(n.id)!), r.chunks))) {
+      pb.outputs.push({ buffer: bufferOf.get(n.id)!, scalar: n.kind === "reduce" && n.shape.length === 0, persist });
+      continue;
+    }
+    const key = `${n.id}|${persist}|${JSON.stringify(r.chunks)}`;
+    let ctx = outputContext.get(key);
+    if (!ctx) {
+      const buffer = pb.buffer(n.shape, n.dtype, r.chunks);
+      ctx = place({ expr: n, grid: gridOf(n.shape, r.chunks), sink: { kind: "output", node: n, chunks: r.chunks, persist }, leaves: leavesOf(n) }, buffer);
+      outputContext.set(key, ctx);
+    }
+    pb.outputs.push({ buffer: ctx.buffer, scalar: false, persist });
+  }
+
+  emitLayers(pb, contexts, bufferOf, tile);
+  return { plan: pb.build(), bindings: pb.bindings };
+}
+
+/** Groups contexts into fused kernels and lays out the layers in dependency order. */
+function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, number>, tile: number): void {
+  const groups: Placed[][] = [];
+  for (const c of [...contexts].sort((a, b) => a.level - b.level)) {
+    const g = groups.find((x) => x[0]!.level === c.level && sameGrid(x[0]!.taskGrid, c.taskGrid));
+    if (g) g.push(c);
+    else groups.push([c]);
+  }
+  const leaf = (n: Node) => {
+    if (isVirtual(n)) return null;
+    const buffer = bufferOf.get(n.id);
+    if (buffer === undefined) throw new Error(`internal: ${n.kind} node ${n.id} has no buffer`);
+    return { buffer, dtype: n.dtype };
+  };
+  for (const group of groups) {
+    const grid = group[0]!.taskGrid;
+    const e = new ProgramEmitter(grid.shape.length, leaf);
+    e.countUses(group.map((c) => c.expr));
+    const partials: { buffer: number; init: number[] }[] = [];
+    const after: Layer[] = [];
+    const labels: string[] = [];
+    for (const c of group) {
+      const s = c.sink;
+      if (s.kind === "reduce") {
+        emitReduction(e, s.node, c.expr, c.buffer);
+        partials.push({ buffer: c.buffer, init: initOf(s.node.op) });
+        labels.push(s.node.op);
+        after.push({
+          kind: "combine",
+          id: -1,
+          label: `combine ${s.node.op}`,
+          op: s.node.op,
+          ddof: s.node.ddof,
+          grid,
+          axes: [...s.node.axes],
+          keepdims: s.node.keepdims,
+          partial: c.buffer,
+          output: bufferOf.get(s.node.id)!,
+        });
+      } else {
+        const r = e.value(c.expr);
+        e.b.emit(OP.STORE, r, e.slot({ kind: "write", buffer: c.buffer }, c.expr.dtype));
+        e.release(c.expr);
+        if (s.kind === "mapBlocksInput") {
+          labels.push("blocks");
+          after.push(mapBlocksLayer(s.node, c.buffer, bufferOf.get(s.node.id)!));
+        } else labels.push(s.persist ? "persist" : "store");
+      }
+    }
+    const { template, slots } = e.build();
+    pb.kernels.push({ template, slots });
+    const shape = `${group[0]!.expr.dtype}[${grid.shape.join(",")}]`;
+    pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}`, grid, box: wholeBox(grid), kernel: pb.kernels.length - 1, tile, partials });
+    pb.layers.push(...after);
+  }
+  pb.layers.forEach((l, i) => (l.id = i));
+}
+
+function mapBlocksLayer(m: MapBlocksNode, input: number, output: number): Layer {
+  return { kind: "mapBlocks", id: -1, label: "mapBlocks", fn: m.fn, args: [...m.args], input, output };
 }
 
 const REDUCE_OPCODE: Record<ReduceNode["op"], number> = {
@@ -372,25 +240,13 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
     r = t;
   }
   if (op === OP.RARGMIN || op === OP.RARGMAX) {
-    const full = red.axes.length === root.shape.length;
-    e.b.emit(op, r, s, e.slot(full ? { kind: "flat", shape: [...root.shape], contiguous: false } : { kind: "axis", axis: red.axes[0]! }));
+    const nd = root.shape.length;
+    const full = red.axes.length === nd;
+    const strides = full ? undefined : root.shape.map((_, d) => (d === red.axes[0] ? 1 : 0));
+    const index = full
+      ? e.flatIndexSlot(root.shape, { source: [...Array(nd).keys()], step: new Array(nd).fill(1), offset: new Array(nd).fill(0) }, false)
+      : e.slot({ kind: "index", offset: 0, strides: strides!, contiguous: false });
+    e.b.emit(op, r, s, index);
   } else e.b.emit(op, r, s);
   e.release(root);
 }
-
-const EAGER_MAX_BYTES = 512 * 2 ** 20;
-const maxChunkElems = (g: GridSpec) => g.chunks.reduce((a, c) => a * Math.max(0, ...c), 1);
-
-function convert(v: Float64Array, d: DType): RawArray["data"] {
-  if (d === "float64") return v;
-  if (d === "float32") return Float32Array.from(v);
-  if (d === "int32") return Int32Array.from(v);
-  return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
-}
-
-function viewAs(buffer: ArrayBufferLike, addr: number, d: DType, len: number): RawArray["data"] {
-  return typedArrayFor(d, buffer, addr, len);
-}
-
-const readAs = (buffer: ArrayBufferLike, addr: number, d: DType, len: number) => viewAs(buffer, addr, d, len).slice();
-const writeAs = (buffer: ArrayBufferLike, addr: number, d: DType, v: Float64Array) => viewAs(buffer, addr, d, v.length).set(convert(v, d));

@@ -1,15 +1,21 @@
 /**
- * The lazy graph: plain-data nodes, built by the array layer, lowered to stages by lower.ts.
- * Sources and elementwise nodes are "virtual": they can be evaluated on any region, so they are fused
- * into the programs of their consumers. Data, reduction and mapBlocks nodes are materialized.
+ * The lazy graph: plain-data nodes, built by the array layer, lowered to plans by lower.ts.
+ * Sources, elementwise operations and views are "virtual": they can be evaluated on any region, so they
+ * are fused into the programs of their consumers. Data, stored, reduction and mapBlocks nodes are
+ * materialized: their values live in chunk buffers.
  */
 import type { DType, TypedArray } from "../dtype.js";
+import type { Chunks } from "../grid.js";
+import type { IndexMap } from "../index-map.js";
+import type { ReduceOp } from "../plan/types.js";
+
+export type { Chunks } from "../grid.js";
+export type { ReduceOp } from "../plan/types.js";
 
 export type UnaryOp =
   | "neg" | "abs" | "sqrt" | "exp" | "log" | "sin" | "cos" | "tanh" | "floor" | "ceil"
   | "astype" | "not" | "isnan";
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-export type ReduceOp = "sum" | "prod" | "mean" | "min" | "max" | "var" | "std" | "argmin" | "argmax" | "any" | "all";
 
 interface NodeBase {
   readonly id: number;
@@ -35,15 +41,32 @@ export interface FillNode extends NodeBase {
 export interface DataNode extends NodeBase {
   readonly kind: "data";
   readonly data: TypedArray;
-  /** when the data already lives in a kernel memory: that memory (identity) and the byte address */
+  /** how plans cut it into chunks (default: one chunk) */
+  readonly chunks?: Chunks;
+  /** when the data already lives in a kernel memory (a block inside mapBlocks): that memory and the byte address */
   readonly home?: object;
   readonly addr?: number;
+}
+/** Chunks kept by an engine (persist), read in place by later plans. */
+export interface StoredNode extends NodeBase {
+  readonly kind: "stored";
+  readonly chunks: Chunks;
+  /** the engine's chunk store (opaque to the graph) */
+  readonly store: object;
+  /** a fingerprint that is the same on every rank for the same stored array */
+  readonly fingerprint: string;
 }
 /** Elementwise with broadcasting; operands are nodes or weak scalars. */
 export interface MapNode extends NodeBase {
   readonly kind: "map";
   readonly op: UnaryOp | BinaryOp | "where";
   readonly args: readonly (Node | number)[];
+}
+/** A view: element i of this node is element map(i) of the input (slices, transposes, flips, broadcasts). */
+export interface ViewNode extends NodeBase {
+  readonly kind: "view";
+  readonly input: Node;
+  readonly map: IndexMap;
 }
 export interface ReduceNode extends NodeBase {
   readonly kind: "reduce";
@@ -65,19 +88,18 @@ export interface MapBlocksNode extends NodeBase {
   readonly args: readonly unknown[];
 }
 
-export type Node = RandomNode | IotaNode | FillNode | DataNode | MapNode | ReduceNode | MapBlocksNode;
-
-/** Block sizes along each axis (dask's normalized chunks). */
-export type Chunks = number[][];
+export type Node = RandomNode | IotaNode | FillNode | DataNode | StoredNode | MapNode | ViewNode | ReduceNode | MapBlocksNode;
 
 let nextId = 1;
+/** Node ids: identity within this process only (plans never contain them). */
 export const newId = (): number => nextId++;
 
-export const isVirtual = (n: Node): boolean => n.kind === "random" || n.kind === "iota" || n.kind === "fill" || n.kind === "map";
+export const isVirtual = (n: Node): boolean =>
+  n.kind === "random" || n.kind === "iota" || n.kind === "fill" || n.kind === "map" || n.kind === "view";
 
 /** Direct node inputs (scalars left out). */
 export function inputsOf(n: Node): Node[] {
   if (n.kind === "map") return n.args.filter((a): a is Node => typeof a !== "number");
-  if (n.kind === "reduce" || n.kind === "mapBlocks") return [n.input];
+  if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view") return [n.input];
   return [];
 }

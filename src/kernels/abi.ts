@@ -19,7 +19,9 @@
  * The value position of a slot at (row multi-index i, column c) is
  *   base + sum_d(i_d * row_d) + c * last
  * For a MEM slot that position is an *element* offset from `base`, which is an absolute byte address:
- *   byte address = base + (sum_d(i_d * row_d) + c * last) * dtypeBytes. `last` is 0 (broadcast) or 1.
+ *   byte address = base + (sum_d(i_d * row_d) + c * last) * dtypeBytes. Strides are integers and may be
+ *   negative (views: flips, transposes, steps). `last` is 0 (broadcast) or 1 (contiguous) for slots that a
+ *   sink writes (STORE, accumulators); a slot only read by LOAD may have any `last` (a strided gather).
  * For an INDEX slot the position itself is the value (a global index, exact below 2^53).
  */
 
@@ -76,7 +78,7 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *   RANDOM r s kind k r[c] = random value for global flat index f = value of INDEX slot s at c
  *                     (s.last must be 1). Seed = consts[k] (low 32 bits, as integer) + 2^32 * consts[k+1] (high 32).
  *                     kind 0: uniform [0,1); kind 1: standard normal. Exact definition below.
- *   LOAD r s          r[c] = element of MEM slot s at c, converted to f64 (bool: 0 or 1)
+ *   LOAD r s          r[c] = element of MEM slot s at c, converted to f64 (bool: 0 or 1); any `last` stride
  *   CONST r k         r[c] = consts[k]
  * Unary (op r a): r[c] = f(a[c])
  *   NEG ABS SQRT EXP LOG SIN COS TANH FLOOR CEIL as IEEE / Math.* (NaN and infinities as numpy)

@@ -381,8 +381,8 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
         }
         case OP.LOAD: {
           const dt = truncSatI32(slotField(x, w2, S.DTYPE)), bytes = DT_BYTES_OF[dt]!;
-          const at = memAddress(x, w2, c0), step = slotField(x, w2, S.LAST) === 0 ? 0 : bytes;
-          for (let c = 0; c < len; c++) f64[r + c] = readElem(dv, dt, at + c * step);
+          const at = memAddress(x, w2, c0), step = slotField(x, w2, S.LAST) * bytes;
+          for (let c = 0; c < len; c++) f64[r + c] = readElem(dv, dt, toAddress(at + c * step));
           break;
         }
         case OP.CONST: {

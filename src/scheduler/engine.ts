@@ -1,11 +1,14 @@
 /**
- * The process's engine: one shared kernel memory, its heap and a worker pool, created on first use.
+ * An engine: one shared kernel memory, its heap, a worker pool, the ranks it computes with (if any),
+ * and the queue that makes its computes run one after another (they share the pool, the memory and the
+ * world). A process has one default engine, made on first use; a cluster worker makes its own.
  * Pool size: `workers` option, else TESSERA_WORKERS, else SLURM_CPUS_PER_TASK, else os.availableParallelism().
  */
 import os from "node:os";
 import { invalid, show } from "../errors.js";
 import { createSharedMemory, kernelModule } from "../kernels/wasm.js";
-import { Heap } from "./heap.js";
+import type { RankComm } from "./ranks.js";
+import { Heap, MAX_KERNEL_BYTES } from "./heap.js";
 import { WorkerPool } from "./pool.js";
 
 /** Bytes below which the heap never allocates (kept clear of any static data of the kernels). */
@@ -35,33 +38,92 @@ export function checkWorkers(n: unknown, what = "workers"): number {
   return n;
 }
 
-export interface Engine {
-  heap: Heap;
-  pool: WorkerPool;
+/**
+ * The kernel memory limit: TESSERA_KERNEL_MEMORY bytes (a number, or with a unit: 512MiB, 2GiB), at most
+ * and by default the 4 GiB a WebAssembly memory holds. Beyond it, persisted chunks move to JS memory.
+ */
+export function kernelMemoryLimit(env: Record<string, string | undefined> = process.env): number {
+  const v = env.TESSERA_KERNEL_MEMORY;
+  if (v === undefined || v === "") return MAX_KERNEL_BYTES;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(|B|KiB|MiB|GiB|KB|MB|GB)\s*$/.exec(v);
+  const unit = { "": 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, KB: 1e3, MB: 1e6, GB: 1e9 }[m?.[2] ?? ""] ?? NaN;
+  const bytes = m ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(bytes >= 16 * 2 ** 20) || bytes > MAX_KERNEL_BYTES) {
+    throw invalid("INVALID_ARGUMENT", `TESSERA_KERNEL_MEMORY ${show(v)} must be a size from 16MiB to 4GiB (bytes, or with a unit: 512MiB, 2GiB)`);
+  }
+  return bytes;
 }
 
-let engine: Engine | null = null;
-
-/** The engine, with at least `workers` workers (the pool is rebuilt when it must grow). */
-export async function getEngine(workers?: number): Promise<Engine> {
+function checkKernels(): "js" | "wasm" {
   const kernels = process.env.TESSERA_KERNELS;
   if (kernels && kernels !== "js" && kernels !== "wasm") {
     throw invalid("INVALID_ARGUMENT", `TESSERA_KERNELS ${show(kernels)} must be "wasm" (the default) or "js"`);
   }
-  const want = workers ?? defaultWorkerCount();
-  if (engine && engine.pool.size >= want) return engine;
-  if (engine) await engine.pool.close();
-  else {
-    const memory = createSharedMemory(Math.ceil(RESERVED / 65536) + 16);
-    engine = { heap: new Heap(memory, RESERVED), pool: null as unknown as WorkerPool };
-  }
-  engine.pool = new WorkerPool(engine.heap, process.env.TESSERA_KERNELS === "js" ? null : kernelModule(), want);
-  return engine;
+  return kernels === "js" ? "js" : "wasm";
 }
 
-/** Stops the workers. Not needed for the process to exit (idle workers are unref'd). */
+export class Engine {
+  readonly heap: Heap;
+  pool: WorkerPool;
+  /** the ranks compute() splits its work among; null: this process alone */
+  ranks: RankComm | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly workerEntry: URL,
+    workers: number,
+  ) {
+    const memory = createSharedMemory(Math.ceil(RESERVED / 65536) + 16);
+    this.heap = new Heap(memory, RESERVED, kernelMemoryLimit());
+    this.pool = new WorkerPool(this.heap, checkKernels() === "js" ? null : kernelModule(), workerEntry, workers);
+  }
+
+  /** Grows the pool to at least `workers` (rebuilding it; between computes only). */
+  async ensureWorkers(workers: number): Promise<void> {
+    if (this.pool.size >= workers) return;
+    await this.pool.close();
+    this.pool = new WorkerPool(this.heap, checkKernels() === "js" ? null : kernelModule(), this.workerEntry, workers);
+  }
+
+  /** Runs fn after every compute queued before it; a failed one does not fail the ones behind it. */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const mine = this.queue.then(fn);
+    this.queue = mine.catch(() => {});
+    return mine;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+let defaultEngine: Engine | null = null;
+let defaultRanks: RankComm | null = null;
+
+/** The process's engine (made with `workers` workers when it is new). `entry`: the worker threads' entry module. */
+export async function getEngine(entry: URL, workers?: number): Promise<Engine> {
+  const want = workers ?? defaultWorkerCount();
+  checkKernels();
+  kernelMemoryLimit();
+  if (!defaultEngine) {
+    defaultEngine = new Engine(entry, want);
+    defaultEngine.ranks = defaultRanks;
+  }
+  return defaultEngine;
+}
+
+/** The default engine if it exists (tests and tools look at its heap). */
+export const currentEngine = (): Engine | null => defaultEngine;
+
+/** Makes compute() on the default engine run rank-partitioned over `c` (set by the launcher once the world is up). */
+export function useRanks(c: RankComm | null): void {
+  defaultRanks = c && c.size > 1 ? c : null;
+  if (defaultEngine) defaultEngine.ranks = defaultRanks;
+}
+
+/** Stops the default engine's workers. Not needed for the process to exit (idle workers are unref'd). */
 export async function shutdown(): Promise<void> {
-  const e = engine;
-  engine = null;
-  if (e) await e.pool.close();
+  const e = defaultEngine;
+  defaultEngine = null;
+  if (e) await e.close();
 }

@@ -3,38 +3,50 @@
  * memory.grow when the top is reached. Only one thread allocates in a given memory (FACTS: several
  * instances on one shared memory must not each run an allocator).
  *
- * Persisted buffers belong to an owner object (the persisted array's node) and are freed once it is
- * garbage. V8 collects those small handles lazily, so before the memory grows (or gives up) with enough
- * persisted bytes outstanding, the heap runs a full collection and frees the buffers whose owners are
- * gone: a loop that persists and drops arrays stays within the memory of what it holds.
+ * Persisted arrays (chunk stores) belong to an owner object (the persisted array's node) and are freed
+ * once it is garbage. V8 collects those small handles lazily, so before the memory grows (or gives up)
+ * with enough persisted bytes outstanding, the heap runs a full collection and frees the stores whose
+ * owners are gone: a loop that persists and drops arrays stays within the memory of what it holds.
+ * When the 4 GiB of a WebAssembly memory are full, chunks of stores that no running task reads are moved
+ * out to ordinary memory (spilled), so what a process can persist is bounded by its RAM, not by 4 GiB.
  */
 import { TesseraError } from "../errors.js";
-import type { Allocator } from "./plan.js";
+import type { ChunkStore } from "./chunk-store.js";
 import { collectGarbage } from "./reclaim.js";
 
+/** What plans allocate from: a kernel memory's allocator. */
+export interface Allocator {
+  alloc(bytes: number): number;
+  free(addr: number): void;
+  readonly buffer: ArrayBufferLike;
+  /** identity of the memory: data whose `home` it is is read in place, not copied in */
+  readonly home: object;
+  /** results may stay views into the memory (the caller owns their lifetime) instead of copies */
+  readonly views?: boolean;
+}
+
 const PAGE = 65536;
-const MAX_BYTES = 65536 * PAGE; // 4 GiB: a wasm32 memory's limit
+/** 4 GiB: a wasm32 memory's limit */
+export const MAX_KERNEL_BYTES = 65536 * PAGE;
 const ALIGN = 64; // cache-line alignment keeps SIMD loads and worker areas apart
 const SWEEP_MIN_BYTES = 64 * 2 ** 20; // a collection before growing only when this much is persisted
 
 interface Owned {
   ref: WeakRef<object>;
-  /** identifies this adoption: a late finalizer of an earlier buffer at the same address is ignored */
-  token: object;
-  size: number;
+  store: ChunkStore;
 }
 
-const finalizers = new FinalizationRegistry<{ heap: Heap; addr: number; token: object }>(({ heap, addr, token }) =>
-  heap.releaseOwned(addr, token),
-);
+const finalizers = new FinalizationRegistry<{ heap: Heap; store: ChunkStore }>(({ heap, store }) => heap.releaseStore(store));
 
 export class Heap implements Allocator {
   private free_: { addr: number; size: number }[] = [];
   private used = new Map<number, number>();
   private top: number;
   private inUse = 0;
-  private readonly owned = new Map<number, Owned>();
-  private ownedBytes = 0;
+  private peak = 0;
+  private readonly owned = new Map<ChunkStore, Owned>();
+  /** store chunks read in place by running tasks: never spilled (store -> chunk -> count) */
+  private readonly pins = new Map<ChunkStore, Map<number, number>>();
   /** persisted bytes from which growing tries a collection first (raised after one that freed nothing) */
   private sweepAt = SWEEP_MIN_BYTES;
 
@@ -42,6 +54,8 @@ export class Heap implements Allocator {
     readonly memory: WebAssembly.Memory,
     /** first address the heap may hand out (below it: reserved) */
     base: number,
+    /** the memory never grows past this many bytes (at most 4 GiB) */
+    readonly limit = MAX_KERNEL_BYTES,
   ) {
     this.top = align(base);
   }
@@ -59,33 +73,63 @@ export class Heap implements Allocator {
     return this.inUse;
   }
 
-  /** Hands the buffer at addr to `owner`: it is freed once the owner is garbage. */
-  adopt(addr: number, owner: object): void {
-    const size = this.used.get(addr);
-    if (size === undefined) throw new Error(`internal: adopt of ${addr}, which is not allocated`);
-    const token = {};
-    this.owned.set(addr, { ref: new WeakRef(owner), token, size });
-    this.ownedBytes += size;
-    finalizers.register(owner, { heap: this, addr, token }, token);
+  /** The most bytes in use at once since the last resetPeak() (tests and benchmarks watch the memory planner). */
+  get peakInUse(): number {
+    return this.peak;
   }
 
-  /** @internal the finalizer's path: frees an adopted buffer whose owner was collected */
-  releaseOwned(addr: number, token: object): void {
-    const o = this.owned.get(addr);
-    if (!o || o.token !== token) return;
-    this.owned.delete(addr);
-    this.ownedBytes -= o.size;
-    this.free(addr);
+  resetPeak(): void {
+    this.peak = this.inUse;
   }
 
-  /** Frees the adopted buffers whose owners are already collected; returns the bytes freed. */
+  private get ownedBytes(): number {
+    let n = 0;
+    for (const o of this.owned.values()) n += o.store.residentBytes();
+    return n;
+  }
+
+  /** Hands a store to `owner`: its chunks are freed once the owner is garbage. */
+  adopt(store: ChunkStore, owner: object): void {
+    this.owned.set(store, { ref: new WeakRef(owner), store });
+    finalizers.register(owner, { heap: this, store }, store);
+  }
+
+  /** Frees every chunk of a store (its owner is gone, or it is no longer wanted). */
+  releaseStore(store: ChunkStore): void {
+    if (store.released) return;
+    store.released = true;
+    if (this.owned.delete(store)) finalizers.unregister(store);
+    for (let k = 0; k < store.addrs.length; k++) {
+      if (store.addrs[k]! >= 0) this.free(store.addrs[k]!);
+      store.addrs[k] = -1;
+      store.host[k] = null;
+    }
+  }
+
+  /** A running task reads chunk k of the store in place: it must stay where it is until unpinned. */
+  pin(store: ChunkStore, k: number): void {
+    let m = this.pins.get(store);
+    if (!m) this.pins.set(store, (m = new Map()));
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+
+  unpin(store: ChunkStore, k: number): void {
+    const m = this.pins.get(store);
+    const n = (m?.get(k) ?? 1) - 1;
+    if (n > 0) m!.set(k, n);
+    else {
+      m?.delete(k);
+      if (m && m.size === 0) this.pins.delete(store);
+    }
+  }
+
+  /** Frees the stores whose owners are already collected; returns the bytes freed. */
   sweep(): number {
     let freed = 0;
-    for (const [addr, o] of this.owned) {
+    for (const o of [...this.owned.values()]) {
       if (o.ref.deref() !== undefined) continue;
-      finalizers.unregister(o.token);
-      this.releaseOwned(addr, o.token);
-      freed += o.size;
+      freed += o.store.residentBytes();
+      this.releaseStore(o.store);
     }
     return freed;
   }
@@ -100,6 +144,34 @@ export class Heap implements Allocator {
     this.sweepAt = freed > 0 ? SWEEP_MIN_BYTES : Math.max(SWEEP_MIN_BYTES, 2 * this.ownedBytes);
     return freed;
   }
+
+  /**
+   * Moves chunks of held stores that no task is reading out to JS memory until `bytes` are freed (or
+   * nothing is left to move); returns the bytes freed. Later reads get a copy in.
+   */
+  spill(bytes: number, extra: ChunkStore[] = []): number {
+    let freed = 0;
+    const stores = [...extra, ...[...this.owned.values()].map((o) => o.store)];
+    for (const store of stores) {
+      const pinned = this.pins.get(store);
+      for (let k = 0; k < store.addrs.length && freed < bytes; k++) {
+        const addr = store.addrs[k]!;
+        if (addr < 0 || pinned?.has(k)) continue;
+        const n = store.chunkBytes(k);
+        const copy = new ArrayBuffer(n);
+        new Uint8Array(copy).set(new Uint8Array(this.memory.buffer, addr, n));
+        store.host[k] = copy;
+        store.addrs[k] = -1;
+        this.free(addr);
+        freed += n;
+      }
+      if (freed >= bytes) break;
+    }
+    return freed;
+  }
+
+  /** Stores outside the heap's adoption that may be spilled too (a plan's own persisted outputs). */
+  spillable: ChunkStore[] = [];
 
   alloc(bytes: number, reclaimed = false): number {
     const size = align(Math.max(bytes, 1));
@@ -120,10 +192,11 @@ export class Heap implements Allocator {
     if (end > have && !reclaimed && this.ownedBytes >= Math.min(this.sweepAt, size) && this.reclaim() > 0) {
       return this.alloc(bytes, true); // dropped persisted arrays made room: no growth
     }
-    if (end > MAX_BYTES) {
+    if (end > this.limit) {
+      if (this.spill(size, this.spillable) > 0) return this.alloc(bytes, true);
       throw new TesseraError(
         "TOO_LARGE",
-        `kernel memory exhausted: ${bytes} more bytes requested with ${this.inUse} in use, beyond the 4 GiB a WebAssembly memory holds`,
+        `kernel memory exhausted: ${bytes} more bytes requested with ${this.inUse} in use, beyond the ${this.limit} bytes of kernel memory (${this.limit === MAX_KERNEL_BYTES ? "the 4 GiB a WebAssembly memory holds" : "TESSERA_KERNEL_MEMORY"})`,
       );
     }
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
@@ -134,6 +207,7 @@ export class Heap implements Allocator {
   private take(addr: number, size: number): number {
     this.used.set(addr, size);
     this.inUse += size;
+    if (this.inUse > this.peak) this.peak = this.inUse;
     return addr;
   }
 

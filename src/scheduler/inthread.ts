@@ -5,12 +5,16 @@
  * region, where blocks already live: no copies, results are views valid until the block is done.
  */
 import { TesseraError } from "../errors.js";
-import type { Allocator, Plan, RawArray } from "./plan.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
-import { StageRunner, type ExecContext } from "../worker/executor.js";
-import { Grid } from "../worker/geometry.js";
-import { Heap } from "./heap.js";
+import { ProgramTasks, type ExecContext } from "../worker/program-task.js";
+import { bindLayer } from "./bind.js";
+import { ChunkStore } from "./chunk-store.js";
+import { Heap, type Allocator } from "./heap.js";
+import type { BoundPlan } from "./inputs.js";
+import { ChunkMemory } from "./memory.js";
+import { PlanRun } from "./plan-run.js";
+import { OutputCollector, type RawArray } from "./results.js";
 
 /** Liveness of NDArrays that are views into an eager region. */
 export interface Scope {
@@ -23,7 +27,7 @@ export interface EagerContext extends ExecContext {
   scope?: Scope;
 }
 
-export type EagerResult = (RawArray & { home?: object; scope?: Scope }) | number | boolean;
+export type EagerResult = (RawArray & { addr?: number; home?: object; scope?: Scope }) | number | boolean;
 
 let privateCtx: EagerContext | null = null;
 let blockCtx: EagerContext | null = null;
@@ -52,25 +56,37 @@ export function enterBlockContext(ctx: EagerContext): () => void {
   };
 }
 
-/** Runs a plan made on ctx.heap in this thread, synchronously. */
-export function runInThread(c: EagerContext, plan: Plan): EagerResult[] {
+/** Runs a plan on ctx's memory in this thread, synchronously (program and combine layers only). */
+export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
+  const { plan, bindings } = bound;
+  const memory = new ChunkMemory(plan, bindings, c.heap);
   try {
-    for (const step of plan.steps) {
-      if (step.kind === "host") step.run();
-      else {
-        const arena = step.spec.arenaBytes ? c.heap.alloc(step.spec.arenaBytes) : 0;
-        try {
-          new StageRunner(step.spec, c, arena).runRangeSync(0, new Grid(step.spec.grid).nchunks);
-        } finally {
-          if (arena) c.heap.free(arena);
-        }
+    const collector = new OutputCollector(plan, memory, c.heap.views === true);
+    const run = new PlanRun(plan, memory, { onOutput: (b, k) => collector.onOutput(b, k) });
+    const runners = new Map<number, ProgramTasks>();
+    run.start();
+    // one task at a time: each chunk's memory is back before the next is made
+    for (let b = run.next(() => 1); b; b = run.next(() => 1)) {
+      const layer = plan.layers[b.layer]!;
+      let r = runners.get(b.layer);
+      if (!r) {
+        const spec = bindLayer(plan, layer, memory);
+        if (spec.kind !== "program") throw new Error("internal: a mapBlocks layer cannot run in-thread");
+        runners.set(b.layer, (r = new ProgramTasks(spec, c)));
       }
+      run.begin(b);
+      r.run(b.start, b.end);
+      run.finish(b);
     }
-    const results = plan.results();
-    // views into the region (stored outputs) die with the block; reduction results are JS copies
-    return c.scope ? results.map((r) => (typeof r === "object" && r.addr !== undefined ? { ...r, home: c.memory, scope: c.scope } : r)) : results;
+    if (!run.finished) throw new Error("internal: an eager plan did not finish");
+    const results = collector.results();
+    // views into the region (block scopes) die with the block; other results are JS copies
+    return results.map((r) => {
+      if (typeof r !== "object" || r instanceof ChunkStore) return r as number | boolean;
+      return c.scope && r.addr !== undefined ? { ...r, home: c.memory, scope: c.scope } : r;
+    });
   } finally {
-    if (!c.scope) plan.release();
+    if (!c.scope) memory.releaseAll();
   }
 }
 

@@ -1,44 +1,36 @@
 /**
- * A pool of worker_threads sharing one kernel memory. A stage's chunks are handed out in batches
- * (guided self-scheduling: big batches first, small ones at the end), so tiny tasks do not each pay a
- * message round trip and the last batches still balance. Idle workers are unref'd: they never keep
- * the process alive. A worker that dies is replaced, and the stage fails with WORKER_DIED.
+ * A pool of worker_threads sharing one kernel memory. The pool runs batches (a range of a layer's tasks)
+ * on a given worker and tells when each is done; which batch goes where is the caller's choice
+ * (run-on-pool.ts). A worker learns a layer's spec once, before its first batch of that layer. Idle
+ * workers are unref'd: they never keep the process alive. A worker that dies is replaced, and the batch
+ * it held fails with WORKER_DIED.
  */
 import { Worker } from "node:worker_threads";
-import { AbortError, ComputeError, type ErrorCode } from "../errors.js";
+import { ComputeError, type ErrorCode } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
-import type { FromWorker, StageSpec, ToWorker, WorkerAreas } from "../worker/messages.js";
+import type { FromWorker, TaskSpec, ToWorker, WorkerAreas } from "../worker/messages.js";
 import type { Heap } from "./heap.js";
-import { Grid } from "../worker/geometry.js";
 
 const PROGRAM_BYTES = 64 * 1024;
-const WORKER_URL = new URL("../worker/worker.js", import.meta.url);
-/** the block adapter lives in the array layer, which this layer must not import: workers load it by URL */
-const API_URL = new URL("../array/block-scope.js", import.meta.url).href;
-const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED"]);
+const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED", "RELEASED"]);
 
-export interface StageProgress {
-  stage: number;
-  done: number;
-  total: number;
-}
-
-export interface RunStageOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: StageProgress) => void;
-  /** how many of the pool's workers to use */
-  workers?: number;
-  /** only chunks [lo, hi) (this rank's share); default all */
-  range?: [number, number];
+/** A failed batch: which task, with the worker's error. */
+export class TaskFailure extends ComputeError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly task: number,
+  ) {
+    super(code, message);
+  }
 }
 
 interface Slot {
   worker: Worker;
   areas: WorkerAreas;
-  /** batch in flight: [start, end) */
-  busy: { batch: number; start: number; end: number } | null;
-  onMessage: ((m: FromWorker) => void) | null;
-  onExit: ((why: string) => void) | null;
+  /** layers whose spec this worker has (layer id -> arena address) */
+  layers: Map<number, number>;
+  busy: { batch: number; resolve: () => void; reject: (e: Error) => void } | null;
 }
 
 export class WorkerPool {
@@ -49,6 +41,7 @@ export class WorkerPool {
   constructor(
     private readonly heap: Heap,
     private readonly module: WebAssembly.Module | null,
+    private readonly entry: URL,
     size: number,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn(this.allocAreas()));
@@ -66,109 +59,82 @@ export class WorkerPool {
   }
 
   private spawn(areas: WorkerAreas): Slot {
-    const worker = newWorker();
-    const slot: Slot = { worker, areas, busy: null, onMessage: null, onExit: null };
-    worker.on("message", (m: FromWorker) => slot.onMessage?.(m));
-    worker.on("error", (e) => slot.onExit?.(`threw ${e.message}`));
+    const worker = newWorker(this.entry);
+    const slot: Slot = { worker, areas, layers: new Map(), busy: null };
+    worker.on("message", (m: FromWorker) => this.onMessage(slot, m));
+    worker.on("error", (e) => this.lost(slot, `threw ${e.message}`));
     worker.on("exit", (code) => {
-      if (!this.closed) slot.onExit?.(`exited with code ${code}`);
+      if (!this.closed) this.lost(slot, `exited with code ${code}`);
     });
     worker.unref();
-    const init: ToWorker = { type: "init", memory: this.heap.memory, module: this.module, areas, adapterUrl: API_URL };
-    worker.postMessage(init);
+    worker.postMessage({ type: "init", memory: this.heap.memory, module: this.module, areas } satisfies ToWorker);
     return slot;
   }
 
-  /** Replaces a dead worker, keeping its memory areas. */
-  private replace(slot: Slot): void {
-    const i = this.slots.indexOf(slot);
-    slot.onExit = null;
-    slot.onMessage = null;
-    void slot.worker.terminate();
-    if (i >= 0 && !this.closed) this.slots[i] = this.spawn(slot.areas);
+  private onMessage(s: Slot, m: FromWorker): void {
+    const b = s.busy;
+    if (!b || m.batch !== b.batch) return;
+    s.busy = null;
+    if (m.type === "done") return b.resolve();
+    const code = (PASSED_CODES.has(m.code) ? m.code : "TASK_FAILED") as ErrorCode;
+    const err = new TaskFailure(code, m.message, m.task);
+    if (m.stack) err.stack = `${err.name}: ${err.message}\n--- in the worker ---\n${m.stack}`;
+    b.reject(err);
   }
 
-  async runStage(spec: StageSpec, nchunks: number, opts: RunStageOptions = {}): Promise<void> {
-    if (this.closed) throw new Error("the worker pool is closed");
-    const use = this.slots.slice(0, Math.max(1, Math.min(opts.workers ?? this.slots.length, this.slots.length)));
-    const arenas = use.map(() => (spec.arenaBytes > 0 ? this.heap.alloc(spec.arenaBytes) : 0));
-    use.forEach((s, i) => {
-      s.worker.ref();
-      s.worker.postMessage({ type: "stage", spec, arena: arenas[i]! } satisfies ToWorker);
+  /** A worker died: its batch fails, and it is replaced (keeping its memory areas). */
+  private lost(s: Slot, why: string): void {
+    const b = s.busy;
+    s.busy = null;
+    const i = this.slots.indexOf(s);
+    if (i >= 0 && !this.closed) {
+      void s.worker.terminate();
+      this.slots[i] = this.spawn(s.areas);
+    }
+    b?.reject(new ComputeError("WORKER_DIED", `a worker ${why}`));
+  }
+
+  /** Runs tasks [start, end) of a layer on worker `w` (sending the layer's spec first if it lacks it). */
+  run(w: number, spec: TaskSpec, arena: () => number, start: number, end: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("the worker pool is closed"));
+    const s = this.slots[w]!;
+    if (s.busy) return Promise.reject(new Error(`internal: worker ${w} is busy`));
+    if (!s.layers.has(spec.layer)) {
+      const a = arena();
+      s.layers.set(spec.layer, a);
+      s.worker.postMessage({ type: "layer", spec, arena: a } satisfies ToWorker);
+    }
+    const batch = this.nextBatch++;
+    s.worker.ref();
+    return new Promise<void>((resolve, reject) => {
+      s.busy = { batch, resolve, reject };
+      s.worker.postMessage({ type: "run", layer: spec.layer, batch, start, end } satisfies ToWorker);
+    }).finally(() => {
+      if (!s.busy) s.worker.unref();
     });
-    const [lo, hi] = opts.range ?? [0, nchunks];
-    let next = lo;
-    let done = 0;
-    let error: Error | null = null;
-    await new Promise<void>((resolve) => {
-      const settle = (e: Error | null) => {
-        if (error) return;
-        error = e ?? error;
-        opts.signal?.removeEventListener("abort", abort);
-        resolve();
-      };
-      const fail = (e: Error) => settle(e);
-      const abort = () => fail(new AbortError());
-      if (opts.signal?.aborted) return abort();
-      opts.signal?.addEventListener("abort", abort, { once: true });
-      const dispatch = (s: Slot) => {
-        s.busy = null;
-        if (error) return;
-        if (next >= hi) {
-          if (done === hi - lo) settle(null);
-          return;
-        }
-        const size = Math.max(1, Math.ceil((hi - next) / (use.length * 4)));
-        s.busy = { batch: this.nextBatch++, start: next, end: Math.min(hi, next + size) };
-        next = s.busy.end;
-        s.worker.postMessage({ type: "run", stage: spec.id, batch: s.busy.batch, start: s.busy.start, end: s.busy.end } satisfies ToWorker);
-      };
-      for (const s of use) {
-        s.onMessage = (m) => {
-          if (!s.busy || m.batch !== s.busy.batch) return;
-          if (m.type === "failed") {
-            s.busy = null;
-            const code = (PASSED_CODES.has(m.code) ? m.code : "TASK_FAILED") as ErrorCode;
-            const err = new ComputeError(code, `chunk ${m.chunk} (block [${new Grid(spec.grid).chunk(m.chunk).index.join(", ")}]) of stage ${spec.id} failed: ${m.message}`);
-            if (m.stack) err.stack = `${err.name}: ${err.message}\n--- in the worker ---\n${m.stack}`;
-            return fail(err);
-          }
-          done += s.busy.end - s.busy.start;
-          opts.onProgress?.({ stage: spec.id, done, total: hi - lo });
-          dispatch(s);
-        };
-        s.onExit = (why) => {
-          const lost = s.busy;
-          s.busy = null;
-          this.replace(s);
-          fail(
-            new ComputeError(
-              "WORKER_DIED",
-              `a worker ${why}${lost ? ` while computing chunks ${lost.start}..${lost.end - 1} of stage ${spec.id}` : ""}`,
-            ),
-          );
-        };
-      }
-      if (hi <= lo) return settle(null);
-      use.forEach(dispatch);
-    });
-    // Workers still busy after a failure or an abort are stopped before their memory is reused.
+  }
+
+  /** Forgets a layer on every worker (the caller frees the arenas it gave them). */
+  drop(layer: number): void {
+    for (const s of this.slots) {
+      if (!s.layers.delete(layer)) continue;
+      s.worker.postMessage({ type: "drop", layer } satisfies ToWorker);
+    }
+  }
+
+  /** Stops workers that are still busy (after a failure or an abort) before their memory is reused. */
+  async stopBusy(): Promise<void> {
     await Promise.all(
-      use.map(async (s) => {
-        s.onMessage = null;
-        s.onExit = null;
-        if (s.busy) {
-          s.busy = null;
-          await s.worker.terminate();
-          this.replace(s);
-        } else if (this.slots.includes(s)) {
-          s.worker.postMessage({ type: "drop", stage: spec.id } satisfies ToWorker);
-          s.worker.unref();
-        }
+      this.slots.map(async (s, i) => {
+        if (!s.busy) return;
+        const b = s.busy;
+        s.busy = null;
+        s.worker.removeAllListeners("exit");
+        await s.worker.terminate();
+        if (!this.closed) this.slots[i] = this.spawn(s.areas);
+        b.reject(new ComputeError("ABORTED", "stopped"));
       }),
     );
-    arenas.forEach((a) => a && this.heap.free(a));
-    if (error) throw error;
   }
 
   async close(): Promise<void> {
@@ -184,11 +150,11 @@ let acceptedArgv: string[] | null = null;
  * A worker with the parent's node options. Options a worker refuses (V8 flags such as --no-liftoff are
  * process-wide: they apply to the workers anyway) are found once, by trying each alone, and left out.
  */
-function newWorker(): Worker {
-  if (acceptedArgv) return new Worker(WORKER_URL, { execArgv: acceptedArgv });
+function newWorker(entry: URL): Worker {
+  if (acceptedArgv) return new Worker(entry, { execArgv: acceptedArgv });
   const argv = workerExecArgv();
   try {
-    const w = new Worker(WORKER_URL, { execArgv: argv });
+    const w = new Worker(entry, { execArgv: argv });
     acceptedArgv = argv;
     return w;
   } catch (e) {
@@ -201,7 +167,7 @@ function newWorker(): Worker {
         return false;
       }
     });
-    return new Worker(WORKER_URL, { execArgv: acceptedArgv });
+    return new Worker(entry, { execArgv: acceptedArgv });
   }
 }
 

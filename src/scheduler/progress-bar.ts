@@ -2,7 +2,7 @@
  * Progress on a stream: a live one-line bar on a TTY; elsewhere (a pipe, a batch job's log file) a plain
  * line at every tenth of the work, so logs show progress without carriage-return noise.
  */
-import type { ProgressEvent } from "./local.js";
+import type { ProgressEvent } from "./run-on-pool.js";
 
 export function progressBar(stream: NodeJS.WriteStream): { update: (e: ProgressEvent) => void; done: () => void } {
   const tty = stream.isTTY === true;

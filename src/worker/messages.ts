@@ -1,78 +1,64 @@
 /**
- * Every message between the main thread and the workers, and the plain-data stage specs they carry.
- * A stage is one blockwise pass over a chunk grid: per chunk, run the local mapBlocks chain (if any),
- * then the fused program whose sinks store output regions or accumulate reduction partials.
+ * Every message between the scheduler (main thread) and the workers, and the task specs they carry.
+ *
+ * A task spec is a plan layer *bound* to this process's memory: each buffer it touches is given by its
+ * chunk grid and the address of its chunk table, a Float64Array in the shared kernel memory where the
+ * scheduler writes the byte address of every chunk before it hands out a task that touches the chunk.
+ * Specs are sent once per layer; a run message then names only a range of task numbers.
  */
 import type { DType } from "../dtype.js";
+import type { Box, GridSpec } from "../grid.js";
+import type { IndexMap } from "../index-map.js";
 import type { ProgramTemplate } from "../kernels/program.js";
 
-export interface GridSpec {
+/** A chunked buffer as a worker sees it. */
+export interface BoundBuffer {
+  /** byte address of the chunk table: Float64 addresses, one per chunk, C order over blocks */
+  table: number;
   shape: number[];
   chunks: number[][];
+  dtype: DType;
 }
 
-/** How a program slot maps onto each chunk of the grid it runs on. */
-export type SlotSpec =
-  /** INDEX: flat C-order index into an array of `shape`, right-aligned and broadcast to the grid.
-   *  `contiguous`: the slot feeds RANDOM, which needs a unit stride along the row. */
-  | { kind: "flat"; shape: number[]; contiguous: boolean }
-  /** INDEX: index along one grid axis (argmin/argmax along an axis). */
-  | { kind: "axis"; axis: number }
-  /** MEM: a whole C-contiguous array in shared memory, broadcast to the grid (read, or written by STORE). */
-  | { kind: "array"; addr: number; shape: number[]; dtype: DType }
-  /** MEM: the output buffer of local mapBlocks `local` for the current chunk. */
-  | { kind: "localOut"; local: number; dtype: DType }
-  /** MEM: the input buffer of local mapBlocks `local` (written by its input program). */
-  | { kind: "localIn"; local: number; dtype: DType }
-  /** MEM f64: component `component` of reduction partial `partial` for the current chunk. */
-  | { kind: "partial"; partial: number; component: number };
+/** A kernel slot bound to memory (plan/types.ts SlotAccess with buffers resolved to chunk tables). */
+export type BoundSlot =
+  | { kind: "index"; offset: number; strides: number[]; contiguous: boolean }
+  | { kind: "read"; buffer: BoundBuffer; map: IndexMap }
+  | { kind: "write"; buffer: BoundBuffer }
+  /** accumulators of this task's chunk: chunk k of the partial buffer, reduced `axes` of extent 1 */
+  | { kind: "partial"; buffer: BoundBuffer; component: number; axes: number[]; components: number };
 
-export interface ProgramSpec {
+export interface ProgramTaskSpec {
+  kind: "program";
+  layer: number;
+  grid: GridSpec;
+  box: Box;
+  tile: number;
   template: ProgramTemplate;
-  slots: SlotSpec[];
+  slots: BoundSlot[];
+  /** accumulators each task initializes: `init[c]` for component c of its partial chunk */
+  partials: { buffer: BoundBuffer; axes: number[]; init: number[] }[];
+  /**
+   * merge axes into longer rows where every slot is contiguous across them. Off for layers that reduce
+   * (their sums are taken tile by tile, so rows must follow the region, not the memory layout: a
+   * persisted array sums to the same bits as the expression it was computed from)
+   */
+  mergeRows: boolean;
 }
 
-export interface PartialSpec {
-  /** grid axes reduced (partials have extent 1 there) */
-  axes: number[];
-  /** initial value of each accumulator component */
-  init: number[];
-  /** absolute byte address of chunk k's partial block (components one after another) */
-  offsets: number[];
-  /** end of the last chunk's block: chunks [a, b) occupy [offsets[a], offsets[b] or end) */
-  end: number;
-}
-
-export interface LocalSpec {
+export interface MapBlocksTaskSpec {
+  kind: "mapBlocks";
+  layer: number;
   /** source of the user function */
   fn: string;
   args: unknown[];
-  /** chunking the input is evaluated on: block k of it feeds output block k */
-  inGrid: GridSpec;
-  inDtype: DType;
-  outGrid: GridSpec;
-  outDtype: DType;
-  /** program evaluating the input block into the local's input buffer (STORE to a localIn slot) */
-  input: ProgramSpec;
-  /** byte offsets of the input and output buffers inside the worker's arena */
-  inOffset: number;
-  outOffset: number;
-}
-
-export interface StageSpec {
-  id: number;
-  grid: GridSpec;
-  tile: number;
-  locals: LocalSpec[];
-  /** the fused program with the stage's sinks; runs on `grid` after the locals */
-  program: ProgramSpec;
-  partials: PartialSpec[];
-  /** bytes of arena each worker needs: local buffers, then the eager region */
-  arenaBytes: number;
-  /** where in the arena NDArray operations inside mapBlocks functions allocate (reset after each block) */
-  eagerOffset: number;
+  input: BoundBuffer;
+  output: BoundBuffer;
+  /** bytes of the worker's arena in which NDArray operations of the function allocate (reset per block) */
   eagerBytes: number;
 }
+
+export type TaskSpec = ProgramTaskSpec | MapBlocksTaskSpec;
 
 /** Per-worker fixed areas in shared memory. */
 export interface WorkerAreas {
@@ -88,28 +74,26 @@ export interface InitMessage {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module | null;
   areas: WorkerAreas;
-  /** module exporting `blockAdapter` (NDArrays for mapBlocks functions); loaded on first use */
-  adapterUrl: string;
 }
-export interface StageMessage {
-  type: "stage";
-  spec: StageSpec;
-  /** this worker's arena for local buffers */
+export interface LayerMessage {
+  type: "layer";
+  spec: TaskSpec;
+  /** this worker's arena for the layer (mapBlocks: the eager region), 0 if none */
   arena: number;
 }
 export interface RunMessage {
   type: "run";
-  stage: number;
+  layer: number;
   batch: number;
-  /** chunk indices [start, end) in C order over the grid */
+  /** task numbers [start, end) of the layer */
   start: number;
   end: number;
 }
-export interface DropStageMessage {
+export interface DropLayerMessage {
   type: "drop";
-  stage: number;
+  layer: number;
 }
-export type ToWorker = InitMessage | StageMessage | RunMessage | DropStageMessage;
+export type ToWorker = InitMessage | LayerMessage | RunMessage | DropLayerMessage;
 
 // worker -> main
 export interface DoneMessage {
@@ -119,8 +103,8 @@ export interface DoneMessage {
 export interface FailedMessage {
   type: "failed";
   batch: number;
-  /** chunk index that failed */
-  chunk: number;
+  /** the task that failed */
+  task: number;
   code: string;
   message: string;
   stack?: string;

@@ -1,60 +1,78 @@
 /**
- * The worker_threads entry point: holds a kernel instance on the shared memory and runs the chunk
- * batches the pool sends. User mapBlocks functions see their blocks as NDArrays of the package API,
- * loaded on first use (the worker itself sits below the array layer).
+ * A worker thread's loop: holds a kernel instance on the shared memory and runs the task batches the
+ * pool sends. The thread's entry module belongs to the layer that can make NDArrays (it passes the block
+ * adapter mapBlocks functions need); this module only serves.
  */
 import { parentPort } from "node:worker_threads";
 import { instantiateKernels } from "../kernels/wasm.js";
-import { StageRunner, type BlockAdapter, type ExecContext } from "./executor.js";
+import { MapBlocksTasks, type BlockAdapter } from "./map-blocks-task.js";
 import type { FromWorker, ToWorker } from "./messages.js";
+import { ProgramTasks, type ExecContext } from "./program-task.js";
 
-if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
-const port = parentPort;
-let ctx: ExecContext | null = null;
-const runners = new Map<number, StageRunner>();
-const post = (m: FromWorker) => port.postMessage(m);
+type Runner = { kind: "program"; tasks: ProgramTasks } | { kind: "mapBlocks"; tasks: MapBlocksTasks };
 
-port.on("message", (m: ToWorker) => {
-  switch (m.type) {
-    case "init": {
-      let adapter: Promise<BlockAdapter> | null = null;
-      ctx = {
-        memory: m.memory,
-        kernels: instantiateKernels(m.memory, m.module ?? undefined),
-        areas: m.areas,
-        blocks: () => (adapter ??= loadAdapter(m.adapterUrl)),
-      };
-      return;
-    }
-    case "stage":
-      runners.set(m.spec.id, new StageRunner(m.spec, ctx!, m.arena));
-      return;
-    case "drop":
-      runners.delete(m.stage);
-      return;
-    case "run": {
-      const r = runners.get(m.stage);
-      if (!r) {
-        post({ type: "failed", batch: m.batch, chunk: m.start, code: "INTERNAL", message: `stage ${m.stage} is unknown to this worker` });
+export function serveTasks(adapter: BlockAdapter): void {
+  if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
+  const port = parentPort;
+  let ctx: ExecContext | null = null;
+  const runners = new Map<number, Runner>();
+  const post = (m: FromWorker) => port.postMessage(m);
+  const fail = (batch: number, task: number, e: Error & { task?: number; code?: string }) =>
+    post({
+      type: "failed",
+      batch,
+      task: e.task ?? task,
+      code: typeof e.code === "string" ? e.code : "TASK_FAILED",
+      message: `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`,
+      stack: e.stack,
+    });
+
+  port.on("message", (m: ToWorker) => {
+    switch (m.type) {
+      case "init":
+        ctx = { memory: m.memory, kernels: instantiateKernels(m.memory, m.module ?? undefined), areas: m.areas };
+        return;
+      case "layer":
+        // a spec that cannot run (a program too large) fails its first batch, not the thread
+        try {
+          runners.set(
+            m.spec.layer,
+            m.spec.kind === "program"
+              ? { kind: "program", tasks: new ProgramTasks(m.spec, ctx!) }
+              : { kind: "mapBlocks", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) },
+          );
+        } catch (e) {
+          runners.delete(m.spec.layer);
+          broken.set(m.spec.layer, e as Error);
+        }
+        return;
+      case "drop":
+        runners.delete(m.layer);
+        broken.delete(m.layer);
+        return;
+      case "run": {
+        const r = runners.get(m.layer);
+        if (!r) {
+          const e = broken.get(m.layer) ?? Object.assign(new Error(`layer ${m.layer} is unknown to this worker`), { code: "INTERNAL" });
+          fail(m.batch, m.start, e);
+          return;
+        }
+        if (r.kind === "program") {
+          try {
+            r.tasks.run(m.start, m.end);
+            post({ type: "done", batch: m.batch });
+          } catch (e) {
+            fail(m.batch, m.start, e as Error);
+          }
+          return;
+        }
+        r.tasks.run(m.start, m.end).then(
+          () => post({ type: "done", batch: m.batch }),
+          (e: Error) => fail(m.batch, m.start, e),
+        );
         return;
       }
-      r.runRange(m.start, m.end).then(
-        () => post({ type: "done", batch: m.batch }),
-        (e: Error & { chunk?: number; code?: string }) =>
-          post({
-            type: "failed",
-            batch: m.batch,
-            chunk: e.chunk ?? m.start,
-            code: typeof e.code === "string" ? e.code : "TASK_FAILED",
-            message: `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`,
-            stack: e.stack,
-          }),
-      );
-      return;
     }
-  }
-});
-
-async function loadAdapter(url: string): Promise<BlockAdapter> {
-  return ((await import(url)) as { blockAdapter: BlockAdapter }).blockAdapter;
+  });
+  const broken = new Map<number, Error>();
 }

@@ -6,11 +6,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { fromArray, random, ChunkedArray, compute } from "../../dist/index.js";
-import { getEngine } from "../../dist/scheduler/engine.js";
-import { lower } from "../../dist/graph/lower.js";
+import { currentEngine } from "../../dist/scheduler/engine.js";
 import { sameArray } from "../helpers/check.mjs";
 
-const heap = async () => (await getEngine()).heap;
+const heap = async () => {
+  if (!currentEngine()) await random.random([2], { seed: 1 }).sum().compute(); // the engine starts with the first compute
+  return currentEngine().heap;
+};
 
 test("a persisted array has the values, shape, chunks and dtype of the array it came from", async () => {
   const x = random.random([300, 170], { chunks: [64, 50], seed: 7 }).mul(3).sub(1);
@@ -67,40 +69,6 @@ test("a loop that persists and drops arrays reuses the memory instead of growing
   const base = await x.sum().compute();
   sums.forEach((s, i) => assert.ok(Math.abs(s - (base + i * 2048 * 2048)) < 1e-6 * s, `sum ${i}: ${s}`));
   p = null;
-});
-
-test("a plan that fails part-way frees what it had allocated", () => {
-  const x = fromArray(Float64Array.from({ length: 64 }, (_, i) => i), { shape: [8, 8], chunks: 4 });
-  const y = fromArray(Float64Array.from({ length: 64 }, (_, i) => -i), { shape: [8, 8], chunks: 4 });
-  const live = new Set();
-  let next = 1024;
-  let calls = 0;
-  const failing = (failAt) => ({
-    buffer: new ArrayBuffer(1 << 16),
-    alloc(bytes) {
-      if (++calls === failAt) throw Object.assign(new Error("full"), { code: "TOO_LARGE" });
-      const a = next;
-      next += Math.ceil(bytes / 64) * 64;
-      live.add(a);
-      return a;
-    },
-    free(a) {
-      assert.ok(live.delete(a), `free of ${a}, which is not allocated`);
-    },
-  });
-  const outputs = [{ node: x.add(y).node, chunks: x.chunks }];
-  // how many allocations the plan makes when nothing fails
-  calls = 0;
-  const plan = lower(outputs, failing(Infinity));
-  const total = calls;
-  assert.ok(total >= 3, `the plan allocates ${total} buffers`);
-  plan.release(false);
-  assert.is(live.size, 0);
-  for (let k = 1; k <= total; k++) {
-    calls = 0;
-    assert.throws(() => lower(outputs, failing(k)), /full/);
-    assert.is(live.size, 0, `allocation ${k} of ${total} failed: ${live.size} buffers leaked`);
-  }
 });
 
 test.run();

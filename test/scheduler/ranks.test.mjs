@@ -1,5 +1,5 @@
-// Rank-partitioned compute: each rank computes its share of every stage's chunks, then ranks exchange
-// partials and regions. Results must be bit-identical to one process for any rank count.
+// Rank-partitioned compute: each rank runs the tasks of the chunks it owns and sends each chunk only to
+// the ranks that read it. Results must be bit-identical to one process for any rank count.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { fork } from "node:child_process";
@@ -25,6 +25,8 @@ function runRanks(size) {
           g[m.rank] = m.bytes;
           gathers.set(m.seq, g);
           if (g.filter(Boolean).length === size) kids.forEach((c) => c.send({ type: "gathered", seq: m.seq, parts: g }));
+        } else if (m.type === "p2p") {
+          kids[m.to].send(m);
         } else if (m.type === "result") {
           results[m.rank] = m.out;
           if (++got === size) {

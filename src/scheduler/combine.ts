@@ -1,43 +1,18 @@
 /**
- * Deterministic combination of reduction partials: per output block, the chunks along the reduced axes
- * are combined in a fixed binary tree over their block indices (C order), whatever order they finished in,
- * then finalized (mean, var, std, argmin...). The same formulas as the kernels' accumulators.
+ * Deterministic combination of reduction partials (a combine layer's task, run on the scheduler's
+ * thread): per output chunk, each group of partial chunks along the reduced axes is combined in a fixed
+ * binary tree over their block indices (C order), whatever order they finished in, then finalized (mean,
+ * var, std, argmin...). The same formulas as the kernels' accumulators (kernels/abi.ts).
  */
-import type { PartialSpec, GridSpec } from "../worker/messages.js";
-import { Grid, cStrides, partialElems } from "../worker/geometry.js";
-import type { ReduceNode, ReduceOp } from "./nodes.js";
-
-const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+import { Grid, cStrides } from "../grid.js";
+import type { LayerTasks } from "../plan/tasks.js";
+import type { CombineLayer, ReduceOp } from "../plan/types.js";
+import { componentsOf } from "../plan/reductions.js";
+import { partialElems } from "../worker/geometry.js";
 
 export interface Partial {
   /** component arrays, each of the same length */
   comps: Float64Array[];
-}
-
-export function componentsOf(op: ReduceOp): number {
-  return op === "var" || op === "std" ? 3 : op === "argmin" || op === "argmax" ? 2 : 1;
-}
-
-export function initOf(op: ReduceOp): number[] {
-  switch (op) {
-    case "sum":
-    case "mean":
-    case "any":
-      return [0];
-    case "prod":
-    case "all":
-      return [1];
-    case "min":
-      return [Infinity];
-    case "max":
-      return [-Infinity];
-    case "argmin":
-    case "argmax":
-      return [0, -1];
-    case "var":
-    case "std":
-      return [0, 0, 0];
-  }
 }
 
 /** Combines b into a (a holds the lower block indices). */
@@ -138,44 +113,39 @@ export function finalize(op: ReduceOp, p: Partial, count: number, ddof: number, 
   }
 }
 
-/** Combines a finished stage's partials for one reduction into the result values (f64, C order). */
-export function combineReduction(red: ReduceNode, p: PartialSpec, gridSpec: GridSpec, buffer: ArrayBufferLike): Float64Array {
-  const g = new Grid(gridSpec);
-  const nd = gridSpec.shape.length;
-  const kept = [...Array(nd).keys()].filter((d) => !red.axes.includes(d));
-  const ncomp = componentsOf(red.op);
-  const outShape = kept.map((d) => gridSpec.shape[d]!);
-  const out = new Float64Array(sizeOf(outShape));
-  const outStrides = cStrides(outShape);
-  const count = red.axes.reduce((a, d) => a * gridSpec.shape[d]!, 1);
-  // group chunks by their block index along kept axes; within a group, C order over reduced axes
-  const groups = new Map<string, number[]>();
-  for (let k = 0; k < g.nchunks; k++) {
-    const index = g.chunk(k).index;
-    const key = kept.map((d) => index[d]).join(",");
-    const list = groups.get(key);
-    if (list) list.push(k);
-    else groups.set(key, [k]);
-  }
-  for (const ks of groups.values()) {
-    const c0 = g.chunk(ks[0]!);
-    const n = partialElems(p, c0.shape);
-    const parts: Partial[] = ks.map((k) => ({
-      comps: Array.from({ length: ncomp }, (_, c) => new Float64Array(buffer, p.offsets[k]! + c * n * 8, n).slice()),
-    }));
+/**
+ * Computes output chunk t of a combine layer into `out` (f64, C order over the chunk), reading each
+ * partial chunk (components one after another) through `partial`. float32 results are rounded.
+ */
+export function combineChunk(tasks: LayerTasks, t: number, partial: (chunk: number) => Float64Array, out: Float64Array, float32: boolean): void {
+  const l = tasks.layer as CombineLayer;
+  const g = new Grid(l.grid);
+  const ncomp = componentsOf(l.op);
+  const nd = g.shape.length;
+  const kept = [...Array(nd).keys()].filter((d) => !l.axes.includes(d));
+  const count = l.axes.reduce((a, d) => a * g.shape[d]!, 1);
+  const oc = tasks.grid(l.output).chunk(t);
+  // output axis of each kept axis (with keepdims the result keeps every axis)
+  const outAxis = kept.map((d, q) => (l.keepdims ? d : q));
+  const outStrides = cStrides(oc.shape);
+  for (const group of tasks.combineGroups(t)) {
+    const c0 = g.chunk(g.chunkIndex(group.index));
+    const n = partialElems(l.axes, c0.shape);
+    const parts: Partial[] = group.chunks.map((k) => {
+      const data = partial(k);
+      return { comps: Array.from({ length: ncomp }, (_, c) => data.slice(c * n, (c + 1) * n)) };
+    });
     const vals = new Float64Array(n);
-    finalize(red.op, treeCombine(red.op, parts), count, red.ddof, vals);
-    // scatter the block's values (C order over kept dims of this chunk) into the output
+    finalize(l.op, treeCombine(l.op, parts), count, l.ddof, vals);
+    // scatter the group's values (C order over its kept extents) into the output chunk
     const bshape = kept.map((d) => c0.shape[d]!);
-    const bstart = kept.map((d) => c0.start[d]!);
+    const bstart = kept.map((d, q) => c0.start[d]! - oc.start[outAxis[q]!]!);
     const bstr = cStrides(bshape);
     for (let i = 0; i < n; i++) {
       let off = 0;
-      for (let q = 0; q < kept.length; q++) off += (bstart[q]! + (Math.floor(i / bstr[q]!) % bshape[q]!)) * outStrides[q]!;
+      for (let q = 0; q < kept.length; q++) off += (bstart[q]! + (Math.floor(i / bstr[q]!) % bshape[q]!)) * outStrides[outAxis[q]!]!;
       out[off] = vals[i]!;
     }
   }
-  if (red.dtype === "float32") for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]!);
-  return out;
+  if (float32) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]!);
 }
-

@@ -1,0 +1,185 @@
+/**
+ * The chunk tasks of a plan, derived from its layers: how many each layer has, and which buffer chunks
+ * each task reads and writes. Pure functions of the plan: the scheduler builds its dependency counts
+ * from them, rank ownership and transfers follow from them, and tests check them directly.
+ */
+import { Grid, boxBlock, boxSize } from "../grid.js";
+import { applyMap } from "../index-map.js";
+import type { BufferDecl, CombineLayer, Layer, Plan, ProgramLayer } from "./types.js";
+
+/** Buffers whose chunks are stored somewhere: an alias reads its source's chunks. */
+export function storageOf(plan: Plan, buffer: number): number {
+  let b = plan.buffers[buffer]!;
+  while (b.alias !== undefined) b = plan.buffers[b.alias]!;
+  return b.id;
+}
+
+const gridOf = (b: BufferDecl) => new Grid({ shape: b.shape, chunks: b.chunks });
+
+/** One (buffer, chunk) access of a task; `buffer` is a storage buffer (aliases resolved). */
+export interface Access {
+  buffer: number;
+  chunk: number;
+}
+
+/**
+ * The tasks of one layer. `accesses(t)` lists task t's distinct reads and writes (storage buffers).
+ */
+export class LayerTasks {
+  readonly count: number;
+  private readonly grids = new Map<number, Grid>();
+  private readonly layerGrid: Grid | null;
+  /** combine layers: per kept axis of the partial grid, the first refined block of each output block */
+  private readonly firstBlock: number[][] = [];
+
+  constructor(
+    private readonly plan: Plan,
+    readonly layer: Layer,
+  ) {
+    const bufGrid = (id: number) => {
+      let g = this.grids.get(id);
+      if (!g) this.grids.set(id, (g = gridOf(plan.buffers[id]!)));
+      return g;
+    };
+    if (layer.kind === "program") {
+      this.layerGrid = new Grid(layer.grid);
+      this.count = boxSize(layer.box);
+      for (const s of plan.kernels[layer.kernel]!.slots) if (s.kind !== "index") bufGrid(s.buffer);
+    } else if (layer.kind === "mapBlocks") {
+      this.layerGrid = null;
+      this.count = bufGrid(layer.input).nchunks;
+      bufGrid(layer.output);
+    } else {
+      this.layerGrid = new Grid(layer.grid);
+      this.count = bufGrid(layer.output).nchunks;
+      bufGrid(layer.partial);
+      this.firstBlock = combineRanges(layer, this.layerGrid, plan.buffers[layer.output]!);
+    }
+  }
+
+  grid(buffer: number): Grid {
+    return this.grids.get(buffer)!;
+  }
+
+  /** Task t's distinct accesses: reads then writes. */
+  accesses(t: number): { reads: Access[]; writes: Access[] } {
+    const reads: Access[] = [];
+    const writes: Access[] = [];
+    const add = (list: Access[], buffer: number, chunk: number) => {
+      const b = storageOf(this.plan, buffer);
+      for (const a of list) if (a.buffer === b && a.chunk === chunk) return;
+      list.push({ buffer: b, chunk });
+    };
+    const l = this.layer;
+    if (l.kind === "program") this.programAccesses(l, t, (buf, c, w) => add(w ? writes : reads, buf, c));
+    else if (l.kind === "mapBlocks") {
+      add(reads, l.input, t);
+      add(writes, l.output, t);
+    } else {
+      this.combineReads(l, t, (c) => add(reads, l.partial, c));
+      add(writes, l.output, t);
+    }
+    return { reads, writes };
+  }
+
+  private programAccesses(l: ProgramLayer, t: number, cb: (buffer: number, chunk: number, write: boolean) => void): void {
+    const g = this.layerGrid!;
+    const block = boxBlock(l.box, t);
+    const start = block.map((b, d) => g.starts[d]![b]!);
+    for (const s of this.plan.kernels[l.kernel]!.slots) {
+      if (s.kind === "index") continue;
+      const bg = this.grids.get(s.buffer)!;
+      if (s.kind === "partial") cb(s.buffer, g.chunkIndex(block), true);
+      else cb(s.buffer, chunkHolding(bg, s.kind === "read" ? applyMap(s.map, start) : start), s.kind === "write");
+    }
+  }
+
+  /** The partial chunks combined into output chunk t: every block of the partial grid inside it. */
+  private combineReads(l: CombineLayer, t: number, cb: (chunk: number) => void): void {
+    for (const g of this.combineGroups(t)) for (const c of g.chunks) cb(c);
+  }
+
+  /**
+   * Combine layers: the groups of partial chunks that make output chunk t. A group is one block of the
+   * partial grid along the kept axes (`index`: its block index in the partial grid, reduced axes 0) with
+   * its chunks along the reduced axes in C order, the order of the fixed combining tree.
+   */
+  combineGroups(t: number): { index: number[]; chunks: number[] }[] {
+    const l = this.layer as CombineLayer;
+    const g = this.layerGrid!;
+    const oblock = this.grids.get(l.output)!.chunk(t).index;
+    const nd = g.shape.length;
+    const kept: [number, number][] = [];
+    const reduced: number[] = [];
+    let q = 0;
+    for (let d = 0; d < nd; d++) {
+      if (l.axes.includes(d)) {
+        reduced.push(d);
+        kept.push([0, 1]);
+        if (l.keepdims) q++;
+        continue;
+      }
+      const first = this.firstBlock[d]!;
+      kept.push([first[oblock[q]!]!, first[oblock[q]! + 1]!]);
+      q++;
+    }
+    const groups: { index: number[]; chunks: number[] }[] = [];
+    if (kept.some((r) => r[1] <= r[0]) || reduced.some((d) => g.numblocks[d]! === 0)) return groups;
+    for (const index of boxes(kept)) {
+      const chunks: number[] = [];
+      const idx = [...index];
+      for (const red of boxes(reduced.map((d) => [0, g.numblocks[d]!] as [number, number]))) {
+        reduced.forEach((d, i) => (idx[d] = red[i]!));
+        chunks.push(g.chunkIndex(idx));
+      }
+      groups.push({ index, chunks });
+    }
+    return groups;
+  }
+}
+
+/** Every index of a box of ranges [lo, hi) per axis, in C order. */
+function* boxes(ranges: readonly [number, number][]): Generator<number[]> {
+  if (ranges.some((r) => r[1] <= r[0])) return;
+  const idx = ranges.map((r) => r[0]);
+  for (;;) {
+    yield [...idx];
+    let d = ranges.length - 1;
+    while (d >= 0 && ++idx[d]! === ranges[d]![1]) idx[d] = ranges[d]![0], d--;
+    if (d < 0) return;
+  }
+}
+
+/** The chunk of grid g holding global index j. */
+export const chunkHolding = (g: Grid, j: readonly number[]): number => g.holding(j).chunk;
+
+/**
+ * For a combine layer, per kept axis d of the partial grid: firstBlock[d][o] is the first refined block of
+ * output block o (the partial grid refines the output's chunks), with one extra entry at the end.
+ */
+function combineRanges(l: CombineLayer, g: Grid, out: BufferDecl): number[][] {
+  const res: number[][] = [];
+  let q = 0;
+  for (let d = 0; d < g.shape.length; d++) {
+    if (l.axes.includes(d)) {
+      res.push([]);
+      if (l.keepdims) q++;
+      continue;
+    }
+    const outStarts = [0];
+    for (const b of out.chunks[q]!) outStarts.push(outStarts[outStarts.length - 1]! + b);
+    const first: number[] = [];
+    let r = 0;
+    for (const s of outStarts) {
+      while (r < g.numblocks[d]! && g.starts[d]![r]! < s) r++;
+      first.push(r);
+    }
+    first[first.length - 1] = g.numblocks[d]!;
+    res.push(first);
+    q++;
+  }
+  return res;
+}
+
+/** Number of tasks of every layer. */
+export const taskCounts = (plan: Plan): number[] => plan.layers.map((l) => new LayerTasks(plan, l).count);

@@ -1,0 +1,210 @@
+/**
+ * The memory planner of one plan run: where every chunk of every buffer lives.
+ *
+ * Each storage buffer has a chunk table in kernel memory (Float64 byte addresses, read by the workers).
+ * A chunk gets memory when its first writer is handed out and gives it back after its last reader is
+ * done, so peak kernel memory follows the chunks alive at once, not the array sizes. Input chunks are
+ * read in place when they already are in this memory (persisted chunks, blocks inside mapBlocks) and
+ * copied in just before a task reads them otherwise (user data, spilled persisted chunks).
+ */
+import { TesseraError } from "../errors.js";
+import { itemsize, typedArrayFor, type TypedArray } from "../dtype.js";
+import { Grid, sizeOf } from "../grid.js";
+import { storageOf } from "../plan/tasks.js";
+import type { Plan } from "../plan/types.js";
+import type { ChunkStore } from "./chunk-store.js";
+import type { Allocator, Heap } from "./heap.js";
+import type { InputBinding } from "./inputs.js";
+import { copyOutOf } from "./regions.js";
+
+const ALIGN = 64;
+
+interface BufferState {
+  grid: Grid;
+  bytesPerElem: number;
+  table: number;
+  /** per chunk: the address, -1 when the chunk has no memory */
+  addr: Float64Array;
+  /** per chunk: the memory is this run's (freed on release) */
+  owned: Uint8Array;
+  binding?: InputBinding;
+}
+
+export class ChunkMemory {
+  private readonly states: (BufferState | null)[];
+  private readonly allocs = new Set<number>();
+  private tempBytes = 0;
+  private peak = 0;
+  /** store chunks pinned by this run (read in place) */
+  private readonly pinned: { store: ChunkStore; k: number }[] = [];
+
+  constructor(
+    readonly plan: Plan,
+    private readonly bindings: readonly InputBinding[],
+    private readonly heap: Allocator,
+  ) {
+    this.states = plan.buffers.map(() => null);
+    try {
+      for (const b of plan.buffers) {
+        if (b.alias !== undefined) continue;
+        const grid = new Grid(b);
+        const table = this.alloc(Math.max(8, grid.nchunks * 8));
+        const st: BufferState = {
+          grid,
+          bytesPerElem: itemsize(b.dtype),
+          table,
+          addr: new Float64Array(grid.nchunks).fill(-1),
+          owned: new Uint8Array(grid.nchunks),
+          binding: b.input !== undefined ? bindings[b.input] : undefined,
+        };
+        this.states[b.id] = st;
+      }
+    } catch (e) {
+      this.releaseAll();
+      throw e;
+    }
+  }
+
+  private alloc(bytes: number): number {
+    const a = this.heap.alloc(Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN);
+    this.allocs.add(a);
+    return a;
+  }
+
+  private freeOwn(a: number): void {
+    if (this.allocs.delete(a)) this.heap.free(a);
+  }
+
+  private state(buffer: number): BufferState {
+    return this.states[storageOf(this.plan, buffer)]!;
+  }
+
+  /** Byte address of a buffer's chunk table (aliases share their source's). */
+  table(buffer: number): number {
+    return this.state(buffer).table;
+  }
+
+  chunkBytes(buffer: number, k: number): number {
+    const s = this.state(buffer);
+    return s.grid.chunkSize(k) * s.bytesPerElem;
+  }
+
+  address(buffer: number, k: number): number {
+    return this.state(buffer).addr[k]!;
+  }
+
+  private setAddress(s: BufferState, k: number, addr: number): void {
+    s.addr[k] = addr;
+    new Float64Array(this.heap.buffer, s.table + k * 8, 1)[0] = addr;
+  }
+
+  /** Gives chunk k of a buffer memory (its first writer is about to run). */
+  allocate(buffer: number, k: number): void {
+    const s = this.state(buffer);
+    if (s.addr[k]! >= 0) return;
+    const bytes = this.chunkBytes(buffer, k);
+    this.setAddress(s, k, this.alloc(bytes));
+    s.owned[k] = 1;
+    this.tempBytes += bytes;
+    this.peak = Math.max(this.peak, this.tempBytes);
+  }
+
+  /** Makes an input chunk readable by a task: in place where possible, else copied in. */
+  stageIn(buffer: number, k: number): void {
+    const s = this.state(buffer);
+    if (s.addr[k]! >= 0 || !s.binding) return;
+    const bind = s.binding;
+    const shape = this.plan.buffers[storageOf(this.plan, buffer)]!.shape;
+    if (bind.kind === "store" && bind.store.home === this.heap.home && bind.store.addrs[k]! >= 0) {
+      const heap = this.heap as Heap;
+      if (typeof heap.pin === "function") {
+        heap.pin(bind.store, k);
+        this.pinned.push({ store: bind.store, k });
+      }
+      this.setAddress(s, k, bind.store.addrs[k]!);
+      return;
+    }
+    if (bind.kind === "resident" && bind.home === this.heap.home && s.grid.nchunks === 1) {
+      this.setAddress(s, k, bind.addr);
+      return;
+    }
+    const dtype = this.plan.buffers[storageOf(this.plan, buffer)]!.dtype;
+    this.allocate(buffer, k);
+    const dst = typedArrayFor(dtype, this.heap.buffer, s.addr[k]!, s.grid.chunkSize(k));
+    if (bind.kind === "store") {
+      const st = bind.store;
+      if (st.released) throw new TesseraError("RELEASED", "a persisted array was released while a computation read it");
+      const src = st.host[k] ? new Uint8Array(st.host[k]!) : new Uint8Array((st.home as WebAssembly.Memory).buffer, st.addrs[k]!, this.chunkBytes(buffer, k));
+      new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(src);
+    } else {
+      const c = s.grid.chunk(k);
+      copyOutOf(bind.data, shape, c.start, c.shape, dst);
+    }
+  }
+
+  /** A chunk's values as a typed array view (valid until the memory grows or the chunk is released). */
+  view(buffer: number, k: number): TypedArray {
+    const b = this.plan.buffers[buffer]!;
+    const s = this.state(buffer);
+    return typedArrayFor(b.dtype, this.heap.buffer, s.addr[k]!, s.grid.chunkSize(k));
+  }
+
+  f64View(buffer: number, k: number): Float64Array {
+    const s = this.state(buffer);
+    return new Float64Array(this.heap.buffer, s.addr[k]!, (s.grid.chunkSize(k) * s.bytesPerElem) / 8);
+  }
+
+  /** The chunk's last reader is done: its memory goes back (if it is this run's). */
+  release(buffer: number, k: number): void {
+    const s = this.state(buffer);
+    const a = s.addr[k]!;
+    if (a < 0) return;
+    if (s.owned[k]) {
+      this.freeOwn(a);
+      this.tempBytes -= this.chunkBytes(buffer, k);
+      s.owned[k] = 0;
+    }
+    this.setAddress(s, k, -1);
+  }
+
+  /** Takes chunk k out of the run's bookkeeping (a persisted chunk handed to a store): returns its address. */
+  detach(buffer: number, k: number): number {
+    const s = this.state(buffer);
+    const a = s.addr[k]!;
+    if (s.owned[k]) {
+      this.allocs.delete(a);
+      this.tempBytes -= this.chunkBytes(buffer, k);
+      s.owned[k] = 0;
+    }
+    s.addr[k] = -1;
+    return a;
+  }
+
+  /** Bytes of chunks this run holds now, and the most it held at once. */
+  get liveBytes(): number {
+    return this.tempBytes;
+  }
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  /** Frees everything this run still holds (after it ends, failed or not) and unpins store chunks. */
+  releaseAll(): void {
+    for (const a of this.allocs) this.heap.free(a);
+    this.allocs.clear();
+    this.tempBytes = 0;
+    const heap = this.heap as Heap;
+    for (const p of this.pinned.splice(0)) if (typeof heap.unpin === "function") heap.unpin(p.store, p.k);
+  }
+
+  /** Elements of chunk k of a buffer. */
+  chunkSize(buffer: number, k: number): number {
+    return this.state(buffer).grid.chunkSize(k);
+  }
+
+  grid(buffer: number): Grid {
+    return this.state(buffer).grid;
+  }
+}
+
+export const bufferElems = (shape: readonly number[]) => sizeOf(shape);

@@ -1,0 +1,195 @@
+/**
+ * Runs a plan on the engine's worker pool: hands each idle worker the next batch of ready tasks (the
+ * deepest layer first, guided self-scheduling sizes: big batches first, small ones at the end, capped so
+ * a batch does not give new memory to more than BATCH_BYTES at once), holds back producers while the
+ * chunks alive exceed the memory budget, reports progress, and stops everything on a failure or an abort.
+ */
+import { AbortError, ComputeError } from "../errors.js";
+import { boxBlock } from "../grid.js";
+import type { TaskSpec } from "../worker/messages.js";
+import { bindLayer } from "./bind.js";
+import type { BoundPlan } from "./inputs.js";
+import type { Engine } from "./engine.js";
+import { ChunkMemory } from "./memory.js";
+import { PlanRun, isWorkerLayer, type Batch, type RunHooks } from "./plan-run.js";
+import { TaskFailure } from "./pool.js";
+import { OutputCollector, type RunResult } from "./results.js";
+
+export interface ProgressEvent {
+  /** layers of chunk tasks: the one being worked on (1-based) and how many there are */
+  stage: number;
+  stages: number;
+  /** what the latest finished batch computed */
+  label: string;
+  /** chunk tasks done and in all (this process's share under several ranks) */
+  done: number;
+  total: number;
+  /** seconds since compute() started */
+  elapsed: number;
+}
+
+export interface RunOptions {
+  workers?: number;
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+/** At most this many bytes of new chunk memory per batch (at least one task). */
+const BATCH_BYTES = 64 * 2 ** 20;
+/** Producers wait while the run's chunks hold more than this (and something is running that frees memory). */
+const MIN_BUDGET = 512 * 2 ** 20;
+
+export interface PoolRunExtras {
+  hooks?: Omit<RunHooks, "onOutput">;
+  /** called with the run before it starts (ranks hold it to deliver chunks from other ranks) */
+  attach?(run: PlanRun, memory: ChunkMemory): void;
+  /** resolves when the rank layer is done with this run (its outgoing transfers are sent) */
+  settle?(): Promise<void>;
+  fingerprint?: (i: number) => string;
+}
+
+export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOptions = {}, extras: PoolRunExtras = {}): Promise<RunResult[]> {
+  const { plan, bindings } = lowered;
+  const t0 = performance.now();
+  const memory = new ChunkMemory(plan, bindings, engine.heap);
+  const arenas: number[] = [];
+  let collector: OutputCollector | null = null;
+  let ok = false;
+  try {
+    collector = new OutputCollector(plan, memory, false, engine.heap.home, extras.fingerprint ?? ((i) => `local:${i}:${Math.random()}`));
+    const out = collector;
+    // persisted chunks may move to JS memory while the run goes on, when the kernel memory is full
+    engine.heap.spillable = out.persisted();
+    const run = new PlanRun(plan, memory, { ...extras.hooks, onOutput: (b, k) => out.onOutput(b, k), onPersisted: (b, k) => out.onPersisted(b, k) });
+    extras.attach?.(run, memory);
+    await drive(engine, run, memory, opts, t0, arenas);
+    await extras.settle?.();
+    const results = out.results();
+    ok = true;
+    return results;
+  } finally {
+    engine.heap.spillable = [];
+    for (const l of plan.layers) engine.pool.drop(l.id);
+    if (!ok) {
+      await engine.pool.stopBusy();
+      for (const s of collector?.persisted() ?? []) engine.heap.releaseStore(s);
+    }
+    for (const a of arenas) engine.heap.free(a);
+    memory.releaseAll();
+  }
+}
+
+function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptions, t0: number, arenas: number[]): Promise<void> {
+  const plan = run.plan;
+  const pool = engine.pool;
+  const nworkers = Math.max(1, Math.min(opts.workers ?? pool.size, pool.size));
+  const specs = new Map<number, TaskSpec>();
+  const spec = (l: number) => {
+    let s = specs.get(l);
+    if (!s) specs.set(l, (s = bindLayer(plan, plan.layers[l]!, memory)));
+    return s;
+  };
+  const arenaFor = (s: TaskSpec) => () => {
+    if (s.kind !== "mapBlocks") return 0;
+    const a = engine.heap.alloc(s.eagerBytes);
+    arenas.push(a);
+    return a;
+  };
+  const workerLayers = plan.layers.map((_, l) => l).filter((l) => isWorkerLayer(plan, l) && run.ownedCount[l]! > 0);
+  const total = workerLayers.reduce((a, l) => a + run.ownedCount[l]!, 0);
+  const budget = Math.max(MIN_BUDGET, 4 * nworkers * Math.max(0, ...workerLayers.map((l) => run.writeBytes(l))));
+  let done = 0;
+
+  return new Promise<void>((resolve, reject) => {
+    const idle = Array.from({ length: nworkers }, (_, i) => nworkers - 1 - i);
+    let inflight = 0;
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      opts.signal?.removeEventListener("abort", onAbort);
+      reject(e);
+    };
+    const onAbort = () => fail(new AbortError());
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+    const batchSize = (l: number, ready: number) => {
+      const guided = Math.ceil(ready / (nworkers * 4));
+      const bytes = run.writeBytes(l);
+      return Math.max(1, bytes > 0 ? Math.min(guided, Math.floor(BATCH_BYTES / bytes)) : guided);
+    };
+    const progress = (b: Batch) => {
+      if (!opts.onProgress || !isWorkerLayer(plan, b.layer)) return;
+      const completed = workerLayers.filter((l) => run.doneCount[l] === run.ownedCount[l]).length;
+      opts.onProgress({
+        stage: Math.min(workerLayers.length, completed + 1),
+        stages: workerLayers.length,
+        label: plan.layers[b.layer]!.label,
+        done,
+        total,
+        elapsed: (performance.now() - t0) / 1000,
+      });
+    };
+    const pump = () => {
+      if (failed) return;
+      try {
+        while (idle.length && run.hasReady()) {
+          if (inflight > 0 && memory.liveBytes > budget) break; // consumers running will free memory first
+          const b = run.next(batchSize);
+          if (!b) break;
+          run.begin(b);
+          const w = idle.pop()!;
+          inflight++;
+          const s = spec(b.layer);
+          pool.run(w, s, arenaFor(s), b.start, b.end).then(
+            () => {
+              if (failed) return;
+              inflight--;
+              idle.push(w);
+              try {
+                run.finish(b);
+              } catch (e) {
+                return fail(e);
+              }
+              if (isWorkerLayer(plan, b.layer)) done += b.end - b.start;
+              progress(b);
+              pump();
+            },
+            (e: Error) => fail(describeFailure(run, b, e)),
+          );
+        }
+        if (run.finished) {
+          opts.signal?.removeEventListener("abort", onAbort);
+          resolve();
+        } else if (inflight === 0 && !run.hasReady() && !run.waitingForOthers()) {
+          fail(new ComputeError("TASK_FAILED", "internal: the plan cannot make progress (no task is ready and none is running)"));
+        }
+      } catch (e) {
+        fail(e);
+      }
+    };
+    run.onWake = pump;
+    try {
+      run.start();
+    } catch (e) {
+      return fail(e);
+    }
+    pump();
+  });
+}
+
+/** A worker's failure, with the task and block it was computing. */
+function describeFailure(run: PlanRun, b: Batch, e: Error): Error {
+  const layer = run.plan.layers[b.layer]!;
+  if (e instanceof TaskFailure) {
+    const block = layer.kind === "program" ? boxBlock(layer.box, e.task) : run.tasks[b.layer]!.grid(layer.kind === "mapBlocks" ? layer.input : layer.output).chunk(e.task).index;
+    const err = new ComputeError(e.code, `task ${e.task} (block [${block.join(", ")}]) of ${layer.label} failed: ${e.message}`, { cause: e });
+    if (e.stack) err.stack = e.stack.replace(/^[^\n]*/, `${err.name}: ${err.message}`);
+    return err;
+  }
+  if (e instanceof ComputeError && e.code === "WORKER_DIED") {
+    return new ComputeError("WORKER_DIED", `${e.message} while computing tasks ${b.start}..${b.end - 1} of ${layer.label}`);
+  }
+  return e;
+}
