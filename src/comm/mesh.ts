@@ -14,7 +14,7 @@ import { PeerServer } from "../transport/server.js";
 import { formatHostPort, type HostPort, type WorldInfo } from "./discover.js";
 import { CommError, commError } from "./errors.js";
 import {
-  choosePeerHost, chooseRootHost, defaultRendezvousPath, jobKey, newNonce, readRendezvousFile, removeRendezvousFile,
+  choosePeerHost, chooseRootHost, defaultRendezvousPath, jobKey, newNonce, readRendezvousFile, removeOnExit,
   sleep, writeRendezvousFile,
 } from "./rendezvous.js";
 import { WsWorld } from "./world-ws.js";
@@ -139,13 +139,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
           version: 1, job: info.jobId, step: info.stepId, size: info.size, host: server.host, port: server.port, token,
           nonce, created: Date.now(), pid: process.pid, hostname: hostname(),
         });
-        const f = file;
-        const onExit = () => removeRendezvousFile(f, nonce);
-        process.once("exit", onExit);
-        cleanup.push(() => {
-          removeRendezvousFile(f, nonce);
-          process.off("exit", onExit);
-        });
+        cleanup.push(removeOnExit(file, nonce));
       }
       const others = Array.from({ length: info.size - 1 }, (_, i) => i + 1);
       await world.waitLinks(others, deadline, (missing) =>
