@@ -78,7 +78,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
    */
   const whoHolds = async (where: string, host: string, port: number, cause: unknown): Promise<void> => {
     try {
-      const c = await connectPeer(host, port, auth(0), limits, Math.max(50, Math.min(3000, deadline - Date.now())));
+      const c = await connectPeer(host, port, auth(0), limits, Math.max(50, Math.min(5000, deadline - Date.now())));
       c.link.terminate();
     } catch (x) {
       if ((x as ConnectError).impostor) {
