@@ -86,6 +86,28 @@ test("after authentication the full frame limit applies (raised on the authentic
   }
 });
 
+test("a malformed frame from an authenticated peer is RANK_LOST \"malformed frame\" at once, whatever its length fields claim", async () => {
+  const port = await freePort();
+  const token = newToken();
+  const [w0, w1] = await Promise.all([0, 1].map((r) => establish(info(r, port, token, 2), { timeoutMs: 10_000 })));
+  try {
+    const f = new Uint8Array(encode({ kind: "p2p", src: 1, dst: 0, tag: 1, seq: 0, dtype: DType.Float64, shape: [0x1234567], offset: 0, total: 8, payload: new Uint8Array(8) }));
+    const dv = new DataView(f.buffer);
+    for (let at = 0; at + 8 <= f.length; at += 4) {
+      if (dv.getUint32(at, true) === 1 && dv.getUint32(at + 4, true) === 0x1234567) dv.setUint32(at, 1e8, true); // the shape claims 1e8 dims
+    }
+    const t0 = Date.now();
+    const waiting = w0.recv(1, 1).then(() => null, (e) => e);
+    await w1.sendFrame(0, f);
+    const err = await waiting;
+    assert.is(err?.code, "RANK_LOST");
+    assert.match(err.message, /rank 1 was lost: it sent a malformed frame/);
+    assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+  } finally {
+    await Promise.all([w0.close(200), w1.close(200)]);
+  }
+});
+
 test("the handshake deadline counts from the TCP accept: a slow HTTP upgrade or a slow Hello is cut at the deadline", async () => {
   const logs = [];
   const server = await serverWith({ handshakeTimeoutMs: 300 }, logs);
