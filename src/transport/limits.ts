@@ -34,6 +34,7 @@ export function defaultLimits(
     handshakeTimeoutMs: over.handshakeTimeoutMs ?? envInt("TESSERA_HANDSHAKE_TIMEOUT_MS", env) ?? 5000,
     heartbeatMs: over.heartbeatMs ?? envInt("TESSERA_HEARTBEAT_MS", env) ?? 1000,
     peerTimeoutMs: over.peerTimeoutMs ?? envInt("TESSERA_PEER_TIMEOUT_MS", env) ?? 5000,
-    maxPending: over.maxPending ?? envInt("TESSERA_MAX_PENDING", env) ?? 32,
+    // every other rank may be connecting to rank 0 at once: room for all of them, within reason
+    maxPending: over.maxPending ?? envInt("TESSERA_MAX_PENDING", env) ?? Math.max(32, Math.min(size, 1024)),
   };
 }
