@@ -1,19 +1,20 @@
 /**
  * Establishing a world of several ranks: rank 0 listens (the rendezvous point), every other rank listens
  * too, connects to rank 0 and says where it listens; once all have, rank 0 sends everyone the address table
- * and each rank connects to the ranks below it. The result is a full mesh of authenticated links.
+ * and each rank connects to the ranks below it. The result is a full mesh of mutually authenticated links
+ * (transport/auth.ts), after which every rank stops listening.
  */
 import { hostname } from "node:os";
-import { PROTOCOL_VERSION, encode, type HelloMsg } from "../protocol/messages.js";
-import { newToken } from "../transport/auth.js";
-import { ConnectError, connectPeer, type Connected } from "../transport/client.js";
+import { encode, type HelloMsg } from "../protocol/messages.js";
+import { MIN_TOKEN_LENGTH, newToken } from "../transport/auth.js";
+import { ConnectError, connectPeer, type ClientAuth, type Connected } from "../transport/client.js";
 import { defaultLimits, type TransportLimits } from "../transport/limits.js";
 import type { Link } from "../transport/link.js";
 import { PeerServer } from "../transport/server.js";
 import { formatHostPort, type HostPort, type WorldInfo } from "./discover.js";
 import { CommError, commError } from "./errors.js";
 import {
-  choosePeerHost, chooseRootHost, defaultRendezvousPath, jobKey, newNonce, readRendezvousFile, removeRendezvousFile,
+  choosePeerHost, chooseRootHost, defaultRendezvousPath, jobKey, newNonce, readRendezvousFile, removeOnExit,
   sleep, writeRendezvousFile,
 } from "./rendezvous.js";
 import { WsWorld } from "./world-ws.js";
@@ -47,31 +48,69 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
   if (coordinator && !info.token) {
     throw commError("RENDEZVOUS_FAILED", `a coordinator (${formatHostPort(coordinator)}) was given without a token: set TESSERA_TOKEN on every rank`);
   }
+  if (info.token !== undefined) checkToken(info.token, "TESSERA_TOKEN");
+  if (Buffer.byteLength(job) > 128) {
+    // it travels in the Hello, which must fit the few hundred bytes a connection may send before it authenticates
+    throw commError("INVALID_ARGUMENT", `the job and step ids ${JSON.stringify(job.slice(0, 40))}... are ${Buffer.byteLength(job)} bytes long (at most 128)`);
+  }
   let server: PeerServer | null = null;
   let token = info.token ?? "";
-  let hello: HelloMsg = { kind: "hello", version: PROTOCOL_VERSION, rank: me, size: info.size, token, host: "", port: 0, job };
+  /** this rank as a client: where it listens is known once its server is up */
+  const auth = (expect: number): ClientAuth => ({ token, rank: me, size: info.size, job, host: server?.host ?? "", port: server?.port ?? 0, expect });
   const listen = async (host: string, port: number): Promise<PeerServer> => {
     try {
       return await PeerServer.listen({
-        host, port, limits, log: opts.log,
+        host, port, limits, log: opts.log, rank: me, size: info.size, job,
         token: () => token,
-        hello: () => hello,
+        precheck,
         onPeer: (h, link) => onPeer(h, link),
       });
     } catch (e) {
-      throw commError("RENDEZVOUS_FAILED", `rank ${me} could not listen on ${formatHostPort({ host, port })}: ${(e as Error).message}`, e);
+      const where = formatHostPort({ host, port });
+      if (me === 0 && coordinator && (e as NodeJS.ErrnoException).code === "EADDRINUSE") await whoHolds(where, host, port, e);
+      throw commError("RENDEZVOUS_FAILED", `rank ${me} could not listen on ${where}: ${(e as Error).message}`, e);
     }
   };
-  const onPeer = (h: HelloMsg, link: Link): string | undefined => {
+  /**
+   * Rank 0 cannot listen where every rank was told to connect. Whatever holds the port gets the others'
+   * Hellos: find out (as a client, like them) whether it can prove it knows the token. If not, it is an
+   * impostor (or another job's rank): AUTH_FAILED, as the ranks that connect to it fail.
+   */
+  const whoHolds = async (where: string, host: string, port: number, cause: unknown): Promise<void> => {
+    try {
+      const c = await connectPeer(host, port, auth(0), limits, Math.max(50, Math.min(5000, deadline - Date.now())));
+      c.link.terminate();
+    } catch (x) {
+      if ((x as ConnectError).impostor) {
+        throw commError(
+          "AUTH_FAILED",
+          `rank 0 could not listen on ${where}, the coordinator address: another process holds it and could not prove it knows this job's token ` +
+            `(an impostor, or a rank of another job); the ranks that connect to it refuse it (${(x as Error).message})`,
+          cause,
+        );
+      }
+    }
+  };
+  /** A Hello's claims, before its proof: they are in the transcript too, so a lie fails the proof anyway. */
+  const precheck = (h: HelloMsg): string | undefined => {
     if (h.size !== info.size) return `it belongs to a world of ${h.size} ranks, this one has ${info.size}`;
     if (h.job !== job) return `it belongs to job ${h.job}, this is ${job}`;
     if (!Number.isInteger(h.rank) || h.rank <= me || h.rank >= info.size) return `rank ${h.rank} may not connect to rank ${me}`;
+    return undefined;
+  };
+  const onPeer = (h: HelloMsg, link: Link): string | undefined => {
     if (world.hasLink(h.rank)) return `rank ${h.rank} is connected already`;
     if (me === 0) table.set(h.rank, { host: h.host, port: h.port });
     world.attach(link);
     return undefined;
   };
   const table = new Map<number, HostPort>();
+  /**
+   * The world is complete: every rank has its link to every other, and a lost link is a lost rank (ranks do
+   * not reconnect), so nobody has a reason to connect any more. The port is closed rather than left for
+   * anyone on the network to knock at for the rest of the job; the links stay open.
+   */
+  const stopListening = () => server?.stopListening();
   const cleanup: (() => void)[] = [];
   world.onClose = async () => {
     for (const f of cleanup) f();
@@ -89,9 +128,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
         host = chooseRootHost(iface, info);
         token = newToken();
       }
-      hello = { ...hello, token };
       server = await listen(host, port);
-      hello = { ...hello, host: server.host, port: server.port };
       table.set(0, { host: server.host, port: server.port });
       let file: string | null = null;
       let nonce = "";
@@ -102,13 +139,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
           version: 1, job: info.jobId, step: info.stepId, size: info.size, host: server.host, port: server.port, token,
           nonce, created: Date.now(), pid: process.pid, hostname: hostname(),
         });
-        const f = file;
-        const onExit = () => removeRendezvousFile(f, nonce);
-        process.once("exit", onExit);
-        cleanup.push(() => {
-          removeRendezvousFile(f, nonce);
-          process.off("exit", onExit);
-        });
+        cleanup.push(removeOnExit(file, nonce));
       }
       const others = Array.from({ length: info.size - 1 }, (_, i) => i + 1);
       await world.waitLinks(others, deadline, (missing) =>
@@ -117,6 +148,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
           `: ranks ${list(missing)} did not connect within ${secs(timeoutMs)}`,
       );
       if (file) cleanup.shift()?.(); // every rank is here: the file is no longer needed
+      stopListening();
       const frame = encode({
         kind: "addresses", size: info.size,
         entries: [...table].sort((a, b) => a[0] - b[0]).map(([rank, hp]) => ({ rank, host: hp.host, port: hp.port })),
@@ -140,6 +172,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
         const r = readRendezvousFile(file!, { job: info.jobId, step: info.stepId, size: info.size });
         if (r.rec) {
           target = { host: r.rec.host, port: r.rec.port };
+          checkToken(r.rec.token, `the token in ${file}`);
           token = r.rec.token;
         } else {
           lastError = `rendezvous file ${file}: ${r.why}`;
@@ -151,16 +184,14 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
           const host = await choosePeerHost(iface, target.host, info.allLocal);
           server = await listen(host, 0);
         }
-        hello = { ...hello, token, host: server.host, port: server.port };
         try {
-          conn = await connectPeer(target.host, target.port, hello, limits, Math.max(50, Math.min(5000, deadline - Date.now())));
-          if (conn.peer.rank !== 0) {
-            lastError = `${lastTried} is rank ${conn.peer.rank}, not rank 0`;
-            conn.link.terminate();
-            conn = null;
-          }
+          conn = await connectPeer(target.host, target.port, auth(0), limits, Math.max(50, Math.min(5000, deadline - Date.now())));
         } catch (e) {
           lastError = (e as ConnectError).message;
+          if ((e as ConnectError).impostor) {
+            // retrying would only hand it more proofs to look at: whatever holds the address is not rank 0
+            throw commError("AUTH_FAILED", `rank ${me}: ${lastError}${file ? ` (address from ${file})` : ""}`);
+          }
           if ((e as ConnectError).refused) refusal = lastError;
         }
       }
@@ -190,15 +221,12 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
         let d = 25;
         for (;;) {
           try {
-            const c = await connectPeer(e.host, e.port, hello, limits, Math.max(50, Math.min(5000, deadline - Date.now())));
-            if (c.peer.rank !== e.rank) {
-              c.link.terminate();
-              throw new Error(`${formatHostPort(e)} answered as rank ${c.peer.rank}`);
-            }
+            const c = await connectPeer(e.host, e.port, auth(e.rank), limits, Math.max(50, Math.min(5000, deadline - Date.now())));
             world.attach(c.link);
             return;
           } catch (x) {
             err = (x as Error).message;
+            if ((x as ConnectError).impostor) throw commError("AUTH_FAILED", `rank ${me}: ${err} (address from rank 0's table)`);
           }
           if (world.failure) throw world.failure;
           if (Date.now() >= deadline) {
@@ -211,10 +239,21 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
     );
     const all = Array.from({ length: info.size }, (_, q) => q).filter((q) => q !== me);
     await world.waitLinks(all, deadline, (missing) => `rank ${me}: ranks ${list(missing)} did not connect to it within ${secs(timeoutMs)}`);
+    stopListening();
     return world;
   } catch (e) {
     world.markLost(me, e instanceof Error ? e.message : String(e), true);
     await world.close(200).catch(() => {});
     throw e instanceof CommError ? e : commError("RENDEZVOUS_FAILED", `rank ${me}: ${(e as Error).message}`, e);
+  }
+}
+
+/** A token must be there and long enough to resist guessing (a random one: `openssl rand -hex 32`). */
+function checkToken(token: string, what: string): void {
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw commError(
+      "AUTH_FAILED",
+      `${what} is ${token.length === 0 ? "empty" : `${token.length} characters long`}: it must be a random secret of at least ${MIN_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`,
+    );
   }
 }

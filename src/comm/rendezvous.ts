@@ -2,14 +2,19 @@
  * Rendezvous: where rank 0 listens and how the other ranks learn it. Either through a rendezvous file on a
  * shared directory (written by rank 0 atomically, mode 0600, with address, port, a fresh token, the job and
  * step ids and a creation nonce), or through TESSERA_COORDINATOR + TESSERA_TOKEN given to every rank.
+ *
+ * The file holds the token, so: rank 0 removes it as soon as every rank has connected, and on every way out
+ * it can act on (exit, an uncaught error, SIGINT, SIGTERM, SIGHUP); a reader refuses one that is not its
+ * own user's or that group or others may read or write; and a file left by a rank 0 that could not remove
+ * it (SIGKILL, a crashed node) is ignored as stale when its writer is gone or it names another job.
  */
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { commError } from "./errors.js";
+import { CommError, commError } from "./errors.js";
 import { isLoopback, type WorldInfo } from "./discover.js";
 
 export interface RendezvousRecord {
@@ -100,6 +105,7 @@ export function writeRendezvousFile(path: string, rec: RendezvousRecord): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${rec.nonce}.tmp`);
   const fd = openSync(tmp, "wx", 0o600);
   try {
+    fchmodSync(fd, 0o600); // whatever the umask or the directory's default ACL made of it
     writeSync(fd, JSON.stringify(rec) + "\n");
     fsyncSync(fd);
   } finally {
@@ -128,8 +134,54 @@ export function removeRendezvousFile(path: string, nonce: string): void {
 }
 
 /**
- * Reads a rendezvous file; null when missing, partial, or for another job, step or size (a stale file
- * from an earlier job is ignored; `why` tells which).
+ * Removes the rendezvous file on every way out of this process it can act on: exit (also after an uncaught
+ * error or an unhandled rejection, which end the process through "exit"), and SIGINT, SIGTERM and SIGHUP,
+ * whose default action would end it without "exit". For a signal nobody else handles, the file is removed and
+ * the signal raised again, so the process still dies of it (exit status 128 + n, as before); when the
+ * program handles the signal itself, it decides, and "exit" removes the file if it exits. SIGKILL cannot be
+ * caught: readers then ignore the file once its writer is gone (readRendezvousFile). Returns the disposer.
+ */
+export function removeOnExit(path: string, nonce: string): () => void {
+  const remove = () => removeRendezvousFile(path, nonce);
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  const dispose = () => {
+    process.off("exit", remove);
+    for (const [sig, h] of handlers) process.off(sig, h);
+    handlers.clear();
+  };
+  for (const sig of signals) {
+    const h = () => {
+      if (process.listenerCount(sig) > 1) return; // the program handles it (and "exit" removes the file if it exits)
+      remove();
+      dispose();
+      process.kill(process.pid, sig);
+    };
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
+  process.once("exit", remove);
+  return () => {
+    dispose();
+    remove();
+  };
+}
+
+/** Whether process `pid` exists on this host (EPERM: it does, as another user's). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Reads a rendezvous file; null when missing, partial, or for another job, step or size, or written by a
+ * process of this host that is gone (a stale file from an earlier job is ignored; `why` tells which).
+ * Throws AUTH_FAILED, naming the path, for a file of another user or one that group or others may read or
+ * write: its token may be known to others, or be theirs.
  */
 export function readRendezvousFile(
   path: string,
@@ -137,8 +189,15 @@ export function readRendezvousFile(
 ): { rec: RendezvousRecord | null; why: string } {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    const fd = openSync(path, "r");
+    try {
+      checkPrivate(path, fd);
+      text = readFileSync(fd, "utf8");
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
+    if (e instanceof CommError) throw e;
     return { rec: null, why: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message };
   }
   let rec: Partial<RendezvousRecord>;
@@ -156,7 +215,29 @@ export function readRendezvousFile(
       why: `stale: written for job ${rec.job}.${rec.step} of ${rec.size} ranks, this is ${expect.job}.${expect.step} of ${expect.size}`,
     };
   }
+  if (rec.hostname === hostname() && typeof rec.pid === "number" && !pidAlive(rec.pid)) {
+    return { rec: null, why: `stale: its writer (pid ${rec.pid} on ${rec.hostname}) is gone` };
+  }
   return { rec: rec as RendezvousRecord, why: "" };
+}
+
+/** Refuses (AUTH_FAILED) an open rendezvous file that is not this user's, or that group or others may use. */
+function checkPrivate(path: string, fd: number): void {
+  if (typeof process.getuid !== "function") return; // no POSIX owners (Windows)
+  const st = fstatSync(fd);
+  const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
+  if (st.uid !== process.getuid()) {
+    throw commError(
+      "AUTH_FAILED",
+      `the rendezvous file ${path} belongs to uid ${st.uid}, not to this user (uid ${process.getuid()}): refusing its token (remove the file, or set TESSERA_RENDEZVOUS to a private path)`,
+    );
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw commError(
+      "AUTH_FAILED",
+      `the rendezvous file ${path} has mode ${mode}: group or others may read or write it, so its token may be known: refusing it (rank 0 writes it 0600; remove it)`,
+    );
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

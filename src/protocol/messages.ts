@@ -8,6 +8,8 @@ import {
   Abort,
   AddressEntry,
   AddressTable,
+  AuthChallenge,
+  AuthProof,
   Body,
   CollOp,
   Collective,
@@ -21,20 +23,35 @@ import {
   PointToPoint,
   ReduceOp,
 } from "./generated/tessera_generated.js";
+import { MAX_SHAPE_DIMS, PAYLOAD_SLOT, ProtocolError, verifyMessage } from "./verify.js";
 
-export { CollOp, DType, ReduceOp };
+export { CollOp, DType, ReduceOp, ProtocolError };
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the token is proven by challenge-response (AuthChallenge, AuthProof), never sent; 1 sent it in the Hello. */
+export const PROTOCOL_VERSION = 2;
 
+/** The connecting rank's first frame: who it is and its fresh nonce (no secret). */
 export interface HelloMsg {
   kind: "hello";
   version: number;
   rank: number;
   size: number;
-  token: string;
   host: string;
   port: number;
   job: string;
+  nonce: Uint8Array;
+}
+/** The listening rank's answer to a Hello: its rank and its own fresh nonce. */
+export interface AuthChallengeMsg {
+  kind: "challenge";
+  rank: number;
+  nonce: Uint8Array;
+}
+/** A proof of the token over the handshake (see transport/auth.ts); from the listener, maybe a refusal. */
+export interface AuthProofMsg {
+  kind: "proof";
+  proof: Uint8Array;
+  refusal: string;
 }
 export interface AddressEntryInfo {
   rank: number;
@@ -101,6 +118,8 @@ export interface FingerprintMsg {
 }
 export type Msg =
   | HelloMsg
+  | AuthChallengeMsg
+  | AuthProofMsg
   | AddressTableMsg
   | CollectiveMsg
   | PointToPointMsg
@@ -118,6 +137,7 @@ function bytesVector(b: flatbuffers.Builder, bytes: Uint8Array): flatbuffers.Off
 }
 
 function shapeVector(b: flatbuffers.Builder, shape: number[]): flatbuffers.Offset {
+  if (shape.length > MAX_SHAPE_DIMS) throw new RangeError(`a shape of ${shape.length} dimensions (at most ${MAX_SHAPE_DIMS})`);
   return Collective.createShapeVector(b, shape.map((n) => BigInt(n)));
 }
 
@@ -177,18 +197,17 @@ function payloadVector(b: flatbuffers.Builder, bytes: Uint8Array, external: bool
 function build(b: flatbuffers.Builder, msg: Msg, external = false): Uint8Array {
   switch (msg.kind) {
     case "hello": {
-      const token = b.createString(msg.token);
+      const nonce = Hello.createNonceVector(b, msg.nonce);
       const host = b.createString(msg.host);
       const job = b.createString(msg.job);
-      Hello.startHello(b);
-      Hello.addVersion(b, msg.version);
-      Hello.addRank(b, msg.rank);
-      Hello.addSize(b, msg.size);
-      Hello.addToken(b, token);
-      Hello.addHost(b, host);
-      Hello.addPort(b, msg.port);
-      Hello.addJob(b, job);
-      return finish(b, Body.Hello, Hello.endHello(b));
+      return finish(b, Body.Hello, Hello.createHello(b, msg.version, msg.rank, msg.size, host, msg.port, job, nonce));
+    }
+    case "challenge":
+      return finish(b, Body.AuthChallenge, AuthChallenge.createAuthChallenge(b, msg.rank, AuthChallenge.createNonceVector(b, msg.nonce)));
+    case "proof": {
+      const proof = AuthProof.createProofVector(b, msg.proof);
+      const refusal = msg.refusal ? b.createString(msg.refusal) : 0;
+      return finish(b, Body.AuthProof, AuthProof.createAuthProof(b, proof, refusal));
     }
     case "addresses": {
       const entries = msg.entries.map((e) => AddressEntry.createAddressEntry(b, e.rank, b.createString(e.host), e.port));
@@ -215,7 +234,7 @@ function build(b: flatbuffers.Builder, msg: Msg, external = false): Uint8Array {
     }
     case "p2p": {
       const payload = payloadVector(b, msg.payload, external);
-      const shape = msg.shape.length > 0 ? PointToPoint.createShapeVector(b, msg.shape.map((n) => BigInt(n))) : 0;
+      const shape = msg.shape.length > 0 ? shapeVector(b, msg.shape) : 0;
       const body = PointToPoint.createPointToPoint(
         b, msg.src, msg.dst, msg.tag, msg.seq, msg.dtype, shape, BigInt(msg.offset), BigInt(msg.total), payload,
       );
@@ -236,8 +255,6 @@ function build(b: flatbuffers.Builder, msg: Msg, external = false): Uint8Array {
   }
 }
 
-export class ProtocolError extends Error {}
-
 function shapeOf(get: (i: number) => bigint | null, n: number): number[] {
   const out: number[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = Number(get(i) ?? 0n);
@@ -246,7 +263,8 @@ function shapeOf(get: (i: number) => bigint | null, n: number): number[] {
 
 /**
  * Decodes a frame. Payloads are views into `bytes` (no copy). Throws ProtocolError on a frame that is not
- * a tessera message (too short, unknown body, out-of-range offsets).
+ * a tessera message (too short, unknown body, any offset or length outside the frame: verify.ts checks the
+ * whole frame before the generated accessors read it).
  */
 export function decode(bytes: Uint8Array): Msg {
   return decodeWith(bytes, null);
@@ -283,18 +301,13 @@ function join(frags: Uint8Array[]): Uint8Array {
 
 /**
  * The payload of a table whose payload vector (vtable slot `slot`) lies outside `head`, in `tail`: it must
- * start where the head ends and be exactly as long as the tail, and the table's other vectors (`inside`)
- * must end within the head.
+ * start where the head ends and be exactly as long as the tail (the verifier checked everything else lies
+ * within the head).
  */
-function tailPayload(bb: flatbuffers.ByteBuffer, pos: number, slot: number, inside: [number, number][], head: Uint8Array, tail: Uint8Array): Uint8Array {
+function tailPayload(bb: flatbuffers.ByteBuffer, pos: number, slot: number, head: Uint8Array, tail: Uint8Array): Uint8Array {
   const o = bb.__offset(pos, slot);
   if (!o) throw new NotSplit();
-  const start = bb.__vector(pos + o);
-  if (start !== head.length || bb.__vector_len(pos + o) !== tail.length) throw new NotSplit();
-  for (const [vslot, elem] of inside) {
-    const vo = bb.__offset(pos, vslot);
-    if (vo && bb.__vector(pos + vo) + bb.__vector_len(pos + vo) * elem > head.length) throw new NotSplit();
-  }
+  if (bb.__vector(pos + o) !== head.length || bb.__vector_len(pos + o) !== tail.length) throw new NotSplit();
   return tail;
 }
 
@@ -316,18 +329,27 @@ function framePayload(bb: flatbuffers.ByteBuffer, pos: number, slot: number, fra
 
 function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
   if (bytes.length < 12) throw new ProtocolError(`a frame of ${bytes.length} bytes is too short for a message`);
+  if (tail && !PAYLOAD_SLOT[verifyMessage(bytes, true)]) throw new NotSplit();
+  if (!tail) verifyMessage(bytes);
   try {
     const bb = new flatbuffers.ByteBuffer(bytes);
     const m = Message.getRootAsMessage(bb);
     const body = m.bodyType();
-    if (tail && body !== Body.Collective && body !== Body.PointToPoint) throw new NotSplit();
     switch (body) {
       case Body.Hello: {
         const h = m.body(new Hello()) as Hello;
         return {
-          kind: "hello", version: h.version(), rank: h.rank(), size: h.size(), token: h.token() ?? "",
-          host: h.host() ?? "", port: h.port(), job: h.job() ?? "",
+          kind: "hello", version: h.version(), rank: h.rank(), size: h.size(),
+          host: h.host() ?? "", port: h.port(), job: h.job() ?? "", nonce: h.nonceArray()?.slice() ?? EMPTY,
         };
+      }
+      case Body.AuthChallenge: {
+        const c = m.body(new AuthChallenge()) as AuthChallenge;
+        return { kind: "challenge", rank: c.rank(), nonce: c.nonceArray()?.slice() ?? EMPTY };
+      }
+      case Body.AuthProof: {
+        const p = m.body(new AuthProof()) as AuthProof;
+        return { kind: "proof", proof: p.proofArray()?.slice() ?? EMPTY, refusal: p.refusal() ?? "" };
       }
       case Body.AddressTable: {
         const t = m.body(new AddressTable()) as AddressTable;
@@ -350,7 +372,7 @@ function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
           kind: "collective", op: c.op(), tag: c.tag(), seq: c.seq(), root: c.root(), step: c.step(), src: c.src(),
           reduce: c.reduce(), dtype: c.dtype(), shape: shapeOf((i) => c.shape(i), c.shapeLength()),
           offset: Number(c.offset()), total: Number(c.total()), parts,
-          payload: tail ? tailPayload(c.bb!, c.bb_pos, 28, [[20, 8], [26, 24]], bytes, tail) : framePayload(c.bb!, c.bb_pos, 28, bytes),
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 28, bytes, tail) : framePayload(c.bb!, c.bb_pos, 28, bytes),
         };
       }
       case Body.PointToPoint: {
@@ -358,7 +380,7 @@ function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
         return {
           kind: "p2p", src: c.src(), dst: c.dst(), tag: c.tag(), seq: c.seq(), dtype: c.dtype(),
           shape: shapeOf((i) => c.shape(i), c.shapeLength()), offset: Number(c.offset()), total: Number(c.total()),
-          payload: tail ? tailPayload(c.bb!, c.bb_pos, 20, [[14, 8]], bytes, tail) : framePayload(c.bb!, c.bb_pos, 20, bytes),
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 20, bytes, tail) : framePayload(c.bb!, c.bb_pos, 20, bytes),
         };
       }
       case Body.Heartbeat:

@@ -1,15 +1,36 @@
-/** Connecting to a peer rank: open a WebSocket, authenticate with a Hello, wait for the peer's Hello. */
+/**
+ * Connecting to a peer rank: open a WebSocket and authenticate both ways (transport/auth.ts): send a Hello
+ * with a fresh nonce, answer the peer's challenge with this rank's proof, and take the link only when the
+ * peer's own proof verifies. The token is never sent; until the peer has proven it, only messages of a
+ * handshake's size are accepted from it.
+ */
 import type { IncomingMessage } from "node:http";
 import { WebSocket } from "ws";
-import { decode, encode, type HelloMsg } from "../protocol/messages.js";
+import { decode, encode, PROTOCOL_VERSION, type HelloMsg, type Msg } from "../protocol/messages.js";
 import { formatHostPort } from "./address.js";
+import { NONCE_BYTES, newNonce, proofFor, proofValid, type Transcript } from "./auth.js";
+import { HANDSHAKE_MAX_BYTES, setMaxPayload } from "./frame-limit.js";
 import { Link } from "./link.js";
 import type { TransportLimits } from "./limits.js";
 
+/** Who connects, to whom, and the secret it proves. */
+export interface ClientAuth {
+  token: string;
+  /** this rank, the world's size and the job */
+  rank: number;
+  size: number;
+  job: string;
+  /** where this rank listens for its peers ("" and 0 when it does not) */
+  host: string;
+  port: number;
+  /** the rank expected at the address */
+  expect: number;
+}
+
 export interface Connected {
   link: Link;
-  /** the peer's Hello */
-  peer: HelloMsg;
+  /** the peer's rank (the one expected) */
+  rank: number;
   /** the local address of the connection (the interface that routes to the peer) */
   localAddress: string;
 }
@@ -17,9 +38,12 @@ export interface Connected {
 export class ConnectError extends Error {
   /** true when the peer answered and refused us (wrong token, duplicate rank): retrying may find a fresher address */
   readonly refused: boolean;
-  constructor(message: string, refused: boolean) {
+  /** true when the peer did not prove it knows the token (or is not a tessera rank at all, yet holds the port) */
+  readonly impostor: boolean;
+  constructor(message: string, refused: boolean, impostor = false) {
     super(message);
     this.refused = refused;
+    this.impostor = impostor;
   }
 }
 
@@ -31,33 +55,31 @@ const zeroMask = (mask: Buffer) => {
  * One attempt to connect to host:port and authenticate. The frames are not masked (a zero mask, which ws
  * then skips): masking protects browsers' proxies, not authenticated rank-to-rank links, and costs a copy.
  */
-export function connectPeer(
-  host: string,
-  port: number,
-  hello: HelloMsg | (() => HelloMsg),
-  limits: TransportLimits,
-  timeoutMs: number,
-): Promise<Connected> {
+export function connectPeer(host: string, port: number, auth: ClientAuth, limits: TransportLimits, timeoutMs: number): Promise<Connected> {
   const where = formatHostPort({ host, port });
+  if (!auth.token) return Promise.reject(new ConnectError(`no token to authenticate to ${where} with`, false));
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://${where}/`, {
-      maxPayload: limits.maxPayload,
+      maxPayload: HANDSHAKE_MAX_BYTES, // raised once the peer has proven the token
       handshakeTimeout: Math.max(1, Math.min(timeoutMs, limits.handshakeTimeoutMs)),
       perMessageDeflate: false,
       generateMask: zeroMask,
     });
     let done = false;
-    const fail = (msg: string, refused: boolean) => {
+    let stage: "hello" | "proof" = "hello";
+    const fail = (msg: string, refused: boolean, impostor = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       ws.removeAllListeners();
       ws.on("error", () => {});
       ws.terminate();
-      reject(new ConnectError(msg, refused));
+      reject(new ConnectError(msg, refused, impostor));
     };
     const timer = setTimeout(() => fail(`no answer from ${where} within ${timeoutMs} ms`, false), timeoutMs);
-    ws.on("error", (err: Error) => fail(err.message, false));
+    ws.on("error", (err: Error) =>
+      fail(`${where}: ${err.message}`, false, /Max payload/.test(err.message)), // a frame no handshake needs
+    );
     ws.on("close", (code: number, reason: Buffer) =>
       fail(`${where} closed the connection (code ${code}${reason.length ? ` ${reason.toString()}` : ""})`, true),
     );
@@ -65,24 +87,45 @@ export function connectPeer(
     ws.on("upgrade", (res: IncomingMessage) => {
       localAddress = res.socket.localAddress ?? "";
     });
+    const clientNonce = newNonce();
+    const hello: HelloMsg = {
+      kind: "hello", version: PROTOCOL_VERSION, rank: auth.rank, size: auth.size, host: auth.host, port: auth.port, job: auth.job, nonce: clientNonce,
+    };
+    let t: Transcript | null = null;
     ws.on("open", () => {
-      ws.send(encode(typeof hello === "function" ? hello() : hello), { binary: true });
+      ws.send(encode(hello), { binary: true });
     });
-    ws.once("message", (data: Buffer, isBinary: boolean) => {
+    const onMessage = (data: Buffer, isBinary: boolean) => {
       if (done) return;
-      let peer: HelloMsg;
+      let m: Msg | null = null;
       try {
-        const m = isBinary ? decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) : null;
-        if (!m || m.kind !== "hello") return fail(`${where} answered with something other than a Hello`, true);
-        peer = m;
+        m = isBinary ? decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) : null;
       } catch {
-        return fail(`${where} is not a tessera rank`, true);
+        m = null;
       }
+      if (stage === "hello") {
+        if (!m || m.kind !== "challenge") return fail(`${where} is not a tessera rank of protocol ${PROTOCOL_VERSION} (it answered a Hello with ${m ? `a ${m.kind} message` : "no tessera message"})`, true, true);
+        if (m.rank !== auth.expect) return fail(`${where} is rank ${m.rank}, not rank ${auth.expect}`, true);
+        if (m.nonce.length !== NONCE_BYTES || Buffer.from(m.nonce).equals(clientNonce)) return fail(`${where} sent a bad challenge`, true, true);
+        t = {
+          job: auth.job, size: auth.size, client: auth.rank, server: auth.expect, clientHost: auth.host, clientPort: auth.port,
+          clientNonce, serverNonce: m.nonce,
+        };
+        stage = "proof";
+        ws.send(encode({ kind: "proof", proof: proofFor(auth.token, "client", t), refusal: "" }), { binary: true });
+        return;
+      }
+      if (!m || m.kind !== "proof" || !proofValid(auth.token, "server", t!, m.proof)) {
+        return fail(`${where} did not prove it knows the token (it is not rank ${auth.expect} of this job: an impostor holding its port, or a rank of another job)`, false, true);
+      }
+      if (m.refusal) return fail(`${where} (rank ${auth.expect}) refused this rank: ${m.refusal}`, true);
       done = true;
       clearTimeout(timer);
       ws.removeAllListeners();
-      const link = new Link(ws, peer.rank, limits);
-      resolve({ link, peer, localAddress: localAddress.replace(/^::ffff:/, "") });
-    });
+      setMaxPayload(ws, limits.maxPayload);
+      const link = new Link(ws, auth.expect, limits);
+      resolve({ link, rank: auth.expect, localAddress: localAddress.replace(/^::ffff:/, "") });
+    };
+    ws.on("message", onMessage);
   });
 }

@@ -3,8 +3,9 @@ import * as assert from "uvu/assert";
 import { discoverWorld, parseHostPort } from "../../dist/comm/discover.js";
 import { expandHostlist } from "../../dist/comm/hostlist.js";
 import { chooseRootHost, defaultRendezvousPath, readRendezvousFile, writeRendezvousFile, removeRendezvousFile } from "../../dist/comm/rendezvous.js";
-import { mkdtempSync, statSync, readdirSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, mkdtempSync, statSync, readdirSync, writeFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 
 test("hostlist: ranges, zero padding, lists, products", () => {
@@ -82,12 +83,41 @@ test("rendezvous file: atomic, 0600, stale ones ignored, removed by nonce", () =
     assert.is(stale.rec, null);
     assert.ok(stale.why.includes("stale"));
     assert.is(readRendezvousFile(join(dir, "none.json"), { job: "77", step: "1", size: 4 }).why, "no such file");
-    writeFileSync(join(dir, "partial.json"), '{"version":1,"ho');
+    writeFileSync(join(dir, "partial.json"), '{"version":1,"ho', { mode: 0o600 });
     assert.is(readRendezvousFile(join(dir, "partial.json"), { job: "77", step: "1", size: 4 }).rec, null);
     removeRendezvousFile(path, "other-nonce");
     assert.ok(statSync(path));
     removeRendezvousFile(path, "n1");
     assert.throws(() => statSync(path));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("rendezvous file: one of another user or open to group or others is refused (AUTH_FAILED naming path and mode); one whose writer is gone is stale", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-rdv-"));
+  try {
+    const path = join(dir, "rdv.json");
+    const expect = { job: "77", step: "1", size: 4 };
+    const rec = { version: 1, job: "77", step: "1", size: 4, host: "127.0.0.1", port: 1234, token: "t".repeat(64), nonce: "n1", created: Date.now(), pid: process.pid, hostname: hostname() };
+    writeRendezvousFile(path, rec);
+    assert.equal(readRendezvousFile(path, expect).rec, rec);
+    for (const mode of [0o640, 0o604, 0o620, 0o666]) {
+      chmodSync(path, mode);
+      assert.throws(() => readRendezvousFile(path, expect), (e) => e.code === "AUTH_FAILED" && e.message.includes(path) && e.message.includes(`mode 0${mode.toString(8)}`));
+    }
+    chmodSync(path, 0o600);
+    if (process.getuid?.() === 0) {
+      chownSync(path, 65534, 65534); // as root, hand it to nobody
+      assert.throws(() => readRendezvousFile(path, expect), (e) => e.code === "AUTH_FAILED" && e.message.includes(path) && e.message.includes("uid 65534"));
+      chownSync(path, 0, 0);
+    }
+    // written on this host by a process that is gone (SIGKILL leaves the file): ignored as stale
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    writeRendezvousFile(path, { ...rec, pid: Number(gone.stdout) });
+    const stale = readRendezvousFile(path, expect);
+    assert.is(stale.rec, null);
+    assert.match(stale.why, new RegExp(`stale: its writer \\(pid ${gone.stdout} on .*\\) is gone`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

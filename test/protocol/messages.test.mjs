@@ -5,8 +5,14 @@ import { encode, encodeHead, decode, decodeFragments, DType, CollOp, ReduceOp, P
 const roundTrip = (m) => decode(encode(m));
 
 test("round trips of every message kind", () => {
-  const hello = { kind: "hello", version: PROTOCOL_VERSION, rank: 3, size: 8, token: "ab".repeat(32), host: "10.0.0.1", port: 29500, job: "12.0" };
+  const hello = { kind: "hello", version: PROTOCOL_VERSION, rank: 3, size: 8, host: "10.0.0.1", port: 29500, job: "12.0", nonce: new Uint8Array(32).fill(5) };
   assert.equal(roundTrip(hello), hello);
+  assert.ok(encode(hello).length <= 512, "a Hello fits the handshake frame limit");
+  const challenge = { kind: "challenge", rank: 0, nonce: new Uint8Array(32).map((_, i) => i) };
+  assert.equal(roundTrip(challenge), challenge);
+  const proof = { kind: "proof", proof: new Uint8Array(32).fill(9), refusal: "" };
+  assert.equal(roundTrip(proof), proof);
+  assert.equal(roundTrip({ ...proof, refusal: "rank 2 is connected already" }), { ...proof, refusal: "rank 2 is connected already" });
   const table = { kind: "addresses", size: 2, entries: [{ rank: 0, host: "127.0.0.1", port: 1 }, { rank: 1, host: "::1", port: 65535 }] };
   assert.equal(roundTrip(table), table);
   assert.equal(roundTrip({ kind: "heartbeat", time: 12.5 }), { kind: "heartbeat", time: 12.5 });
@@ -92,7 +98,7 @@ test("a payload length that overruns its frame is refused, never read from the b
   const view = slab.subarray(0, frame.length);
   assert.equal(Array.from(decode(view).payload), new Array(16).fill(7));
   new DataView(slab.buffer).setUint32(at, 16 + 64, true);
-  assert.throws(() => decode(view), (e) => e.constructor.name === "ProtocolError" && /overruns its \d+-byte frame/.test(e.message));
+  assert.throws(() => decode(view), (e) => e.constructor.name === "ProtocolError" && /malformed frame .*80 1-byte elements.* in \d+ bytes/.test(e.message));
   const p = { kind: "p2p", src: 0, dst: 1, tag: 5, seq: 2, dtype: DType.Value, shape: [], offset: 0, total: 3, payload: new Uint8Array([1, 2, 3]) };
   const pf = encode(p);
   const pat = decode(pf).payload.byteOffset - pf.byteOffset - 4;

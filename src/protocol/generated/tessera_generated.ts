@@ -4,6 +4,8 @@
 export { Abort } from './tessera/protocol/abort.js';
 export { AddressEntry } from './tessera/protocol/address-entry.js';
 export { AddressTable } from './tessera/protocol/address-table.js';
+export { AuthChallenge } from './tessera/protocol/auth-challenge.js';
+export { AuthProof } from './tessera/protocol/auth-proof.js';
 export { Body, unionToBody, unionListToBody } from './tessera/protocol/body.js';
 export { CollOp } from './tessera/protocol/coll-op.js';
 export { Collective } from './tessera/protocol/collective.js';

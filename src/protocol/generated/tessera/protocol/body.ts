@@ -3,6 +3,8 @@
 
 import { Abort } from '../../tessera/protocol/abort.js';
 import { AddressTable } from '../../tessera/protocol/address-table.js';
+import { AuthChallenge } from '../../tessera/protocol/auth-challenge.js';
+import { AuthProof } from '../../tessera/protocol/auth-proof.js';
 import { Collective } from '../../tessera/protocol/collective.js';
 import { Goodbye } from '../../tessera/protocol/goodbye.js';
 import { GraphFingerprint } from '../../tessera/protocol/graph-fingerprint.js';
@@ -20,13 +22,15 @@ export enum Body {
   Heartbeat = 5,
   Abort = 6,
   Goodbye = 7,
-  GraphFingerprint = 8
+  GraphFingerprint = 8,
+  AuthChallenge = 9,
+  AuthProof = 10
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:Abort|AddressTable|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null
-): Abort|AddressTable|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
+  accessor: (obj:Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null
+): Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -37,15 +41,17 @@ export function unionToBody(
     case 'Abort': return accessor(new Abort())! as Abort;
     case 'Goodbye': return accessor(new Goodbye())! as Goodbye;
     case 'GraphFingerprint': return accessor(new GraphFingerprint())! as GraphFingerprint;
+    case 'AuthChallenge': return accessor(new AuthChallenge())! as AuthChallenge;
+    case 'AuthProof': return accessor(new AuthProof())! as AuthProof;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:Abort|AddressTable|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null, 
+  accessor: (index: number, obj:Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null, 
   index: number
-): Abort|AddressTable|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
+): Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -56,6 +62,8 @@ export function unionListToBody(
     case 'Abort': return accessor(index, new Abort())! as Abort;
     case 'Goodbye': return accessor(index, new Goodbye())! as Goodbye;
     case 'GraphFingerprint': return accessor(index, new GraphFingerprint())! as GraphFingerprint;
+    case 'AuthChallenge': return accessor(index, new AuthChallenge())! as AuthChallenge;
+    case 'AuthProof': return accessor(index, new AuthProof())! as AuthProof;
     default: return null;
   }
 }

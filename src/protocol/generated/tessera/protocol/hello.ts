@@ -4,7 +4,8 @@
 import * as flatbuffers from 'flatbuffers';
 
 /**
- * First frame on every connection, both ways: the token authenticates, rank and address identify.
+ * First frame on every connection, from the connecting rank. It carries no secret: the token is proven
+ * with AuthProof, over this Hello's nonce and the server's (protocol version 2).
  */
 export class Hello {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -39,13 +40,6 @@ size():number {
   return offset ? this.bb!.readInt32(this.bb_pos + offset) : 0;
 }
 
-token():string|null
-token(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
-token(optionalEncoding?:any):string|Uint8Array|null {
-  const offset = this.bb!.__offset(this.bb_pos, 10);
-  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
-}
-
 host():string|null
 host(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
 host(optionalEncoding?:any):string|Uint8Array|null {
@@ -65,8 +59,23 @@ job(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+nonce(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+nonceLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+nonceArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startHello(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(8);
 }
 
 static addVersion(builder:flatbuffers.Builder, version:number) {
@@ -81,10 +90,6 @@ static addSize(builder:flatbuffers.Builder, size:number) {
   builder.addFieldInt32(2, size, 0);
 }
 
-static addToken(builder:flatbuffers.Builder, tokenOffset:flatbuffers.Offset) {
-  builder.addFieldOffset(3, tokenOffset, 0);
-}
-
 static addHost(builder:flatbuffers.Builder, hostOffset:flatbuffers.Offset) {
   builder.addFieldOffset(4, hostOffset, 0);
 }
@@ -97,20 +102,36 @@ static addJob(builder:flatbuffers.Builder, jobOffset:flatbuffers.Offset) {
   builder.addFieldOffset(6, jobOffset, 0);
 }
 
+static addNonce(builder:flatbuffers.Builder, nonceOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(7, nonceOffset, 0);
+}
+
+static createNonceVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startNonceVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
 static endHello(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createHello(builder:flatbuffers.Builder, version:number, rank:number, size:number, tokenOffset:flatbuffers.Offset, hostOffset:flatbuffers.Offset, port:number, jobOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createHello(builder:flatbuffers.Builder, version:number, rank:number, size:number, hostOffset:flatbuffers.Offset, port:number, jobOffset:flatbuffers.Offset, nonceOffset:flatbuffers.Offset):flatbuffers.Offset {
   Hello.startHello(builder);
   Hello.addVersion(builder, version);
   Hello.addRank(builder, rank);
   Hello.addSize(builder, size);
-  Hello.addToken(builder, tokenOffset);
   Hello.addHost(builder, hostOffset);
   Hello.addPort(builder, port);
   Hello.addJob(builder, jobOffset);
+  Hello.addNonce(builder, nonceOffset);
   return Hello.endHello(builder);
 }
 }
