@@ -6,6 +6,7 @@
  */
 import { checkCollectiveTimeout, collectiveTimeoutFromEnv } from "./collective-timeout.js";
 import { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
+import { endFrozenStep } from "./end-step.js";
 import { commError } from "./errors.js";
 import { establish } from "./mesh.js";
 import { singleWorld, type World } from "./world.js";
@@ -62,6 +63,10 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
       rendezvousFile: opts.rendezvousFile,
       limits: { heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, maxPayload: opts.maxPayload },
       collectiveTimeoutMs,
+    });
+    // a frozen peer would keep srun waiting for its task after every other rank exits: end the step
+    world.onRankLost((rank, _reason, how) => {
+      if (how.unresponsive) endFrozenStep(env, rank);
     });
     for (const cb of pendingLost.splice(0)) world.onRankLost(cb);
     for (const cb of pendingFailure.splice(0)) world.onFailure(cb);

@@ -72,6 +72,8 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
       if (c.exitCode === null && c.signalCode === null && c.pid) {
         try {
           process.kill(c.pid, sig);
+          // a stopped (frozen) rank acts on the signal only once continued, as SLURM does it
+          if (sig !== "SIGKILL") process.kill(c.pid, "SIGCONT");
         } catch {
           /* gone */
         }
