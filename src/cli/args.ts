@@ -19,6 +19,8 @@ export interface RunArgs {
   coordinator?: string;
   /** seconds to wait for the other ranks */
   timeout?: number;
+  /** seconds one rank may wait for another inside a collective or recv (0: no limit) */
+  collectiveTimeout?: number;
 }
 
 export class UsageError extends Error {}
@@ -43,7 +45,11 @@ ranks (srun -n P node dist/run.js ..., mpirun, or --np):
   --interface I        network interface name or address the ranks listen on (compute nodes often
                        have several networks: name the fast one, e.g. ib0)
   --coordinator H:P    rank 0's address when there is no shared rendezvous file (token in TESSERA_TOKEN)
-  --timeout S          seconds to wait for the other ranks (default 60)`;
+  --timeout S          seconds to wait for the other ranks (default 60)
+  --collective-timeout S
+                       seconds a rank may wait for another inside one collective or recv before
+                       every rank fails with COMM_TIMEOUT (default 600; 0: no limit); it includes
+                       the time other ranks work before they reach the same call`;
 
 function int(name: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined) throw new UsageError(`${name} needs a value`);
@@ -104,6 +110,16 @@ export function parseArgs(argv: string[]): RunArgs {
       case "--timeout":
         a.timeout = int("--timeout", value(), 1, 86400);
         break;
+      case "--collective-timeout": {
+        const v = value();
+        const n = Number(v);
+        // fractions allowed (0.5 s); at most setTimeout's limit (about 24.8 days)
+        if (v === undefined || !/^\d+(\.\d+)?$/.test(v) || !(n * 1000 <= 2 ** 31 - 1)) {
+          throw new UsageError(`--collective-timeout ${JSON.stringify(v ?? "")} must be a number of seconds from 0 (no limit) to 2147483`);
+        }
+        a.collectiveTimeout = n;
+        break;
+      }
       default:
         if (arg.startsWith("-")) throw new UsageError(`unknown option ${JSON.stringify(arg)} (see --help)`);
         a.script = arg;

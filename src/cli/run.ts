@@ -10,7 +10,7 @@ import { TesseraError } from "../errors.js";
 import type { ProgressEvent } from "../scheduler/compute.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { USAGE, UsageError, parseArgs, type RunArgs } from "./args.js";
-import { allgatherBytes, closeWorld, initWorld, onRankLost } from "../comm/index.js";
+import { allgatherBytes, closeWorld, initWorld, onWorldFailure, worldFailureSent } from "../comm/index.js";
 import { launchLocal } from "../comm/launch.js";
 import { useRanks } from "../scheduler/engine.js";
 
@@ -73,13 +73,20 @@ async function script(a: RunArgs): Promise<void> {
   console.log(a.json ? JSON.stringify({ result: out ?? null, seconds }) : JSON.stringify(out ?? null));
 }
 
+/** Set once the world broke: the failure is reported and the process exits when the other ranks were told. */
+let worldFailed: Promise<never> | null = null;
+
 /** Joins the world of ranks when launched as one of many; compute() then splits its chunks among them. */
 async function joinRanks(a: RunArgs): Promise<void> {
-  const w = await initWorld({ interface: a.iface, coordinator: a.coordinator, timeoutMs: a.timeout && a.timeout * 1000 });
+  const w = await initWorld({
+    interface: a.iface, coordinator: a.coordinator, timeoutMs: a.timeout && a.timeout * 1000,
+    collectiveTimeoutMs: a.collectiveTimeout === undefined ? undefined : a.collectiveTimeout * 1000,
+  });
   if (w.size === 1) return;
-  onRankLost((rank, reason) => {
-    console.error(`run.js: RANK_LOST: rank ${rank} was lost (${reason}); rank ${w.rank} stops`);
-    process.exit(1);
+  // whatever the script is doing (a compute, a sleep, a wait of its own), a broken world ends this rank
+  onWorldFailure((err) => {
+    console.error(`run.js: ${err.code}: ${err.message}; rank ${w.rank} stops`);
+    worldFailed ??= worldFailureSent().then(() => process.exit(1));
   });
   useRanks({
     rank: w.rank,
@@ -112,8 +119,9 @@ export async function main(argv: string[]): Promise<number> {
     await joinRanks(a);
     await (a.script ? script(a) : tutorial(a));
     await closeWorld();
-    return 0;
+    return worldFailed ?? 0; // a script may catch the failure's error; the rank still failed
   } catch (e) {
+    if (worldFailed) return worldFailed; // reported by the failure handler, which exits
     if (e instanceof UsageError) {
       console.error(`run.js: ${e.message}`);
       return 2;

@@ -1,6 +1,8 @@
 /**
  * Collective algorithms over a Comm (point-to-point delivery of payloads keyed by collective sequence
- * number, step and source rank).
+ * number, step and source rank). Each collective begins one Call (the world's next sequence number and the
+ * call's signature: op, root, reduction, tag); every message of it carries the whole Call, so that a
+ * receiver can tell a message of another collective from a late one (see call-check.ts).
  *
  * Determinism: every reduction combines the ranks' values in one canonical tree, whatever the message
  * size, algorithm or arrival order: for mask = 1, 2, 4, ...: block [r, r+mask) op block [r+mask, r+2mask),
@@ -16,24 +18,29 @@ import {
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
 
-export interface Header {
+/** One collective call: the same on every rank, as every rank calls the same collectives in the same order. */
+export interface Call {
   op: CollOp;
   seq: number;
-  step: number;
   root: number;
   reduce: ReduceOp;
   tag: number;
 }
 
+/** A message of a call: the call and the round of its algorithm. */
+export interface Header extends Call {
+  step: number;
+}
+
 export interface Comm {
   readonly rank: number;
   readonly size: number;
-  /** the next collective sequence number (the same on every rank, as collectives are called in the same order) */
-  nextSeq(): number;
+  /** starts a collective: the next sequence number, with the call's signature (checked against the peers') */
+  begin(op: CollOp, root?: number, reduce?: ReduceOp, tag?: number): Call;
   /** sends one payload to each of `dests` (encoded once) */
   post(dests: number[], h: Header, p: Payload): Promise<void>;
-  /** the payload `src` posted with (seq, step) */
-  take(src: number, seq: number, step: number, op: CollOp): Promise<Payload>;
+  /** the payload `src` posted in step `step` of `call` */
+  take(src: number, call: Call, step: number): Promise<Payload>;
 }
 
 /** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
@@ -43,13 +50,11 @@ const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
 
-function hdr(op: CollOp, seq: number, step: number, root = 0, reduce = ReduceOp.None, tag = 0): Header {
-  return { op, seq, step, root, reduce, tag };
-}
+const hdr = (call: Call, step: number): Header => ({ ...call, step });
 
 /** Both at once: a send and a receive of one round. */
 async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload): Promise<Payload> {
-  const [, got] = await Promise.all([c.post([to], h, p), c.take(from, h.seq, h.step, h.op)]);
+  const [, got] = await Promise.all([c.post([to], h, p), c.take(from, h, h.step)]);
   return got;
 }
 
@@ -62,23 +67,24 @@ export function canonicalReduce<T>(values: T[], op: ReduceFn<T>): T {
   return acc[0]!;
 }
 
-export async function barrier(c: Comm): Promise<void> {
-  const seq = c.nextSeq();
+/** `tag` CLOSE_TAG: the barrier of closing a world, which a user's barrier on another rank must not match. */
+export async function barrier(c: Comm, tag = 0): Promise<void> {
+  const call = c.begin(CollOp.Barrier, 0, ReduceOp.None, tag);
   const { rank: r, size: P } = c;
   for (let d = 1, k = 0; d < P; d *= 2, k++) {
-    await exchange(c, (r + d) % P, (r - d + P) % P, hdr(CollOp.Barrier, seq, k), EMPTY_PAYLOAD);
+    await exchange(c, (r + d) % P, (r - d + P) % P, hdr(call, k), EMPTY_PAYLOAD);
   }
 }
 
 /** Binomial-tree broadcast of a payload from `root`; returns the payload (the root's own on the root). */
-async function bcastPayload(c: Comm, p: Payload | null, root: number, seq: number, op: CollOp, step0: number): Promise<Payload> {
+async function bcastPayload(c: Comm, p: Payload | null, root: number, call: Call, step0: number): Promise<Payload> {
   const { rank, size: P } = c;
   const rel = (rank - root + P) % P;
   let mask = 1;
   let got = p;
   while (mask < P) {
     if (rel & mask) {
-      got = await c.take((rel - mask + root) % P, seq, step0, op);
+      got = await c.take((rel - mask + root) % P, call, step0);
       break;
     }
     mask <<= 1;
@@ -90,15 +96,15 @@ async function bcastPayload(c: Comm, p: Payload | null, root: number, seq: numbe
     if (rel + mask < P) children.push((rel + mask + root) % P);
     mask >>= 1;
   }
-  if (children.length) sends.push(c.post(children, hdr(op, seq, step0, root), got!));
+  if (children.length) sends.push(c.post(children, hdr(call, step0), got!));
   await Promise.all(sends);
   return got!;
 }
 
 export async function bcast<T>(c: Comm, value: T, root: number): Promise<T> {
-  const seq = c.nextSeq();
+  const call = c.begin(CollOp.Bcast, root);
   const p = c.rank === root ? toPayload(value) : null;
-  const got = await bcastPayload(c, p, root, seq, CollOp.Bcast, 0);
+  const got = await bcastPayload(c, p, root, call, 0);
   return c.rank === root ? value : (fromPayload(got) as T);
 }
 
@@ -109,26 +115,26 @@ function isLarge(value: unknown, op: ReduceFn<unknown>, P: number): value is Typ
 }
 
 /** Canonical binomial reduction to rank 0 (the value on rank 0, undefined elsewhere). */
-async function treeReduce(c: Comm, value: unknown, op: ReduceFn<unknown>, seq: number, cop: CollOp, code: ReduceOp): Promise<unknown> {
+async function treeReduce(c: Comm, value: unknown, op: ReduceFn<unknown>, call: Call): Promise<unknown> {
   const { rank: r, size: P } = c;
   let acc = value;
   for (let mask = 1, k = 0; mask < P; mask *= 2, k++) {
     if (r & mask) {
-      await c.post([r - mask], hdr(cop, seq, k, 0, code), toPayload(acc));
+      await c.post([r - mask], hdr(call, k), toPayload(acc));
       return undefined;
     }
-    if (r + mask < P) acc = combine(acc, fromPayload(await c.take(r + mask, seq, k, cop)), op);
+    if (r + mask < P) acc = combine(acc, fromPayload(await c.take(r + mask, call, k)), op);
   }
   return acc;
 }
 
 /** Recursive doubling (power-of-two sizes): every rank ends with the canonical result. */
-async function doublingAllreduce(c: Comm, value: unknown, op: ReduceFn<unknown>, seq: number, code: ReduceOp): Promise<unknown> {
+async function doublingAllreduce(c: Comm, value: unknown, op: ReduceFn<unknown>, call: Call): Promise<unknown> {
   const r = c.rank;
   let acc = value;
   for (let mask = 1, k = 0; mask < c.size; mask *= 2, k++) {
     const partner = r ^ mask;
-    const other = fromPayload(await exchange(c, partner, partner, hdr(CollOp.Allreduce, seq, k, 0, code), toPayload(acc)));
+    const other = fromPayload(await exchange(c, partner, partner, hdr(call, k), toPayload(acc)));
     acc = partner > r ? combine(acc, other, op) : combine(other, acc, op);
   }
   return acc;
@@ -146,14 +152,14 @@ function segment(n: number, P: number, s: number): [number, number] {
  * Reduce-scatter by direct exchange: each rank receives every rank's copy of its own segment and combines
  * them in the canonical tree. Returns this rank's reduced segment (a new array).
  */
-async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, seq: number, cop: CollOp, code: ReduceOp): Promise<Typed> {
+async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call): Promise<Typed> {
   const { rank: r, size: P } = c;
   const n = value.length;
   const sends: Promise<void>[] = [];
   for (let s = 0; s < P; s++) {
     if (s === r) continue;
     const [a, b] = segment(n, P, s);
-    sends.push(c.post([s], hdr(cop, seq, 0, 0, code), toPayload(value.subarray(a, b))));
+    sends.push(c.post([s], hdr(call, 0), toPayload(value.subarray(a, b))));
   }
   const [a, b] = segment(n, P, r);
   const operands: Typed[] = new Array(P);
@@ -165,7 +171,7 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, seq: number, 
     ...sends,
     ...Array.from({ length: P }, async (_, q) => {
       if (q === r) return;
-      const p = await c.take(q, seq, 0, cop);
+      const p = await c.take(q, call, 0);
       if (p.dtype !== dtype || p.bytes.byteLength !== (b - a) * value.BYTES_PER_ELEMENT) {
         throw commError("COLLECTIVE_MISMATCH", `rank ${q} contributed ${p.bytes.byteLength} bytes of ${DType[p.dtype]} to a reduction of ${n} ${DType[dtype]} (each rank must pass the same length and type)`);
       }
@@ -190,39 +196,37 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, seq: number, 
 }
 
 export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<T> {
-  const seq = c.nextSeq();
   const fn = op as ReduceFn<unknown>;
-  const code = reduceOpCode(fn);
+  const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
   if (isLarge(value, fn, c.size)) {
     const { rank: r, size: P } = c;
-    const mine = await reduceScatter(c, value, op as BuiltinOp, seq, CollOp.Allreduce, code);
+    const mine = await reduceScatter(c, value, op as BuiltinOp, call);
     const out = new (value.constructor as new (n: number) => Typed)(value.length);
     out.set(mine, segment(value.length, P, r)[0]);
     const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
     await Promise.all([
-      c.post(others, hdr(CollOp.Allreduce, seq, 1, 0, code), toPayload(mine)),
+      c.post(others, hdr(call, 1), toPayload(mine)),
       ...others.map(async (q) => {
-        const p = await c.take(q, seq, 1, CollOp.Allreduce);
+        const p = await c.take(q, call, 1);
         out.set(typedOf(p.dtype, p.bytes), segment(value.length, P, q)[0]);
       }),
     ]);
     return out as T;
   }
-  if (isPow2(c.size)) return (await doublingAllreduce(c, value, fn, seq, code)) as T;
-  const acc = await treeReduce(c, value, fn, seq, CollOp.Allreduce, code);
-  const got = await bcastPayload(c, c.rank === 0 ? toPayload(acc) : null, 0, seq, CollOp.Allreduce, BCAST_STEP);
+  if (isPow2(c.size)) return (await doublingAllreduce(c, value, fn, call)) as T;
+  const acc = await treeReduce(c, value, fn, call);
+  const got = await bcastPayload(c, c.rank === 0 ? toPayload(acc) : null, 0, call, BCAST_STEP);
   return (c.rank === 0 ? acc : fromPayload(got)) as T;
 }
 
 export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number): Promise<T | undefined> {
-  const seq = c.nextSeq();
   const fn = op as ReduceFn<unknown>;
-  const code = reduceOpCode(fn);
+  const call = c.begin(CollOp.Reduce, root, reduceOpCode(fn));
   const { rank: r, size: P } = c;
   if (isLarge(value, fn, P)) {
-    const mine = await reduceScatter(c, value, op as BuiltinOp, seq, CollOp.Reduce, code);
+    const mine = await reduceScatter(c, value, op as BuiltinOp, call);
     if (r !== root) {
-      await c.post([root], hdr(CollOp.Reduce, seq, 1, root, code), toPayload(mine));
+      await c.post([root], hdr(call, 1), toPayload(mine));
       return undefined;
     }
     const out = new (value.constructor as new (n: number) => Typed)(value.length);
@@ -230,31 +234,31 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
     await Promise.all(
       Array.from({ length: P }, async (_, q) => {
         if (q === r) return;
-        const p = await c.take(q, seq, 1, CollOp.Reduce);
+        const p = await c.take(q, call, 1);
         out.set(typedOf(p.dtype, p.bytes), segment(value.length, P, q)[0]);
       }),
     );
     return out as T;
   }
-  const acc = await treeReduce(c, value, fn, seq, CollOp.Reduce, code);
+  const acc = await treeReduce(c, value, fn, call);
   if (root === 0) return r === 0 ? (acc as T) : undefined;
-  if (r === 0) await c.post([root], hdr(CollOp.Reduce, seq, RELAY_STEP, root, code), toPayload(acc));
-  if (r === root) return fromPayload(await c.take(0, seq, RELAY_STEP, CollOp.Reduce)) as T;
+  if (r === 0) await c.post([root], hdr(call, RELAY_STEP), toPayload(acc));
+  if (r === root) return fromPayload(await c.take(0, call, RELAY_STEP)) as T;
   return undefined;
 }
 
 export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
-  const seq = c.nextSeq();
+  const call = c.begin(CollOp.Gather, root);
   const { rank: r, size: P } = c;
   if (r !== root) {
-    await c.post([root], hdr(CollOp.Gather, seq, 0, root), toPayload(value));
+    await c.post([root], hdr(call, 0), toPayload(value));
     return undefined;
   }
   const out: T[] = new Array(P);
   out[r] = value;
   await Promise.all(
     Array.from({ length: P }, async (_, q) => {
-      if (q !== r) out[q] = fromPayload(await c.take(q, seq, 0, CollOp.Gather)) as T;
+      if (q !== r) out[q] = fromPayload(await c.take(q, call, 0)) as T;
     }),
   );
   return out;
@@ -262,7 +266,7 @@ export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | 
 
 /** Bruck's allgather: ceil(log2 P) rounds for any P; round k sends the 2^k blocks held so far. */
 async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number): Promise<Payload[]> {
-  const seq = c.nextSeq();
+  const call = c.begin(op, 0, ReduceOp.None, tag);
   const { rank: r, size: P } = c;
   const blocks: Payload[] = new Array(P);
   blocks[r] = mine;
@@ -272,7 +276,7 @@ async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number
       const q = (r + i) % P;
       return { rank: q, p: blocks[q]! };
     });
-    const got = await exchange(c, (r - d + P) % P, (r + d) % P, hdr(op, seq, k, 0, ReduceOp.None, tag), packParts(items));
+    const got = await exchange(c, (r - d + P) % P, (r + d) % P, hdr(call, k), packParts(items));
     for (const { rank, p } of unpackParts(got)) {
       if (rank < 0 || rank >= P) throw commError("COLLECTIVE_MISMATCH", `allgather received a block of rank ${rank}`);
       blocks[rank] = p;

@@ -1,13 +1,16 @@
 /**
  * The rank layer's entry points: initWorld() discovers this process's place among ranks (SLURM, Open MPI,
  * PMI, tessera's own variables), meets the other ranks and returns the World (the single-process world
- * when there is one rank); closeWorld() leaves it; onRankLost() is told when a peer is lost.
+ * when there is one rank); closeWorld() leaves it; onRankLost() is told when a peer is lost, and
+ * onWorldFailure() of any failure that breaks the world (a lost rank, mismatched collectives, a timeout).
  */
+import { checkCollectiveTimeout, collectiveTimeoutFromEnv } from "./collective-timeout.js";
 import { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
+import { endFrozenStep } from "./end-step.js";
 import { commError } from "./errors.js";
 import { establish } from "./mesh.js";
 import { singleWorld, type World } from "./world.js";
-import { WsWorld as WsWorldClass, type RankLostHandler, type WsWorld } from "./world-ws.js";
+import { WsWorld as WsWorldClass, type RankLostHandler, type WorldFailureHandler, type WsWorld } from "./world-ws.js";
 
 export interface InitOptions {
   /** network interface (name like "ib0", or an address) to listen on; else TESSERA_INTERFACE; else loopback when all ranks are local */
@@ -24,8 +27,12 @@ export interface InitOptions {
   peerTimeoutMs?: number;
   /** largest frame, bytes (else TESSERA_MAX_FRAME, else 256 MiB); larger payloads are split */
   maxPayload?: number;
-  /** a single wait longer than this fails with COMM_TIMEOUT (default: none) */
-  opTimeoutMs?: number;
+  /**
+   * how long one wait for a peer's message inside a collective or recv may last before every rank fails
+   * with COMM_TIMEOUT, ms (else TESSERA_COLLECTIVE_TIMEOUT_MS, else 10 minutes; 0: no timeout). It includes
+   * the time other ranks work before they reach the same call: see collective-timeout.ts.
+   */
+  collectiveTimeoutMs?: number;
   /** the environment to discover from (default process.env) */
   env?: Record<string, string | undefined>;
 }
@@ -33,6 +40,7 @@ export interface InitOptions {
 let current: Promise<World> | null = null;
 let currentWorld: World | null = null;
 const pendingLost: RankLostHandler[] = [];
+const pendingFailure: WorldFailureHandler[] = [];
 
 const isWs = (w: World | null): w is WsWorld => w instanceof WsWorldClass;
 
@@ -41,6 +49,10 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
   current ??= (async () => {
     const env = opts.env ?? process.env;
     const info: WorldInfo = discoverWorld(env);
+    // checked on every rank count: a bad value must not wait for the day it runs on many ranks
+    const collectiveTimeoutMs = opts.collectiveTimeoutMs !== undefined
+      ? checkCollectiveTimeout(opts.collectiveTimeoutMs, "collectiveTimeoutMs")
+      : collectiveTimeoutFromEnv(env);
     if (info.size === 1) return (currentWorld = singleWorld);
     const tenv = env.TESSERA_TIMEOUT_MS ? Number(env.TESSERA_TIMEOUT_MS) : undefined;
     if (tenv !== undefined && !(tenv > 0)) throw commError("INVALID_ARGUMENT", `TESSERA_TIMEOUT_MS=${env.TESSERA_TIMEOUT_MS} is not a positive number`);
@@ -50,9 +62,14 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
       timeoutMs: opts.timeoutMs ?? tenv,
       rendezvousFile: opts.rendezvousFile,
       limits: { heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, maxPayload: opts.maxPayload },
-      opTimeoutMs: opts.opTimeoutMs,
+      collectiveTimeoutMs,
+    });
+    // a frozen peer would keep srun waiting for its task after every other rank exits: end the step
+    world.onRankLost((rank, _reason, how) => {
+      if (how.unresponsive) endFrozenStep(env, rank);
     });
     for (const cb of pendingLost.splice(0)) world.onRankLost(cb);
+    for (const cb of pendingFailure.splice(0)) world.onFailure(cb);
     return (currentWorld = world);
   })();
   current.catch(() => {
@@ -90,6 +107,25 @@ export function onRankLost(cb: RankLostHandler): () => void {
   };
 }
 
+/**
+ * Calls `cb(error)` once when the world breaks, with the error its pending and later operations fail with:
+ * RANK_LOST, COLLECTIVE_MISMATCH or COMM_TIMEOUT (the last two are the same on every rank). Returns an
+ * unsubscribe function.
+ */
+export function onWorldFailure(cb: WorldFailureHandler): () => void {
+  if (isWs(currentWorld)) return currentWorld.onFailure(cb);
+  pendingFailure.push(cb);
+  return () => {
+    const i = pendingFailure.indexOf(cb);
+    if (i >= 0) pendingFailure.splice(i, 1);
+  };
+}
+
+/** Settles once the other ranks were told why this world broke (at most `ms` later; at once without a world). */
+export function worldFailureSent(ms = 1000): Promise<void> {
+  return isWs(currentWorld) ? currentWorld.failureSent(ms) : Promise.resolve();
+}
+
 /** Every rank's bytes in rank order (the lead's exchange of reduction partials); works on any World. */
 export async function allgatherBytes(world: World, bytes: Uint8Array, tag = 0): Promise<Uint8Array[]> {
   return world instanceof WsWorldClass ? world.allgatherBytes(bytes, tag) : [bytes];
@@ -106,7 +142,7 @@ export function abortWorld(reason: string): void {
 }
 
 export { singleWorld, type World, type ReduceFn } from "./world.js";
-export { WsWorld, type RankLostHandler } from "./world-ws.js";
+export { WsWorld, type RankLostHandler, type WorldFailureHandler } from "./world-ws.js";
 export { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
 export { expandHostlist } from "./hostlist.js";
 export { CommError, type CommErrorCode } from "./errors.js";

@@ -1,8 +1,9 @@
 /**
  * `run.js --np P`: starts P local rank processes (`node dist/run.js ...argv`, or another script) with
  * TESSERA_RANK/SIZE/TOKEN/COORDINATOR set (rank 0 listens on loopback), forwards SIGINT/SIGTERM to them,
- * and when one fails, stops the others (by PID). Resolves with 0 when all succeed, else the first failure's
- * exit code (128 + signal number for a signal).
+ * and when one fails, stops the others (by PID) unless they exit by themselves within a moment (a rank
+ * that failed has told them why, and each says so before it exits). Resolves with 0 when all succeed, else
+ * the first failure's exit code (128 + signal number for a signal).
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { createServer } from "node:net";
@@ -23,6 +24,8 @@ export interface LaunchOptions {
   execArgv?: string[];
   /** after a failure, how long the siblings get between SIGTERM and SIGKILL, ms (default 2000) */
   killGraceMs?: number;
+  /** after a failure, how long the siblings get to exit by themselves before SIGTERM, ms (default 1000) */
+  stopGraceMs?: number;
   /** called with each child as it starts */
   onSpawn?: (child: ChildProcess, rank: number) => void;
   /** the coordinator port (default: a free port chosen now) */
@@ -59,6 +62,7 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
   }
   const children: ChildProcess[] = [];
   const graceMs = opts.killGraceMs ?? 2000;
+  const stopGraceMs = opts.stopGraceMs ?? 1000;
   let result: number | null = null;
   let stopping = false;
   const killTimers: NodeJS.Timeout[] = [];
@@ -68,6 +72,8 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
       if (c.exitCode === null && c.signalCode === null && c.pid) {
         try {
           process.kill(c.pid, sig);
+          // a stopped (frozen) rank acts on the signal only once continued, as SLURM does it
+          if (sig !== "SIGKILL") process.kill(c.pid, "SIGCONT");
         } catch {
           /* gone */
         }
@@ -114,10 +120,15 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
               const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
               process.stderr.write(`tessera: rank ${rank} ${how}; stopping the other ${np - 1} rank${np === 2 ? "" : "s"}\n`);
               stopping = true;
-              stopAll("SIGTERM");
-              const t = setTimeout(() => stopAll("SIGKILL"), graceMs);
-              t.unref();
-              killTimers.push(t);
+              // the others normally notice at once and exit with their own message: SIGTERM only those that do not
+              const term = setTimeout(() => {
+                stopAll("SIGTERM");
+                const t = setTimeout(() => stopAll("SIGKILL"), graceMs);
+                t.unref();
+                killTimers.push(t);
+              }, stopGraceMs);
+              term.unref();
+              killTimers.push(term);
             }
           }
           resolve(rc);

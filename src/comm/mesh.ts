@@ -29,7 +29,8 @@ export interface MeshOptions {
   /** rendezvous file (else TESSERA_RENDEZVOUS, else ./.tessera-rendezvous-<job>.<step>.json) */
   rendezvousFile?: string;
   limits?: Partial<TransportLimits>;
-  opTimeoutMs?: number;
+  /** the collective timeout, ms (WsWorldOptions.collectiveTimeoutMs) */
+  collectiveTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -40,7 +41,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   const limits = defaultLimits(info.size, opts.limits ?? {});
-  const world = new WsWorld(info.rank, info.size, { limits, opTimeoutMs: opts.opTimeoutMs });
+  const world = new WsWorld(info.rank, info.size, { limits, collectiveTimeoutMs: opts.collectiveTimeoutMs });
   const coordinator = opts.coordinator ?? info.coordinator;
   const iface = opts.interface ?? info.interface;
   const job = jobKey(info);

@@ -1,47 +1,46 @@
 /**
  * A world of several ranks over WebSocket links (one per peer, a full mesh): message delivery keyed by
  * (collective sequence, step, source) or (source, tag) for point-to-point, reassembly of payloads split
- * over several frames, and failure: a lost peer (closed connection, missed heartbeats, or an Abort from
- * another rank) fails every pending and later operation with RANK_LOST naming it.
+ * over several frames, and failure. A lost peer (closed connection, missed heartbeats, or an Abort from
+ * another rank) fails every pending and later operation with RANK_LOST naming it; collectives that cannot
+ * match (COLLECTIVE_MISMATCH, call-check.ts) and waits past the collective timeout (COMM_TIMEOUT,
+ * collective-timeout.ts) fail every rank's world the same way, with the same message.
  */
 import {
-  CollOp, DType, ReduceOp, decodeFragments, encode, encodeHead, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
+  CollOp, DType, ReduceOp, decodeFragments, encode, encodeHead, type AbortMsg, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
 } from "../protocol/messages.js";
 import type { Frame, Link, LinkClosed } from "../transport/link.js";
 import type { TransportLimits } from "../transport/limits.js";
+import { CLOSE_TAG, CallLedger, FINGERPRINT, describeCall, type CallSig } from "./call-check.js";
+import { DEFAULT_COLLECTIVE_TIMEOUT_MS, formatWait } from "./collective-timeout.js";
 import * as coll from "./collectives.js";
-import { CommError, commError } from "./errors.js";
+import { CommError, commError, type CommErrorCode } from "./errors.js";
+import { Mailbox } from "./mailbox.js";
 import { fromPayload, toPayload, type Payload } from "./payload.js";
 import type { ReduceFn, World } from "./world.js";
 
 /** Payloads at least this large are sent from where they lie (a head fragment, then the payload), not copied. */
 const ZERO_COPY_BYTES = 64 * 1024;
 
-export type RankLostHandler = (rank: number, reason: string) => void;
+/** `unresponsive`: the peer stopped answering heartbeats (frozen or on a dead host), it did not just disconnect. */
+export type RankLostHandler = (rank: number, reason: string, how: { unresponsive: boolean }) => void;
 
-interface Waiter {
-  src: number;
-  op: CollOp | -1;
-  resolve: (p: Payload) => void;
-  reject: (e: Error) => void;
-  timer?: NodeJS.Timeout;
-}
+/** Told once when the world breaks, with the error every pending and later operation fails with. */
+export type WorldFailureHandler = (err: CommError) => void;
 
-interface Incoming {
-  op: CollOp | -1;
-  p: Payload;
-}
+/** The codes a world can break with besides RANK_LOST: every rank fails with the same. */
+const WORLD_CODES: ReadonlySet<string> = new Set<CommErrorCode>(["COLLECTIVE_MISMATCH", "COMM_TIMEOUT"]);
 
 interface Assembly {
   bytes: Uint8Array;
   got: number;
-  first: Incoming;
+  first: Payload;
 }
 
 export interface WsWorldOptions {
   limits: TransportLimits;
-  /** a wait for a message longer than this rejects with COMM_TIMEOUT (default: none; lost peers are detected by heartbeats) */
-  opTimeoutMs?: number;
+  /** a wait for one message longer than this fails the world with COMM_TIMEOUT (default 10 min; 0: never) */
+  collectiveTimeoutMs?: number;
 }
 
 function checkRank(r: unknown, size: number, what: string): asserts r is number {
@@ -54,17 +53,19 @@ export class WsWorld implements World, coll.Comm {
   readonly rank: number;
   readonly size: number;
   private readonly limits: TransportLimits;
-  private readonly opTimeoutMs: number;
   private readonly links = new Map<number, Link>();
-  private readonly queues = new Map<string, Incoming[]>();
-  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly mailbox: Mailbox;
   private readonly assembling = new Map<string, Assembly>();
   private readonly departed = new Set<number>();
-  private readonly lostHandlers: RankLostHandler[] = [];
+  private readonly failureHandlers: WorldFailureHandler[] = [];
   private readonly linkWaiters: { need: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly p2pSeq = new Map<number, number>();
-  private seq = 0;
+  private readonly ledger: CallLedger;
   private broken: CommError | null = null;
+  /** the lost rank, when the world broke with RANK_LOST */
+  private lost: { rank: number; reason: string; unresponsive: boolean } | null = null;
+  /** settles when the Abort telling the other ranks why this world broke was written (or could not be) */
+  private told: Promise<void> = Promise.resolve();
   private closing = false;
   /** rank 0's address table, when it arrives (non-zero ranks) */
   table: AddressTableMsg | null = null;
@@ -76,7 +77,15 @@ export class WsWorld implements World, coll.Comm {
     this.rank = rank;
     this.size = size;
     this.limits = opts.limits;
-    this.opTimeoutMs = opts.opTimeoutMs ?? 0;
+    this.ledger = new CallLedger(rank);
+    const timeoutMs = opts.collectiveTimeoutMs ?? DEFAULT_COLLECTIVE_TIMEOUT_MS;
+    this.mailbox = new Mailbox(timeoutMs, (what) => {
+      this.failWorld(
+        "COMM_TIMEOUT",
+        `rank ${rank} waited more than ${formatWait(timeoutMs)} in ${what}; if a rank may work this long while another ` +
+          "waits, raise --collective-timeout (TESSERA_COLLECTIVE_TIMEOUT_MS)",
+      );
+    });
   }
 
   // ---- links -------------------------------------------------------------------------------------------
@@ -134,11 +143,11 @@ export class WsWorld implements World, coll.Comm {
         clearTimeout(t);
         resolve(tab);
       };
-      this.lostHandlers.push(() => {
+      this.failureHandlers.push((err) => {
         if (this.tableWaiter) {
           clearTimeout(t);
           this.tableWaiter = null;
-          reject(this.broken!);
+          reject(err);
         }
       });
     });
@@ -148,61 +157,82 @@ export class WsWorld implements World, coll.Comm {
 
   /** Registers a callback for the first lost rank (called at once if one was lost already). */
   onRankLost(cb: RankLostHandler): () => void {
-    this.lostHandlers.push(cb);
-    if (this.broken) queueMicrotask(() => cb(this.lostRank, this.lostReason));
-    return () => {
-      const i = this.lostHandlers.indexOf(cb);
-      if (i >= 0) this.lostHandlers.splice(i, 1);
-    };
+    return this.onFailure(() => {
+      if (this.lost) cb(this.lost.rank, this.lost.reason, { unresponsive: this.lost.unresponsive });
+    });
   }
 
-  private lostRank = -1;
-  private lostReason = "";
+  /** Registers a callback for the failure that breaks this world, whatever its code (called at once if it broke already). */
+  onFailure(cb: WorldFailureHandler): () => void {
+    this.failureHandlers.push(cb);
+    if (this.broken) {
+      const err = this.broken;
+      queueMicrotask(() => cb(err));
+    }
+    return () => {
+      const i = this.failureHandlers.indexOf(cb);
+      if (i >= 0) this.failureHandlers.splice(i, 1);
+    };
+  }
 
   /** The error that broke this world, if one did. */
   get failure(): CommError | null {
     return this.broken;
   }
 
-  /** Declares `rank` lost: fails every pending and later operation, tells the other ranks (unless told). */
-  markLost(rank: number, reason: string, tellOthers = true): void {
+  /**
+   * Settles once the other ranks were sent why this world broke (at most `ms` later): a process that exits
+   * on a failure waits for this, or its peers would see only a closed connection (RANK_LOST), not the cause.
+   */
+  failureSent(ms = 1000): Promise<void> {
+    return Promise.race([this.told, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+  }
+
+  /**
+   * Breaks the world with `err`: fails every pending and later operation, sends `abort` to the other ranks
+   * (unless they told this one), and calls the failure handlers.
+   */
+  private breakWith(err: CommError, abort: AbortMsg | null, except = -1): void {
     if (this.broken || this.closing) return;
-    this.lostRank = rank;
-    this.lostReason = reason;
-    this.broken = commError("RANK_LOST", rank === this.rank ? `this rank aborted: ${reason}` : `rank ${rank} was lost: ${reason}`);
-    const err = this.broken;
-    for (const [key, ws] of this.waiters) {
-      for (const w of ws) {
-        clearTimeout(w.timer);
-        w.reject(err);
-      }
-      this.waiters.delete(key);
-    }
+    this.broken = err;
+    this.mailbox.rejectWaits(err);
     for (const w of this.linkWaiters.slice()) this.settleLinkWaiter(w, err);
-    if (tellOthers) {
-      const frame = encode({ kind: "abort", rank, reason });
-      for (const [q, link] of this.links) if (q !== rank && link.open) link.send(frame).catch(() => {});
+    if (abort) {
+      const frame = encode(abort);
+      const sends = [...this.links].filter(([q, l]) => q !== except && l.open).map(([, l]) => l.send(frame).catch(() => {}));
+      this.told = Promise.all(sends).then(() => {});
     }
-    for (const cb of this.lostHandlers.slice()) {
+    for (const cb of this.failureHandlers.slice()) {
       try {
-        cb(rank, reason);
+        cb(err);
       } catch (e) {
-        process.stderr.write(`tessera: an onRankLost callback threw: ${(e as Error).stack ?? e}\n`);
+        process.stderr.write(`tessera: a world failure callback threw: ${(e as Error).stack ?? e}\n`);
       }
     }
+  }
+
+  /** Declares `rank` lost: fails every pending and later operation, tells the other ranks (unless told). */
+  markLost(rank: number, reason: string, tellOthers = true, unresponsive = false): void {
+    if (this.broken || this.closing) return;
+    this.lost = { rank, reason, unresponsive };
+    const err = commError("RANK_LOST", rank === this.rank ? `this rank aborted: ${reason}` : `rank ${rank} was lost: ${reason}`);
+    this.breakWith(err, tellOthers ? { kind: "abort", rank, reason } : null, rank);
+  }
+
+  /** Fails every rank's world with `code` (COLLECTIVE_MISMATCH, COMM_TIMEOUT) and `message`; returns the error. */
+  failWorld(code: "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", message: string, tellOthers = true): CommError {
+    this.breakWith(commError(code, message), tellOthers ? { kind: "abort", rank: this.rank, reason: message, code } : null);
+    return this.broken ?? commError(code, message);
   }
 
   /** Tells every rank this one gives up (they fail with RANK_LOST naming this rank), then fails locally. */
   abort(reason: string): void {
-    if (this.broken) return;
-    const frame = encode({ kind: "abort", rank: this.rank, reason });
-    for (const link of this.links.values()) if (link.open) link.send(frame).catch(() => {});
-    this.markLost(this.rank, reason, false);
+    this.markLost(this.rank, reason, true);
   }
 
   private onLinkClosed(peer: number, info: LinkClosed): void {
     if (this.closing || this.departed.has(peer)) return;
-    this.markLost(peer, info.reason);
+    this.markLost(peer, info.reason, true, info.dead);
   }
 
   // ---- incoming ----------------------------------------------------------------------------------------
@@ -217,31 +247,24 @@ export class WsWorld implements World, coll.Comm {
     }
     switch (m.kind) {
       case "collective":
+        if (!this.checkCall(src, m.seq, m)) return;
         if (m.total > m.payload.length) {
-          this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m.op, m, m.offset, m.total);
+          this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
         } else {
-          this.deliver(`c:${m.seq}:${m.step}:${src}`, src, { op: m.op, p: { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts } });
+          this.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
         }
         return;
       case "p2p":
-        if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, -1, m, m.offset, m.total);
-        else this.deliver(`p:${src}:${m.tag}`, src, { op: -1, p: { dtype: m.dtype, shape: m.shape, bytes: m.payload } });
+        if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
+        else this.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
         return;
       case "abort":
-        this.markLost(m.rank, m.rank === src ? `it aborted: ${m.reason}` : `${m.reason} (reported by rank ${src})`, m.rank !== src);
+        if (m.code && WORLD_CODES.has(m.code)) this.failWorld(m.code as "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", m.reason, false);
+        else this.markLost(m.rank, m.rank === src ? `it aborted: ${m.reason}` : `${m.reason} (reported by rank ${src})`, m.rank !== src);
         return;
       case "goodbye":
         this.departed.add(src);
-        for (const [key, ws] of this.waiters) {
-          const left = ws.filter((w) => {
-            if (w.src !== src) return true;
-            clearTimeout(w.timer);
-            w.reject(commError("RANK_LOST", `rank ${src} closed its world while this rank waited for it`));
-            return false;
-          });
-          if (left.length) this.waiters.set(key, left);
-          else this.waiters.delete(key);
-        }
+        this.mailbox.rejectWaits(commError("RANK_LOST", `rank ${src} closed its world while this rank waited for it`), src);
         return;
       case "addresses":
         if (src === 0) {
@@ -251,17 +274,25 @@ export class WsWorld implements World, coll.Comm {
         }
         return;
       case "fingerprint":
-        this.deliver(`f:${m.seq}:${src}`, src, { op: -1, p: { dtype: DType.Value, shape: [], bytes: new TextEncoder().encode(m.fingerprint) } });
+        if (!this.checkCall(src, m.seq, { op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 })) return;
+        this.deliver(`f:${m.seq}:${src}`, { dtype: DType.Value, shape: [], bytes: new TextEncoder().encode(m.fingerprint) });
         return;
       default:
         return; // hello, heartbeat: nothing to do
     }
   }
 
+  /** Checks a peer's message of its call `seq` against this rank's calls; false (the world broken) on a mismatch. */
+  private checkCall(src: number, seq: number, sig: CallSig): boolean {
+    const mismatch = this.ledger.arrived(src, seq, sig);
+    if (mismatch === null) return true;
+    this.failWorld("COLLECTIVE_MISMATCH", mismatch);
+    return false;
+  }
+
   private assemble(
     key: string,
     src: number,
-    op: CollOp | -1,
     m: { dtype: DType; shape: number[]; payload: Uint8Array; parts?: { rank: number; dtype: DType; offset: number; length: number }[] },
     offset: number,
     total: number,
@@ -272,7 +303,7 @@ export class WsWorld implements World, coll.Comm {
         this.markLost(src, `it announced a payload of ${total} bytes (over 4 GiB)`);
         return;
       }
-      a = { bytes: new Uint8Array(total), got: 0, first: { op, p: { dtype: m.dtype, shape: m.shape, bytes: new Uint8Array(0), parts: m.parts } } };
+      a = { bytes: new Uint8Array(total), got: 0, first: { dtype: m.dtype, shape: m.shape, bytes: new Uint8Array(0), parts: m.parts } };
       this.assembling.set(key, a);
     }
     if (offset + m.payload.length > total) {
@@ -283,55 +314,23 @@ export class WsWorld implements World, coll.Comm {
     a.got += m.payload.length;
     if (a.got >= total) {
       this.assembling.delete(key);
-      a.first.p.bytes = a.bytes;
-      this.deliver(key, src, a.first);
+      a.first.bytes = a.bytes;
+      this.deliver(key, a.first);
+    } else {
+      this.mailbox.progress(key); // the wait for it starts again
     }
   }
 
-  private deliver(key: string, src: number, item: Incoming): void {
-    const ws = this.waiters.get(key);
-    if (ws && ws.length) {
-      const w = ws.shift()!;
-      if (ws.length === 0) this.waiters.delete(key);
-      clearTimeout(w.timer);
-      if (w.op !== -1 && item.op !== w.op) {
-        w.reject(commError("COLLECTIVE_MISMATCH", `rank ${src} called ${CollOp[item.op as CollOp]} where this rank called ${CollOp[w.op]} (collectives must be called in the same order on every rank)`));
-        return;
-      }
-      w.resolve(item.p);
-      return;
-    }
-    const q = this.queues.get(key);
-    if (q) q.push(item);
-    else this.queues.set(key, [item]);
+  private deliver(key: string, p: Payload): void {
+    this.mailbox.deliver(key, p);
   }
 
-  private wait(key: string, src: number, op: CollOp | -1, what: string): Promise<Payload> {
+  private wait(key: string, src: number, what: () => string): Promise<Payload> {
     if (this.broken) return Promise.reject(this.broken);
-    const q = this.queues.get(key);
-    if (q && q.length) {
-      const item = q.shift()!;
-      if (q.length === 0) this.queues.delete(key);
-      if (op !== -1 && item.op !== op) {
-        return Promise.reject(commError("COLLECTIVE_MISMATCH", `rank ${src} called ${CollOp[item.op as CollOp]} where this rank called ${CollOp[op]} (collectives must be called in the same order on every rank)`));
-      }
-      return Promise.resolve(item.p);
-    }
-    if (this.departed.has(src)) return Promise.reject(commError("RANK_LOST", `rank ${src} has closed its world`));
-    if (this.closing) return Promise.reject(commError("WORLD_CLOSED", "the world is closed"));
-    return new Promise((resolve, reject) => {
-      const w: Waiter = { src, op, resolve, reject };
-      if (this.opTimeoutMs > 0) {
-        w.timer = setTimeout(() => {
-          const list = this.waiters.get(key);
-          const i = list?.indexOf(w) ?? -1;
-          if (list && i >= 0) list.splice(i, 1);
-          reject(commError("COMM_TIMEOUT", `rank ${this.rank} waited more than ${this.opTimeoutMs} ms for ${what} from rank ${src}`));
-        }, this.opTimeoutMs);
-      }
-      const list = this.waiters.get(key);
-      if (list) list.push(w);
-      else this.waiters.set(key, [w]);
+    return this.mailbox.wait(key, src, what, () => {
+      if (this.departed.has(src)) return commError("RANK_LOST", `rank ${src} has closed its world`);
+      if (this.closing) return commError("WORLD_CLOSED", "the world is closed");
+      return null;
     });
   }
 
@@ -387,14 +386,21 @@ export class WsWorld implements World, coll.Comm {
     }
   }
 
-  take(src: number, seq: number, step: number, op: CollOp): Promise<Payload> {
-    return this.wait(`c:${seq}:${step}:${src}`, src, op, `step ${step} of collective #${seq} (${CollOp[op]})`);
+  take(src: number, call: coll.Call, step: number): Promise<Payload> {
+    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} #${call.seq + 1} for rank ${src} (step ${step})`);
   }
 
-  nextSeq(): number {
+  begin(op: CollOp, root = 0, reduce = ReduceOp.None, tag = 0): coll.Call {
+    return { ...this.beginCall({ op, root, reduce, tag }), op };
+  }
+
+  /** Starts this rank's next collective: its sequence number; a mismatch with a peer's call of it fails the world. */
+  private beginCall(sig: CallSig): CallSig & { seq: number } {
     if (this.broken) throw this.broken;
     if (this.closing) throw commError("WORLD_CLOSED", "the world is closed");
-    return this.seq++;
+    const { seq, mismatch } = this.ledger.begin(sig);
+    if (mismatch !== null) throw this.failWorld("COLLECTIVE_MISMATCH", mismatch);
+    return { ...sig, seq };
   }
 
   // ---- World -------------------------------------------------------------------------------------------
@@ -448,7 +454,10 @@ export class WsWorld implements World, coll.Comm {
   async recv<T = unknown>(source: number, tag = 0): Promise<T> {
     checkRank(source, this.size, "source");
     if (source === this.rank) throw commError("INVALID_ARGUMENT", `recv from itself (rank ${source}) would wait forever`);
-    return fromPayload(await this.wait(`p:${source}:${tag}`, source, -1, `a message with tag ${tag}`)) as T;
+    return fromPayload(await this.wait(`p:${source}:${tag}`, source, () => {
+      const other = this.mailbox.unreceivedFrom(source);
+      return `recv from rank ${source} with tag ${tag}` + (other ? ` (messages from rank ${source} that no recv took: ${other})` : "");
+    })) as T;
   }
 
   /**
@@ -456,7 +465,7 @@ export class WsWorld implements World, coll.Comm {
    * COLLECTIVE_MISMATCH naming the ranks that differ from rank 0.
    */
   async checkFingerprint(fingerprint: string, what = "graph"): Promise<void> {
-    const seq = this.nextSeq();
+    const { seq } = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
     const frame = encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint });
     const others = Array.from({ length: this.size }, (_, q) => q).filter((q) => q !== this.rank);
     const all: string[] = new Array(this.size);
@@ -464,7 +473,7 @@ export class WsWorld implements World, coll.Comm {
     await Promise.all([
       ...others.map((q) => this.linkTo(q).send(frame)),
       ...others.map(async (q) => {
-        const p = await this.wait(`f:${seq}:${q}`, q, -1, `the ${what} fingerprint`);
+        const p = await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`);
         all[q] = new TextDecoder().decode(p.bytes);
       }),
     ]);
@@ -481,9 +490,10 @@ export class WsWorld implements World, coll.Comm {
   async close(graceMs = 2000): Promise<void> {
     if (this.closing) return;
     if (!this.broken) {
+      this.mailbox.untimed(); // bounded here, not by the collective timeout (a mismatch still fails it at once)
       try {
         await Promise.race([
-          this.barrier(),
+          coll.barrier(this, CLOSE_TAG),
           new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), Math.max(graceMs, 10_000)).unref()),
         ]);
       } catch {
@@ -498,8 +508,7 @@ export class WsWorld implements World, coll.Comm {
         await l.close(1000, "goodbye", graceMs);
       }),
     );
-    for (const [, ws] of this.waiters) for (const w of ws) w.reject(commError("WORLD_CLOSED", "the world was closed"));
-    this.waiters.clear();
+    this.mailbox.rejectWaits(commError("WORLD_CLOSED", "the world was closed"));
     await this.onClose?.();
   }
 }

@@ -105,6 +105,8 @@ export interface AbortMsg {
   kind: "abort";
   rank: number;
   reason: string;
+  /** the code every rank fails with (absent or "": RANK_LOST naming `rank`) */
+  code?: string;
 }
 export interface GoodbyeMsg {
   kind: "goodbye";
@@ -243,7 +245,7 @@ function build(b: flatbuffers.Builder, msg: Msg, external = false): Uint8Array {
     case "heartbeat":
       return finish(b, Body.Heartbeat, Heartbeat.createHeartbeat(b, msg.time));
     case "abort":
-      return finish(b, Body.Abort, Abort.createAbort(b, msg.rank, b.createString(msg.reason)));
+      return finish(b, Body.Abort, Abort.createAbort(b, msg.rank, b.createString(msg.reason), msg.code ? b.createString(msg.code) : 0));
     case "goodbye":
       return finish(b, Body.Goodbye, Goodbye.createGoodbye(b, msg.rank));
     case "fingerprint":
@@ -387,7 +389,8 @@ function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
         return { kind: "heartbeat", time: (m.body(new Heartbeat()) as Heartbeat).time() };
       case Body.Abort: {
         const a = m.body(new Abort()) as Abort;
-        return { kind: "abort", rank: a.rank(), reason: a.reason() ?? "" };
+        const code = a.code();
+        return code ? { kind: "abort", rank: a.rank(), reason: a.reason() ?? "", code } : { kind: "abort", rank: a.rank(), reason: a.reason() ?? "" };
       }
       case Body.Goodbye:
         return { kind: "goodbye", rank: (m.body(new Goodbye()) as Goodbye).rank() };

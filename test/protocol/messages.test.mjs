@@ -17,6 +17,8 @@ test("round trips of every message kind", () => {
   assert.equal(roundTrip(table), table);
   assert.equal(roundTrip({ kind: "heartbeat", time: 12.5 }), { kind: "heartbeat", time: 12.5 });
   assert.equal(roundTrip({ kind: "abort", rank: 2, reason: "boom" }), { kind: "abort", rank: 2, reason: "boom" });
+  const mismatch = { kind: "abort", rank: 1, reason: "rank 1 called barrier #3 while rank 0 called allgather #3", code: "COLLECTIVE_MISMATCH" };
+  assert.equal(roundTrip(mismatch), mismatch);
   assert.equal(roundTrip({ kind: "goodbye", rank: 1 }), { kind: "goodbye", rank: 1 });
   const fp = { kind: "fingerprint", rank: 1, seq: 9, fingerprint: "deadbeef" };
   assert.equal(roundTrip(fp), fp);

@@ -36,8 +36,15 @@ reason(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+code():string|null
+code(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+code(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startAbort(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(3);
 }
 
 static addRank(builder:flatbuffers.Builder, rank:number) {
@@ -48,15 +55,20 @@ static addReason(builder:flatbuffers.Builder, reasonOffset:flatbuffers.Offset) {
   builder.addFieldOffset(1, reasonOffset, 0);
 }
 
+static addCode(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, codeOffset, 0);
+}
+
 static endAbort(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createAbort(builder:flatbuffers.Builder, rank:number, reasonOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createAbort(builder:flatbuffers.Builder, rank:number, reasonOffset:flatbuffers.Offset, codeOffset:flatbuffers.Offset):flatbuffers.Offset {
   Abort.startAbort(builder);
   Abort.addRank(builder, rank);
   Abort.addReason(builder, reasonOffset);
+  Abort.addCode(builder, codeOffset);
   return Abort.endAbort(builder);
 }
 }
