@@ -379,7 +379,8 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
 }
 
 const EAGER_MAX_BYTES = 512 * 2 ** 20;
-const maxChunkElems = (g: GridSpec) => g.chunks.reduce((a, c) => a * Math.max(0, ...c), 1);
+// a loop, not Math.max(...c): an axis may have a million blocks, more arguments than the call stack holds
+const maxChunkElems = (g: GridSpec) => g.chunks.reduce((a, c) => a * c.reduce((m, b) => (b > m ? b : m), 0), 1);
 
 function convert(v: Float64Array, d: DType): RawArray["data"] {
   if (d === "float64") return v;
