@@ -224,6 +224,22 @@ test("int32 pow by negative exponents in an array: the real power truncated and 
   throwsCode(() => a.pow(-1), "INVALID_ARGUMENT", "negative integer powers"); // a scalar is refused up front, as numpy
 });
 
+test("pow follows C and numpy at the specials: 1 ** NaN, 1 ** ±Inf, (-1) ** ±Inf, x ** ±0 are 1", async () => {
+  const base = [1, 1, 1, -1, -1, NaN, Infinity, 2, -1];
+  const expo = [NaN, Infinity, -Infinity, Infinity, -Infinity, 0, -0, NaN, NaN];
+  const want = [1, 1, 1, 1, 1, 1, 1, NaN, NaN];
+  for (const dtype of ["float64", "float32"]) {
+    const a = fromArray(base, { chunks: 4 }).astype(dtype), e = fromArray(expo, { chunks: 3 }).astype(dtype);
+    const r = await a.pow(e).compute();
+    assert.is(r.dtype, dtype);
+    assert.equal(Array.from(r.data), want, `${dtype} lazy`);
+    assert.equal(Array.from((await a.compute()).pow(await e.compute()).data), want, `${dtype} eager`);
+  }
+  const ones = fromArray([1, -1, 1]);
+  assert.equal(Array.from((await ones.pow(Infinity).compute()).data), [1, 1, 1], "scalar exponent");
+  assert.equal(Array.from((await ones.pow(NaN).compute()).data), [1, NaN, 1], "scalar NaN exponent");
+});
+
 test("int32 pow overflow wraps as numpy (2147483647**2 = 1, 65536**2 = 0)", async () => {
   const a = fromArray(new Int32Array([2147483647, -2147483648, 65536, 46341]), { chunks: 3 });
   const sq = await a.pow(2).compute();
