@@ -418,6 +418,32 @@ test("where with a float condition: non-zero (and NaN, as numpy) selects the fir
   sameArray(r, R.where(R.array([0, 2, -0, NaN, -1], [5]), 1, 2));
 });
 
+test("where of two numbers: integers give int32 (numpy an integer), out of int32 range or fractional float64", async () => {
+  const c = fromArray([true, false, true], { chunks: 2 });
+  const got = async (x) => { const r = await x.compute(); return [r.dtype, Array.from(r.data)]; };
+  assert.equal(await got(where(c, 1, 2)), ["int32", [1, 2, 1]]);
+  assert.equal(await got(where(c, -(2 ** 31), 2 ** 31 - 1)), ["int32", [-(2 ** 31), 2 ** 31 - 1, -(2 ** 31)]]);
+  assert.equal(await got(where(c, 1, 3e9)), ["float64", [1, 3e9, 1]]);
+  assert.equal(await got(where(c, 1, 2.5)), ["float64", [1, 2.5, 1]]);
+  assert.equal(await got(where(c, 1, NaN)), ["float64", [1, NaN, 1]]);
+  const e = where(await c.compute(), 7, -7);
+  assert.equal([e.dtype, Array.from(e.data)], ["int32", [7, -7, 7]], "eager");
+});
+
+test("where refuses an integer scalar no int32 holds next to an int32 array, as binary ops do", async () => {
+  const c = fromArray([true, false]);
+  const a = fromArray(new Int32Array([5, 6]));
+  throwsCode(() => where(c, a, 3e9), "INVALID_ARGUMENT", "3000000000");
+  throwsCode(() => where(c, -(2 ** 31) - 1, a), "INVALID_ARGUMENT", "-2147483649");
+  throwsCode(() => a.add(3e9), "INVALID_ARGUMENT", "3000000000");
+  throwsCode(() => where(c, a, 2 ** 40), "INVALID_ARGUMENT", String(2 ** 40));
+  const [nc, nd] = [await c.compute(), await a.compute()];
+  throwsCode(() => where(nc, nd, 3e9), "INVALID_ARGUMENT", "3000000000");
+  const r = await where(c, a, 2 ** 31 - 1).compute(); // the edge fits
+  assert.equal([r.dtype, Array.from(r.data)], ["int32", [5, 2 ** 31 - 1]]);
+  assert.is(where(c, a, 3e9 + 0.5).dtype, "float64"); // a fraction promotes instead
+});
+
 test("where with a scalar NaN condition selects the first branch (numpy: bool(nan) is True)", async () => {
   const a = fromArray([1, 2]);
   const r = await where(NaN, a, 0).compute();

@@ -97,7 +97,9 @@ export function promote(a, b) {
 /** numpy 2 weak scalars: a JS number takes the dtype of the arrays it meets. */
 export function operandType(operands) {
   const arrays = operands.filter((o) => typeof o === "object").map((o) => o.dtype);
-  let d = arrays.length ? arrays.reduce(promote) : "float64";
+  // numbers alone (where(c, 1, 2)): integers are int32 (numpy: int64) unless one is outside int32
+  if (!arrays.length) return operands.every((o) => Number.isInteger(o) && Math.abs(o + 0.5) <= 2 ** 31) ? "int32" : "float64";
+  let d = arrays.reduce(promote);
   for (const o of operands) {
     if (typeof o !== "number") continue;
     if (isFloat(d)) continue;
