@@ -15,7 +15,8 @@ const PROGRAM_BYTES = 64 * 1024;
 const WORKER_URL = new URL("../worker/worker.js", import.meta.url);
 /** the block adapter lives in the array layer, which this layer must not import: workers load it by URL */
 const API_URL = new URL("../array/block-scope.js", import.meta.url).href;
-const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED"]);
+/** codes a worker's failure keeps (README's error table names them); any other error is TASK_FAILED */
+const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED", "RELEASED"]);
 
 export interface StageProgress {
   stage: number;
