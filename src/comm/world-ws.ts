@@ -85,6 +85,13 @@ export class WsWorld implements World, coll.Comm {
     return this.links.has(rank);
   }
 
+  /** Operations waiting for a peer (messages, links, the address table): while any waits, this rank is not idle. */
+  get pendingOperations(): number {
+    let n = this.linkWaiters.length + (this.tableWaiter ? 1 : 0);
+    for (const list of this.waiters.values()) n += list.length;
+    return n;
+  }
+
   get connectedRanks(): number[] {
     return [...this.links.keys()].sort((a, b) => a - b);
   }
