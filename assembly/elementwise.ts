@@ -133,6 +133,12 @@ export function unary(op: i32, dst: usize, a: usize, len: i32): void {
   }
 }
 
+/** C's pow (abi.ts POW): AssemblyScript's Math.pow follows JS, NaN for 1 ** NaN and (±1) ** ±Inf; C gives 1. */
+// @ts-ignore: decorator
+@inline function cPow(a: f64, b: f64): f64 {
+  return a == 1.0 || (a == -1.0 && Math.abs(b) == Infinity) ? 1.0 : Math.pow(a, b);
+}
+
 /** dst = a op b. */
 export function binary(op: i32, dst: usize, pa: usize, sa: usize, pb: usize, sb: usize, len: i32): void {
   switch (op) {
@@ -150,7 +156,7 @@ export function binary(op: i32, dst: usize, pa: usize, sa: usize, pb: usize, sb:
     case OP_GE: binLoop(OP_GE, dst, pa, sa, pb, sb, len); break;
     case OP_POW: {
       for (let i = 0; i < len; i++) {
-        store<f64>(dst + (<usize>i << 3), Math.pow(load<f64>(pa + (<usize>(i & 3) << 3)), load<f64>(pb + (<usize>(i & 3) << 3))));
+        store<f64>(dst + (<usize>i << 3), cPow(load<f64>(pa + (<usize>(i & 3) << 3)), load<f64>(pb + (<usize>(i & 3) << 3))));
         if ((i & 3) == 3) { pa += sa; pb += sb; }
       }
       break;

@@ -62,10 +62,17 @@ export function scalarDType(v: number, d: DType): DType {
   return d === "bool" ? "int32" : d;
 }
 
-/** Promotion of an operand list where numbers are weak scalars. */
+const fitsInt32 = (v: number) => Number.isInteger(v) && v >= -(2 ** 31) && v <= 2 ** 31 - 1;
+
+/**
+ * Promotion of an operand list where numbers are weak scalars. With no array among them (where(c, 1, 2)),
+ * integers give int32 (numpy: int64, which tessera lacks) unless one is outside int32, then float64 as
+ * any non-integral number does.
+ */
 export function resultType(operands: readonly (DType | number)[]): DType {
   const arrays = operands.filter((o): o is DType => typeof o === "string");
-  let d: DType = arrays.length ? arrays.reduce(promote) : "float64";
+  if (!arrays.length) return operands.length && (operands as number[]).every(fitsInt32) ? "int32" : "float64";
+  let d: DType = arrays.reduce(promote);
   for (const o of operands) if (typeof o === "number") d = promote(d, scalarDType(o, d));
   return d;
 }

@@ -78,6 +78,7 @@ export function unaryNode(op: UnaryOp, a: Node, to?: DType): MapNode {
 export function whereNode(cond: Operand, a: Operand, b: Operand): MapNode {
   const shape = broadcastShapes(...shapesOf([cond, a, b]));
   const dtype = resultType(dtypesOf([a, b]));
+  for (const o of [a, b]) if (typeof o === "number") checkScalarFits(o, dtype); // as binary ops: never wrapped
   const c = typeof cond === "number" ? (cond !== 0 ? 1 : 0) : cond; // NaN is true, as numpy's bool(nan)
   return { kind: "map", id: newId(), op: "where", args: [c, a, b], shape, dtype };
 }

@@ -13,6 +13,13 @@ export const AUTO_CHUNK_BYTES = 32 * 2 ** 20;
 /** Largest chunk a kernel memory holds comfortably (a wasm memory is at most 4 GiB, shared by all chunks). */
 export const MAX_CHUNK_BYTES = 2 ** 30;
 
+/** Largest block of an axis, by a loop: `Math.max(...blocks)` overflows the call stack past ~125k blocks. */
+export function largestBlock(blocks: readonly number[], floor = 0): number {
+  let m = floor;
+  for (const b of blocks) if (b > m) m = b;
+  return m;
+}
+
 function blocksOf(n: number, size: number): number[] {
   if (n === 0) return [0];
   const out: number[] = [];
@@ -57,11 +64,11 @@ export function normalizeChunks(spec: ChunkSpec | undefined, shape: Shape, items
 
   autoFill(out, shape, itemsize);
   const chunks = out as Chunks;
-  const bytes = chunks.reduce((a, c) => a * Math.max(...c), itemsize);
+  const bytes = chunks.reduce((a, c) => a * largestBlock(c), itemsize);
   if (bytes > MAX_CHUNK_BYTES) {
     throw invalid(
       "TOO_LARGE",
-      `chunks of shape [${chunks.map((c) => Math.max(...c)).join(", ")}] take ${bytes} bytes, more than the ${MAX_CHUNK_BYTES} a chunk may hold`,
+      `chunks of shape [${chunks.map((c) => largestBlock(c)).join(", ")}] take ${bytes} bytes, more than the ${MAX_CHUNK_BYTES} a chunk may hold`,
     );
   }
   return chunks;
@@ -71,7 +78,7 @@ export function normalizeChunks(spec: ChunkSpec | undefined, shape: Shape, items
 function autoFill(out: (number[] | null)[], shape: Shape, itemsize: number): void {
   const autoAxes = out.flatMap((c, d) => (c === null ? [d] : []));
   if (!autoAxes.length) return;
-  const fixed = out.reduce((a, c) => a * (c ? Math.max(1, ...c) : 1), itemsize);
+  const fixed = out.reduce((a, c) => a * (c ? largestBlock(c, 1) : 1), itemsize);
   let budget = Math.max(1, AUTO_CHUNK_BYTES / fixed);
   let remaining = [...autoAxes];
   // axes shorter than their share take their full length; the rest split what is left

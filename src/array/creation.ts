@@ -5,7 +5,7 @@ import { whereNode, binaryNode, checkNumber, scalarOperand, unaryNode } from "./
 import { normalizeChunks, unifyChunks, type ChunkSpec } from "./chunks.js";
 import { ChunkedArray } from "./chunked.js";
 import { computeMany, type ComputeOptions, type ComputeResult } from "./compute.js";
-import { checkDType, dtypeOfTypedArray, itemsize, scalarDType, typedArrayFor, type DType, type TypedArray } from "../dtype.js";
+import { checkDType, dtypeOfTypedArray, isFloat, itemsize, scalarDType, typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { NDArray, fromRawResult } from "./ndarray.js";
 import { computeEager } from "./eager.js";
 import { checkShape, sizeOf } from "./shape.js";
@@ -39,7 +39,7 @@ function filled(fn: string, shape: number | number[], value: number, opts: Creat
     const t = Math.trunc(v);
     if (!Number.isFinite(v) || t > 2 ** 31 - 1 || t < -(2 ** 31)) throw invalid("INVALID_ARGUMENT", `fill value ${show(value)} does not fit int32`);
     v = t;
-  } else if (dtype === "bool") v = v !== 0 && !Number.isNaN(v) ? 1 : 0;
+  } else if (dtype === "bool") v = v !== 0 ? 1 : 0; // NaN is true, as numpy's bool(nan) and astype
   return lazy({ kind: "fill", id: newId(), shape: s, dtype, value: v }, o.chunks as ChunkSpec | undefined);
 }
 
@@ -106,11 +106,27 @@ export function fromArray(source: unknown, opts?: CreationOptions & { shape?: nu
   const nd = toNDArray(source, o.shape as number[] | undefined);
   const data = nd.data.slice() as TypedArray;
   if (nd.dtype === "bool") for (let i = 0; i < data.length; i++) if (data[i]! > 1) data[i] = 1; // bool data is 0 and 1
+  const dtype = o.dtype === undefined ? nd.dtype : checkDType(o.dtype);
+  if (dtype === "int32" && isFloat(nd.dtype)) checkFitsInt32(data);
   const chunks = normalizeChunks(o.chunks as ChunkSpec | undefined, nd.shape, itemsize(nd.dtype));
   // plans cut the data into the array's own chunks
   const node: DataNode = { kind: "data", id: newId(), shape: [...nd.shape], dtype: nd.dtype, data, chunks };
   const arr = new ChunkedArray(node, chunks);
-  return o.dtype === undefined || o.dtype === nd.dtype ? arr : arr.astype(checkDType(o.dtype));
+  return dtype === nd.dtype ? arr : arr.astype(dtype);
+}
+
+/**
+ * Values given for an int32 array must be ones an int32 holds (a fraction is truncated), as full and
+ * numpy's array(..., dtype) refuse them: astype saturates by design, but data the user wrote out and
+ * typed as int32 that does not fit is a mistake, not a value to clamp.
+ */
+function checkFitsInt32(data: TypedArray): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!(v > -(2 ** 31) - 1 && v < 2 ** 31)) {
+      throw invalid("INVALID_ARGUMENT", `fromArray value ${show(v)} (flat index ${i}) does not fit int32; use astype("int32") to saturate`);
+    }
+  }
 }
 
 export function toNDArray(source: unknown, shape?: number[]): NDArray {

@@ -105,8 +105,8 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
     return typeof r === "object" ? fromRawResult(r) : r!;
   }
 
-  /** The element at a multi-index (negative indices count from the end). */
-  get(...index: number[]): number {
+  /** The element at a multi-index (negative indices count from the end); a boolean for bool arrays, as numpy's item(). */
+  get(...index: number[]): number | boolean {
     if (index.length !== this._shape.length) {
       throw invalid("INVALID_ARGUMENT", `get takes ${this._shape.length} indices, got ${index.length}`);
     }
@@ -118,7 +118,8 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
       if (!Number.isInteger(i) || j < 0 || j >= n) throw invalid("INVALID_ARGUMENT", `index ${show(i)} is out of bounds for axis ${d} of length ${n}`);
       off += j * st[d]!;
     });
-    return this.data[off]!;
+    const v = this.data[off]!;
+    return this._dtype === "bool" ? v !== 0 : v;
   }
 
   /** Nested JS arrays (booleans for bool arrays), as numpy's tolist(). */

@@ -21,6 +21,8 @@ export interface RunArgs {
   timeout?: number;
   /** seconds one rank may wait for another inside a collective or recv (0: no limit) */
   collectiveTimeout?: number;
+  /** the command line each of the --np ranks runs: this one without run.js's own --np (the script's arguments untouched) */
+  rankArgv: string[];
 }
 
 export class UsageError extends Error {}
@@ -61,7 +63,12 @@ function int(name: string, v: string | undefined, min: number, max: number): num
 }
 
 export function parseArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { help: false, n: 50_000, chunk: 2000, seed: 42, json: false, scriptArgs: [] };
+  const a: RunArgs = { help: false, n: 50_000, chunk: 2000, seed: 42, json: false, scriptArgs: [], rankArgv: [] };
+  const npTokens = new Set<number>();
+  const done = () => {
+    a.rankArgv = argv.filter((_, i) => !npTokens.has(i));
+    return a;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -93,7 +100,9 @@ export function parseArgs(argv: string[]): RunArgs {
         a.json = true;
         break;
       case "--np":
+        npTokens.add(i); // the flag
         a.np = int("--np", value(), 1, 4096);
+        npTokens.add(i); // and its value, when value() took the next word
         break;
       case "--interface": {
         const v = value();
@@ -122,10 +131,11 @@ export function parseArgs(argv: string[]): RunArgs {
       }
       default:
         if (arg.startsWith("-")) throw new UsageError(`unknown option ${JSON.stringify(arg)} (see --help)`);
+        // everything after the script is the script's, even words that look like run.js options
         a.script = arg;
         a.scriptArgs = argv.slice(i + 1);
-        return a;
+        return done();
     }
   }
-  return a;
+  return done();
 }

@@ -10,9 +10,12 @@ import { TesseraError } from "../errors.js";
 import type { ProgressEvent } from "../scheduler/compute.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { USAGE, UsageError, parseArgs, type RunArgs } from "./args.js";
-import { allgatherBytes, closeWorld, initWorld, onWorldFailure, worldFailureSent } from "../comm/index.js";
+import { abortWorld, allgatherBytes, closeWorld, initWorld, onWorldFailure, worldFailureSent } from "../comm/index.js";
 import { launchLocal } from "../comm/launch.js";
+import { envLimits } from "../transport/limits.js";
 import { useRanks } from "../scheduler/engine.js";
+import { formatResult } from "./output.js";
+import { NEVER_SETTLED, watchUnsettled } from "./unsettled.js";
 
 /**
  * Progress: --progress shows it (a bar on a TTY, a line per tenth of the work in a log); without the flag,
@@ -40,7 +43,7 @@ async function tutorial(a: RunArgs): Promise<void> {
   const workers = a.workers ?? (await import("../scheduler/engine.js")).defaultWorkerCount();
   if (tessera.world.rank !== 0) return;
   if (a.json) {
-    console.log(JSON.stringify({ ranks: tessera.world.size, pipeline: "random.random([n, n]).add(1).sum()", n: a.n, chunk: a.chunk, seed: a.seed, workers, result, seconds, elementsPerSecond: rate }));
+    console.log(formatResult({ ranks: tessera.world.size, pipeline: "random.random([n, n]).add(1).sum()", n: a.n, chunk: a.chunk, seed: a.seed, workers, result, seconds, elementsPerSecond: rate }, true));
   } else {
     console.log(`random.random([${a.n}, ${a.n}], { chunks: ${a.chunk}, seed: ${a.seed} }).add(1).sum()`);
     console.log(`result:     ${result}`);
@@ -60,7 +63,9 @@ async function script(a: RunArgs): Promise<void> {
   }
   if (typeof mod.default !== "function") throw new UsageError(`script ${a.script} must default-export an async function ({ tessera, argv }) => value`);
   const t0 = performance.now();
-  let value = await (mod.default as (ctx: unknown) => unknown)({ tessera, argv: a.scriptArgs });
+  const running = Promise.resolve((mod.default as (ctx: unknown) => unknown)({ tessera, argv: a.scriptArgs }));
+  watchUnsettled(running, tessera.world.size > 1, neverSettled);
+  let value = await running;
   if (value instanceof tessera.ChunkedArray) {
     // a lazy result is computed (on every rank: compute() is collective), not printed as {}
     const bar = progressOption(a);
@@ -70,11 +75,23 @@ async function script(a: RunArgs): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   if (tessera.world.rank !== 0) return;
   const out = value instanceof tessera.NDArray ? value.toArray() : value;
-  console.log(a.json ? JSON.stringify({ result: out ?? null, seconds }) : JSON.stringify(out ?? null));
+  console.log(a.json ? formatResult({ result: out ?? null, seconds }, true) : formatResult(out ?? null, false));
 }
 
 /** Set once the world broke: the failure is reported and the process exits when the other ranks were told. */
 let worldFailed: Promise<never> | null = null;
+
+/** The script waits for what can never come: say so, make the other ranks stop, exit 1. */
+function neverSettled(): void {
+  const rank = tessera.world.size > 1 ? ` (rank ${tessera.world.rank})` : "";
+  console.error(`run.js: ${NEVER_SETTLED}${rank}`);
+  stoppingSelf = true;
+  abortWorld(`its script's promise never settled`);
+  // a moment for the abort to reach the others (a ref'd timer: the loop may be empty)
+  setTimeout(() => process.exit(1), 50);
+}
+
+let stoppingSelf = false;
 
 /** Joins the world of ranks when launched as one of many; compute() then splits its chunks among them. */
 async function joinRanks(a: RunArgs): Promise<void> {
@@ -85,6 +102,7 @@ async function joinRanks(a: RunArgs): Promise<void> {
   if (w.size === 1) return;
   // whatever the script is doing (a compute, a sleep, a wait of its own), a broken world ends this rank
   onWorldFailure((err) => {
+    if (stoppingSelf) return; // this rank's own abort: it said why and exits itself
     console.error(`run.js: ${err.code}: ${err.message}; rank ${w.rank} stops`);
     worldFailed ??= worldFailureSent().then(() => process.exit(1));
   });
@@ -113,7 +131,13 @@ export async function main(argv: string[]): Promise<number> {
     // the launcher: start np ranks running the same command line without --np
     // ranks share this machine's cores unless told otherwise
     const env = process.env.TESSERA_WORKERS || a.workers ? {} : { TESSERA_WORKERS: String(Math.max(1, Math.floor(availableParallelism() / a.np))) };
-    return launchLocal(a.np, argv.filter((x, i) => x !== "--np" && argv[i - 1] !== "--np" && !x.startsWith("--np=")), { env });
+    try {
+      envLimits(process.env); // refused once here rather than by every rank
+    } catch (e) {
+      console.error(`run.js: ${(e as TesseraError).code}: ${(e as Error).message}`);
+      return 2;
+    }
+    return launchLocal(a.np, a.rankArgv, { env });
   }
   try {
     await joinRanks(a);

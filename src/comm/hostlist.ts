@@ -66,6 +66,6 @@ function expandOne(pattern: string, list: string): string[] {
 /** Expands a SLURM host list (as in SLURM_STEP_NODELIST) into host names, in order. */
 export function expandHostlist(list: string): string[] {
   const out: string[] = [];
-  for (const p of splitTop(list)) out.push(...expandOne(p, list));
+  for (const p of splitTop(list)) for (const h of expandOne(p, list)) out.push(h); // no push(...): a range may hold a million hosts
   return out;
 }

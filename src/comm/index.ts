@@ -136,6 +136,11 @@ export async function checkFingerprint(world: World, fingerprint: string, what =
   if (world instanceof WsWorldClass) await world.checkFingerprint(fingerprint, what);
 }
 
+/** How many operations of this process's world wait for a peer (0 on one rank). */
+export function pendingOperations(): number {
+  return isWs(currentWorld) ? currentWorld.pendingOperations : 0;
+}
+
 /** Tells every other rank this one gives up: they fail with RANK_LOST naming this rank. */
 export function abortWorld(reason: string): void {
   if (isWs(currentWorld)) currentWorld.abort(reason);

@@ -34,6 +34,13 @@ export class Mailbox {
     for (const ws of this.waiters.values()) for (const w of ws) clearTimeout(w.timer);
   }
 
+  /** Waits not satisfied yet. */
+  get waiting(): number {
+    let n = 0;
+    for (const list of this.waiters.values()) n += list.length;
+    return n;
+  }
+
   deliver(key: string, p: Payload): void {
     const ws = this.waiters.get(key);
     if (ws && ws.length) {

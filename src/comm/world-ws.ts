@@ -94,6 +94,11 @@ export class WsWorld implements World, coll.Comm {
     return this.links.has(rank);
   }
 
+  /** Operations waiting for a peer (messages, links, the address table): while any waits, this rank is not idle. */
+  get pendingOperations(): number {
+    return this.linkWaiters.length + (this.tableWaiter ? 1 : 0) + this.mailbox.waiting;
+  }
+
   get connectedRanks(): number[] {
     return [...this.links.keys()].sort((a, b) => a - b);
   }

@@ -89,7 +89,8 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *   ISNAN             x != x ? 1 : 0
  * Binary (op r a b mode): mode bit 0 set: a is a constant index instead of a register; bit 1: same for b.
  *   ADD SUB MUL DIV   IEEE f64
- *   POW               Math.pow semantics
+ *   POW               C pow semantics: Math.pow except pow(1, y) = 1 for every y (NaN too) and
+ *                     pow(-1, ±Inf) = 1, where Math.pow gives NaN (numpy follows C); pow(x, ±0) = 1 in both
  *   MAX MIN           NaN-propagating (numpy maximum/minimum; wasm f64.max/min)
  *   EQ NE LT LE GT GE 1 or 0 (IEEE comparisons: NaN != NaN)
  *   IMUL              int32 multiply with wrap (Math.imul of the int32 operands)

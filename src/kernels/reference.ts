@@ -202,13 +202,18 @@ function unaryOp(op: number, v: number): number {
   }
 }
 
+/** C's pow (abi.ts POW): Math.pow gives NaN for 1 ** NaN and (±1) ** ±Inf, C and numpy give 1. */
+function cPow(a: number, b: number): number {
+  return a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b);
+}
+
 function binaryOp(op: number, a: number, b: number): number {
   switch (op) {
     case OP.ADD: return a + b;
     case OP.SUB: return a - b;
     case OP.MUL: return a * b;
     case OP.DIV: return a / b;
-    case OP.POW: return Math.pow(a, b);
+    case OP.POW: return cPow(a, b);
     case OP.MAX: return Math.max(a, b);
     case OP.MIN: return Math.min(a, b);
     case OP.EQ: return a === b ? 1 : 0;

@@ -76,7 +76,9 @@ export class LayerTasks {
       add(reads, l.input, t);
       add(writes, l.output, t);
     } else {
-      this.combineReads(l, t, (c) => add(reads, l.partial, c));
+      // distinct by construction (and there can be a million of them): no search for duplicates
+      const b = storageOf(this.plan, l.partial);
+      this.combineReads(l, t, (c) => reads.push({ buffer: b, chunk: c }));
       add(writes, l.output, t);
     }
     return { reads, writes };

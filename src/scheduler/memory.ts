@@ -18,6 +18,8 @@ import type { InputBinding } from "./inputs.js";
 import { copyOutOf } from "./regions.js";
 
 const ALIGN = 64;
+/** Chunks smaller than this share slabs of about this size: a million tiny chunks are not a million allocations. */
+const SLAB_BYTES = 64 * 1024;
 
 interface BufferState {
   grid: Grid;
@@ -28,6 +30,13 @@ interface BufferState {
   /** per chunk: the memory is this run's (freed on release) */
   owned: Uint8Array;
   binding?: InputBinding;
+  /** consecutive chunks per slab (1: each chunk is an allocation of its own) */
+  perSlab: number;
+  /** per slab: its address (-1: none) and how many of its chunks hold memory */
+  slabAddr?: Float64Array;
+  slabLive?: Int32Array;
+  /** per chunk: byte offset in its slab */
+  slabOffset?: Float64Array;
 }
 
 export class ChunkMemory {
@@ -49,14 +58,24 @@ export class ChunkMemory {
         if (b.alias !== undefined) continue;
         const grid = new Grid(b);
         const table = this.alloc(Math.max(8, grid.nchunks * 8));
+        const bytesPerElem = itemsize(b.dtype);
+        const largest = grid.maxChunkSize() * bytesPerElem;
+        const perSlab = largest > 0 && largest < SLAB_BYTES / 2 && grid.nchunks > 1 ? Math.floor(SLAB_BYTES / largest) : 1;
         const st: BufferState = {
           grid,
-          bytesPerElem: itemsize(b.dtype),
+          bytesPerElem,
           table,
           addr: new Float64Array(grid.nchunks).fill(-1),
           owned: new Uint8Array(grid.nchunks),
           binding: b.input !== undefined ? bindings[b.input] : undefined,
+          perSlab,
         };
+        if (perSlab > 1) {
+          const nslabs = Math.ceil(grid.nchunks / perSlab);
+          st.slabAddr = new Float64Array(nslabs).fill(-1);
+          st.slabLive = new Int32Array(nslabs);
+          st.slabOffset = new Float64Array(grid.nchunks);
+        }
         this.states[b.id] = st;
       }
     } catch (e) {
@@ -103,10 +122,35 @@ export class ChunkMemory {
     const s = this.state(buffer);
     if (s.addr[k]! >= 0) return;
     const bytes = this.chunkBytes(buffer, k);
-    this.setAddress(s, k, this.alloc(bytes));
+    this.setAddress(s, k, s.perSlab > 1 ? this.slabChunk(s, k) : this.alloc(bytes));
     s.owned[k] = 1;
     this.tempBytes += bytes;
     this.peak = Math.max(this.peak, this.tempBytes);
+  }
+
+  /** Chunk k's place in its slab (the slab made when the first of its chunks needs memory). */
+  private slabChunk(s: BufferState, k: number): number {
+    const g = Math.floor(k / s.perSlab);
+    if (s.slabAddr![g]! < 0) {
+      let off = 0;
+      const end = Math.min(s.grid.nchunks, (g + 1) * s.perSlab);
+      for (let c = g * s.perSlab; c < end; c++) {
+        s.slabOffset![c] = off;
+        off += Math.ceil((s.grid.chunkSize(c) * s.bytesPerElem) / 16) * 16;
+      }
+      s.slabAddr![g] = this.alloc(off);
+    }
+    s.slabLive![g]!++;
+    return s.slabAddr![g]! + s.slabOffset![k]!;
+  }
+
+  /** Chunk k no longer needs its slab place; the slab goes back with its last chunk. */
+  private slabRelease(s: BufferState, k: number): void {
+    const g = Math.floor(k / s.perSlab);
+    if (--s.slabLive![g]! === 0) {
+      this.freeOwn(s.slabAddr![g]!);
+      s.slabAddr![g] = -1;
+    }
   }
 
   /** Makes an input chunk readable by a task: in place where possible, else copied in. */
@@ -160,7 +204,8 @@ export class ChunkMemory {
     const a = s.addr[k]!;
     if (a < 0) return;
     if (s.owned[k]) {
-      this.freeOwn(a);
+      if (s.perSlab > 1) this.slabRelease(s, k);
+      else this.freeOwn(a);
       this.tempBytes -= this.chunkBytes(buffer, k);
       s.owned[k] = 0;
     }
@@ -170,7 +215,18 @@ export class ChunkMemory {
   /** Takes chunk k out of the run's bookkeeping (a persisted chunk handed to a store): returns its address. */
   detach(buffer: number, k: number): number {
     const s = this.state(buffer);
-    const a = s.addr[k]!;
+    let a = s.addr[k]!;
+    if (s.owned[k] && s.perSlab > 1) {
+      // a store owns its chunks one by one: a chunk that lives in a slab moves to memory of its own
+      const bytes = this.chunkBytes(buffer, k);
+      const own = this.heap.alloc(Math.ceil(Math.max(bytes, 1) / ALIGN) * ALIGN);
+      new Uint8Array(this.heap.buffer, own, bytes).set(new Uint8Array(this.heap.buffer, a, bytes));
+      this.slabRelease(s, k);
+      this.tempBytes -= bytes;
+      s.owned[k] = 0;
+      s.addr[k] = -1;
+      return own;
+    }
     if (s.owned[k]) {
       this.allocs.delete(a);
       this.tempBytes -= this.chunkBytes(buffer, k);

@@ -240,6 +240,10 @@ test("NDArray eager methods: add, sum with axis, get, toArray", async () => {
   assert.equal(nd.toArray(), R.nest(VALS, [6, 10]));
   const b = await src().gt(0).compute();
   assert.equal(b.toArray()[0], VALS.slice(0, 10).map((v) => v > 0));
+  // a bool array's element is a boolean, as numpy's item() and toArray()
+  assert.is(b.get(0, 0), VALS[0] > 0);
+  assert.is(b.get(-1, -1), VALS[59] > 0);
+  assert.is(typeof b.get(1, 2), "boolean");
   // NDArray with NDArray of another shape broadcasts; with a ChunkedArray it refuses
   sameArray(nd.mul(nd.sum({ axis: 0 })), R.binary("mul", ref, R.reduce("sum", ref, { axis: 0 })));
   throwsCode(() => nd.add(src()), "INVALID_ARGUMENT");

@@ -207,6 +207,22 @@ test("full with int32 truncates fractions and refuses what int32 cannot hold; bo
   }
   assert.equal(await values(full([2], 5, { dtype: "bool" })), [1, 1]);
   assert.equal(await values(full([1], 0, { dtype: "bool" })), [0]);
+  // NaN is true, as numpy's bool(nan) and as astype("bool") gives
+  assert.equal(await values(full([2], NaN, { dtype: "bool" })), [1, 1]);
+  assert.equal(await values(full([2], NaN).astype("bool")), [1, 1]);
+  assert.equal(await values(full([1], -0, { dtype: "bool" })), [0]);
+});
+
+test("fromArray with dtype int32 refuses values no int32 holds (as full and numpy), naming the value; astype saturates", async () => {
+  for (const [v, shown] of [[2 ** 40, "1099511627776"], [2 ** 31, "2147483648"], [-(2 ** 31) - 1, "-2147483649"], [NaN, "NaN"], [-Infinity, "-Infinity"]]) {
+    throwsCode(() => fromArray([1, v], { dtype: "int32" }), "INVALID_ARGUMENT", shown, "int32", "index 1");
+    throwsCode(() => fromArray(new Float64Array([v]), { dtype: "int32" }), "INVALID_ARGUMENT", shown);
+  }
+  throwsCode(() => fromArray(new Float32Array([3e9]), { dtype: "int32" }), "INVALID_ARGUMENT", "3000000000");
+  // a fraction truncates; the edges fit
+  assert.equal(await values(fromArray([2 ** 31 - 0.5, -(2 ** 31) - 0.5, -2.9], { dtype: "int32" })), [2 ** 31 - 1, -(2 ** 31), -2]);
+  assert.equal(await values(fromArray([2 ** 40]).astype("int32")), [2 ** 31 - 1], "astype saturates by design");
+  assert.equal(await values(fromArray([true, false], { dtype: "int32" })), [1, 0]);
 });
 
 test("zeros/ones name themselves when given a dtype string instead of options", () => {

@@ -224,6 +224,22 @@ test("int32 pow by negative exponents in an array: the real power truncated and 
   throwsCode(() => a.pow(-1), "INVALID_ARGUMENT", "negative integer powers"); // a scalar is refused up front, as numpy
 });
 
+test("pow follows C and numpy at the specials: 1 ** NaN, 1 ** ±Inf, (-1) ** ±Inf, x ** ±0 are 1", async () => {
+  const base = [1, 1, 1, -1, -1, NaN, Infinity, 2, -1];
+  const expo = [NaN, Infinity, -Infinity, Infinity, -Infinity, 0, -0, NaN, NaN];
+  const want = [1, 1, 1, 1, 1, 1, 1, NaN, NaN];
+  for (const dtype of ["float64", "float32"]) {
+    const a = fromArray(base, { chunks: 4 }).astype(dtype), e = fromArray(expo, { chunks: 3 }).astype(dtype);
+    const r = await a.pow(e).compute();
+    assert.is(r.dtype, dtype);
+    assert.equal(Array.from(r.data), want, `${dtype} lazy`);
+    assert.equal(Array.from((await a.compute()).pow(await e.compute()).data), want, `${dtype} eager`);
+  }
+  const ones = fromArray([1, -1, 1]);
+  assert.equal(Array.from((await ones.pow(Infinity).compute()).data), [1, 1, 1], "scalar exponent");
+  assert.equal(Array.from((await ones.pow(NaN).compute()).data), [1, NaN, 1], "scalar NaN exponent");
+});
+
 test("int32 pow overflow wraps as numpy (2147483647**2 = 1, 65536**2 = 0)", async () => {
   const a = fromArray(new Int32Array([2147483647, -2147483648, 65536, 46341]), { chunks: 3 });
   const sq = await a.pow(2).compute();
@@ -400,6 +416,32 @@ test("where with a float condition: non-zero (and NaN, as numpy) selects the fir
   const c = fromArray([0, 2, -0, NaN, -1]);
   const r = await where(c, 1, 2).compute();
   sameArray(r, R.where(R.array([0, 2, -0, NaN, -1], [5]), 1, 2));
+});
+
+test("where of two numbers: integers give int32 (numpy an integer), out of int32 range or fractional float64", async () => {
+  const c = fromArray([true, false, true], { chunks: 2 });
+  const got = async (x) => { const r = await x.compute(); return [r.dtype, Array.from(r.data)]; };
+  assert.equal(await got(where(c, 1, 2)), ["int32", [1, 2, 1]]);
+  assert.equal(await got(where(c, -(2 ** 31), 2 ** 31 - 1)), ["int32", [-(2 ** 31), 2 ** 31 - 1, -(2 ** 31)]]);
+  assert.equal(await got(where(c, 1, 3e9)), ["float64", [1, 3e9, 1]]);
+  assert.equal(await got(where(c, 1, 2.5)), ["float64", [1, 2.5, 1]]);
+  assert.equal(await got(where(c, 1, NaN)), ["float64", [1, NaN, 1]]);
+  const e = where(await c.compute(), 7, -7);
+  assert.equal([e.dtype, Array.from(e.data)], ["int32", [7, -7, 7]], "eager");
+});
+
+test("where refuses an integer scalar no int32 holds next to an int32 array, as binary ops do", async () => {
+  const c = fromArray([true, false]);
+  const a = fromArray(new Int32Array([5, 6]));
+  throwsCode(() => where(c, a, 3e9), "INVALID_ARGUMENT", "3000000000");
+  throwsCode(() => where(c, -(2 ** 31) - 1, a), "INVALID_ARGUMENT", "-2147483649");
+  throwsCode(() => a.add(3e9), "INVALID_ARGUMENT", "3000000000");
+  throwsCode(() => where(c, a, 2 ** 40), "INVALID_ARGUMENT", String(2 ** 40));
+  const [nc, nd] = [await c.compute(), await a.compute()];
+  throwsCode(() => where(nc, nd, 3e9), "INVALID_ARGUMENT", "3000000000");
+  const r = await where(c, a, 2 ** 31 - 1).compute(); // the edge fits
+  assert.equal([r.dtype, Array.from(r.data)], ["int32", [5, 2 ** 31 - 1]]);
+  assert.is(where(c, a, 3e9 + 0.5).dtype, "float64"); // a fraction promotes instead
 });
 
 test("where with a scalar NaN condition selects the first branch (numpy: bool(nan) is True)", async () => {

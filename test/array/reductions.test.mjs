@@ -206,6 +206,15 @@ test("exact integer sums: arange(1e6).sum() is 499999500000", async () => {
   assert.is(await arange(1e6, { chunks: 1e5 }).argmax().compute(), 999999);
 });
 
+test("a million blocks: ones([1e7], { chunks: 10 }).sum() is 1e7 (no argument spread of a block list)", async () => {
+  // Math.max(...blocks) overflowed the call stack past ~125k blocks on an axis
+  const x = ones([1e7], { chunks: 10 });
+  assert.is(x.numblocks[0], 1e6);
+  assert.is(await x.sum().compute(), 1e7);
+  const explicit = fromArray(new Float64Array(300_000).fill(2), { shape: [300_000], chunks: [new Array(300_000).fill(1)] });
+  assert.is(await explicit.sum().compute(), 600_000);
+});
+
 test("reductions are bit-identical across worker counts 1, 2, 3", async () => {
   const x = random.random([600, 700], { chunks: [130, 110], seed: 11 });
   const y = x.mul(1e3).sub(x.exp());

@@ -18,7 +18,7 @@ function freePort() {
   });
 }
 
-function run(args, { env = {}, timeoutMs = 60_000 } = {}) {
+function run(args, { env = {}, timeoutMs = 60_000, killSignal = "SIGKILL" } = {}) {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [RUN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -26,7 +26,7 @@ function run(args, { env = {}, timeoutMs = 60_000 } = {}) {
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => child.kill(killSignal), timeoutMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
@@ -135,6 +135,66 @@ test("a rank with another token is refused: both exit non-zero, rank 0 logs AUTH
   assert.match(r0.stderr, /AUTH_FAILED: refused a connection from 127\.0\.0\.1:\d+ .*wrong token/);
   assert.match(r1.stderr, /RENDEZVOUS_FAILED: rank 1 .*refused: .*AUTH_FAILED.*same TESSERA_TOKEN/);
   assert.not.match(r0.stdout + r1.stdout, /result/);
+});
+
+test("under --np, everything after the script path is the script's, --np included", async () => {
+  const r = await run(["--np", "2", fixture("argv.mjs"), "a", "--np", "5", "b"]);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), { rank: 0, size: 2, argv: ["a", "--np", "5", "b"] });
+  const eq = await run(["--np=2", "--workers", "1", fixture("argv.mjs"), "--np=3", "--workers"]);
+  assert.is(eq.code, 0, eq.stderr);
+  assert.equal(JSON.parse(eq.stdout), { rank: 0, size: 2, argv: ["--np=3", "--workers"] });
+  const one = await run([fixture("argv.mjs"), "a", "--np", "5", "b"]);
+  assert.equal(JSON.parse(one.stdout), { rank: 0, size: 1, argv: ["a", "--np", "5", "b"] });
+});
+
+test("a script that never settles ends every rank non-zero with a message, under --np too (was: a hang)", async () => {
+  // on a hang, SIGTERM the launcher: it forwards it to the ranks (SIGKILL would orphan them)
+  const all = await run(["--np", "2", fixture("never-settles.mjs")], { timeoutMs: 30_000, killSignal: "SIGTERM" });
+  assert.is(all.signal, null, "ended by itself, not by the test's kill");
+  assert.is.not(all.code, 0);
+  assert.match(all.stderr, /never settled.*\(rank 0\)/);
+  assert.match(all.stderr, /never settled.*\(rank 1\)/);
+  assert.ok(all.seconds < 20, `${all.seconds} s`);
+  // only rank 0 is stuck; the others wait for it (a pending recv is not "stuck") and learn why it left
+  const one = await run(["--np", "3", fixture("never-settles.mjs"), "rank0"], { timeoutMs: 30_000, killSignal: "SIGTERM" });
+  assert.is(one.signal, null);
+  assert.is.not(one.code, 0);
+  assert.match(one.stderr, /never settled.*\(rank 0\)/);
+  assert.not.match(one.stderr, /never settled.*\(rank [12]\)/);
+  assert.match(one.stderr, /RANK_LOST: rank 0 was lost.*never settled/);
+  assert.ok(one.seconds < 20, `${one.seconds} s`);
+});
+
+test("transport variables are validated: INVALID_ARGUMENT naming variable and value, exit 2, at start-up", async () => {
+  const cases = [
+    ["TESSERA_HEARTBEAT_MS", "abc"], ["TESSERA_HEARTBEAT_MS", "0"], ["TESSERA_PEER_TIMEOUT_MS", "-1"],
+    ["TESSERA_MAX_FRAME", "abc"], ["TESSERA_MAX_FRAME", "100"], ["TESSERA_MAX_FRAME", "2000000.5"],
+  ];
+  const results = await Promise.all(cases.map(([k, v]) => run(["--np", "2", "--timeout", "30", fixture("argv.mjs")], { env: { [k]: v }, timeoutMs: 40_000 })));
+  results.forEach((r, i) => {
+    const [k, v] = cases[i];
+    assert.is(r.code, 2, `${k}=${v}: ${r.stderr}`);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.ok(r.stderr.includes("INVALID_ARGUMENT") && r.stderr.includes(`${k}="${v}"`), r.stderr);
+    assert.ok(r.seconds < 10, `${k}=${v} refused at start-up, not after the timeout (${r.seconds} s)`);
+  });
+  // a rank started by srun (no --np launcher) refuses them too
+  const port = await freePort();
+  const rank = await run(["--timeout", "30", fixture("argv.mjs")], {
+    env: { TESSERA_RANK: "1", TESSERA_SIZE: "2", TESSERA_COORDINATOR: `127.0.0.1:${port}`, TESSERA_TOKEN: "a".repeat(64), TESSERA_MAX_FRAME: "100" },
+    timeoutMs: 40_000,
+  });
+  assert.is(rank.code, 2, rank.stderr);
+  assert.match(rank.stderr, /TESSERA_MAX_FRAME="100" must be an integer from 1048576/);
+  assert.ok(rank.seconds < 10, `${rank.seconds} s`);
+  // a peer timeout no longer than the heartbeat would declare every idle peer lost
+  const slow = await run(["--np", "2", fixture("argv.mjs")], { env: { TESSERA_HEARTBEAT_MS: "2000", TESSERA_PEER_TIMEOUT_MS: "2000" } });
+  assert.is(slow.code, 2, slow.stderr);
+  assert.match(slow.stderr, /peer timeout \(2000 ms, TESSERA_PEER_TIMEOUT_MS\) must be longer than the heartbeat interval/);
+  // valid values work
+  const ok = await run(["--np", "2", fixture("argv.mjs")], { env: { TESSERA_HEARTBEAT_MS: "200", TESSERA_PEER_TIMEOUT_MS: "3000", TESSERA_MAX_FRAME: "1048576" } });
+  assert.is(ok.code, 0, ok.stderr);
 });
 
 test("bad rank options exit 2 with one line", async () => {

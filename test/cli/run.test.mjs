@@ -160,6 +160,23 @@ test("node flags a worker refuses (V8's --no-liftoff) do not break the pool", as
   assert.ok(Number.isFinite(JSON.parse(r.stdout).result));
 });
 
+test("NaN and infinities print faithfully: bare in plain output (Python json / JSON5), strings under --json (valid JSON)", async () => {
+  const r = await run([FIX("non-finite.mjs")]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.trim(), '{"nan":NaN,"inf":Infinity,"ninf":-Infinity,"list":[1,NaN,-Infinity],"text":"NaN","sum":NaN}');
+  const j = await run(["--json", FIX("non-finite.mjs")]);
+  assert.is(j.code, 0, j.stderr);
+  const o = JSON.parse(j.stdout); // strict JSON still parses
+  assert.equal(o.result, { nan: "NaN", inf: "Infinity", ninf: "-Infinity", list: [1, "NaN", "-Infinity"], text: "NaN", sum: "NaN" });
+});
+
+test("a script whose promise never settles exits 1 saying so (was: exit 13, no message)", async () => {
+  const r = await run([FIX("never-settles.mjs")]);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /the script's promise never settled/);
+  assert.is(r.stdout, "");
+});
+
 test("--help and -h exit 0 with the usage", async () => {
   for (const flag of ["--help", "-h"]) {
     const r = await run([flag]);

@@ -17,6 +17,8 @@ test("hostlist: ranges, zero padding, lists, products", () => {
   assert.equal(expandHostlist("r[1-2]n[1-2]"), ["r1n1", "r1n2", "r2n1", "r2n2"]);
   assert.equal(expandHostlist("gpu[1,3],cpu[01-02],login"), ["gpu1", "gpu3", "cpu01", "cpu02", "login"]);
   assert.equal(expandHostlist(""), []);
+  const many = expandHostlist("n[1-300000],login"); // was push(...300k names): a stack overflow
+  assert.equal([many.length, many[0], many[299_999], many[300_000]], [300_001, "n1", "n300000", "login"]);
   for (const bad of ["n[1-", "n]1[", "n[a-b]", "n[3-1]"]) {
     assert.throws(() => expandHostlist(bad), (e) => e.code === "INVALID_ARGUMENT" && e.message.includes(JSON.stringify(bad)));
   }

@@ -97,7 +97,9 @@ export function promote(a, b) {
 /** numpy 2 weak scalars: a JS number takes the dtype of the arrays it meets. */
 export function operandType(operands) {
   const arrays = operands.filter((o) => typeof o === "object").map((o) => o.dtype);
-  let d = arrays.length ? arrays.reduce(promote) : "float64";
+  // numbers alone (where(c, 1, 2)): integers are int32 (numpy: int64) unless one is outside int32
+  if (!arrays.length) return operands.every((o) => Number.isInteger(o) && Math.abs(o + 0.5) <= 2 ** 31) ? "int32" : "float64";
+  let d = arrays.reduce(promote);
   for (const o of operands) {
     if (typeof o !== "number") continue;
     if (isFloat(d)) continue;
@@ -163,6 +165,9 @@ function ipow(a, b) {
   return r;
 }
 
+/** C's (and numpy's) pow: 1 ** y = 1 for every y, (-1) ** ±Inf = 1, where Math.pow gives NaN. */
+const cpow = (a, b) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b));
+
 /** numpy maximum/minimum: NaN propagates. */
 const fmax = (a, b) => (a !== a || b !== b ? NaN : a >= b ? a : b);
 const fmin = (a, b) => (a !== a || b !== b ? NaN : a <= b ? a : b);
@@ -183,13 +188,13 @@ function binaryValue(op, t, a, b) {
     if (op === "add") return a + b;
     if (op === "sub") return a - b;
     if (op === "mul") return a * b;
-    if (op === "pow") return Math.pow(a, b);
+    if (op === "pow") return cpow(a, b);
   }
   if (t === "float32") {
     if (op === "add") return Math.fround(a + b);
     if (op === "sub") return Math.fround(a - b);
     if (op === "mul") return Math.fround(a * b);
-    if (op === "pow") return Math.fround(Math.pow(a, b));
+    if (op === "pow") return Math.fround(cpow(a, b));
   }
   if (t === "int32") {
     if (op === "add") return (a + b) | 0;

@@ -133,6 +133,36 @@ test("CONST and IOTA (non-integral base and stride), chained in-place ops", () =
   }
 });
 
+test("POW has C pow's special values (numpy's), not Math.pow's: 1 ** NaN, 1 ** ±Inf, (-1) ** ±Inf are 1", () => {
+  // [base, exponent, C pow]: the first five are where Math.pow gives NaN
+  const table = [
+    [1, NaN, 1], [1, Infinity, 1], [1, -Infinity, 1], [-1, Infinity, 1], [-1, -Infinity, 1],
+    [1, 3.5, 1], [-1, 3, -1], [-1, 0.5, NaN], [NaN, 0, 1], [NaN, -0, 1], [Infinity, 0, 1], [0, 0, 1],
+    [NaN, 1, NaN], [2, NaN, NaN], [-1, NaN, NaN], [0.5, Infinity, 0], [2, Infinity, Infinity], [2, -Infinity, 0],
+    [-0.5, -Infinity, Infinity], [0, -1, Infinity], [-0, -1, -Infinity], [-0, -2, Infinity], [-8, 1 / 3, NaN], [2, 10, 1024],
+  ];
+  const n = table.length;
+  for (const tile of [4, 1024]) {
+    const b = new ProgramBuilder();
+    const x = b.memSlot(DT.F64), y = b.memSlot(DT.F64), z = b.memSlot(DT.F64);
+    const r0 = b.reg(), r1 = b.reg(), r2 = b.reg();
+    b.emit(OP.LOAD, r0, x);
+    b.emit(OP.LOAD, r1, y);
+    b.emit(OP.POW, r2, r0, r1, 0);
+    b.emit(OP.STORE, r2, z);
+    const res = runBoth(
+      b.build(),
+      { x: { dtype: DT.F64, length: n, init: table.map((t) => t[0]) }, y: { dtype: DT.F64, length: n, init: table.map((t) => t[1]) }, z: { dtype: DT.F64, length: n } },
+      (a) => flatGeom(n, [{ base: a.x }, { base: a.y }, { base: a.z }]),
+      tile,
+    );
+    table.forEach(([a, e, want], i) => {
+      assert.ok(same(res.out[0].z[i], want), `wasm pow(${a}, ${e}) = ${res.out[0].z[i]}, want ${want}`);
+      assert.ok(same(res.out[1].z[i], want), `js pow(${a}, ${e}) = ${res.out[1].z[i]}, want ${want}`);
+    });
+  }
+});
+
 test("exact semantics of integer and bool ops (spot values)", () => {
   const xs = [NaN, Infinity, -Infinity, -0, 0, 2.7, -2.7, 2 ** 31, -(2 ** 31) - 1, 2 ** 32 + 5, 2 ** 63 + 2 ** 12, -(2 ** 70) - 2 ** 20, 1e300];
   const n = xs.length;
