@@ -7,6 +7,7 @@ export type ErrorCode =
   | "INVALID_SHAPE"
   | "INVALID_CHUNKS"
   | "INVALID_AXIS"
+  | "INDEX_ERROR"
   | "INVALID_DTYPE"
   | "SHAPE_MISMATCH"
   | "DTYPE_MISMATCH"

@@ -11,16 +11,21 @@ const EXPORTS = [
   "ChunkedArray",
   "ComputeError",
   "NDArray",
+  "Slice",
   "TesseraError",
   "ValidationError",
   "arange",
   "compute",
+  "concatenate",
   "fromArray",
   "full",
   "linspace",
+  "newaxis",
   "ones",
   "random",
   "shutdown",
+  "slice",
+  "stack",
   "where",
   "world",
   "zeros",
@@ -31,18 +36,20 @@ const SHARED = [
   "abs", "add", "all", "any", "argmax", "argmin", "astype", "ceil", "clip", "cos", "div", "eq", "exp", "floor",
   "ge", "gt", "isnan", "le", "log", "lt", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "not",
   "pow", "prod", "sin", "sqrt", "std", "sub", "sum", "tanh", "toString", "var",
+  // views and movement
+  "broadcastTo", "expandDims", "flip", "get", "moveaxis", "ravel", "reshape", "squeeze", "swapaxes", "take", "transpose",
 ];
 const CHUNKED_METHODS = [...SHARED, "compute", "mapBlocks", "persist", "rechunk"].sort();
-const ND_METHODS = [...SHARED, "copy", "get", "toArray"].sort();
-const CHUNKED_GETTERS = ["chunks", "dtype", "nbytes", "ndim", "numblocks", "shape", "size"];
-const ND_GETTERS = ["data", "dtype", "ndim", "shape", "size"];
+const ND_METHODS = [...SHARED, "copy", "toArray"].sort();
+const CHUNKED_GETTERS = ["T", "chunks", "dtype", "nbytes", "ndim", "numblocks", "shape", "size"];
+const ND_GETTERS = ["T", "data", "dtype", "ndim", "shape", "size"];
 /**
  * Members TypeScript marks protected/@internal that still exist at run time on the prototypes. Listed so
  * that the snapshot notices any change; they are not part of the public API.
  */
-const INTERNAL_METHODS = ["bin", "operand", "reduce", "un", "wrap"];
+const INTERNAL_METHODS = ["bin", "derive", "indexed", "operand", "reduce", "un", "wrap"];
 const INTERNAL_GETTERS = ["node"];
-const ND_INTERNAL_METHODS = [...INTERNAL_METHODS, "addressIn"];
+const ND_INTERNAL_METHODS = [...INTERNAL_METHODS, "addressIn", "element"];
 
 function members(C) {
   const methods = new Set();

@@ -3,10 +3,17 @@
  * elementwise operation and reduction; subclasses decide what building a node means.
  */
 import type { BinaryOp, Node, ReduceOp, UnaryOp } from "../graph/nodes.js";
-import { invalid } from "../errors.js";
+import { invalid, show } from "../errors.js";
 import { binaryNode, unaryNode, type ReduceOptions } from "./build.js";
+import type { Chunks } from "../grid.js";
 import type { DType } from "../dtype.js";
-import { sizeOf } from "./shape.js";
+import { checkShape, sizeOf } from "./shape.js";
+import { parseSelectors } from "./selectors.js";
+import { reshapeOf } from "./reshape.js";
+import { takeOf, type TakeIndices } from "./take.js";
+import {
+  broadcastView, expandDimsView, flipView, indexView, moveaxisView, squeezeView, swapaxesView, transposeView, type Derived,
+} from "./views.js";
 
 export abstract class ArrayBase<Other, Out, Reduced> {
   /** @internal */
@@ -17,6 +24,8 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   protected abstract wrap(node: Node, sources: unknown[]): Out;
   /** @internal the result of a reduction */
   protected abstract reduce(op: ReduceOp, opts?: ReduceOptions): Reduced;
+  /** @internal an array derived from this one (views, reshape, take): `build` gets this array's chunks */
+  protected abstract derive(build: (chunks: Chunks) => Derived): Out;
 
   get shape(): number[] {
     return [...this.node.shape];
@@ -89,4 +98,81 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   argmax(opts?: Omit<ReduceOptions, "axis"> & { axis?: number }): Reduced { return this.reduce("argmax", opts); }
   any(opts?: ReduceOptions): Reduced { return this.reduce("any", opts); }
   all(opts?: ReduceOptions): Reduced { return this.reduce("all", opts); }
+
+  // ---- views and movement (numpy's semantics; lazy on ChunkedArray, computed at once on NDArray)
+
+  /**
+   * numpy indexing: integers (negative from the end; the axis is dropped), slice(start, stop, step), null
+   * for a whole axis, newaxis, "..." and one 1-d integer array (a take along that axis).
+   */
+  protected indexed(selectors: readonly unknown[]): Out {
+    const p = parseSelectors(this.shape, selectors);
+    const array = p.axes.findIndex((a) => a.kind === "array");
+    return this.derive((chunks) => {
+      const { derived, arrayAxis } = indexView(this.node, p);
+      if (array < 0) return derived;
+      const viewChunks = derived.chunksOf(chunks);
+      const taken = takeOf(derived.node, viewChunks, (p.axes[array] as { value: unknown }).value, arrayAxis);
+      // the take's chunks follow from the view's, not from this array's
+      return { node: taken.node, chunksOf: () => taken.chunksOf(viewChunks) };
+    });
+  }
+
+  /** Elements at `indices` along `axis` (default: of the flattened array, as numpy). */
+  take(indices: TakeIndices, opts: { axis?: number } = {}): Out {
+    if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `take options ${show(opts)} must be an object`);
+    for (const k of Object.keys(opts)) if (k !== "axis") throw invalid("INVALID_ARGUMENT", `take has no option ${show(k)}; it takes axis`);
+    if (opts.axis === undefined) return (this.ravel() as unknown as ArrayBase<Other, Out, Reduced>).take(indices, { axis: 0 });
+    const nd = this.ndim;
+    const a = opts.axis;
+    if (typeof a !== "number" || !Number.isInteger(a) || a < -nd || a >= nd) throw invalid("INVALID_AXIS", `take axis ${show(a)} is out of bounds for an array of dimension ${nd}`);
+    return this.derive((chunks) => takeOf(this.node, chunks, indices, a < 0 ? a + nd : a));
+  }
+
+  /** The same elements in another shape, C order; one axis may be -1 (dask's rules for the chunks). */
+  reshape(...shape: (number | readonly number[])[]): Out {
+    const s = shape.length === 1 && Array.isArray(shape[0]) ? [...(shape[0] as number[])] : (shape as number[]);
+    return this.derive((chunks) => reshapeOf(this.node, chunks, s));
+  }
+
+  ravel(): Out {
+    return this.reshape([-1]);
+  }
+
+  /** Axes permuted: output axis d is input axis axes[d] (default: reversed). */
+  transpose(...axes: (number | readonly number[])[]): Out {
+    const perm = axes.length === 0 ? undefined : axes.length === 1 && Array.isArray(axes[0]) ? [...(axes[0] as number[])] : (axes as number[]);
+    return this.derive(() => transposeView(this.node, perm));
+  }
+
+  /** The transpose (axes reversed). */
+  get T(): Out {
+    return this.transpose();
+  }
+
+  swapaxes(a: number, b: number): Out {
+    return this.derive(() => swapaxesView(this.node, a, b));
+  }
+
+  moveaxis(source: number | readonly number[], destination: number | readonly number[]): Out {
+    return this.derive(() => moveaxisView(this.node, source, destination));
+  }
+
+  squeeze(axis?: number | readonly number[]): Out {
+    return this.derive(() => squeezeView(this.node, axis));
+  }
+
+  expandDims(axis: number | readonly number[]): Out {
+    return this.derive(() => expandDimsView(this.node, axis));
+  }
+
+  broadcastTo(shape: readonly number[]): Out {
+    const s = checkShape(shape, "broadcastTo shape");
+    return this.derive(() => broadcastView(this.node, s));
+  }
+
+  /** Reversed along `axis` (default: every axis). */
+  flip(axis?: number | readonly number[]): Out {
+    return this.derive(() => flipView(this.node, axis));
+  }
 }

@@ -11,6 +11,9 @@ import { normalizeChunks, unifyChunks, type ChunkSpec, type Chunks } from "./chu
 import { computeMany, persistNode, type ComputeOptions, type ComputeResult } from "./compute.js";
 import { checkDType, itemsize, type DType } from "../dtype.js";
 import { NDArray } from "./ndarray.js";
+import type { Selector } from "./selectors.js";
+import { traceBlocks } from "./trace.js";
+import type { Derived } from "./views.js";
 
 export interface BlockInfo {
   /** the block's index along each axis */
@@ -28,6 +31,12 @@ export interface MapBlocksOptions {
   dtype?: DType;
   /** block sizes of the result: per-axis block lists, or one block shape for every block */
   chunks?: number[] | number[][];
+  /**
+   * false: always run the function on real blocks in the workers. By default a function that only uses
+   * elementwise methods of its block is traced (called once, here, on a stand-in) and fused into the
+   * graph; pass false for one with side effects that must happen once per block.
+   */
+  trace?: boolean;
 }
 
 export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray, ChunkedArray> {
@@ -68,6 +77,20 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
     return new ChunkedArray(node, unifyChunks(node.shape, arrays));
   }
 
+  protected derive(build: (chunks: Chunks) => Derived): ChunkedArray {
+    const d = build(this.#chunks);
+    return new ChunkedArray(d.node, d.chunksOf(this.#chunks));
+  }
+
+  /**
+   * numpy indexing, lazily: integers (negative from the end; the axis is dropped), slice(start, stop,
+   * step), null for a whole axis, newaxis, "..." and one 1-d integer array (a JS array, an NDArray or a
+   * ChunkedArray of int32: a take along that axis). A view of a lazy source stays fused.
+   */
+  get(...selectors: Selector[]): ChunkedArray {
+    return this.indexed(selectors);
+  }
+
   protected reduce(op: ReduceOp, opts?: ReduceOptions): ChunkedArray {
     const { node, chunks } = reduceNode(op, this.#node, this.#chunks, opts);
     return new ChunkedArray(node, chunks);
@@ -84,7 +107,8 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
    */
   mapBlocks(fn: (block: NDArray, info: BlockInfo) => NDArray | Promise<NDArray>, opts: MapBlocksOptions = {}): ChunkedArray {
     const src = functionSource(fn);
-    for (const k of Object.keys(opts)) if (!["args", "dtype", "chunks"].includes(k)) throw invalid("INVALID_ARGUMENT", `mapBlocks has no option ${show(k)}`);
+    for (const k of Object.keys(opts)) if (!["args", "dtype", "chunks", "trace"].includes(k)) throw invalid("INVALID_ARGUMENT", `mapBlocks has no option ${show(k)}; it takes args, dtype, chunks, trace`);
+    if (opts.trace !== undefined && typeof opts.trace !== "boolean") throw invalid("INVALID_ARGUMENT", `mapBlocks trace ${show(opts.trace)} must be true or false`);
     const args = opts.args ?? [];
     if (!Array.isArray(args)) throw invalid("INVALID_ARGUMENT", `mapBlocks args ${show(args)} must be an array`);
     try {
@@ -94,6 +118,10 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
     }
     const dtype = opts.dtype === undefined ? this.dtype : checkDType(opts.dtype);
     const chunks = opts.chunks === undefined ? this.chunks : outputChunks(opts.chunks, this.#chunks);
+    if (opts.trace !== false && opts.chunks === undefined) {
+      const traced = traceBlocks(src, this.#node, this.#chunks, args, dtype);
+      if (traced) return new ChunkedArray(traced, this.chunks);
+    }
     const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
     const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input: this.#node, inputChunks: this.#chunks, chunks, fn: src, args, shape, dtype };
     return new ChunkedArray(node, chunks);

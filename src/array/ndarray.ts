@@ -12,6 +12,9 @@ import { ArrayBase } from "./base.js";
 import { reduceNode, scalarOperand, type ReduceOptions } from "./build.js";
 import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "../dtype.js";
 import { sizeOf, stridesOf } from "./shape.js";
+import type { Chunks } from "../grid.js";
+import type { Selector } from "./selectors.js";
+import type { Derived } from "./views.js";
 
 const wholeChunks = (shape: readonly number[]) => shape.map((n) => [n]);
 
@@ -105,17 +108,28 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
     return typeof r === "object" ? fromRawResult(r) : r!;
   }
 
-  /** The element at a multi-index (negative indices count from the end); a boolean for bool arrays, as numpy's item(). */
-  get(...index: number[]): number | boolean {
-    if (index.length !== this._shape.length) {
-      throw invalid("INVALID_ARGUMENT", `get takes ${this._shape.length} indices, got ${index.length}`);
-    }
+  protected derive(build: (chunks: Chunks) => Derived): NDArray {
+    const d = build(wholeChunks(this._shape));
+    const [r] = computeEager([{ node: d.node, chunks: wholeChunks(d.node.shape) }]);
+    return fromRawResult(r!);
+  }
+
+  /**
+   * With one integer per axis: that element, a number (a boolean for bool arrays). Otherwise numpy
+   * indexing as ChunkedArray.get, computed at once: slices, null, newaxis, "..." and one integer array.
+   */
+  get(...selectors: Selector[]): number | boolean | NDArray {
+    if (selectors.length === this._shape.length && selectors.every((s) => typeof s === "number")) return this.element(selectors as number[]);
+    return this.indexed(selectors);
+  }
+
+  private element(index: number[]): number | boolean {
     const st = stridesOf(this._shape);
     let off = 0;
     index.forEach((i, d) => {
       const n = this._shape[d]!;
       const j = i < 0 ? i + n : i;
-      if (!Number.isInteger(i) || j < 0 || j >= n) throw invalid("INVALID_ARGUMENT", `index ${show(i)} is out of bounds for axis ${d} of length ${n}`);
+      if (!Number.isInteger(i) || j < 0 || j >= n) throw invalid("INDEX_ERROR", `index ${show(i)} is out of bounds for axis ${d} with size ${n}`);
       off += j * st[d]!;
     });
     const v = this.data[off]!;

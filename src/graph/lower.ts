@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import type { DType } from "../dtype.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
-import { wholeBox, type GridSpec } from "../grid.js";
+import { blockStarts, wholeBox, type GridSpec } from "../grid.js";
 import { componentsOf, initOf } from "../plan/reductions.js";
 import type { BufferDecl, InputDecl, KernelDecl, Layer, OutputDecl, Plan } from "../plan/types.js";
 import type { BoundPlan, InputBinding } from "../scheduler/inputs.js";
@@ -90,6 +90,8 @@ interface Placed extends Context {
   level: number;
   /** the buffer the sink writes (store / mapBlocks input), or the reduction's partial buffer */
   buffer: number;
+  /** where in `buffer` the grid starts (a part of a concatenation) */
+  offset?: number[];
 }
 
 export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {}): Lowered {
@@ -115,7 +117,60 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     return p;
   };
 
+  /** A buffer holding node n on `chunks`: its own when it is materialized on them, else a stored copy. */
+  const materializedOn = (n: Node, chunks: Chunks): number => {
+    const own = bufferOf.get(n.id);
+    if (own !== undefined && sameChunks(pb.buffers[own]!.chunks, chunks)) return own;
+    const buffer = pb.buffer(n.shape, n.dtype, chunks);
+    const ctx = place({ expr: n, grid: gridOf(n.shape, chunks), sink: { kind: "output", node: n, chunks, persist: false }, leaves: leavesOf(n) }, buffer);
+    levelOf.set(buffer, ctx.level);
+    return buffer;
+  };
+  const takes: { level: number; layer: Layer }[] = [];
+
   for (const n of order) {
+    if (n.kind === "reshape") {
+      // chunk k of the result is chunk k of the input on lined-up chunks: an alias, no storage of its own
+      const source = materializedOn(n.input, n.inputChunks);
+      const out = pb.buffer(n.shape, n.dtype, n.chunks, { alias: source });
+      bufferOf.set(n.id, out);
+      levelOf.set(out, levelOf.get(source) ?? 0);
+      continue;
+    }
+    if (n.kind === "concat") {
+      // each input is stored into its place in the result's chunks (which are cut at every input's edges)
+      const out = pb.buffer(n.shape, n.dtype, n.chunks);
+      let at = 0;
+      let level = 1;
+      const starts = blockStarts(n.chunks[n.axis]!);
+      for (const part of n.inputs) {
+        const len = part.shape[n.axis]!;
+        if (len === 0) continue; // nothing to store
+        const first = starts.indexOf(at);
+        const last = starts.indexOf(at + len);
+        const chunks = n.chunks.map((c, d) => (d === n.axis ? c.slice(first, last) : [...c]));
+        const offset = n.shape.map((_, d) => (d === n.axis ? at : 0));
+        const ctx = place({ expr: part, grid: gridOf(part.shape, chunks), sink: { kind: "output", node: part, chunks, persist: false }, leaves: leavesOf(part) }, out);
+        ctx.offset = offset;
+        level = Math.max(level, ctx.level);
+        at += len;
+      }
+      bufferOf.set(n.id, out);
+      levelOf.set(out, level);
+      continue;
+    }
+    if (n.kind === "take") {
+      const input = materializedOn(n.input, n.inputChunks);
+      const indexBuffer = n.indexNode ? materializedOn(n.indexNode, [[...n.indexChunks!]]) : undefined;
+      const out = pb.buffer(n.shape, n.dtype, n.chunks);
+      const level = Math.max(levelOf.get(input) ?? 0, indexBuffer === undefined ? 0 : (levelOf.get(indexBuffer) ?? 0));
+      bufferOf.set(n.id, out);
+      levelOf.set(out, level + 1);
+      const layer: Layer = { kind: "take", id: -1, label: `take axis ${n.axis}`, input, output: out, axis: n.axis, indices: n.indices ? [...n.indices] : null };
+      if (indexBuffer !== undefined) layer.indexBuffer = indexBuffer;
+      takes.push({ level, layer });
+      continue;
+    }
     if (n.kind === "data" || n.kind === "stored") {
       bufferOf.set(n.id, pb.input(n, opts.hashInputs === true));
       levelOf.set(bufferOf.get(n.id)!, 0);
@@ -142,9 +197,11 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
   for (const r of requests) {
     const n = r.node;
     const persist = r.persist === true;
-    const materialized = n.kind === "reduce" || n.kind === "mapBlocks";
+    // results of materialized nodes are returned from their buffers, unless they are the plan's inputs
+    const own = bufferOf.get(n.id);
+    const materialized = own !== undefined && n.kind !== "data" && n.kind !== "stored" && pb.buffers[storageOf(pb, own)]!.input === undefined;
     const chunksOf = (id: number) => pb.buffers[id]!.chunks;
-    if (materialized && (!persist || sameChunks(chunksOf(bufferOf.get(n.id)!), r.chunks))) {
+    if (materialized && (!persist || sameChunks(chunksOf(own), r.chunks))) {
       pb.outputs.push({ buffer: bufferOf.get(n.id)!, scalar: n.kind === "reduce" && n.shape.length === 0, persist });
       continue;
     }
@@ -158,15 +215,23 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     pb.outputs.push({ buffer: ctx.buffer, scalar: false, persist });
   }
 
-  emitLayers(pb, contexts, bufferOf, tile);
+  emitLayers(pb, contexts, bufferOf, tile, takes);
   return { plan: pb.build(), bindings: pb.bindings };
 }
 
+/** The buffer that holds an alias's chunks. */
+const storageOf = (pb: PlanBuilder, id: number): number => {
+  let b = pb.buffers[id]!;
+  while (b.alias !== undefined) b = pb.buffers[b.alias]!;
+  return b.id;
+};
+
 /** Groups contexts into fused kernels and lays out the layers in dependency order. */
-function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, number>, tile: number): void {
+function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, number>, tile: number, takes: { level: number; layer: Layer }[]): void {
   const groups: Placed[][] = [];
   for (const c of [...contexts].sort((a, b) => a.level - b.level)) {
-    const g = groups.find((x) => x[0]!.level === c.level && sameGrid(x[0]!.taskGrid, c.taskGrid));
+    // a part of a concatenation writes chunks of its own: it shares a kernel with nothing
+    const g = c.offset ? undefined : groups.find((x) => !x[0]!.offset && x[0]!.level === c.level && sameGrid(x[0]!.taskGrid, c.taskGrid));
     if (g) g.push(c);
     else groups.push([c]);
   }
@@ -203,7 +268,7 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
         });
       } else {
         const r = e.value(c.expr);
-        e.b.emit(OP.STORE, r, e.slot({ kind: "write", buffer: c.buffer }, c.expr.dtype));
+        e.b.emit(OP.STORE, r, e.slot(c.offset ? { kind: "write", buffer: c.buffer, offset: c.offset } : { kind: "write", buffer: c.buffer }, c.expr.dtype));
         e.release(c.expr);
         if (s.kind === "mapBlocksInput") {
           labels.push("blocks");
@@ -216,7 +281,12 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
     const shape = `${group[0]!.expr.dtype}[${grid.shape.join(",")}]`;
     pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}`, grid, box: wholeBox(grid), kernel: pb.kernels.length - 1, tile, partials });
     pb.layers.push(...after);
+    // gathers whose inputs are all written by now
+    const next = groups[groups.indexOf(group) + 1];
+    for (const t of takes.filter((x) => !next || x.level < next[0]!.level)) pb.layers.push(t.layer);
+    takes = takes.filter((x) => next && x.level >= next[0]!.level);
   }
+  pb.layers.push(...takes.map((t) => t.layer));
   pb.layers.forEach((l, i) => (l.id = i));
 }
 

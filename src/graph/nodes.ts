@@ -88,7 +88,40 @@ export interface MapBlocksNode extends NodeBase {
   readonly args: readonly unknown[];
 }
 
-export type Node = RandomNode | IotaNode | FillNode | DataNode | StoredNode | MapNode | ViewNode | ReduceNode | MapBlocksNode;
+/**
+ * A reshape of an array whose chunks line up with it (dask's rule: along merged or split axes only the
+ * leading axis is cut): its chunk k holds exactly the bytes of chunk k of the input on `inputChunks`.
+ */
+export interface ReshapeNode extends NodeBase {
+  readonly kind: "reshape";
+  readonly input: Node;
+  readonly inputChunks: Chunks;
+  readonly chunks: Chunks;
+}
+/** Elements gathered along `axis` at a list of indices (given, or from a lazy 1-d int32 array). */
+export interface TakeNode extends NodeBase {
+  readonly kind: "take";
+  readonly input: Node;
+  readonly inputChunks: Chunks;
+  readonly axis: number;
+  /** checked, non-negative indices; null: they come from `indexNode` */
+  readonly indices: readonly number[] | null;
+  readonly indexNode?: Node;
+  readonly indexChunks?: readonly number[];
+  readonly chunks: Chunks;
+}
+
+/** Arrays joined along `axis` (all of this node's dtype); its chunks cut at every input's edges. */
+export interface ConcatNode extends NodeBase {
+  readonly kind: "concat";
+  readonly inputs: readonly Node[];
+  readonly axis: number;
+  readonly chunks: Chunks;
+}
+
+export type Node =
+  | RandomNode | IotaNode | FillNode | DataNode | StoredNode | MapNode | ViewNode | ReduceNode | MapBlocksNode | ReshapeNode | TakeNode
+  | ConcatNode;
 
 let nextId = 1;
 /** Node ids: identity within this process only (plans never contain them). */
@@ -100,6 +133,8 @@ export const isVirtual = (n: Node): boolean =>
 /** Direct node inputs (scalars left out). */
 export function inputsOf(n: Node): Node[] {
   if (n.kind === "map") return n.args.filter((a): a is Node => typeof a !== "number");
-  if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view") return [n.input];
+  if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view" || n.kind === "reshape") return [n.input];
+  if (n.kind === "take") return n.indexNode ? [n.input, n.indexNode] : [n.input];
+  if (n.kind === "concat") return [...n.inputs];
   return [];
 }

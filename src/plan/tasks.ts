@@ -5,7 +5,7 @@
  */
 import { Grid, boxBlock, boxSize } from "../grid.js";
 import { applyMap } from "../index-map.js";
-import type { BufferDecl, CombineLayer, Layer, Plan, ProgramLayer } from "./types.js";
+import type { BufferDecl, CombineLayer, Layer, Plan, ProgramLayer, TakeLayer } from "./types.js";
 
 /** Buffers whose chunks are stored somewhere: an alias reads its source's chunks. */
 export function storageOf(plan: Plan, buffer: number): number {
@@ -49,6 +49,11 @@ export class LayerTasks {
       this.layerGrid = null;
       this.count = bufGrid(layer.input).nchunks;
       bufGrid(layer.output);
+    } else if (layer.kind === "take") {
+      this.layerGrid = null;
+      this.count = bufGrid(layer.output).nchunks;
+      bufGrid(layer.input);
+      if (layer.indexBuffer !== undefined) bufGrid(layer.indexBuffer);
     } else {
       this.layerGrid = new Grid(layer.grid);
       this.count = bufGrid(layer.output).nchunks;
@@ -75,6 +80,9 @@ export class LayerTasks {
     else if (l.kind === "mapBlocks") {
       add(reads, l.input, t);
       add(writes, l.output, t);
+    } else if (l.kind === "take") {
+      this.takeReads(l, t, (b, c) => add(reads, b, c));
+      add(writes, l.output, t);
     } else {
       // distinct by construction (and there can be a million of them): no search for duplicates
       const b = storageOf(this.plan, l.partial);
@@ -92,8 +100,37 @@ export class LayerTasks {
       if (s.kind === "index") continue;
       const bg = this.grids.get(s.buffer)!;
       if (s.kind === "partial") cb(s.buffer, g.chunkIndex(block), true);
-      else cb(s.buffer, chunkHolding(bg, s.kind === "read" ? applyMap(s.map, start) : start), s.kind === "write");
+      else if (s.kind === "read") cb(s.buffer, chunkHolding(bg, applyMap(s.map, start)), false);
+      else cb(s.buffer, chunkHolding(bg, s.offset ? start.map((v, d) => v + s.offset![d]!) : start), true);
     }
+  }
+
+  /**
+   * A take's reads for output chunk t: the input chunks its indices fall in (with lazy indices, every
+   * input block along the axis, and the chunk of indices).
+   */
+  private takeReads(l: TakeLayer, t: number, cb: (buffer: number, chunk: number) => void): void {
+    const out = this.grids.get(l.output)!;
+    const inp = this.grids.get(l.input)!;
+    const oc = out.chunk(t);
+    const index = [...oc.index];
+    const along = (b: number) => {
+      index[l.axis] = b;
+      cb(l.input, inp.chunkIndex(index));
+    };
+    if (l.indices) {
+      const seen = new Set<number>();
+      for (let i = oc.start[l.axis]!; i < oc.start[l.axis]! + oc.shape[l.axis]!; i++) {
+        const b = inp.holding(oc.start.map((s, d) => (d === l.axis ? l.indices![i]! : s))).chunk;
+        if (!seen.has(b)) {
+          seen.add(b);
+          cb(l.input, b);
+        }
+      }
+      return;
+    }
+    cb(l.indexBuffer!, oc.index[l.axis]!);
+    for (let b = 0; b < inp.numblocks[l.axis]!; b++) along(b);
   }
 
   /** The partial chunks combined into output chunk t: every block of the partial grid inside it. */

@@ -48,8 +48,8 @@ export type SlotAccess =
   | { kind: "index"; offset: number; strides: number[]; contiguous: boolean }
   /** MEM read: the element of `buffer` at map(i) (any strides: views of materialized arrays read in place) */
   | { kind: "read"; buffer: number; map: IndexMap }
-  /** MEM sink: the element of `buffer` (same shape as the grid) at i */
-  | { kind: "write"; buffer: number }
+  /** MEM sink: the element of `buffer` at i + offset (no offset: the buffer has the grid's shape) */
+  | { kind: "write"; buffer: number; offset?: number[] }
   /** MEM f64 accumulators: component `component` of this task's chunk of the partial buffer */
   | { kind: "partial"; buffer: number; component: number };
 
@@ -101,7 +101,22 @@ export interface CombineLayer {
   output: number;
 }
 
-export type Layer = ProgramLayer | MapBlocksLayer | CombineLayer;
+/**
+ * Task t: chunk t of `output`, the input's elements at `indices` along `axis` (or at the values of the
+ * int32 buffer `indexBuffer`, whose chunk i gives the indices of output block i along the axis).
+ */
+export interface TakeLayer {
+  kind: "take";
+  id: number;
+  label: string;
+  input: number;
+  output: number;
+  axis: number;
+  indices: number[] | null;
+  indexBuffer?: number;
+}
+
+export type Layer = ProgramLayer | MapBlocksLayer | CombineLayer | TakeLayer;
 
 export interface OutputDecl {
   buffer: number;

@@ -10,8 +10,9 @@
  */
 import { ComputeError } from "../errors.js";
 import { LayerTasks, storageOf } from "../plan/tasks.js";
-import type { Plan } from "../plan/types.js";
+import type { CombineLayer, Plan } from "../plan/types.js";
 import { combineChunk } from "./combine.js";
+import { takeChunk } from "./take.js";
 import type { ChunkMemory } from "./memory.js";
 import { ReadyRanges } from "./ready.js";
 
@@ -32,8 +33,8 @@ export interface RunHooks {
   onPersisted?(buffer: number, chunk: number): void;
 }
 
-/** Tasks handed to workers are counted as "chunks" in progress events; combine tasks are not. */
-export const isWorkerLayer = (plan: Plan, l: number) => plan.layers[l]!.kind !== "combine";
+/** Program and mapBlocks tasks run on workers and count as "chunks" in progress; combine and take tasks run here. */
+export const isWorkerLayer = (plan: Plan, l: number) => plan.layers[l]!.kind === "program" || plan.layers[l]!.kind === "mapBlocks";
 
 export class PlanRun {
   readonly tasks: LayerTasks[];
@@ -198,7 +199,7 @@ export class PlanRun {
   }
 
   private markReady(l: number, a: number, b: number): void {
-    if (this.plan.layers[l]!.kind === "combine") for (let t = a; t < b; t++) this.hostQueue.push(this.layerBase[l]! + t);
+    if (!isWorkerLayer(this.plan, l)) for (let t = a; t < b; t++) this.hostQueue.push(this.layerBase[l]! + t);
     else this.ready[l]!.add(a, b);
   }
 
@@ -310,7 +311,7 @@ export class PlanRun {
     return lo;
   }
 
-  /** Runs combine tasks that are ready, on this thread. */
+  /** Runs combine and take tasks that are ready, on this thread. */
   private runHostTasks(): void {
     while (this.hostQueue.length) {
       const i = this.hostQueue.shift()!;
@@ -318,20 +319,25 @@ export class PlanRun {
       const t = i - this.layerBase[l]!;
       const lt = this.tasks[l]!;
       const layer = this.plan.layers[l]!;
-      if (layer.kind !== "combine") throw new Error("internal: a worker task in the host queue");
       this.begin({ layer: l, start: t, end: t + 1 });
-      const out = this.memory.view(layer.output, t);
-      const vals = new Float64Array(out.length);
-      try {
-        combineChunk(lt, t, (k) => this.memory.f64View(layer.partial, k), vals, this.plan.buffers[layer.output]!.dtype === "float32");
-      } catch (e) {
-        throw new ComputeError("TASK_FAILED", `combining ${layer.op} partials failed: ${(e as Error).message}`, { cause: e });
-      }
-      if (this.plan.buffers[layer.output]!.dtype === "bool") for (let j = 0; j < vals.length; j++) out[j] = vals[j] !== 0 ? 1 : 0;
-      else out.set(vals);
+      if (layer.kind === "combine") this.combine(lt, layer, t);
+      else if (layer.kind === "take") takeChunk(lt, t, (b, k) => this.memory.view(b, k));
+      else throw new Error("internal: a worker task in the host queue");
       this.taskDone(i);
       this.doneCount[l]!++;
     }
+  }
+
+  private combine(lt: LayerTasks, layer: CombineLayer, t: number): void {
+    const out = this.memory.view(layer.output, t);
+    const vals = new Float64Array(out.length);
+    try {
+      combineChunk(lt, t, (k) => this.memory.f64View(layer.partial, k), vals, this.plan.buffers[layer.output]!.dtype === "float32");
+    } catch (e) {
+      throw new ComputeError("TASK_FAILED", `combining ${layer.op} partials failed: ${(e as Error).message}`, { cause: e });
+    }
+    if (this.plan.buffers[layer.output]!.dtype === "bool") for (let j = 0; j < vals.length; j++) out[j] = vals[j] !== 0 ? 1 : 0;
+    else out.set(vals);
   }
 
   /** Bytes a task of layer l gives new memory to (its largest written chunks): batches are capped by it. */

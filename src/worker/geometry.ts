@@ -69,7 +69,7 @@ export class SlotResolver {
       }
       case "read":
       case "write": {
-        const map = slot.kind === "read" ? slot.map : identityMap(nd);
+        const map = slot.kind === "read" ? slot.map : slot.offset ? { ...identityMap(nd), offset: slot.offset } : identityMap(nd);
         const at = this.locate(slot.buffer, applyMap(map, r.start));
         const lin = linearThrough(map, at.strides, nd);
         return { base: at.addr + at.offset * itemsize(slot.buffer.dtype), strides: lin.strides, unitOnly: false, sink: slot.kind === "write", mem: true };

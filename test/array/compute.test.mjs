@@ -233,10 +233,13 @@ test("NDArray eager methods: add, sum with axis, get, toArray", async () => {
   assert.is(nd.get(5, 9), VALS[59]);
   assert.is(nd.get(-1, -1), VALS[59]);
   assert.is(nd.get(2, 3), VALS[23]);
-  throwsCode(() => nd.get(6, 0), "INVALID_ARGUMENT", "6");
-  throwsCode(() => nd.get(0, -11), "INVALID_ARGUMENT", "-11");
-  throwsCode(() => nd.get(0), "INVALID_ARGUMENT");
-  throwsCode(() => nd.get(0.5, 0), "INVALID_ARGUMENT", "0.5");
+  throwsCode(() => nd.get(6, 0), "INDEX_ERROR", "6");
+  throwsCode(() => nd.get(0, -11), "INDEX_ERROR", "-11");
+  throwsCode(() => nd.get(0, 0, 0), "INDEX_ERROR", "too many indices");
+  throwsCode(() => nd.get(0.5, 0), "INDEX_ERROR", "0.5");
+  // fewer integers than axes: a row, as numpy (an NDArray)
+  assert.equal(nd.get(0).shape, [10]);
+  assert.is(nd.get(0).get(3), VALS[3]);
   assert.equal(nd.toArray(), R.nest(VALS, [6, 10]));
   const b = await src().gt(0).compute();
   assert.equal(b.toArray()[0], VALS.slice(0, 10).map((v) => v > 0));
