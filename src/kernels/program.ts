@@ -91,6 +91,76 @@ export function writeProgram(
   return lay.bytes;
 }
 
+/**
+ * A program area that keeps its template between tasks: the code and constants are written once (at
+ * offsets laid out for up to `maxNdim` row dims), and each task rewrites only the header, the row extents
+ * and the slot records, the part that changes from task to task.
+ */
+export class ProgramArea {
+  private template: ProgramTemplate | null = null;
+  private layout: ProgramLayout | null = null;
+  private ndimRoom = -1;
+  /** views of the memory, made again only when it grew */
+  private views: { buffer: ArrayBufferLike; i32: Int32Array; f64: Float64Array } | null = null;
+
+  constructor(
+    readonly addr: number,
+    readonly bytes: number,
+    private readonly regs: number,
+    private readonly scratch: number,
+  ) {}
+
+  /** Bytes a template needs with up to `maxNdim` row dims (checked against the area by the caller). */
+  static bytesFor(tpl: ProgramTemplate, maxNdim: number): number {
+    return programLayout(maxNdim, tpl.slotKinds.length, tpl.code.length, tpl.consts.length).bytes;
+  }
+
+  write(buffer: ArrayBufferLike, tpl: ProgramTemplate, geom: ChunkGeometry, tile: number, maxNdim: number): void {
+    const ndim = geom.extents.length;
+    if (ndim > MAX_DIMS) throw new RangeError(`program has ${ndim} row dims, more than ${MAX_DIMS}`);
+    const room = Math.max(maxNdim, ndim);
+    if (this.template !== tpl || this.ndimRoom < room) {
+      const lay = programLayout(room, tpl.slotKinds.length, tpl.code.length, tpl.consts.length);
+      new Int32Array(buffer, this.addr + lay.instr, tpl.code.length).set(tpl.code);
+      new Float64Array(buffer, this.addr + lay.consts, tpl.consts.length).set(tpl.consts);
+      this.template = tpl;
+      this.layout = lay;
+      this.ndimRoom = room;
+    }
+    const lay = this.layout!;
+    if (!this.views || this.views.buffer !== buffer) this.views = { buffer, i32: new Int32Array(buffer), f64: new Float64Array(buffer) };
+    const { i32, f64 } = this.views;
+    const h = this.addr >>> 2;
+    i32[h + H.MAGIC] = PROGRAM_MAGIC;
+    i32[h + H.NDIM] = ndim;
+    i32[h + H.ROWLEN] = geom.rowLen;
+    i32[h + H.NSLOTS] = tpl.slotKinds.length;
+    i32[h + H.NINSTR] = tpl.code.length;
+    i32[h + H.NCONST] = tpl.consts.length;
+    i32[h + H.NREGS] = tpl.nregs;
+    i32[h + H.TILE] = tile;
+    i32[h + H.EXTENTS] = lay.extents;
+    i32[h + H.SLOTS] = lay.slots;
+    i32[h + H.INSTR] = lay.instr;
+    i32[h + H.CONSTS] = lay.consts;
+    i32[h + H.REGS] = this.regs;
+    i32[h + H.SCRATCH] = this.scratch;
+    const e = (this.addr + lay.extents) >>> 2;
+    for (let d = 0; d < ndim; d++) i32[e + d] = geom.extents[d]!;
+    const rec = 4 + ndim;
+    const at = (this.addr + lay.slots) >>> 3;
+    for (let i = 0; i < tpl.slotKinds.length; i++) {
+      const g = geom.slots[i]!;
+      const o = at + i * rec;
+      f64[o + S.KIND] = tpl.slotKinds[i]!;
+      f64[o + S.DTYPE] = tpl.slotDtypes[i]!;
+      f64[o + S.BASE] = g.base;
+      f64[o + S.LAST] = g.last;
+      for (let d = 0; d < ndim; d++) f64[o + S.ROW + d] = g.rows[d]!;
+    }
+  }
+}
+
 function writeGeometrySlots(buffer: ArrayBufferLike, at: number, tpl: ProgramTemplate, geom: ChunkGeometry): void {
   const ndim = geom.extents.length;
   const rec = 4 + ndim;

@@ -3,7 +3,7 @@
  * each task reads and writes. Pure functions of the plan: the scheduler builds its dependency counts
  * from them, rank ownership and transfers follow from them, and tests check them directly.
  */
-import { Grid, boxBlock, boxSize } from "../grid.js";
+import { Grid, blockAt, boxBlock, boxSize } from "../grid.js";
 import { applyMap } from "../index-map.js";
 import type { BufferDecl, CombineLayer, Layer, Plan, ProgramLayer, TakeLayer } from "./types.js";
 
@@ -23,10 +23,25 @@ export interface Access {
 }
 
 /**
- * The tasks of one layer. `accesses(t)` lists task t's distinct reads and writes (storage buffers).
+ * How one program slot's chunk follows from a task's block: per buffer axis, the buffer block of every
+ * block of the grid axis it follows (or a fixed block), weighted by the buffer's C-order block strides.
+ */
+interface SlotChunks {
+  buffer: number;
+  write: boolean;
+  /** per buffer axis: the grid axis it follows (-1: fixed), the block of each grid block, the fixed block */
+  axes: { from: number; blocks: Int32Array; fixed: number; weight: number }[];
+}
+
+/**
+ * The tasks of one layer. `visit(t, onRead, onWrite)` calls back with task t's reads and writes (storage
+ * buffers; a chunk read through two slots is visited twice) without allocating; `accesses(t)` lists
+ * them, deduplicated.
  */
 export class LayerTasks {
   readonly count: number;
+  private slotChunks: SlotChunks[] = [];
+  private readonly blockScratch: number[] = [];
   private readonly grids = new Map<number, Grid>();
   private readonly layerGrid: Grid | null;
   /** combine layers: per kept axis of the partial grid, the first refined block of each output block */
@@ -45,6 +60,7 @@ export class LayerTasks {
       this.layerGrid = new Grid(layer.grid);
       this.count = boxSize(layer.box);
       for (const s of plan.kernels[layer.kernel]!.slots) if (s.kind !== "index") bufGrid(s.buffer);
+      this.slotChunks = this.programSlotChunks(layer);
     } else if (layer.kind === "mapBlocks") {
       this.layerGrid = null;
       this.count = bufGrid(layer.input).nchunks;
@@ -64,6 +80,63 @@ export class LayerTasks {
 
   grid(buffer: number): Grid {
     return this.grids.get(buffer)!;
+  }
+
+  private programSlotChunks(l: ProgramLayer): SlotChunks[] {
+    const g = this.layerGrid!;
+    const nd = g.shape.length;
+    const out: SlotChunks[] = [];
+    for (const s of this.plan.kernels[l.kernel]!.slots) {
+      if (s.kind === "index") continue;
+      const bg = this.grids.get(s.buffer)!;
+      const buffer = storageOf(this.plan, s.buffer);
+      const bnd = bg.shape.length;
+      const weights = new Array<number>(bnd);
+      let w = 1;
+      for (let k = bnd - 1; k >= 0; k--) {
+        weights[k] = w;
+        w *= bg.numblocks[k]!;
+      }
+      const axes: SlotChunks["axes"] = [];
+      if (s.kind === "partial") {
+        // the partial buffer has a leading component axis of one block, then the grid's blocks
+        for (let d = 0; d < nd; d++) axes.push({ from: d, blocks: Int32Array.from({ length: g.numblocks[d]! }, (_, b) => b), fixed: 0, weight: weights[d + 1]! });
+        out.push({ buffer, write: true, axes });
+        continue;
+      }
+      const map = s.kind === "read" ? s.map : { source: [...Array(nd).keys()], step: new Array<number>(nd).fill(1), offset: s.offset ?? new Array<number>(nd).fill(0) };
+      for (let k = 0; k < bnd; k++) {
+        const from = map.source[k]!;
+        const starts = bg.starts[k]!;
+        const at = (pos: number) => blockAt(starts, pos);
+        if (from < 0 || map.step[k] === 0) axes.push({ from: -1, blocks: new Int32Array(0), fixed: at(map.offset[k]!), weight: weights[k]! });
+        else {
+          const gs = g.starts[from]!;
+          const blocks = Int32Array.from({ length: g.numblocks[from]! }, (_, b) => at(map.offset[k]! + map.step[k]! * gs[b]!));
+          axes.push({ from, blocks, fixed: 0, weight: weights[k]! });
+        }
+      }
+      out.push({ buffer, write: s.kind === "write", axes });
+    }
+    return out;
+  }
+
+  /** Task t's reads and writes, as (storage buffer, chunk) calls; nothing is allocated for program layers. */
+  visit(t: number, onRead: (buffer: number, chunk: number) => void, onWrite: (buffer: number, chunk: number) => void): void {
+    const l = this.layer;
+    if (l.kind !== "program") {
+      const a = this.accesses(t);
+      for (const r of a.reads) onRead(r.buffer, r.chunk);
+      for (const w of a.writes) onWrite(w.buffer, w.chunk);
+      return;
+    }
+    const block = boxBlock(l.box, t, this.blockScratch);
+    for (const sc of this.slotChunks) {
+      let c = 0;
+      for (const ax of sc.axes) c += (ax.from < 0 ? ax.fixed : ax.blocks[block[ax.from]!]!) * ax.weight;
+      if (sc.write) onWrite(sc.buffer, c);
+      else onRead(sc.buffer, c);
+    }
   }
 
   /** Task t's distinct accesses: reads then writes. */

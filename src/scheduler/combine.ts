@@ -79,6 +79,33 @@ function argBetter(less: boolean, v: number, i: number, w: number, j: number): b
   return less ? v < w : v > w;
 }
 
+/**
+ * treeCombine over parts [lo, hi) without copying each part: the result goes to `out`; `stack` holds one
+ * scratch accumulator per depth (the right half's). The same association as treeCombine.
+ */
+function treeRange(
+  op: ReduceOp,
+  n: number,
+  part: (i: number) => Float64Array,
+  lo: number,
+  hi: number,
+  out: Float64Array[],
+  stack: Float64Array[][],
+  depth: number,
+  fresh: (a: Float64Array[] | undefined) => Float64Array[],
+): void {
+  if (hi - lo === 1) {
+    const data = part(lo);
+    out.forEach((o, c) => o.set(data.subarray(c * n, (c + 1) * n)));
+    return;
+  }
+  const mid = lo + ((hi - lo) >> 1);
+  treeRange(op, n, part, lo, mid, out, stack, depth + 1, fresh);
+  const right = (stack[depth] = fresh(stack[depth]));
+  treeRange(op, n, part, mid, hi, right, stack, depth + 1, fresh);
+  combineInto(op, { comps: out }, { comps: right });
+}
+
 /** Tree-combines partials in order: combine(left half) then combine(right half), then the two. */
 export function treeCombine(op: ReduceOp, parts: Partial[]): Partial {
   if (parts.length === 1) return parts[0]!;
@@ -128,15 +155,15 @@ export function combineChunk(tasks: LayerTasks, t: number, partial: (chunk: numb
   // output axis of each kept axis (with keepdims the result keeps every axis)
   const outAxis = kept.map((d, q) => (l.keepdims ? d : q));
   const outStrides = cStrides(oc.shape);
+  const stack: Float64Array[][] = [];
   for (const group of tasks.combineGroups(t)) {
     const c0 = g.chunk(g.chunkIndex(group.index));
     const n = partialElems(l.axes, c0.shape);
-    const parts: Partial[] = group.chunks.map((k) => {
-      const data = partial(k);
-      return { comps: Array.from({ length: ncomp }, (_, c) => data.slice(c * n, (c + 1) * n)) };
-    });
+    const comps = (a: Float64Array[] | undefined) => (a && a[0]!.length === n ? a : Array.from({ length: ncomp }, () => new Float64Array(n)));
+    const acc = comps(undefined);
+    treeRange(l.op, n, (i) => partial(group.chunks[i]!), 0, group.chunks.length, acc, stack, 0, comps);
     const vals = new Float64Array(n);
-    finalize(l.op, treeCombine(l.op, parts), count, l.ddof, vals);
+    finalize(l.op, { comps: acc }, count, l.ddof, vals);
     // scatter the group's values (C order over its kept extents) into the output chunk
     const bshape = kept.map((d) => c0.shape[d]!);
     const bstart = kept.map((d, q) => c0.start[d]! - oc.start[outAxis[q]!]!);

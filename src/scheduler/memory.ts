@@ -41,6 +41,10 @@ interface BufferState {
 
 export class ChunkMemory {
   private readonly states: (BufferState | null)[];
+  /** per buffer: the buffer holding its chunks (itself, or an alias's source) */
+  private readonly storage: Int32Array;
+  /** a view over the chunk tables (they never move: a view made once stays valid as the memory grows) */
+  private tables: Float64Array | null = null;
   private readonly allocs = new Set<number>();
   private tempBytes = 0;
   private peak = 0;
@@ -53,6 +57,7 @@ export class ChunkMemory {
     private readonly heap: Allocator,
   ) {
     this.states = plan.buffers.map(() => null);
+    this.storage = Int32Array.from(plan.buffers, (b) => storageOf(plan, b.id));
     try {
       for (const b of plan.buffers) {
         if (b.alias !== undefined) continue;
@@ -78,6 +83,7 @@ export class ChunkMemory {
         }
         this.states[b.id] = st;
       }
+      this.tables = new Float64Array(heap.buffer);
     } catch (e) {
       this.releaseAll();
       throw e;
@@ -95,7 +101,7 @@ export class ChunkMemory {
   }
 
   private state(buffer: number): BufferState {
-    return this.states[storageOf(this.plan, buffer)]!;
+    return this.states[this.storage[buffer]!]!;
   }
 
   /** Byte address of a buffer's chunk table (aliases share their source's). */
@@ -114,7 +120,7 @@ export class ChunkMemory {
 
   private setAddress(s: BufferState, k: number, addr: number): void {
     s.addr[k] = addr;
-    new Float64Array(this.heap.buffer, s.table + k * 8, 1)[0] = addr;
+    this.tables![(s.table >>> 3) + k] = addr; // tables are 64-byte aligned
   }
 
   /** Gives chunk k of a buffer memory (its first writer is about to run). */
@@ -198,11 +204,12 @@ export class ChunkMemory {
     return new Float64Array(this.heap.buffer, s.addr[k]!, (s.grid.chunkSize(k) * s.bytesPerElem) / 8);
   }
 
-  /** The chunk's last reader is done: its memory goes back (if it is this run's). */
+  /** The chunk's last reader is done: its memory goes back (if it is this run's); a persisted chunk read in place may move again. */
   release(buffer: number, k: number): void {
     const s = this.state(buffer);
     const a = s.addr[k]!;
     if (a < 0) return;
+    if (!s.owned[k] && s.binding?.kind === "store") this.unpin(s.binding.store, k);
     if (s.owned[k]) {
       if (s.perSlab > 1) this.slabRelease(s, k);
       else this.freeOwn(a);
@@ -251,6 +258,13 @@ export class ChunkMemory {
     this.tempBytes = 0;
     const heap = this.heap as Heap;
     for (const p of this.pinned.splice(0)) if (typeof heap.unpin === "function") heap.unpin(p.store, p.k);
+  }
+
+  private unpin(store: ChunkStore, k: number): void {
+    const i = this.pinned.findIndex((p) => p.store === store && p.k === k);
+    if (i < 0) return;
+    this.pinned.splice(i, 1);
+    (this.heap as Heap).unpin(store, k);
   }
 
   /** Elements of chunk k of a buffer. */

@@ -9,6 +9,7 @@
  * chunks computed elsewhere.
  */
 import { ComputeError } from "../errors.js";
+import { Grid } from "../grid.js";
 import { LayerTasks, storageOf } from "../plan/tasks.js";
 import type { CombineLayer, Plan } from "../plan/types.js";
 import { combineChunk } from "./combine.js";
@@ -98,31 +99,39 @@ export class PlanRun {
         this.chunkIndex[base + k] = k;
       }
     }
-    // task -> reads / writes (global chunk numbers), then chunk -> readers
-    const readLists: number[] = [];
-    const writeLists: number[] = [];
+    // task -> reads / writes (global chunk numbers): counted, then filled (no per-task allocation)
     this.readStart = new Int32Array(nt + 1);
     this.writeStart = new Int32Array(nt + 1);
     this.owned = new Uint8Array(nt);
     this.ownedCount = plan.layers.map(() => 0);
     this.doneCount = plan.layers.map(() => 0);
+    let nr = 0;
+    let nw = 0;
+    const countRead = () => void nr++;
+    const countWrite = () => void nw++;
     let g = 0;
     this.tasks.forEach((lt, l) => {
       for (let t = 0; t < lt.count; t++, g++) {
-        const a = lt.accesses(t);
-        this.readStart[g] = readLists.length;
-        this.writeStart[g] = writeLists.length;
-        for (const r of a.reads) readLists.push(this.chunkBase[r.buffer]! + r.chunk);
-        for (const w of a.writes) writeLists.push(this.chunkBase[w.buffer]! + w.chunk);
+        this.readStart[g] = nr;
+        this.writeStart[g] = nw;
+        lt.visit(t, countRead, countWrite);
         const mine = hooks.owns ? hooks.owns(l, t) : true;
         this.owned[g] = mine ? 1 : 0;
         if (mine) this.ownedCount[l]!++;
       }
     });
-    this.readStart[nt] = readLists.length;
-    this.writeStart[nt] = writeLists.length;
-    this.reads = Int32Array.from(readLists);
-    this.writes = Int32Array.from(writeLists);
+    this.readStart[nt] = nr;
+    this.writeStart[nt] = nw;
+    this.reads = new Int32Array(nr);
+    this.writes = new Int32Array(nw);
+    const base = this.chunkBase;
+    let ri = 0;
+    let wi = 0;
+    const fillRead = (b: number, c: number) => void (this.reads[ri++] = base[b]! + c);
+    const fillWrite = (b: number, c: number) => void (this.writes[wi++] = base[b]! + c);
+    this.tasks.forEach((lt) => {
+      for (let t = 0; t < lt.count; t++) lt.visit(t, fillRead, fillWrite);
+    });
     this.writersLeft = new Int32Array(nc);
     this.readersLeft = new Int32Array(nc);
     const readerCount = new Int32Array(nc + 1);
@@ -211,6 +220,12 @@ export class PlanRun {
   /** Tasks ready to hand out, deepest layer first (consumers free memory, so they go before producers). */
   hasReady(): boolean {
     return this.ready.some((r) => r.size > 0);
+  }
+
+  /** The layer the next batch comes from (-1: none is ready). */
+  nextLayer(): number {
+    for (let l = this.ready.length - 1; l >= 0; l--) if (this.ready[l]!.size) return l;
+    return -1;
   }
 
   /** The next batch: up to `max(layer, readyCount)` consecutive ready tasks of the deepest ready layer. */
@@ -340,15 +355,34 @@ export class PlanRun {
     else out.set(vals);
   }
 
-  /** Bytes a task of layer l gives new memory to (its largest written chunks): batches are capped by it. */
+  /** Elements in the largest task of layer l (how long a task runs, roughly). */
+  taskElements(l: number): number {
+    const layer = this.plan.layers[l];
+    if (!layer) return 0;
+    let n = this.elements[l];
+    if (n === undefined) {
+      n = layer.kind === "program" ? new Grid(layer.grid).maxChunkSize() : layer.kind === "mapBlocks" ? this.memory.grid(layer.input).maxChunkSize() : 0;
+      this.elements[l] = n;
+    }
+    return n;
+  }
+  private readonly elements: number[] = [];
+
+  /**
+   * Bytes a task of layer l may give new memory to: the chunks it writes and the input chunks it reads
+   * (which may be copied in). Batches are capped by it; measured on the layer's first task.
+   */
   writeBytes(l: number): number {
-    const base = this.layerBase[l]!;
-    const i = base;
-    if (this.tasks[l]!.count === 0) return 0;
+    if (l < 0 || this.tasks[l]!.count === 0) return 0;
+    const i = this.layerBase[l]!;
     let n = 0;
     for (let w = this.writeStart[i]!; w < this.writeStart[i + 1]!; w++) {
       const c = this.writes[w]!;
       n += this.memory.chunkBytes(this.chunkBuffer[c]!, this.chunkIndex[c]!);
+    }
+    for (let r = this.readStart[i]!; r < this.readStart[i + 1]!; r++) {
+      const c = this.reads[r]!;
+      if (this.plan.buffers[this.chunkBuffer[c]!]!.input !== undefined) n += this.memory.chunkBytes(this.chunkBuffer[c]!, this.chunkIndex[c]!);
     }
     return n;
   }

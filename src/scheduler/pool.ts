@@ -25,13 +25,23 @@ export class TaskFailure extends ComputeError {
   }
 }
 
+interface Pending {
+  batch: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 interface Slot {
   worker: Worker;
   areas: WorkerAreas;
   /** layers whose spec this worker has (layer id -> arena address) */
   layers: Map<number, number>;
-  busy: { batch: number; resolve: () => void; reject: (e: Error) => void } | null;
+  /** batches sent and not answered, in order (the worker runs them one after another) */
+  busy: Pending[];
 }
+
+/** Batches a worker may hold at once: the next is waiting there while it runs one, so no round trip idles it. */
+export const BATCHES_IN_FLIGHT = 2;
 
 export class WorkerPool {
   private slots: Slot[] = [];
@@ -60,7 +70,7 @@ export class WorkerPool {
 
   private spawn(areas: WorkerAreas): Slot {
     const worker = newWorker(this.entry);
-    const slot: Slot = { worker, areas, layers: new Map(), busy: null };
+    const slot: Slot = { worker, areas, layers: new Map(), busy: [] };
     worker.on("message", (m: FromWorker) => this.onMessage(slot, m));
     worker.on("error", (e) => this.lost(slot, `threw ${e.message}`));
     worker.on("exit", (code) => {
@@ -72,9 +82,10 @@ export class WorkerPool {
   }
 
   private onMessage(s: Slot, m: FromWorker): void {
-    const b = s.busy;
+    const b = s.busy[0];
     if (!b || m.batch !== b.batch) return;
-    s.busy = null;
+    s.busy.shift();
+    if (s.busy.length === 0) s.worker.unref();
     if (m.type === "done") return b.resolve();
     const code = (PASSED_CODES.has(m.code) ? m.code : "TASK_FAILED") as ErrorCode;
     const err = new TaskFailure(code, m.message, m.task);
@@ -84,21 +95,25 @@ export class WorkerPool {
 
   /** A worker died: its batch fails, and it is replaced (keeping its memory areas). */
   private lost(s: Slot, why: string): void {
-    const b = s.busy;
-    s.busy = null;
+    const held = s.busy.splice(0);
     const i = this.slots.indexOf(s);
     if (i >= 0 && !this.closed) {
       void s.worker.terminate();
       this.slots[i] = this.spawn(s.areas);
     }
-    b?.reject(new ComputeError("WORKER_DIED", `a worker ${why}`));
+    for (const b of held) b.reject(new ComputeError("WORKER_DIED", `a worker ${why}`));
+  }
+
+  /** Batches worker w holds (sent, not answered). */
+  inFlight(w: number): number {
+    return this.slots[w]!.busy.length;
   }
 
   /** Runs tasks [start, end) of a layer on worker `w` (sending the layer's spec first if it lacks it). */
   run(w: number, spec: TaskSpec, arena: () => number, start: number, end: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error("the worker pool is closed"));
     const s = this.slots[w]!;
-    if (s.busy) return Promise.reject(new Error(`internal: worker ${w} is busy`));
+    if (s.busy.length >= BATCHES_IN_FLIGHT) return Promise.reject(new Error(`internal: worker ${w} already holds ${s.busy.length} batches`));
     if (!s.layers.has(spec.layer)) {
       const a = arena();
       s.layers.set(spec.layer, a);
@@ -107,10 +122,8 @@ export class WorkerPool {
     const batch = this.nextBatch++;
     s.worker.ref();
     return new Promise<void>((resolve, reject) => {
-      s.busy = { batch, resolve, reject };
+      s.busy.push({ batch, resolve, reject });
       s.worker.postMessage({ type: "run", layer: spec.layer, batch, start, end } satisfies ToWorker);
-    }).finally(() => {
-      if (!s.busy) s.worker.unref();
     });
   }
 
@@ -126,13 +139,12 @@ export class WorkerPool {
   async stopBusy(): Promise<void> {
     await Promise.all(
       this.slots.map(async (s, i) => {
-        if (!s.busy) return;
-        const b = s.busy;
-        s.busy = null;
+        if (!s.busy.length) return;
+        const held = s.busy.splice(0);
         s.worker.removeAllListeners("exit");
         await s.worker.terminate();
         if (!this.closed) this.slots[i] = this.spawn(s.areas);
-        b.reject(new ComputeError("ABORTED", "stopped"));
+        for (const b of held) b.reject(new ComputeError("ABORTED", "stopped"));
       }),
     );
   }

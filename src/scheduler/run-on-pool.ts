@@ -12,7 +12,7 @@ import type { BoundPlan } from "./inputs.js";
 import type { Engine } from "./engine.js";
 import { ChunkMemory } from "./memory.js";
 import { PlanRun, isWorkerLayer, type Batch, type RunHooks } from "./plan-run.js";
-import { TaskFailure } from "./pool.js";
+import { BATCHES_IN_FLIGHT, TaskFailure } from "./pool.js";
 import { OutputCollector, type RunResult } from "./results.js";
 
 export interface ProgressEvent {
@@ -36,6 +36,9 @@ export interface RunOptions {
 
 /** At most this many bytes of new chunk memory per batch (at least one task). */
 const BATCH_BYTES = 64 * 2 ** 20;
+/** Tasks that give new memory to at most this much may have a second batch waiting in a worker. */
+const QUEUE_TASK_BYTES = 1 << 20;
+const QUEUE_TASK_ELEMENTS = 1 << 16;
 /** Producers wait while the run's chunks hold more than this (and something is running that frees memory). */
 const MIN_BUDGET = 512 * 2 ** 20;
 
@@ -97,11 +100,12 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
   };
   const workerLayers = plan.layers.map((_, l) => l).filter((l) => isWorkerLayer(plan, l) && run.ownedCount[l]! > 0);
   const total = workerLayers.reduce((a, l) => a + run.ownedCount[l]!, 0);
-  const budget = Math.max(MIN_BUDGET, 4 * nworkers * Math.max(0, ...workerLayers.map((l) => run.writeBytes(l))));
+  // within half the kernel memory: the rest is for persisted chunks and a task's own staging
+  const perTask = workerLayers.reduce((m, l) => Math.max(m, run.writeBytes(l)), 0);
+  const budget = Math.min(Math.max(MIN_BUDGET, 4 * nworkers * perTask), engine.heap.limit / 2);
   let done = 0;
 
   return new Promise<void>((resolve, reject) => {
-    const idle = Array.from({ length: nworkers }, (_, i) => nworkers - 1 - i);
     let inflight = 0;
     let failed = false;
     const fail = (e: unknown) => {
@@ -117,7 +121,8 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
     const batchSize = (l: number, ready: number) => {
       const guided = Math.ceil(ready / (nworkers * 4));
       const bytes = run.writeBytes(l);
-      return Math.max(1, bytes > 0 ? Math.min(guided, Math.floor(BATCH_BYTES / bytes)) : guided);
+      const cap = Math.min(BATCH_BYTES, budget / (2 * nworkers));
+      return Math.max(1, bytes > 0 ? Math.min(guided, Math.floor(cap / bytes)) : guided);
     };
     const progress = (b: Batch) => {
       if (!opts.onProgress || !isWorkerLayer(plan, b.layer)) return;
@@ -131,22 +136,31 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
         elapsed: (performance.now() - t0) / 1000,
       });
     };
-    const pump = () => {
+    /** Workers with room for another batch, least loaded first. */
+    const free = () => {
+      let best = -1;
+      for (let w = 0; w < nworkers; w++) if (pool.inFlight(w) < BATCHES_IN_FLIGHT && (best < 0 || pool.inFlight(w) < pool.inFlight(best))) best = w;
+      return best;
+    };
+    const pump = (settle = true) => {
       if (failed) return;
       try {
-        while (idle.length && run.hasReady()) {
+        for (let w = free(); w >= 0 && run.hasReady(); w = free()) {
           if (inflight > 0 && memory.liveBytes > budget) break; // consumers running will free memory first
+          // a second batch waits in a worker only for short tasks, where the round trip is what costs (for
+          // long ones it would only keep the last batches from the worker that is free first)
+          const l = run.nextLayer();
+          if (pool.inFlight(w) > 0 && (run.writeBytes(l) > QUEUE_TASK_BYTES || run.taskElements(l) > QUEUE_TASK_ELEMENTS)) break;
           const b = run.next(batchSize);
           if (!b) break;
           run.begin(b);
-          const w = idle.pop()!;
           inflight++;
           const s = spec(b.layer);
           pool.run(w, s, arenaFor(s), b.start, b.end).then(
             () => {
               if (failed) return;
               inflight--;
-              idle.push(w);
+              pump(false); // hand out what is ready already, before the bookkeeping of this batch
               try {
                 run.finish(b);
               } catch (e) {
@@ -159,6 +173,7 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
             (e: Error) => fail(describeFailure(run, b, e)),
           );
         }
+        if (!settle) return;
         if (run.finished) {
           opts.signal?.removeEventListener("abort", onAbort);
           resolve();

@@ -5,11 +5,13 @@
  * A slot reading a buffer finds the chunk holding the region (the plan guarantees there is one) in the
  * buffer's chunk table, and composes the view's index map with the chunk's C-order strides: a transposed
  * or stepped read is a strided read of the chunk, never a copy.
+ *
+ * This runs once per task (a million times for a million tiny chunks), so it works in preallocated typed
+ * arrays: what depends only on the layer is prepared once, per slot, when the layer arrives.
  */
 import { itemsize } from "../dtype.js";
-import { Grid, cStrides } from "../grid.js";
-import { applyMap, identityMap, linearThrough } from "../index-map.js";
-import type { ChunkGeometry, SlotGeometry } from "../kernels/program.js";
+import { Grid, blockAt } from "../grid.js";
+import type { ChunkGeometry } from "../kernels/program.js";
 import type { BoundBuffer, BoundSlot } from "./messages.js";
 
 export interface Region {
@@ -19,17 +21,6 @@ export interface Region {
   shape: number[];
 }
 
-/** A slot's values over a region: base + sum_g strides_g * (i_g - start_g). */
-interface Affine {
-  base: number;
-  strides: number[];
-  /** the innermost stride must be 1 (RANDOM) */
-  unitOnly: boolean;
-  /** a MEM slot written by a sink: its innermost stride must be 0 or 1 */
-  sink: boolean;
-  mem: boolean;
-}
-
 /** Elements per component in a partial chunk of a region: the region's extents outside the reduced axes. */
 export function partialElems(axes: readonly number[], shape: readonly number[]): number {
   let n = 1;
@@ -37,102 +28,238 @@ export function partialElems(axes: readonly number[], shape: readonly number[]):
   return n;
 }
 
-/** Resolves buffers to chunk addresses; one per worker (grids cached by table address). */
-export class SlotResolver {
-  private readonly grids = new Map<number, Grid>();
-  constructor(private readonly memory: () => ArrayBufferLike) {}
+const INDEX = 0;
+const READ = 1;
+const WRITE = 2;
+const PARTIAL = 3;
 
-  grid(b: BoundBuffer): Grid {
-    let g = this.grids.get(b.table);
-    if (!g || g.shape !== b.shape) this.grids.set(b.table, (g = new Grid(b)));
-    return g;
+/** What a slot's geometry needs, prepared once per layer. */
+interface SlotPlan {
+  kind: number;
+  /** INDEX: value at the grid origin and strides per grid axis; RANDOM needs a unit innermost stride */
+  offset: number;
+  strides: Float64Array;
+  unitOnly: boolean;
+  /** READ / WRITE / PARTIAL: the buffer's chunk table (Float64 word index), grid and element size */
+  tableWord: number;
+  grid: Grid | null;
+  bytes: number;
+  /** READ / WRITE: per buffer axis, the grid axis it follows (-1: fixed), its step and offset */
+  source: Int32Array;
+  step: Float64Array;
+  mapOffset: Float64Array;
+  /** PARTIAL: which grid axes are reduced, and the component */
+  reduced: Uint8Array;
+  component: number;
+}
+
+export class TaskGeometry {
+  private readonly plans: SlotPlan[];
+  private readonly nd: number;
+  /** the chunk tables: written before the layer's spec is sent, they never move, so one view serves */
+  private readonly tables: Float64Array;
+  // per-task scratch: slot bases and strides per grid axis, then the merged dims
+  private readonly base: Float64Array;
+  private readonly strides: Float64Array;
+  private readonly cstrides: Float64Array;
+  private readonly dimAxis = new Int32Array(32);
+  private readonly dimLen = new Float64Array(32);
+  private readonly geom: ChunkGeometry;
+
+  constructor(slots: readonly BoundSlot[], nd: number, memory: ArrayBufferLike) {
+    this.nd = nd;
+    this.tables = new Float64Array(memory);
+    this.plans = slots.map((s) => planSlot(s, nd));
+    const n = slots.length;
+    this.base = new Float64Array(n);
+    this.strides = new Float64Array(n * nd);
+    this.cstrides = new Float64Array(32);
+    this.geom = { extents: [], rowLen: 0, slots: slots.map(() => ({ base: 0, last: 0, rows: [] })) };
   }
 
-  /** Byte address and C strides of the chunk of `b` holding global index j, and j's offset in it. */
-  locate(b: BoundBuffer, j: readonly number[]): { addr: number; strides: number[]; offset: number; chunk: number } {
-    const g = this.grid(b);
-    const { chunk, start, shape } = g.holding(j);
-    const strides = cStrides(shape);
-    let offset = 0;
-    for (let k = 0; k < j.length; k++) offset += (j[k]! - start[k]!) * strides[k]!;
-    const addr = new Float64Array(this.memory(), b.table + chunk * 8, 1)[0]!;
-    return { addr, strides, offset, chunk };
+  /** Address of chunk k of a buffer. */
+  chunkAddress(b: BoundBuffer, k: number): number {
+    return this.tables[(b.table >>> 3) + k]!;
   }
 
-  affine(slot: BoundSlot, r: Region): Affine {
-    const nd = r.shape.length;
-    switch (slot.kind) {
-      case "index": {
-        let base = slot.offset;
-        for (let g = 0; g < nd; g++) base += slot.strides[g]! * r.start[g]!;
-        return { base, strides: slot.strides, unitOnly: slot.contiguous, sink: false, mem: false };
+  /** Bases and per-axis strides of every slot over region r (into the scratch arrays). */
+  private place(r: Region, chunkOfRegion: number): void {
+    const nd = this.nd;
+    for (let i = 0; i < this.plans.length; i++) {
+      const p = this.plans[i]!;
+      const st = i * nd;
+      if (p.kind === INDEX) {
+        let base = p.offset;
+        for (let g = 0; g < nd; g++) {
+          base += p.strides[g]! * r.start[g]!;
+          this.strides[st + g] = p.strides[g]!;
+        }
+        this.base[i] = base;
+        continue;
       }
-      case "read":
-      case "write": {
-        const map = slot.kind === "read" ? slot.map : slot.offset ? { ...identityMap(nd), offset: slot.offset } : identityMap(nd);
-        const at = this.locate(slot.buffer, applyMap(map, r.start));
-        const lin = linearThrough(map, at.strides, nd);
-        return { base: at.addr + at.offset * itemsize(slot.buffer.dtype), strides: lin.strides, unitOnly: false, sink: slot.kind === "write", mem: true };
-      }
-      case "partial": {
-        const g = this.grid(slot.buffer);
+      if (p.kind === PARTIAL) {
         // the partial buffer has a leading component axis of one block: its chunk k is the region's chunk
-        const k = g.chunkIndex([0, ...r.index]);
-        const pshape = r.shape.map((n, d) => (slot.axes.includes(d) ? 1 : n));
-        const strides = cStrides(pshape).map((s, d) => (slot.axes.includes(d) ? 0 : s));
-        const addr = new Float64Array(this.memory(), slot.buffer.table + k * 8, 1)[0]!;
-        const base = addr + slot.component * partialElems(slot.axes, r.shape) * 8;
-        return { base, strides, unitOnly: false, sink: true, mem: true };
+        let acc = 1;
+        let n = 1;
+        for (let g = nd - 1; g >= 0; g--) {
+          if (p.reduced[g]) this.strides[st + g] = 0;
+          else {
+            this.strides[st + g] = acc;
+            acc *= r.shape[g]!;
+            n *= r.shape[g]!;
+          }
+        }
+        this.base[i] = this.tables[p.tableWord + chunkOfRegion]! + p.component * n * 8;
+        continue;
       }
+      // READ / WRITE: the chunk holding the region's first element, strides through the index map
+      const g = p.grid!;
+      const bnd = p.source.length;
+      let chunk = 0;
+      for (let k = 0; k < bnd; k++) {
+        const j = p.source[k]! < 0 ? p.mapOffset[k]! : p.mapOffset[k]! + p.step[k]! * r.start[p.source[k]!]!;
+        chunk = chunk * g.numblocks[k]! + blockAt(g.starts[k]!, j);
+      }
+      // C strides of that chunk, and the element offset of the region's start in it
+      let c = chunk;
+      let acc = 1;
+      let offset = 0;
+      for (let k = bnd - 1; k >= 0; k--) {
+        const nb = g.numblocks[k]!;
+        const b = c % nb;
+        c = (c - b) / nb;
+        this.cstrides[k] = acc;
+        const j = p.source[k]! < 0 ? p.mapOffset[k]! : p.mapOffset[k]! + p.step[k]! * r.start[p.source[k]!]!;
+        offset += (j - g.starts[k]![b]!) * acc;
+        acc *= g.chunks[k]![b]!;
+      }
+      for (let a = 0; a < nd; a++) this.strides[st + a] = 0;
+      for (let k = 0; k < bnd; k++) {
+        const a = p.source[k]!;
+        if (a >= 0) this.strides[st + a] = this.strides[st + a]! + p.step[k]! * this.cstrides[k]!;
+      }
+      this.base[i] = this.tables[p.tableWord + chunk]! + offset * p.bytes;
     }
   }
 
-  /** Address of chunk k of the partial buffer (its components one after another). */
-  chunkAddress(b: BoundBuffer, k: number): number {
-    return new Float64Array(this.memory(), b.table + k * 8, 1)[0]!;
+  /**
+   * Geometry of region r (its chunk index in the layer's grid is `chunk`): drops dims of extent 1, merges
+   * neighbouring dims where every slot is contiguous across them (unless `mergeRows` is off), and keeps
+   * the innermost stride of sink slots at 0 or 1 and of RANDOM's index slots at 1 (else the innermost dim
+   * becomes a row dim and rows have length 1). The result is reused by the next call.
+   */
+  of(r: Region, chunk: number, mergeRows: boolean): ChunkGeometry {
+    const nd = this.nd;
+    const n = this.plans.length;
+    const geom = this.geom;
+    this.place(r, chunk);
+    geom.extents.length = 0;
+    let empty = false;
+    for (let g = 0; g < nd; g++) if (r.shape[g] === 0) empty = true;
+    if (empty) {
+      geom.extents.push(0);
+      geom.rowLen = 0;
+      for (let i = 0; i < n; i++) {
+        const s = geom.slots[i]!;
+        s.base = this.base[i]!;
+        s.last = 0;
+        s.rows.length = 1;
+        s.rows[0] = 0;
+      }
+      return geom;
+    }
+    // dims of extent > 1, innermost first: merged from the innermost outward while every slot's stride
+    // along the next axis out is its stride along the merged dim times the merged length
+    const S = this.strides;
+    let m = 0;
+    const axes = this.dimAxis;
+    const lens = this.dimLen;
+    for (let g = nd - 1; g >= 0; g--) {
+      const len = r.shape[g]!;
+      if (len === 1) continue;
+      if (mergeRows && m > 0) {
+        const a = axes[m - 1]!;
+        const l = lens[m - 1]!;
+        let ok = true;
+        for (let i = 0; i < n && ok; i++) ok = S[i * nd + g] === S[i * nd + a]! * l;
+        if (ok) {
+          lens[m - 1] = l * len;
+          continue;
+        }
+      }
+      axes[m] = g;
+      lens[m] = len;
+      m++;
+    }
+    // the innermost merged dim is the row, unless some slot cannot stride along it
+    let row = m > 0;
+    for (let i = 0; i < n && row; i++) row = this.innermostOk(i, S[i * nd + axes[0]!]!);
+    const first = row ? 1 : 0;
+    geom.rowLen = row ? lens[0]! : 1;
+    for (let q = m - 1; q >= first; q--) geom.extents.push(lens[q]!);
+    for (let i = 0; i < n; i++) {
+      const s = geom.slots[i]!;
+      s.base = this.base[i]!;
+      s.last = row ? S[i * nd + axes[0]!]! : this.plans[i]!.kind === INDEX ? 1 : 0;
+      s.rows.length = 0;
+      for (let q = m - 1; q >= first; q--) s.rows.push(S[i * nd + axes[q]!]!);
+    }
+    return geom;
+  }
+
+  private innermostOk(i: number, stride: number): boolean {
+    const p = this.plans[i]!;
+    if (p.kind === WRITE || p.kind === PARTIAL) return stride === 0 || stride === 1;
+    if (p.kind === READ) return true;
+    return p.unitOnly ? stride === 1 : true;
   }
 }
 
-/**
- * Geometry of one region for a program: drops dims of extent 1, merges neighbouring dims where every
- * slot is contiguous across them (unless `mergeRows` is off), and keeps the innermost stride of sink slots at 0 or 1 and of RANDOM's
- * index slots at 1 (else the innermost dim becomes a row dim and rows have length 1).
- */
-export function regionGeometry(slots: readonly BoundSlot[], r: Region, resolver: SlotResolver, mergeRows = true): ChunkGeometry {
-  const aff = slots.map((s) => resolver.affine(s, r));
-  if (r.shape.some((n) => n === 0)) {
-    return { extents: [0], rowLen: 0, slots: aff.map((a) => ({ base: a.base, last: 0, rows: [0] })) };
+function planSlot(s: BoundSlot, nd: number): SlotPlan {
+  const p: SlotPlan = {
+    kind: INDEX,
+    offset: 0,
+    strides: new Float64Array(nd),
+    unitOnly: false,
+    tableWord: 0,
+    grid: null,
+    bytes: 8,
+    source: new Int32Array(0),
+    step: new Float64Array(0),
+    mapOffset: new Float64Array(0),
+    reduced: new Uint8Array(nd),
+    component: 0,
+  };
+  if (s.kind === "index") {
+    p.offset = s.offset;
+    p.strides.set(s.strides);
+    p.unitOnly = s.contiguous;
+    return p;
   }
-  const dims: { n: number; strides: number[] }[] = [];
-  for (let d = 0; d < r.shape.length; d++) {
-    const n = r.shape[d]!;
-    if (n === 1) continue;
-    dims.push({ n, strides: aff.map((a) => a.strides[d]!) });
+  p.tableWord = s.buffer.table >>> 3;
+  p.grid = new Grid(s.buffer);
+  p.bytes = itemsize(s.buffer.dtype);
+  if (s.kind === "partial") {
+    p.kind = PARTIAL;
+    for (const a of s.axes) p.reduced[a] = 1;
+    p.component = s.component;
+    return p;
   }
-  // merge from the innermost outward
-  const merged: { n: number; strides: number[] }[] = [];
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const outer = dims[i]!;
-    const inner = merged[0];
-    if (mergeRows && inner && outer.strides.every((s, j) => s === inner.strides[j]! * inner.n)) inner.n *= outer.n;
-    else merged.unshift({ n: outer.n, strides: [...outer.strides] });
+  const bnd = s.buffer.shape.length;
+  p.kind = s.kind === "read" ? READ : WRITE;
+  p.source = new Int32Array(bnd);
+  p.step = new Float64Array(bnd);
+  p.mapOffset = new Float64Array(bnd);
+  for (let k = 0; k < bnd; k++) {
+    if (s.kind === "read") {
+      p.source[k] = s.map.step[k] === 0 ? -1 : s.map.source[k]!;
+      p.step[k] = s.map.step[k]!;
+      p.mapOffset[k] = s.map.offset[k]!;
+    } else {
+      p.source[k] = k;
+      p.step[k] = 1;
+      p.mapOffset[k] = s.offset?.[k] ?? 0;
+    }
   }
-  let inner = merged.pop();
-  if (inner && !aff.every((a, j) => innermostOk(a, inner!.strides[j]!))) {
-    merged.push(inner);
-    inner = undefined;
-  }
-  const rowLen = inner ? inner.n : 1;
-  const out: SlotGeometry[] = aff.map((a, j) => ({
-    base: a.base,
-    last: inner ? inner.strides[j]! : a.mem ? 0 : 1,
-    rows: merged.map((m) => m.strides[j]!),
-  }));
-  return { extents: merged.map((m) => m.n), rowLen, slots: out };
-}
-
-function innermostOk(a: Affine, stride: number): boolean {
-  if (a.sink) return stride === 0 || stride === 1;
-  if (a.mem) return true;
-  return a.unitOnly ? stride === 1 : true;
+  return p;
 }

@@ -6,9 +6,9 @@
 import { ComputeError } from "../errors.js";
 import { Grid, boxBlock } from "../grid.js";
 import { RC } from "../kernels/abi.js";
-import { programLayout, writeProgram } from "../kernels/program.js";
+import { ProgramArea } from "../kernels/program.js";
 import type { Kernels } from "../kernels/wasm.js";
-import { SlotResolver, partialElems, regionGeometry, type Region } from "./geometry.js";
+import { TaskGeometry, partialElems, type Region } from "./geometry.js";
 import type { ProgramTaskSpec, WorkerAreas } from "./messages.js";
 
 /** What a thread needs to run kernels: its memory, its kernel instance and its fixed areas. */
@@ -18,28 +18,55 @@ export interface ExecContext {
   areas: WorkerAreas;
 }
 
+/**
+ * The program area of a thread's fixed areas, which remembers the template last written to it. Keyed by
+ * the areas object, which every context of the thread shares (a mapBlocks function's NDArray operations
+ * run on the worker's areas too), so a template is never assumed to be there after someone else wrote.
+ */
+const programAreas = new WeakMap<WorkerAreas, ProgramArea>();
+function programAreaOf(a: WorkerAreas): ProgramArea {
+  let p = programAreas.get(a);
+  if (!p) programAreas.set(a, (p = new ProgramArea(a.program, a.programBytes, a.regs, a.scratch)));
+  return p;
+}
+
 export class ProgramTasks {
   private readonly grid: Grid;
-  private readonly resolver: SlotResolver;
+  private readonly geometry: TaskGeometry;
+  private readonly area: ProgramArea;
+  /** the region of the task being run (reused: a million tasks make no garbage) */
+  private readonly region: Region;
+  private readonly partialTables: number[];
 
   constructor(
     readonly spec: ProgramTaskSpec,
     private readonly ctx: ExecContext,
   ) {
     this.grid = new Grid(spec.grid);
-    this.resolver = new SlotResolver(() => ctx.memory.buffer);
-    const t = spec.template;
-    const bytes = programLayout(spec.grid.shape.length, t.slotKinds.length, t.code.length, t.consts.length).bytes;
+    const nd = spec.grid.shape.length;
+    this.geometry = new TaskGeometry(spec.slots, nd, ctx.memory.buffer);
+    this.area = programAreaOf(ctx.areas);
+    this.region = { index: new Array<number>(nd).fill(0), start: new Array<number>(nd).fill(0), shape: new Array<number>(nd).fill(0) };
+    this.partialTables = spec.partials.map((p) => p.buffer.table >>> 3);
+    const bytes = ProgramArea.bytesFor(spec.template, nd);
     if (bytes > ctx.areas.programBytes) {
       throw new ComputeError("TOO_LARGE", `a fused program needs ${bytes} bytes, more than the ${ctx.areas.programBytes} reserved`);
     }
   }
 
-  /** The region of task t: a block of the layer's box. */
-  region(t: number): Region {
-    const index = boxBlock(this.spec.box, t);
+  /** The region of task t (a block of the layer's box) and its chunk number in the grid. */
+  private place(t: number): number {
+    const r = this.region;
     const g = this.grid;
-    return { index, start: index.map((b, d) => g.starts[d]![b]!), shape: index.map((b, d) => g.chunks[d]![b]!) };
+    boxBlock(this.spec.box, t, r.index);
+    let k = 0;
+    for (let d = 0; d < r.index.length; d++) {
+      const b = r.index[d]!;
+      r.start[d] = g.starts[d]![b]!;
+      r.shape[d] = g.chunks[d]![b]!;
+      k = k * g.numblocks[d]! + b;
+    }
+    return k;
   }
 
   /** Runs tasks [start, end). Throws with `.task` set to the failing task. */
@@ -54,19 +81,22 @@ export class ProgramTasks {
   }
 
   private runTask(t: number): void {
-    const r = this.region(t);
+    const k = this.place(t);
+    const r = this.region;
     const buf = this.ctx.memory.buffer;
-    for (const p of this.spec.partials) {
-      const n = partialElems(p.axes, r.shape);
-      const k = this.resolver.grid(p.buffer).chunkIndex([0, ...r.index]);
-      const f = new Float64Array(buf, this.resolver.chunkAddress(p.buffer, k), n * p.init.length);
-      p.init.forEach((v, c) => f.fill(v, c * n, (c + 1) * n));
+    if (this.spec.partials.length) {
+      const f = new Float64Array(buf);
+      this.spec.partials.forEach((p, i) => {
+        // the partial buffer's chunk k belongs to the region's chunk k (its component axis has one block)
+        const n = partialElems(p.axes, r.shape);
+        const at = f[this.partialTables[i]! + k]! / 8;
+        for (let c = 0; c < p.init.length; c++) f.fill(p.init[c]!, at + c * n, at + (c + 1) * n);
+      });
     }
-    const geom = regionGeometry(this.spec.slots, r, this.resolver, this.spec.mergeRows);
+    const geom = this.geometry.of(r, k, this.spec.mergeRows);
     if (geom.rowLen === 0) return;
-    const a = this.ctx.areas;
-    writeProgram(this.ctx.memory.buffer, a.program, this.spec.template, geom, this.spec.tile, a.regs, a.scratch);
-    const rc = this.ctx.kernels.run(a.program);
+    this.area.write(buf, this.spec.template, geom, this.spec.tile, this.spec.grid.shape.length);
+    const rc = this.ctx.kernels.run(this.ctx.areas.program);
     if (rc !== RC.OK) throw new ComputeError("KERNEL_FAILED", `the ${this.ctx.kernels.name} kernel refused a program (code ${rc})`);
   }
 }

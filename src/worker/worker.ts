@@ -50,29 +50,32 @@ export function serveTasks(adapter: BlockAdapter): void {
         runners.delete(m.layer);
         broken.delete(m.layer);
         return;
-      case "run": {
-        const r = runners.get(m.layer);
-        if (!r) {
-          const e = broken.get(m.layer) ?? Object.assign(new Error(`layer ${m.layer} is unknown to this worker`), { code: "INTERNAL" });
-          fail(m.batch, m.start, e);
-          return;
-        }
-        if (r.kind === "program") {
-          try {
-            r.tasks.run(m.start, m.end);
-            post({ type: "done", batch: m.batch });
-          } catch (e) {
-            fail(m.batch, m.start, e as Error);
-          }
-          return;
-        }
-        r.tasks.run(m.start, m.end).then(
-          () => post({ type: "done", batch: m.batch }),
-          (e: Error) => fail(m.batch, m.start, e),
-        );
+      case "run":
+        // one batch after another: a mapBlocks batch awaits its function, and the next must not overlap it
+        queue = queue.then(() => runBatch(m));
         return;
-      }
     }
   });
+  let queue: Promise<void> = Promise.resolve();
+
+  function runBatch(m: Extract<ToWorker, { type: "run" }>): Promise<void> | void {
+    const r = runners.get(m.layer);
+    if (!r) {
+      const e = broken.get(m.layer) ?? Object.assign(new Error(`layer ${m.layer} is unknown to this worker`), { code: "INTERNAL" });
+      return fail(m.batch, m.start, e);
+    }
+    if (r.kind === "mapBlocks") {
+      return r.tasks.run(m.start, m.end).then(
+        () => post({ type: "done", batch: m.batch }),
+        (e: Error) => fail(m.batch, m.start, e),
+      );
+    }
+    try {
+      r.tasks.run(m.start, m.end);
+      post({ type: "done", batch: m.batch });
+    } catch (e) {
+      fail(m.batch, m.start, e as Error);
+    }
+  }
   const broken = new Map<number, Error>();
 }
