@@ -11,7 +11,7 @@ export function serializePlan(plan: Plan): string {
   return JSON.stringify(plan, (_k, v: unknown) => {
     if (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))) return { $num: Object.is(v, -0) ? "-0" : String(v) };
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-      return { $typed: v.constructor.name, values: Array.from(v as unknown as ArrayLike<number>, (x) => (Number.isFinite(x) && !Object.is(x, -0) ? x : String(x))) };
+      return { $typed: v.constructor.name, values: Array.from(v as unknown as ArrayLike<number>, (x) => (Object.is(x, -0) ? "-0" : Number.isFinite(x) ? x : String(x))) };
     }
     return v;
   });

@@ -47,6 +47,7 @@ async function runOnce(engine: Engine, req: ComputeRequest, opts: RunOptions): P
     hooks: share.hooks(),
     attach: (run, memory) => share.attach(run, memory, (e) => fail(e)),
     settle: () => share.settle(),
+    idle: () => share.idle(),
     fingerprint,
   };
   failure.catch(() => {});

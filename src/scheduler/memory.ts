@@ -128,7 +128,15 @@ export class ChunkMemory {
     const s = this.state(buffer);
     if (s.addr[k]! >= 0) return;
     const bytes = this.chunkBytes(buffer, k);
-    this.setAddress(s, k, s.perSlab > 1 ? this.slabChunk(s, k) : this.alloc(bytes));
+    let addr: number;
+    try {
+      addr = s.perSlab > 1 ? this.slabChunk(s, k) : this.alloc(bytes);
+    } catch (e) {
+      if (!(e instanceof TesseraError) || e.code !== "TOO_LARGE") throw e;
+      const b = this.plan.buffers[this.storage[buffer]!]!;
+      throw new TesseraError("TOO_LARGE", `no kernel memory for chunk ${k} (${bytes} bytes) of a ${b.dtype} array of shape [${b.shape.join(", ")}]: ${e.message}`, { cause: e });
+    }
+    this.setAddress(s, k, addr);
     s.owned[k] = 1;
     this.tempBytes += bytes;
     this.peak = Math.max(this.peak, this.tempBytes);

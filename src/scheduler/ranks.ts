@@ -154,7 +154,15 @@ export class RankShare {
     this.memory = memory;
     this.failed = onError;
     for (const g of this.outgoing) for (const [b, k] of g.chunks) run.hold(b, k);
-    for (const g of this.incoming) {
+  }
+
+  /**
+   * This rank has nothing left to run until chunks come from others: wait for them now. (The receives are
+   * posted here, not up front, so the collective timeout measures a wait for another rank, not this
+   * rank's own work; messages that came earlier are queued by the rank layer meanwhile.)
+   */
+  idle(): void {
+    for (const g of this.incoming.splice(0)) {
       this.comm.recvBytes(g.from, TAG_BASE + g.layer).then(
         (bytes) => this.unpack(g, bytes),
         (e) => this.failed?.(e),

@@ -48,6 +48,8 @@ export interface PoolRunExtras {
   attach?(run: PlanRun, memory: ChunkMemory): void;
   /** resolves when the rank layer is done with this run (its outgoing transfers are sent) */
   settle?(): Promise<void>;
+  /** nothing runs and nothing is ready: what is missing comes from other ranks */
+  idle?(): void;
   fingerprint?: (i: number) => string;
 }
 
@@ -65,7 +67,7 @@ export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOpt
     engine.heap.spillable = out.persisted();
     const run = new PlanRun(plan, memory, { ...extras.hooks, onOutput: (b, k) => out.onOutput(b, k), onPersisted: (b, k) => out.onPersisted(b, k) });
     extras.attach?.(run, memory);
-    await drive(engine, run, memory, opts, t0, arenas);
+    await drive(engine, run, memory, opts, t0, arenas, extras.idle);
     await extras.settle?.();
     const results = out.results();
     ok = true;
@@ -82,7 +84,7 @@ export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOpt
   }
 }
 
-function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptions, t0: number, arenas: number[]): Promise<void> {
+function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptions, t0: number, arenas: number[], idle?: () => void): Promise<void> {
   const plan = run.plan;
   const pool = engine.pool;
   const nworkers = Math.max(1, Math.min(opts.workers ?? pool.size, pool.size));
@@ -177,8 +179,9 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
         if (run.finished) {
           opts.signal?.removeEventListener("abort", onAbort);
           resolve();
-        } else if (inflight === 0 && !run.hasReady() && !run.waitingForOthers()) {
-          fail(new ComputeError("TASK_FAILED", "internal: the plan cannot make progress (no task is ready and none is running)"));
+        } else if (inflight === 0 && !run.hasReady()) {
+          if (run.waitingForOthers()) idle?.();
+          else fail(new ComputeError("TASK_FAILED", "internal: the plan cannot make progress (no task is ready and none is running)"));
         }
       } catch (e) {
         fail(e);
