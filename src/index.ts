@@ -6,6 +6,7 @@ export { random } from "./array/random.js";
 export type { RandomOptions } from "./array/random.js";
 export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "./array/creation.js";
 export { concatenate, stack } from "./array/join.js";
+export { loadNpy, saveNpy } from "./array/npy-io.js";
 export { slice, newaxis, Slice } from "./array/selectors.js";
 export type { Selector } from "./array/selectors.js";
 export type { TakeIndices } from "./array/take.js";

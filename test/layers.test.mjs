@@ -1,5 +1,6 @@
 // Layers import downward only (DESIGN.md): cli -> array -> graph -> scheduler -> plan -> worker -> kernels
-// (graph builds plans and the scheduler runs them: both import plan, which is plain data), and
+// (graph builds plans and the scheduler runs them: both import plan, which is plain data; storage, the
+// file formats, sits beside kernels: the array layer opens files, workers read and write regions), and
 // comm -> transport -> protocol. Root modules (errors, dtype, grid, index-map) are leaves every layer uses.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -8,8 +9,8 @@ import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
-const RANK = { cli: 8, array: 7, graph: 6, scheduler: 5, plan: 4, worker: 3, kernels: 2, comm: 3, transport: 2, protocol: 1 };
-const STACK = { cli: "top", array: "engine", graph: "engine", scheduler: "engine", plan: "engine", worker: "engine", kernels: "engine", comm: "ranks", transport: "ranks", protocol: "ranks" };
+const RANK = { cli: 8, array: 7, graph: 6, scheduler: 5, plan: 4, worker: 3, kernels: 2, storage: 2, comm: 3, transport: 2, protocol: 1 };
+const STACK = { cli: "top", array: "engine", graph: "engine", scheduler: "engine", plan: "engine", worker: "engine", kernels: "engine", storage: "engine", comm: "ranks", transport: "ranks", protocol: "ranks" };
 
 function* files(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

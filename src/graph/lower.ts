@@ -16,6 +16,7 @@ import { blockStarts, wholeBox, type GridSpec } from "../grid.js";
 import { componentsOf, initOf } from "../plan/reductions.js";
 import type { BufferDecl, InputDecl, KernelDecl, Layer, OutputDecl, Plan } from "../plan/types.js";
 import type { BoundPlan, InputBinding } from "../scheduler/inputs.js";
+import type { SinkSpec } from "../storage/types.js";
 import { gridOf, leavesOf, topoOrder, type Context } from "./contexts.js";
 import { ProgramEmitter } from "./emit.js";
 import { isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
@@ -27,6 +28,8 @@ export interface OutputRequest {
   chunks: Chunks;
   /** keep the result in the engine's memory (persist), chunk by chunk */
   persist?: boolean;
+  /** write the result's chunks to storage instead of returning it (nothing is returned for it) */
+  sink?: SinkSpec;
 }
 
 export interface LowerOptions {
@@ -127,8 +130,18 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     return buffer;
   };
   const takes: { level: number; layer: Layer }[] = [];
+  const reads: Layer[] = [];
+  const writes: Layer[] = [];
 
   for (const n of order) {
+    if (n.kind === "source") {
+      // read by tasks of its own, chunk by chunk, before anything that uses it
+      const out = pb.buffer(n.shape, n.dtype, n.chunks);
+      reads.push({ kind: "read", id: -1, label: `read ${n.label}`, source: n.source, output: out });
+      bufferOf.set(n.id, out);
+      levelOf.set(out, 1);
+      continue;
+    }
     if (n.kind === "reshape") {
       // chunk k of the result is chunk k of the input on lined-up chunks: an alias, no storage of its own
       const source = materializedOn(n.input, n.inputChunks);
@@ -196,6 +209,11 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
 
   for (const r of requests) {
     const n = r.node;
+    if (r.sink) {
+      const input = materializedOn(n, r.chunks);
+      writes.push({ kind: "write", id: -1, label: "write", sink: r.sink, input });
+      continue;
+    }
     const persist = r.persist === true;
     // results of materialized nodes are returned from their buffers, unless they are the plan's inputs
     const own = bufferOf.get(n.id);
@@ -215,7 +233,10 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     pb.outputs.push({ buffer: ctx.buffer, scalar: false, persist });
   }
 
+  pb.layers.push(...reads);
   emitLayers(pb, contexts, bufferOf, tile, takes);
+  pb.layers.push(...writes);
+  pb.layers.forEach((l, i) => (l.id = i));
   return { plan: pb.build(), bindings: pb.bindings };
 }
 

@@ -8,6 +8,7 @@ import type { DType, TypedArray } from "../dtype.js";
 import type { Chunks } from "../grid.js";
 import type { IndexMap } from "../index-map.js";
 import type { ReduceOp } from "../plan/types.js";
+import type { SourceSpec } from "../storage/types.js";
 
 export type { Chunks } from "../grid.js";
 export type { ReduceOp } from "../plan/types.js";
@@ -54,6 +55,16 @@ export interface StoredNode extends NodeBase {
   /** the engine's chunk store (opaque to the graph) */
   readonly store: object;
   /** a fingerprint that is the same on every rank for the same stored array */
+  readonly fingerprint: string;
+}
+/** A stored array (a file): its chunks are read by tasks, region by region, each time a plan needs them. */
+export interface SourceNode extends NodeBase {
+  readonly kind: "source";
+  readonly source: SourceSpec;
+  readonly chunks: Chunks;
+  /** what it is, for messages ("data.npy") */
+  readonly label: string;
+  /** the same on every rank for the same stored array (path, size, modification time) */
   readonly fingerprint: string;
 }
 /** Elementwise with broadcasting; operands are nodes or weak scalars. */
@@ -120,6 +131,7 @@ export interface ConcatNode extends NodeBase {
 }
 
 export type Node =
+  | SourceNode
   | RandomNode | IotaNode | FillNode | DataNode | StoredNode | MapNode | ViewNode | ReduceNode | MapBlocksNode | ReshapeNode | TakeNode
   | ConcatNode;
 

@@ -65,6 +65,12 @@ export class LayerTasks {
       this.layerGrid = null;
       this.count = bufGrid(layer.input).nchunks;
       bufGrid(layer.output);
+    } else if (layer.kind === "read") {
+      this.layerGrid = null;
+      this.count = bufGrid(layer.output).nchunks;
+    } else if (layer.kind === "write") {
+      this.layerGrid = null;
+      this.count = bufGrid(layer.input).nchunks;
     } else if (layer.kind === "take") {
       this.layerGrid = null;
       this.count = bufGrid(layer.output).nchunks;
@@ -153,6 +159,10 @@ export class LayerTasks {
     else if (l.kind === "mapBlocks") {
       add(reads, l.input, t);
       add(writes, l.output, t);
+    } else if (l.kind === "read") {
+      add(writes, l.output, t);
+    } else if (l.kind === "write") {
+      add(reads, l.input, t);
     } else if (l.kind === "take") {
       this.takeReads(l, t, (b, c) => add(reads, b, c));
       add(writes, l.output, t);

@@ -16,6 +16,7 @@ import type { DType } from "../dtype.js";
 import type { Box, GridSpec } from "../grid.js";
 import type { IndexMap } from "../index-map.js";
 import type { ProgramTemplate } from "../kernels/program.js";
+import type { SinkSpec, SourceSpec } from "../storage/types.js";
 
 export type ReduceOp = "sum" | "prod" | "mean" | "min" | "max" | "var" | "std" | "argmin" | "argmax" | "any" | "all";
 
@@ -116,7 +117,25 @@ export interface TakeLayer {
   indexBuffer?: number;
 }
 
-export type Layer = ProgramLayer | MapBlocksLayer | CombineLayer | TakeLayer;
+/** Task t: chunk t of `output` read from a stored array (a file region per chunk). */
+export interface ReadLayer {
+  kind: "read";
+  id: number;
+  label: string;
+  source: SourceSpec;
+  output: number;
+}
+
+/** Task t: chunk t of `input` written to where `sink` says (the file is made whole by the caller). */
+export interface WriteLayer {
+  kind: "write";
+  id: number;
+  label: string;
+  sink: SinkSpec;
+  input: number;
+}
+
+export type Layer = ProgramLayer | MapBlocksLayer | CombineLayer | TakeLayer | ReadLayer | WriteLayer;
 
 export interface OutputDecl {
   buffer: number;

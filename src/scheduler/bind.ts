@@ -54,6 +54,8 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
     const output = buf(layer.output);
     return { kind: "mapBlocks", layer: layer.id, fn: layer.fn, args: layer.args, input, output, eagerBytes: eagerBytes(plan, layer.input, layer.output) };
   }
+  if (layer.kind === "read") return { kind: "read", layer: layer.id, storage: layer.source, buffer: buf(layer.output) };
+  if (layer.kind === "write") return { kind: "write", layer: layer.id, storage: layer.sink, buffer: buf(layer.input) };
   throw new Error(`internal: a ${layer.kind} layer does not run on workers`);
 }
 

@@ -91,3 +91,15 @@ async function runIsolated(engine: Engine, req: ComputeRequest, opts: RunOptions
 export async function adoptStore(entry: URL, store: ChunkStore, owner: object): Promise<void> {
   (await getEngine(entry)).heap.adopt(store, owner);
 }
+
+/** This process's rank among the ranks compute() splits its work among (0 alone), and their number. */
+export async function rankOf(entry: URL): Promise<{ rank: number; size: number }> {
+  const e = await getEngine(entry);
+  return { rank: e.ranks?.rank ?? 0, size: e.ranks?.size ?? 1 };
+}
+
+/** Waits until every rank got here (after a compute that writes files: before one rank renames them). */
+export async function barrierRanks(entry: URL): Promise<void> {
+  const e = await getEngine(entry);
+  if (e.ranks) await e.ranks.allgatherBytes(new Uint8Array(0));
+}

@@ -34,8 +34,11 @@ export interface RunHooks {
   onPersisted?(buffer: number, chunk: number): void;
 }
 
-/** Program and mapBlocks tasks run on workers and count as "chunks" in progress; combine and take tasks run here. */
-export const isWorkerLayer = (plan: Plan, l: number) => plan.layers[l]!.kind === "program" || plan.layers[l]!.kind === "mapBlocks";
+/** Program, mapBlocks, read and write tasks run on workers and count as "chunks" in progress; combine and take tasks run here. */
+export const isWorkerLayer = (plan: Plan, l: number) => {
+  const k = plan.layers[l]!.kind;
+  return k === "program" || k === "mapBlocks" || k === "read" || k === "write";
+};
 
 export class PlanRun {
   readonly tasks: LayerTasks[];

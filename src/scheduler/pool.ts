@@ -6,13 +6,14 @@
  * it held fails with WORKER_DIED.
  */
 import { Worker } from "node:worker_threads";
-import { ComputeError, type ErrorCode } from "../errors.js";
+import { ComputeError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import type { FromWorker, TaskSpec, ToWorker, WorkerAreas } from "../worker/messages.js";
 import type { Heap } from "./heap.js";
 
 const PROGRAM_BYTES = 64 * 1024;
-const PASSED_CODES = new Set<string>(["SHAPE_MISMATCH", "DTYPE_MISMATCH", "KERNEL_FAILED", "TOO_LARGE", "TASK_FAILED", "RELEASED"]);
+/** Codes a worker's error keeps on the main thread (the rest of the rank layer's do not come from tasks). */
+const PASSED_CODES = new Set<string>(ERROR_CODES.filter((c) => !["WORKER_DIED", "ABORTED", "RANK_LOST", "AUTH_FAILED", "RENDEZVOUS_FAILED", "COMM_TIMEOUT", "COLLECTIVE_MISMATCH", "WORLD_CLOSED", "GRAPH_MISMATCH"].includes(c)));
 
 /** A failed batch: which task, with the worker's error. */
 export class TaskFailure extends ComputeError {

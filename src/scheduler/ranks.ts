@@ -74,7 +74,7 @@ export class RankShare {
       const owners = new Int32Array(counts[l]!);
       const firstWrite = layer.kind === "program" ? plan.kernels[layer.kernel]!.slots.find((s) => s.kind === "write") : undefined;
       for (let t = 0; t < counts[l]!; t++) {
-        if (layer.kind === "program" && !firstWrite) owners[t] = chunkOwner(t, counts[l]!, size);
+        if ((layer.kind === "program" && !firstWrite) || layer.kind === "write") owners[t] = chunkOwner(t, counts[l]!, size);
         else {
           const w = accesses(l, t).writes.find((a) => plan.buffers[a.buffer]!.components === undefined) ?? accesses(l, t).writes[0]!;
           owners[t] = chunkOwner(w.chunk, nchunks(w.buffer), size);

@@ -201,7 +201,8 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
 function describeFailure(run: PlanRun, b: Batch, e: Error): Error {
   const layer = run.plan.layers[b.layer]!;
   if (e instanceof TaskFailure) {
-    const block = layer.kind === "program" ? boxBlock(layer.box, e.task) : run.tasks[b.layer]!.grid(layer.kind === "mapBlocks" ? layer.input : layer.output).chunk(e.task).index;
+    const chunkBuffer = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.kind === "program" ? -1 : layer.output;
+    const block = layer.kind === "program" ? boxBlock(layer.box, e.task) : run.tasks[b.layer]!.grid(chunkBuffer).chunk(e.task).index;
     const err = new ComputeError(e.code, `task ${e.task} (block [${block.join(", ")}]) of ${layer.label} failed: ${e.message}`, { cause: e });
     if (e.stack) err.stack = e.stack.replace(/^[^\n]*/, `${err.name}: ${err.message}`);
     return err;

@@ -10,6 +10,7 @@ import type { DType } from "../dtype.js";
 import type { Box, GridSpec } from "../grid.js";
 import type { IndexMap } from "../index-map.js";
 import type { ProgramTemplate } from "../kernels/program.js";
+import type { SinkSpec, SourceSpec } from "../storage/types.js";
 
 /** A chunked buffer as a worker sees it. */
 export interface BoundBuffer {
@@ -58,7 +59,16 @@ export interface MapBlocksTaskSpec {
   eagerBytes: number;
 }
 
-export type TaskSpec = ProgramTaskSpec | MapBlocksTaskSpec;
+/** Task t: chunk t of `buffer` read from (`read`) or written to (`write`) storage. */
+export interface StorageTaskSpec {
+  kind: "read" | "write";
+  layer: number;
+  /** a SourceSpec or SinkSpec (storage/types.ts): plain data the worker opens the file from */
+  storage: SourceSpec | SinkSpec;
+  buffer: BoundBuffer;
+}
+
+export type TaskSpec = ProgramTaskSpec | MapBlocksTaskSpec | StorageTaskSpec;
 
 /** Per-worker fixed areas in shared memory. */
 export interface WorkerAreas {

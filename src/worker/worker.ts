@@ -8,8 +8,9 @@ import { instantiateKernels } from "../kernels/wasm.js";
 import { MapBlocksTasks, type BlockAdapter } from "./map-blocks-task.js";
 import type { FromWorker, ToWorker } from "./messages.js";
 import { ProgramTasks, type ExecContext } from "./program-task.js";
+import { StorageTasks } from "./storage-task.js";
 
-type Runner = { kind: "program"; tasks: ProgramTasks } | { kind: "mapBlocks"; tasks: MapBlocksTasks };
+type Runner = { kind: "program"; tasks: ProgramTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
 
 export function serveTasks(adapter: BlockAdapter): void {
   if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
@@ -23,7 +24,8 @@ export function serveTasks(adapter: BlockAdapter): void {
       batch,
       task: e.task ?? task,
       code: typeof e.code === "string" ? e.code : "TASK_FAILED",
-      message: `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`,
+      // a TesseraError's code travels on its own; other errors keep their class name (TypeError: ...)
+      message: `${e.name === "Error" || typeof e.code === "string" ? "" : `${e.name}: `}${e.message}`,
       stack: e.stack,
     });
 
@@ -39,7 +41,9 @@ export function serveTasks(adapter: BlockAdapter): void {
             m.spec.layer,
             m.spec.kind === "program"
               ? { kind: "program", tasks: new ProgramTasks(m.spec, ctx!) }
-              : { kind: "mapBlocks", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) },
+              : m.spec.kind === "mapBlocks"
+                ? { kind: "async", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) }
+                : { kind: "async", tasks: new StorageTasks(m.spec, ctx!) },
           );
         } catch (e) {
           runners.delete(m.spec.layer);
@@ -64,7 +68,7 @@ export function serveTasks(adapter: BlockAdapter): void {
       const e = broken.get(m.layer) ?? Object.assign(new Error(`layer ${m.layer} is unknown to this worker`), { code: "INTERNAL" });
       return fail(m.batch, m.start, e);
     }
-    if (r.kind === "mapBlocks") {
+    if (r.kind === "async") {
       return r.tasks.run(m.start, m.end).then(
         () => post({ type: "done", batch: m.batch }),
         (e: Error) => fail(m.batch, m.start, e),

@@ -127,8 +127,10 @@ test("a rank with another token is refused: both exit non-zero, rank 0 logs AUTH
   const port = await freePort();
   const env = (rank, token) => ({ TESSERA_RANK: String(rank), TESSERA_SIZE: "2", TESSERA_COORDINATOR: `127.0.0.1:${port}`, TESSERA_TOKEN: token });
   const [r0, r1] = await Promise.all([
-    run(["--n", "100", "--timeout", "3"], { env: env(0, "a".repeat(64)), timeoutMs: 20_000 }),
-    run(["--n", "100", "--timeout", "3"], { env: env(1, "b".repeat(64)), timeoutMs: 20_000 }),
+    // a generous rendezvous timeout: on a loaded machine rank 0 may take seconds to listen, and rank 1
+    // must then still see the refusal, not give up first
+    run(["--n", "100", "--timeout", "10"], { env: env(0, "a".repeat(64)), timeoutMs: 30_000 }),
+    run(["--n", "100", "--timeout", "10"], { env: env(1, "b".repeat(64)), timeoutMs: 30_000 }),
   ]);
   assert.is.not(r0.code, 0);
   assert.is.not(r1.code, 0);

@@ -1,0 +1,22 @@
+/**
+ * Region reads and writes, by format: the one entry point worker threads use for storage tasks.
+ */
+import type { TypedArray } from "../dtype.js";
+import { readNpyRegion, writeNpyRegion } from "./npy.js";
+import type { SinkSpec, SourceSpec } from "./types.js";
+
+/** Reads region (start, shape) of a stored array into `into` (C order over the region). */
+export async function readRegion(spec: SourceSpec, start: readonly number[], shape: readonly number[], into: TypedArray): Promise<void> {
+  switch (spec.format) {
+    case "npy":
+      return readNpyRegion(spec, start, shape, into);
+  }
+}
+
+/** Writes `data` (C order over the region) as region (start, shape) of an array being stored. */
+export async function writeRegion(spec: SinkSpec, start: readonly number[], shape: readonly number[], data: TypedArray): Promise<void> {
+  switch (spec.format) {
+    case "npy":
+      return writeNpyRegion(spec, start, shape, data);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Runs the tasks of a storage layer in a worker: chunk t of a buffer read from a file region, or written
+ * to one. The format code is loaded on the first storage task (most workers never need it).
+ */
+import { typedArrayFor } from "../dtype.js";
+import { Grid } from "../grid.js";
+import type { SinkSpec, SourceSpec } from "../storage/types.js";
+import type { StorageTaskSpec } from "./messages.js";
+import type { ExecContext } from "./program-task.js";
+
+let io: Promise<typeof import("../storage/io.js")> | null = null;
+
+export class StorageTasks {
+  private readonly grid: Grid;
+
+  constructor(
+    readonly spec: StorageTaskSpec,
+    private readonly ctx: ExecContext,
+  ) {
+    this.grid = new Grid(spec.buffer);
+  }
+
+  /** Runs tasks [start, end). Throws with `.task` set to the failing task. */
+  async run(start: number, end: number): Promise<void> {
+    const { readRegion, writeRegion } = await (io ??= import("../storage/io.js"));
+    const s = this.spec;
+    for (let t = start; t < end; t++) {
+      try {
+        const c = this.grid.chunk(t);
+        const addr = new Float64Array(this.ctx.memory.buffer, s.buffer.table + t * 8, 1)[0]!;
+        const view = typedArrayFor(s.buffer.dtype, this.ctx.memory.buffer, addr, this.grid.chunkSize(t));
+        if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view);
+        else await writeRegion(s.storage as SinkSpec, c.start, c.shape, view);
+      } catch (e) {
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
+      }
+    }
+  }
+}
