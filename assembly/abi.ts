@@ -59,29 +59,55 @@ export const OP_TRUNC_I32 = 22;
 export const OP_NOT = 23;
 export const OP_BOOL = 24;
 export const OP_ISNAN = 25;
-export const OP_ADD = 40;
-export const OP_SUB = 41;
-export const OP_MUL = 42;
-export const OP_DIV = 43;
-export const OP_POW = 44;
-export const OP_MAX = 45;
-export const OP_MIN = 46;
-export const OP_EQ = 47;
-export const OP_NE = 48;
-export const OP_LT = 49;
-export const OP_LE = 50;
-export const OP_GT = 51;
-export const OP_GE = 52;
-export const OP_IMUL = 53;
-export const OP_SELECT = 60;
-export const OP_STORE = 70;
-export const OP_RSUM = 71;
-export const OP_RPROD = 72;
-export const OP_RMIN = 73;
-export const OP_RMAX = 74;
-export const OP_RARGMIN = 75;
-export const OP_RARGMAX = 76;
-export const OP_RVAR = 77;
+export const OP_TAN = 26;
+export const OP_ASIN = 27;
+export const OP_ACOS = 28;
+export const OP_ATAN = 29;
+export const OP_SINH = 30;
+export const OP_COSH = 31;
+export const OP_ASINH = 32;
+export const OP_ACOSH = 33;
+export const OP_ATANH = 34;
+export const OP_LOG1P = 35;
+export const OP_EXPM1 = 36;
+export const OP_LOG2 = 37;
+export const OP_LOG10 = 38;
+export const OP_EXP2 = 39;
+export const OP_SIGN = 40;
+export const OP_ISINF = 41;
+export const OP_ISFINITE = 42;
+export const OP_RINT = 43;
+export const OP_ADD = 50;
+export const OP_SUB = 51;
+export const OP_MUL = 52;
+export const OP_DIV = 53;
+export const OP_POW = 54;
+export const OP_MAX = 55;
+export const OP_MIN = 56;
+export const OP_EQ = 57;
+export const OP_NE = 58;
+export const OP_LT = 59;
+export const OP_LE = 60;
+export const OP_GT = 61;
+export const OP_GE = 62;
+export const OP_IMUL = 63;
+export const OP_ATAN2 = 64;
+export const OP_HYPOT = 65;
+export const OP_MOD = 66;
+export const OP_FLOORDIV = 67;
+export const OP_FMAX = 68;
+export const OP_FMIN = 69;
+export const OP_IMOD = 70;
+export const OP_IFLOORDIV = 71;
+export const OP_SELECT = 80;
+export const OP_STORE = 90;
+export const OP_RSUM = 91;
+export const OP_RPROD = 92;
+export const OP_RMIN = 93;
+export const OP_RMAX = 94;
+export const OP_RARGMIN = 95;
+export const OP_RARGMAX = 96;
+export const OP_RVAR = 97;
 
 export const RC_OK = 0;
 export const RC_BAD_MAGIC = 1;
@@ -99,12 +125,22 @@ export const SC_RNG = 16384; // RNG lane-state records, one per RANDOM instructi
 export const RNG_REC_BYTES = 512;
 export const MAX_RANDOM_OPS = (SCRATCH_BYTES - SC_RNG) / RNG_REC_BYTES; // 96
 
+/** Unary opcodes are NEG..RINT, binary ADD..IFLOORDIV (each range has no gaps). */
+// @ts-ignore: decorator
+@inline export function isUnary(op: i32): bool {
+  return op >= OP_NEG && op <= OP_RINT;
+}
+// @ts-ignore: decorator
+@inline export function isBinary(op: i32): bool {
+  return op >= OP_ADD && op <= OP_IFLOORDIV;
+}
+
 /** Number of argument words after the opcode, or -1 for an unknown opcode. */
 export function opArity(op: i32): i32 {
   if (op == OP_IOTA || op == OP_LOAD || op == OP_CONST) return 2;
   if (op == OP_RANDOM) return 4;
-  if (op >= OP_NEG && op <= OP_ISNAN) return 2;
-  if (op >= OP_ADD && op <= OP_IMUL) return 4;
+  if (isUnary(op)) return 2;
+  if (isBinary(op)) return 4;
   if (op == OP_SELECT) return 5;
   if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX) || op == OP_RVAR) return 2;
   if (op == OP_RARGMIN || op == OP_RARGMAX) return 3;

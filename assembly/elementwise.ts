@@ -3,7 +3,9 @@
 import {
   OP_ABS, OP_ADD, OP_BOOL, OP_CEIL, OP_COS, OP_DIV, OP_EQ, OP_EXP, OP_FLOOR, OP_GE, OP_GT, OP_IMUL, OP_ISNAN,
   OP_LE, OP_LOG, OP_LT, OP_MAX, OP_MIN, OP_MUL, OP_NE, OP_NEG, OP_NOT, OP_POW, OP_ROUND_F32, OP_SIN, OP_SQRT,
-  OP_SUB, OP_TANH, OP_TRUNC_I32, OP_WRAP_I32,
+  OP_SUB, OP_TANH, OP_TRUNC_I32, OP_WRAP_I32, OP_TAN, OP_ASIN, OP_ACOS, OP_ATAN, OP_SINH, OP_COSH, OP_ASINH, OP_ACOSH,
+  OP_ATANH, OP_LOG1P, OP_EXPM1, OP_LOG2, OP_LOG10, OP_EXP2, OP_SIGN, OP_ISINF, OP_ISFINITE, OP_RINT, OP_ATAN2, OP_HYPOT,
+  OP_MOD, OP_FLOORDIV, OP_FMAX, OP_FMIN, OP_IMOD, OP_IFLOORDIV,
 } from "./abi";
 
 /** JS ToInt32 (x | 0) of any f64: truncate toward zero, wrap mod 2^32; NaN and infinities give 0. */
@@ -45,6 +47,9 @@ export function splat4(at: usize, v: f64): void {
   if (op == OP_TRUNC_I32) return f64x2.convert_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(x));
   if (op == OP_NOT) return v128.and(f64x2.eq(x, zero), one);
   if (op == OP_BOOL) return v128.and(f64x2.ne(x, zero), one);
+  if (op == OP_RINT) return f64x2.nearest(x);
+  if (op == OP_ISINF) return v128.and(f64x2.eq(f64x2.abs(x), f64x2.splat(Infinity)), one);
+  if (op == OP_ISFINITE) return v128.and(f64x2.eq(f64x2.sub(x, x), zero), one);
   /* OP_ISNAN */ return v128.and(f64x2.ne(x, x), one);
 }
 
@@ -66,6 +71,21 @@ export function splat4(at: usize, v: f64): void {
   if (op == OP_SIN) return Math.sin(x);
   if (op == OP_COS) return Math.cos(x);
   if (op == OP_TANH) return Math.tanh(x);
+  if (op == OP_TAN) return Math.tan(x);
+  if (op == OP_ASIN) return Math.asin(x);
+  if (op == OP_ACOS) return Math.acos(x);
+  if (op == OP_ATAN) return Math.atan(x);
+  if (op == OP_SINH) return Math.sinh(x);
+  if (op == OP_COSH) return Math.cosh(x);
+  if (op == OP_ASINH) return Math.asinh(x);
+  if (op == OP_ACOSH) return Math.acosh(x);
+  if (op == OP_ATANH) return Math.atanh(x);
+  if (op == OP_LOG1P) return Math.log1p(x);
+  if (op == OP_EXPM1) return Math.expm1(x);
+  if (op == OP_LOG2) return Math.log2(x);
+  if (op == OP_LOG10) return Math.log10(x);
+  if (op == OP_EXP2) return Math.pow(2.0, x);
+  if (op == OP_SIGN) return x > 0 ? 1.0 : x < 0 ? -1.0 : x == 0 ? 0.0 : x; // NaN stays NaN, -0 gives +0 (numpy)
   /* OP_WRAP_I32 */ return <f64>toInt32(x);
 }
 
@@ -88,6 +108,24 @@ export function unary(op: i32, dst: usize, a: usize, len: i32): void {
     case OP_NOT: unLoop(OP_NOT, dst, a, len); break;
     case OP_BOOL: unLoop(OP_BOOL, dst, a, len); break;
     case OP_ISNAN: unLoop(OP_ISNAN, dst, a, len); break;
+    case OP_RINT: unLoop(OP_RINT, dst, a, len); break;
+    case OP_ISINF: unLoop(OP_ISINF, dst, a, len); break;
+    case OP_ISFINITE: unLoop(OP_ISFINITE, dst, a, len); break;
+    case OP_TAN: unScalar(OP_TAN, dst, a, len); break;
+    case OP_ASIN: unScalar(OP_ASIN, dst, a, len); break;
+    case OP_ACOS: unScalar(OP_ACOS, dst, a, len); break;
+    case OP_ATAN: unScalar(OP_ATAN, dst, a, len); break;
+    case OP_SINH: unScalar(OP_SINH, dst, a, len); break;
+    case OP_COSH: unScalar(OP_COSH, dst, a, len); break;
+    case OP_ASINH: unScalar(OP_ASINH, dst, a, len); break;
+    case OP_ACOSH: unScalar(OP_ACOSH, dst, a, len); break;
+    case OP_ATANH: unScalar(OP_ATANH, dst, a, len); break;
+    case OP_LOG1P: unScalar(OP_LOG1P, dst, a, len); break;
+    case OP_EXPM1: unScalar(OP_EXPM1, dst, a, len); break;
+    case OP_LOG2: unScalar(OP_LOG2, dst, a, len); break;
+    case OP_LOG10: unScalar(OP_LOG10, dst, a, len); break;
+    case OP_EXP2: unScalar(OP_EXP2, dst, a, len); break;
+    case OP_SIGN: unScalar(OP_SIGN, dst, a, len); break;
     case OP_EXP: unScalar(OP_EXP, dst, a, len); break;
     case OP_LOG: unScalar(OP_LOG, dst, a, len); break;
     case OP_SIN: unScalar(OP_SIN, dst, a, len); break;
@@ -139,6 +177,64 @@ export function unary(op: i32, dst: usize, a: usize, len: i32): void {
   return a == 1.0 || (a == -1.0 && Math.abs(b) == Infinity) ? 1.0 : Math.pow(a, b);
 }
 
+/** numpy's npy_divmod: the remainder has the divisor's sign; floor division rounds to the nearest integer below. */
+// @ts-ignore: decorator
+@inline function divmod(a: f64, b: f64, wantDiv: bool): f64 {
+  let mod = a % b;
+  if (b == 0) return wantDiv ? a / b : mod;
+  let div = (a - mod) / b;
+  if (mod != 0) {
+    if ((b < 0) != (mod < 0)) {
+      mod += b;
+      div -= 1.0;
+    }
+  } else mod = copysign<f64>(0.0, b);
+  if (!wantDiv) return mod;
+  if (div == 0) return copysign<f64>(0.0, a / b);
+  let fd = Math.floor(div);
+  if (div - fd > 0.5) fd += 1.0;
+  return fd;
+}
+
+/** Exact int32 floor division and remainder (numpy's: x // 0 and x % 0 are 0, MIN // -1 wraps). */
+// @ts-ignore: decorator
+@inline function idivmod(a: f64, b: f64, wantDiv: bool): f64 {
+  const x = toInt32(a), y = toInt32(b); // ToInt32, as IMUL (the emitter gives int32 values)
+  if (y == 0) return 0.0;
+  if (wantDiv) {
+    if (x == i32.MIN_VALUE && y == -1) return <f64>i32.MIN_VALUE;
+    let q = x / y;
+    if (x % y != 0 && (x < 0) != (y < 0)) q -= 1;
+    return <f64>q;
+  }
+  if (y == -1) return 0.0;
+  let r = x % y;
+  if (r != 0 && (r < 0) != (y < 0)) r += y;
+  return <f64>r;
+}
+
+// @ts-ignore: decorator
+@inline function bins(op: i32, a: f64, b: f64): f64 {
+  if (op == OP_POW) return cPow(a, b);
+  if (op == OP_ATAN2) return Math.atan2(a, b);
+  if (op == OP_HYPOT) return Math.hypot(a, b);
+  if (op == OP_MOD) return divmod(a, b, false);
+  if (op == OP_FLOORDIV) return divmod(a, b, true);
+  if (op == OP_FMAX) return a != a ? b : b != b ? a : a > b ? a : b;
+  if (op == OP_FMIN) return a != a ? b : b != b ? a : a < b ? a : b;
+  if (op == OP_IMOD) return idivmod(a, b, false);
+  if (op == OP_IFLOORDIV) return idivmod(a, b, true);
+  /* OP_IMUL */ return <f64>(toInt32(a) * toInt32(b));
+}
+
+// @ts-ignore: decorator
+@inline function binScalar(op: i32, dst: usize, pa: usize, sa: usize, pb: usize, sb: usize, len: i32): void {
+  for (let i = 0; i < len; i++) {
+    store<f64>(dst + (<usize>i << 3), bins(op, load<f64>(pa + (<usize>(i & 3) << 3)), load<f64>(pb + (<usize>(i & 3) << 3))));
+    if ((i & 3) == 3) { pa += sa; pb += sb; }
+  }
+}
+
 /** dst = a op b. */
 export function binary(op: i32, dst: usize, pa: usize, sa: usize, pb: usize, sb: usize, len: i32): void {
   switch (op) {
@@ -154,22 +250,16 @@ export function binary(op: i32, dst: usize, pa: usize, sa: usize, pb: usize, sb:
     case OP_LE: binLoop(OP_LE, dst, pa, sa, pb, sb, len); break;
     case OP_GT: binLoop(OP_GT, dst, pa, sa, pb, sb, len); break;
     case OP_GE: binLoop(OP_GE, dst, pa, sa, pb, sb, len); break;
-    case OP_POW: {
-      for (let i = 0; i < len; i++) {
-        store<f64>(dst + (<usize>i << 3), cPow(load<f64>(pa + (<usize>(i & 3) << 3)), load<f64>(pb + (<usize>(i & 3) << 3))));
-        if ((i & 3) == 3) { pa += sa; pb += sb; }
-      }
-      break;
-    }
-    default: { // OP_IMUL
-      for (let i = 0; i < len; i++) {
-        const x = toInt32(load<f64>(pa + (<usize>(i & 3) << 3)));
-        const y = toInt32(load<f64>(pb + (<usize>(i & 3) << 3)));
-        store<f64>(dst + (<usize>i << 3), <f64>(x * y));
-        if ((i & 3) == 3) { pa += sa; pb += sb; }
-      }
-      break;
-    }
+    case OP_POW: binScalar(OP_POW, dst, pa, sa, pb, sb, len); break;
+    case OP_ATAN2: binScalar(OP_ATAN2, dst, pa, sa, pb, sb, len); break;
+    case OP_HYPOT: binScalar(OP_HYPOT, dst, pa, sa, pb, sb, len); break;
+    case OP_MOD: binScalar(OP_MOD, dst, pa, sa, pb, sb, len); break;
+    case OP_FLOORDIV: binScalar(OP_FLOORDIV, dst, pa, sa, pb, sb, len); break;
+    case OP_FMAX: binScalar(OP_FMAX, dst, pa, sa, pb, sb, len); break;
+    case OP_FMIN: binScalar(OP_FMIN, dst, pa, sa, pb, sb, len); break;
+    case OP_IMOD: binScalar(OP_IMOD, dst, pa, sa, pb, sb, len); break;
+    case OP_IFLOORDIV: binScalar(OP_IFLOORDIV, dst, pa, sa, pb, sb, len); break;
+    default: binScalar(OP_IMUL, dst, pa, sa, pb, sb, len); break;
   }
 }
 

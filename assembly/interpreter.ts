@@ -7,7 +7,7 @@ import {
   OP_END, OP_IMUL, OP_IOTA, OP_SUB, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
   OP_RSUM, OP_RVAR, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
   RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_ALIAS, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX,
-  SLOT_MEM, S_ROW, DT_F64, opArity, dtBytes,
+  SLOT_MEM, S_ROW, DT_F64, opArity, dtBytes, isUnary, isBinary,
 } from "./abi";
 import { loadRow, loadSlot, storeSlot } from "./convert";
 import { binary, fill, iota, select, splat4, unary } from "./elementwise";
@@ -57,8 +57,8 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
   }
   if (op == OP_LOAD) return slotIs(SLOT_MEM, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
   if (op == OP_CONST) return <u32>w2 < <u32>nconst ? RC_OK : RC_BAD_OPCODE;
-  if (op >= OP_NEG && op <= OP_ISNAN) return <u32>w2 < <u32>nregs ? RC_OK : RC_BAD_OPCODE;
-  if (op >= OP_ADD && op <= OP_IMUL) {
+  if (isUnary(op)) return <u32>w2 < <u32>nregs ? RC_OK : RC_BAD_OPCODE;
+  if (isBinary(op)) {
     const mode = word(code, pc + 4);
     if (<u32>mode > 3) return RC_BAD_OPCODE;
     return operandOk(w2, (mode & 1) != 0, nregs, nconst) && operandOk(w3, (mode & 2) != 0, nregs, nconst) ? RC_OK : RC_BAD_OPCODE;
@@ -82,8 +82,8 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
 function touches(code: usize, pc: i32, r: i32): bool {
   const op = word(code, pc);
   if (word(code, pc + 1) == r) return true;
-  if (op >= OP_NEG && op <= OP_ISNAN) return word(code, pc + 2) == r;
-  if (op >= OP_ADD && op <= OP_IMUL) {
+  if (isUnary(op)) return word(code, pc + 2) == r;
+  if (isBinary(op)) {
     const mode = word(code, pc + 4);
     return ((mode & 1) == 0 && word(code, pc + 2) == r) || ((mode & 2) == 0 && word(code, pc + 3) == r);
   }
@@ -325,7 +325,7 @@ function runTile(p: Prog, c0: i32, len: i32): void {
     const r = word(code, pc + 1);
     const w2 = word(code, pc + 2);
     const dst = reg(p, r);
-    if (op >= OP_ADD && op <= OP_IMUL) {
+    if (isBinary(op)) {
       const w3 = word(code, pc + 3), mode = word(code, pc + 4);
       if ((len & 3) != 0 && aliased != 0) aliased = ownAll(p, tab, aliased, len);
       let pa = at(tab, w2 & 63), sa: usize = 32, pb = at(tab, w3 & 63), sb: usize = 32;
@@ -336,7 +336,7 @@ function runTile(p: Prog, c0: i32, len: i32): void {
       pc += 5;
       continue;
     }
-    if (op >= OP_NEG && op <= OP_ISNAN) {
+    if (isUnary(op)) {
       if ((len & 3) != 0 && aliased != 0) aliased = ownAll(p, tab, aliased, len);
       unary(op, dst, at(tab, w2), len);
       aliased = own(p, tab, aliased, r);

@@ -4,9 +4,9 @@
  */
 import type { BinaryOp, Node, ReduceOp, UnaryOp } from "../graph/nodes.js";
 import { invalid, show } from "../errors.js";
-import { binaryNode, unaryNode, type ReduceOptions } from "./build.js";
+import { binaryNode, unaryNode, whereNode, type ReduceOptions } from "./build.js";
 import type { Chunks } from "../grid.js";
-import type { DType } from "../dtype.js";
+import { isFloat, type DType } from "../dtype.js";
 import { checkShape, sizeOf } from "./shape.js";
 import { parseSelectors } from "./selectors.js";
 import { reshapeOf } from "./reshape.js";
@@ -76,6 +76,84 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   not(): Out { return this.un("not"); }
   isnan(): Out { return this.un("isnan"); }
   astype(dtype: DType): Out { return this.un("astype", dtype); }
+
+  // more ufuncs, with numpy's dtype rules (float functions of integers give float64)
+  tan(): Out { return this.un("tan"); }
+  arcsin(): Out { return this.un("arcsin"); }
+  arccos(): Out { return this.un("arccos"); }
+  arctan(): Out { return this.un("arctan"); }
+  sinh(): Out { return this.un("sinh"); }
+  cosh(): Out { return this.un("cosh"); }
+  arcsinh(): Out { return this.un("arcsinh"); }
+  arccosh(): Out { return this.un("arccosh"); }
+  arctanh(): Out { return this.un("arctanh"); }
+  log1p(): Out { return this.un("log1p"); }
+  expm1(): Out { return this.un("expm1"); }
+  log2(): Out { return this.un("log2"); }
+  log10(): Out { return this.un("log10"); }
+  exp2(): Out { return this.un("exp2"); }
+  /** -1, 0 or 1 (NaN stays NaN; -0 gives 0), as numpy */
+  sign(): Out { return this.un("sign"); }
+  isinf(): Out { return this.un("isinf"); }
+  /** round to the nearest integer, ties to even (numpy.rint) */
+  rint(): Out { return this.un("rint"); }
+  isfinite(): Out { return this.un("isfinite"); }
+  arctan2(o: Other | number): Out { return this.bin("arctan2", o); }
+  hypot(o: Other | number): Out { return this.bin("hypot", o); }
+  /** numpy.mod / remainder: the result has the divisor's sign (Python's %); for integers x % 0 is 0 */
+  mod(o: Other | number): Out { return this.bin("mod", o); }
+  remainder(o: Other | number): Out { return this.bin("mod", o); }
+  /** numpy.floor_divide (//): the integer at or below a / b; for integers x // 0 is 0 */
+  floorDivide(o: Other | number): Out { return this.bin("floorDivide", o); }
+  /** maximum and minimum that ignore NaN (NaN only where both are NaN) */
+  fmax(o: Other | number): Out { return this.bin("fmax", o); }
+  fmin(o: Other | number): Out { return this.bin("fmin", o); }
+
+  /** x * x (bool gives int32, as numpy's integer result) */
+  square(): Out {
+    const n = this.node.dtype === "bool" ? unaryNode("astype", this.node, "int32") : this.node;
+    return this.wrap(binaryNode("mul", n, n), [this]);
+  }
+
+  /** 1 / x; for integers, C's integer division: 1 for 1, -1 for -1, else 0 (and -2^31 for 0, as numpy) */
+  reciprocal(): Out {
+    const n = this.node;
+    if (isFloat(n.dtype)) return this.wrap(binaryNode("div", 1, n), [this]);
+    if (n.dtype === "bool") return this.wrap(unaryNode("astype", n, "int32"), [this]); // numpy: 1 / False is 0
+    const unit = whereNode(binaryNode("eq", unaryNode("abs", n), 1), n, 0);
+    return this.wrap(whereNode(binaryNode("eq", n, 0), -(2 ** 31), unit), [this]);
+  }
+
+  /** numpy.round: half to even at `decimals` digits (negative: tens, hundreds...); integers stay integers */
+  round(decimals = 0): Out {
+    if (typeof decimals !== "number" || !Number.isInteger(decimals) || Math.abs(decimals) > 308) {
+      throw invalid("INVALID_ARGUMENT", `round decimals ${show(decimals)} must be an integer`);
+    }
+    const n = this.node;
+    if (!isFloat(n.dtype)) {
+      if (decimals >= 0) return this.wrap(unaryNode("astype", n, n.dtype), [this]);
+      const f = 10 ** -decimals;
+      const r = unaryNode("rint", binaryNode("div", unaryNode("astype", n, "float64"), f));
+      return this.wrap(unaryNode("astype", binaryNode("mul", r, f), n.dtype === "bool" ? "int32" : n.dtype), [this]);
+    }
+    if (decimals === 0) return this.un("rint");
+    const f = 10 ** Math.abs(decimals);
+    const scaled = binaryNode(decimals > 0 ? "mul" : "div", n, f);
+    return this.wrap(binaryNode(decimals > 0 ? "div" : "mul", unaryNode("rint", scaled), f), [this]);
+  }
+
+  /** elementwise truth: x != 0 and y != 0 (NaN is true), a bool array */
+  logicalAnd(o: Other | number): Out { return this.logical("mul", o); }
+  logicalOr(o: Other | number): Out { return this.logical("maximum", o); }
+  logicalXor(o: Other | number): Out { return this.logical("ne", o); }
+
+  private logical(op: BinaryOp, o: Other | number): Out {
+    const truth = (x: Node | number) => (typeof x === "number" ? (x !== 0 ? 1 : 0) : unaryNode("astype", x, "bool"));
+    const b = this.operand(o, op);
+    const node = binaryNode(op, truth(this.node), truth(typeof b === "number" ? b : b));
+    // numbers are weak: the result is bool either way
+    return this.wrap(typeof b === "number" ? binaryNode("ne", node, 0) : node, [this, o]);
+  }
 
   /** numpy.clip: minimum(maximum(x, lo), hi); NaN propagates. A bound of null is no bound (not both). */
   clip(lo: Other | number | null, hi: Other | number | null): Out {

@@ -41,6 +41,8 @@ export function binaryNode(op: BinaryOp, a: Operand, b: Operand): MapNode {
   else if (op === "sub" && operandType === "bool") {
     throw invalid("INVALID_DTYPE", "subtracting bool arrays is not supported (as numpy); use ne, or astype(\"int32\") first");
   } else if (op === "pow" && operandType === "bool") dtype = "int32";
+  else if (op === "arctan2" || op === "hypot") dtype = floatResult(operandType);
+  else if ((op === "mod" || op === "floorDivide") && operandType === "bool") dtype = "int32";
   else if (op === "pow" && operandType === "int32" && typeof b === "number" && b < 0) {
     throw invalid("INVALID_ARGUMENT", `integers to negative integer powers (${b}) are not allowed (as numpy); use a float base`);
   }
@@ -63,7 +65,13 @@ export function unaryNode(op: UnaryOp, a: Node, to?: DType): MapNode {
       break;
     case "not":
     case "isnan":
+    case "isinf":
+    case "isfinite":
       dtype = "bool";
+      break;
+    case "sign":
+      if (a.dtype === "bool") throw invalid("INVALID_DTYPE", "sign of a bool array is not supported (as numpy)");
+      dtype = a.dtype;
       break;
     case "floor":
     case "ceil":

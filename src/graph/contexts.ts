@@ -4,8 +4,8 @@
  * partials, the input blocks of a mapBlocks call, or an output. Its leaves are the materialized nodes it
  * reaches through virtual ones, each with the index map from the grid to the leaf.
  */
-import type { GridSpec } from "../grid.js";
-import { broadcastMap, composeMaps, identityMap, mapKey, type IndexMap } from "../index-map.js";
+import { cStrides, type GridSpec } from "../grid.js";
+import { broadcastMap, composeMaps, identityMap, linearThrough, mapKey, type IndexMap } from "../index-map.js";
 import { inputsOf, isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
 
 export type Sink =
@@ -24,7 +24,28 @@ export const gridOf = (shape: readonly number[], chunks: Chunks): GridSpec => ({
 
 /** Materialized leaves of expr on a grid of expr's shape, each with its map from the grid (deduplicated). */
 export function leavesOf(expr: Node): { node: Node; map: IndexMap }[] {
+  return walkLeaves(expr).leaves;
+}
+
+/**
+ * Does the random source's flat index advance by exactly 1 along the grid's row axis (its last axis
+ * longer than 1) under map m? RANDOM generates runs of consecutive elements; read any other way (a
+ * transpose, a flip, a step along the row) it would seed a generator per element.
+ */
+export function randomReadsInRows(random: Node, m: IndexMap, gridShape: readonly number[]): boolean {
+  let row = gridShape.length - 1;
+  while (row >= 0 && gridShape[row] === 1) row--;
+  if (row < 0) return true;
+  return linearThrough(m, cStrides(random.shape), gridShape.length).strides[row] === 1;
+}
+
+/**
+ * The leaves of expr (as leavesOf) and the random sources it reads other than in rows (they are
+ * generated into a buffer of their own first, then read from it with strides).
+ */
+export function walkLeaves(expr: Node): { leaves: { node: Node; map: IndexMap }[]; stridedRandoms: { node: Node; map: IndexMap }[] } {
   const out = new Map<string, { node: Node; map: IndexMap }>();
+  const strided = new Map<string, { node: Node; map: IndexMap }>();
   const seen = new Set<string>();
   const walk = (n: Node, m: IndexMap) => {
     const key = `${n.id}@${mapKey(m)}`;
@@ -34,11 +55,15 @@ export function leavesOf(expr: Node): { node: Node; map: IndexMap }[] {
       out.set(key, { node: n, map: m });
       return;
     }
+    if (n.kind === "random" && !randomReadsInRows(n, m, expr.shape)) {
+      strided.set(key, { node: n, map: m });
+      return;
+    }
     if (n.kind === "view") walk(n.input, composeMaps(n.map, m));
     else for (const a of inputsOf(n)) walk(a, composeMaps(broadcastMap(a.shape, n.shape), m));
   };
   walk(expr, identityMap(expr.shape.length));
-  return [...out.values()];
+  return { leaves: [...out.values()], stridedRandoms: [...strided.values()] };
 }
 
 /** Every node reachable from the roots, inputs before the nodes that use them. */

@@ -40,10 +40,14 @@ export class ProgramEmitter {
   private free: number[] = [];
   private slotKey = new Map<string, number>();
 
-  /** `nd`: dimensions of the grid the program runs on */
+  /**
+   * `nd`: dimensions of the grid the program runs on; `substitute`: a buffer to read a virtual node from
+   * under a given map instead of computing it (a random source generated elsewhere, read with strides)
+   */
   constructor(
     private readonly nd: number,
     private readonly leaf: LeafBuffer,
+    private readonly substitute: (n: Node, m: IndexMap) => { buffer: number; dtype: DType; map: IndexMap } | null = () => null,
   ) {}
 
   /** The maps of a node's operands: broadcasting into it, or the view's own map. */
@@ -129,6 +133,12 @@ export class ProgramEmitter {
   }
 
   private compute(n: Node, m: IndexMap): number {
+    const sub = this.substitute(n, m);
+    if (sub) {
+      const r = this.alloc();
+      this.b.emit(OP.LOAD, r, this.slot({ kind: "read", buffer: sub.buffer, map: sub.map }, sub.dtype));
+      return r;
+    }
     const leaf = this.leaf(n);
     if (leaf) {
       const r = this.alloc();
@@ -200,6 +210,8 @@ export class ProgramEmitter {
     const op = n.op as BinaryOp;
     const words = [wordOf(a), wordOf(b), mode(a, b)];
     if (op === "mul" && compute === "int32") this.b.emit(OP.IMUL, r, ...words);
+    else if (op === "mod" && compute === "int32") this.b.emit(OP.IMOD, r, ...words);
+    else if (op === "floorDivide" && compute === "int32") this.b.emit(OP.IFLOORDIV, r, ...words);
     else this.b.emit(BINARY[op], r, ...words);
     if (n.dtype === "float32") this.b.emit(OP.ROUND_F32, r, r);
     else if (n.dtype === "int32" && (op === "add" || op === "sub" || op === "pow")) this.b.emit(OP.WRAP_I32, r, r);
@@ -306,13 +318,20 @@ export class ProgramEmitter {
 const BINARY: Record<BinaryOp, number> = {
   add: OP.ADD, sub: OP.SUB, mul: OP.MUL, div: OP.DIV, pow: OP.POW, maximum: OP.MAX, minimum: OP.MIN,
   eq: OP.EQ, ne: OP.NE, lt: OP.LT, le: OP.LE, gt: OP.GT, ge: OP.GE,
+  arctan2: OP.ATAN2, hypot: OP.HYPOT, mod: OP.MOD, floorDivide: OP.FLOORDIV, fmax: OP.FMAX, fmin: OP.FMIN,
 };
 const UNARY: Record<Exclude<UnaryOp, "astype" | "not" | "isnan">, number> = {
   neg: OP.NEG, abs: OP.ABS, sqrt: OP.SQRT, exp: OP.EXP, log: OP.LOG, sin: OP.SIN, cos: OP.COS,
   tanh: OP.TANH, floor: OP.FLOOR, ceil: OP.CEIL,
+  tan: OP.TAN, arcsin: OP.ASIN, arccos: OP.ACOS, arctan: OP.ATAN, sinh: OP.SINH, cosh: OP.COSH, arcsinh: OP.ASINH,
+  arccosh: OP.ACOSH, arctanh: OP.ATANH, log1p: OP.LOG1P, expm1: OP.EXPM1, log2: OP.LOG2, log10: OP.LOG10, exp2: OP.EXP2,
+  sign: OP.SIGN, isinf: OP.ISINF, isfinite: OP.ISFINITE, rint: OP.RINT,
 };
 /** float32 results of these need rounding from the f64 the kernel computes in */
-const ROUNDS = new Set<UnaryOp>(["sqrt", "exp", "log", "sin", "cos", "tanh"]);
+const ROUNDS = new Set<UnaryOp>([
+  "sqrt", "exp", "log", "sin", "cos", "tanh", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+  "arctanh", "log1p", "expm1", "log2", "log10", "exp2",
+]);
 
 /** dtype the operation computes in: the promoted operand dtype (comparisons and where included). */
 export function computeDType(n: MapNode): DType {

@@ -17,7 +17,9 @@ import { componentsOf, initOf } from "../plan/reductions.js";
 import type { BufferDecl, InputDecl, KernelDecl, Layer, OutputDecl, Plan } from "../plan/types.js";
 import type { BoundPlan, InputBinding } from "../scheduler/inputs.js";
 import type { SinkSpec } from "../storage/types.js";
-import { gridOf, leavesOf, topoOrder, type Context } from "./contexts.js";
+import { gridOf, leavesOf, topoOrder, walkLeaves, type Context } from "./contexts.js";
+import { randomBox } from "./random-box.js";
+import { mapKey, type IndexMap } from "../index-map.js";
 import { ProgramEmitter } from "./emit.js";
 import { isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
 import { refineGrid, sameGrid } from "./refine.js";
@@ -95,6 +97,8 @@ interface Placed extends Context {
   buffer: number;
   /** where in `buffer` the grid starts (a part of a concatenation) */
   offset?: number[];
+  /** random sources read from a buffer instead of generated in place: "node@map" -> the read */
+  substitutes: Map<string, { buffer: number; dtype: DType; map: IndexMap }>;
 }
 
 export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {}): Lowered {
@@ -109,13 +113,23 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
   const order = topoOrder(requests.map((r) => r.node));
 
   const place = (ctx: Context, buffer: number) => {
+    // random sources read other than in rows are generated into a box of their own, then read with strides
+    const { stridedRandoms } = walkLeaves(ctx.expr);
+    const substitutes = new Map<string, { buffer: number; dtype: DType; map: IndexMap }>();
+    for (const r of stridedRandoms) {
+      const box = randomBox(r.node, r.map, ctx.grid);
+      const buffer = materializedOn(box.node, box.chunks);
+      bufferOf.set(box.node.id, buffer);
+      ctx.leaves.push({ node: box.node, map: box.map });
+      substitutes.set(`${r.node.id}@${mapKey(r.map)}`, { buffer, dtype: r.node.dtype, map: box.map });
+    }
     const taskGrid = refineGrid(
       ctx.grid,
       ctx.leaves.map((l) => ({ map: l.map, chunks: pb.buffers[bufferOf.get(l.node.id)!]!.chunks })),
     );
     let level = 1;
     for (const l of ctx.leaves) level = Math.max(level, 1 + (levelOf.get(bufferOf.get(l.node.id)!) ?? 0));
-    const p: Placed = { ...ctx, taskGrid, level, buffer };
+    const p: Placed = { ...ctx, taskGrid, level, buffer, substitutes };
     contexts.push(p);
     return p;
   };
@@ -264,7 +278,8 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
   };
   for (const group of groups) {
     const grid = group[0]!.taskGrid;
-    const e = new ProgramEmitter(grid.shape.length, leaf);
+    const substitutes = new Map(group.flatMap((c) => [...c.substitutes]));
+    const e = new ProgramEmitter(grid.shape.length, leaf, (n, m) => substitutes.get(`${n.id}@${mapKey(m)}`) ?? null);
     e.countUses(group.map((c) => c.expr));
     const partials: { buffer: number; init: number[] }[] = [];
     const after: Layer[] = [];

@@ -15,8 +15,12 @@ export type { ReduceOp } from "../plan/types.js";
 
 export type UnaryOp =
   | "neg" | "abs" | "sqrt" | "exp" | "log" | "sin" | "cos" | "tanh" | "floor" | "ceil"
-  | "astype" | "not" | "isnan";
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+  | "astype" | "not" | "isnan"
+  | "tan" | "arcsin" | "arccos" | "arctan" | "sinh" | "cosh" | "arcsinh" | "arccosh" | "arctanh"
+  | "log1p" | "expm1" | "log2" | "log10" | "exp2" | "sign" | "isinf" | "isfinite" | "rint";
+export type BinaryOp =
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge"
+  | "arctan2" | "hypot" | "mod" | "floorDivide" | "fmax" | "fmin";
 
 interface NodeBase {
   readonly id: number;

@@ -87,6 +87,12 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *   TRUNC_I32         toward zero, saturating to [-2^31, 2^31-1], NaN -> 0 (i32.trunc_sat_f64_s)
  *   NOT               x == 0 ? 1 : 0            BOOL   x != 0 ? 1 : 0  (NaN -> 1)
  *   ISNAN             x != x ? 1 : 0
+ *   TAN ASIN ACOS ATAN SINH COSH ASINH ACOSH ATANH LOG1P EXPM1 LOG2 LOG10   libm, as Math.* (may differ in
+ *                     the last bit between the interpreters, as EXP LOG SIN COS TANH)
+ *   EXP2              pow(2, x)
+ *   SIGN              x > 0 ? 1 : x < 0 ? -1 : x == 0 ? +0 : x   (NaN stays NaN; -0 gives +0, as numpy)
+ *   ISINF             |x| == Infinity ? 1 : 0   ISFINITE   x - x == 0 ? 1 : 0
+ *   RINT              round to nearest, ties to even, keeping the sign of zero (f64.nearest)
  * Binary (op r a b mode): mode bit 0 set: a is a constant index instead of a register; bit 1: same for b.
  *   ADD SUB MUL DIV   IEEE f64
  *   POW               C pow semantics: Math.pow except pow(1, y) = 1 for every y (NaN too) and
@@ -94,6 +100,14 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *   MAX MIN           NaN-propagating (numpy maximum/minimum; wasm f64.max/min)
  *   EQ NE LT LE GT GE 1 or 0 (IEEE comparisons: NaN != NaN)
  *   IMUL              int32 multiply with wrap (Math.imul of the int32 operands)
+ *   ATAN2 HYPOT       libm atan2(a, b), hypot(a, b)
+ *   MOD FLOORDIV      numpy's npy_divmod: mod = fmod(a, b); b == 0: MOD gives mod (NaN), FLOORDIV a / b;
+ *                     else div = (a - mod) / b; if mod != 0 and (b < 0) != (mod < 0): mod += b, div -= 1;
+ *                     if mod == 0: mod = copysign(0, b); FLOORDIV: div == 0 ? copysign(0, a / b) :
+ *                     floor(div) + (div - floor(div) > 0.5 ? 1 : 0)
+ *   FMAX FMIN         NaN-ignoring: a is NaN: b; b is NaN: a; else a > b ? a : b (FMIN: a < b ? a : b)
+ *   IMOD IFLOORDIV    on the ToInt32 of the operands (as IMUL): exact floor division and the remainder with the divisor's sign;
+ *                     b == 0 gives 0; -2^31 // -1 wraps to -2^31 (numpy)
  * Ternary
  *   SELECT r c a b mode  r = c != 0 ? a : b; mode bit 0: a is a constant; bit 1: b is a constant
  * Sinks (s is a MEM slot; reductions accumulate in f64 slots)
@@ -163,42 +177,74 @@ export const OP = {
   NOT: 23,
   BOOL: 24,
   ISNAN: 25,
+  // unary (libm: the JS twin's Math may differ in the last bit, as for EXP LOG SIN COS TANH)
+  TAN: 26,
+  ASIN: 27,
+  ACOS: 28,
+  ATAN: 29,
+  SINH: 30,
+  COSH: 31,
+  ASINH: 32,
+  ACOSH: 33,
+  ATANH: 34,
+  LOG1P: 35,
+  EXPM1: 36,
+  LOG2: 37,
+  LOG10: 38,
+  EXP2: 39,
+  SIGN: 40,
+  ISINF: 41,
+  ISFINITE: 42,
+  RINT: 43,
   // binary
-  ADD: 40,
-  SUB: 41,
-  MUL: 42,
-  DIV: 43,
-  POW: 44,
-  MAX: 45,
-  MIN: 46,
-  EQ: 47,
-  NE: 48,
-  LT: 49,
-  LE: 50,
-  GT: 51,
-  GE: 52,
-  IMUL: 53,
+  ADD: 50,
+  SUB: 51,
+  MUL: 52,
+  DIV: 53,
+  POW: 54,
+  MAX: 55,
+  MIN: 56,
+  EQ: 57,
+  NE: 58,
+  LT: 59,
+  LE: 60,
+  GT: 61,
+  GE: 62,
+  IMUL: 63,
+  ATAN2: 64,
+  HYPOT: 65,
+  MOD: 66,
+  FLOORDIV: 67,
+  FMAX: 68,
+  FMIN: 69,
+  // binary, int32 operands (exact integer floor division and remainder)
+  IMOD: 70,
+  IFLOORDIV: 71,
   // ternary
-  SELECT: 60,
+  SELECT: 80,
   // sinks
-  STORE: 70,
-  RSUM: 71,
-  RPROD: 72,
-  RMIN: 73,
-  RMAX: 74,
-  RARGMIN: 75,
-  RARGMAX: 76,
-  RVAR: 77,
+  STORE: 90,
+  RSUM: 91,
+  RPROD: 92,
+  RMIN: 93,
+  RMAX: 94,
+  RARGMIN: 95,
+  RARGMAX: 96,
+  RVAR: 97,
 } as const;
 
 export type OpName = keyof typeof OP;
+
+/** Unary opcodes are NEG..RINT, binary ADD..IFLOORDIV (each range has no gaps). */
+export const isUnary = (op: number): boolean => op >= OP.NEG && op <= OP.RINT;
+export const isBinary = (op: number): boolean => op >= OP.ADD && op <= OP.IFLOORDIV;
 
 /** Number of argument words after the opcode, by opcode. */
 export function opArity(op: number): number {
   if (op === OP.IOTA || op === OP.LOAD || op === OP.CONST) return 2;
   if (op === OP.RANDOM) return 4;
-  if (op >= OP.NEG && op <= OP.ISNAN) return 2;
-  if (op >= OP.ADD && op <= OP.IMUL) return 4;
+  if (isUnary(op)) return 2;
+  if (isBinary(op)) return 4;
   if (op === OP.SELECT) return 5;
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX) || op === OP.RVAR) return 2;
   if (op === OP.RARGMIN || op === OP.RARGMAX) return 3;

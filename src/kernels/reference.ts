@@ -20,6 +20,8 @@ import {
   SLOT_INDEX,
   SLOT_MEM,
   opArity,
+  isUnary,
+  isBinary,
 } from "./abi.js";
 
 const DT_BYTES_OF = [8, 4, 4, 1];
@@ -198,8 +200,63 @@ function unaryOp(op: number, v: number): number {
     case OP.TRUNC_I32: return truncSatI32(v);
     case OP.NOT: return v === 0 ? 1 : 0;
     case OP.BOOL: return v !== 0 ? 1 : 0;
+    case OP.TAN: return Math.tan(v);
+    case OP.ASIN: return Math.asin(v);
+    case OP.ACOS: return Math.acos(v);
+    case OP.ATAN: return Math.atan(v);
+    case OP.SINH: return Math.sinh(v);
+    case OP.COSH: return Math.cosh(v);
+    case OP.ASINH: return Math.asinh(v);
+    case OP.ACOSH: return Math.acosh(v);
+    case OP.ATANH: return Math.atanh(v);
+    case OP.LOG1P: return Math.log1p(v);
+    case OP.EXPM1: return Math.expm1(v);
+    case OP.LOG2: return Math.log2(v);
+    case OP.LOG10: return Math.log10(v);
+    case OP.EXP2: return Math.pow(2, v);
+    case OP.SIGN: return v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : v;
+    case OP.ISINF: return v === Infinity || v === -Infinity ? 1 : 0;
+    case OP.ISFINITE: return Number.isFinite(v) ? 1 : 0;
+    case OP.RINT: return rint(v);
     default: return v !== v ? 1 : 0; // ISNAN
   }
+}
+
+/** Round half to even, keeping the sign of zero (wasm f64.nearest, C's rint). */
+export function rint(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  const f = Math.floor(v);
+  const d = v - f;
+  const r = d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  return r === 0 && (v < 0 || Object.is(v, -0)) ? -0 : r;
+}
+
+/** numpy's npy_divmod: the remainder has the divisor's sign; floor division is the integer below a / b. */
+export function divmod(a: number, b: number, wantDiv: boolean): number {
+  let mod = a % b;
+  if (b === 0) return wantDiv ? a / b : mod;
+  let div = (a - mod) / b;
+  if (mod !== 0) {
+    // (C's `if (mod)`: NaN is true)
+    if (b < 0 !== mod < 0) {
+      mod += b;
+      div -= 1;
+    }
+  } else mod = b < 0 || Object.is(b, -0) ? -0 : 0;
+  if (!wantDiv) return mod;
+  if (div === 0) return a / b < 0 || Object.is(a / b, -0) ? -0 : 0;
+  let fd = Math.floor(div);
+  if (div - fd > 0.5) fd += 1;
+  return fd;
+}
+
+/** Exact int32 floor division and remainder (numpy's: x // 0 and x % 0 are 0, MIN // -1 wraps). */
+export function idivmod(a: number, b: number, wantDiv: boolean): number {
+  const x = a | 0;
+  const y = b | 0;
+  if (y === 0) return 0;
+  const q = Math.floor(x / y); // exact: the quotient of int32s is never within an ulp below an integer
+  return wantDiv ? q | 0 : x - q * y;
 }
 
 /** C's pow (abi.ts POW): Math.pow gives NaN for 1 ** NaN and (±1) ** ±Inf, C and numpy give 1. */
@@ -222,6 +279,14 @@ function binaryOp(op: number, a: number, b: number): number {
     case OP.LE: return a <= b ? 1 : 0;
     case OP.GT: return a > b ? 1 : 0;
     case OP.GE: return a >= b ? 1 : 0;
+    case OP.ATAN2: return Math.atan2(a, b);
+    case OP.HYPOT: return Math.hypot(a, b);
+    case OP.MOD: return divmod(a, b, false);
+    case OP.FLOORDIV: return divmod(a, b, true);
+    case OP.FMAX: return a !== a ? b : b !== b ? a : a > b ? a : b;
+    case OP.FMIN: return a !== a ? b : b !== b ? a : a < b ? a : b;
+    case OP.IMOD: return idivmod(a, b, false);
+    case OP.IFLOORDIV: return idivmod(a, b, true);
     default: return Math.imul(a, b); // IMUL (ToInt32 of both operands)
   }
 }
@@ -254,8 +319,8 @@ function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number,
   }
   if (op === OP.LOAD) return ok(isMem(w2));
   if (op === OP.CONST) return ok(isConst(w2));
-  if (op >= OP.NEG && op <= OP.ISNAN) return ok(isReg(w2));
-  if (op >= OP.ADD && op <= OP.IMUL) {
+  if (isUnary(op)) return ok(isReg(w2));
+  if (isBinary(op)) {
     const mode = code[pc + 4]!;
     if ((mode >>> 0) > 3) return RC.BAD_OPCODE;
     return ok((mode & 1 ? isConst(w2) : isReg(w2)) && (mode & 2 ? isConst(w3) : isReg(w3)));
@@ -362,10 +427,10 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
     if (op === OP.END) return;
     const w1 = code[pc + 1]!, w2 = code[pc + 2]!;
     const r = regIndex(x, w1);
-    if (op >= OP.NEG && op <= OP.ISNAN) {
+    if (isUnary(op)) {
       const a = regIndex(x, w2);
       for (let c = 0; c < len; c++) f64[r + c] = unaryOp(op, f64[a + c]!);
-    } else if (op >= OP.ADD && op <= OP.IMUL) {
+    } else if (isBinary(op)) {
       const w3 = code[pc + 3]!, mode = code[pc + 4]!;
       const a = regIndex(x, w2), b = regIndex(x, w3);
       const ka = mode & 1 ? constant(x, w2) : 0, kb = mode & 2 ? constant(x, w3) : 0;

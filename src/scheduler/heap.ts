@@ -189,7 +189,9 @@ export class Heap implements Allocator {
     const addr = this.top;
     const end = addr + size;
     const have = this.memory.buffer.byteLength;
-    if (end > have && !reclaimed && this.ownedBytes >= Math.min(this.sweepAt, size) && this.reclaim() > 0) {
+    // a collection before growing only once enough is persisted (sweepAt backs off after one that freed
+    // nothing): with persisted arrays held, growth must not cost a full collection every chunk
+    if (end > have && !reclaimed && this.ownedBytes >= this.sweepAt && this.reclaim() > 0) {
       return this.alloc(bytes, true); // dropped persisted arrays made room: no growth
     }
     if (end > this.limit) {

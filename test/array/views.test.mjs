@@ -4,7 +4,7 @@
 // sources; the plan shows views of lazy sources fused and views of stored arrays read in place.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { fromArray, arange, random, concatenate, stack, slice, newaxis, NDArray, ChunkedArray } from "../../dist/index.js";
+import { fromArray, arange, random, concatenate, stack, slice, newaxis, compute, NDArray, ChunkedArray } from "../../dist/index.js";
 import { lower } from "../../dist/graph/lower.js";
 import { rejectsCode, throwsCode } from "../helpers/check.mjs";
 
@@ -289,6 +289,23 @@ test("plans: a slice of a random source stays fused (one kernel, no stored chunk
   const ref = fromArray(m.data, { shape: m.shape, chunks: sliced.chunks });
   const [s1, s2] = [await sliced.sum({ axis: 1 }).compute(), await ref.sum({ axis: 1 }).compute()];
   assert.equal(Array.from(s1.data), Array.from(s2.data), "bit-identical row sums");
+});
+
+test("a random source read other than in rows is generated in rows into a box first, then read with strides (same bits as persisted)", async () => {
+  const x = random.random([300, 300], { chunks: 100, seed: 4 });
+  const { plan } = lower([{ node: x.T.add(x).sum({ axis: 0 }).node, chunks: [[100, 100, 100]] }]);
+  assert.equal(plan.layers.map((l) => l.kind), ["program", "program", "combine"], "the box, then one pass");
+  const p = await x.persist();
+  const [a, b] = await compute(x.T.add(x).sum({ axis: 0 }), p.T.add(p).sum({ axis: 0 }));
+  assert.equal(Array.from(a.data), Array.from(b.data));
+  // a stepped slice along the row reads a box too, and only the box it needs
+  const s = x.get(slice(10, 20), slice(null, null, -3));
+  const { plan: sp } = lower([{ node: s.sum().node, chunks: [] }]);
+  const box = sp.buffers.find((buf) => buf.shape.length === 2 && buf.shape[0] === 10);
+  assert.ok(box, "a 10-row box");
+  const full = await x.compute();
+  const want = refGet({ shape: [300, 300], data: Array.from(full.data) }, [slice(10, 20), slice(null, null, -3)]);
+  assert.equal(Array.from((await s.compute()).data), want.data);
 });
 
 test("views are bit-identical across chunkings of the view's materialization, worker counts", async () => {

@@ -72,8 +72,8 @@ test("malformed programs: same RC from both interpreters", () => {
   cases.push(["ok", good().b.build(), abi.RC.OK]);
   {
     const t = good().b.build();
-    t.code = Int32Array.from([30, 0, 0, 0]);
-    cases.push(["unknown opcode 30", t, abi.RC.BAD_OPCODE]);
+    t.code = Int32Array.from([45, 0, 0, 0]); // between the unary and the binary opcodes
+    cases.push(["unknown opcode 45", t, abi.RC.BAD_OPCODE]);
   }
   {
     const t = good().b.build();
