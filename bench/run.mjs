@@ -13,13 +13,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CASES, ENGINES, RANK_CASES, SKIPPED, TUTORIAL, checkResult } from "./lib/cases.mjs";
+import { CASES, ENGINES, EXISTING, RANK_CASES, SIZED, SKIPPED, TUTORIAL, VIEW_CASES, checkResult } from "./lib/cases.mjs";
 import { chartRows, runRankCases } from "./lib/rank-cases.mjs";
 import { ranksMarkdownTable } from "./ranks.mjs";
 import { interleave, lastJsonLine, machineInfo, median, minmax, runCommand } from "./lib/measure.mjs";
 import { runDask, runNativeSpin, runNumpy, pythonMissing } from "./lib/peers.mjs";
 import { buildNative } from "./peers/native.mjs";
-import { renderMarkdown, renderSvg, renderTerminal } from "./lib/report.mjs";
+import { renderMarkdown, renderSvg, renderTerminal, targetRows } from "./lib/report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -28,11 +28,17 @@ export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run 
   --quick              small subset in under a minute: sizes 2000,4000, chunk 1000, 1 rep, existing arrays 2048²
   --cases a,b          ${[...Object.keys(CASES), ...Object.keys(RANK_CASES), ...Object.keys(SKIPPED)].join(", ")}
                        (rank cases run bench/ranks.mjs: --quick runs allreduce and scaling as a smoke test)
-  --sizes 10000,20000  sides n of the n×n tutorial arrays (default 10000,20000)
+  --sizes 10000,20000  sides n of the n×n random arrays of the tutorial and view cases (default 10000,20000)
   --chunk 2000         chunk side of the tutorial arrays (default 2000)
-  --existing-n 8192    side of the existing arrays of sum_existing / add_existing (8192: 512 MiB each)
+  --existing-n 8192    side of the existing arrays of ${EXISTING.join(" / ")} (8192: 512 MiB each)
   --reps 3             measured repetitions per engine and case, interleaved A B A B (default 3)
-  --engines a,b        ${Object.keys(ENGINES).join(", ")} (default all)
+  --engines a,b        ${Object.keys(ENGINES).join(", ")}
+                       (default all; tessera-before only with --before-dist)
+  --before-dist DIR    dist/ of a build of tessera before the redesign (commit 123c012) for the engine
+                       tessera-before, e.g. /work/wt/tessera-before/dist (see bench/README.md); it runs the cases
+                       that existed then. Without it the engine is left out with a note
+  --case-sizes c=n:m   sizes of one random case instead of --sizes, e.g. transpose_add_sum0=20000,slice_sum=50000
+                       (--quick: the view cases run at the smallest size only)
   --workers W          threads for tessera and dask threads (default: all cores)
   --seed 1             random seed (every engine)
   --out latest         results go to bench/results/<out>.json, .md, .svg (--quick: quick)
@@ -45,8 +51,8 @@ class UsageError extends Error {}
 
 export function parseArgs(argv) {
   const o = {
-    quick: false, cases: null, sizes: null, chunk: null, existingN: null, reps: null, engines: Object.keys(ENGINES),
-    workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false, strict: false,
+    quick: false, cases: null, sizes: null, caseSizes: {}, chunk: null, existingN: null, reps: null, engines: null,
+    workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false, strict: false, beforeDist: null,
   };
   const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   const int = (name, v, min = 1) => {
@@ -74,6 +80,15 @@ export function parseArgs(argv) {
       case "--existing-n": o.existingN = int("--existing-n", value()); break;
       case "--reps": o.reps = int("--reps", value()); break;
       case "--engines": o.engines = list(value()); break;
+      case "--before-dist": o.beforeDist = resolve(value()); break;
+      case "--case-sizes":
+        for (const item of list(value())) {
+          const [name, sizes, more] = item.split("=");
+          if (!sizes || more !== undefined) throw new UsageError(`--case-sizes ${JSON.stringify(item)} must be case=n or case=n:m:...`);
+          if (!SIZED.includes(name)) throw new UsageError(`--case-sizes: ${JSON.stringify(name)} is not a random case; they are: ${SIZED.join(", ")}`);
+          o.caseSizes[name] = sizes.split(":").map((v) => int("--case-sizes", v));
+        }
+        break;
       case "--workers": o.workers = int("--workers", value()); break;
       case "--seed": o.seed = int("--seed", value(), 0); break;
       case "--timeout": o.timeout = int("--timeout", value()); break;
@@ -83,10 +98,14 @@ export function parseArgs(argv) {
   }
   const known = [...Object.keys(CASES), ...Object.keys(RANK_CASES), ...Object.keys(SKIPPED)];
   for (const c of o.cases ?? []) if (!known.includes(c)) throw new UsageError(`unknown case ${JSON.stringify(c)}; cases: ${known.join(", ")}`);
+  // optional engines (tessera-before) join the default list only when what they need is given
+  o.engines ??= Object.keys(ENGINES).filter((e) => !ENGINES[e].optional || (e === "tessera-before" && o.beforeDist));
   for (const e of o.engines) if (!ENGINES[e]) throw new UsageError(`unknown engine ${JSON.stringify(e)}; engines: ${Object.keys(ENGINES).join(", ")}`);
   // --quick leaves out the srun start-up case (it starts a SLURM cluster: tens of seconds)
   o.cases ??= o.quick ? known.filter((c) => c !== "startup") : known;
   o.sizes ??= o.quick ? [2000, 4000] : [10000, 20000];
+  // the view cases are a smoke test in --quick: the smallest size only (unless --case-sizes says otherwise)
+  if (o.quick) for (const c of VIEW_CASES) o.caseSizes[c] ??= [Math.min(...o.sizes)];
   o.chunk ??= o.quick ? 1000 : 2000;
   o.existingN ??= o.quick ? 2048 : 8192;
   o.reps ??= o.quick ? 1 : 3;
@@ -104,7 +123,9 @@ function tinySizes(quick) {
 
 // ---- running one job ---------------------------------------------------------------------------------
 
+/** One run of bench/tessera_case.mjs on the build in dist.dir (tessera: the snapshot of dist/; tessera-before: --before-dist). */
 async function runTessera(caseName, n, chunk, o, dist) {
+  if (dist.missing) return { case: caseName, engine: "tessera", missing: dist.missing };
   if (dist.error) return { case: caseName, engine: "tessera", error: dist.error };
   const argv = [process.execPath, join(here, "tessera_case.mjs"), caseName, String(n), String(chunk), String(o.seed), String(o.workers)];
   const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir }, timeoutMs: o.timeout * 1000 });
@@ -123,26 +144,37 @@ async function runNative(mode, args, timeoutMs) {
   return { ...parsed, wallSeconds: Math.round(r.seconds * 1000) / 1000, harnessPeakRssMiB: r.peakRssMiB, stealSeconds: r.stealSeconds };
 }
 
-/** One job: one engine on one case at one size. `run()` resolves to a normalized run record. */
-function makeJobs(o, dist) {
+/** The sizes a case runs at: --case-sizes, --sizes, the existing arrays' side, or the tiny-task counts (null). */
+function sizesOf(o, caseName) {
+  if (SIZED.includes(caseName)) return o.caseSizes[caseName] ?? o.sizes;
+  if (caseName === "ones_tiny_tasks") return [null];
+  return [o.existingN];
+}
+
+/**
+ * One job: one engine on one case at one size. `run()` resolves to a raw run record; `runAt(n)` runs the
+ * same engine and case at another size (the warm-up).
+ */
+export function makeJobs(o, dist, before) {
   const jobs = [];
   const tiny = tinySizes(o.quick);
   const timeoutMs = o.timeout * 1000;
   for (const caseName of o.cases.filter((c) => CASES[c])) {
-    const sizes = TUTORIAL.includes(caseName) ? o.sizes : caseName === "ones_tiny_tasks" ? [null] : [o.existingN];
-    const chunk = TUTORIAL.includes(caseName) ? o.chunk : caseName === "ones_tiny_tasks" ? 10 : Math.min(2048, o.existingN);
-    for (const size of sizes) {
+    const sized = SIZED.includes(caseName);
+    const chunk = sized ? o.chunk : caseName === "ones_tiny_tasks" ? 10 : Math.min(2048, o.existingN);
+    for (const size of sizesOf(o, caseName)) {
       const group = `${caseName}|${size ?? "tasks"}`;
       for (const engine of o.engines) {
         if (!ENGINES[engine].cases.includes(caseName)) continue;
-        const n = size ?? tiny[engine];
+        const n = size ?? tiny[engine === "tessera-before" ? "tessera" : engine];
         if (n === undefined) continue;
-        const base = { group, case: caseName, n, chunk, engine, label: ENGINES[engine].label };
-        const expectN = n;
-        if (engine === "tessera") jobs.push({ ...base, run: () => runTessera(caseName, n, chunk, o, dist), expectN });
-        else if (engine === "dask-threads") jobs.push({ ...base, run: () => runDask(caseName, { n, chunk, seed: o.seed, scheduler: "threads", workers: o.workers, timeoutMs }), expectN });
-        else if (engine === "dask-distributed") jobs.push({ ...base, run: () => runDask(caseName, { n, chunk, seed: o.seed, scheduler: "distributed", workers: 2, timeoutMs }), expectN });
-        else if (engine === "numpy") jobs.push({ ...base, run: () => runNumpy(caseName, { n, chunk, seed: o.seed, timeoutMs }), expectN });
+        const base = { group, case: caseName, n, chunk, engine, label: ENGINES[engine].label, expectN: n };
+        const add = (runAt, extra = {}) => jobs.push({ ...base, ...extra, runAt, run: () => runAt(n) });
+        if (engine === "tessera") add((m) => runTessera(caseName, m, chunk, o, dist));
+        else if (engine === "tessera-before") add((m) => runTessera(caseName, m, chunk, o, before), before.label ? { label: before.label } : {});
+        else if (engine === "dask-threads") add((m) => runDask(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, scheduler: "threads", workers: o.workers, timeoutMs }));
+        else if (engine === "dask-distributed") add((m) => runDask(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, scheduler: "distributed", workers: 2, timeoutMs }));
+        else if (engine === "numpy") add((m) => runNumpy(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, timeoutMs }));
         else if (engine === "native") {
           if (TUTORIAL.includes(caseName)) {
             // generate-and-sum of n*n doubles on 1 and 2 threads: the +1 is free, so it bounds the pipelines
@@ -154,7 +186,7 @@ function makeJobs(o, dist) {
             const mode = caseName === "sum_existing" ? "sum" : "add";
             for (const threads of [1, 2]) {
               jobs.push({ ...base, chunk: null, engine: `native-${mode}-${threads}t`, label: `C ${mode} ${threads} thread${threads > 1 ? "s" : ""} (limit)`, native: true,
-                run: () => runNative(mode, [threads, n * n], timeoutMs), expectN: n });
+                run: () => runNative(mode, [threads, n * n], timeoutMs) });
             }
           }
         }
@@ -177,7 +209,7 @@ function normalize(job, raw) {
   let problem = null;
   if (raw.mode === "sum") problem = raw.ok ? null : `native sum result ${raw.result} wrong`;
   else if (raw.mode === "add") problem = checkResult("add_existing", job.n, raw.result);
-  else problem = checkResult(job.case, job.expectN, raw.result, { expectOverride: job.expectOverride });
+  else problem = checkResult(job.case, job.expectN, raw.result, { expectOverride: job.expectOverride, length: raw.result_length });
   return {
     ...rec, status: problem ? "warning" : "ok", note: problem, seconds, work, result: raw.result,
     peakRssMiB: raw.harnessPeakRssMiB, selfRssMiB: raw.peak_rss_mib, wallSeconds: raw.wallSeconds, stealSeconds: raw.stealSeconds,
@@ -207,13 +239,13 @@ function summarize(jobs, runsByJob) {
   for (const job of jobs) {
     const runs = runsByJob.get(job);
     rows.push(fmtRow(job, job.engine, job.label, runs));
-    if (job.engine === "tessera" && runs.some((r) => r.second)) {
+    if ((job.engine === "tessera" || job.engine === "tessera-before") && runs.some((r) => r.second)) {
       const second = runs.filter((r) => r.second).map((r) => ({
         ...r, seconds: r.second.seconds, result: r.second.result,
         status: checkResult(job.case, job.n, r.second.result) ? "warning" : "ok",
         note: checkResult(job.case, job.n, r.second.result),
       }));
-      rows.push({ ...fmtRow(job, "tessera-2nd", "tessera (2nd compute)", second), peakRssMiB: NaN });
+      rows.push({ ...fmtRow(job, `${job.engine}-2nd`, `${job.label} (2nd compute)`, second), peakRssMiB: NaN });
     }
   }
   for (const r of rows) {
@@ -225,11 +257,14 @@ function summarize(jobs, runsByJob) {
   return rows;
 }
 
-/** What --strict fails on: tessera's own rows (errors, failed result checks) and the rank cases' tessera rows. */
+/**
+ * What --strict fails on: tessera's own rows (errors, failed result checks) and the rank cases' tessera rows.
+ * Not the tessera-before engine: an old build is a peer here, not what is being tested.
+ */
 export function strictFailures(rows, ranks) {
   const out = [];
   for (const r of rows) {
-    if (!r.engine.startsWith("tessera")) continue;
+    if (r.engine !== "tessera" && r.engine !== "tessera-2nd") continue;
     if (r.status !== "ok") out.push(`${r.case} n=${r.n} ${r.label}: ${r.status}${r.note ? ` (${r.note})` : ""}`);
   }
   if (ranks?.error) out.push(`rank cases: ${ranks.error}`);
@@ -261,6 +296,27 @@ function snapshotDist() {
   return { dir, wasmSha256: createHash("sha256").update(wasm).digest("hex").slice(0, 16) };
 }
 
+/**
+ * The build of --before-dist DIR for the tessera-before engine: { dir, label, commit, wasmSha256 }, or
+ * { missing } (no DIR given, or not a built dist/: its rows then say so, and nothing else is affected).
+ * Not copied aside: it is a fixed commit that nobody rebuilds during a run.
+ */
+export function beforeDist(dir) {
+  if (!dir) return { missing: "no --before-dist DIR given (a build of commit 123c012: see bench/README.md)" };
+  if (!existsSync(join(dir, "index.js")) || !existsSync(join(dir, "kernels", "tessera.simd.wasm"))) {
+    return { missing: `--before-dist ${dir} is not a built dist/ (no index.js or kernels/tessera.simd.wasm): run npm ci there` };
+  }
+  let commit = null, dirty = 0;
+  try {
+    commit = execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    dirty = execFileSync("git", ["-C", dir, "status", "--porcelain", "--", "../src", "../assembly"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n").filter(Boolean).length;
+  } catch { /* not a git checkout: the label says so */ }
+  const wasm = readFileSync(join(dir, "kernels", "tessera.simd.wasm"));
+  const label = commit ? `tessera before the redesign (${commit}${dirty ? ` + ${dirty} uncommitted` : ""})` : `tessera before the redesign (${dir})`;
+  return { dir, label, commit, dirtyFiles: dirty, wasmSha256: createHash("sha256").update(wasm).digest("hex").slice(0, 16) };
+}
+
 function writeAtomic(path, text) {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -285,13 +341,16 @@ export async function main(argv) {
   const started = new Date();
   const t0 = performance.now();
   const dist = o.engines.includes("tessera") ? snapshotDist() : { error: "tessera not selected" };
+  const before = beforeDist(o.beforeDist);
   // recorded with the snapshot, at the start: others may commit while the suite runs
   const source = { commit: git(["rev-parse", "--short", "HEAD"]), dirtyFiles: (git(["status", "--porcelain", "--", "src", "assembly"]) ?? "").split("\n").filter(Boolean).length };
   try {
     const info = machineInfo();
     const py = await pythonMissing();
     log(`bench: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, python ${info.python ?? "-"}, dask ${info.dask ?? "-"}${py ? ` (python peers missing: ${py})` : ""}`);
-    const jobs = makeJobs(o, dist);
+    const jobs = makeJobs(o, dist, before);
+    if (before.missing) log(`bench: tessera-before: ${o.engines.includes("tessera-before") ? "missing" : "not run"}: ${before.missing}`);
+    else log(`bench: tessera-before: ${before.label} from ${before.dir}, kernels ${before.wasmSha256}`);
     const spinBefore = await runNativeSpin(1); // host-contention control, in every suite
 
     log(`bench: spin control before: ${spinBefore?.ratio ?? spinBefore?.missing ?? spinBefore?.error} (2 threads ÷ 1 thread; ~2 when 2 cores are free)`);
@@ -301,16 +360,11 @@ export async function main(argv) {
       const seen = new Set();
       for (const job of jobs) {
         const key = job.engine.replace(/-\d+t$/, "");
-        if (seen.has(key)) continue;
+        if (seen.has(key) || job.native || !job.runAt) continue; // native controls: a few ms of start-up, nothing to warm
         seen.add(key);
-        const small = TUTORIAL.includes(job.case) ? { n: Math.min(job.n, 2000) } : job.case === "ones_tiny_tasks" ? {} : { n: Math.min(job.n, 1024) };
-        if (job.native) continue; // native controls: a few ms of start-up, nothing to warm
-        const warm = { ...job, ...small };
-        const w = job.engine === "tessera" ? await runTessera(warm.case, warm.n, warm.chunk, o, dist)
-          : job.engine === "numpy" ? await runNumpy(warm.case, { n: warm.n, chunk: Math.min(warm.chunk, warm.n), seed: o.seed })
-          : job.engine.startsWith("dask") ? await runDask(warm.case, { n: warm.n, chunk: Math.min(warm.chunk, warm.n), seed: o.seed, scheduler: job.engine === "dask-distributed" ? "distributed" : "threads", workers: job.engine === "dask-distributed" ? 2 : o.workers })
-          : null;
-        log(`bench: warm-up ${job.engine} ${warm.case} n=${warm.n}: ${w?.missing ? "missing" : w?.error ? `error: ${w.error}` : `${w?.seconds} s`}`);
+        const small = SIZED.includes(job.case) ? Math.min(job.n, 2000) : job.case === "ones_tiny_tasks" ? job.n : Math.min(job.n, 1024);
+        const w = await job.runAt(small);
+        log(`bench: warm-up ${job.engine} ${job.case} n=${small}: ${w?.missing ? "missing" : w?.error ? `error: ${w.error}` : `${w?.seconds} s`}`);
       }
     }
 
@@ -341,10 +395,13 @@ export async function main(argv) {
       started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 100) / 10,
       options: { ...o }, machine: info, pythonPeers: py ?? "ok",
       tessera: { ...source, wasmSha256: dist.wasmSha256 ?? null, dist: dist.error ?? "snapshot of dist/ at start" },
+      tesseraBefore: before.missing ? { missing: before.missing, selected: o.engines.includes("tessera-before") }
+        : { dir: before.dir, commit: before.commit, dirtyFiles: before.dirtyFiles, wasmSha256: before.wasmSha256, label: before.label },
       controls: { spinBefore, spinAfter },
       cases: Object.fromEntries(Object.entries(CASES).filter(([c]) => o.cases.includes(c)).map(([c, v]) => [c, { title: v.title, what: v.what, unit: v.unit }])),
     };
-    const result = { meta, rows, rankRows: ranks?.rows ?? null, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };
+    const targets = targetRows(rows);
+    const result = { meta, rows, targets, rankRows: ranks?.rows ?? null, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };
 
     if (ranks) meta.ranks = ranks.error ? { error: ranks.error } : { file: ranks.file, cases: rankCases, started: ranks.meta.started, notes: ranks.meta.notes, controls: ranks.meta.controls };
     const chart = ranks?.rows ? [...rows, ...chartRows(ranks.rows)] : rows;

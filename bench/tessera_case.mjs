@@ -7,11 +7,16 @@
 // kernels (a one-chunk warm-up compute, reported as startup_seconds: the peers likewise exclude imports
 // and cluster start-up), and building the input arrays of sum_existing / add_existing.
 // TESSERA_BENCH_DIST=dir loads tessera from a copy of dist/ (the harness snapshots it, so a rebuild by
-// someone else mid-run cannot change the engine under measurement).
+// someone else mid-run cannot change the engine under measurement), or from the build of another commit
+// (the harness's tessera-before engine: only the cases that existed then, which use only the API of then).
+// A vector result is reported as its sum (result) and its length (result_length), as the python peers do.
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-export const CASES = ["random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "sum_existing", "add_existing", "ones_tiny_tasks"];
+export const CASES = [
+  "random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "slice_sum", "transpose_add_sum0", "concat_mean1",
+  "reshape_sum", "sum_existing", "add_existing", "reshape_existing_sum", "ones_tiny_tasks",
+];
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -57,6 +62,14 @@ async function main(argv) {
     return { v, s: now() - t0 };
   };
 
+  /** A vector result as the peers report it: its sum (in index order) and its length. */
+  const vector = (v, kind) => {
+    let sum = 0;
+    for (const e of v.data) sum += e;
+    Object.assign(extra, { result_kind: kind, result_length: v.data.length, first: v.data[0] });
+    return sum;
+  };
+
   if (caseName === "random_sum" || caseName === "random_add_sum" || caseName === "random_mapblocks_add_sum" || caseName === "mean_axis0") {
     const x = () => t.random.random([n, n], { chunks: chunk, seed });
     const build = {
@@ -67,12 +80,21 @@ async function main(argv) {
     }[caseName];
     const { v, s } = await timed(build);
     out.seconds = s;
-    if (caseName === "mean_axis0") {
-      let s = 0;
-      for (const e of v.data) s += e;
-      Object.assign(extra, { result_kind: "sum of the mean vector", first: v.data[0] });
-      out.result = s;
-    } else out.result = v;
+    out.result = caseName === "mean_axis0" ? vector(v, "sum of the mean vector") : v;
+  } else if (caseName === "slice_sum" || caseName === "transpose_add_sum0" || caseName === "concat_mean1" || caseName === "reshape_sum") {
+    // Views and movement (issue 9). The margin of slice_sum as bench/lib/cases.mjs sliceMargin.
+    const x = () => t.random.random([n, n], { chunks: chunk, seed });
+    const m = Math.min(1000, Math.floor(n / 8));
+    const build = {
+      slice_sum: () => x().get(t.slice(null, null, 2), t.slice(m, -m)).sum(),
+      transpose_add_sum0: () => { const a = x(); return a.T.add(a).sum({ axis: 0 }); },
+      concat_mean1: () => t.concatenate([x(), t.random.random([n, n], { chunks: chunk, seed: seed + 1 })], { axis: 0 }).mean({ axis: 1 }),
+      reshape_sum: () => x().reshape([n / 2, 2, n]).reshape([n / 2, 2 * n]).sum({ axis: 1 }),
+    }[caseName];
+    const { v, s } = await timed(build);
+    out.seconds = s;
+    out.result = typeof v === "number" ? v : vector(v, "sum of the result vector");
+    if (caseName === "slice_sum") extra.margin = m;
   } else if (caseName === "sum_existing") {
     // An array that already lives in tessera's memory (persist(), untimed), as numpy's does in its own.
     const size = n * n;
@@ -106,6 +128,22 @@ async function main(argv) {
       second_seconds: Math.round(s2 * 1e5) / 1e5, second_result: await c2.sum().compute(),
       gb_per_s: (3 * size * 8) / s1 / 1e9, second_gb_per_s: (3 * size * 8) / s2 / 1e9,
       note: "persisted operands, result persisted (kept in kernel memory, as numpy's new array)",
+    });
+  } else if (caseName === "reshape_existing_sum") {
+    // The persisted array of sum_existing, split (lines up: no copy), merged (a rechunk), summed along rows.
+    const size = n * n;
+    const a = await t.fromArray(existingArray(size, 1000), { shape: [n, n], chunks: chunk }).persist();
+    const build = () => a.reshape([n / 2, 2, n]).reshape([n / 2, 2 * n]).sum({ axis: 1 });
+    const first = await timed(build);
+    out.seconds = first.s;
+    out.result = vector(first.v, "sum of the row sums");
+    const second = await timed(build);
+    let secondSum = 0;
+    for (const e of second.v.data) secondSum += e;
+    Object.assign(extra, {
+      bytes: size * 8, expected: existingExpected(size), gb_per_s: (size * 8) / first.s / 1e9,
+      second_seconds: Math.round(second.s * 1e5) / 1e5, second_result: secondSum, second_gb_per_s: (size * 8) / second.s / 1e9,
+      note: "a persisted array reshaped twice (the second reshape rechunks), then summed along rows",
     });
   } else if (caseName === "ones_tiny_tasks") {
     const r = await timed(() => t.ones([n], { chunks: chunk }).sum());

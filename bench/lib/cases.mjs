@@ -4,6 +4,27 @@
 /** The tutorial pipelines: random n x n float64 with chunks c x c, sized by --sizes. */
 export const TUTORIAL = ["random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0"];
 
+/** Views and movement of random n x n arrays (issue 9), sized by --sizes too (--case-sizes overrides). */
+export const VIEW_CASES = ["slice_sum", "transpose_add_sum0", "concat_mean1", "reshape_sum"];
+
+/** Cases whose arrays are random n x n with chunks --chunk, at the sizes --sizes (or --case-sizes) gives. */
+export const SIZED = [...TUTORIAL, ...VIEW_CASES];
+
+/** Cases over the existing (persisted) arrays of side --existing-n. */
+export const EXISTING = ["sum_existing", "add_existing", "reshape_existing_sum"];
+
+/** The column margin of slice_sum: slice(m, -m) with m = 1000, or n / 8 below n = 8000 (--quick sizes). */
+export const sliceMargin = (n) => Math.min(1000, Math.floor(n / 8));
+
+/**
+ * Relative tolerance for a sum of `count` independent uniforms [0, 1) times `scale`, whose expected value
+ * is `value`: six standard deviations (sd of one uniform: 1 / sqrt(12)), so a correct engine fails it with
+ * a probability near 1e-9 and a wrong shape, offset or double count (errors of order 1 / count or more) is caught.
+ */
+export function uniformTolerance(count, scale, value) {
+  return (6 * scale * Math.sqrt(count / 12)) / Math.abs(value);
+}
+
 export const CASES = {
   random_sum: {
     title: "random → sum",
@@ -28,6 +49,43 @@ export const CASES = {
     what: "x.add(1).mul(2).mean({ axis: 0 }) to an n-vector; result checked as the vector's sum (≈ 3n)",
     unit: "el/s", work: (n) => n * n,
     expect: (n) => ({ value: 3 * n, rel: 1e-3 }),
+    length: (n) => n,
+  },
+  slice_sum: {
+    title: "random → get(::2, m:-m) → sum",
+    what: "x.get(slice(null, null, 2), slice(m, -m)).sum() with m = 1000 (n / 8 below 8000; dask: x[::2, m:-m].sum()): " +
+      "a strided view of a virtual source (tessera fuses it: every other row is generated, nothing stored; dask generates whole chunks and slices them)",
+    unit: "el/s", work: (n) => Math.ceil(n / 2) * (n - 2 * sliceMargin(n)), // elements of the view
+    expect: (n) => {
+      const count = Math.ceil(n / 2) * (n - 2 * sliceMargin(n));
+      return { value: count / 2, rel: uniformTolerance(count, 1, count / 2) };
+    },
+  },
+  transpose_add_sum0: {
+    title: "x.T + x → sum(axis 0)",
+    what: "x.T.add(x).sum({ axis: 0 }) to an n-vector (dask: (x.T + x).sum(axis=0)); checked as the vector's sum, 2 sum(x) ≈ n² " +
+      "(tessera reads the random source twice, once transposed; dask generates each chunk once and transposes it)",
+    unit: "el/s", work: (n) => n * n,
+    expect: (n) => ({ value: n * n, rel: uniformTolerance(n * n, 2, n * n) }),
+    length: (n) => n,
+  },
+  concat_mean1: {
+    title: "concatenate([x, y]) → mean(axis 1)",
+    what: "concatenate([x, y], { axis: 0 }).mean({ axis: 1 }) of two random n×n arrays (seeds s and s + 1) to a 2n-vector " +
+      "(dask: da.concatenate([x, y], axis=0).mean(axis=1)); checked as the vector's sum ≈ n",
+    unit: "el/s", work: (n) => 2 * n * n,
+    expect: (n) => ({ value: n, rel: uniformTolerance(2 * n * n, 1 / n, n) }),
+    length: (n) => 2 * n,
+  },
+  reshape_sum: {
+    title: "reshape ×2 → sum(axis 1)",
+    what: "x.reshape([n / 2, 2, n]) (splits axis 0: the chunks line up) .reshape([n / 2, 2 * n]) (merges the last two axes: " +
+      "axis 2 must be whole, a rechunk for a stored array) .sum({ axis: 1 }) to an n/2-vector; checked as its sum ≈ n²/2. " +
+      "tessera reshapes the random source itself (values follow the flat index), so neither reshape moves data; " +
+      "dask 2022.12 (which refuses a direct [n, n] → [n/2, 2n]) splits without a copy, then rechunks (c/2, 2, c) blocks to (c/2, 1, n) ('rechunk-merge') and reshapes them",
+    unit: "el/s", work: (n) => n * n,
+    expect: (n) => ({ value: (n * n) / 2, rel: uniformTolerance(n * n, 1, (n * n) / 2) }),
+    length: (n) => n / 2,
   },
   sum_existing: {
     title: "sum of an existing array",
@@ -42,6 +100,14 @@ export const CASES = {
       "GB/s counts 3 arrays (read a, b, write c); '2nd compute' makes c again while the first c is still held",
     unit: "GB/s", work: (n) => 3 * n * n * 8,
     expect: (n) => ({ value: existingExpected(n * n, 1000) + existingExpected(n * n, 999), rel: 0 }),
+  },
+  reshape_existing_sum: {
+    title: "reshape ×2 of an existing array → sum(axis 1)",
+    what: "the persisted array of sum_existing, a.reshape([n / 2, 2, n]) (lines up: in place) .reshape([n / 2, 2 * n]) " +
+      "(needs axis 2 whole: one rechunk copy in tessera and dask; free in numpy) .sum({ axis: 1 }), timed; the vector's sum is exact",
+    unit: "GB/s", work: (n) => n * n * 8,
+    expect: (n) => ({ value: existingExpected(n * n, 1000), rel: 0 }),
+    length: (n) => n / 2,
   },
   ones_tiny_tasks: {
     title: "per-task overhead",
@@ -69,23 +135,36 @@ export function existingExpected(size, m = 1000) {
   return full * ((m * (m - 1)) / 2) + (rest * (rest - 1)) / 2;
 }
 
-/** Checks a result against the case's expectation; returns null when fine, else a message. */
-export function checkResult(caseName, n, result, { expectOverride } = {}) {
+/**
+ * Checks a result against the case's expectation; returns null when fine, else a message. `length`, when
+ * the engine reported one (result_length), is checked against the case's vector length.
+ */
+export function checkResult(caseName, n, result, { expectOverride, length } = {}) {
   const c = CASES[caseName];
   if (!c || result === null || result === undefined) return result == null ? "no result" : null;
   const { value, rel } = expectOverride ?? c.expect(n);
   if (typeof result !== "number" || !Number.isFinite(result)) return `result ${result} is not a finite number`;
+  if (c.length && length !== undefined && length !== null && !expectOverride && length !== c.length(n)) {
+    return `result vector has ${length} elements, expected ${c.length(n)}`;
+  }
   const err = Math.abs(result - value) / Math.max(1, Math.abs(value));
   if (rel === 0 ? result !== value : err > rel) {
-    return `result ${result} differs from expected ${value} (relative ${err.toExponential(2)}${rel ? `, limit ${rel}` : ", must be exact"})`;
+    return `result ${result} differs from expected ${value} (relative ${err.toExponential(2)}${rel ? `, limit ${Number(rel.toPrecision(3))}` : ", must be exact"})`;
   }
   return null;
 }
 
+/** The cases that existed before the redesign (issue 9): what the tessera-before engine can run. */
+export const BEFORE_CASES = [...TUTORIAL, "sum_existing", "add_existing", "ones_tiny_tasks"];
+
 export const ENGINES = {
   tessera: { label: "tessera", cases: Object.keys(CASES) },
+  // The engine of commit 123c012 (or whatever --before-dist DIR was built from: the label names its commit),
+  // run by the same bench/tessera_case.mjs; only selected by default when --before-dist is given.
+  "tessera-before": { label: "tessera before the redesign (123c012)", cases: BEFORE_CASES, optional: true },
   "dask-threads": { label: "dask threads", cases: Object.keys(CASES) },
   "dask-distributed": { label: "dask distributed 2×1", cases: ["random_mapblocks_add_sum", "ones_tiny_tasks"] },
-  numpy: { label: "numpy 1 thread", cases: [...TUTORIAL, "sum_existing", "add_existing"] },
+  // transpose_add_sum0 is not natural block by block with one sequential generator (it pairs block (i, j) with (j, i))
+  numpy: { label: "numpy 1 thread", cases: [...TUTORIAL, "slice_sum", "concat_mean1", "reshape_sum", "sum_existing", "add_existing", "reshape_existing_sum"] },
   native: { label: "C native", cases: ["random_sum", "random_add_sum", "random_mapblocks_add_sum", "sum_existing", "add_existing"] },
 };

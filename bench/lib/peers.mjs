@@ -39,7 +39,7 @@ async function runPeer(argv, opts = {}) {
 
 /**
  * One dask run of a tutorial case.
- * case: random_sum | random_mapblocks_add_sum | mean_axis0 | ones_tiny_tasks | sum_existing
+ * case: any of bench/lib/cases.mjs CASES (_common.py CASES lists the same names)
  * n: side of the n x n array (ones_tiny_tasks: length; sum_existing: 8192 gives 512 MiB)
  * scheduler: "threads" | "distributed" (LocalCluster, `workers` processes x 1 thread) | "sync"
  * Returns { case, engine, n, chunk, seconds, result, peak_rss_mib, ... } or { missing } or { error }.
@@ -75,7 +75,7 @@ export const runNativeSpin = (seconds = 1) => native("spin", [seconds], 60_000 +
 // `node bench/lib/peers.mjs` is a quick smoke test at small sizes.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const small = { n: 4000, chunk: 1000 };
-  for (const c of ["random_sum", "random_mapblocks_add_sum", "mean_axis0"]) {
+  for (const c of ["random_sum", "random_mapblocks_add_sum", "mean_axis0", "slice_sum", "concat_mean1", "reshape_sum"]) {
     console.log(JSON.stringify(await runDask(c, small)));
     console.log(JSON.stringify(await runNumpy(c, small)));
   }
@@ -83,6 +83,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(JSON.stringify(await runDask("ones_tiny_tasks", { n: 20_000, chunk: 10 })));
   console.log(JSON.stringify(await runDask("sum_existing", { n: 8192, chunk: 2048 })));
   console.log(JSON.stringify(await runNumpy("sum_existing", { n: 8192, chunk: 2048 })));
+  console.log(JSON.stringify(await runDask("transpose_add_sum0", small)));
+  console.log(JSON.stringify(await runDask("reshape_existing_sum", { n: 8192, chunk: 2048 })));
   console.log(JSON.stringify(await runNativeSum()));
   console.log(JSON.stringify(await runNativeGensum(5e8)));
   console.log(JSON.stringify(await runNativeSpin(1)));

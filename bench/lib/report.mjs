@@ -4,6 +4,18 @@
 
 const fin = Number.isFinite;
 
+/** The targets of issue 9 the table is read against (see bench/README.md, "Issue 9: before and after"). */
+export const TARGETS = {
+  /** tessera's time ÷ tessera-before's for the cases that existed before the redesign: within 5% */
+  before: 1.05,
+  /** tessera's x.mapBlocks((b) => b.add(1)).sum() time ÷ its x.add(1).sum() time in the same run: within 10% */
+  mapBlocks: 1.1,
+  /** tessera's peak RSS ÷ dask threads' for the cases issue 9 adds: at most dask's */
+  rss: 1,
+};
+/** The cases whose peak RSS issue 9 compares with dask's. */
+const RSS_CASES = ["random_mapblocks_add_sum", "slice_sum", "transpose_add_sum0", "concat_mean1", "reshape_sum", "reshape_existing_sum"];
+
 export function fmtSeconds(s) {
   if (!fin(s)) return "-";
   return s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s >= 1 ? s.toFixed(2) : s.toFixed(3);
@@ -53,10 +65,82 @@ function contentionWarning(meta) {
   return lo < 1.6 ? `the host was contended (spin ratio ${lo} < 1.6): 2-thread figures are understated; compare ratios, not absolutes` : null;
 }
 
+function beforeLine(meta) {
+  const b = meta.tesseraBefore;
+  if (!b) return null;
+  if (b.missing) return `tessera-before: ${b.selected ? "missing" : "not run"}: ${b.missing}`;
+  return `tessera-before: ${b.label}, from ${b.dir}, kernels ${b.wasmSha256}`;
+}
+
 function machineLine(m) {
   return `${m.cpuModel} (family ${m.cpuFamily} model ${m.cpuModelNumber}; ${m.simd.join(" ")}), ${m.cores} cores, ${m.memoryGiB} GiB, ` +
     `load ${m.loadavg.join(" ")}; node ${m.node}, python ${m.python ?? "missing"}, numpy ${m.numpy ?? "missing"}, ` +
     `dask ${m.dask ?? "missing"}, distributed ${m.distributed ?? "missing"}, gcc ${m.gcc ?? "missing"}; linux ${m.kernel}`;
+}
+
+/**
+ * The comparisons issue 9 asks for, from the summary rows of one run: tessera ÷ tessera-before (time for the
+ * same work; the persisted sum should be below 1), mapBlocks ÷ add at the same size (tessera's within 10%;
+ * tessera-before's and dask's beside it), and tessera's peak RSS ÷ dask threads'.
+ * Each: { check, case, n, value, target, verdict ("ok" | "MISSED" | ""), detail }.
+ */
+export function targetRows(rows) {
+  const out = [];
+  const measured = (r) => r && (r.status === "ok" || r.status === "warning") && fin(r.throughput);
+  const find = (group, engine) => rows.find((r) => r.group === group && r.engine === engine);
+  for (const b of rows) {
+    if (b.engine !== "tessera-before" && b.engine !== "tessera-before-2nd") continue;
+    const second = b.engine.endsWith("-2nd");
+    const t = find(b.group, second ? "tessera-2nd" : "tessera");
+    if (!measured(t) || !measured(b)) continue;
+    const value = b.throughput / t.throughput; // = tessera's time ÷ before's for the same work
+    const faster = b.case === "sum_existing"; // contiguous chunks: the persisted sum should gain
+    const limit = faster ? 1 : TARGETS.before;
+    out.push({
+      check: `tessera ÷ before${second ? " (2nd compute)" : ""}`, case: b.case, n: b.n, value,
+      target: faster ? "< 1× (contiguous chunks)" : `≤ ${TARGETS.before}×`, verdict: value < limit || (!faster && value === limit) ? "ok" : "MISSED",
+      detail: `${fmtSeconds(t.median)} s vs ${fmtSeconds(b.median)} s`,
+    });
+  }
+  for (const mb of rows) {
+    if (mb.case !== "random_mapblocks_add_sum" || !["tessera", "tessera-before", "dask-threads"].includes(mb.engine)) continue;
+    const add = find(`random_add_sum|${mb.n}`, mb.engine);
+    if (!measured(mb) || !measured(add)) continue;
+    const value = mb.median / add.median;
+    const ours = mb.engine === "tessera";
+    out.push({
+      check: `mapBlocks ÷ add, ${mb.engine}`, case: mb.case, n: mb.n, value,
+      target: ours ? `≤ ${TARGETS.mapBlocks}×` : "", verdict: ours ? (value <= TARGETS.mapBlocks ? "ok" : "MISSED") : "",
+      detail: `${fmtSeconds(mb.median)} s vs ${fmtSeconds(add.median)} s`,
+    });
+  }
+  for (const t of rows) {
+    if (t.engine !== "tessera") continue;
+    const d = find(t.group, "dask-threads");
+    if (!measured(t) || !measured(d) || !fin(t.peakRssMiB) || !fin(d.peakRssMiB) || d.peakRssMiB <= 0) continue;
+    const value = t.peakRssMiB / d.peakRssMiB;
+    const asked = RSS_CASES.includes(t.case);
+    out.push({
+      check: "peak RSS ÷ dask threads", case: t.case, n: t.n, value,
+      target: asked ? `≤ ${TARGETS.rss}×` : "", verdict: asked ? (value <= TARGETS.rss ? "ok" : "MISSED") : "",
+      detail: `${fmtRss(t.peakRssMiB)} vs ${fmtRss(d.peakRssMiB)} MiB`,
+    });
+  }
+  return out;
+}
+
+const TARGET_HEAD = ["check", "case", "size", "ratio", "target", "", "detail"];
+const targetCells = (t) => [t.check, t.case, t.case === "ones_tiny_tasks" ? t.n.toLocaleString("en-US") : `${t.n}²`, fmtRatio(t.value), t.target, t.verdict, t.detail];
+
+function targetsTerminal(rows, meta) {
+  const targets = targetRows(rows);
+  if (!targets.length) return [];
+  const all = [TARGET_HEAD, ...targets.map(targetCells)];
+  const width = TARGET_HEAD.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 3 ? String(c).padStart(width[i]) : String(c).padEnd(width[i]))).join("  ").trimEnd();
+  const quick = meta.options.quick ? " --quick: runs of a few ms and peak RSS near the processes' baseline (node about 85 MiB, python about 65): read the targets from a full run." : "";
+  return ["", `Issue 9 targets (ratios of medians in this run; ratio < 1: tessera is faster or smaller).${quick}`, "", line(TARGET_HEAD),
+    width.map((w) => "-".repeat(w)).join("  "), ...targets.map((t) => line(targetCells(t)))];
 }
 
 export function renderTerminal(rows, skipped, meta) {
@@ -77,6 +161,9 @@ export function renderTerminal(rows, skipped, meta) {
   if (skipped.length) out.push("");
   for (const s of skipped) out.push(`skipped  ${s.note}`);
   out.push("", `median of ${meta.options.reps} interleaved reps (A B A B); time ÷ tessera > 1: tessera is faster. Peak RSS: whole process tree, sampled every 20 ms (the tree rescanned every 200 ms).`);
+  const before = beforeLine(meta);
+  if (before) out.push(before);
+  out.push(...targetsTerminal(rows, meta));
   return out.join("\n");
 }
 
@@ -90,6 +177,8 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
     `- options: reps ${meta.options.reps} (interleaved), sizes ${meta.options.sizes.join(", ")}, chunk ${meta.options.chunk}, existing arrays ${meta.options.existingN}², workers ${meta.options.workers}, seed ${meta.options.seed}${meta.options.quick ? ", --quick" : ""}; ${meta.seconds} s in all`,
     `- python peers: ${meta.pythonPeers}`,
   ];
+  const before = beforeLine(meta);
+  if (before) out.push(`- ${before}`);
   const cw = contentionWarning(meta);
   if (cw) out.push(`- **warning**: ${cw}`);
   out.push("", `![throughput per case](${svgName})`, "", `| ${HEAD.join(" | ")} |`, `|${HEAD.map((_, i) => (i >= 3 && i <= 7 ? "---:" : "---")).join("|")}|`);
@@ -100,6 +189,14 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
   }
   for (const s of skipped) out.push(`| ${s.case} | - | - | - | - | - | - | - | skipped: ${esc(s.note)} |`);
   out.push("", "Median of the interleaved reps; min–max over them. Throughput: elements/s (el/s) for the random pipelines, GB/s of array data for the existing arrays, tasks/s for the per-task case. time ÷ tessera: the engine's time for tessera's work (from throughputs), > 1 means tessera is faster. Peak RSS: the whole process tree (dask distributed's workers included), sampled every 20 ms (the tree rescanned every 200 ms).", "");
+  const targets = targetRows(rows);
+  if (targets.length) {
+    const quick = meta.options.quick ? " With --quick, runs of a few ms and peak RSS near the processes' baseline: read the targets from a full run." : "";
+    out.push("## Issue 9 targets", "", `Ratios of medians in this run; below 1, tessera is faster (or smaller).${quick}`, "",
+      `| ${TARGET_HEAD.map((h) => h || "verdict").join(" | ")} |`, `|${TARGET_HEAD.map((_, i) => (i === 3 ? "---:" : "---")).join("|")}|`);
+    for (const t of targets) out.push(`| ${targetCells(t).map(esc).join(" | ")} |`);
+    out.push("");
+  }
   out.push("## Cases", "");
   for (const [c, v] of Object.entries(meta.cases)) out.push(`- **${c}** (${v.title}): ${v.what}`);
   for (const s of skipped) out.push(`- **${s.case}**: skipped. ${s.note}`);
@@ -108,7 +205,7 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
 
 const COLORS = {
   tessera: "#d1495b", "tessera-2nd": "#edae49", "dask-threads": "#00798c", "dask-distributed": "#30638e",
-  numpy: "#7a9e7e", "native-sum-1t": "#999999", "native-sum-2t": "#666666",
+  "tessera-before": "#8c6bb1", "tessera-before-2nd": "#b9a3d3", numpy: "#7a9e7e", "native-sum-1t": "#999999", "native-sum-2t": "#666666",
   "native-add-1t": "#999999", "native-add-2t": "#666666", mpi4py: "#30638e",
   "tessera-np1-w1": "#e8838f", "tessera-np1-w2": "#edae49", "native-gensum-1t": "#999999", "native-gensum-2t": "#666666",
 };

@@ -8,8 +8,16 @@ import threading
 
 import numpy as np
 
-CASES = ("random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "ones_tiny_tasks", "sum_existing",
-         "add_existing")
+CASES = ("random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "slice_sum", "transpose_add_sum0",
+         "concat_mean1", "reshape_sum", "ones_tiny_tasks", "sum_existing", "add_existing", "reshape_existing_sum")
+
+# Cases whose result is a vector: reported as its sum (result) and its length (result_length).
+VECTOR_CASES = ("mean_axis0", "transpose_add_sum0", "concat_mean1", "reshape_sum", "reshape_existing_sum")
+
+
+def slice_margin(n):
+    """The column margin of slice_sum, as bench/lib/cases.mjs sliceMargin: 1000, or n // 8 below n = 8000."""
+    return min(1000, n // 8)
 
 
 def parse_args(engine_default_scheduler="threads"):
@@ -86,6 +94,11 @@ class PeakRss:
     @property
     def mib(self):
         return round(self.peak / 2**20, 1)
+
+
+def vector_fields(value, kind):
+    """A vector result as every engine reports it: its sum, its length and its first element."""
+    return dict(result=float(value.sum()), result_kind=kind, result_length=int(value.shape[0]), first=float(value[0]))
 
 
 def emit(**fields):

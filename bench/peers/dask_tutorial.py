@@ -10,7 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import PeakRss, emit, existing_array, existing_expected, fail, parse_args  # noqa: E402
+from _common import (PeakRss, VECTOR_CASES, emit, existing_array, existing_expected, fail, parse_args,  # noqa: E402
+                     slice_margin, vector_fields)
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
@@ -21,8 +22,18 @@ def add1(b):
     return b + 1
 
 
+# The reshape cases make chunks above dask's 128 MiB target (as tessera's do); dask's default (None) then makes
+# them anyway and prints a PerformanceWarning; False makes the same chunks without the warning.
+LARGE_CHUNKS_OK = {"array.slicing.split_large_chunks": False}
+
+
 def build(case, n, chunk, seed):
     """Returns (lazy dask object, extra fields known before compute)."""
+    with dask.config.set(LARGE_CHUNKS_OK):
+        return _build(case, n, chunk, seed)
+
+
+def _build(case, n, chunk, seed):
     if case == "ones_tiny_tasks":
         x = da.ones(n, chunks=chunk).sum()
         # Tasks dask will actually run: count them on the materialized, optimized graph.
@@ -36,6 +47,12 @@ def build(case, n, chunk, seed):
         a, b = existing_array(n, 1000), existing_array(n, 999)
         c = da.from_array(a, chunks=chunk) + da.from_array(b, chunks=chunk)
         return c, {"bytes": 3 * a.nbytes, "expected": existing_expected(n, 1000) + existing_expected(n, 999)}
+    if case == "reshape_existing_sum":
+        # split axis 0 (lines up with the chunks), then merge the last two axes: dask rechunks ("rechunk-merge")
+        # (c/2, 2, c) blocks to (c/2, 1, n) first, since a merged axis needs its inner axes whole
+        a = existing_array(n)
+        r = da.from_array(a, chunks=chunk).reshape(n // 2, 2, n).reshape(n // 2, 2 * n)
+        return r.sum(axis=1), {"bytes": a.nbytes, "expected": existing_expected(n)}
     x = da.random.RandomState(seed).random_sample((n, n), chunks=chunk)
     if case == "random_sum":
         return x.sum(), {}
@@ -45,6 +62,18 @@ def build(case, n, chunk, seed):
         return x.map_blocks(add1, dtype=x.dtype).sum(), {}
     if case == "mean_axis0":
         return ((x + 1) * 2).mean(axis=0), {}
+    if case == "slice_sum":
+        m = slice_margin(n)
+        return x[::2, m:-m].sum(), {"margin": m}
+    if case == "transpose_add_sum0":
+        return (x.T + x).sum(axis=0), {}
+    if case == "concat_mean1":
+        y = da.random.RandomState(seed + 1).random_sample((n, n), chunks=chunk)
+        return da.concatenate([x, y], axis=0).mean(axis=1), {}
+    if case == "reshape_sum":
+        # dask 2022.12 refuses [n, n] -> [n/2, 2n] directly (not an even split or merge); in two steps the split
+        # lines up with the chunks and the merge rechunks (c/2, 2, c) blocks to (c/2, 1, n) ("rechunk-merge")
+        return x.reshape(n // 2, 2, n).reshape(n // 2, 2 * n).sum(axis=1), {}
     raise ValueError(case)
 
 
@@ -79,9 +108,9 @@ def main():
             cluster.close()
 
     out = dict(case=args.case, engine=engine, n=args.n, chunk=args.chunk, seconds=round(seconds, 4))
-    if args.case == "mean_axis0":
-        # The result is a vector: report its sum as a checksum, plus its first element.
-        out.update(result=float(value.sum()), result_kind="sum of the mean vector", first=float(value[0]))
+    if args.case in VECTOR_CASES:
+        # The result is a vector: report its sum as a checksum, its length and its first element.
+        out.update(vector_fields(value, "sum of the mean vector" if args.case == "mean_axis0" else "sum of the result vector"))
     elif args.case == "add_existing":
         out.update(result=float(value.sum()), result_kind="sum of a + b (after timing)")
     else:

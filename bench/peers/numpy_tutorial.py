@@ -2,7 +2,8 @@
 Prints the same JSON line as dask_tutorial.py.
 
 usage: /usr/bin/python3 numpy_tutorial.py CASE N CHUNK [SEED]
-(ones_tiny_tasks has no meaning without a task scheduler and is refused.)
+(ones_tiny_tasks has no meaning without a task scheduler and is refused; so is transpose_add_sum0, which pairs
+block (i, j) with block (j, i): not natural block by block with one sequential generator.)
 """
 import os
 
@@ -14,7 +15,8 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import PeakRss, emit, existing_array, existing_expected, fail, parse_args  # noqa: E402
+from _common import (PeakRss, VECTOR_CASES, emit, existing_array, existing_expected, fail, parse_args,  # noqa: E402
+                     slice_margin, vector_fields)
 
 import numpy as np  # noqa: E402
 
@@ -29,6 +31,9 @@ def blocks(n, chunk):
 def run(case, n, chunk, seed, a=None, b=None):
     if case == "add_existing":
         return np.add(a, b)  # one call, result allocated inside the timing (as dask and tessera do)
+    if case == "reshape_existing_sum":
+        # both reshapes are views of the contiguous array in numpy: only the row sums cost anything
+        return a.reshape(n // 2, 2, n).reshape(n // 2, 2 * n).sum(axis=1)
     if case == "sum_existing":
         # Same chunked traversal as dask's from_array(...).sum(): per-block partials, then their sum.
         total = 0.0
@@ -46,6 +51,34 @@ def run(case, n, chunk, seed, a=None, b=None):
         for h, w, c in blocks(n, chunk):
             col[c:c + w] += ((rs.random_sample((h, w)) + 1) * 2).sum(axis=0)
         return col / n
+    if case == "slice_sum":
+        # x[::2, m:-m] block by block: every block is generated (the generator is sequential), its even
+        # global rows and the columns inside [m, n - m) are summed
+        m = slice_margin(n)
+        total = 0.0
+        for r in range(0, n, chunk):
+            for c in range(0, n, chunk):
+                h, w = min(chunk, n - r), min(chunk, n - c)
+                b = rs.random_sample((h, w))
+                lo, hi = max(0, m - c), min(w, n - m - c)
+                if hi > lo:
+                    total += float(b[r % 2::2, lo:hi].sum())
+        return total
+    if case in ("concat_mean1", "reshape_sum"):
+        # row sums block by block; concat_mean1: of x then of y (seed + 1), each row's mean;
+        # reshape_sum: row j of the [n/2, 2n] reshape is rows 2j and 2j + 1 of x
+        gens = [rs] if case == "reshape_sum" else [rs, np.random.RandomState(seed + 1)]
+        rows = []
+        for g in gens:
+            rowsum = np.zeros(n)
+            for r in range(0, n, chunk):
+                for c in range(0, n, chunk):
+                    h, w = min(chunk, n - r), min(chunk, n - c)
+                    rowsum[r:r + h] += g.random_sample((h, w)).sum(axis=1)
+            rows.append(rowsum)
+        if case == "reshape_sum":
+            return rows[0].reshape(n // 2, 2).sum(axis=1)
+        return np.concatenate(rows) / n
     raise ValueError(case)
 
 
@@ -54,9 +87,11 @@ def main():
     engine = "numpy-1thread"
     if args.case == "ones_tiny_tasks":
         fail(args.case, engine, "ones_tiny_tasks measures a task scheduler; numpy has none")
+    if args.case == "transpose_add_sum0":
+        fail(args.case, engine, "transpose_add_sum0 pairs block (i, j) with (j, i): not natural block by block")
     extra = {}
     a = b = None
-    if args.case == "sum_existing":
+    if args.case in ("sum_existing", "reshape_existing_sum"):
         a = existing_array(args.n)
         extra = {"bytes": a.nbytes, "expected": existing_expected(args.n)}
     if args.case == "add_existing":
@@ -67,8 +102,8 @@ def main():
         value = run(args.case, args.n, args.chunk, args.seed, a, b)
         seconds = time.perf_counter() - t0
     out = dict(case=args.case, engine=engine, n=args.n, chunk=args.chunk, seconds=round(seconds, 4))
-    if args.case == "mean_axis0":
-        out.update(result=float(value.sum()), result_kind="sum of the mean vector", first=float(value[0]))
+    if args.case in VECTOR_CASES:
+        out.update(vector_fields(value, "sum of the mean vector" if args.case == "mean_axis0" else "sum of the result vector"))
     elif args.case == "add_existing":
         out.update(result=float(value.sum()), result_kind="sum of a + b (after timing)")
     else:
