@@ -6,7 +6,8 @@
  */
 import { cStrides, type GridSpec } from "../grid.js";
 import { broadcastMap, composeMaps, identityMap, linearThrough, mapKey, type IndexMap } from "../index-map.js";
-import { inputsOf, isVirtual, type Chunks, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
+import { shiftInto } from "./concat-split.js";
+import { inputsOf, isVirtual, type Chunks, type ConcatNode, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
 
 export type Sink =
   | { kind: "reduce"; node: ReduceNode }
@@ -43,9 +44,14 @@ export function randomReadsInRows(random: Node, m: IndexMap, gridShape: readonly
  * The leaves of expr (as leavesOf) and the random sources it reads other than in rows (they are
  * generated into a buffer of their own first, then read from it with strides).
  */
-export function walkLeaves(expr: Node): { leaves: { node: Node; map: IndexMap }[]; stridedRandoms: { node: Node; map: IndexMap }[] } {
+export function walkLeaves(expr: Node): {
+  leaves: { node: Node; map: IndexMap }[];
+  stridedRandoms: { node: Node; map: IndexMap }[];
+  concats: { node: ConcatNode; map: IndexMap }[];
+} {
   const out = new Map<string, { node: Node; map: IndexMap }>();
   const strided = new Map<string, { node: Node; map: IndexMap }>();
+  const concats = new Map<string, { node: ConcatNode; map: IndexMap }>();
   const seen = new Set<string>();
   const walk = (n: Node, m: IndexMap) => {
     const key = `${n.id}@${mapKey(m)}`;
@@ -60,10 +66,18 @@ export function walkLeaves(expr: Node): { leaves: { node: Node; map: IndexMap }[
       return;
     }
     if (n.kind === "view") walk(n.input, composeMaps(n.map, m));
-    else for (const a of inputsOf(n)) walk(a, composeMaps(broadcastMap(a.shape, n.shape), m));
+    else if (n.kind === "concat") {
+      // each input, shifted to its place (a task reads only the one its region lies in)
+      concats.set(key, { node: n, map: m });
+      let at = 0;
+      for (const p of n.inputs) {
+        if (p.shape[n.axis]! > 0) walk(p, shiftInto(n, m, at));
+        at += p.shape[n.axis]!;
+      }
+    } else for (const a of inputsOf(n)) walk(a, composeMaps(broadcastMap(a.shape, n.shape), m));
   };
   walk(expr, identityMap(expr.shape.length));
-  return { leaves: [...out.values()], stridedRandoms: [...strided.values()] };
+  return { leaves: [...out.values()], stridedRandoms: [...strided.values()], concats: [...concats.values()] };
 }
 
 /** Every node reachable from the roots, inputs before the nodes that use them. */

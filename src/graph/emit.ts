@@ -13,6 +13,7 @@ import { dtypeCode, type DType } from "../dtype.js";
 import { cStrides } from "../grid.js";
 import { broadcastMap, composeMaps, identityMap, linearThrough, mapKey, type IndexMap } from "../index-map.js";
 import type { SlotAccess } from "../plan/types.js";
+import { partOf } from "./concat-split.js";
 import type { BinaryOp, MapNode, Node, UnaryOp } from "./nodes.js";
 
 /** The buffer holding a materialized node's values (null: the node is virtual). */
@@ -23,13 +24,19 @@ type Operand = { reg: number } | { k: number };
 
 const useKey = (n: Node, m: IndexMap) => `${n.id}@${mapKey(m)}`;
 
-/** A view's values are its input's under the composed map: views never need registers of their own. */
-function throughViews(n: Node, m: IndexMap): { node: Node; map: IndexMap } {
-  while (n.kind === "view") {
-    m = composeMaps(n.map, m);
-    n = n.input;
+/**
+ * A view's values are its input's under the composed map, and a concatenation's are those of the input
+ * the program's region lies in (shifted): neither needs registers of its own.
+ */
+function resolve(n: Node, m: IndexMap, regionStart: readonly number[]): { node: Node; map: IndexMap } {
+  for (;;) {
+    if (n.kind === "view") {
+      m = composeMaps(n.map, m);
+      n = n.input;
+    } else if (n.kind === "concat") {
+      ({ part: n, map: m } = partOf(n, m, regionStart));
+    } else return { node: n, map: m };
   }
-  return { node: n, map: m };
 }
 
 export class ProgramEmitter {
@@ -48,19 +55,25 @@ export class ProgramEmitter {
     private readonly nd: number,
     private readonly leaf: LeafBuffer,
     private readonly substitute: (n: Node, m: IndexMap) => { buffer: number; dtype: DType; map: IndexMap } | null = () => null,
+    /** the grid position where the program's box of blocks starts (which input of a concatenation it reads) */
+    private readonly regionStart: readonly number[] = new Array<number>(nd).fill(0),
   ) {}
+
+  private resolve(n: Node, m: IndexMap): { node: Node; map: IndexMap } {
+    return resolve(n, m, this.regionStart);
+  }
 
   /** The maps of a node's operands: broadcasting into it, or the view's own map. */
   private argMaps(n: Node, m: IndexMap): { node: Node; map: IndexMap }[] {
     if (n.kind !== "map") return [];
-    return n.args.filter((a): a is Node => typeof a !== "number").map((a) => throughViews(a, composeMaps(broadcastMap(a.shape, n.shape), m)));
+    return n.args.filter((a): a is Node => typeof a !== "number").map((a) => this.resolve(a, composeMaps(broadcastMap(a.shape, n.shape), m)));
   }
 
   /** Declares the roots this program will evaluate (on the grid itself), so registers can be released after last use. */
   countUses(roots: Node[]): void {
     const seen = new Set<string>();
     const visit = (n0: Node, m0: IndexMap) => {
-      const { node: n, map: m } = throughViews(n0, m0);
+      const { node: n, map: m } = this.resolve(n0, m0);
       const key = useKey(n, m);
       this.uses.set(key, (this.uses.get(key) ?? 0) + 1);
       if (seen.has(key)) return;
@@ -108,7 +121,7 @@ export class ProgramEmitter {
 
   /** Releases one use of node n (under map m, default the grid's identity); its register returns to the pool after the last. */
   release(n0: Node, m0: IndexMap = identityMap(this.nd)): void {
-    const { node: n, map: m } = throughViews(n0, m0);
+    const { node: n, map: m } = this.resolve(n0, m0);
     const key = useKey(n, m);
     const left = (this.uses.get(key) ?? 1) - 1;
     this.uses.set(key, left);
@@ -123,7 +136,7 @@ export class ProgramEmitter {
 
   /** Register holding node n's values under map m (computed on first request). */
   value(n0: Node, m0: IndexMap = identityMap(this.nd)): number {
-    const { node: n, map: m } = throughViews(n0, m0);
+    const { node: n, map: m } = this.resolve(n0, m0);
     const key = useKey(n, m);
     const have = this.regOf.get(key);
     if (have !== undefined) return have;

@@ -12,7 +12,8 @@
 import { createHash } from "node:crypto";
 import type { DType } from "../dtype.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
-import { blockStarts, wholeBox, type GridSpec } from "../grid.js";
+import { Grid, wholeBox, type Box, type GridSpec } from "../grid.js";
+import { boxesOf, concatCuts } from "./concat-split.js";
 import { componentsOf, initOf } from "../plan/reductions.js";
 import type { BufferDecl, InputDecl, KernelDecl, Layer, OutputDecl, Plan } from "../plan/types.js";
 import type { BoundPlan, InputBinding } from "../scheduler/inputs.js";
@@ -95,10 +96,10 @@ interface Placed extends Context {
   level: number;
   /** the buffer the sink writes (store / mapBlocks input), or the reduction's partial buffer */
   buffer: number;
-  /** where in `buffer` the grid starts (a part of a concatenation) */
-  offset?: number[];
   /** random sources read from a buffer instead of generated in place: "node@map" -> the read */
   substitutes: Map<string, { buffer: number; dtype: DType; map: IndexMap }>;
+  /** reading concatenations: the boxes of blocks that each read one input of every one (a kernel each) */
+  boxes: Box[] | null;
 }
 
 export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {}): Lowered {
@@ -114,7 +115,7 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
 
   const place = (ctx: Context, buffer: number) => {
     // random sources read other than in rows are generated into a box of their own, then read with strides
-    const { stridedRandoms } = walkLeaves(ctx.expr);
+    const { stridedRandoms, concats } = walkLeaves(ctx.expr);
     const substitutes = new Map<string, { buffer: number; dtype: DType; map: IndexMap }>();
     for (const r of stridedRandoms) {
       const box = randomBox(r.node, r.map, ctx.grid);
@@ -123,13 +124,13 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
       ctx.leaves.push({ node: box.node, map: box.map });
       substitutes.set(`${r.node.id}@${mapKey(r.map)}`, { buffer, dtype: r.node.dtype, map: box.map });
     }
-    const taskGrid = refineGrid(
-      ctx.grid,
-      ctx.leaves.map((l) => ({ map: l.map, chunks: pb.buffers[bufferOf.get(l.node.id)!]!.chunks })),
-    );
+    const taskGrid = refineGrid(ctx.grid, [
+      ...ctx.leaves.map((l) => ({ map: l.map, chunks: pb.buffers[bufferOf.get(l.node.id)!]!.chunks })),
+      ...concatCuts(concats), // no task spans two inputs of a concatenation
+    ]);
     let level = 1;
     for (const l of ctx.leaves) level = Math.max(level, 1 + (levelOf.get(bufferOf.get(l.node.id)!) ?? 0));
-    const p: Placed = { ...ctx, taskGrid, level, buffer, substitutes };
+    const p: Placed = { ...ctx, taskGrid, level, buffer, substitutes, boxes: concats.length ? boxesOf(concats, taskGrid) : null };
     contexts.push(p);
     return p;
   };
@@ -162,28 +163,6 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
       const out = pb.buffer(n.shape, n.dtype, n.chunks, { alias: source });
       bufferOf.set(n.id, out);
       levelOf.set(out, levelOf.get(source) ?? 0);
-      continue;
-    }
-    if (n.kind === "concat") {
-      // each input is stored into its place in the result's chunks (which are cut at every input's edges)
-      const out = pb.buffer(n.shape, n.dtype, n.chunks);
-      let at = 0;
-      let level = 1;
-      const starts = blockStarts(n.chunks[n.axis]!);
-      for (const part of n.inputs) {
-        const len = part.shape[n.axis]!;
-        if (len === 0) continue; // nothing to store
-        const first = starts.indexOf(at);
-        const last = starts.indexOf(at + len);
-        const chunks = n.chunks.map((c, d) => (d === n.axis ? c.slice(first, last) : [...c]));
-        const offset = n.shape.map((_, d) => (d === n.axis ? at : 0));
-        const ctx = place({ expr: part, grid: gridOf(part.shape, chunks), sink: { kind: "output", node: part, chunks, persist: false }, leaves: leavesOf(part) }, out);
-        ctx.offset = offset;
-        level = Math.max(level, ctx.level);
-        at += len;
-      }
-      bufferOf.set(n.id, out);
-      levelOf.set(out, level);
       continue;
     }
     if (n.kind === "take") {
@@ -265,8 +244,9 @@ const storageOf = (pb: PlanBuilder, id: number): number => {
 function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, number>, tile: number, takes: { level: number; layer: Layer }[]): void {
   const groups: Placed[][] = [];
   for (const c of [...contexts].sort((a, b) => a.level - b.level)) {
-    // a part of a concatenation writes chunks of its own: it shares a kernel with nothing
-    const g = c.offset ? undefined : groups.find((x) => !x[0]!.offset && x[0]!.level === c.level && sameGrid(x[0]!.taskGrid, c.taskGrid));
+    // a context split into boxes (it reads concatenations) shares its kernels with nothing
+    const alone = (x: Placed) => x.boxes !== null;
+    const g = alone(c) ? undefined : groups.find((x) => !alone(x[0]!) && x[0]!.level === c.level && sameGrid(x[0]!.taskGrid, c.taskGrid));
     if (g) g.push(c);
     else groups.push([c]);
   }
@@ -279,43 +259,53 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
   for (const group of groups) {
     const grid = group[0]!.taskGrid;
     const substitutes = new Map(group.flatMap((c) => [...c.substitutes]));
-    const e = new ProgramEmitter(grid.shape.length, leaf, (n, m) => substitutes.get(`${n.id}@${mapKey(m)}`) ?? null);
-    e.countUses(group.map((c) => c.expr));
-    const partials: { buffer: number; init: number[] }[] = [];
-    const after: Layer[] = [];
     const labels: string[] = [];
-    for (const c of group) {
-      const s = c.sink;
-      if (s.kind === "reduce") {
-        emitReduction(e, s.node, c.expr, c.buffer);
-        partials.push({ buffer: c.buffer, init: initOf(s.node.op) });
-        labels.push(s.node.op);
-        after.push({
-          kind: "combine",
-          id: -1,
-          label: `combine ${s.node.op}`,
-          op: s.node.op,
-          ddof: s.node.ddof,
-          grid,
-          axes: [...s.node.axes],
-          keepdims: s.node.keepdims,
-          partial: c.buffer,
-          output: bufferOf.get(s.node.id)!,
-        });
-      } else {
-        const r = e.value(c.expr);
-        e.b.emit(OP.STORE, r, e.slot(c.offset ? { kind: "write", buffer: c.buffer, offset: c.offset } : { kind: "write", buffer: c.buffer }, c.expr.dtype));
-        e.release(c.expr);
-        if (s.kind === "mapBlocksInput") {
-          labels.push("blocks");
-          after.push(mapBlocksLayer(s.node, c.buffer, bufferOf.get(s.node.id)!));
-        } else labels.push(s.persist ? "persist" : "store");
+    const after: Layer[] = [];
+    const partials: { buffer: number; init: number[] }[] = [];
+    const g = new Grid(grid);
+    const boxes = group[0]!.boxes ?? [wholeBox(grid)];
+    boxes.forEach((box, i) => {
+      // each box reads one input of every concatenation: its own kernel, the same sinks
+      const start = box.lo.map((b, d) => g.starts[d]![b]!);
+      const e = new ProgramEmitter(grid.shape.length, leaf, (n, m) => substitutes.get(`${n.id}@${mapKey(m)}`) ?? null, start);
+      e.countUses(group.map((c) => c.expr));
+      const first = i === 0;
+      for (const c of group) {
+        const s = c.sink;
+        if (s.kind === "reduce") {
+          emitReduction(e, s.node, c.expr, c.buffer);
+          if (!first) continue;
+          partials.push({ buffer: c.buffer, init: initOf(s.node.op) });
+          labels.push(s.node.op);
+          after.push({
+            kind: "combine",
+            id: -1,
+            label: `combine ${s.node.op}`,
+            op: s.node.op,
+            ddof: s.node.ddof,
+            grid,
+            axes: [...s.node.axes],
+            keepdims: s.node.keepdims,
+            partial: c.buffer,
+            output: bufferOf.get(s.node.id)!,
+          });
+        } else {
+          const r = e.value(c.expr);
+          e.b.emit(OP.STORE, r, e.slot({ kind: "write", buffer: c.buffer }, c.expr.dtype));
+          e.release(c.expr);
+          if (!first) continue;
+          if (s.kind === "mapBlocksInput") {
+            labels.push("blocks");
+            after.push(mapBlocksLayer(s.node, c.buffer, bufferOf.get(s.node.id)!));
+          } else labels.push(s.persist ? "persist" : "store");
+        }
       }
-    }
-    const { template, slots } = e.build();
-    pb.kernels.push({ template, slots });
-    const shape = `${group[0]!.expr.dtype}[${grid.shape.join(",")}]`;
-    pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}`, grid, box: wholeBox(grid), kernel: pb.kernels.length - 1, tile, partials });
+      const { template, slots } = e.build();
+      pb.kernels.push({ template, slots });
+      const shape = `${group[0]!.expr.dtype}[${grid.shape.join(",")}]`;
+      const part = boxes.length > 1 ? ` (part ${i + 1} of ${boxes.length})` : "";
+      pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}${part}`, grid, box, kernel: pb.kernels.length - 1, tile, partials });
+    });
     pb.layers.push(...after);
     // gathers whose inputs are all written by now
     const next = groups[groups.indexOf(group) + 1];

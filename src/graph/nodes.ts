@@ -126,7 +126,10 @@ export interface TakeNode extends NodeBase {
   readonly chunks: Chunks;
 }
 
-/** Arrays joined along `axis` (all of this node's dtype); its chunks cut at every input's edges. */
+/**
+ * Arrays joined along `axis` (all of this node's dtype); its chunks cut at every input's edges. Virtual: a
+ * task whose region lies in one input reads that input (graph/concat-split.ts).
+ */
 export interface ConcatNode extends NodeBase {
   readonly kind: "concat";
   readonly inputs: readonly Node[];
@@ -144,7 +147,7 @@ let nextId = 1;
 export const newId = (): number => nextId++;
 
 export const isVirtual = (n: Node): boolean =>
-  n.kind === "random" || n.kind === "iota" || n.kind === "fill" || n.kind === "map" || n.kind === "view";
+  n.kind === "random" || n.kind === "iota" || n.kind === "fill" || n.kind === "map" || n.kind === "view" || n.kind === "concat";
 
 /** Direct node inputs (scalars left out). */
 export function inputsOf(n: Node): Node[] {

@@ -110,7 +110,7 @@ export class LayerTasks {
         out.push({ buffer, write: true, axes });
         continue;
       }
-      const map = s.kind === "read" ? s.map : { source: [...Array(nd).keys()], step: new Array<number>(nd).fill(1), offset: s.offset ?? new Array<number>(nd).fill(0) };
+      const map = s.kind === "read" ? s.map : { source: [...Array(nd).keys()], step: new Array<number>(nd).fill(1), offset: new Array<number>(nd).fill(0) };
       for (let k = 0; k < bnd; k++) {
         const from = map.source[k]!;
         const starts = bg.starts[k]!;
@@ -184,7 +184,7 @@ export class LayerTasks {
       const bg = this.grids.get(s.buffer)!;
       if (s.kind === "partial") cb(s.buffer, g.chunkIndex(block), true);
       else if (s.kind === "read") cb(s.buffer, chunkHolding(bg, applyMap(s.map, start)), false);
-      else cb(s.buffer, chunkHolding(bg, s.offset ? start.map((v, d) => v + s.offset![d]!) : start), true);
+      else cb(s.buffer, chunkHolding(bg, start), true);
     }
   }
 

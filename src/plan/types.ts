@@ -49,8 +49,8 @@ export type SlotAccess =
   | { kind: "index"; offset: number; strides: number[]; contiguous: boolean }
   /** MEM read: the element of `buffer` at map(i) (any strides: views of materialized arrays read in place) */
   | { kind: "read"; buffer: number; map: IndexMap }
-  /** MEM sink: the element of `buffer` at i + offset (no offset: the buffer has the grid's shape) */
-  | { kind: "write"; buffer: number; offset?: number[] }
+  /** MEM sink: the element of `buffer` (same shape as the grid) at i */
+  | { kind: "write"; buffer: number }
   /** MEM f64 accumulators: component `component` of this task's chunk of the partial buffer */
   | { kind: "partial"; buffer: number; component: number };
 

@@ -32,7 +32,7 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
         case "read":
           return { kind: "read", buffer: buf(s.buffer), map: s.map };
         case "write":
-          return s.offset ? { kind: "write", buffer: buf(s.buffer), offset: s.offset } : { kind: "write", buffer: buf(s.buffer) };
+          return { kind: "write", buffer: buf(s.buffer) };
         case "partial":
           return { kind: "partial", buffer: buf(s.buffer), component: s.component, axes: reduced.get(s.buffer) ?? [], components: plan.buffers[s.buffer]!.components ?? 1 };
       }

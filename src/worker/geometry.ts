@@ -258,7 +258,7 @@ function planSlot(s: BoundSlot, nd: number): SlotPlan {
     } else {
       p.source[k] = k;
       p.step[k] = 1;
-      p.mapOffset[k] = s.offset?.[k] ?? 0;
+      p.mapOffset[k] = 0;
     }
   }
   return p;

@@ -25,7 +25,7 @@ export interface BoundBuffer {
 export type BoundSlot =
   | { kind: "index"; offset: number; strides: number[]; contiguous: boolean }
   | { kind: "read"; buffer: BoundBuffer; map: IndexMap }
-  | { kind: "write"; buffer: BoundBuffer; offset?: number[] }
+  | { kind: "write"; buffer: BoundBuffer }
   /** accumulators of this task's chunk: chunk k of the partial buffer, reduced `axes` of extent 1 */
   | { kind: "partial"; buffer: BoundBuffer; component: number; axes: number[]; components: number };
 

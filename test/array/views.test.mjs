@@ -253,6 +253,19 @@ test("concatenate and stack, with promotion, uneven chunks, empty parts; eager w
   throwsCode(() => stack([a.arrays.data, b.arrays.data]), "SHAPE_MISMATCH");
 });
 
+test("a concatenation of lazy sources is fused: one kernel per input, nothing stored", async () => {
+  const x = random.random([300, 200], { chunks: [100, 50], seed: 1 });
+  const y = random.normal(0, 1, [150, 200], { chunks: [75, 50], seed: 2 });
+  const c = concatenate([x, y.mul(2)], { axis: 0 }).mean({ axis: 1 });
+  const { plan } = lower([{ node: c.node, chunks: c.chunks }]);
+  assert.equal(plan.layers.map((l) => l.kind), ["program", "program", "combine"]);
+  assert.ok(plan.kernels.every((k) => k.slots.every((s) => s.kind === "index" || s.kind === "partial")), "no buffer read or written but the partials");
+  // the values: as over the concatenation materialized
+  const m = await concatenate([x, y.mul(2)], { axis: 0 }).compute();
+  const ref = await fromArray(m.data, { shape: m.shape, chunks: [[100, 100, 100, 75, 75], [50, 50, 50, 50]] }).mean({ axis: 1 }).compute();
+  assert.equal(Array.from((await c.compute()).data), Array.from(ref.data));
+});
+
 test("bad selectors and movements: stable codes naming the value", async () => {
   const x = fromArray(new Float64Array(12), { shape: [3, 4] });
   throwsCode(() => x.get(3), "INDEX_ERROR", "index 3 is out of bounds for axis 0 with size 3");
