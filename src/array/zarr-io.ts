@@ -75,7 +75,8 @@ const blocksOf = (n: number, size: number): number[] => {
 
 /**
  * tessera's default chunks over storage chunks `cs`: the storage chunks, grown by whole multiples (the
- * smallest extent first) while a chunk stays within the "auto" size, so every task reads whole storage chunks.
+ * smallest extent first) while a chunk stays within the "auto" size, so every task reads whole storage
+ * chunks (and each storage chunk is read by one task).
  */
 export function readChunks(shape: readonly number[], cs: readonly number[], bytes: number): number[][] {
   const nd = shape.length;
@@ -100,7 +101,12 @@ export function readChunks(shape: readonly number[], cs: readonly number[], byte
     size = others * ext(d, next);
     if (next === most) open.delete(d);
   }
-  return shape.map((n, d) => blocksOf(n, Math.max(1, cs[d]! * f[d]!)));
+  // as many blocks as found, but of even size: 3000 over storage chunks of 100 as 1500 + 1500, not 2600 + 400
+  return shape.map((n, d) => {
+    const stored = Math.ceil(n / cs[d]!);
+    const even = Math.ceil(stored / Math.max(1, Math.ceil(stored / f[d]!)));
+    return blocksOf(n, Math.max(1, cs[d]! * even));
+  });
 }
 
 /** A lazy ChunkedArray over a Zarr array (v2 `.zarray` or v3 `zarr.json`), read chunk by chunk when computed. */
