@@ -8,7 +8,7 @@
  */
 import { readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { TesseraError, invalid, show } from "../errors.js";
+import { TesseraError, invalid, isErrorCode, show } from "../errors.js";
 import { itemsize } from "../dtype.js";
 import { sizeOf } from "../grid.js";
 import { topoOrder } from "../graph/contexts.js";
@@ -190,14 +190,15 @@ async function onRankZero(rank: number, fn: () => void): Promise<void> {
       err = e;
     }
   }
-  const msg = rank === 0 ? JSON.stringify(err === null ? { ok: true } : { ok: false, code: (err as { code?: unknown }).code ?? "IO_ERROR", message: String((err as Error)?.message ?? err) }) : "";
+  const code = (err as { code?: unknown } | null)?.code;
+  const msg = rank === 0 ? JSON.stringify(err === null ? { ok: true } : { ok: false, code: isErrorCode(code) ? code : "IO_ERROR", message: String((err as Error)?.message ?? err) }) : "";
   const all = await allgatherRanks(WORKER_ENTRY, new TextEncoder().encode(msg));
   if (rank === 0) {
     if (err !== null) throw err;
     return;
   }
   const r = JSON.parse(new TextDecoder().decode(all[0]!)) as { ok: boolean; code?: string; message?: string };
-  if (!r.ok) throw new TesseraError((r.code ?? "IO_ERROR") as never, `rank 0: ${r.message}`);
+  if (!r.ok) throw new TesseraError(isErrorCode(r.code) ? r.code : "IO_ERROR", `rank 0: ${r.message}`);
 }
 
 function writeAtomically(dir: string, name: string, text: string): void {
