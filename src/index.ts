@@ -7,6 +7,8 @@ export type { RandomOptions } from "./array/random.js";
 export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "./array/creation.js";
 export { concatenate, stack } from "./array/join.js";
 export { loadNpy, saveNpy } from "./array/npy-io.js";
+export { openZarr, toZarr, zarrAttributes } from "./array/zarr-io.js";
+export type { OpenZarrOptions, ToZarrOptions, ZarrCodec } from "./array/zarr-io.js";
 export { slice, newaxis, Slice } from "./array/selectors.js";
 export type { Selector } from "./array/selectors.js";
 export type { TakeIndices } from "./array/take.js";

@@ -23,13 +23,16 @@ const EXPORTS = [
   "loadNpy",
   "newaxis",
   "ones",
+  "openZarr",
   "random",
   "saveNpy",
   "shutdown",
   "slice",
   "stack",
+  "toZarr",
   "where",
   "world",
+  "zarrAttributes",
   "zeros",
 ];
 

@@ -103,3 +103,9 @@ export async function barrierRanks(entry: URL): Promise<void> {
   const e = await getEngine(entry);
   if (e.ranks) await e.ranks.allgatherBytes(new Uint8Array(0));
 }
+
+/** Every rank's bytes in rank order (alone: its own): how ranks learn an outcome one of them decided. */
+export async function allgatherRanks(entry: URL, bytes: Uint8Array): Promise<Uint8Array[]> {
+  const e = await getEngine(entry);
+  return e.ranks ? e.ranks.allgatherBytes(bytes) : [bytes];
+}

@@ -85,11 +85,24 @@ const toF16 = (v: number): number => {
   return sign | (e << 10) | (r >> 13);
 };
 
+const NATIVE_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Whether disk dtype d holds `a`'s elements byte for byte (same type, width and byte order): then a copy converts. */
+export function sameBytes(d: DiskDType, a: TypedArray): boolean {
+  if (d.littleEndian !== NATIVE_LITTLE) return false;
+  if (d.kind === "f") return d.bytes === 8 ? a instanceof Float64Array : d.bytes === 4 && a instanceof Float32Array;
+  return d.kind === "i" && d.bytes === 4 && a instanceof Int32Array;
+}
+
 /**
  * Decodes n elements of disk dtype d from `bytes` into `out` starting at element `at`. `where` names the
  * chunk in a DTYPE_OVERFLOW error (a 64-bit integer beyond 2^53 cannot be held exactly).
  */
 export function decode(d: DiskDType, bytes: Uint8Array, n: number, out: TypedArray, at: number, where: string): void {
+  if (sameBytes(d, out)) {
+    new Uint8Array(out.buffer, out.byteOffset + at * d.bytes, n * d.bytes).set(bytes.subarray(0, n * d.bytes));
+    return;
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = d.littleEndian;
   const w = d.bytes;
@@ -121,6 +134,10 @@ export function decode(d: DiskDType, bytes: Uint8Array, n: number, out: TypedArr
 
 /** Encodes n elements of `src` from `at` as disk dtype d into `bytes`; values d cannot hold are refused. */
 export function encode(d: DiskDType, src: TypedArray, at: number, n: number, bytes: Uint8Array, where: string): void {
+  if (sameBytes(d, src)) {
+    bytes.set(new Uint8Array(src.buffer, src.byteOffset + at * d.bytes, n * d.bytes));
+    return;
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = d.littleEndian;
   const w = d.bytes;

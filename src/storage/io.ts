@@ -3,6 +3,7 @@
  */
 import type { TypedArray } from "../dtype.js";
 import { readNpyRegion, writeNpyRegion } from "./npy.js";
+import { readZarrRegion, writeZarrRegion } from "./zarr.js";
 import type { SinkSpec, SourceSpec } from "./types.js";
 
 /** Reads region (start, shape) of a stored array into `into` (C order over the region). */
@@ -10,6 +11,8 @@ export async function readRegion(spec: SourceSpec, start: readonly number[], sha
   switch (spec.format) {
     case "npy":
       return readNpyRegion(spec, start, shape, into);
+    case "zarr":
+      return readZarrRegion(spec, start, shape, into);
   }
 }
 
@@ -18,5 +21,7 @@ export async function writeRegion(spec: SinkSpec, start: readonly number[], shap
   switch (spec.format) {
     case "npy":
       return writeNpyRegion(spec, start, shape, data);
+    case "zarr":
+      return writeZarrRegion(spec, start, shape, data);
   }
 }

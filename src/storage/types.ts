@@ -3,8 +3,9 @@
  * its region (a worker opens the file itself from them), one kind per format.
  */
 import type { NpySink, NpySource } from "./npy.js";
+import type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
 /** Where a stored array's elements are read from. */
-export type SourceSpec = NpySource;
-/** Where an array's elements are written to (a file being made under a temporary name). */
-export type SinkSpec = NpySink;
+export type SourceSpec = NpySource | ZarrSource;
+/** Where an array's elements are written to (a file being made under a temporary name, or Zarr chunks). */
+export type SinkSpec = NpySink | ZarrSink;

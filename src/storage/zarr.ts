@@ -1,0 +1,214 @@
+/**
+ * Zarr chunks in the workers: a read task assembles its region from every storage chunk it meets (a
+ * missing chunk is the fill value), a write task writes exactly one storage chunk (the sink's chunks are
+ * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
+ * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { threadId } from "node:worker_threads";
+import { TesseraError } from "../errors.js";
+import type { TypedArray } from "../dtype.js";
+import { cStrides, sizeOf } from "../grid.js";
+import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
+import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
+import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
+
+export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
+
+/** A chunk file's bytes, or null when it is missing (it then reads as the fill value). */
+function readChunkFile(file: string): Uint8Array | null {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return null;
+    throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Calls fn(offset in a, offset in b, length) for every run along the last axis of a box of `shape`
+ * placed at element offsets `aAt` / `bAt` of two C-order arrays with strides `aSt` / `bSt`.
+ */
+function forEachPairRun(shape: readonly number[], aSt: readonly number[], aAt: number, bSt: readonly number[], bAt: number, fn: (a: number, b: number, n: number) => void): void {
+  const nd = shape.length;
+  if (shape.some((n) => n === 0)) return;
+  if (nd === 0) return fn(aAt, bAt, 1);
+  const run = shape[nd - 1]!;
+  const idx = new Array<number>(nd - 1).fill(0);
+  for (;;) {
+    let a = aAt;
+    let b = bAt;
+    for (let d = 0; d < nd - 1; d++) {
+      a += idx[d]! * aSt[d]!;
+      b += idx[d]! * bSt[d]!;
+    }
+    fn(a, b, run);
+    let d = nd - 2;
+    while (d >= 0 && ++idx[d]! === shape[d]) idx[d--] = 0;
+    if (d < 0) return;
+  }
+}
+
+/** Reads region (start, shape) of a Zarr array into `into` (C order over the region). */
+export async function readZarrRegion(src: ZarrSource, start: readonly number[], shape: readonly number[], into: TypedArray): Promise<void> {
+  const nd = shape.length;
+  if (sizeOf(shape) === 0) return;
+  const d = parseTypestr(src.typestr, src.dir);
+  const cs = src.chunkShape;
+  const chunkElems = sizeOf(cs);
+  const lo = start.map((s, a) => Math.floor(s / cs[a]!));
+  const hi = start.map((s, a) => Math.floor((s + shape[a]! - 1) / cs[a]!));
+  const regionSt = cStrides(shape);
+  const chunkSt = cStrides(cs);
+  // a transposed chunk (v2 order F, v3 transpose): element j of the chunk is at sum_a j[a] * storedSt[a]
+  let storedSt = chunkSt;
+  if (src.perm) {
+    const tShape = src.perm.map((a) => cs[a]!);
+    const tSt = cStrides(tShape);
+    storedSt = new Array<number>(nd);
+    src.perm.forEach((a, i) => (storedSt[a] = tSt[i]!));
+  }
+  const idx = [...lo];
+  for (;;) {
+    // the part of the region in chunk idx, as a box: its shape, its origin in the chunk and in the region
+    const box = new Array<number>(nd);
+    let inChunk = 0;
+    let inRegion = 0;
+    for (let a = 0; a < nd; a++) {
+      const c0 = idx[a]! * cs[a]!;
+      const b0 = Math.max(c0, start[a]!);
+      const b1 = Math.min(c0 + cs[a]!, start[a]! + shape[a]!);
+      box[a] = b1 - b0;
+      inChunk += (b0 - c0) * storedSt[a]!;
+      inRegion += (b0 - start[a]!) * regionSt[a]!;
+    }
+    const key = chunkKey(src.key, idx);
+    const file = join(src.dir, key);
+    const where = `${file} (chunk [${idx.join(", ")}])`;
+    const expected = chunkElems * d.bytes;
+    // uncompressed bytes that are the region's own (same dtype, whole rows): read straight into place
+    if (nd > 0 && !src.codecs.length && !src.perm && sameBytes(d, into) && box.every((b, a) => a === 0 || (b === cs[a] && b === shape[a]))) {
+      const rowBytes = (chunkElems / cs[0]!) * d.bytes;
+      const from = (Math.max(start[0]!, idx[0]! * cs[0]!) - idx[0]! * cs[0]!) * rowBytes;
+      if (readChunkInto(file, expected, from, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, box[0]! * rowBytes))) {
+        if (!next(idx, lo, hi)) return;
+        continue;
+      }
+      forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+      if (!next(idx, lo, hi)) return;
+      continue;
+    }
+    const stored = readChunkFile(file);
+    if (stored === null) {
+      forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+    } else {
+      const raw = await decodeBytes(src.codecs, stored, expected, file);
+      if (raw.length !== expected) {
+        throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${raw.length} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
+      }
+      if (!src.perm) {
+        forEachPairRun(box, chunkSt, inChunk, regionSt, inRegion, (c, r, n) => decode(d, raw.subarray(c * d.bytes, (c + n) * d.bytes), n, into, r, where));
+      } else {
+        gatherTransposed(d, raw, chunkElems, box, storedSt, inChunk, regionSt, inRegion, into, where);
+      }
+    }
+    if (!next(idx, lo, hi)) return;
+  }
+}
+
+/** Steps a block index through [lo, hi] (inclusive) in C order; false when done. */
+function next(idx: number[], lo: readonly number[], hi: readonly number[]): boolean {
+  let a = idx.length - 1;
+  while (a >= 0 && ++idx[a]! > hi[a]!) idx[a] = lo[a--]!;
+  return a >= 0;
+}
+
+/**
+ * Reads bytes [from, from + into.length) of an uncompressed chunk file straight into `into`, after
+ * checking the file is exactly a chunk's size; false when the file is missing.
+ */
+function readChunkInto(file: string, expected: number, from: number, into: Uint8Array): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return false;
+    throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== expected) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${size} bytes, not the ${expected} of a chunk of this array (truncated, or not a chunk of this array)`);
+    let done = 0;
+    while (done < into.length) {
+      const n = readSync(fd, into, done, into.length - done, from + done);
+      if (n === 0) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk ends at byte ${from + done} (truncated while reading?)`);
+      done += n;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Decodes a transposed chunk whole, then picks the box's elements into the region element by element. */
+function gatherTransposed(d: DiskDType, raw: Uint8Array, n: number, box: number[], srcSt: number[], srcAt: number, dstSt: number[], dstAt: number, into: TypedArray, where: string): void {
+  const tmp = new (into.constructor as new (n: number) => TypedArray)(n);
+  decode(d, raw, n, tmp, 0, where);
+  const nd = box.length;
+  const idx = new Array<number>(nd).fill(0);
+  for (;;) {
+    let s = srcAt;
+    let t = dstAt;
+    for (let a = 0; a < nd; a++) {
+      s += idx[a]! * srcSt[a]!;
+      t += idx[a]! * dstSt[a]!;
+    }
+    into[t] = tmp[s]!;
+    let a = nd - 1;
+    while (a >= 0 && ++idx[a]! === box[a]) idx[a--] = 0;
+    if (a < 0) return;
+  }
+}
+
+let serial = 0;
+
+/**
+ * Writes `data` (C order over the region) as the storage chunk that region (start, shape) is: full size,
+ * the part beyond the array's edge holding the fill value, encoded, to a temporary file renamed over it.
+ */
+export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], shape: readonly number[], data: TypedArray): Promise<void> {
+  if (sizeOf(shape) === 0) return;
+  const d = parseTypestr(sink.typestr, sink.dir);
+  const cs = sink.chunkShape;
+  const idx = start.map((s, a) => s / cs[a]!);
+  if (idx.some((i, a) => !Number.isInteger(i) || shape[a]! > cs[a]! || (shape[a]! < cs[a]! && start[a]! + shape[a]! !== sink.shape[a]))) {
+    throw new Error(`internal: region [${start.join(", ")}] + [${shape.join(", ")}] is not one storage chunk of ${sink.dir}`);
+  }
+  if (sink.perm) throw new Error("internal: tessera writes chunks in C order");
+  const file = join(sink.dir, chunkKey(sink.key, idx));
+  const where = `writing ${file}`;
+  const n = sizeOf(cs);
+  const whole = shape.every((s, a) => s === cs[a]);
+  // uncompressed and in the array's own dtype: the chunk's bytes are written from where it was computed
+  const raw = whole && sameBytes(d, data) ? new Uint8Array(data.buffer, data.byteOffset, n * d.bytes) : Buffer.allocUnsafe(n * d.bytes);
+  if (raw.buffer === data.buffer) {
+    // nothing to convert
+  } else if (whole) encode(d, data, 0, n, raw, where);
+  else {
+    const one = Buffer.alloc(d.bytes);
+    encode(d, Float64Array.of(sink.fill), 0, 1, one, `${sink.dir}: fill_value`);
+    (raw as Buffer).fill(one);
+    forEachPairRun(shape, cStrides(shape), 0, cStrides(cs), 0, (r, c, len) => encode(d, data, r, len, raw.subarray(c * d.bytes, (c + len) * d.bytes), where));
+  }
+  const bytes = await encodeBytes(sink.codecs, raw);
+  const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
