@@ -1,5 +1,6 @@
 /** Creation functions: zeros, ones, full, arange, linspace, fromArray, and the top-level where/compute. */
 import { invalid, show } from "../errors.js";
+import { checkOptions } from "./options.js";
 import { newId, type DataNode, type Node } from "../graph/nodes.js";
 import { whereNode, binaryNode, checkNumber, scalarOperand, unaryNode } from "./build.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec } from "./chunks.js";
@@ -15,14 +16,6 @@ export interface CreationOptions {
   dtype?: DType;
 }
 
-function checkOptions(opts: unknown, allowed: string[], fn: string): Record<string, unknown> {
-  if (opts === undefined) return {};
-  if (typeof opts === "string") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object (a dtype goes in { dtype: ${show(opts)} })`);
-  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object`);
-  for (const k of Object.keys(opts)) if (!allowed.includes(k)) throw invalid("INVALID_ARGUMENT", `${fn} has no option ${show(k)}; it takes ${allowed.join(", ")}`);
-  return opts as Record<string, unknown>;
-}
-
 /** @internal a lazy array over a node, with chunks from a spec */
 export function lazy(node: Node, chunks: ChunkSpec | undefined): ChunkedArray {
   return new ChunkedArray(node, normalizeChunks(chunks, node.shape, itemsize(node.dtype)));
@@ -30,7 +23,7 @@ export function lazy(node: Node, chunks: ChunkSpec | undefined): ChunkedArray {
 
 /** full, zeros and ones: `fn` names the caller in errors; `dtype0` is its default dtype (full: from the value). */
 function filled(fn: string, shape: number | number[], value: number, opts: CreationOptions | undefined, dtype0?: DType): ChunkedArray {
-  const o = checkOptions(opts, ["chunks", "dtype"], fn);
+  const o = checkOptions<Record<string, unknown>>(opts, ["chunks", "dtype"], fn);
   const s = checkShape(shape);
   let v = checkNumber(value, "fill value");
   const dtype = o.dtype !== undefined ? checkDType(o.dtype) : (dtype0 ?? (typeof value === "boolean" ? "bool" : scalarDType(v, "float64")));

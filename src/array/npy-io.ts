@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from "node:fs";
 import { TesseraError, invalid, show } from "../errors.js";
+import { checkOptions, checkPath } from "./options.js";
 import { itemsize } from "../dtype.js";
 import { sizeOf } from "../grid.js";
 import { lower } from "../graph/lower.js";
@@ -18,22 +19,10 @@ import { WORKER_ENTRY, checkComputeOptions, type ComputeOptions } from "./comput
 import { NDArray } from "./ndarray.js";
 import { fromArray } from "./creation.js";
 
-function checkPath(path: unknown, fn: string): string {
-  if (typeof path !== "string" || path === "") throw invalid("INVALID_ARGUMENT", `${fn} path ${show(path)} must be a non-empty string`);
-  return path;
-}
-
-function options<T extends object>(opts: unknown, allowed: string[], fn: string): Partial<T> {
-  if (opts === undefined) return {};
-  if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object`);
-  for (const k of Object.keys(opts)) if (!allowed.includes(k)) throw invalid("INVALID_ARGUMENT", `${fn} has no option ${show(k)}; it takes ${allowed.join(", ")}`);
-  return opts as Partial<T>;
-}
-
 /** A lazy ChunkedArray over an .npy file (C or Fortran order), read chunk by chunk when computed. */
 export function loadNpy(path: string, opts?: { chunks?: ChunkSpec }): ChunkedArray {
   const p = checkPath(path, "loadNpy");
-  const o = options<{ chunks: ChunkSpec }>(opts, ["chunks"], "loadNpy");
+  const o = checkOptions<{ chunks: ChunkSpec }>(opts, ["chunks"], "loadNpy");
   let fd: number;
   try {
     fd = openSync(p, "r");
@@ -66,7 +55,7 @@ export function loadNpy(path: string, opts?: { chunks?: ChunkSpec }): ChunkedArr
  */
 export async function saveNpy(array: ChunkedArray | NDArray, path: string, opts?: { dtype?: string; overwrite?: boolean } & ComputeOptions): Promise<void> {
   const p = checkPath(path, "saveNpy");
-  const o = options<{ dtype: string; overwrite: boolean } & ComputeOptions>(opts, ["dtype", "overwrite", "workers", "progress", "signal"], "saveNpy");
+  const o = checkOptions<{ dtype: string; overwrite: boolean } & ComputeOptions>(opts, ["dtype", "overwrite", "workers", "progress", "signal"], "saveNpy");
   if (o.overwrite !== undefined && typeof o.overwrite !== "boolean") throw invalid("INVALID_ARGUMENT", `saveNpy overwrite ${show(o.overwrite)} must be true or false`);
   const a = array instanceof NDArray ? fromArray(array) : array;
   if (!(a instanceof ChunkedArray)) throw invalid("INVALID_ARGUMENT", `saveNpy takes a ChunkedArray or an NDArray, got ${show(array)}`);

@@ -9,6 +9,7 @@
 import { readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { TesseraError, invalid, isErrorCode, show } from "../errors.js";
+import { checkOptions, checkPath } from "./options.js";
 import { itemsize } from "../dtype.js";
 import { sizeOf } from "../grid.js";
 import { topoOrder } from "../graph/contexts.js";
@@ -52,18 +53,6 @@ export interface ToZarrOptions extends ComputeOptions {
   attributes?: Record<string, unknown>;
   /** the dtype on disk (a numpy name such as "uint16", or a type string such as ">f8"; values it cannot hold are refused) */
   dtype?: string;
-}
-
-function checkPath(path: unknown, fn: string, what = "path"): string {
-  if (typeof path !== "string" || path === "") throw invalid("INVALID_ARGUMENT", `${fn} ${what} ${show(path)} must be a non-empty string`);
-  return path;
-}
-
-function options<T extends object>(opts: unknown, allowed: string[], fn: string): Partial<T> {
-  if (opts === undefined) return {};
-  if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object`);
-  for (const k of Object.keys(opts)) if (!allowed.includes(k)) throw invalid("INVALID_ARGUMENT", `${fn} has no option ${show(k)}; it takes ${allowed.join(", ")}`);
-  return opts as Partial<T>;
 }
 
 const blocksOf = (n: number, size: number): number[] => {
@@ -112,7 +101,7 @@ export function readChunks(shape: readonly number[], cs: readonly number[], byte
 /** A lazy ChunkedArray over a Zarr array (v2 `.zarray` or v3 `zarr.json`), read chunk by chunk when computed. */
 export function openZarr(path: string, opts?: OpenZarrOptions): ChunkedArray {
   const root = checkPath(path, "openZarr");
-  const o = options<OpenZarrOptions>(opts, ["chunks", "path"], "openZarr");
+  const o = checkOptions<OpenZarrOptions>(opts, ["chunks", "path"], "openZarr");
   const dir = o.path === undefined ? root : join(root, checkPath(o.path, "openZarr", "option path"));
   const meta = readZarrMeta(dir);
   const l = meta.layout;
@@ -130,7 +119,7 @@ export function openZarr(path: string, opts?: OpenZarrOptions): ChunkedArray {
 /** The attributes of a Zarr array or group (`.zattrs`, or `zarr.json`'s `attributes`; {} when it has none). */
 export function zarrAttributes(path: string, opts?: { path?: string }): Record<string, unknown> {
   const root = checkPath(path, "zarrAttributes");
-  const o = options<{ path: string }>(opts, ["path"], "zarrAttributes");
+  const o = checkOptions<{ path: string }>(opts, ["path"], "zarrAttributes");
   return readAttributes(o.path === undefined ? root : join(root, checkPath(o.path, "zarrAttributes", "option path")));
 }
 
@@ -234,7 +223,7 @@ function removeArray(dir: string, old: ZarrLayout | null): void {
  */
 export async function toZarr(array: ChunkedArray | NDArray, path: string, opts?: ToZarrOptions): Promise<void> {
   const dir = checkPath(path, "toZarr");
-  const o = options<ToZarrOptions>(opts, ["chunks", "codec", "format", "overwrite", "attributes", "dtype", "workers", "progress", "signal"], "toZarr");
+  const o = checkOptions<ToZarrOptions>(opts, ["chunks", "codec", "format", "overwrite", "attributes", "dtype", "workers", "progress", "signal"], "toZarr");
   const format = o.format ?? 2;
   if (format !== 2 && format !== 3) throw invalid("INVALID_ARGUMENT", `toZarr format ${show(o.format)} must be 2 or 3`);
   if (o.overwrite !== undefined && typeof o.overwrite !== "boolean") throw invalid("INVALID_ARGUMENT", `toZarr overwrite ${show(o.overwrite)} must be true or false`);
