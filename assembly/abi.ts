@@ -108,6 +108,8 @@ export const OP_RMAX = 94;
 export const OP_RARGMIN = 95;
 export const OP_RARGMAX = 96;
 export const OP_RVAR = 97;
+export const OP_RNANARGMIN = 98;
+export const OP_RNANARGMAX = 99;
 
 export const RC_OK = 0;
 export const RC_BAD_MAGIC = 1;
@@ -143,7 +145,7 @@ export function opArity(op: i32): i32 {
   if (isBinary(op)) return 4;
   if (op == OP_SELECT) return 5;
   if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX) || op == OP_RVAR) return 2;
-  if (op == OP_RARGMIN || op == OP_RARGMAX) return 3;
+  if (op == OP_RARGMIN || op == OP_RARGMAX || op == OP_RNANARGMIN || op == OP_RNANARGMAX) return 3;
   return -1;
 }
 

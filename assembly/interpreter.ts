@@ -5,7 +5,7 @@ import {
   H_CONSTS, H_EXTENTS, H_INSTR, H_MAGIC, H_NCONST, H_NDIM, H_NINSTR, H_NREGS, H_NSLOTS, H_REGS, H_ROWLEN,
   H_SCRATCH, H_SLOTS, H_TILE, MAX_DIMS, MAX_RANDOM_OPS, MAX_REGS, MAX_SLOTS, MAX_TILE, OP_BOOL, OP_CONST,
   OP_END, OP_IMUL, OP_IOTA, OP_SUB, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
-  OP_RSUM, OP_RVAR, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
+  OP_RSUM, OP_RVAR, OP_RNANARGMIN, OP_RNANARGMAX, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
   RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_ALIAS, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX,
   SLOT_MEM, S_ROW, DT_F64, opArity, dtBytes, isUnary, isBinary,
 } from "./abi";
@@ -69,7 +69,7 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
     return operandOk(w3, (mode & 1) != 0, nregs, nconst) && operandOk(w4, (mode & 2) != 0, nregs, nconst) ? RC_OK : RC_BAD_OPCODE;
   }
   if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX)) return slotIs(SLOT_MEM, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
-  if (op == OP_RARGMIN || op == OP_RARGMAX) {
+  if (op == OP_RARGMIN || op == OP_RARGMAX || op == OP_RNANARGMIN || op == OP_RNANARGMAX) {
     return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
       slotIs(SLOT_INDEX, w3, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
   }
@@ -421,7 +421,9 @@ function runTile(p: Prog, c0: i32, len: i32): void {
         break;
       }
       case OP_RARGMIN:
-      case OP_RARGMAX: {
+      case OP_RARGMAX:
+      case OP_RNANARGMIN:
+      case OP_RNANARGMAX: {
         const x = word(code, pc + 3);
         const xrec = slotRecord(p.slots, p.ndim, x);
         const irec = slotRecord(p.slots, p.ndim, w2 + 1);
@@ -431,7 +433,9 @@ function runTile(p: Prog, c0: i32, len: i32): void {
           aliased = unalias(p, tab, aliased, pv, bytes, len);
           aliased = unalias(p, tab, aliased, pi, slotLast(irec) == 0 ? 8 : <usize>len << 3, len);
         }
-        argReduce(op == OP_RARGMAX, slotLast(srec) != 0, pv, pi, at(tab, r), len, indexRowPos(xrec, scratch, x), slotLast(xrec), c0);
+        const isMax = op == OP_RARGMAX || op == OP_RNANARGMAX;
+        const skipNaN = op == OP_RNANARGMIN || op == OP_RNANARGMAX;
+        argReduce(isMax, skipNaN, slotLast(srec) != 0, pv, pi, at(tab, r), len, indexRowPos(xrec, scratch, x), slotLast(xrec), c0);
         pc += 4;
         break;
       }

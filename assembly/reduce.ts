@@ -92,7 +92,8 @@ export function accumulateVector(kind: i32, acc: usize, a: usize, len: i32): voi
 }
 
 // @ts-ignore: decorator
-@inline function better(isMax: bool, a: f64, val: f64, idx: f64): bool {
+@inline function better(isMax: bool, skipNaN: bool, a: f64, val: f64, idx: f64): bool {
+  if (skipNaN) return a == a && (idx == -1 || (isMax ? a > val : a < val));
   return idx == -1 || (isMax ? a > val : a < val) || (a != a && val == val);
 }
 
@@ -100,13 +101,13 @@ export function accumulateVector(kind: i32, acc: usize, a: usize, len: i32): voi
  * RARGMIN / RARGMAX. Scalar mode: one (val, idx) pair at pv / pi; vector mode: pairs per column.
  * The element index of column c is xRow + (c0 + c) * xLast.
  */
-export function argReduce(isMax: bool, vector: bool, pv: usize, pi: usize, a: usize, len: i32, xRow: f64, xLast: f64, c0: i32): void {
+export function argReduce(isMax: bool, skipNaN: bool, vector: bool, pv: usize, pi: usize, a: usize, len: i32, xRow: f64, xLast: f64, c0: i32): void {
   if (!vector) {
     let val = load<f64>(pv);
     let idx = load<f64>(pi);
     for (let c = 0; c < len; c++) {
       const x = load<f64>(a + (<usize>c << 3));
-      if (better(isMax, x, val, idx)) {
+      if (better(isMax, skipNaN, x, val, idx)) {
         val = x;
         idx = xRow + <f64>(c0 + c) * xLast;
       }
@@ -118,7 +119,7 @@ export function argReduce(isMax: bool, vector: bool, pv: usize, pi: usize, a: us
   for (let c = 0; c < len; c++) {
     const o = <usize>c << 3;
     const x = load<f64>(a + o);
-    if (better(isMax, x, load<f64>(pv + o), load<f64>(pi + o))) {
+    if (better(isMax, skipNaN, x, load<f64>(pv + o), load<f64>(pi + o))) {
       store<f64>(pv + o, x);
       store<f64>(pi + o, xRow + <f64>(c0 + c) * xLast);
     }

@@ -45,6 +45,8 @@ const SHARED = [
   "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cosh", "exp2", "expm1", "floorDivide", "fmax", "fmin",
   "hypot", "isfinite", "isinf", "log10", "log1p", "log2", "logicalAnd", "logicalOr", "logicalXor", "mod", "reciprocal", "remainder",
   "rint", "round", "sign", "sinh", "square", "tan",
+  // nan-reductions
+  "nanargmax", "nanargmin", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar",
   // views and movement
   "broadcastTo", "expandDims", "flip", "get", "moveaxis", "ravel", "reshape", "squeeze", "swapaxes", "take", "transpose",
 ];
@@ -56,7 +58,7 @@ const ND_GETTERS = ["T", "data", "dtype", "ndim", "shape", "size"];
  * Members TypeScript marks protected/@internal that still exist at run time on the prototypes. Listed so
  * that the snapshot notices any change; they are not part of the public API.
  */
-const INTERNAL_METHODS = ["bin", "derive", "indexed", "logical", "operand", "reduce", "un", "wrap"];
+const INTERNAL_METHODS = ["bin", "derive", "indexed", "logical", "nan", "operand", "reduce", "reduced", "un", "wrap"];
 const INTERNAL_GETTERS = ["node"];
 const ND_INTERNAL_METHODS = [...INTERNAL_METHODS, "addressIn", "element"];
 

@@ -4,7 +4,8 @@
  */
 import type { BinaryOp, Node, ReduceOp, UnaryOp } from "../graph/nodes.js";
 import { invalid, show } from "../errors.js";
-import { binaryNode, unaryNode, whereNode, type ReduceOptions } from "./build.js";
+import { binaryNode, checkReduceOptions, unaryNode, whereNode, type ReduceOptions } from "./build.js";
+import { nanReduction, type NanOp, type Reducer } from "./nan-reductions.js";
 import type { Chunks } from "../grid.js";
 import { isFloat, type DType } from "../dtype.js";
 import { checkShape, sizeOf } from "./shape.js";
@@ -24,6 +25,11 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   protected abstract wrap(node: Node, sources: unknown[]): Out;
   /** @internal the result of a reduction */
   protected abstract reduce(op: ReduceOp, opts?: ReduceOptions): Reduced;
+  /**
+   * @internal a result shaped as a reduction, built from reductions of nodes shaped as this array (with
+   * this array's chunks) and elementwise operations on them (the nan-reductions)
+   */
+  protected abstract reduced(axes: number[], keepdims: boolean, build: (reduce: Reducer) => Node): Reduced;
   /** @internal an array derived from this one (views, reshape, take): `build` gets this array's chunks */
   protected abstract derive(build: (chunks: Chunks) => Derived): Out;
 
@@ -176,6 +182,22 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   argmax(opts?: Omit<ReduceOptions, "axis"> & { axis?: number }): Reduced { return this.reduce("argmax", opts); }
   any(opts?: ReduceOptions): Reduced { return this.reduce("any", opts); }
   all(opts?: ReduceOptions): Reduced { return this.reduce("all", opts); }
+
+  // nan-reductions: NaN is left out (all-NaN slices as numpy: nansum 0, nanprod 1, the others NaN, nanarg* an error)
+  nansum(opts?: ReduceOptions): Reduced { return this.nan("nansum", opts); }
+  nanprod(opts?: ReduceOptions): Reduced { return this.nan("nanprod", opts); }
+  nanmean(opts?: ReduceOptions): Reduced { return this.nan("nanmean", opts); }
+  nanvar(opts?: ReduceOptions): Reduced { return this.nan("nanvar", opts); }
+  nanstd(opts?: ReduceOptions): Reduced { return this.nan("nanstd", opts); }
+  nanmin(opts?: ReduceOptions): Reduced { return this.nan("nanmin", opts); }
+  nanmax(opts?: ReduceOptions): Reduced { return this.nan("nanmax", opts); }
+  nanargmin(opts?: Omit<ReduceOptions, "axis"> & { axis?: number }): Reduced { return this.nan("nanargmin", opts); }
+  nanargmax(opts?: Omit<ReduceOptions, "axis"> & { axis?: number }): Reduced { return this.nan("nanargmax", opts); }
+
+  private nan(op: NanOp, opts: ReduceOptions = {}): Reduced {
+    const { axes, keepdims } = checkReduceOptions(op, this.node.shape, opts);
+    return this.reduced(axes, keepdims, (reduce) => nanReduction(op, this.node, opts, reduce));
+  }
 
   // ---- views and movement (numpy's semantics; lazy on ChunkedArray, computed at once on NDArray)
 

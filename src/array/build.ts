@@ -100,37 +100,57 @@ export interface ReduceOptions {
 const REDUCE_OPTIONS = new Set(["axis", "keepdims", "ddof"]);
 
 /** The reduction node plus the chunks its result has (for lazy arrays). */
-export function reduceNode(op: ReduceOp, input: Node, inputChunks: Chunks, opts: ReduceOptions = {}): { node: ReduceNode; chunks: Chunks } {
-  if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${op} options ${show(opts)} must be an object`);
-  const withDdof = op === "var" || op === "std";
+/** What a reduction named `name` takes: ddof (var, std), one axis only (arg*), elements (no identity). */
+export interface ReductionKind {
+  ddof: boolean;
+  singleAxis: boolean;
+  needsElements: boolean;
+}
+
+export const reductionKind = (name: string): ReductionKind => ({
+  ddof: /^(nan)?(var|std)$/.test(name),
+  singleAxis: /^(nan)?arg(min|max)$/.test(name),
+  needsElements: /^(nan)?(arg)?(min|max)$/.test(name),
+});
+
+/** Checks a reduction's options against an input of `shape`; messages name the reduction. */
+export function checkReduceOptions(name: string, shape: readonly number[], opts: ReduceOptions): { axes: number[]; keepdims: boolean; ddof: number } {
+  if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${name} options ${show(opts)} must be an object`);
+  const kind = reductionKind(name);
   for (const k of Object.keys(opts)) {
-    if (!REDUCE_OPTIONS.has(k) || (k === "ddof" && !withDdof)) {
-      throw invalid("INVALID_ARGUMENT", `${op} has no option ${show(k)}; it takes axis, keepdims${withDdof ? ", ddof" : ""}`);
+    if (!REDUCE_OPTIONS.has(k) || (k === "ddof" && !kind.ddof)) {
+      throw invalid("INVALID_ARGUMENT", `${name} has no option ${show(k)}; it takes axis, keepdims${kind.ddof ? ", ddof" : ""}`);
     }
   }
-  const nd = input.shape.length;
-  if ((op === "argmin" || op === "argmax") && Array.isArray(opts.axis)) {
-    throw invalid("INVALID_AXIS", `${op} takes a single axis, not ${show(opts.axis)}`);
+  if (kind.singleAxis && Array.isArray(opts.axis)) {
+    throw invalid("INVALID_AXIS", `${name} takes a single axis, not ${show(opts.axis)}`);
   }
-  const axes = normalizeAxes(opts.axis, nd);
+  const axes = normalizeAxes(opts.axis, shape.length);
   const keepdims = opts.keepdims ?? false;
   if (typeof keepdims !== "boolean") throw invalid("INVALID_ARGUMENT", `keepdims ${show(keepdims)} must be a boolean`);
   const ddof = opts.ddof ?? 0;
   if (typeof ddof !== "number" || !Number.isFinite(ddof) || ddof < 0) throw invalid("INVALID_ARGUMENT", `ddof ${show(ddof)} must be a non-negative number`);
-  if (["min", "max", "argmin", "argmax"].includes(op) && axes.some((d) => input.shape[d] === 0)) {
-    throw invalid("EMPTY_REDUCTION", `${op} of an empty axis (shape [${input.shape.join(", ")}]) has no identity`);
+  if (kind.needsElements && axes.some((d) => shape[d] === 0)) {
+    throw invalid("EMPTY_REDUCTION", `${name} of an empty axis (shape [${shape.join(", ")}]) has no identity`);
   }
-  const shape: number[] = [];
+  return { axes, keepdims, ddof };
+}
+
+/** The chunks of a reduction over `axes` of an input on `inputChunks` (a kept axis is one chunk of 1). */
+export function reducedChunks(inputChunks: Chunks, axes: readonly number[], keepdims: boolean): Chunks {
   const chunks: Chunks = [];
-  for (let d = 0; d < nd; d++) {
-    if (!axes.includes(d)) {
-      shape.push(input.shape[d]!);
-      chunks.push([...inputChunks[d]!]);
-    } else if (keepdims) {
-      shape.push(1);
-      chunks.push([1]);
-    }
-  }
+  inputChunks.forEach((c, d) => {
+    if (!axes.includes(d)) chunks.push([...c]);
+    else if (keepdims) chunks.push([1]);
+  });
+  return chunks;
+}
+
+export function reduceNode(op: ReduceOp, input: Node, inputChunks: Chunks, opts: ReduceOptions = {}): { node: ReduceNode; chunks: Chunks } {
+  const { axes, keepdims, ddof } = checkReduceOptions(op, input.shape, opts);
+  const nd = input.shape.length;
+  const chunks = reducedChunks(inputChunks, axes, keepdims);
+  const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
   const node: ReduceNode = {
     kind: "reduce",
     id: newId(),
@@ -158,6 +178,8 @@ function reduceDType(op: ReduceOp, d: DType, full: boolean): DType {
     case "min":
     case "max":
       return d;
+    case "nanargmin":
+    case "nanargmax":
     case "argmin":
     case "argmax":
       return full ? "float64" : "int32";

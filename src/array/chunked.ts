@@ -6,7 +6,8 @@ import { invalid, show } from "../errors.js";
 import type { MapBlocksNode, Node, ReduceOp } from "../graph/nodes.js";
 import { newId } from "../graph/nodes.js";
 import { ArrayBase } from "./base.js";
-import { scalarOperand, reduceNode, type ReduceOptions } from "./build.js";
+import { scalarOperand, reduceNode, reducedChunks, type ReduceOptions } from "./build.js";
+import type { Reducer } from "./nan-reductions.js";
 import { normalizeChunks, unifyChunks, type ChunkSpec, type Chunks } from "./chunks.js";
 import { computeMany, persistNode, type ComputeOptions, type ComputeResult } from "./compute.js";
 import { checkDType, itemsize, type DType } from "../dtype.js";
@@ -94,6 +95,11 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
   protected reduce(op: ReduceOp, opts?: ReduceOptions): ChunkedArray {
     const { node, chunks } = reduceNode(op, this.#node, this.#chunks, opts);
     return new ChunkedArray(node, chunks);
+  }
+
+  protected reduced(axes: number[], keepdims: boolean, build: (reduce: Reducer) => Node): ChunkedArray {
+    const node = build((op, input, opts) => reduceNode(op, input, this.#chunks, opts).node);
+    return new ChunkedArray(node, reducedChunks(this.#chunks, axes, keepdims));
   }
 
   /** The same values on other chunks (free for lazy sources; materialized data is read in place). */

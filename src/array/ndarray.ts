@@ -10,6 +10,7 @@ import type { EagerResult, Scope } from "../scheduler/inthread.js";
 import { computeEager } from "./eager.js";
 import { ArrayBase } from "./base.js";
 import { reduceNode, scalarOperand, type ReduceOptions } from "./build.js";
+import type { Reducer } from "./nan-reductions.js";
 import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "../dtype.js";
 import { sizeOf, stridesOf } from "./shape.js";
 import type { Chunks } from "../grid.js";
@@ -104,6 +105,13 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
 
   protected reduce(op: ReduceOp, opts?: ReduceOptions): number | boolean | NDArray {
     const { node } = reduceNode(op, this.node, wholeChunks(this._shape), opts);
+    const [r] = computeEager([{ node, chunks: wholeChunks(node.shape) }]);
+    return typeof r === "object" ? fromRawResult(r) : r!;
+  }
+
+  protected reduced(_axes: number[], _keepdims: boolean, build: (reduce: Reducer) => Node): number | boolean | NDArray {
+    const whole = wholeChunks(this._shape);
+    const node = build((op, input, opts) => reduceNode(op, input, whole, opts).node);
     const [r] = computeEager([{ node, chunks: wholeChunks(node.shape) }]);
     return typeof r === "object" ? fromRawResult(r) : r!;
   }

@@ -78,6 +78,9 @@ class TracedBlock extends ArrayBase<TracedBlock, TracedBlock, never> {
   protected reduce(_op: ReduceOp): never {
     return giveUp("a reduction (it acts per block)");
   }
+  protected reduced(): never {
+    return giveUp("a reduction (it acts per block)");
+  }
   protected derive(_build: (chunks: Chunks) => Derived): TracedBlock {
     return giveUp("a view or reshape (it acts per block)");
   }

@@ -213,7 +213,7 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     const materialized = own !== undefined && n.kind !== "data" && n.kind !== "stored" && pb.buffers[storageOf(pb, own)]!.input === undefined;
     const chunksOf = (id: number) => pb.buffers[id]!.chunks;
     if (materialized && (!persist || sameChunks(chunksOf(own), r.chunks))) {
-      pb.outputs.push({ buffer: bufferOf.get(n.id)!, scalar: n.kind === "reduce" && n.shape.length === 0, persist });
+      pb.outputs.push({ buffer: bufferOf.get(n.id)!, scalar: isScalarResult(n), persist });
       continue;
     }
     const key = `${n.id}|${persist}|${JSON.stringify(r.chunks)}`;
@@ -223,7 +223,7 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
       ctx = place({ expr: n, grid: gridOf(n.shape, r.chunks), sink: { kind: "output", node: n, chunks: r.chunks, persist }, leaves: leavesOf(n) }, buffer);
       outputContext.set(key, ctx);
     }
-    pb.outputs.push({ buffer: ctx.buffer, scalar: false, persist });
+    pb.outputs.push({ buffer: ctx.buffer, scalar: isScalarResult(n), persist });
   }
 
   pb.layers.push(...reads);
@@ -322,7 +322,7 @@ function mapBlocksLayer(m: MapBlocksNode, input: number, output: number): Layer 
 
 const REDUCE_OPCODE: Record<ReduceNode["op"], number> = {
   sum: OP.RSUM, mean: OP.RSUM, prod: OP.RPROD, min: OP.RMIN, max: OP.RMAX, any: OP.RMAX, all: OP.RMIN,
-  argmin: OP.RARGMIN, argmax: OP.RARGMAX, var: OP.RVAR, std: OP.RVAR,
+  argmin: OP.RARGMIN, argmax: OP.RARGMAX, var: OP.RVAR, std: OP.RVAR, nanargmin: OP.RNANARGMIN, nanargmax: OP.RNANARGMAX,
 };
 
 function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: number): void {
@@ -335,7 +335,7 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
     e.b.emit(OP.BOOL, t, r);
     r = t;
   }
-  if (op === OP.RARGMIN || op === OP.RARGMAX) {
+  if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) {
     const nd = root.shape.length;
     const full = red.axes.length === nd;
     const strides = full ? undefined : root.shape.map((_, d) => (d === red.axes[0] ? 1 : 0));
@@ -345,4 +345,14 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
     e.b.emit(op, r, s, index);
   } else e.b.emit(op, r, s);
   e.release(root);
+}
+
+/**
+ * A full reduction resolves to a number, and so does elementwise arithmetic on full reductions (numpy's
+ * scalars: `x.sum() / n`, nanmean); other 0-d arrays stay arrays, as numpy's 0-d arrays do.
+ */
+function isScalarResult(n: Node): boolean {
+  if (n.shape.length !== 0) return false;
+  if (n.kind === "reduce") return true;
+  return n.kind === "map" && n.args.every((a) => typeof a === "number" || isScalarResult(a));
 }

@@ -121,6 +121,8 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *   RARGMAX           x an INDEX slot giving each element's index. Per element, in increasing c:
  *                     if (idx == -1 || a < val || (a != a && val == val)) { val = a; idx = x }
  *                     (RARGMAX with >). First occurrence wins; the first NaN wins and sticks.
+ *   RNANARGMIN a s x  as RARGMIN, but NaN elements are skipped: if (a == a && (idx == -1 || a < val))
+ *   RNANARGMAX        (RNANARGMAX with >); an all-NaN slice keeps idx == -1.
  *   RVAR a s          Welford/Chan accumulators: count in slot s, mean in s+1, M2 in s+2.
  *                     scalar mode, per tile: nb = len, mb = tileSum(a) / nb, M2b = tileSum((a - mb)^2),
  *                       then chanCombine(acc, nb, mb, M2b);
@@ -231,6 +233,8 @@ export const OP = {
   RARGMIN: 95,
   RARGMAX: 96,
   RVAR: 97,
+  RNANARGMIN: 98,
+  RNANARGMAX: 99,
 } as const;
 
 export type OpName = keyof typeof OP;
@@ -247,7 +251,7 @@ export function opArity(op: number): number {
   if (isBinary(op)) return 4;
   if (op === OP.SELECT) return 5;
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX) || op === OP.RVAR) return 2;
-  if (op === OP.RARGMIN || op === OP.RARGMAX) return 3;
+  if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) return 3;
   return -1;
 }
 

@@ -331,7 +331,7 @@ function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number,
     return ok((mode & 1 ? isConst(w3) : isReg(w3)) && (mode & 2 ? isConst(w4) : isReg(w4)));
   }
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX)) return ok(isMem(w2));
-  if (op === OP.RARGMIN || op === OP.RARGMAX) return ok(isMem(w2) && isMem(w2 + 1) && isIndex(w3));
+  if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) return ok(isMem(w2) && isMem(w2 + 1) && isIndex(w3));
   return ok(isMem(w2) && isMem(w2 + 1) && isMem(w2 + 2)); // RVAR
 }
 
@@ -494,7 +494,9 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
           break;
         }
         case OP.RARGMIN:
-        case OP.RARGMAX: {
+        case OP.RARGMAX:
+        case OP.RNANARGMIN:
+        case OP.RNANARGMAX: {
           const xs = code[pc + 3]!;
           const pv = memAddress(x, w2, c0), pi = memAddress(x, w2 + 1, c0);
           const step = slotField(x, w2, S.LAST) === 0 ? 0 : 8;
@@ -502,8 +504,9 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
           for (let c = 0; c < len; c++) {
             const a = f64[r + c]!;
             const val = dv.getFloat64(pv + c * step, true), id = dv.getFloat64(pi + c * step, true);
-            const better = op === OP.RARGMIN ? a < val : a > val;
-            if (id === -1 || better || (a !== a && val === val)) {
+            const better = op === OP.RARGMIN || op === OP.RNANARGMIN ? a < val : a > val;
+            const take = op === OP.RNANARGMIN || op === OP.RNANARGMAX ? a === a && (id === -1 || better) : id === -1 || better || (a !== a && val === val);
+            if (take) {
               dv.setFloat64(pv + c * step, a, true);
               dv.setFloat64(pi + c * step, xRow + (c0 + c) * xLast, true);
             }

@@ -6,7 +6,7 @@ import type { ReduceOp } from "./types.js";
 
 /** Accumulators per result element: var/std keep (count, mean, M2); argmin/argmax (value, index). */
 export function componentsOf(op: ReduceOp): number {
-  return op === "var" || op === "std" ? 3 : op === "argmin" || op === "argmax" ? 2 : 1;
+  return op === "var" || op === "std" ? 3 : op === "argmin" || op === "argmax" || op === "nanargmin" || op === "nanargmax" ? 2 : 1;
 }
 
 export function initOf(op: ReduceOp): number[] {
@@ -24,6 +24,8 @@ export function initOf(op: ReduceOp): number[] {
       return [-Infinity];
     case "argmin":
     case "argmax":
+    case "nanargmin":
+    case "nanargmax":
       return [0, -1];
     case "var":
     case "std":

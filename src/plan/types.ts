@@ -18,7 +18,10 @@ import type { IndexMap } from "../index-map.js";
 import type { ProgramTemplate } from "../kernels/program.js";
 import type { SinkSpec, SourceSpec } from "../storage/types.js";
 
-export type ReduceOp = "sum" | "prod" | "mean" | "min" | "max" | "var" | "std" | "argmin" | "argmax" | "any" | "all";
+export type ReduceOp =
+  | "sum" | "prod" | "mean" | "min" | "max" | "var" | "std" | "argmin" | "argmax" | "any" | "all"
+  /** argmin/argmax skipping NaN (an all-NaN slice is an error when combined) */
+  | "nanargmin" | "nanargmax";
 
 export interface BufferDecl {
   id: number;

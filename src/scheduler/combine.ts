@@ -4,6 +4,7 @@
  * binary tree over their block indices (C order), whatever order they finished in, then finalized (mean,
  * var, std, argmin...). The same formulas as the kernels' accumulators (kernels/abi.ts).
  */
+import { ComputeError } from "../errors.js";
 import { Grid, cStrides } from "../grid.js";
 import type { LayerTasks } from "../plan/tasks.js";
 import type { CombineLayer, ReduceOp } from "../plan/types.js";
@@ -37,8 +38,11 @@ export function combineInto(op: ReduceOp, a: Partial, b: Partial): void {
       for (let i = 0; i < n; i++) a0[i] = Math.max(a0[i]!, b0[i]!);
       return;
     case "argmin":
-    case "argmax": {
-      const less = op === "argmin";
+    case "argmax":
+    case "nanargmin":
+    case "nanargmax": {
+      // the nan variants' partials hold no NaN (their kernels skip it): the same rule combines them
+      const less = op === "argmin" || op === "nanargmin";
       for (let i = 0; i < n; i++) {
         if (b1[i] === -1) continue;
         if (a1[i] === -1 || argBetter(less, b0[i]!, b1[i]!, a0[i]!, a1[i]!)) {
@@ -126,6 +130,11 @@ export function finalize(op: ReduceOp, p: Partial, count: number, ddof: number, 
         break;
       case "argmin":
       case "argmax":
+        out[i] = c1[i]!;
+        break;
+      case "nanargmin":
+      case "nanargmax":
+        if (c1[i] === -1) throw new ComputeError("EMPTY_REDUCTION", `${op} of an all-NaN slice (numpy raises "All-NaN slice encountered")`);
         out[i] = c1[i]!;
         break;
       case "var":

@@ -352,6 +352,7 @@ export class PlanRun {
     try {
       combineChunk(lt, t, (k) => this.memory.f64View(layer.partial, k), vals, this.plan.buffers[layer.output]!.dtype === "float32");
     } catch (e) {
+      if (e instanceof ComputeError) throw e; // a result numpy raises on (nanargmin of an all-NaN slice)
       throw new ComputeError("TASK_FAILED", `combining ${layer.op} partials failed: ${(e as Error).message}`, { cause: e });
     }
     if (this.plan.buffers[layer.output]!.dtype === "bool") for (let j = 0; j < vals.length; j++) out[j] = vals[j] !== 0 ? 1 : 0;

@@ -296,8 +296,10 @@ export const clip = (a, lo, hi) => binary("minimum", binary("maximum", a, lo), h
 // ---------------------------------------------------------------------------------------------- reductions
 
 export const REDUCTIONS = ["sum", "prod", "mean", "min", "max", "var", "std", "argmin", "argmax", "any", "all"];
+export const NAN_REDUCTIONS = ["nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin", "nanargmax"];
 
 export function reduceDType(op, d, full) {
+  if (op.startsWith("nan")) return reduceDType(op.slice(3), d, full);
   switch (op) {
     case "sum":
     case "prod":
@@ -326,6 +328,7 @@ export function normalizeAxes(axis, nd) {
 
 /** Folds one group of values (in C order of the reduced axes) into the reduction's value. */
 function fold(op, vals, ddof) {
+  if (op.startsWith("nan")) return nanFold(op.slice(3), vals, ddof);
   const n = vals.length;
   switch (op) {
     case "sum":
@@ -376,6 +379,26 @@ function fold(op, vals, ddof) {
       return vals.every((v) => v !== 0) ? 1 : 0;
   }
   throw new Error(`reference: unknown reduction ${op}`);
+}
+
+/**
+ * numpy's nan-reductions: the plain one over the values that are not NaN; all-NaN (or empty) groups give
+ * sum 0, prod 1, NaN for mean/var/std/min/max (and for var/std when ddof leaves no degree of freedom),
+ * and an error for argmin/argmax. Arg indices count all values, NaN included.
+ */
+function nanFold(op, vals, ddof) {
+  const kept = vals.filter((v) => v === v);
+  if (op === "argmin" || op === "argmax") {
+    if (!kept.length) throw new Error("reference: all-NaN slice");
+    let best = -1;
+    vals.forEach((v, i) => {
+      if (v === v && (best < 0 || (op === "argmin" ? v < vals[best] : v > vals[best]))) best = i;
+    });
+    return best;
+  }
+  if (op === "min" || op === "max") return kept.length ? fold(op, kept, ddof) : NaN;
+  if ((op === "var" || op === "std") && kept.length - ddof <= 0) return NaN;
+  return fold(op, kept, ddof);
 }
 
 /**

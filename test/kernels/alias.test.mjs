@@ -126,7 +126,7 @@ for (const o of ["RSUM", "RPROD", "RMIN", "RMAX"]) {
   CONSUMERS[`${o} scalar`] = (b, S, { r0 }) => b.emit(OP[o], r0, S.s0);
   CONSUMERS[`${o} vector`] = (b, S, { r0 }) => b.emit(OP[o], r0, S.v0);
 }
-for (const o of ["RARGMIN", "RARGMAX"]) {
+for (const o of ["RARGMIN", "RARGMAX", "RNANARGMIN", "RNANARGMAX"]) {
   CONSUMERS[`${o} scalar`] = (b, S, { r0 }) => b.emit(OP[o], r0, S.s0, S.ix);
   CONSUMERS[`${o} vector`] = (b, S, { r0 }) => b.emit(OP[o], r0, S.v0, S.ix);
 }

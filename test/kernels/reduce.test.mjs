@@ -13,7 +13,7 @@ function reduceProgram(opName, rows, n, vector, data, tile) {
   const x = b.memSlot(DT.F64);
   const accs = [b.memSlot(DT.F64)];
   let ix = -1;
-  if (opName === "RARGMIN" || opName === "RARGMAX") {
+  if (opName.includes("ARG")) {
     accs.push(b.memSlot(DT.F64));
     ix = b.indexSlot();
   }
@@ -39,7 +39,7 @@ function reduceProgram(opName, rows, n, vector, data, tile) {
   return res;
 }
 
-const OPS = ["RSUM", "RPROD", "RMIN", "RMAX", "RARGMIN", "RARGMAX", "RVAR"];
+const OPS = ["RSUM", "RPROD", "RMIN", "RMAX", "RARGMIN", "RARGMAX", "RNANARGMIN", "RNANARGMAX", "RVAR"];
 
 for (const tile of [4, 16, 1024]) {
   for (const vector of [false, true]) {
@@ -66,6 +66,31 @@ for (const tile of [4, 16, 1024]) {
     });
   }
 }
+
+test("nanargmin / nanargmax: NaN skipped, first index on ties, an all-NaN slice keeps idx -1", () => {
+  const data = [NaN, 3, 1, NaN, 1, 0, NaN, -5, 9, 9];
+  for (const tile of [4, 8]) {
+    for (const vector of [false, true]) {
+      const n = vector ? 2 : data.length;
+      const rows = vector ? data.length / 2 : 1;
+      const mn = reduceProgram("RNANARGMIN", rows, n, vector, data, tile);
+      const mx = reduceProgram("RNANARGMAX", rows, n, vector, data, tile);
+      for (const side of [0, 1]) {
+        if (vector) {
+          // columns [NaN, 1, 1, NaN, 9] (flat 0 2 4 6 8) and [3, NaN, 0, -5, 9] (1 3 5 7 9)
+          assert.equal(Array.from(mn.out[side].a1), [2, 7]);
+          assert.equal(Array.from(mx.out[side].a1), [8, 9]);
+          assert.equal(Array.from(mn.out[side].a0), [1, -5]);
+        } else {
+          assert.equal([mn.out[side].a0[0], mn.out[side].a1[0]], [-5, 7]);
+          assert.equal([mx.out[side].a0[0], mx.out[side].a1[0]], [9, 8]);
+        }
+      }
+    }
+    const nan = reduceProgram("RNANARGMIN", 1, 5, false, new Array(5).fill(NaN), tile);
+    for (const side of [0, 1]) assert.is(nan.out[side].a1[0], -1, "all NaN: no index");
+  }
+});
 
 test("scalar RSUM follows tileSum's association exactly", () => {
   const n = 11;
