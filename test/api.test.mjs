@@ -23,6 +23,7 @@ const EXPORTS = [
   "loadNpy",
   "newaxis",
   "ones",
+  "openHdf5",
   "random",
   "saveNpy",
   "shutdown",

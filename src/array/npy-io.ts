@@ -18,12 +18,12 @@ import { WORKER_ENTRY, checkComputeOptions, type ComputeOptions } from "./comput
 import { NDArray } from "./ndarray.js";
 import { fromArray } from "./creation.js";
 
-function checkPath(path: unknown, fn: string): string {
+export function checkPath(path: unknown, fn: string): string {
   if (typeof path !== "string" || path === "") throw invalid("INVALID_ARGUMENT", `${fn} path ${show(path)} must be a non-empty string`);
   return path;
 }
 
-function options<T extends object>(opts: unknown, allowed: string[], fn: string): Partial<T> {
+export function options<T extends object>(opts: unknown, allowed: string[], fn: string): Partial<T> {
   if (opts === undefined) return {};
   if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `${fn} options ${show(opts)} must be an object`);
   for (const k of Object.keys(opts)) if (!allowed.includes(k)) throw invalid("INVALID_ARGUMENT", `${fn} has no option ${show(k)}; it takes ${allowed.join(", ")}`);

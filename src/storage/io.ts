@@ -2,6 +2,7 @@
  * Region reads and writes, by format: the one entry point worker threads use for storage tasks.
  */
 import type { TypedArray } from "../dtype.js";
+import { readHdf5Region } from "./hdf5.js";
 import { readNpyRegion, writeNpyRegion } from "./npy.js";
 import type { SinkSpec, SourceSpec } from "./types.js";
 
@@ -10,6 +11,8 @@ export async function readRegion(spec: SourceSpec, start: readonly number[], sha
   switch (spec.format) {
     case "npy":
       return readNpyRegion(spec, start, shape, into);
+    case "hdf5":
+      return readHdf5Region(spec, start, shape, into);
   }
 }
 

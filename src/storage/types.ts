@@ -2,9 +2,10 @@
  * What plans and workers know of stored arrays: plain-data descriptions of where a task reads or writes
  * its region (a worker opens the file itself from them), one kind per format.
  */
+import type { Hdf5Source } from "./hdf5.js";
 import type { NpySink, NpySource } from "./npy.js";
 
 /** Where a stored array's elements are read from. */
-export type SourceSpec = NpySource;
+export type SourceSpec = NpySource | Hdf5Source;
 /** Where an array's elements are written to (a file being made under a temporary name). */
 export type SinkSpec = NpySink;
