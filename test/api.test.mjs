@@ -21,6 +21,7 @@ const EXPORTS = [
   "full",
   "linspace",
   "loadNpy",
+  "loadNpz",
   "newaxis",
   "ones",
   "openHdf5",

@@ -4,8 +4,9 @@
  */
 import type { Hdf5Source } from "./hdf5.js";
 import type { NpySink, NpySource } from "./npy.js";
+import type { NpzSource } from "./npz.js";
 
 /** Where a stored array's elements are read from. */
-export type SourceSpec = NpySource | Hdf5Source;
+export type SourceSpec = NpySource | Hdf5Source | NpzSource;
 /** Where an array's elements are written to (a file being made under a temporary name). */
 export type SinkSpec = NpySink;
