@@ -22,6 +22,10 @@ export class InflateCursor {
   private produced = 0;
   private fed = 0;
   private want = 0;
+  /** inflated bytes before this position are not kept (a read far ahead holds no more than it needs) */
+  private keepFrom = 0;
+  /** reads run one at a time: another waits for the one before it */
+  private turn: Promise<void> = Promise.resolve();
   private writing = false;
   private ending = false;
   private ended = false;
@@ -36,12 +40,21 @@ export class InflateCursor {
     readonly where: string,
   ) {}
 
+  /** Runs `fn` when the reads and turns before it are done (a task's reads, kept together: no other task's read cuts in). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
   /** Copies member bytes [pos, pos + n) into `out`, reading compressed input from `fd`. */
   async read(fd: number, pos: number, n: number, out: Uint8Array): Promise<void> {
     if (!this.z || pos < this.base || this.failed) this.restart();
-    while (this.pieces.length && this.base + this.pieces[0]!.length <= pos) {
-      this.base += this.pieces.shift()!.length;
-    }
+    this.keepFrom = pos;
+    this.dropBefore(pos);
     if (this.produced < pos + n) await this.fill(fd, pos + n);
     let at = pos - this.base;
     let done = 0;
@@ -65,11 +78,17 @@ export class InflateCursor {
     this.pieces = [];
   }
 
+  private dropBefore(pos: number): void {
+    while (this.pieces.length && this.base + this.pieces[0]!.length <= pos) {
+      this.base += this.pieces.shift()!.length;
+    }
+  }
+
   private restart(): void {
     this.close();
     const z = createInflateRaw({ chunkSize: OUTPUT_CHUNK });
     this.z = z;
-    this.base = this.produced = this.fed = 0;
+    this.base = this.produced = this.fed = this.keepFrom = 0;
     this.writing = this.ending = this.ended = false;
     this.failed = null;
     // events of an inflater replaced since are ignored
@@ -77,6 +96,7 @@ export class InflateCursor {
       if (this.z !== z) return;
       this.pieces.push(c);
       this.produced += c.length;
+      this.dropBefore(this.keepFrom);
       if (this.produced >= this.want) z.pause();
       this.poke();
     });

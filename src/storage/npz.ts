@@ -10,7 +10,7 @@ import { inflateRawSync, constants as zc } from "node:zlib";
 import { TesseraError, show } from "../errors.js";
 import type { TypedArray } from "../dtype.js";
 import { forEachRun, sizeOf } from "../grid.js";
-import { decode, parseTypestr } from "./disk-dtype.js";
+import { decode, parseTypestr, type DiskDType } from "./disk-dtype.js";
 import { InflateCursor } from "./inflate-cursor.js";
 import { parseNpyHeader, transposeInto, type NpyHeader, type NpySource } from "./npy.js";
 import { memberDataOffset, type ZipMember } from "./zip.js";
@@ -99,30 +99,45 @@ function readFully(fd: number, buf: Buffer, at: number, where: string): void {
 
 const SLICE = 1 << 20; // decoded at a time (a multiple of every element size)
 const KEEP_CURSORS = 4;
-const KEEP_MS = 2000;
-const cursors = new Map<string, { cursor: InflateCursor; timer?: ReturnType<typeof setTimeout> }>();
+/** how long an unused inflater is kept (an object so that tests can shorten it) */
+export const cursorKeeping = { ms: 2000 };
+
+interface Kept {
+  cursor: InflateCursor;
+  /** reads using it now (it is neither dropped nor timed out meanwhile) */
+  busy: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+const cursors = new Map<string, Kept>();
 
 const keyOf = (src: NpzSource): string => `${src.path}\0${src.member}\0${src.stamp}\0${src.start}`;
 
-function cursorFor(src: NpzSource): InflateCursor {
+/** The kept inflater of `src` (or a new one), marked busy until `done(key)`. */
+function take(src: NpzSource): Kept {
   const key = keyOf(src);
   let k = cursors.get(key);
   if (k) {
     cursors.delete(key); // re-inserted below: the map's order is the order of last use
     clearTimeout(k.timer);
   } else {
-    if (cursors.size >= KEEP_CURSORS) drop(cursors.keys().next().value!);
-    k = { cursor: new InflateCursor(src.start, src.compressedSize, `${src.path} member ${show(src.member)}`) };
+    for (const [other, o] of cursors) if (cursors.size >= KEEP_CURSORS && o.busy === 0) drop(other);
+    k = { cursor: new InflateCursor(src.start, src.compressedSize, `${src.path} member ${show(src.member)}`), busy: 0 };
   }
-  k.timer = setTimeout(() => drop(key), KEEP_MS);
-  k.timer.unref();
+  k.busy++;
   cursors.set(key, k);
-  return k.cursor;
+  return k;
+}
+
+/** A read is done with `k`: once none uses it, it is dropped after cursorKeeping.ms unused. */
+function done(key: string, k: Kept): void {
+  if (--k.busy > 0 || cursors.get(key) !== k) return;
+  k.timer = setTimeout(() => drop(key), cursorKeeping.ms);
+  k.timer.unref();
 }
 
 function drop(key: string): void {
   const k = cursors.get(key);
-  if (!k) return;
+  if (!k || k.busy > 0) return;
   cursors.delete(key);
   clearTimeout(k.timer);
   k.cursor.close();
@@ -138,7 +153,18 @@ export async function readNpzRegion(src: NpzSource, start: readonly number[], sh
   const target = src.fortran ? new (into.constructor as new (n: number) => TypedArray)(into.length) : into;
   const runs: number[] = [];
   forEachRun(rev(src.shape), rev(start), rev(shape), (whole, local, n) => void runs.push(whole, local, n));
-  const cursor = cursorFor(src);
+  const key = keyOf(src);
+  const kept = take(src);
+  try {
+    await kept.cursor.exclusive(() => readRuns(src, d, runs, target, kept.cursor, where));
+  } finally {
+    done(key, kept);
+  }
+  if (src.fortran) transposeInto(target, rev(shape), into);
+}
+
+/** Inflates the byte runs (whole, local, n triples) of a region and decodes them into `target`. */
+async function readRuns(src: NpzSource, d: DiskDType, runs: number[], target: TypedArray, cursor: InflateCursor, where: string): Promise<void> {
   let fd: number;
   try {
     fd = openSync(src.path, "r");
@@ -150,7 +176,7 @@ export async function readNpzRegion(src: NpzSource, start: readonly number[], sh
     if (`${st.size}:${st.mtimeMs}` !== src.stamp) {
       throw new TesseraError("IO_ERROR", `${src.path} changed since it was opened (size:mtime ${src.stamp}, now ${st.size}:${st.mtimeMs}): open it again`);
     }
-    const scratch = new Uint8Array(Math.min(SLICE, sizeOf(shape) * d.bytes));
+    const scratch = new Uint8Array(Math.min(SLICE, largestRun(runs) * d.bytes));
     for (let r = 0; r < runs.length; r += 3) {
       let byte = src.offset + runs[r]! * d.bytes;
       let local = runs[r + 1]!;
@@ -164,11 +190,13 @@ export async function readNpzRegion(src: NpzSource, start: readonly number[], sh
         left -= k;
       }
     }
-  } catch (e) {
-    drop(keyOf(src)); // a failed inflater is not kept
-    throw e;
   } finally {
     closeSync(fd);
   }
-  if (src.fortran) transposeInto(target, rev(shape), into);
+}
+
+function largestRun(runs: number[]): number {
+  let m = 0;
+  for (let r = 2; r < runs.length; r += 3) if (runs[r]! > m) m = runs[r]!;
+  return m;
 }

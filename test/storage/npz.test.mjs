@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNpz, loadNpy, compute } from "../../dist/index.js";
 import { InflateCursor } from "../../dist/storage/inflate-cursor.js";
+import { cursorKeeping, readNpzRegion } from "../../dist/storage/npz.js";
 import { rejectsCode, throwsCode } from "../helpers/check.mjs";
 
 const PY = "/usr/bin/python3";
@@ -157,6 +158,27 @@ test("the inflate cursor serves any byte range: forward, overlapping, backward (
     c.close();
   } finally {
     closeSync(fd);
+  }
+});
+
+peer("a kept inflater is not dropped while a read uses it, and reads of one member take turns", async () => {
+  const src = loadNpz(f("deflated.npz"), "wide").node.source;
+  assert.is(src.format, "npz");
+  const want = bytesOf(await loadNpy(f("wide.npy")).compute());
+  const keep = cursorKeeping.ms;
+  cursorKeeping.ms = 0; // an idle inflater is dropped at once: a read in progress must keep its own
+  try {
+    const whole = new Float64Array(600 * 700);
+    const top = new Float64Array(300 * 700);
+    const bottom = new Float64Array(300 * 700);
+    const reads = Promise.all([readNpzRegion(src, [300, 0], [300, 700], bottom), readNpzRegion(src, [0, 0], [300, 700], top), readNpzRegion(src, [0, 0], [600, 700], whole)]);
+    let timer;
+    const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the reads never finished")), 20000)));
+    await Promise.race([reads, late]).finally(() => clearTimeout(timer));
+    assert.ok(Buffer.from(whole.buffer).equals(want));
+    assert.ok(Buffer.concat([Buffer.from(top.buffer), Buffer.from(bottom.buffer)]).equals(want));
+  } finally {
+    cursorKeeping.ms = keep;
   }
 });
 
