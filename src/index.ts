@@ -9,6 +9,8 @@ export { concatenate, stack } from "./array/join.js";
 export { loadNpy, saveNpy } from "./array/npy-io.js";
 export { openZarr, toZarr, zarrAttributes } from "./array/zarr-io.js";
 export type { OpenZarrOptions, ToZarrOptions, ZarrCodec } from "./array/zarr-io.js";
+export { openHdf5 } from "./array/hdf5-io.js";
+export { loadNpz } from "./array/npz-io.js";
 export { slice, newaxis, Slice } from "./array/selectors.js";
 export type { Selector } from "./array/selectors.js";
 export type { TakeIndices } from "./array/take.js";

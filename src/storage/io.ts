@@ -2,8 +2,10 @@
  * Region reads and writes, by format: the one entry point worker threads use for storage tasks.
  */
 import type { TypedArray } from "../dtype.js";
+import { readHdf5Region } from "./hdf5.js";
 import { readNpyRegion, writeNpyRegion } from "./npy.js";
 import { readZarrRegion, writeZarrRegion } from "./zarr.js";
+import { readNpzRegion } from "./npz.js";
 import type { SinkSpec, SourceSpec } from "./types.js";
 
 /** Reads region (start, shape) of a stored array into `into` (C order over the region). */
@@ -13,6 +15,10 @@ export async function readRegion(spec: SourceSpec, start: readonly number[], sha
       return readNpyRegion(spec, start, shape, into);
     case "zarr":
       return readZarrRegion(spec, start, shape, into);
+    case "hdf5":
+      return readHdf5Region(spec, start, shape, into);
+    case "npz":
+      return readNpzRegion(spec, start, shape, into);
   }
 }
 

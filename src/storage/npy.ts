@@ -151,7 +151,7 @@ function readFully(fd: number, buf: Buffer, bytes: number, position: number, pat
 }
 
 /** out (C order over the reverse of `revShape`) = the transpose of src (C order over revShape). */
-function transposeInto(src: TypedArray, revShape: readonly number[], out: TypedArray): void {
+export function transposeInto(src: TypedArray, revShape: readonly number[], out: TypedArray): void {
   const nd = revShape.length;
   const shape = [...revShape].reverse();
   const srcStrides = cStrides(revShape);

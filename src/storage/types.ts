@@ -2,10 +2,12 @@
  * What plans and workers know of stored arrays: plain-data descriptions of where a task reads or writes
  * its region (a worker opens the file itself from them), one kind per format.
  */
+import type { Hdf5Source } from "./hdf5.js";
 import type { NpySink, NpySource } from "./npy.js";
+import type { NpzSource } from "./npz.js";
 import type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
 /** Where a stored array's elements are read from. */
-export type SourceSpec = NpySource | ZarrSource;
+export type SourceSpec = NpySource | ZarrSource | Hdf5Source | NpzSource;
 /** Where an array's elements are written to (a file being made under a temporary name, or Zarr chunks). */
 export type SinkSpec = NpySink | ZarrSink;
