@@ -30,7 +30,14 @@ interface Pending {
   batch: number;
   resolve: () => void;
   reject: (e: Error) => void;
+  /** a batch of storage writes: it runs no user code and ends by itself, so a stop waits for it */
+  writes: boolean;
+  /** settles when the worker answered */
+  answered: Promise<void>;
 }
+
+/** How long a stop waits for batches of storage writes before it terminates their worker anyway. */
+const WRITE_GRACE_MS = 10_000;
 
 interface Slot {
   worker: Worker;
@@ -122,8 +129,14 @@ export class WorkerPool {
     }
     const batch = this.nextBatch++;
     s.worker.ref();
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((ok) => (answer = ok));
     return new Promise<void>((resolve, reject) => {
-      s.busy.push({ batch, resolve, reject });
+      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A) => {
+        answer();
+        f(...a);
+      };
+      s.busy.push({ batch, resolve: settle(resolve), reject: settle(reject), writes: spec.kind === "write", answered });
       s.worker.postMessage({ type: "run", layer: spec.layer, batch, start, end } satisfies ToWorker);
     });
   }
@@ -136,10 +149,20 @@ export class WorkerPool {
     }
   }
 
-  /** Stops workers that are still busy (after a failure or an abort) before their memory is reused. */
+  /**
+   * Stops workers that are still busy (after a failure or an abort) before their memory is reused. A
+   * worker writing files is let finish its batches first (a write terminated between its temporary file
+   * and the rename would leave the temporary file behind), for up to WRITE_GRACE_MS.
+   */
   async stopBusy(): Promise<void> {
     await Promise.all(
       this.slots.map(async (s, i) => {
+        if (s.busy.length && s.busy.every((b) => b.writes)) {
+          let timer: NodeJS.Timeout | undefined;
+          const grace = new Promise<void>((ok) => (timer = setTimeout(ok, WRITE_GRACE_MS)));
+          await Promise.race([Promise.all(s.busy.map((b) => b.answered)), grace]);
+          clearTimeout(timer);
+        }
         if (!s.busy.length) return;
         const held = s.busy.splice(0);
         s.worker.removeAllListeners("exit");
