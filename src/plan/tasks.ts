@@ -303,5 +303,3 @@ function combineRanges(l: CombineLayer, g: Grid, out: BufferDecl): number[][] {
   return res;
 }
 
-/** Number of tasks of every layer. */
-export const taskCounts = (plan: Plan): number[] => plan.layers.map((l) => new LayerTasks(plan, l).count);

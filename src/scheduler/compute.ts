@@ -11,7 +11,7 @@ import type { BoundPlan } from "./inputs.js";
 import { RankShare, checkSamePlan } from "./ranks.js";
 import type { RunResult } from "./results.js";
 import { runOnPool, type PoolRunExtras, type ProgressEvent, type RunOptions } from "./run-on-pool.js";
-import { taskCounts, LayerTasks } from "../plan/tasks.js";
+import { TaskGraph } from "../plan/task-graph.js";
 
 export type { ProgressEvent, RunOptions };
 
@@ -39,11 +39,12 @@ async function runOnce(engine: Engine, req: ComputeRequest, opts: RunOptions): P
   hash = planHash(bound.plan);
   await checkSamePlan(ranks, hash);
   const plan = bound.plan;
-  const tasks = plan.layers.map((l) => new LayerTasks(plan, l));
-  const share = new RankShare(plan, ranks, taskCounts(plan), (l, t) => tasks[l]!.accesses(t));
+  const graph = new TaskGraph(plan);
+  const share = new RankShare(graph, ranks);
   let fail: (e: unknown) => void = () => {};
   const failure = new Promise<never>((_, reject) => (fail = reject));
   const extras: PoolRunExtras = {
+    graph,
     hooks: share.hooks(),
     attach: (run, memory) => share.attach(run, memory, (e) => fail(e)),
     settle: () => share.settle(),

@@ -13,6 +13,7 @@ import { ChunkStore } from "./chunk-store.js";
 import { Heap, type Allocator } from "./heap.js";
 import type { BoundPlan } from "./inputs.js";
 import { ChunkMemory } from "./memory.js";
+import { TaskGraph } from "../plan/task-graph.js";
 import { PlanRun } from "./plan-run.js";
 import { OutputCollector, type RawArray } from "./results.js";
 
@@ -62,7 +63,7 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
   const memory = new ChunkMemory(plan, bindings, c.heap);
   try {
     const collector = new OutputCollector(plan, memory, c.heap.views === true);
-    const run = new PlanRun(plan, memory, { onOutput: (b, k) => collector.onOutput(b, k) });
+    const run = new PlanRun(new TaskGraph(plan), memory, { onOutput: (b, k) => collector.onOutput(b, k) });
     const runners = new Map<number, ProgramTasks>();
     run.start();
     // one task at a time: each chunk's memory is back before the next is made

@@ -10,7 +10,8 @@
  */
 import { ComputeError } from "../errors.js";
 import { Grid } from "../grid.js";
-import { LayerTasks, storageOf } from "../plan/tasks.js";
+import type { TaskGraph } from "../plan/task-graph.js";
+import { storageOf, type LayerTasks } from "../plan/tasks.js";
 import type { CombineLayer, Plan } from "../plan/types.js";
 import { combineChunk } from "./combine.js";
 import { takeChunk } from "./take.js";
@@ -41,9 +42,10 @@ export const isWorkerLayer = (plan: Plan, l: number) => {
 };
 
 export class PlanRun {
+  readonly plan: Plan;
   readonly tasks: LayerTasks[];
-  private readonly layerBase: number[] = [];
-  private readonly chunkBase: number[] = [];
+  private readonly layerBase: number[];
+  private readonly chunkBase: number[];
   private readonly chunkBuffer: Int32Array;
   private readonly chunkIndex: Int32Array;
   private readonly readStart: Int32Array;
@@ -68,72 +70,34 @@ export class PlanRun {
   /** called when chunks from elsewhere made tasks ready (the driver hands them out) */
   onWake: (() => void) | null = null;
 
+  /** `graph` is the plan's task graph; tasks its outputs do not need are never run (nor owned). */
   constructor(
-    readonly plan: Plan,
+    graph: TaskGraph,
     readonly memory: ChunkMemory,
     private readonly hooks: RunHooks = {},
   ) {
-    this.tasks = plan.layers.map((l) => new LayerTasks(plan, l));
-    let nt = 0;
-    for (const t of this.tasks) {
-      this.layerBase.push(nt);
-      nt += t.count;
-    }
-    let nc = 0;
-    for (const b of plan.buffers) {
-      if (b.alias !== undefined) {
-        this.chunkBase.push(-1);
-        continue;
-      }
-      this.chunkBase.push(nc);
-      nc += memory.grid(b.id).nchunks;
-    }
-    plan.buffers.forEach((b) => {
-      if (b.alias !== undefined) this.chunkBase[b.id] = this.chunkBase[storageOf(plan, b.id)]!;
-    });
-    this.chunkBuffer = new Int32Array(nc);
-    this.chunkIndex = new Int32Array(nc);
-    for (const b of plan.buffers) {
-      if (b.alias !== undefined) continue;
-      const base = this.chunkBase[b.id]!;
-      const n = memory.grid(b.id).nchunks;
-      for (let k = 0; k < n; k++) {
-        this.chunkBuffer[base + k] = b.id;
-        this.chunkIndex[base + k] = k;
-      }
-    }
-    // task -> reads / writes (global chunk numbers): counted, then filled (no per-task allocation)
-    this.readStart = new Int32Array(nt + 1);
-    this.writeStart = new Int32Array(nt + 1);
+    const plan = (this.plan = graph.plan);
+    this.tasks = graph.tasks;
+    this.layerBase = graph.layerBase;
+    this.chunkBase = graph.chunkBase;
+    this.chunkBuffer = graph.chunkBuffer;
+    this.chunkIndex = graph.chunkIndex;
+    this.readStart = graph.readStart;
+    this.reads = graph.reads;
+    this.writeStart = graph.writeStart;
+    this.writes = graph.writes;
+    const nt = graph.taskCount;
+    const nc = graph.chunkCount;
     this.owned = new Uint8Array(nt);
     this.ownedCount = plan.layers.map(() => 0);
     this.doneCount = plan.layers.map(() => 0);
-    let nr = 0;
-    let nw = 0;
-    const countRead = () => void nr++;
-    const countWrite = () => void nw++;
-    let g = 0;
     this.tasks.forEach((lt, l) => {
-      for (let t = 0; t < lt.count; t++, g++) {
-        this.readStart[g] = nr;
-        this.writeStart[g] = nw;
-        lt.visit(t, countRead, countWrite);
-        const mine = hooks.owns ? hooks.owns(l, t) : true;
-        this.owned[g] = mine ? 1 : 0;
+      for (let t = 0; t < lt.count; t++) {
+        const i = this.layerBase[l]! + t;
+        const mine = graph.needed[i] === 1 && (hooks.owns ? hooks.owns(l, t) : true);
+        this.owned[i] = mine ? 1 : 0;
         if (mine) this.ownedCount[l]!++;
       }
-    });
-    this.readStart[nt] = nr;
-    this.writeStart[nt] = nw;
-    this.reads = new Int32Array(nr);
-    this.writes = new Int32Array(nw);
-    const base = this.chunkBase;
-    let ri = 0;
-    let wi = 0;
-    const fillRead = (b: number, c: number) => void (this.reads[ri++] = base[b]! + c);
-    const fillWrite = (b: number, c: number) => void (this.writes[wi++] = base[b]! + c);
-    this.tasks.forEach((lt) => {
-      for (let t = 0; t < lt.count; t++) lt.visit(t, fillRead, fillWrite);
     });
     this.writersLeft = new Int32Array(nc);
     this.readersLeft = new Int32Array(nc);

@@ -9,7 +9,7 @@
  */
 import { ComputeError } from "../errors.js";
 import { storageOf } from "../plan/tasks.js";
-import type { Plan } from "../plan/types.js";
+import type { TaskGraph } from "../plan/task-graph.js";
 import type { ChunkMemory } from "./memory.js";
 import type { PlanRun, RunHooks } from "./plan-run.js";
 
@@ -61,67 +61,73 @@ export class RankShare {
   private failed: ((e: unknown) => void) | null = null;
 
   constructor(
-    private readonly plan: Plan,
+    graph: TaskGraph,
     private readonly comm: RankComm,
-    private readonly counts: number[],
-    accesses: (l: number, t: number) => { reads: { buffer: number; chunk: number }[]; writes: { buffer: number; chunk: number }[] },
   ) {
+    const plan = graph.plan;
     const size = comm.size;
     const nchunks = (b: number) => plan.buffers[b]!.chunks.reduce((a, c) => a * c.length, 1);
+    const arrayChunk = (c: number) => plan.buffers[graph.chunkBuffer[c]!]!.components === undefined;
     // a task belongs to the owner of the first array chunk it writes (all writers of a chunk agree),
     // else (it writes only its own partials) to its share of the layer
     this.taskOwner = plan.layers.map((layer, l) => {
-      const owners = new Int32Array(counts[l]!);
+      const count = graph.tasks[l]!.count;
+      const owners = new Int32Array(count);
       const firstWrite = layer.kind === "program" ? plan.kernels[layer.kernel]!.slots.find((s) => s.kind === "write") : undefined;
-      for (let t = 0; t < counts[l]!; t++) {
-        if ((layer.kind === "program" && !firstWrite) || layer.kind === "write") owners[t] = chunkOwner(t, counts[l]!, size);
+      for (let t = 0; t < count; t++) {
+        const i = graph.task(l, t);
+        const writesNothing = graph.writeStart[i] === graph.writeStart[i + 1];
+        if ((layer.kind === "program" && !firstWrite) || layer.kind === "write" || writesNothing) owners[t] = chunkOwner(t, count, size);
         else {
-          const w = accesses(l, t).writes.find((a) => plan.buffers[a.buffer]!.components === undefined) ?? accesses(l, t).writes[0]!;
-          owners[t] = chunkOwner(w.chunk, nchunks(w.buffer), size);
+          let c = graph.writes[graph.writeStart[i]!]!;
+          for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) {
+            if (arrayChunk(graph.writes[w]!)) {
+              c = graph.writes[w]!;
+              break;
+            }
+          }
+          owners[t] = chunkOwner(graph.chunkIndex[c]!, nchunks(graph.chunkBuffer[c]!), size);
         }
       }
       return owners;
     });
-    // who writes each chunk, who reads it
-    const writerOf = new Map<string, { layer: number; rank: number }>();
-    const readersOf = new Map<string, Set<number>>();
+    // who writes each chunk, which ranks read it (only tasks the outputs need: culled ones never run)
+    const writerLayer = new Int32Array(graph.chunkCount).fill(-1);
+    const writerRank = new Int32Array(graph.chunkCount);
+    const readersOf = new Map<number, Set<number>>();
+    const readBy = (c: number, r: number) => {
+      let set = readersOf.get(c);
+      if (!set) readersOf.set(c, (set = new Set()));
+      set.add(r);
+    };
     plan.layers.forEach((_, l) => {
-      for (let t = 0; t < counts[l]!; t++) {
-        const a = accesses(l, t);
+      for (let t = 0; t < graph.tasks[l]!.count; t++) {
+        const i = graph.task(l, t);
+        if (!graph.needed[i]) continue;
         const r = this.taskOwner[l]![t]!;
-        for (const w of a.writes) writerOf.set(`${w.buffer}:${w.chunk}`, { layer: l, rank: r });
-        for (const x of a.reads) {
-          const key = `${x.buffer}:${x.chunk}`;
-          let s = readersOf.get(key);
-          if (!s) readersOf.set(key, (s = new Set()));
-          s.add(r);
+        for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) {
+          writerLayer[graph.writes[w]!] = l;
+          writerRank[graph.writes[w]!] = r;
         }
+        for (let x = graph.readStart[i]!; x < graph.readStart[i + 1]!; x++) readBy(graph.reads[x]!, r);
       }
     });
     for (const o of plan.outputs) {
       const b = storageOf(plan, o.buffer);
-      for (let k = 0; k < nchunks(b); k++) {
-        const key = `${b}:${k}`;
-        let s = readersOf.get(key);
-        if (!s) readersOf.set(key, (s = new Set()));
-        for (let r = 0; r < size; r++) s.add(r);
-      }
+      for (let k = 0; k < nchunks(b); k++) for (let r = 0; r < size; r++) readBy(graph.chunkBase[b]! + k, r);
     }
+    // global chunk numbers go in buffer order, then chunk order: the order chunks are packed in
     const groups = new Map<string, Transfer>();
-    const keys = [...writerOf.keys()].sort((a, b) => {
-      const [ab, ak] = a.split(":").map(Number);
-      const [bb, bk] = b.split(":").map(Number);
-      return ab! - bb! || ak! - bk!;
-    });
-    for (const key of keys) {
-      const w = writerOf.get(key)!;
-      const [buffer, chunk] = key.split(":").map(Number) as [number, number];
-      for (const to of readersOf.get(key) ?? []) {
-        if (to === w.rank) continue;
-        const gk = `${w.layer}:${w.rank}:${to}`;
+    for (let c = 0; c < graph.chunkCount; c++) {
+      const layer = writerLayer[c]!;
+      if (layer < 0) continue;
+      const from = writerRank[c]!;
+      for (const to of readersOf.get(c) ?? []) {
+        if (to === from) continue;
+        const gk = `${layer}:${from}:${to}`;
         let g = groups.get(gk);
-        if (!g) groups.set(gk, (g = { layer: w.layer, from: w.rank, to, chunks: [], left: 0 }));
-        g.chunks.push([buffer, chunk]);
+        if (!g) groups.set(gk, (g = { layer, from, to, chunks: [], left: 0 }));
+        g.chunks.push([graph.chunkBuffer[c]!, graph.chunkIndex[c]!]);
       }
     }
     for (const g of groups.values()) {

@@ -11,6 +11,7 @@ import { bindLayer } from "./bind.js";
 import type { BoundPlan } from "./inputs.js";
 import type { Engine } from "./engine.js";
 import { ChunkMemory } from "./memory.js";
+import { TaskGraph } from "../plan/task-graph.js";
 import { PlanRun, isWorkerLayer, type Batch, type RunHooks } from "./plan-run.js";
 import { BATCHES_IN_FLIGHT, TaskFailure } from "./pool.js";
 import { OutputCollector, type RunResult } from "./results.js";
@@ -43,6 +44,8 @@ const QUEUE_TASK_ELEMENTS = 1 << 16;
 const MIN_BUDGET = 512 * 2 ** 20;
 
 export interface PoolRunExtras {
+  /** the plan's task graph, when the caller built it already (ranks: their share is cut from it) */
+  graph?: TaskGraph;
   hooks?: Omit<RunHooks, "onOutput">;
   /** called with the run before it starts (ranks hold it to deliver chunks from other ranks) */
   attach?(run: PlanRun, memory: ChunkMemory): void;
@@ -65,7 +68,7 @@ export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOpt
     const out = collector;
     // persisted chunks may move to JS memory while the run goes on, when the kernel memory is full
     engine.heap.spillable = out.persisted();
-    const run = new PlanRun(plan, memory, { ...extras.hooks, onOutput: (b, k) => out.onOutput(b, k), onPersisted: (b, k) => out.onPersisted(b, k) });
+    const run = new PlanRun(extras.graph ?? new TaskGraph(plan), memory, { ...extras.hooks, onOutput: (b, k) => out.onOutput(b, k), onPersisted: (b, k) => out.onPersisted(b, k) });
     extras.attach?.(run, memory);
     await drive(engine, run, memory, opts, t0, arenas, extras.idle);
     await extras.settle?.();

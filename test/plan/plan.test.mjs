@@ -9,6 +9,7 @@ import { random, fromArray, arange, slice } from "../../dist/index.js";
 import { lower } from "../../dist/graph/lower.js";
 import { serializePlan, deserializePlan, planHash } from "../../dist/plan/hash.js";
 import { LayerTasks } from "../../dist/plan/tasks.js";
+import { TaskGraph } from "../../dist/plan/task-graph.js";
 
 const planOf = (a, opts) => lower([{ node: a.node, chunks: a.chunks }], opts).plan;
 
@@ -50,6 +51,22 @@ test("tasks: which chunks each reads and writes", () => {
   // a misaligned read refines the task grid: each task reads one chunk of its leaf
   const q = planOf(x.rechunk([6, 10]).sum());
   assert.equal(q.layers[0].grid.chunks, [[4, 2, 2, 4], [5, 5]], "cut at both chunkings");
+});
+
+test("culling: only the tasks the outputs need are run (a slice of a file reads the chunks it meets)", () => {
+  const x = random.random([100, 80], { chunks: [10, 20], seed: 1 });
+  const y = x.mapBlocks((b) => b.mul(2), { trace: false });
+  const g = new TaskGraph(planOf(y.get(slice(25, 35), slice(0, 20)).sum()));
+  const kinds = g.plan.layers.map((l) => l.kind);
+  const needed = g.plan.layers.map((_, l) => Array.from({ length: g.tasks[l].count }, (_, t) => t).filter((t) => g.isNeeded(l, t)));
+  const mb = kinds.indexOf("mapBlocks");
+  assert.is(g.tasks[mb].count, 40, "the layer has a task per block");
+  assert.equal(needed[mb], [8, 12], "the mapBlocks of blocks (2, 0) and (3, 0) only");
+  // everything an output needs runs: no culling of a whole-array result
+  const all = new TaskGraph(planOf(y.sum({ axis: 0 })));
+  all.plan.layers.forEach((_, l) => {
+    for (let t = 0; t < all.tasks[l].count; t++) assert.ok(all.isNeeded(l, t), `layer ${l} task ${t}`);
+  });
 });
 
 test("a plan runs in another process from its text alone (bit-identical)", async () => {
