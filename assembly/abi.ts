@@ -110,6 +110,8 @@ export const OP_RARGMAX = 96;
 export const OP_RVAR = 97;
 export const OP_RNANARGMIN = 98;
 export const OP_RNANARGMAX = 99;
+export const OP_CUMSUM = 100;
+export const OP_CUMPROD = 101;
 
 export const RC_OK = 0;
 export const RC_BAD_MAGIC = 1;
@@ -146,6 +148,7 @@ export function opArity(op: i32): i32 {
   if (op == OP_SELECT) return 5;
   if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX) || op == OP_RVAR) return 2;
   if (op == OP_RARGMIN || op == OP_RARGMAX || op == OP_RNANARGMIN || op == OP_RNANARGMAX) return 3;
+  if (op == OP_CUMSUM || op == OP_CUMPROD) return 3;
   return -1;
 }
 

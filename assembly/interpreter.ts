@@ -5,13 +5,14 @@ import {
   H_CONSTS, H_EXTENTS, H_INSTR, H_MAGIC, H_NCONST, H_NDIM, H_NINSTR, H_NREGS, H_NSLOTS, H_REGS, H_ROWLEN,
   H_SCRATCH, H_SLOTS, H_TILE, MAX_DIMS, MAX_RANDOM_OPS, MAX_REGS, MAX_SLOTS, MAX_TILE, OP_BOOL, OP_CONST,
   OP_END, OP_IMUL, OP_IOTA, OP_SUB, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
-  OP_RSUM, OP_RVAR, OP_RNANARGMIN, OP_RNANARGMAX, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
+  OP_RSUM, OP_RVAR, OP_RNANARGMIN, OP_RNANARGMAX, OP_CUMSUM, OP_CUMPROD, DT_F32, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
   RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_ALIAS, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX,
   SLOT_MEM, S_ROW, DT_F64, opArity, dtBytes, isUnary, isBinary,
 } from "./abi";
 import { loadRow, loadSlot, storeSlot } from "./convert";
 import { binary, fill, iota, select, splat4, unary } from "./elementwise";
 import { random, randomSum, rngReset } from "./random";
+import { scan } from "./scan";
 import { accumulateVector, argReduce, tileMinMax, tileProd, tileSum, varScalar, varVector } from "./reduce";
 import { indexRowPos, memAddress, rowOffset, slotBase, slotDtype, slotKind, slotLast, slotRecord } from "./slots";
 
@@ -69,6 +70,11 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
     return operandOk(w3, (mode & 1) != 0, nregs, nconst) && operandOk(w4, (mode & 2) != 0, nregs, nconst) ? RC_OK : RC_BAD_OPCODE;
   }
   if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX)) return slotIs(SLOT_MEM, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+  if (op == OP_CUMSUM || op == OP_CUMPROD) {
+    if (<u32>w2 >= <u32>nregs || !slotIs(SLOT_MEM, w3, nslots, slots, ndim)) return RC_BAD_OPCODE;
+    const dt = slotDtype(slotRecord(slots, ndim, w3));
+    return dt == DT_F64 || dt == DT_F32 ? RC_OK : RC_BAD_OPCODE;
+  }
   if (op == OP_RARGMIN || op == OP_RARGMAX || op == OP_RNANARGMIN || op == OP_RNANARGMAX) {
     return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
       slotIs(SLOT_INDEX, w3, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
@@ -87,6 +93,7 @@ function touches(code: usize, pc: i32, r: i32): bool {
     const mode = word(code, pc + 4);
     return ((mode & 1) == 0 && word(code, pc + 2) == r) || ((mode & 2) == 0 && word(code, pc + 3) == r);
   }
+  if (op == OP_CUMSUM || op == OP_CUMPROD) return word(code, pc + 2) == r;
   if (op == OP_SELECT) {
     const mode = word(code, pc + 5);
     return word(code, pc + 2) == r || ((mode & 1) == 0 && word(code, pc + 3) == r) || ((mode & 2) == 0 && word(code, pc + 4) == r);
@@ -341,6 +348,18 @@ function runTile(p: Prog, c0: i32, len: i32): void {
       unary(op, dst, at(tab, w2), len);
       aliased = own(p, tab, aliased, r);
       pc += 3;
+      continue;
+    }
+    if (op == OP_CUMSUM || op == OP_CUMPROD) {
+      const s = word(code, pc + 3);
+      const srec = slotRecord(p.slots, p.ndim, s);
+      const acc = memAddress(srec, scratch, s, c0);
+      const dt = slotDtype(srec);
+      const vector = slotLast(srec) != 0;
+      if (aliased != 0) aliased = unalias(p, tab, aliased, acc, vector ? <usize>len * dtBytes(dt) : dtBytes(dt), len);
+      scan(op == OP_CUMPROD, dst, at(tab, w2), acc, dt, vector, len);
+      aliased = own(p, tab, aliased, r);
+      pc += 4;
       continue;
     }
     const srec = slotRecord(p.slots, p.ndim, w2);

@@ -47,6 +47,8 @@ const SHARED = [
   "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cosh", "exp2", "expm1", "floorDivide", "fmax", "fmin",
   "hypot", "isfinite", "isinf", "log10", "log1p", "log2", "logicalAnd", "logicalOr", "logicalXor", "mod", "reciprocal", "remainder",
   "rint", "round", "sign", "sinh", "square", "tan",
+  // scans
+  "cumprod", "cumsum", "diff",
   // nan-reductions
   "nanargmax", "nanargmin", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar",
   // views and movement

@@ -12,6 +12,7 @@ import { checkShape, sizeOf } from "./shape.js";
 import { parseSelectors } from "./selectors.js";
 import { reshapeOf } from "./reshape.js";
 import { takeOf, type TakeIndices } from "./take.js";
+import { diffOf, scanOf, type DiffOptions, type ScanOptions } from "./scans.js";
 import {
   broadcastView, expandDimsView, flipView, indexView, moveaxisView, squeezeView, swapaxesView, transposeView, type Derived,
 } from "./views.js";
@@ -197,6 +198,23 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   private nan(op: NanOp, opts: ReduceOptions = {}): Reduced {
     const { axes, keepdims } = checkReduceOptions(op, this.node.shape, opts);
     return this.reduced(axes, keepdims, (reduce) => nanReduction(op, this.node, opts, reduce));
+  }
+
+  // ---- scans and differences (numpy's; a scan is one sequential pass in element order, for any chunking)
+
+  /** Running sums along `axis` (of the flattened array without one). */
+  cumsum(opts?: ScanOptions): Out {
+    return this.derive((chunks) => scanOf("cumsum", this.node, chunks, opts));
+  }
+
+  /** Running products along `axis` (of the flattened array without one). */
+  cumprod(opts?: ScanOptions): Out {
+    return this.derive((chunks) => scanOf("cumprod", this.node, chunks, opts));
+  }
+
+  /** The n-th difference along `axis` (default the last): a[i + 1] - a[i], n times. */
+  diff(opts?: DiffOptions): Out {
+    return this.derive(() => diffOf(this.node, opts));
   }
 
   // ---- views and movement (numpy's semantics; lazy on ChunkedArray, computed at once on NDArray)

@@ -190,7 +190,7 @@ export function where(cond: Operand, a: Operand, b: Operand): ChunkedArray | NDA
 
 function eagerWhere(node: Node): NDArray {
   const [r] = computeEager([{ node, chunks: node.shape.map((n) => [n]) }]);
-  return fromRawResult(r!);
+  return fromRawResult(r!, node.dtype);
 }
 
 /**

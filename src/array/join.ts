@@ -56,7 +56,7 @@ export function concatenate(arrays: readonly Joinable[], opts?: { axis?: number 
   const node: ConcatNode = { kind: "concat", id: newId(), inputs, axis, shape, dtype, chunks };
   if (!list.some((a) => a instanceof ChunkedArray)) {
     const [r] = computeEager([{ node, chunks: shape.map((n) => [n]) }]);
-    return fromRawResult(r!);
+    return fromRawResult(r!, node.dtype);
   }
   return new ChunkedArray(node, chunks);
 }

@@ -11,7 +11,7 @@ import { computeEager } from "./eager.js";
 import { ArrayBase } from "./base.js";
 import { reduceNode, scalarOperand, type ReduceOptions } from "./build.js";
 import type { Reducer } from "./nan-reductions.js";
-import { checkDType, dtypeOfTypedArray, type DType, type TypedArray } from "../dtype.js";
+import { checkDType, dtypeOfTypedArray, typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { sizeOf, stridesOf } from "./shape.js";
 import type { Chunks } from "../grid.js";
 import type { Selector } from "./selectors.js";
@@ -100,7 +100,7 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
 
   protected wrap(node: Node): NDArray {
     const [r] = computeEager([{ node, chunks: wholeChunks(node.shape) }]);
-    return fromRawResult(r!);
+    return fromRawResult(r!, node.dtype);
   }
 
   protected reduce(op: ReduceOp, opts?: ReduceOptions): number | boolean | NDArray {
@@ -119,7 +119,7 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
   protected derive(build: (chunks: Chunks) => Derived): NDArray {
     const d = build(wholeChunks(this._shape));
     const [r] = computeEager([{ node: d.node, chunks: wholeChunks(d.node.shape) }]);
-    return fromRawResult(r!);
+    return fromRawResult(r!, d.node.dtype);
   }
 
   /**
@@ -161,8 +161,18 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
   }
 }
 
-export function fromRawResult(r: EagerResult | RawArray): NDArray {
-  if (typeof r !== "object") throw new Error("internal: expected an array result");
+/**
+ * An eagerly computed array as an NDArray. Results a compute() would give as a number (an element picked
+ * by integers, arithmetic on full reductions) are 0-d arrays of `dtype` here: NDArray operations return
+ * arrays, apart from reductions and get() with an integer per axis.
+ */
+export function fromRawResult(r: EagerResult | RawArray, dtype?: DType): NDArray {
+  if (typeof r !== "object") {
+    if (dtype === undefined) throw new Error("internal: expected an array result");
+    const data = typedArrayFor(dtype, 1);
+    data[0] = typeof r === "boolean" ? (r ? 1 : 0) : r;
+    return new NDArray(data, [], dtype);
+  }
   const e = r as Exclude<EagerResult, number | boolean>;
   return new NDArray(r.data, r.shape, r.dtype, e.home && e.scope ? { home: e.home, addr: e.addr!, scope: e.scope } : undefined);
 }

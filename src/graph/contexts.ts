@@ -7,11 +7,13 @@
 import { cStrides, type GridSpec } from "../grid.js";
 import { broadcastMap, composeMaps, identityMap, linearThrough, mapKey, type IndexMap } from "../index-map.js";
 import { shiftInto } from "./concat-split.js";
-import { inputsOf, isVirtual, type Chunks, type ConcatNode, type MapBlocksNode, type Node, type ReduceNode } from "./nodes.js";
+import { inputsOf, isVirtual, type Chunks, type ConcatNode, type MapBlocksNode, type Node, type ReduceNode, type ScanNode } from "./nodes.js";
 
 export type Sink =
   | { kind: "reduce"; node: ReduceNode }
   | { kind: "mapBlocksInput"; node: MapBlocksNode }
+  /** running sums or products along an axis into the scan's buffer, carried from block to block */
+  | { kind: "scan"; node: ScanNode }
   | { kind: "output"; node: Node; chunks: Chunks; persist: boolean };
 
 export interface Context {

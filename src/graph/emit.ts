@@ -94,11 +94,11 @@ export class ProgramEmitter {
     return s;
   }
 
-  /** Fresh consecutive MEM f64 slots (reduction accumulators), not shared with anything. */
-  partialSlots(buffer: number, ncomp: number): number {
+  /** Fresh consecutive MEM slots (reduction accumulators, f64; scan carries, f64 or f32), not shared with anything. */
+  partialSlots(buffer: number, ncomp: number, dtype: DType = "float64"): number {
     const first = this.slots.length;
     for (let c = 0; c < ncomp; c++) {
-      this.b.memSlot(DT.F64);
+      this.b.memSlot(dtype === "float32" ? DT.F32 : DT.F64);
       this.slots.push({ kind: "partial", buffer, component: c });
     }
     return first;

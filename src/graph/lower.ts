@@ -100,6 +100,8 @@ interface Placed extends Context {
   substitutes: Map<string, { buffer: number; dtype: DType; map: IndexMap }>;
   /** reading concatenations: the boxes of blocks that each read one input of every one (a kernel each) */
   boxes: Box[] | null;
+  /** a scan's carry buffer (its running values at the end of each task's block) */
+  carry?: number;
 }
 
 export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {}): Lowered {
@@ -190,6 +192,17 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
       const out = pb.buffer(n.shape, n.dtype, reduceChunks(n));
       bufferOf.set(n.id, out);
       levelOf.set(out, ctx.level);
+    } else if (n.kind === "scan") {
+      const out = pb.buffer(n.shape, n.dtype, n.chunks);
+      const ctx = place({ expr: n.input, grid: gridOf(n.shape, n.chunks), sink: { kind: "scan", node: n }, leaves: leavesOf(n.input) }, out);
+      // the carries: per task block, its running values at the block's end (the scan axis collapsed to one
+      // element per block), laid out as reduction partials (a leading component axis of one block)
+      const tg = ctx.taskGrid;
+      const cshape = [1, ...tg.shape.map((s, d) => (d === n.axis ? tg.chunks[d]!.length : s))];
+      const cchunks = [[1], ...tg.chunks.map((c, d) => (d === n.axis ? c.map(() => 1) : [...c]))];
+      ctx.carry = pb.buffer(cshape, n.dtype === "float32" ? "float32" : "float64", cchunks, { components: 1 });
+      bufferOf.set(n.id, out);
+      levelOf.set(out, ctx.level);
     } else if (n.kind === "mapBlocks") {
       const input = pb.buffer(n.input.shape, n.input.dtype, n.inputChunks);
       const ctx = place({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), sink: { kind: "mapBlocksInput", node: n }, leaves: leavesOf(n.input) }, input);
@@ -262,6 +275,7 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
     const labels: string[] = [];
     const after: Layer[] = [];
     const partials: { buffer: number; init: number[] }[] = [];
+    const carries: { buffer: number; axis: number; init: number }[] = [];
     const g = new Grid(grid);
     const boxes = group[0]!.boxes ?? [wholeBox(grid)];
     boxes.forEach((box, i) => {
@@ -289,6 +303,16 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
             partial: c.buffer,
             output: bufferOf.get(s.node.id)!,
           });
+        } else if (s.kind === "scan") {
+          const r = e.value(c.expr);
+          const t = e.b.reg();
+          const acc = e.partialSlots(c.carry!, 1, s.node.dtype);
+          e.b.emit(s.node.op === "cumsum" ? OP.CUMSUM : OP.CUMPROD, t, r, acc);
+          e.b.emit(OP.STORE, t, e.slot({ kind: "write", buffer: c.buffer }, s.node.dtype));
+          e.release(c.expr);
+          if (!first) continue;
+          carries.push({ buffer: c.carry!, axis: s.node.axis, init: s.node.op === "cumsum" ? 0 : 1 });
+          labels.push(s.node.op);
         } else {
           const r = e.value(c.expr);
           e.b.emit(OP.STORE, r, e.slot({ kind: "write", buffer: c.buffer }, c.expr.dtype));
@@ -304,7 +328,7 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
       pb.kernels.push({ template, slots });
       const shape = `${group[0]!.expr.dtype}[${grid.shape.join(",")}]`;
       const part = boxes.length > 1 ? ` (part ${i + 1} of ${boxes.length})` : "";
-      pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}${part}`, grid, box, kernel: pb.kernels.length - 1, tile, partials });
+      pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}${part}`, grid, box, kernel: pb.kernels.length - 1, tile, partials, carries });
     });
     pb.layers.push(...after);
     // gathers whose inputs are all written by now
@@ -348,11 +372,13 @@ function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: 
 }
 
 /**
- * A full reduction resolves to a number, and so does elementwise arithmetic on full reductions (numpy's
- * scalars: `x.sum() / n`, nanmean); other 0-d arrays stay arrays, as numpy's 0-d arrays do.
+ * A full reduction resolves to a number, and so does an element picked by integer indexing
+ * (`x.get(-1)`) and elementwise arithmetic on these (numpy's scalars: `x.sum() / n`, nanmean); other
+ * 0-d arrays stay arrays, as numpy's 0-d arrays do.
  */
 function isScalarResult(n: Node): boolean {
   if (n.shape.length !== 0) return false;
   if (n.kind === "reduce") return true;
+  if (n.kind === "view") return n.input.shape.length > 0;
   return n.kind === "map" && n.args.every((a) => typeof a === "number" || isScalarResult(a));
 }

@@ -137,8 +137,22 @@ export interface ConcatNode extends NodeBase {
   readonly chunks: Chunks;
 }
 
+/**
+ * A cumulative sum or product along `axis` (numpy's cumsum/cumprod), on the input's `chunks`: each task
+ * scans its block starting from the carry of the block before it along the axis, so the values are
+ * those of one sequential pass (numpy's), for any chunking.
+ */
+export interface ScanNode extends NodeBase {
+  readonly kind: "scan";
+  readonly op: ScanOp;
+  readonly input: Node;
+  readonly axis: number;
+  readonly chunks: Chunks;
+}
+export type ScanOp = "cumsum" | "cumprod";
+
 export type Node =
-  | SourceNode
+  | SourceNode | ScanNode
   | RandomNode | IotaNode | FillNode | DataNode | StoredNode | MapNode | ViewNode | ReduceNode | MapBlocksNode | ReshapeNode | TakeNode
   | ConcatNode;
 
@@ -152,7 +166,7 @@ export const isVirtual = (n: Node): boolean =>
 /** Direct node inputs (scalars left out). */
 export function inputsOf(n: Node): Node[] {
   if (n.kind === "map") return n.args.filter((a): a is Node => typeof a !== "number");
-  if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view" || n.kind === "reshape") return [n.input];
+  if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view" || n.kind === "reshape" || n.kind === "scan") return [n.input];
   if (n.kind === "take") return n.indexNode ? [n.input, n.indexNode] : [n.input];
   if (n.kind === "concat") return [...n.inputs];
   return [];

@@ -127,6 +127,12 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *                     scalar mode, per tile: nb = len, mb = tileSum(a) / nb, M2b = tileSum((a - mb)^2),
  *                       then chanCombine(acc, nb, mb, M2b);
  *                     vector mode, per element: n += 1; d = a - mean; mean += d / n; M2 += d * (a - mean).
+ * Scans (s is a MEM accumulator slot of dtype F64 or F32; r a register written, a one read)
+ *   CUMSUM r a s      running sums: per element, in increasing c, acc = acc + a[c] (F32: rounded to float32,
+ *                     so float32 scans are float32 arithmetic, as numpy's), then r[c] = acc. Scalar mode
+ *                     (s.last == 0): one accumulator along the row; vector mode (s.last == 1): acc[c] per
+ *                     column, carried from row to row (a scan along an outer axis, whose row stride in s is 0).
+ *   CUMPROD r a s     as CUMSUM with *.
  *
  * tileSum(v) (and tileProd with *) is defined exactly so both interpreters agree bit for bit:
  *   p0 = p1 = p2 = p3 = 0 (1 for prod); for i in 0..len-1: p[i % 4] += v[i]; result = (p0 + p1) + (p2 + p3)
@@ -235,6 +241,9 @@ export const OP = {
   RVAR: 97,
   RNANARGMIN: 98,
   RNANARGMAX: 99,
+  // scans
+  CUMSUM: 100,
+  CUMPROD: 101,
 } as const;
 
 export type OpName = keyof typeof OP;
@@ -252,6 +261,7 @@ export function opArity(op: number): number {
   if (op === OP.SELECT) return 5;
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX) || op === OP.RVAR) return 2;
   if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) return 3;
+  if (op === OP.CUMSUM || op === OP.CUMPROD) return 3;
   return -1;
 }
 

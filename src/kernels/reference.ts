@@ -301,7 +301,7 @@ function tileFold(f: Float64Array, at: number, len: number, prod: boolean): numb
   return prod ? (p[0]! * p[1]!) * (p[2]! * p[3]!) : (p[0]! + p[1]!) + (p[2]! + p[3]!);
 }
 
-function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number, nconst: number, kindOf: (s: number) => number, lastOf: (s: number) => number): number {
+function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number, nconst: number, kindOf: (s: number) => number, lastOf: (s: number) => number, dtypeOf: (s: number) => number): number {
   const op = code[pc]!;
   const w1 = code[pc + 1]!, w2 = code[pc + 2]!, w3 = code[pc + 3]!;
   const isReg = (r: number) => (r >>> 0) < nregs;
@@ -331,6 +331,7 @@ function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number,
     return ok((mode & 1 ? isConst(w3) : isReg(w3)) && (mode & 2 ? isConst(w4) : isReg(w4)));
   }
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX)) return ok(isMem(w2));
+  if (op === OP.CUMSUM || op === OP.CUMPROD) return ok(isReg(w2) && isMem(w3) && (dtypeOf(w3) === DT.F64 || dtypeOf(w3) === DT.F32));
   if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) return ok(isMem(w2) && isMem(w2 + 1) && isIndex(w3));
   return ok(isMem(w2) && isMem(w2 + 1) && isMem(w2 + 2)); // RVAR
 }
@@ -371,6 +372,7 @@ export function runReference(buffer: ArrayBufferLike, prog: number): number {
   }
   const kindOf = (s: number) => truncSatI32(slotField(x, s, S.KIND));
   const lastOf = (s: number) => slotField(x, s, S.LAST);
+  const dtypeOf = (s: number) => truncSatI32(slotField(x, s, S.DTYPE));
   for (let s = 0; s < nslots; s++) {
     const kind = kindOf(s);
     if (kind !== SLOT_MEM && kind !== SLOT_INDEX) return RC.BAD_HEADER;
@@ -384,7 +386,7 @@ export function runReference(buffer: ArrayBufferLike, prog: number): number {
     if (op === OP.END) break;
     const arity = opArity(op);
     if (arity < 0 || pc + arity >= ninstr) return RC.BAD_OPCODE;
-    const rc = checkInstr(code, pc, nregs, nslots, nconst, kindOf, lastOf);
+    const rc = checkInstr(code, pc, nregs, nslots, nconst, kindOf, lastOf, dtypeOf);
     if (rc !== RC.OK) return rc;
     if (op === OP.RANDOM) nrandom++;
     pc += 1 + arity;
@@ -473,6 +475,26 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
           const dt = truncSatI32(slotField(x, w2, S.DTYPE)), bytes = DT_BYTES_OF[dt]!;
           const at = memAddress(x, w2, c0), step = slotField(x, w2, S.LAST) === 0 ? 0 : bytes;
           for (let c = 0; c < len; c++) writeElem(dv, dt, at + c * step, f64[r + c]!);
+          break;
+        }
+        case OP.CUMSUM:
+        case OP.CUMPROD: {
+          // running sums / products, element after element (abi.ts); an F32 accumulator rounds every step
+          const s = code[pc + 3]!;
+          const a = regIndex(x, w2);
+          const f32 = truncSatI32(slotField(x, s, S.DTYPE)) === DT.F32;
+          const bytes = f32 ? 4 : 8;
+          const at = memAddress(x, s, c0);
+          const step = slotField(x, s, S.LAST) === 0 ? 0 : bytes;
+          const get = (p: number) => (f32 ? dv.getFloat32(p, true) : dv.getFloat64(p, true));
+          const put = (p: number, v: number) => (f32 ? dv.setFloat32(p, v, true) : dv.setFloat64(p, v, true));
+          for (let c = 0; c < len; c++) {
+            const acc = get(at + c * step);
+            let v = op === OP.CUMSUM ? acc + f64[a + c]! : acc * f64[a + c]!;
+            if (f32) v = Math.fround(v);
+            put(at + c * step, v);
+            f64[r + c] = v;
+          }
           break;
         }
         case OP.RSUM:

@@ -46,6 +46,9 @@ export class LayerTasks {
   private readonly layerGrid: Grid | null;
   /** combine layers: per kept axis of the partial grid, the first refined block of each output block */
   private readonly firstBlock: number[][] = [];
+  /** program layers: each scan carry's buffer, axis, and the C weights of the grid's blocks */
+  private readonly carries: { buffer: number; axis: number }[] = [];
+  private readonly blockWeights: number[] = [];
 
   constructor(
     private readonly plan: Plan,
@@ -61,6 +64,12 @@ export class LayerTasks {
       this.count = boxSize(layer.box);
       for (const s of plan.kernels[layer.kernel]!.slots) if (s.kind !== "index") bufGrid(s.buffer);
       this.slotChunks = this.programSlotChunks(layer);
+      for (const c of layer.carries) this.carries.push({ buffer: storageOf(plan, c.buffer), axis: c.axis });
+      let w = 1;
+      for (let d = this.layerGrid.numblocks.length - 1; d >= 0; d--) {
+        this.blockWeights[d] = w;
+        w *= this.layerGrid.numblocks[d]!;
+      }
     } else if (layer.kind === "mapBlocks") {
       this.layerGrid = null;
       this.count = bufGrid(layer.input).nchunks;
@@ -143,6 +152,17 @@ export class LayerTasks {
       if (sc.write) onWrite(sc.buffer, c);
       else onRead(sc.buffer, c);
     }
+    if (this.carries.length) this.carryReads(block, onRead);
+  }
+
+  /** A scan task reads the carry of the block before it along the scan axis (its chunk in the carry buffer). */
+  private carryReads(block: readonly number[], onRead: (buffer: number, chunk: number) => void): void {
+    for (const c of this.carries) {
+      if (block[c.axis] === 0) continue;
+      let k = 0;
+      for (let d = 0; d < block.length; d++) k += block[d]! * this.blockWeights[d]!;
+      onRead(c.buffer, k - this.blockWeights[c.axis]!);
+    }
   }
 
   /** Task t's distinct accesses: reads then writes. */
@@ -186,6 +206,7 @@ export class LayerTasks {
       else if (s.kind === "read") cb(s.buffer, chunkHolding(bg, applyMap(s.map, start)), false);
       else cb(s.buffer, chunkHolding(bg, start), true);
     }
+    this.carryReads(block, (b, c) => cb(b, c, false));
   }
 
   /**

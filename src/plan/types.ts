@@ -73,6 +73,12 @@ export interface ProgramLayer {
   tile: number;
   /** partial buffers this layer's tasks initialize and accumulate into */
   partials: { buffer: number; init: number[] }[];
+  /**
+   * scan carries: task t's accumulators are chunk t of `buffer` (the grid's blocks, `axis` of extent 1),
+   * which start as a copy of the block before along `axis` (the running values at its end), or as
+   * `init` at the first block; so a task reads that chunk and writes its own
+   */
+  carries: { buffer: number; axis: number; init: number }[];
 }
 
 /** Task t: fn(chunk t of input) is chunk t of output (both have the same number of blocks per axis). */

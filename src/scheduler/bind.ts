@@ -25,6 +25,7 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
     const k = plan.kernels[layer.kernel]!;
     const reduced = new Map<number, number[]>();
     for (const l of plan.layers) if (l.kind === "combine") reduced.set(l.partial, l.axes);
+    for (const c of layer.carries) reduced.set(c.buffer, [c.axis]);
     const slots: BoundSlot[] = k.slots.map((s) => {
       switch (s.kind) {
         case "index":
@@ -46,7 +47,8 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
       template: k.template,
       slots,
       partials: layer.partials.map((p) => ({ buffer: buf(p.buffer), axes: reduced.get(p.buffer) ?? [], init: p.init })),
-      mergeRows: layer.partials.length === 0,
+      carries: layer.carries.map((c) => ({ buffer: buf(c.buffer), axis: c.axis, init: c.init })),
+      mergeRows: layer.partials.length === 0 && layer.carries.length === 0,
     };
   }
   if (layer.kind === "mapBlocks") {

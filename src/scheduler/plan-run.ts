@@ -260,6 +260,7 @@ export class PlanRun {
     const persisted = this.outputBuffers.get(buffer);
     if (persisted === false && this.hooks.onOutput?.(buffer, k)) this.readDone(c);
     else if (persisted === true) this.persistIfUnread(c);
+    else if (persisted === undefined && this.readersLeft[c] === 0) this.memory.release(buffer, k); // read by nothing (a scan's last carry)
   }
 
   /** A persisted chunk whose only holder left is the output itself goes to its store. */

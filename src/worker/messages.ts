@@ -39,6 +39,8 @@ export interface ProgramTaskSpec {
   slots: BoundSlot[];
   /** accumulators each task initializes: `init[c]` for component c of its partial chunk */
   partials: { buffer: BoundBuffer; axes: number[]; init: number[] }[];
+  /** scan carries each task starts from: a copy of the chunk of the block before along `axis`, or `init` */
+  carries: { buffer: BoundBuffer; axis: number; init: number }[];
   /**
    * merge axes into longer rows where every slot is contiguous across them. Off for layers that reduce
    * (their sums are taken tile by tile, so rows must follow the region, not the memory layout: a

@@ -37,6 +37,8 @@ export class ProgramTasks {
   /** the region of the task being run (reused: a million tasks make no garbage) */
   private readonly region: Region;
   private readonly partialTables: number[];
+  /** per scan carry: its chunk table (words), element bytes, and how far apart blocks along its axis are */
+  private readonly carryAt: { table: number; bytes: number; blockStride: number }[];
 
   constructor(
     readonly spec: ProgramTaskSpec,
@@ -48,6 +50,11 @@ export class ProgramTasks {
     this.area = programAreaOf(ctx.areas);
     this.region = { index: new Array<number>(nd).fill(0), start: new Array<number>(nd).fill(0), shape: new Array<number>(nd).fill(0) };
     this.partialTables = spec.partials.map((p) => p.buffer.table >>> 3);
+    this.carryAt = spec.carries.map((c) => {
+      let blockStride = 1;
+      for (let d = c.axis + 1; d < nd; d++) blockStride *= this.grid.numblocks[d]!;
+      return { table: c.buffer.table >>> 3, bytes: c.buffer.dtype === "float32" ? 4 : 8, blockStride };
+    });
     const bytes = ProgramArea.bytesFor(spec.template, nd);
     if (bytes > ctx.areas.programBytes) {
       throw new ComputeError("TOO_LARGE", `a fused program needs ${bytes} bytes, more than the ${ctx.areas.programBytes} reserved`);
@@ -93,10 +100,30 @@ export class ProgramTasks {
         for (let c = 0; c < p.init.length; c++) f.fill(p.init[c]!, at + c * n, at + (c + 1) * n);
       });
     }
+    if (this.spec.carries.length) this.startCarries(k, buf);
     const geom = this.geometry.of(r, k, this.spec.mergeRows);
     if (geom.rowLen === 0) return;
     this.area.write(buf, this.spec.template, geom, this.spec.tile, this.spec.grid.shape.length);
     const rc = this.ctx.kernels.run(this.ctx.areas.program);
     if (rc !== RC.OK) throw new ComputeError("KERNEL_FAILED", `the ${this.ctx.kernels.name} kernel refused a program (code ${rc})`);
+  }
+
+  /**
+   * A scan task starts where the block before it along the scan axis ended: its carry chunk k is a copy of
+   * that block's (which the plan made it read), or the scan's identity for the first block.
+   */
+  private startCarries(k: number, buf: ArrayBufferLike): void {
+    const r = this.region;
+    const tables = new Float64Array(buf);
+    this.spec.carries.forEach((c, i) => {
+      const at = this.carryAt[i]!;
+      const n = partialElems([c.axis], r.shape);
+      const dst = tables[at.table + k]!;
+      if (r.index[c.axis]! > 0) {
+        const src = tables[at.table + k - at.blockStride]!;
+        new Uint8Array(buf, dst, n * at.bytes).set(new Uint8Array(buf, src, n * at.bytes));
+      } else if (at.bytes === 4) new Float32Array(buf, dst, n).fill(c.init);
+      else new Float64Array(buf, dst, n).fill(c.init);
+    });
   }
 }

@@ -92,7 +92,9 @@ async function sources(shape) {
 }
 
 async function valuesOf(a) {
-  const r = a instanceof NDArray ? a : await a.compute();
+  const r = a instanceof NDArray || typeof a === "number" ? a : await a.compute();
+  // an element picked by integers alone is a number (numpy's scalar), from an NDArray or a ChunkedArray
+  if (typeof r === "number") return { shape: [], data: [r] };
   return { shape: r.shape, data: Array.from(r.data) };
 }
 

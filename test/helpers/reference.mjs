@@ -478,3 +478,45 @@ export function ulps(a, b, dtype = "float64") {
 
 /** A short description of a value, for messages. */
 export const fmt = (v) => (Object.is(v, -0) ? "-0" : String(v));
+
+// ---------------------------------------------------------------------------------------------- scans
+
+/**
+ * numpy's cumsum / cumprod along `axis` (undefined: of the flattened array): one sequential pass in
+ * element order; float32 arrays in float32 arithmetic, int32 and bool accumulated as float64.
+ */
+export function scan(op, a, axis) {
+  if (axis === undefined) return scan(op, { data: a.data, shape: [a.data.length], dtype: a.dtype }, 0);
+  const nd = a.shape.length;
+  const ax = axis < 0 ? axis + nd : axis;
+  const dtype = a.dtype === "float32" ? "float32" : "float64";
+  const st = stridesOf(a.shape);
+  const data = new Array(a.data.length);
+  for (let i = 0; i < a.data.length; i++) {
+    const idx = unravel(i, a.shape);
+    const v = a.data[i];
+    if (idx[ax] === 0) data[i] = store(v, dtype);
+    else data[i] = store(op === "cumsum" ? data[i - st[ax]] + v : data[i - st[ax]] * v, dtype);
+  }
+  return { data, shape: [...a.shape], dtype };
+}
+
+/** numpy's diff(a, n, axis): a[i + 1] - a[i] along axis, n times (bool: !=), in a's dtype. */
+export function diff(a, n = 1, axis = -1) {
+  let cur = a;
+  for (let k = 0; k < n; k++) {
+    const nd = cur.shape.length;
+    const ax = axis < 0 ? axis + nd : axis;
+    const shape = cur.shape.map((s, d) => (d === ax ? Math.max(0, s - 1) : s));
+    const st = stridesOf(cur.shape);
+    const data = [];
+    for (let i = 0; i < sizeOf(shape); i++) {
+      const idx = unravel(i, shape);
+      const lo = cur.data[ravel(idx, cur.shape)];
+      const hi = cur.data[ravel(idx, cur.shape) + st[ax]];
+      data.push(cur.dtype === "bool" ? (hi !== lo ? 1 : 0) : store(hi - lo, cur.dtype));
+    }
+    cur = { data, shape, dtype: cur.dtype };
+  }
+  return cur;
+}
