@@ -17,20 +17,25 @@ const EXPORTS = [
   "arange",
   "compute",
   "concatenate",
+  "dot",
+  "einsum",
   "fromArray",
   "full",
   "linspace",
   "loadNpy",
   "loadNpz",
+  "matmul",
   "newaxis",
   "ones",
   "openHdf5",
   "openZarr",
+  "outer",
   "random",
   "saveNpy",
   "shutdown",
   "slice",
   "stack",
+  "tensordot",
   "toZarr",
   "where",
   "world",
@@ -51,6 +56,8 @@ const SHARED = [
   "cumprod", "cumsum", "diff",
   // nan-reductions
   "nanargmax", "nanargmin", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar",
+  // products
+  "dot", "matmul",
   // views and movement
   "broadcastTo", "expandDims", "flip", "get", "moveaxis", "ravel", "reshape", "squeeze", "swapaxes", "take", "transpose",
 ];
@@ -64,7 +71,7 @@ const ND_GETTERS = ["T", "data", "dtype", "ndim", "shape", "size"];
  */
 const INTERNAL_METHODS = ["bin", "derive", "indexed", "logical", "nan", "operand", "reduce", "reduced", "un", "wrap"];
 const INTERNAL_GETTERS = ["node"];
-const ND_INTERNAL_METHODS = [...INTERNAL_METHODS, "addressIn", "element"];
+const ND_INTERNAL_METHODS = [...INTERNAL_METHODS, "addressIn", "element", "product"];
 
 function members(C) {
   const methods = new Set();

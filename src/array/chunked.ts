@@ -13,6 +13,8 @@ import { computeMany, persistNode, type ComputeOptions, type ComputeResult } fro
 import { checkDType, itemsize, type DType } from "../dtype.js";
 import { NDArray } from "./ndarray.js";
 import type { Selector } from "./selectors.js";
+import { dotOf } from "./contract.js";
+import { matmulOf } from "./matmul.js";
 import { traceBlocks } from "./trace.js";
 import type { Derived } from "./views.js";
 
@@ -102,6 +104,23 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
     return new ChunkedArray(node, reducedChunks(this.#chunks, axes, keepdims));
   }
 
+  /**
+   * numpy's matmul (Python's @): matrix products over the last two axes, the others broadcast as batch
+   * axes; a 1-d operand is a row (first) or a column (second) and its axis is dropped. Lazy; each
+   * result chunk is computed by one task from a row of blocks of this array and a column of the other's,
+   * with every element's products added in order, so the bits do not depend on chunks, workers or ranks.
+   */
+  matmul(other: ChunkedArray | NDArray): ChunkedArray {
+    const r = matmulOf({ node: this.#node, chunks: this.#chunks }, chunkedOperand(other, "matmul"));
+    return new ChunkedArray(r.node, r.chunks);
+  }
+
+  /** numpy's ndarray.dot: see dot(). */
+  dot(other: ChunkedArray | NDArray): ChunkedArray {
+    const r = dotOf({ node: this.#node, chunks: this.#chunks }, chunkedOperand(other, "dot"));
+    return new ChunkedArray(r.node, r.chunks);
+  }
+
   /** The same values on other chunks (free for lazy sources; materialized data is read in place). */
   rechunk(chunks: ChunkSpec): ChunkedArray {
     return new ChunkedArray(this.#node, normalizeChunks(chunks, this.shape, itemsize(this.dtype)));
@@ -150,6 +169,13 @@ export class ChunkedArray extends ArrayBase<ChunkedArray | NDArray, ChunkedArray
   override toString(): string {
     return `ChunkedArray<${this.dtype}>[${this.shape.join(", ")}] chunks [${this.#chunks.map((c) => (c.length === 1 ? c[0] : `${c.length}x${c[0]}`)).join(", ")}]`;
   }
+}
+
+/** Another array as a chunked operand: an NDArray is one chunk. */
+export function chunkedOperand(o: unknown, what: string): { node: Node; chunks: Chunks } {
+  if (o instanceof ChunkedArray) return { node: o.node, chunks: o.chunks };
+  if (o instanceof NDArray) return { node: o.node, chunks: o.shape.map((n) => [n]) };
+  throw invalid("INVALID_ARGUMENT", `${what} takes an array operand (ChunkedArray or NDArray), got ${show(o)}`);
 }
 
 function functionSource(fn: unknown): string {

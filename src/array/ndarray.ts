@@ -16,6 +16,8 @@ import { sizeOf, stridesOf } from "./shape.js";
 import type { Chunks } from "../grid.js";
 import type { Selector } from "./selectors.js";
 import type { Derived } from "./views.js";
+import { matmulOf, type Chunked } from "./matmul.js";
+import { dotOf } from "./contract.js";
 
 const wholeChunks = (shape: readonly number[]) => shape.map((n) => [n]);
 
@@ -120,6 +122,26 @@ export class NDArray extends ArrayBase<NDArray, NDArray, number | boolean | NDAr
     const d = build(wholeChunks(this._shape));
     const [r] = computeEager([{ node: d.node, chunks: wholeChunks(d.node.shape) }]);
     return fromRawResult(r!, d.node.dtype);
+  }
+
+  /** numpy's matmul (Python's @), computed at once: see ChunkedArray.matmul. */
+  matmul(other: NDArray): NDArray {
+    return this.product(other, "matmul", matmulOf);
+  }
+
+  /** numpy's ndarray.dot, computed at once: see dot(). */
+  dot(other: NDArray): NDArray {
+    return this.product(other, "dot", dotOf);
+  }
+
+  private product(other: NDArray, what: string, of: (a: Chunked, b: Chunked) => Chunked): NDArray {
+    if (!(other instanceof NDArray)) {
+      this.operand(other as never, what); // a ChunkedArray: the usual message
+      throw invalid("INVALID_ARGUMENT", `${what} takes an array operand, got ${show(other)}; use mul for scalars`);
+    }
+    const r = of({ node: this.node, chunks: wholeChunks(this._shape) }, { node: other.node, chunks: wholeChunks(other.shape) });
+    const [v] = computeEager([{ node: r.node, chunks: wholeChunks(r.node.shape) }]);
+    return fromRawResult(v!, r.node.dtype);
   }
 
   /**

@@ -146,7 +146,8 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     levelOf.set(buffer, ctx.level);
     return buffer;
   };
-  const takes: { level: number; layer: Layer }[] = [];
+  // layers that run once the groups their inputs come from are done: gathers and matrix products
+  const staged: { level: number; layer: Layer }[] = [];
   const reads: Layer[] = [];
   const writes: Layer[] = [];
 
@@ -176,7 +177,17 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
       levelOf.set(out, level + 1);
       const layer: Layer = { kind: "take", id: -1, label: `take axis ${n.axis}`, input, output: out, axis: n.axis, indices: n.indices ? [...n.indices] : null };
       if (indexBuffer !== undefined) layer.indexBuffer = indexBuffer;
-      takes.push({ level, layer });
+      staged.push({ level, layer });
+      continue;
+    }
+    if (n.kind === "matmul") {
+      const a = materializedOn(n.a, n.aChunks);
+      const b = materializedOn(n.b, n.bChunks);
+      const out = pb.buffer(n.shape, n.dtype, n.chunks);
+      const level = Math.max(levelOf.get(a) ?? 0, levelOf.get(b) ?? 0);
+      bufferOf.set(n.id, out);
+      levelOf.set(out, level + 1);
+      staged.push({ level, layer: { kind: "gemm", id: -1, label: `matmul ${n.dtype}[${n.shape.join(",")}]`, a, b, output: out } });
       continue;
     }
     if (n.kind === "data" || n.kind === "stored") {
@@ -240,7 +251,7 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
   }
 
   pb.layers.push(...reads);
-  emitLayers(pb, contexts, bufferOf, tile, takes);
+  emitLayers(pb, contexts, bufferOf, tile, staged);
   pb.layers.push(...writes);
   pb.layers.forEach((l, i) => (l.id = i));
   return { plan: pb.build(), bindings: pb.bindings };
@@ -254,7 +265,7 @@ const storageOf = (pb: PlanBuilder, id: number): number => {
 };
 
 /** Groups contexts into fused kernels and lays out the layers in dependency order. */
-function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, number>, tile: number, takes: { level: number; layer: Layer }[]): void {
+function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, number>, tile: number, staged: { level: number; layer: Layer }[]): void {
   const groups: Placed[][] = [];
   for (const c of [...contexts].sort((a, b) => a.level - b.level)) {
     // a context split into boxes (it reads concatenations) shares its kernels with nothing
@@ -331,12 +342,12 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
       pb.layers.push({ kind: "program", id: -1, label: `${labels.join("+")} ${shape}${part}`, grid, box, kernel: pb.kernels.length - 1, tile, partials, carries });
     });
     pb.layers.push(...after);
-    // gathers whose inputs are all written by now
+    // gathers and products whose inputs are all written by now
     const next = groups[groups.indexOf(group) + 1];
-    for (const t of takes.filter((x) => !next || x.level < next[0]!.level)) pb.layers.push(t.layer);
-    takes = takes.filter((x) => next && x.level >= next[0]!.level);
+    for (const t of staged.filter((x) => !next || x.level < next[0]!.level)) pb.layers.push(t.layer);
+    staged = staged.filter((x) => next && x.level >= next[0]!.level);
   }
-  pb.layers.push(...takes.map((t) => t.layer));
+  pb.layers.push(...staged.map((t) => t.layer));
   pb.layers.forEach((l, i) => (l.id = i));
 }
 

@@ -151,10 +151,25 @@ export interface ScanNode extends NodeBase {
 }
 export type ScanOp = "cumsum" | "cumprod";
 
+/**
+ * numpy's matmul on operands of equal rank: a [...batch, M, K] times b [...batch, K, N], batch axes
+ * broadcast (extent 1 or the result's). Materialized on `aChunks` and `bChunks` (the same blocks along K;
+ * along a batch axis of extent > 1, the result's blocks), both of this node's dtype (float64 or float32).
+ * Each result element is its products added in increasing k, whatever the chunks (kernels/abi.ts GEMM).
+ */
+export interface MatmulNode extends NodeBase {
+  readonly kind: "matmul";
+  readonly a: Node;
+  readonly b: Node;
+  readonly aChunks: Chunks;
+  readonly bChunks: Chunks;
+  readonly chunks: Chunks;
+}
+
 export type Node =
   | SourceNode | ScanNode
   | RandomNode | IotaNode | FillNode | DataNode | StoredNode | MapNode | ViewNode | ReduceNode | MapBlocksNode | ReshapeNode | TakeNode
-  | ConcatNode;
+  | ConcatNode | MatmulNode;
 
 let nextId = 1;
 /** Node ids: identity within this process only (plans never contain them). */
@@ -169,5 +184,6 @@ export function inputsOf(n: Node): Node[] {
   if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view" || n.kind === "reshape" || n.kind === "scan") return [n.input];
   if (n.kind === "take") return n.indexNode ? [n.input, n.indexNode] : [n.input];
   if (n.kind === "concat") return [...n.inputs];
+  if (n.kind === "matmul") return [n.a, n.b];
   return [];
 }

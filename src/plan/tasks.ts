@@ -5,7 +5,8 @@
  */
 import { Grid, blockAt, boxBlock, boxSize } from "../grid.js";
 import { applyMap } from "../index-map.js";
-import type { BufferDecl, CombineLayer, Layer, Plan, ProgramLayer, TakeLayer } from "./types.js";
+import { operandBlock } from "../gemm-blocks.js";
+import type { BufferDecl, CombineLayer, GemmLayer, Layer, Plan, ProgramLayer, TakeLayer } from "./types.js";
 
 /** Buffers whose chunks are stored somewhere: an alias reads its source's chunks. */
 export function storageOf(plan: Plan, buffer: number): number {
@@ -85,6 +86,11 @@ export class LayerTasks {
       this.count = bufGrid(layer.output).nchunks;
       bufGrid(layer.input);
       if (layer.indexBuffer !== undefined) bufGrid(layer.indexBuffer);
+    } else if (layer.kind === "gemm") {
+      this.layerGrid = null;
+      this.count = bufGrid(layer.output).nchunks;
+      bufGrid(layer.a);
+      bufGrid(layer.b);
     } else {
       this.layerGrid = new Grid(layer.grid);
       this.count = bufGrid(layer.output).nchunks;
@@ -186,6 +192,9 @@ export class LayerTasks {
     } else if (l.kind === "take") {
       this.takeReads(l, t, (b, c) => add(reads, b, c));
       add(writes, l.output, t);
+    } else if (l.kind === "gemm") {
+      this.gemmReads(l, t, (b, c) => add(reads, b, c));
+      add(writes, l.output, t);
     } else {
       // distinct by construction (and there can be a million of them): no search for duplicates
       const b = storageOf(this.plan, l.partial);
@@ -235,6 +244,19 @@ export class LayerTasks {
     }
     cb(l.indexBuffer!, oc.index[l.axis]!);
     for (let b = 0; b < inp.numblocks[l.axis]!; b++) along(b);
+  }
+
+  /** A gemm task's reads: A's blocks along its row of blocks and B's down its column, for every block of K. */
+  private gemmReads(l: GemmLayer, t: number, cb: (buffer: number, chunk: number) => void): void {
+    const out = this.grids.get(l.output)!.chunk(t).index;
+    const a = this.grids.get(l.a)!;
+    const b = this.grids.get(l.b)!;
+    const nk = a.numblocks[a.numblocks.length - 1]!;
+    const idx: number[] = [];
+    for (let kb = 0; kb < nk; kb++) {
+      cb(l.a, a.chunkIndex(operandBlock(a.shape, out, kb, "a", idx)));
+      cb(l.b, b.chunkIndex(operandBlock(b.shape, out, kb, "b", idx)));
+    }
   }
 
   /** The partial chunks combined into output chunk t: every block of the partial grid inside it. */

@@ -8,7 +8,8 @@
  * - Kernels are fused tile programs (kernels/abi.ts) whose slots name buffers through index maps.
  * - Layers are groups of chunk tasks of one kind: task t of a program layer runs its kernel on block t of
  *   a box of a grid; a mapBlocks layer calls a user function on chunk t of a buffer; a combine layer
- *   merges reduction partials into chunk t of the result. A task's key is (layer id, t).
+ *   merges reduction partials into chunk t of the result; a gemm layer multiplies matrices into chunk t
+ *   of its result. A task's key is (layer id, t).
  *
  * Layers are listed in an order where every buffer chunk's writers come before its readers.
  */
@@ -144,7 +145,23 @@ export interface WriteLayer {
   input: number;
 }
 
-export type Layer = ProgramLayer | MapBlocksLayer | CombineLayer | TakeLayer | ReadLayer | WriteLayer;
+/**
+ * Task t: chunk t of `output` ([...batch, M, N]) = A · B, where `a` is [...batch, M, K] and `b`
+ * [...batch, K, N] (the same rank; a batch axis of extent 1 broadcasts, any other has the output's
+ * blocks; the same blocks along K). The task adds the block products over K's blocks in increasing
+ * order into its chunk, each element's products one after another in k (the GEMM contract,
+ * kernels/abi.ts): the bits do not depend on the chunks, workers or ranks.
+ */
+export interface GemmLayer {
+  kind: "gemm";
+  id: number;
+  label: string;
+  a: number;
+  b: number;
+  output: number;
+}
+
+export type Layer = ProgramLayer | MapBlocksLayer | CombineLayer | TakeLayer | ReadLayer | WriteLayer | GemmLayer;
 
 export interface OutputDecl {
   buffer: number;

@@ -58,6 +58,7 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
   }
   if (layer.kind === "read") return { kind: "read", layer: layer.id, storage: layer.source, buffer: buf(layer.output) };
   if (layer.kind === "write") return { kind: "write", layer: layer.id, storage: layer.sink, buffer: buf(layer.input) };
+  if (layer.kind === "gemm") return { kind: "gemm", layer: layer.id, a: buf(layer.a), b: buf(layer.b), output: buf(layer.output) };
   throw new Error(`internal: a ${layer.kind} layer does not run on workers`);
 }
 

@@ -7,6 +7,7 @@
 import { TesseraError } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
+import { GEMM_AREA_BYTES, GemmTasks } from "../worker/gemm-task.js";
 import { ProgramTasks, type ExecContext } from "../worker/program-task.js";
 import { bindLayer } from "./bind.js";
 import { ChunkStore } from "./chunk-store.js";
@@ -43,6 +44,7 @@ function privateContext(): EagerContext {
     programBytes,
     regs: heap.alloc(MAX_REGS * MAX_TILE * 8),
     scratch: heap.alloc(SCRATCH_BYTES),
+    gemm: heap.alloc(GEMM_AREA_BYTES),
   };
   privateCtx = { memory, heap, kernels: instantiateKernels(memory), areas };
   return privateCtx;
@@ -64,7 +66,7 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
   try {
     const collector = new OutputCollector(plan, memory, c.heap.views === true);
     const run = new PlanRun(new TaskGraph(plan), memory, { onOutput: (b, k) => collector.onOutput(b, k) });
-    const runners = new Map<number, ProgramTasks>();
+    const runners = new Map<number, ProgramTasks | GemmTasks>();
     run.start();
     // one task at a time: each chunk's memory is back before the next is made
     for (let b = run.next(() => 1); b; b = run.next(() => 1)) {
@@ -72,8 +74,10 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
       let r = runners.get(b.layer);
       if (!r) {
         const spec = bindLayer(plan, layer, memory);
-        if (spec.kind !== "program") throw new Error("internal: a mapBlocks layer cannot run in-thread");
-        runners.set(b.layer, (r = new ProgramTasks(spec, c)));
+        if (spec.kind === "program") r = new ProgramTasks(spec, c);
+        else if (spec.kind === "gemm") r = new GemmTasks(spec, c);
+        else throw new Error(`internal: a ${spec.kind} layer cannot run in-thread`);
+        runners.set(b.layer, r);
       }
       run.begin(b);
       r.run(b.start, b.end);

@@ -35,10 +35,10 @@ export interface RunHooks {
   onPersisted?(buffer: number, chunk: number): void;
 }
 
-/** Program, mapBlocks, read and write tasks run on workers and count as "chunks" in progress; combine and take tasks run here. */
+/** Program, mapBlocks, read, write and gemm tasks run on workers and count as "chunks" in progress; combine and take tasks run here. */
 export const isWorkerLayer = (plan: Plan, l: number) => {
   const k = plan.layers[l]!.kind;
-  return k === "program" || k === "mapBlocks" || k === "read" || k === "write";
+  return k === "program" || k === "mapBlocks" || k === "read" || k === "write" || k === "gemm";
 };
 
 export class PlanRun {
@@ -330,7 +330,13 @@ export class PlanRun {
     if (!layer) return 0;
     let n = this.elements[l];
     if (n === undefined) {
-      n = layer.kind === "program" ? new Grid(layer.grid).maxChunkSize() : layer.kind === "mapBlocks" ? this.memory.grid(layer.input).maxChunkSize() : 0;
+      if (layer.kind === "program") n = new Grid(layer.grid).maxChunkSize();
+      else if (layer.kind === "mapBlocks") n = this.memory.grid(layer.input).maxChunkSize();
+      else if (layer.kind === "gemm") {
+        // a multiply-add per element and step of K: a gemm task is worth that many elementwise ones
+        const a = this.plan.buffers[layer.a]!;
+        n = this.memory.grid(layer.output).maxChunkSize() * a.shape[a.shape.length - 1]!;
+      } else n = 0;
       this.elements[l] = n;
     }
     return n;

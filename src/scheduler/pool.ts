@@ -8,6 +8,7 @@
 import { Worker } from "node:worker_threads";
 import { ComputeError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
+import { GEMM_AREA_BYTES } from "../worker/gemm-task.js";
 import type { FromWorker, TaskSpec, ToWorker, WorkerAreas } from "../worker/messages.js";
 import type { Heap } from "./heap.js";
 
@@ -73,7 +74,8 @@ export class WorkerPool {
     const program = this.heap.alloc(PROGRAM_BYTES);
     const regs = this.heap.alloc(MAX_REGS * MAX_TILE * 8);
     const scratch = this.heap.alloc(SCRATCH_BYTES);
-    return { program, programBytes: PROGRAM_BYTES, regs, scratch };
+    const gemm = this.heap.alloc(GEMM_AREA_BYTES);
+    return { program, programBytes: PROGRAM_BYTES, regs, scratch, gemm };
   }
 
   private spawn(areas: WorkerAreas): Slot {

@@ -70,7 +70,16 @@ export interface StorageTaskSpec {
   buffer: BoundBuffer;
 }
 
-export type TaskSpec = ProgramTaskSpec | MapBlocksTaskSpec | StorageTaskSpec;
+/** Task t: chunk t of `output` = A · B over every block of K, in order (plan/types.ts GemmLayer). */
+export interface GemmTaskSpec {
+  kind: "gemm";
+  layer: number;
+  a: BoundBuffer;
+  b: BoundBuffer;
+  output: BoundBuffer;
+}
+
+export type TaskSpec = ProgramTaskSpec | MapBlocksTaskSpec | StorageTaskSpec | GemmTaskSpec;
 
 /** Per-worker fixed areas in shared memory. */
 export interface WorkerAreas {
@@ -78,6 +87,8 @@ export interface WorkerAreas {
   programBytes: number;
   regs: number;
   scratch: number;
+  /** a GEMM record (8-aligned) followed by the kernel's packing scratch (GEMM_AREA_BYTES in all) */
+  gemm: number;
 }
 
 // main -> worker

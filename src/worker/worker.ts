@@ -7,10 +7,11 @@ import { parentPort } from "node:worker_threads";
 import { instantiateKernels } from "../kernels/wasm.js";
 import { MapBlocksTasks, type BlockAdapter } from "./map-blocks-task.js";
 import type { FromWorker, ToWorker } from "./messages.js";
+import { GemmTasks } from "./gemm-task.js";
 import { ProgramTasks, type ExecContext } from "./program-task.js";
 import { StorageTasks } from "./storage-task.js";
 
-type Runner = { kind: "program"; tasks: ProgramTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
+type Runner = { kind: "sync"; tasks: ProgramTasks | GemmTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
 
 export function serveTasks(adapter: BlockAdapter): void {
   if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
@@ -40,8 +41,10 @@ export function serveTasks(adapter: BlockAdapter): void {
           runners.set(
             m.spec.layer,
             m.spec.kind === "program"
-              ? { kind: "program", tasks: new ProgramTasks(m.spec, ctx!) }
-              : m.spec.kind === "mapBlocks"
+              ? { kind: "sync", tasks: new ProgramTasks(m.spec, ctx!) }
+              : m.spec.kind === "gemm"
+                ? { kind: "sync", tasks: new GemmTasks(m.spec, ctx!) }
+                : m.spec.kind === "mapBlocks"
                 ? { kind: "async", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) }
                 : { kind: "async", tasks: new StorageTasks(m.spec, ctx!) },
           );

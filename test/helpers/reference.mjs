@@ -520,3 +520,51 @@ export function diff(a, n = 1, axis = -1) {
   }
   return cur;
 }
+
+// ---------------------------------------------------------------------------------------------- linear algebra
+
+/**
+ * numpy's matmul with tessera's GEMM arithmetic (kernels/abi.ts): per result element, the products added
+ * one after another in increasing k from +0, in float32 for float32 results and float64 otherwise;
+ * int32 results wrapped from the (exact) float64 sums, bool results as sum != 0.
+ */
+export function matmul(a, b) {
+  const aVec = a.shape.length === 1;
+  const bVec = b.shape.length === 1;
+  const as = aVec ? [1, a.shape[0]] : a.shape;
+  const bs = bVec ? [b.shape[0], 1] : b.shape;
+  const nd = Math.max(as.length, bs.length);
+  const pa = [...new Array(nd - as.length).fill(1), ...as];
+  const pb = [...new Array(nd - bs.length).fill(1), ...bs];
+  const [M, K] = pa.slice(-2);
+  const [K2, N] = pb.slice(-2);
+  if (K !== K2) throw new Error("reference: matmul shapes");
+  const batch = pa.slice(0, -2).map((x, d) => (x === 1 ? pb[d] : x));
+  const result = promote(a.dtype, b.dtype);
+  const f32 = result === "float32";
+  const r = f32 ? Math.fround : (x) => x;
+  const sa = stridesOf(pa);
+  const sb = stridesOf(pb);
+  const outShape = [...batch, M, N];
+  const out = new Array(sizeOf(outShape));
+  const bsz = sizeOf(batch);
+  for (let e = 0; e < bsz; e++) {
+    const bi = unravel(e, batch);
+    let oa = 0;
+    let ob = 0;
+    bi.forEach((i, d) => {
+      if (pa[d] !== 1) oa += i * sa[d];
+      if (pb[d] !== 1) ob += i * sb[d];
+    });
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc = r(acc + r(a.data[oa + i * K + k] * b.data[ob + k * N + j]));
+        out[e * M * N + i * N + j] = result === "int32" ? acc | 0 : result === "bool" ? (acc !== 0 ? 1 : 0) : acc;
+      }
+    }
+  }
+  // the axes 1-d operands were promoted with are dropped
+  const shape = outShape.filter((_, d) => !(aVec && d === nd - 2) && !(bVec && d === nd - 1));
+  return { data: out, shape, dtype: result };
+}
