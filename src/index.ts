@@ -8,6 +8,7 @@ export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "
 export { concatenate, stack } from "./array/join.js";
 export { matmul, dot, tensordot, outer } from "./array/products.js";
 export { einsum } from "./array/einsum.js";
+export { linalg } from "./array/linalg.js";
 export { loadNpy, saveNpy } from "./array/npy-io.js";
 export { openZarr, toZarr, zarrAttributes } from "./array/zarr-io.js";
 export type { OpenZarrOptions, ToZarrOptions, ZarrCodec } from "./array/zarr-io.js";

@@ -21,6 +21,7 @@ const EXPORTS = [
   "einsum",
   "fromArray",
   "full",
+  "linalg",
   "linspace",
   "loadNpy",
   "loadNpz",

@@ -8,6 +8,7 @@ import { TesseraError } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
 import { GEMM_AREA_BYTES, GemmTasks } from "../worker/gemm-task.js";
+import { BuiltinBlockTasks, isBuiltinBlocks } from "../worker/map-blocks-task.js";
 import { ProgramTasks, type ExecContext } from "../worker/program-task.js";
 import { bindLayer } from "./bind.js";
 import { ChunkStore } from "./chunk-store.js";
@@ -66,7 +67,7 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
   try {
     const collector = new OutputCollector(plan, memory, c.heap.views === true);
     const run = new PlanRun(new TaskGraph(plan), memory, { onOutput: (b, k) => collector.onOutput(b, k) });
-    const runners = new Map<number, ProgramTasks | GemmTasks>();
+    const runners = new Map<number, ProgramTasks | GemmTasks | BuiltinBlockTasks>();
     run.start();
     // one task at a time: each chunk's memory is back before the next is made
     for (let b = run.next(() => 1); b; b = run.next(() => 1)) {
@@ -76,6 +77,7 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
         const spec = bindLayer(plan, layer, memory);
         if (spec.kind === "program") r = new ProgramTasks(spec, c);
         else if (spec.kind === "gemm") r = new GemmTasks(spec, c);
+        else if (spec.kind === "mapBlocks" && isBuiltinBlocks(spec)) r = new BuiltinBlockTasks(spec, c);
         else throw new Error(`internal: a ${spec.kind} layer cannot run in-thread`);
         runners.set(b.layer, r);
       }

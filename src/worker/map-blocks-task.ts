@@ -9,6 +9,7 @@
 import { TesseraError } from "../errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { Grid, sizeOf } from "../grid.js";
+import { BLOCK_KERNELS } from "../kernels/dense.js";
 import type { MapBlocksTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
@@ -93,6 +94,46 @@ export class MapBlocksTasks {
       typedArrayFor(s.output.dtype, this.ctx.memory.buffer, outAddr, r.data.length).set(r.data);
     } finally {
       scope.close();
+    }
+  }
+
+}
+
+/** mapBlocks layers whose fn is "builtin:<name>" run a block kernel of kernels/dense.ts on the chunks in place. */
+const BUILTIN = "builtin:";
+export const isBuiltinBlocks = (spec: MapBlocksTaskSpec): boolean => spec.fn.startsWith(BUILTIN);
+
+/** The tasks of a mapBlocks layer with a builtin block kernel: synchronous, no NDArrays, no copies. */
+export class BuiltinBlockTasks {
+  private readonly inGrid: Grid;
+  private readonly outGrid: Grid;
+  private readonly kernel: (typeof BLOCK_KERNELS)[string];
+
+  constructor(
+    readonly spec: MapBlocksTaskSpec,
+    private readonly ctx: ExecContext,
+  ) {
+    this.inGrid = new Grid(spec.input);
+    this.outGrid = new Grid(spec.output);
+    const kernel = BLOCK_KERNELS[spec.fn.slice(BUILTIN.length)];
+    if (!kernel || spec.input.dtype !== "float64" || spec.output.dtype !== "float64") throw new Error(`internal: no float64 block kernel ${JSON.stringify(spec.fn)}`);
+    this.kernel = kernel;
+  }
+
+  /** Runs tasks [start, end). Throws with `.task` set to the failing task. */
+  run(start: number, end: number): void {
+    const tables = new Float64Array(this.ctx.memory.buffer);
+    for (let t = start; t < end; t++) {
+      try {
+        const buf = this.ctx.memory.buffer;
+        const inShape = this.inGrid.chunk(t).shape;
+        const outShape = this.outGrid.chunk(t).shape;
+        const input = new Float64Array(buf, tables[(this.spec.input.table >>> 3) + t]!, sizeOf(inShape));
+        const output = new Float64Array(buf, tables[(this.spec.output.table >>> 3) + t]!, sizeOf(outShape));
+        this.kernel({ data: input, shape: inShape }, { data: output, shape: outShape }, this.spec.args);
+      } catch (e) {
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
+      }
     }
   }
 }

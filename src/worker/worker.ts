@@ -5,13 +5,13 @@
  */
 import { parentPort } from "node:worker_threads";
 import { instantiateKernels } from "../kernels/wasm.js";
-import { MapBlocksTasks, type BlockAdapter } from "./map-blocks-task.js";
+import { BuiltinBlockTasks, MapBlocksTasks, isBuiltinBlocks, type BlockAdapter } from "./map-blocks-task.js";
 import type { FromWorker, ToWorker } from "./messages.js";
 import { GemmTasks } from "./gemm-task.js";
 import { ProgramTasks, type ExecContext } from "./program-task.js";
 import { StorageTasks } from "./storage-task.js";
 
-type Runner = { kind: "sync"; tasks: ProgramTasks | GemmTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
+type Runner = { kind: "sync"; tasks: ProgramTasks | GemmTasks | BuiltinBlockTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
 
 export function serveTasks(adapter: BlockAdapter): void {
   if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
@@ -44,8 +44,10 @@ export function serveTasks(adapter: BlockAdapter): void {
               ? { kind: "sync", tasks: new ProgramTasks(m.spec, ctx!) }
               : m.spec.kind === "gemm"
                 ? { kind: "sync", tasks: new GemmTasks(m.spec, ctx!) }
-                : m.spec.kind === "mapBlocks"
-                ? { kind: "async", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) }
+                : m.spec.kind === "mapBlocks" && isBuiltinBlocks(m.spec)
+                  ? { kind: "sync", tasks: new BuiltinBlockTasks(m.spec, ctx!) }
+                  : m.spec.kind === "mapBlocks"
+                    ? { kind: "async", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) }
                 : { kind: "async", tasks: new StorageTasks(m.spec, ctx!) },
           );
         } catch (e) {
