@@ -38,7 +38,7 @@ function checkTall(a: ChunkedArray, what: string): void {
   }
   const short = a.chunks[0]!.findIndex((r) => r < n);
   if (short >= 0 || m < n) {
-    throw invalid("INVALID_CHUNKS", `${what} of an array with ${n} columns needs row blocks of at least ${n} rows; block ${short} has ${a.chunks[0]![short] ?? m}: rechunk along rows to blocks of ${Math.max(n, a.chunks[0]![0]!)} or more`);
+    throw invalid("INVALID_CHUNKS", `${what} of an array with ${n} columns needs row blocks of at least ${n} rows; block ${short} has ${a.chunks[0]![short] ?? m}: rechunk along rows so that every block, the last one too, has ${n} rows or more`);
   }
 }
 
