@@ -25,3 +25,7 @@ export { world } from "./comm/index.js";
 export type { World } from "./comm/world.js";
 export { TesseraError, ValidationError, ComputeError, AbortError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
+export { eye, tril, triu, diag, diagonal, trace } from "./array/matrices.js";
+export type { EyeOptions } from "./array/matrices.js";
+export type { DiagonalOptions } from "./array/views.js";
+export type { TraceOptions } from "./array/base.js";

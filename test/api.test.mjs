@@ -17,6 +17,9 @@ const EXPORTS = [
   "arange",
   "compute",
   "concatenate",
+  "diag",
+  "diagonal",
+  "eye",
   "fromArray",
   "full",
   "linspace",
@@ -32,6 +35,9 @@ const EXPORTS = [
   "slice",
   "stack",
   "toZarr",
+  "trace",
+  "tril",
+  "triu",
   "where",
   "world",
   "zarrAttributes",
@@ -53,6 +59,8 @@ const SHARED = [
   "nanargmax", "nanargmin", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar",
   // views and movement
   "broadcastTo", "expandDims", "flip", "get", "moveaxis", "ravel", "reshape", "squeeze", "swapaxes", "take", "transpose",
+  // diagonals
+  "diagonal", "trace",
 ];
 const CHUNKED_METHODS = [...SHARED, "compute", "mapBlocks", "persist", "rechunk"].sort();
 const ND_METHODS = [...SHARED, "copy", "toArray"].sort();
@@ -84,7 +92,7 @@ const withInternal = (list, internal) => [...list, ...internal].sort();
 test("dist/index.js exports exactly the public names", () => {
   assert.equal(Object.keys(tessera).sort(), EXPORTS);
   assert.equal(Object.keys(tessera.random).sort(), ["normal", "random", "uniform"]);
-  for (const k of ["arange", "compute", "fromArray", "full", "linspace", "ones", "shutdown", "where", "zeros"]) assert.type(tessera[k], "function", k);
+  for (const k of ["arange", "compute", "fromArray", "full", "linspace", "ones", "shutdown", "where", "zeros", "eye", "tril", "triu", "diag", "diagonal", "trace"]) assert.type(tessera[k], "function", k);
   assert.type(tessera.world.rank, "number");
   assert.type(tessera.world.size, "number");
   for (const k of ["barrier", "bcast", "reduce", "allreduce", "gather", "allgather", "send", "recv"]) assert.type(tessera.world[k], "function", `world.${k}`);
