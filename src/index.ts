@@ -29,3 +29,5 @@ export { eye, tril, triu, diag, diagonal, trace } from "./array/matrices.js";
 export type { EyeOptions } from "./array/matrices.js";
 export type { DiagonalOptions } from "./array/views.js";
 export type { TraceOptions } from "./array/base.js";
+export { linalg } from "./array/linalg/index.js";
+export type { NormOptions, NormOrd } from "./array/linalg/index.js";

@@ -22,6 +22,7 @@ const EXPORTS = [
   "eye",
   "fromArray",
   "full",
+  "linalg",
   "linspace",
   "loadNpy",
   "loadNpz",
@@ -92,6 +93,7 @@ const withInternal = (list, internal) => [...list, ...internal].sort();
 test("dist/index.js exports exactly the public names", () => {
   assert.equal(Object.keys(tessera).sort(), EXPORTS);
   assert.equal(Object.keys(tessera.random).sort(), ["normal", "random", "uniform"]);
+  assert.equal(Object.keys(tessera.linalg).sort(), ["norm"]);
   for (const k of ["arange", "compute", "fromArray", "full", "linspace", "ones", "shutdown", "where", "zeros", "eye", "tril", "triu", "diag", "diagonal", "trace"]) assert.type(tessera[k], "function", k);
   assert.type(tessera.world.rank, "number");
   assert.type(tessera.world.size, "number");
