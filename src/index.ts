@@ -8,7 +8,6 @@ export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "
 export { concatenate, stack } from "./array/join.js";
 export { matmul, dot, tensordot, outer } from "./array/products.js";
 export { einsum } from "./array/einsum.js";
-export { linalg } from "./array/linalg.js";
 export { loadNpy, saveNpy } from "./array/npy-io.js";
 export { openZarr, toZarr, zarrAttributes } from "./array/zarr-io.js";
 export type { OpenZarrOptions, ToZarrOptions, ZarrCodec } from "./array/zarr-io.js";
@@ -28,3 +27,9 @@ export { world } from "./comm/index.js";
 export type { World } from "./comm/world.js";
 export { TesseraError, ValidationError, ComputeError, AbortError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
+export { eye, tril, triu, diag, diagonal, trace } from "./array/matrices.js";
+export type { EyeOptions } from "./array/matrices.js";
+export type { DiagonalOptions } from "./array/views.js";
+export type { TraceOptions } from "./array/base.js";
+export { linalg } from "./array/linalg/index.js";
+export type { NormOptions, NormOrd } from "./array/linalg/index.js";

@@ -17,8 +17,11 @@ const EXPORTS = [
   "arange",
   "compute",
   "concatenate",
+  "diag",
+  "diagonal",
   "dot",
   "einsum",
+  "eye",
   "fromArray",
   "full",
   "linalg",
@@ -38,6 +41,9 @@ const EXPORTS = [
   "stack",
   "tensordot",
   "toZarr",
+  "trace",
+  "tril",
+  "triu",
   "where",
   "world",
   "zarrAttributes",
@@ -61,6 +67,8 @@ const SHARED = [
   "dot", "matmul",
   // views and movement
   "broadcastTo", "expandDims", "flip", "get", "moveaxis", "ravel", "reshape", "squeeze", "swapaxes", "take", "transpose",
+  // diagonals
+  "diagonal", "trace",
 ];
 const CHUNKED_METHODS = [...SHARED, "compute", "mapBlocks", "persist", "rechunk"].sort();
 const ND_METHODS = [...SHARED, "copy", "toArray"].sort();
@@ -92,7 +100,8 @@ const withInternal = (list, internal) => [...list, ...internal].sort();
 test("dist/index.js exports exactly the public names", () => {
   assert.equal(Object.keys(tessera).sort(), EXPORTS);
   assert.equal(Object.keys(tessera.random).sort(), ["normal", "random", "uniform"]);
-  for (const k of ["arange", "compute", "fromArray", "full", "linspace", "ones", "shutdown", "where", "zeros"]) assert.type(tessera[k], "function", k);
+  assert.equal(Object.keys(tessera.linalg).sort(), ["lstsq", "norm", "qr", "svd"]);
+  for (const k of ["arange", "compute", "fromArray", "full", "linspace", "ones", "shutdown", "where", "zeros", "eye", "tril", "triu", "diag", "diagonal", "trace"]) assert.type(tessera[k], "function", k);
   assert.type(tessera.world.rank, "number");
   assert.type(tessera.world.size, "number");
   for (const k of ["barrier", "bcast", "reduce", "allreduce", "gather", "allgather", "send", "recv"]) assert.type(tessera.world[k], "function", `world.${k}`);

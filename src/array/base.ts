@@ -13,9 +13,16 @@ import { parseSelectors } from "./selectors.js";
 import { reshapeOf } from "./reshape.js";
 import { takeOf, type TakeIndices } from "./take.js";
 import { diffOf, scanOf, type DiffOptions, type ScanOptions } from "./scans.js";
+import { checkOptions } from "./options.js";
 import {
-  broadcastView, expandDimsView, flipView, indexView, moveaxisView, squeezeView, swapaxesView, transposeView, type Derived,
+  broadcastView, diagonalView, expandDimsView, flipView, indexView, moveaxisView, squeezeView, swapaxesView, transposeView,
+  type Derived, type DiagonalOptions,
 } from "./views.js";
+
+export interface TraceOptions extends DiagonalOptions {
+  /** the dtype to sum in: float64 or float32 (default: as sum, float32 stays float32, int32 and bool give float64) */
+  dtype?: DType;
+}
 
 export abstract class ArrayBase<Other, Out, Reduced> {
   /** @internal */
@@ -292,5 +299,23 @@ export abstract class ArrayBase<Other, Out, Reduced> {
   /** Reversed along `axis` (default: every axis). */
   flip(axis?: number | readonly number[]): Out {
     return this.derive(() => flipView(this.node, axis));
+  }
+
+  /**
+   * numpy's diagonal: the elements at (i + max(0, -offset), i + max(0, offset)) of axis1 and axis2 (default
+   * 0 and 1), as the last axis after the other axes. A view (no copy).
+   */
+  diagonal(opts?: DiagonalOptions): Out {
+    return this.derive(() => diagonalView(this.node, opts));
+  }
+
+  /** numpy's trace: the sum along diagonal(opts) (a number for a 2-d array); dtypes as sum's. */
+  trace(opts?: TraceOptions): Reduced {
+    const { dtype, ...diagonal } = checkOptions<TraceOptions>(opts, ["offset", "axis1", "axis2", "dtype"], "trace");
+    if (dtype !== undefined && dtype !== "float64" && dtype !== "float32") {
+      throw invalid("INVALID_DTYPE", `trace dtype ${show(dtype)} is not supported: sums are float64 or float32 (int32 and bool sums are float64, exact to 2^53, as sum's)`);
+    }
+    const d = this.derive(() => diagonalView(this.node, diagonal, "trace")) as unknown as ArrayBase<Other, Out, Reduced>;
+    return (dtype === undefined ? d : (d.astype(dtype) as unknown as ArrayBase<Other, Out, Reduced>)).sum({ axis: -1 });
   }
 }

@@ -112,6 +112,23 @@ export function svd(a: Tall): [ChunkedArray | NDArray, ChunkedArray | NDArray, C
 }
 
 /**
+ * The singular values (descending) of a 2-d array of any shape and chunks, lazily: of its transpose when
+ * it is wide, on row blocks at least as tall as it is wide (rechunked when it is not so already).
+ */
+export function singularValues(a: ChunkedArray): ChunkedArray {
+  let x = a.shape[0]! < a.shape[1]! ? a.T : a;
+  const [m, n] = x.shape as [number, number];
+  if (x.chunks[1]!.length !== 1 || x.chunks[0]!.some((r) => r < n)) {
+    const size = Math.max(n, Math.max(...x.chunks[0]!));
+    const rows: number[] = [];
+    for (let s = 0; s < m; s += size) rows.push(Math.min(size, m - s));
+    if (rows.length > 1 && rows[rows.length - 1]! < n) rows[rows.length - 2]! += rows.pop()!;
+    x = x.rechunk([rows, [n]]);
+  }
+  return svdOfR(tsqr(x).r).s;
+}
+
+/**
  * linalg.lstsq(a, b): the x minimizing ||b - a x||_2 for a tall-and-skinny a (as linalg.qr) and b [m] or
  * [m, k] chunked along rows as a: [x, residuals, rank, s] as numpy's (residuals: the squared norms of
  * the residual columns, shape [1] for a 1-d b; rank: a 0-d int32 array; s: a's singular values).

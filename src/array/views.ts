@@ -10,6 +10,7 @@ import { newId, type Node, type ViewNode } from "../graph/nodes.js";
 import { AUTO_CHUNK_BYTES } from "./chunks.js";
 import { itemsize } from "../dtype.js";
 import type { ParsedIndex } from "./selectors.js";
+import { checkOptions } from "./options.js";
 
 /** A node derived from an array, and how its chunks follow from the array's. */
 export interface Derived {
@@ -29,34 +30,40 @@ export function viewOf(input: Node, map: IndexMap, shape: readonly number[]): De
 
 /**
  * Chunks of a view: along an axis that follows an input axis, output positions are grouped by the input
- * chunk they read (a step of 3 over chunks of 10 gives chunks of 3 or 4); a new or broadcast axis is one
+ * chunk they read (a step of 3 over chunks of 10 gives chunks of 3 or 4); an axis that several input axes
+ * follow (a diagonal) is cut wherever any of them enters another chunk; a new or broadcast axis is one
  * chunk, or split when that chunk would be large.
  */
 export function viewChunks(map: IndexMap, shape: readonly number[], inChunks: Chunks, itemBytes: number): Chunks {
   const out: (number[] | null)[] = shape.map(() => null);
+  const cuts: Set<number>[] = shape.map(() => new Set<number>());
   for (let k = 0; k < map.source.length; k++) {
     const d = map.source[k]!;
-    if (d < 0 || out[d]) continue;
+    if (d < 0) continue;
     const n = shape[d]!;
-    if (n === 0) {
-      out[d] = [0];
-      continue;
-    }
+    out[d] = [0];
+    if (n === 0) continue;
     const starts = blockStarts(inChunks[k]!);
     const off = map.offset[k]!;
     const st = map.step[k]!;
     const first = blockAt(starts, off);
     const last = blockAt(starts, off + st * (n - 1));
-    const blocks: number[] = [];
     // the output positions reading input block b, block by block in the order the view walks them
+    let at = 0;
     for (let b = first; st > 0 ? b <= last : b >= last; b += st > 0 ? 1 : -1) {
       const lo = st > 0 ? Math.ceil((starts[b]! - off) / st) : Math.floor((off - starts[b + 1]!) / -st) + 1;
       const hi = st > 0 ? Math.ceil((starts[b + 1]! - off) / st) : Math.floor((off - starts[b]!) / -st) + 1;
       const len = Math.min(n, hi) - Math.max(0, lo);
-      if (len > 0) blocks.push(len);
+      if (len <= 0) continue;
+      if (at > 0) cuts[d]!.add(at);
+      at += len;
     }
-    out[d] = blocks;
   }
+  shape.forEach((n, d) => {
+    if (out[d] === null || n === 0) return;
+    const at = [0, ...[...cuts[d]!].sort((a, b) => a - b), n];
+    out[d] = at.slice(1).map((e, i) => e - at[i]!);
+  });
   // axes no input axis follows: one block, split if the chunks would be far over the auto size
   const fixed = out.reduce((a, c) => a * (c ? Math.max(1, maxBlock(c)) : 1), itemBytes);
   const free = out.flatMap((c, d) => (c === null ? [d] : []));
@@ -226,5 +233,64 @@ export function broadcastView(input: Node, shape: readonly number[]): Derived {
     }
     map.offset.push(0);
   });
+  return viewOf(input, map, shape);
+}
+
+export interface DiagonalOptions {
+  /** the diagonal above (positive) or below (negative) the main one; default 0 */
+  offset?: number;
+  /** the two axes the diagonal runs along (default 0 and 1) */
+  axis1?: number;
+  axis2?: number;
+}
+
+/** An integer option (offsets, k): a safe integer, or a message naming the value. */
+export function integerOption(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) throw invalid("INVALID_ARGUMENT", `${what} ${show(v)} must be an integer`);
+  return v;
+}
+
+/** The two distinct axes of an operation on matrices (at least 2-d), normalized. */
+export function matrixAxes(nd: number, a1: unknown, a2: unknown, fn: string, shape: readonly number[]): [number, number] {
+  if (nd < 2) throw invalid("INVALID_SHAPE", `${fn} requires an array of at least two dimensions, got shape [${shape.join(", ")}]`);
+  const i = axisOf(a1, nd, `${fn} axis1`);
+  const j = axisOf(a2, nd, `${fn} axis2`);
+  if (i === j) throw invalid("INVALID_AXIS", `${fn} axis1 ${show(a1)} and axis2 ${show(a2)} are the same axis`);
+  return [i, j];
+}
+
+/**
+ * numpy's diagonal: the elements x[..., i + max(0, -offset), ..., i + max(0, offset), ...] along axis1 and
+ * axis2, as a last axis after the others (in order). A view: one output axis that both input axes follow
+ * (its stride in the input's memory is the sum of theirs), so it reads in place and stays fused.
+ */
+export function diagonalView(input: Node, opts: DiagonalOptions | undefined, fn = "diagonal"): Derived {
+  const o = checkOptions<DiagonalOptions>(opts, ["offset", "axis1", "axis2"], fn);
+  const offset = integerOption(o.offset ?? 0, `${fn} offset`);
+  const nd = input.shape.length;
+  const [a1, a2] = matrixAxes(nd, o.axis1 ?? 0, o.axis2 ?? 1, fn, input.shape);
+  const n1 = input.shape[a1]!;
+  const n2 = input.shape[a2]!;
+  const r0 = Math.max(0, -offset);
+  const c0 = Math.max(0, offset);
+  const len = Math.max(0, Math.min(n1 - r0, n2 - c0));
+  const map: IndexMap = { source: [], step: [], offset: [] };
+  const shape: number[] = [];
+  for (let k = 0; k < nd; k++) {
+    if (k === a1 || k === a2) continue;
+    map.source[k] = shape.length;
+    map.step[k] = 1;
+    map.offset[k] = 0;
+    shape.push(input.shape[k]!);
+  }
+  const last = shape.length;
+  shape.push(len);
+  // an empty diagonal still points inside its axes (a view never names a position past an axis's end)
+  map.source[a1] = last;
+  map.step[a1] = 1;
+  map.offset[a1] = len > 0 ? r0 : 0;
+  map.source[a2] = last;
+  map.step[a2] = 1;
+  map.offset[a2] = len > 0 ? c0 : 0;
   return viewOf(input, map, shape);
 }
