@@ -5,10 +5,13 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { BEFORE_CASES, CASES, ENGINES, VIEW_CASES, checkResult, existingExpected, sliceMargin } from "../../bench/lib/cases.mjs";
+import { existsSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { BEFORE_CASES, CASES, ENGINES, QUICK_STORAGE, STORAGE_CASES, VIEW_CASES, checkResult, existingExpected, sliceMargin } from "../../bench/lib/cases.mjs";
 import { chartRows, ranksArgs } from "../../bench/lib/rank-cases.mjs";
-import { fmtThroughput, renderMarkdown, renderTerminal, targetRows } from "../../bench/lib/report.mjs";
-import { beforeDist, makeJobs, parseArgs, strictFailures } from "../../bench/run.mjs";
+import { fmtThroughput, renderMarkdown, renderTerminal, storageTargetRows, targetRows } from "../../bench/lib/report.mjs";
+import { checkStorage, fileSystemOf, storageContext, storageLayout, storageRecord } from "../../bench/lib/storage.mjs";
+import { beforeDist, makeJobs, parseArgs, strictFailures, summarize } from "../../bench/run.mjs";
 
 test("parseArgs: defaults, --quick, rank cases, bad values", () => {
   const full = parseArgs([]);
@@ -204,6 +207,150 @@ test("targetRows: tessera ÷ before, mapBlocks ÷ add in the same run, peak RSS 
   assert.match(renderTerminal(rows, [], meta), /Issue 9 targets[\s\S]*mapBlocks ÷ add, tessera +random_mapblocks_add_sum +50000² +1\.20× +≤ 1\.1× +MISSED/);
   assert.match(renderTerminal(rows, [], meta), /tessera-before: tessera before the redesign \(123c012\), from \/d/);
   assert.match(renderMarkdown(rows, [], meta, "x.svg"), /## Issue 9 targets[\s\S]*\| tessera ÷ before \| random_add_sum \| 50000² \| 1\.04× \| ≤ 1\.05× \| ok \|/);
+});
+
+test("parseArgs: storage cases only when named ('storage' names them all); --quick has one tiny one", () => {
+  const full = parseArgs([]);
+  assert.not.ok(STORAGE_CASES.some((c) => full.cases.includes(c)), "gigabytes on disk: never in the default run");
+  assert.equal([full.storageN, full.storageChunk, full.coldReads], [23170, 2048, false]);
+  const st = parseArgs(["--cases", "storage,random_sum", "--storage-n", "4096", "--storage-chunk", "1024", "--storage-dir", "/tmp/x", "--cold-reads"]);
+  assert.equal(st.cases, [...STORAGE_CASES, "random_sum"]);
+  assert.equal([st.storageN, st.storageChunk, st.storageDir, st.coldReads], [4096, 1024, "/tmp/x", true]);
+  const q = parseArgs(["--quick"]);
+  assert.equal(STORAGE_CASES.filter((c) => q.cases.includes(c)), QUICK_STORAGE);
+  assert.equal([q.storageN, q.storageChunk], [1024, 256]);
+  assert.throws(() => parseArgs(["--storage-n", "0"]), /--storage-n "0" must be an integer >= 1/);
+});
+
+test("makeJobs: storage engines per format, C controls on 1 and 2 threads, sizes from --storage-n", () => {
+  const o = parseArgs(["--cases", "storage", "--storage-n", "4096", "--storage-chunk", "1024", "--engines", "tessera,dask-threads,numpy,native,dask-distributed"]);
+  const jobs = makeJobs(o, { dir: "/x" }, { missing: "no" }, storageContext({ base: "/nonexistent-never-made" }));
+  const engines = (c) => jobs.filter((j) => j.case === c).map((j) => j.engine);
+  assert.equal(engines("zarr_write"), ["tessera", "dask-threads", "native-store-1t", "native-store-2t"]);
+  assert.equal(engines("zarr_read_zstd"), ["tessera", "dask-threads", "native-store-1t", "native-store-2t"]);
+  assert.equal(engines("zarr_sum_vs_persisted"), ["tessera", "dask-threads"], "no C control for a sum of a persisted array");
+  assert.equal(engines("npy_save"), ["tessera", "numpy", "native-store-1t", "native-store-2t"]);
+  assert.ok(jobs.every((j) => j.n === 4096 && j.chunk === 1024 && j.group === `${j.case}|4096` && j.storage));
+  assert.ok(jobs.filter((j) => j.engine.startsWith("native")).every((j) => j.native), "the warm-up skips the C controls");
+  assert.is(jobs.find((j) => j.case === "zarr_read" && j.engine === "native-store-2t").label, "C read() 2 threads (page cache)");
+  assert.not.ok(existsSync("/nonexistent-never-made"), "making jobs writes nothing");
+});
+
+test("storageLayout and the storage context: Zarr edge chunks stored full size, the directory made late and removed", () => {
+  assert.equal(storageLayout("zarr", 23170, 2048), { files: 144, fileBytes: 2048 * 2048 * 8, storedBytes: 144 * 2048 * 2048 * 8 });
+  assert.equal(storageLayout("npy", 100, 10), { files: 1, fileBytes: 80000, storedBytes: 80000 });
+  const base = mkdtempSync(join(os.tmpdir(), "bench-storage-ctx-"));
+  try {
+    const ctx = storageContext({ base });
+    assert.is(ctx.info().cache, "warm");
+    const root = ctx.root();
+    assert.ok(root.startsWith(join(base, "tessera-bench-storage-")) && existsSync(root));
+    assert.is(ctx.root(), root, "one directory per run");
+    writeFileSync(join(root, "left-behind"), "x");
+    ctx.cleanup();
+    assert.not.ok(existsSync(root));
+    assert.ok(Number.isFinite(fileSystemOf(base).freeBytes));
+    assert.is(storageContext({ base, cold: true }).info().cache, "cold");
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("checkStorage: the sum read back must be the generator's bit for bit; bytes written; the persisted sum", () => {
+  const n = 1024, c = 256, exp = 524288.25;
+  const stored = storageLayout("zarr", n, c).storedBytes;
+  const w = { expected: exp, seconds: 1, sync_seconds: 0.5, bytes_on_disk: stored + 300 };
+  assert.is(checkStorage("zarr_read", "tessera", n, c, w, { result: exp }), null);
+  assert.match(checkStorage("zarr_read", "tessera", n, c, w, { result: exp + 1e-10 }), /read back .* must be exact\): a broken write or read/);
+  assert.match(checkStorage("zarr_read", "tessera", n, c, w, { result: null }), /not a finite number/);
+  assert.match(checkStorage("zarr_read", "tessera", n, c, { ...w, expected: 6e5 }, { result: 6e5 }), /not near 524288/, "a generator that is not uniform [0, 1)");
+  assert.match(checkStorage("zarr_write", "dask-threads", n, c, { ...w, bytes_on_disk: stored - 8 }, { result: exp }), /less than the/);
+  assert.is(checkStorage("zarr_write_zstd", "tessera", n, c, { ...w, bytes_on_disk: 1000 }, { result: exp }), null, "compressed: any size");
+  assert.match(checkStorage("zarr_sum_vs_persisted", "tessera", n, c, w, { result: exp, persisted_result: exp + 1 }), /persisted sum/);
+  // the C control: its own bytes (not uniform over n²), its write's byte count
+  const cw = { expected: 123.5, bytes: stored };
+  assert.is(checkStorage("zarr_read", "native-store-1t", n, c, cw, { result: 123.5 }), null);
+  assert.match(checkStorage("zarr_write", "native-store-1t", n, c, { ...cw, bytes: 8 }, { result: 123.5 }), /less than/);
+  // the record: the timed step's figures, a write's "+ fdatasync" row, the persisted row
+  const rec = storageRecord("zarr_write", "tessera", n, c, w, { result: exp, seconds: 9 }, { sync: "tessera + fdatasync" });
+  assert.equal([rec.seconds, rec.result, rec.problem, rec.variants], [1, exp, null, [{ key: "sync", label: "tessera + fdatasync", seconds: 1.5 }]]);
+  const svp = storageRecord("zarr_sum_vs_persisted", "tessera", n, c, w, { result: exp, persisted_result: exp, seconds: 0.3, persisted_seconds: 0.25 });
+  assert.equal([svp.seconds, svp.variants.map((v) => [v.key, v.seconds])], [0.3, [["persisted", 0.25]]]);
+});
+
+test("summarize: variant rows beside their engine, compared with tessera's same variant; --strict sees them", () => {
+  const o = parseArgs(["--cases", "zarr_write", "--storage-n", "1024", "--storage-chunk", "256", "--engines", "tessera,dask-threads,native"]);
+  const jobs = makeJobs(o, { dir: "/x" }, { missing: "no" }, storageContext({ base: "/nonexistent-never-made" }));
+  const run = (label, seconds, sync, status = "ok", note = null) => ({ status, note, seconds, work: 1024 * 1024 * 8, result: 1, peakRssMiB: 100, variants: [{ key: "sync", label: `${label} + fdatasync`, seconds: sync }] });
+  const secs = { tessera: [1, 2], "dask-threads": [2, 3], "native-store-1t": [0.5, 1], "native-store-2t": [0.25, 1.5] };
+  const rows = summarize(jobs, new Map(jobs.map((j) => [j, [run(j.label, ...secs[j.engine])]])));
+  const get = (e) => rows.find((r) => r.engine === e);
+  assert.equal(rows.map((r) => r.engine), ["tessera", "tessera-sync", "dask-threads", "dask-threads-sync", "native-store-1t", "native-store-1t-sync", "native-store-2t", "native-store-2t-sync"]);
+  assert.is(get("dask-threads").vsTessera, 2);
+  assert.is(get("dask-threads-sync").vsTessera, 1.5, "against tessera + fdatasync, not tessera's write call");
+  assert.is(get("native-store-2t-sync").vsTessera, 0.75);
+  assert.ok(Number.isNaN(get("tessera-sync").peakRssMiB), "one process: its RSS is on the main row");
+  assert.equal(strictFailures(rows, null), []);
+  const bad = summarize(jobs.slice(0, 1), new Map([[jobs[0], [run("tessera", 1, 2, "warning", "read back 1, but ...")]]]));
+  assert.is(strictFailures(bad, null).length, 2, "the write row and its + fdatasync row");
+  // issue 10's targets from these rows: vs dask, the disk limit (best C row), RSS
+  const t = storageTargetRows(rows);
+  const find = (re) => t.find((x) => re.test(x.check));
+  const vsDask = find(/^tessera ÷ dask threads \(GB\/s\)$/);
+  assert.equal([vsDask.value, vsDask.verdict], [2, "ok"], "1 s vs 2 s: 2× dask");
+  assert.is(find(/^tessera \+ fdatasync ÷ dask threads \+ fdatasync/).verdict, "", "durable vs durable: context");
+  assert.is(find(/^tessera ÷ C write\(\) 2 threads \(page cache\)/).value, 0.25, "the page cache's limit: context");
+  const disk = find(/^tessera \+ fdatasync ÷ C write\(\) 1 thread/);
+  assert.is(disk.value, 0.5, "against the best C row (1 s: 1 thread)");
+  assert.is(disk.verdict, "MISSED");
+  assert.is(find(/peak RSS/).verdict, "ok");
+  assert.ok(t.every((x) => x.issue === 10));
+});
+
+test("storageTargetRows: openZarr sum ÷ persisted sum (≤ 1.2× for tessera), RSS over 300 MiB missed", () => {
+  const r = (engine, c, median, extra = {}) => ({ group: `${c}|1024`, case: c, n: 1024, engine, label: engine, status: "ok", median, throughput: 8e6 / median, peakRssMiB: NaN, ...extra });
+  const rows = [
+    r("tessera", "zarr_sum_vs_persisted", 1.1, { peakRssMiB: 5000 }), r("tessera-persisted", "zarr_sum_vs_persisted", 1),
+    r("dask-threads", "zarr_sum_vs_persisted", 3), r("dask-threads-persisted", "zarr_sum_vs_persisted", 1),
+    r("tessera", "zarr_read", 1, { peakRssMiB: 301 }), r("dask-threads", "zarr_read", 2.5),
+  ];
+  const t = storageTargetRows(rows);
+  const svp = t.find((x) => x.check === "file sum ÷ persisted sum, tessera");
+  assert.ok(Math.abs(svp.value - 1.1) < 1e-12);
+  assert.is(svp.verdict, "ok");
+  assert.is(t.find((x) => x.check === "file sum ÷ persisted sum, dask-threads").verdict, "");
+  assert.not.ok(t.some((x) => x.case === "zarr_sum_vs_persisted" && /RSS/.test(x.check)), "the persisted copy is the array's size: no RSS target");
+  assert.is(t.find((x) => x.case === "zarr_read" && /RSS/.test(x.check)).verdict, "MISSED");
+  assert.is(t.find((x) => x.case === "zarr_read" && /dask/.test(x.check)).verdict, "ok", "2.5× dask");
+  assert.not.ok(targetRows(rows).some((x) => x.issue === 9), "storage rows are not issue 9's RSS comparison");
+});
+
+test("storage jobs end to end, tiny (tessera and the C control): checked against the generator, nothing left behind", async () => {
+  const base = mkdtempSync(join(os.tmpdir(), "bench-storage-e2e-"));
+  try {
+    const o = parseArgs(["--cases", "zarr_write_zstd,npy_load", "--storage-n", "96", "--storage-chunk", "32", "--engines", "tessera,native", "--workers", "1"]);
+    const ctx = storageContext({ base });
+    const dist = { dir: fileURLToPath(new URL("../../dist", import.meta.url)) };
+    const jobs = makeJobs(o, dist, { missing: "no" }, ctx);
+    assert.is(jobs.length, 6);
+    for (const j of jobs) {
+      const raw = await j.run();
+      if (j.native && raw.missing) continue; // no gcc here
+      assert.is(raw.error, undefined, `${j.case} ${j.engine}: ${raw.error}`);
+      assert.is(raw.problem, null, `${j.case} ${j.engine}: ${raw.problem}`);
+      assert.ok(raw.seconds > 0 && Number.isFinite(raw.harnessPeakRssMiB));
+      if (j.engine === "tessera") {
+        assert.is(raw.result, raw.steps.write.expected);
+        assert.ok(raw.steps.write.os_threads > 1, "the workers are threads of the process whose RSS is measured");
+      }
+      if (j.case === "zarr_write_zstd") assert.ok(raw.variants[0].seconds >= raw.seconds, "+ fdatasync");
+      assert.equal(readdirSync(ctx.root()), [], "each job removes its directory");
+    }
+    ctx.cleanup();
+    assert.equal(readdirSync(base), []);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
 
 test.run();
