@@ -4,8 +4,9 @@ bench/tessera_storage_case.mjs does (same steps, same fields):
 usage: /usr/bin/python3 storage_peer.py OP PATH N CHUNK CODEC [SEED] [WORKERS]
 
   zarr-write   da.random.RandomState(seed).random_sample((N, N), chunks=CHUNK).to_zarr(PATH, compressor=...)
-               timed (dask threads; CODEC none: compressor=None, zstd: numcodecs.Zstd(level=1), as tessera's
-               "zstd"), then every file fdatasync'ed (sync_seconds), then `expected`: the generator's sum over
+               timed (dask threads; CODEC none: compressor=None, zstd: numcodecs.Zstd(level=1), gzip:
+               numcodecs.GZip(level=1), as tessera's "zstd" and "gzip"), then every file fdatasync'ed
+               (sync_seconds), then `expected`: the generator's sum over
                the same chunks (da.from_zarr reads the storage chunks: the same reduction, equal bit for bit)
   zarr-read    da.from_zarr(PATH).sum() timed
   zarr-sum-vs-persisted   da.from_zarr(PATH).sum() timed, then .persist() (untimed) and the persisted sum timed
@@ -71,12 +72,12 @@ def main():
         import numcodecs
         import zarr
         out.update(engine="dask-threads", workers=workers, dask=dask.__version__, zarr=zarr.__version__, numcodecs=numcodecs.__version__)
-        if codec not in ("none", "zstd"):
-            raise SystemExit(f"codec {codec!r}: none or zstd")
+        if codec not in ("none", "zstd", "gzip"):
+            raise SystemExit(f"codec {codec!r}: none, zstd or gzip")
         with dask.config.set(scheduler="threads", num_workers=workers):
             x = da.random.RandomState(seed).random_sample((n, n), chunks=chunk)
             if op == "zarr-write":
-                compressor = None if codec == "none" else numcodecs.Zstd(level=1)
+                compressor = {"none": None, "zstd": numcodecs.Zstd(level=1), "gzip": numcodecs.GZip(level=1)}[codec]
                 _, t = timed(lambda: x.to_zarr(path, compressor=compressor))
                 out.update(t, **sync_all(path))
                 out["expected"] = float(x.sum().compute())

@@ -7,7 +7,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BEFORE_CASES, CASES, ENGINES, QUICK_STORAGE, STORAGE_CASES, VIEW_CASES, checkResult, existingExpected, sliceMargin } from "../../bench/lib/cases.mjs";
+import { BEFORE_CASES, CASES, ENGINES, QUICK_STORAGE, STORAGE_CASES, STORAGE_GROUP, VIEW_CASES, checkResult, existingExpected, sliceMargin } from "../../bench/lib/cases.mjs";
 import { chartRows, ranksArgs } from "../../bench/lib/rank-cases.mjs";
 import { fmtThroughput, renderMarkdown, renderTerminal, storageTargetRows, targetRows } from "../../bench/lib/report.mjs";
 import { checkStorage, fileSystemOf, storageContext, storageLayout, storageRecord } from "../../bench/lib/storage.mjs";
@@ -209,12 +209,14 @@ test("targetRows: tessera ÷ before, mapBlocks ÷ add in the same run, peak RSS 
   assert.match(renderMarkdown(rows, [], meta, "x.svg"), /## Issue 9 targets[\s\S]*\| tessera ÷ before \| random_add_sum \| 50000² \| 1\.04× \| ≤ 1\.05× \| ok \|/);
 });
 
-test("parseArgs: storage cases only when named ('storage' names them all); --quick has one tiny one", () => {
+test("parseArgs: storage cases only when named ('storage' names all but gzip); --quick has one tiny one", () => {
   const full = parseArgs([]);
   assert.not.ok(STORAGE_CASES.some((c) => full.cases.includes(c)), "gigabytes on disk: never in the default run");
   assert.equal([full.storageN, full.storageChunk, full.coldReads], [23170, 2048, false]);
   const st = parseArgs(["--cases", "storage,random_sum", "--storage-n", "4096", "--storage-chunk", "1024", "--storage-dir", "/tmp/x", "--cold-reads"]);
-  assert.equal(st.cases, [...STORAGE_CASES, "random_sum"]);
+  assert.equal(st.cases, [...STORAGE_GROUP, "random_sum"]);
+  assert.equal(STORAGE_CASES.filter((c) => !STORAGE_GROUP.includes(c)), ["zarr_write_gzip", "zarr_read_gzip"], "gzip only by name");
+  assert.equal(parseArgs(["--cases", "storage,zarr_read_gzip"]).cases, [...STORAGE_GROUP, "zarr_read_gzip"]);
   assert.equal([st.storageN, st.storageChunk, st.storageDir, st.coldReads], [4096, 1024, "/tmp/x", true]);
   const q = parseArgs(["--quick"]);
   assert.equal(STORAGE_CASES.filter((c) => q.cases.includes(c)), QUICK_STORAGE);
@@ -297,13 +299,13 @@ test("summarize: variant rows beside their engine, compared with tessera's same 
   const t = storageTargetRows(rows);
   const find = (re) => t.find((x) => re.test(x.check));
   const vsDask = find(/^tessera ÷ dask threads \(GB\/s\)$/);
-  assert.equal([vsDask.value, vsDask.verdict], [2, "ok"], "1 s vs 2 s: 2× dask");
+  assert.equal([vsDask.value, vsDask.verdict], [2, "met"], "1 s vs 2 s: 2× dask");
   assert.is(find(/^tessera \+ fdatasync ÷ dask threads \+ fdatasync/).verdict, "", "durable vs durable: context");
   assert.is(find(/^tessera ÷ C write\(\) 2 threads \(page cache\)/).value, 0.25, "the page cache's limit: context");
   const disk = find(/^tessera \+ fdatasync ÷ C write\(\) 1 thread/);
   assert.is(disk.value, 0.5, "against the best C row (1 s: 1 thread)");
-  assert.is(disk.verdict, "MISSED");
-  assert.is(find(/peak RSS/).verdict, "ok");
+  assert.is(disk.verdict, "not met");
+  assert.is(find(/peak RSS/).verdict, "met");
   assert.ok(t.every((x) => x.issue === 10));
 });
 
@@ -317,12 +319,41 @@ test("storageTargetRows: openZarr sum ÷ persisted sum (≤ 1.2× for tessera), 
   const t = storageTargetRows(rows);
   const svp = t.find((x) => x.check === "file sum ÷ persisted sum, tessera");
   assert.ok(Math.abs(svp.value - 1.1) < 1e-12);
-  assert.is(svp.verdict, "ok");
+  assert.is(svp.verdict, "met");
   assert.is(t.find((x) => x.check === "file sum ÷ persisted sum, dask-threads").verdict, "");
   assert.not.ok(t.some((x) => x.case === "zarr_sum_vs_persisted" && /RSS/.test(x.check)), "the persisted copy is the array's size: no RSS target");
-  assert.is(t.find((x) => x.case === "zarr_read" && /RSS/.test(x.check)).verdict, "MISSED");
-  assert.is(t.find((x) => x.case === "zarr_read" && /dask/.test(x.check)).verdict, "ok", "2.5× dask");
+  assert.is(t.find((x) => x.case === "zarr_read" && /RSS/.test(x.check)).verdict, "not met");
+  assert.is(t.find((x) => x.case === "zarr_read" && /dask/.test(x.check)).verdict, "met", "2.5× dask");
   assert.not.ok(targetRows(rows).some((x) => x.issue === 9), "storage rows are not issue 9's RSS comparison");
+});
+
+test("storageTargetRows: a failed result check never meets a target; a missing peer or C control is 'not measured'", () => {
+  const r = (engine, c, median, extra = {}) => ({ group: `${c}|1024`, case: c, n: 1024, engine, label: engine, status: "ok", note: null, median, throughput: 8e6 / median, peakRssMiB: NaN, ...extra });
+  const rows = [
+    r("tessera", "zarr_read", 1, { status: "warning", note: "read back 1, but ...", peakRssMiB: 100 }), r("dask-threads", "zarr_read", 5),
+    r("tessera", "zarr_write", 1, { peakRssMiB: 100 }), r("tessera-sync", "zarr_write", 2, { label: "tessera + fdatasync" }),
+    r("dask-threads", "zarr_write", NaN, { status: "missing", note: "no dask", throughput: NaN, label: "dask threads" }),
+    r("tessera", "zarr_sum_vs_persisted", 1, { status: "error", note: "boom", throughput: NaN }),
+    r("tessera", "zarr_write_gzip", 1, { peakRssMiB: 100 }),
+  ];
+  const t = storageTargetRows(rows);
+  const get = (c, re) => t.filter((x) => x.case === c && re.test(x.check));
+  assert.equal(get("zarr_read", /dask/).map((x) => x.verdict), ["not met (result check failed)"], "5× dask, but the bytes read back were wrong");
+  assert.equal(get("zarr_read", /RSS/).map((x) => x.verdict), ["not met (result check failed)"]);
+  const dask = get("zarr_write", /dask/)[0];
+  assert.equal([dask.verdict, dask.display], ["not measured", "-"]);
+  assert.match(dask.detail, /dask threads: missing \(no dask\)/);
+  const disk = get("zarr_write", /disk limit/)[0];
+  assert.equal([disk.verdict, disk.detail], ["not measured", "C control: not run"]);
+  assert.match(get("zarr_sum_vs_persisted", /persisted/)[0].detail, /error \(boom\)/);
+  assert.equal(get("zarr_write_gzip", /./).map((x) => [x.check, x.verdict]), [["tessera peak RSS", "met"]], "gzip: the RSS target, no dask target");
+  const md = renderMarkdown(rows.map((x) => ({ ...x, reps: 1, min: x.median, max: x.median, vsTessera: 1, unit: "GB/s" })), [], {
+    machine: { cpuModel: "cpu", cpuFamily: 1, cpuModelNumber: 2, simd: [], cores: 2, memoryGiB: 1, loadavg: [0, 0, 0], node: "v20", kernel: "6" },
+    tessera: { commit: "abc", dirtyFiles: 0, wasmSha256: "00" }, controls: { spinBefore: { ratio: 2 }, spinAfter: { ratio: 2 } },
+    options: { reps: 1, sizes: [1024], chunk: 256, existingN: 1024, workers: 2, seed: 1 }, started: "2026-01-01T00:00:00Z", seconds: 1, pythonPeers: "ok", cases: {},
+    storage: { n: 1024, chunk: 256, base: "/tmp", fstype: "ext4", device: "/dev/x", freeGiB: 10, cache: "warm" },
+  }, "x.svg");
+  assert.match(md, /## Issue 10 targets[\s\S]*\| tessera ÷ dask threads \(GB\/s\) \| zarr_write \| 1024² \| - \| ≥ 2× \| not measured \|/);
 });
 
 test("storage jobs end to end, tiny (tessera and the C control): checked against the generator, nothing left behind", async () => {
