@@ -11,10 +11,15 @@
 //   npy-save     saveNpy(random...) timed, fdatasync, `expected` over the chunks loadNpy(PATH) reads
 //   npy-load     loadNpy(PATH).sum() timed
 //
+// Every step also prints `fingerprint` (untimed, after the timed part): a hash of the column sums and the row
+// sums, of the generator in a write step and of the file in a read step. A sum alone cannot see values in the
+// wrong place (two chunks swapped, a chunk transposed: the total is the same); the axis sums can.
+//
 // Not timed: importing tessera and the one-chunk compute that starts the pool and compiles the kernels
 // (startup_seconds). The workers are threads of this process: its RSS, which the harness samples from
 // /proc/PID/statm, counts their memory (os_threads reports how many threads the process had).
 // TESSERA_BENCH_DIST=dir loads tessera from the harness's snapshot of dist/.
+import { createHash } from "node:crypto";
 import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -45,6 +50,14 @@ export function syncAll(path) {
     }
   }
   return { sync_seconds: round(now() - t0), files: files.length, bytes_on_disk: bytes };
+}
+
+/** sha256 (16 hex digits) of a 2-d array's column sums then row sums, both computed in one pass. */
+export async function fingerprint(t, a, opts) {
+  const sums = await t.compute(a.sum({ axis: 0 }), a.sum({ axis: 1 }), opts);
+  const h = createHash("sha256");
+  for (const v of sums) h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+  return h.digest("hex").slice(0, 16);
 }
 
 const rssMiB = () => (Number(readFileSync("/proc/self/statm", "latin1").split(" ")[1]) * 4096) / 2 ** 20;
@@ -89,11 +102,12 @@ async function main(argv) {
     // the generator's sum over the chunks the read step will use: the same reduction, so equal bit for bit
     const readAs = op === "zarr-write" ? t.openZarr(path) : t.loadNpy(path);
     out.expected = await x(readAs.chunks).sum().compute(opts);
+    out.fingerprint = await fingerprint(t, x(readAs.chunks), opts);
     out.read_chunks = readAs.chunks.map((b) => b[0]);
   } else if (op === "zarr-read" || op === "npy-load") {
     const a = op === "zarr-read" ? t.openZarr(path) : t.loadNpy(path);
     const phase = await timedPhase(() => a.sum().compute(opts));
-    Object.assign(out, timed(phase), { result: phase.value, read_chunks: a.chunks.map((b) => b[0]) });
+    Object.assign(out, timed(phase), { result: phase.value, fingerprint: await fingerprint(t, a, opts), read_chunks: a.chunks.map((b) => b[0]) });
   } else if (op === "zarr-sum-vs-persisted") {
     const a = t.openZarr(path);
     const file = await timedPhase(() => a.sum().compute(opts));
@@ -101,6 +115,7 @@ async function main(argv) {
     const mem = await timedPhase(() => p.sum().compute(opts));
     Object.assign(out, timed(file), {
       result: file.value, persisted_seconds: round(mem.seconds), persisted_result: mem.value, ratio: round(file.seconds / mem.seconds, 4),
+      fingerprint: await fingerprint(t, a, opts),
     });
   }
   const peak = process.resourceUsage().maxRSS / 1024; // KiB -> MiB; the worker threads share this process

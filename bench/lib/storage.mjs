@@ -9,7 +9,9 @@
 // The same for tessera (bench/tessera_storage_case.mjs), dask and numpy (bench/peers/storage_peer.py) and
 // the C control (bench/peers/native.c store-write / store-read over as many files of the same bytes).
 // Every result is the sum read back, checked bit for bit against the sum the engine's own generator gives
-// (computed in the write step over the chunks the read uses), so a broken write or read cannot pass.
+// (computed in the write step over the chunks the read uses), and so are the column and row sums (as a hash,
+// `fingerprint`, computed untimed after the timed part): a value changed, lost or put in the wrong place
+// (chunks swapped or transposed keep the total) fails the check.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -81,8 +83,8 @@ export function dropCaches() {
 
 const withHarness = (parsed, r) => ({ ...parsed, wallSeconds: Math.round(r.seconds * 1000) / 1000, harnessPeakRssMiB: r.peakRssMiB, stealSeconds: r.stealSeconds });
 
-/** One step of one engine: parsed JSON with the harness's wall time and peak RSS, or { error } / { missing }. */
-async function runStep(engine, op, target, { n, chunk, codec, threads }, o, dist) {
+/** One step (OPS: zarr-write, zarr-read, ...) of one engine ("native": the C control) on `target`: parsed JSON with the harness's wall time and peak RSS, or { error } / { missing }. */
+export async function runStep(engine, op, target, { n, chunk, codec, threads }, o, dist) {
   const timeoutMs = o.timeout * 1000;
   if (engine === "tessera") {
     if (dist.missing) return { missing: dist.missing };
@@ -114,8 +116,8 @@ const OPS = {
 
 /**
  * What is wrong with a job's steps, or null: the sum read back must be the generator's sum bit for bit, the
- * generator's sum near n²/2 (six standard deviations), the persisted sum the file's, an uncompressed write at
- * least the bytes the format stores.
+ * generator's sum near n²/2 (six standard deviations), the column and row sums (hashed) the generator's too,
+ * the persisted sum the file's, an uncompressed write at least the bytes the format stores.
  */
 export function checkStorage(caseName, engine, n, chunk, write, read) {
   const s = CASES[caseName].storage;
@@ -128,6 +130,9 @@ export function checkStorage(caseName, engine, n, chunk, write, read) {
   if (!native) {
     const count = n * n, tol = uniformTolerance(count, 1, count / 2);
     if (Math.abs(expected - count / 2) / (count / 2) > tol) return `the generator's sum ${expected} is not near ${count / 2} (limit ${Number(tol.toPrecision(3))} relative)`;
+  }
+  if (!native && (typeof write.fingerprint !== "string" || write.fingerprint !== read.fingerprint)) {
+    return `the column and row sums read back (hash ${read.fingerprint}) are not the generator's (${write.fingerprint}): values in the wrong place (a chunk swapped, transposed or changed)`;
   }
   if (s.step === "sum-vs-persisted" && read.persisted_result !== read.result) return `persisted sum ${read.persisted_result} differs from the file's ${read.result}`;
   const { storedBytes } = storageLayout(s.format, n, chunk);

@@ -14,6 +14,10 @@ usage: /usr/bin/python3 storage_peer.py OP PATH N CHUNK CODEC [SEED] [WORKERS]
                user has the array in memory; it counts in the peak RSS), fdatasync, expected = a.sum()
   npy-load     np.load(PATH, mmap_mode="r").sum() timed (the mapped pages count in the RSS)
 
+Every step also prints `fingerprint` (untimed, after the timed part): sha256 of the column sums then the row
+sums (float64, little endian), of the generator in a write step and of the file in a read step, so values in
+the wrong place (chunks swapped or transposed: the same total) are caught too.
+
 Imports and building the lazy arrays are not timed. zarr and numcodecs: Debian's python3-zarr (2.13) and
 python3-numcodecs (scripts/install-interop.sh).
 """
@@ -50,6 +54,20 @@ def sync_all(path):
     return dict(sync_seconds=round(time.perf_counter() - t0, 5), files=len(files), bytes_on_disk=size)
 
 
+def fingerprint(cols, rows):
+    """sha256 (16 hex digits) of the column sums then the row sums, as tessera's bench/tessera_storage_case.mjs."""
+    import hashlib
+    h = hashlib.sha256()
+    for v in (cols, rows):
+        h.update(np.ascontiguousarray(v, dtype="<f8").tobytes())
+    return h.hexdigest()[:16]
+
+
+def dask_fingerprint(a):
+    import dask
+    return fingerprint(*dask.compute(a.sum(axis=0), a.sum(axis=1)))
+
+
 def timed(fn):
     with PeakRss() as rss:
         t0 = time.perf_counter()
@@ -81,17 +99,18 @@ def main():
                 _, t = timed(lambda: x.to_zarr(path, compressor=compressor))
                 out.update(t, **sync_all(path))
                 out["expected"] = float(x.sum().compute())
+                out["fingerprint"] = dask_fingerprint(x)
             elif op == "zarr-read":
                 a = da.from_zarr(path)
                 value, t = timed(lambda: a.sum().compute())
-                out.update(t, result=float(value), read_chunks=[c[0] for c in a.chunks])
+                out.update(t, result=float(value), fingerprint=dask_fingerprint(a), read_chunks=[c[0] for c in a.chunks])
             else:
                 a = da.from_zarr(path)
                 value, t = timed(lambda: a.sum().compute())
                 p = a.persist()
                 mem, tm = timed(lambda: p.sum().compute())
                 out.update(t, result=float(value), persisted_seconds=tm["seconds"], persisted_result=float(mem),
-                           ratio=round(t["seconds"] / tm["seconds"], 4))
+                           ratio=round(t["seconds"] / tm["seconds"], 4), fingerprint=dask_fingerprint(a))
     else:
         out.update(engine="numpy-1thread", workers=1, numpy=np.__version__)
         if op == "npy-save":
@@ -99,9 +118,11 @@ def main():
             _, t = timed(lambda: np.save(path, a))
             out.update(t, **sync_all(path))
             out["expected"] = float(a.sum())
+            out["fingerprint"] = fingerprint(a.sum(axis=0), a.sum(axis=1))
         else:
-            value, t = timed(lambda: np.load(path, mmap_mode="r").sum())
-            out.update(t, result=float(value))
+            a = np.load(path, mmap_mode="r")
+            value, t = timed(lambda: a.sum())
+            out.update(t, result=float(value), fingerprint=fingerprint(a.sum(axis=0), a.sum(axis=1)))
     import resource
     out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     emit(**out)
