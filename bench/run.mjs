@@ -20,7 +20,7 @@ import { interleave, killRunning, lastJsonLine, machineInfo, median, minmax, run
 import { runDask, runNativeSpin, runNumpy, pythonMissing } from "./lib/peers.mjs";
 import { buildNative } from "./peers/native.mjs";
 import { renderMarkdown, renderSvg, renderTerminal, targetRows } from "./lib/report.mjs";
-import { makeStorageJobs, storageContext } from "./lib/storage.mjs";
+import { makeStorageJobs, storageContext, storageSpaceProblem } from "./lib/storage.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -380,6 +380,11 @@ export async function main(argv) {
   const storageCases = o.cases.filter((c) => CASES[c]?.storage);
   if (o.coldReads && storageCases.length && process.getuid?.() !== 0) {
     console.error("bench: --cold-reads drops the page cache (/proc/sys/vm/drop_caches), which needs root; without it the storage reads are warm-cache reads");
+    return 2;
+  }
+  const space = storageCases.length ? storageSpaceProblem(storageCases, o.storageN, o.storageChunk, o.storageDir ?? os.tmpdir()) : null;
+  if (space) {
+    console.error(`bench: refusing to run: ${space}`);
     return 2;
   }
   const started = new Date();

@@ -1,5 +1,5 @@
 // The storage cases of the benchmark harness (issue 10; bench/lib/storage.mjs): options, jobs, the result check
-// (a corrupted file must fail it), issue 10's targets, and that nothing is left on disk after a
+// (a corrupted file must fail it), issue 10's targets, free space, and that nothing is left on disk after a
 // run, a failed step or a SIGINT. Tiny arrays: the figures themselves come from `npm run bench -- --cases storage`.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QUICK_STORAGE, STORAGE_CASES, STORAGE_GROUP } from "../../bench/lib/cases.mjs";
 import { renderMarkdown, storageTargetRows, targetRows } from "../../bench/lib/report.mjs";
-import { checkStorage, fileSystemOf, runStep, storageContext, storageLayout, storageRecord } from "../../bench/lib/storage.mjs";
-import { makeJobs, parseArgs, strictFailures, summarize } from "../../bench/run.mjs";
+import { checkStorage, fileSystemOf, runStep, storageContext, storageLayout, storageRecord, storageSpaceProblem } from "../../bench/lib/storage.mjs";
+import { main, makeJobs, parseArgs, strictFailures, summarize } from "../../bench/run.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const dist = { dir: join(repo, "dist") };
@@ -194,6 +194,27 @@ test("storage jobs end to end, tiny (tessera and the C control): checked against
   }
 });
 
+
+test("free space: a run refuses up front when the largest array would not fit with its margin", async () => {
+  const full = storageSpaceProblem(["zarr_write", "npy_load", "random_sum"], 23170, 2048, "/d", 4 * 2 ** 30);
+  assert.match(full, /^the storage cases need [\d.]+ GiB free under \/d \(the 23170² float64 array takes 4\.5 GiB on disk, plus 10% and 1 GiB of margin\), but it has 4\.0 GiB/);
+  assert.is(storageSpaceProblem(["zarr_write"], 23170, 2048, "/d", 100 * 2 ** 30), null);
+  assert.is(storageSpaceProblem(["random_sum"], 23170, 2048, "/d", 0), null, "no storage case: no need");
+  assert.match(storageSpaceProblem(["npy_save"], 1024, 256, "/d", NaN), /cannot tell the free space under \/d/);
+  assert.ok(Number.isFinite(fileSystemOf(join(os.tmpdir(), "not-made-yet", "deeper")).freeBytes), "a --storage-dir not made yet: its parent's file system");
+  const base = mkdtempSync(join(os.tmpdir(), "bench-storage-space-"));
+  const err = console.error;
+  let said = "";
+  console.error = (m) => { said += m; };
+  try {
+    assert.is(await main(["--cases", "zarr_write", "--storage-n", "10000000", "--storage-dir", base]), 2);
+  } finally {
+    console.error = err;
+  }
+  assert.match(said, /refusing to run: the storage cases need .* free under .*bench-storage-space-/);
+  assert.equal(readdirSync(base), [], "nothing written");
+  rmSync(base, { recursive: true, force: true });
+});
 
 /** Overwrites the float64 at byte `offset` of `file` with `value`. */
 function pokeDouble(file, offset, value) {
