@@ -233,7 +233,7 @@ function normalize(job, raw) {
     // checked by bench/lib/storage.mjs (against the engine's own generator); variants are rows of their own
     return {
       ...rec, status: raw.problem ? "warning" : "ok", note: raw.problem, seconds, work, result: raw.result,
-      peakRssMiB: raw.harnessPeakRssMiB, selfRssMiB: raw.peak_rss_mib, wallSeconds: raw.wallSeconds, stealSeconds: raw.stealSeconds,
+      peakRssMiB: raw.harnessPeakRssMiB, selfRssMiB: raw.peak_rss_mib, timedRssMiB: raw.timed_peak_rss_mib, wallSeconds: raw.wallSeconds, stealSeconds: raw.stealSeconds,
       second: null, variants: raw.variants ?? [],
     };
   }
@@ -265,6 +265,8 @@ export function summarize(jobs, runsByJob) {
       throughput: Number.isFinite(med) && work ? work / med : NaN, unit: CASES[job.case].unit,
       peakRssMiB: good.length ? Math.max(...good.map((r) => r.peakRssMiB ?? NaN).filter(Number.isFinite)) : NaN,
       result: good[0]?.result ?? null, note: notes.join("; ") || null,
+      // storage steps: the peak the step sampled in itself during its timed call alone (the row's is the whole step)
+      ...(good.some((r) => Number.isFinite(r.timedRssMiB)) ? { timedRssMiB: Math.max(...good.map((r) => r.timedRssMiB).filter(Number.isFinite)) } : {}),
     };
   };
   for (const job of jobs) {

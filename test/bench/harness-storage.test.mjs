@@ -94,7 +94,7 @@ test("checkStorage: the sum read back must be the generator's bit for bit; bytes
 test("summarize: variant rows beside their engine, compared with tessera's same variant; --strict sees them", () => {
   const o = parseArgs(["--cases", "zarr_write", "--storage-n", "1024", "--storage-chunk", "256", "--engines", "tessera,dask-threads,native"]);
   const jobs = makeJobs(o, { dir: "/x" }, { missing: "no" }, storageContext({ base: "/nonexistent-never-made" }));
-  const run = (label, seconds, sync, status = "ok", note = null) => ({ status, note, seconds, work: 1024 * 1024 * 8, result: 1, peakRssMiB: 100, variants: [{ key: "sync", label: `${label} + fdatasync`, seconds: sync }] });
+  const run = (label, seconds, sync, status = "ok", note = null) => ({ status, note, seconds, work: 1024 * 1024 * 8, result: 1, peakRssMiB: 100, timedRssMiB: 90, variants: [{ key: "sync", label: `${label} + fdatasync`, seconds: sync }] });
   const secs = { tessera: [1, 2], "dask-threads": [2, 3], "native-store-1t": [0.5, 1], "native-store-2t": [0.25, 1.5] };
   const rows = summarize(jobs, new Map(jobs.map((j) => [j, [run(j.label, ...secs[j.engine])]])));
   const get = (e) => rows.find((r) => r.engine === e);
@@ -117,6 +117,7 @@ test("summarize: variant rows beside their engine, compared with tessera's same 
   assert.is(disk.value, 0.5, "against the best C row (1 s: 1 thread)");
   assert.is(disk.verdict, "not met");
   assert.is(find(/peak RSS/).verdict, "met");
+  assert.match(find(/peak RSS/).detail, /^the whole step process, worker threads included; during the timed call alone 90 MiB$/, "the verdict reads the whole step (never below the timed call)");
   assert.ok(t.every((x) => x.issue === 10));
 });
 
