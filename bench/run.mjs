@@ -13,13 +13,14 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CASES, ENGINES, EXISTING, RANK_CASES, SIZED, SKIPPED, TUTORIAL, VIEW_CASES, checkResult } from "./lib/cases.mjs";
+import { CASES, ENGINES, EXISTING, QUICK_STORAGE, RANK_CASES, SIZED, SKIPPED, STORAGE_CASES, STORAGE_GROUP, TUTORIAL, VIEW_CASES, checkResult } from "./lib/cases.mjs";
 import { chartRows, runRankCases } from "./lib/rank-cases.mjs";
 import { ranksMarkdownTable } from "./ranks.mjs";
-import { interleave, lastJsonLine, machineInfo, median, minmax, runCommand } from "./lib/measure.mjs";
+import { interleave, killRunning, lastJsonLine, machineInfo, median, minmax, runCommand } from "./lib/measure.mjs";
 import { runDask, runNativeSpin, runNumpy, pythonMissing } from "./lib/peers.mjs";
 import { buildNative } from "./peers/native.mjs";
 import { renderMarkdown, renderSvg, renderTerminal, targetRows } from "./lib/report.mjs";
+import { makeStorageJobs, storageContext, storageSpaceProblem } from "./lib/storage.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -28,6 +29,9 @@ export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run 
   --quick              small subset in under a minute: sizes 2000,4000, chunk 1000, 1 rep, existing arrays 2048²
   --cases a,b          ${[...Object.keys(CASES), ...Object.keys(RANK_CASES), ...Object.keys(SKIPPED)].join(", ")}
                        (rank cases run bench/ranks.mjs: --quick runs allreduce and scaling as a smoke test)
+                       "storage" names the storage cases of issue 10 (${STORAGE_GROUP.join(", ")});
+                       ${STORAGE_CASES.filter((c) => !STORAGE_GROUP.includes(c)).join(", ")} (slow: ~20 MB/s) only by name. Storage cases run only
+                       when named (--quick: ${QUICK_STORAGE.join(", ")} at its tiny size)
   --sizes 10000,20000  sides n of the n×n random arrays of the tutorial and view cases (default 10000,20000)
   --chunk 2000         chunk side of the tutorial arrays (default 2000)
   --existing-n 8192    side of the existing arrays of ${EXISTING.join(" / ")} (8192: 512 MiB each)
@@ -43,6 +47,12 @@ export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run 
   --seed 1             random seed (every engine)
   --out latest         results go to bench/results/<out>.json, .md, .svg (--quick: quick)
   --no-warmup          skip the one unrecorded small run per engine (--quick skips it too; --warmup forces it)
+  --storage-n 23170    side of the storage cases' random float64 array (23170: 4 GiB; --quick 1024)
+  --storage-chunk 2048 its chunk side (storage and tessera chunks alike; --quick 256)
+  --storage-dir DIR    where the storage cases write (a temporary directory inside it, removed at the end;
+                       default ${os.tmpdir()}): the file system being measured
+  --cold-reads         drop the page cache (echo 1 > /proc/sys/vm/drop_caches: root only) before every timed
+                       read of the storage cases; default: warm cache (read right after the write's fdatasync)
   --timeout 900        seconds before one run is killed
   --strict             exit 3 when a tessera row failed or its result check warned (CI's smoke test);
                        missing peers never fail`;
@@ -53,6 +63,7 @@ export function parseArgs(argv) {
   const o = {
     quick: false, cases: null, sizes: null, caseSizes: {}, chunk: null, existingN: null, reps: null, engines: null,
     workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false, strict: false, beforeDist: null,
+    storageN: null, storageChunk: null, storageDir: null, coldReads: false,
   };
   const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   const int = (name, v, min = 1) => {
@@ -74,7 +85,7 @@ export function parseArgs(argv) {
       case "--warmup": o.warmup = true; break;
       case "--strict": o.strict = true; break;
       case "--help": case "-h": o.help = true; break;
-      case "--cases": o.cases = list(value()); break;
+      case "--cases": o.cases = list(value()).flatMap((c) => (c === "storage" ? STORAGE_GROUP : [c])); break;
       case "--sizes": o.sizes = list(value()).map((s) => int("--sizes", s)); break;
       case "--chunk": o.chunk = int("--chunk", value()); break;
       case "--existing-n": o.existingN = int("--existing-n", value()); break;
@@ -90,6 +101,10 @@ export function parseArgs(argv) {
         }
         break;
       case "--workers": o.workers = int("--workers", value()); break;
+      case "--storage-n": o.storageN = int("--storage-n", value()); break;
+      case "--storage-chunk": o.storageChunk = int("--storage-chunk", value()); break;
+      case "--storage-dir": o.storageDir = resolve(value()); break;
+      case "--cold-reads": o.coldReads = true; break;
       case "--seed": o.seed = int("--seed", value(), 0); break;
       case "--timeout": o.timeout = int("--timeout", value()); break;
       case "--out": o.out = value(); if (!/^[\w.-]+$/.test(o.out)) throw new UsageError(`--out ${JSON.stringify(o.out)} must be a plain file name`); break;
@@ -101,13 +116,17 @@ export function parseArgs(argv) {
   // optional engines (tessera-before) join the default list only when what they need is given
   o.engines ??= Object.keys(ENGINES).filter((e) => !ENGINES[e].optional || (e === "tessera-before" && o.beforeDist));
   for (const e of o.engines) if (!ENGINES[e]) throw new UsageError(`unknown engine ${JSON.stringify(e)}; engines: ${Object.keys(ENGINES).join(", ")}`);
-  // --quick leaves out the srun start-up case (it starts a SLURM cluster: tens of seconds)
-  o.cases ??= o.quick ? known.filter((c) => c !== "startup") : known;
+  // --quick leaves out the srun start-up case (it starts a SLURM cluster: tens of seconds); the storage cases
+  // (gigabytes on disk at full size) run only when named, but --quick has a tiny one
+  o.cases ??= o.quick ? known.filter((c) => c !== "startup" && (!STORAGE_CASES.includes(c) || QUICK_STORAGE.includes(c))) : known.filter((c) => !STORAGE_CASES.includes(c));
+  o.cases = [...new Set(o.cases)];
   o.sizes ??= o.quick ? [2000, 4000] : [10000, 20000];
   // the view cases are a smoke test in --quick: the smallest size only (unless --case-sizes says otherwise)
   if (o.quick) for (const c of VIEW_CASES) o.caseSizes[c] ??= [Math.min(...o.sizes)];
   o.chunk ??= o.quick ? 1000 : 2000;
   o.existingN ??= o.quick ? 2048 : 8192;
+  o.storageN ??= o.quick ? 1024 : 23170;
+  o.storageChunk ??= o.quick ? 256 : 2048;
   o.reps ??= o.quick ? 1 : 3;
   o.out ??= o.quick ? "quick" : "latest"; // a smoke run never overwrites the published results
   o.warmup ??= !o.quick; // --quick is a smoke test: no warm-up, to stay under a minute
@@ -155,11 +174,15 @@ function sizesOf(o, caseName) {
  * One job: one engine on one case at one size. `run()` resolves to a raw run record; `runAt(n)` runs the
  * same engine and case at another size (the warm-up).
  */
-export function makeJobs(o, dist, before) {
+export function makeJobs(o, dist, before, storage = storageContext({ base: o.storageDir ?? undefined, cold: o.coldReads })) {
   const jobs = [];
   const tiny = tinySizes(o.quick);
   const timeoutMs = o.timeout * 1000;
   for (const caseName of o.cases.filter((c) => CASES[c])) {
+    if (CASES[caseName].storage) {
+      jobs.push(...makeStorageJobs(caseName, o, dist, storage));
+      continue;
+    }
     const sized = SIZED.includes(caseName);
     const chunk = sized ? o.chunk : caseName === "ones_tiny_tasks" ? 10 : Math.min(2048, o.existingN);
     for (const size of sizesOf(o, caseName)) {
@@ -206,6 +229,14 @@ function normalize(job, raw) {
   if (raw.mode === "sum" || raw.mode === "add") { work = raw.bytes; seconds = raw.bytes / (raw.gb_per_s * 1e9); }
   if (raw.mode === "gensum") work = raw.n;
   if (!Number.isFinite(seconds) || !(seconds > 0)) return { ...rec, status: "error", note: `no time in output ${JSON.stringify(raw).slice(0, 200)}` };
+  if (c.storage) {
+    // checked by bench/lib/storage.mjs (against the engine's own generator); variants are rows of their own
+    return {
+      ...rec, status: raw.problem ? "warning" : "ok", note: raw.problem, seconds, work, result: raw.result,
+      peakRssMiB: raw.harnessPeakRssMiB, selfRssMiB: raw.peak_rss_mib, timedRssMiB: raw.timed_peak_rss_mib, wallSeconds: raw.wallSeconds, stealSeconds: raw.stealSeconds,
+      second: null, variants: raw.variants ?? [],
+    };
+  }
   let problem = null;
   if (raw.mode === "sum") problem = raw.ok ? null : `native sum result ${raw.result} wrong`;
   else if (raw.mode === "add") problem = checkResult("add_existing", job.n, raw.result);
@@ -219,7 +250,7 @@ function normalize(job, raw) {
 
 // ---- summary ---------------------------------------------------------------------------------------
 
-function summarize(jobs, runsByJob) {
+export function summarize(jobs, runsByJob) {
   const rows = [];
   const fmtRow = (job, engine, label, runs) => {
     const good = runs.filter((r) => r.status === "ok" || r.status === "warning");
@@ -234,11 +265,21 @@ function summarize(jobs, runsByJob) {
       throughput: Number.isFinite(med) && work ? work / med : NaN, unit: CASES[job.case].unit,
       peakRssMiB: good.length ? Math.max(...good.map((r) => r.peakRssMiB ?? NaN).filter(Number.isFinite)) : NaN,
       result: good[0]?.result ?? null, note: notes.join("; ") || null,
+      // storage steps: the peak the step sampled in itself during its timed call alone (the row's is the whole step)
+      ...(good.some((r) => Number.isFinite(r.timedRssMiB)) ? { timedRssMiB: Math.max(...good.map((r) => r.timedRssMiB).filter(Number.isFinite)) } : {}),
     };
   };
   for (const job of jobs) {
     const runs = runsByJob.get(job);
     rows.push(fmtRow(job, job.engine, job.label, runs));
+    // rows measured in the same runs (a write's "+ fdatasync", the persisted sum): compared with tessera's same row
+    const keys = [...new Set(runs.flatMap((r) => (r.variants ?? []).map((v) => v.key)))];
+    for (const key of keys) {
+      const withKey = runs.filter((r) => r.variants?.some((v) => v.key === key));
+      const v0 = withKey[0].variants.find((v) => v.key === key);
+      const vr = withKey.map((r) => ({ ...r, seconds: r.variants.find((v) => v.key === key).seconds }));
+      rows.push({ ...fmtRow(job, `${job.engine}-${key}`, v0.label, vr), peakRssMiB: NaN, base: `tessera-${key}` });
+    }
     if ((job.engine === "tessera" || job.engine === "tessera-before") && runs.some((r) => r.second)) {
       const second = runs.filter((r) => r.second).map((r) => ({
         ...r, seconds: r.second.seconds, result: r.second.result,
@@ -250,7 +291,7 @@ function summarize(jobs, runsByJob) {
   }
   for (const r of rows) {
     if (r.peakRssMiB === -Infinity) r.peakRssMiB = NaN;
-    const t = rows.find((x) => x.group === r.group && x.engine === "tessera");
+    const t = rows.find((x) => x.group === r.group && x.engine === (r.base ?? "tessera"));
     // time ÷ tessera for the same work: > 1 means tessera is faster (throughputs, since tiny-task counts differ)
     r.vsTessera = t && Number.isFinite(t.throughput) && Number.isFinite(r.throughput) ? t.throughput / r.throughput : NaN;
   }
@@ -264,7 +305,7 @@ function summarize(jobs, runsByJob) {
 export function strictFailures(rows, ranks) {
   const out = [];
   for (const r of rows) {
-    if (r.engine !== "tessera" && r.engine !== "tessera-2nd") continue;
+    if (r.engine !== "tessera" && !(r.engine.startsWith("tessera-") && !r.engine.startsWith("tessera-before"))) continue; // tessera's rows and its variants
     if (r.status !== "ok") out.push(`${r.case} n=${r.n} ${r.label}: ${r.status}${r.note ? ` (${r.note})` : ""}`);
   }
   if (ranks?.error) out.push(`rank cases: ${ranks.error}`);
@@ -338,9 +379,30 @@ export async function main(argv) {
     console.log(USAGE);
     return 0;
   }
+  const storageCases = o.cases.filter((c) => CASES[c]?.storage);
+  if (o.coldReads && storageCases.length && process.getuid?.() !== 0) {
+    console.error("bench: --cold-reads drops the page cache (/proc/sys/vm/drop_caches), which needs root; without it the storage reads are warm-cache reads");
+    return 2;
+  }
+  const space = storageCases.length ? storageSpaceProblem(storageCases, o.storageN, o.storageChunk, o.storageDir ?? os.tmpdir()) : null;
+  if (space) {
+    console.error(`bench: refusing to run: ${space}`);
+    return 2;
+  }
   const started = new Date();
   const t0 = performance.now();
   const dist = o.engines.includes("tessera") ? snapshotDist() : { error: "tessera not selected" };
+  const storage = storageContext({ base: o.storageDir ?? undefined, cold: o.coldReads });
+  // a signal must not leave gigabytes behind: stop the running child, remove the storage directory and the snapshot
+  const onSignal = (sig) => {
+    killRunning();
+    storage.cleanup();
+    if (dist.dir) rmSync(dist.dir, { recursive: true, force: true });
+    log(`bench: ${sig}: stopped, temporary files removed`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const before = beforeDist(o.beforeDist);
   // recorded with the snapshot, at the start: others may commit while the suite runs
   const source = { commit: git(["rev-parse", "--short", "HEAD"]), dirtyFiles: (git(["status", "--porcelain", "--", "src", "assembly"]) ?? "").split("\n").filter(Boolean).length };
@@ -348,7 +410,12 @@ export async function main(argv) {
     const info = machineInfo();
     const py = await pythonMissing();
     log(`bench: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, python ${info.python ?? "-"}, dask ${info.dask ?? "-"}${py ? ` (python peers missing: ${py})` : ""}`);
-    const jobs = makeJobs(o, dist, before);
+    const jobs = makeJobs(o, dist, before, storage);
+    if (storageCases.length) {
+      const si = storage.info();
+      log(`bench: storage cases write under ${si.base} (${si.fstype ?? "?"} on ${si.device ?? "?"}, ${si.freeGiB} GiB free), ${o.storageN}² float64 in chunks of ${Math.min(o.storageChunk, o.storageN)}, ${si.cache} cache reads`);
+      if (si.fstype === "tmpfs" || si.fstype === "ramfs") log(`bench: WARNING ${si.base} is ${si.fstype}: memory, not a disk; pass --storage-dir on a disk`);
+    }
     if (before.missing) log(`bench: tessera-before: ${o.engines.includes("tessera-before") ? "missing" : "not run"}: ${before.missing}`);
     else log(`bench: tessera-before: ${before.label} from ${before.dir}, kernels ${before.wasmSha256}`);
     const spinBefore = await runNativeSpin(1); // host-contention control, in every suite
@@ -399,6 +466,7 @@ export async function main(argv) {
         : { dir: before.dir, commit: before.commit, dirtyFiles: before.dirtyFiles, wasmSha256: before.wasmSha256, label: before.label },
       controls: { spinBefore, spinAfter },
       cases: Object.fromEntries(Object.entries(CASES).filter(([c]) => o.cases.includes(c)).map(([c, v]) => [c, { title: v.title, what: v.what, unit: v.unit }])),
+      storage: storageCases.length ? { ...storage.info(), n: o.storageN, chunk: Math.min(o.storageChunk, o.storageN) } : null,
     };
     const targets = targetRows(rows);
     const result = { meta, rows, targets, rankRows: ranks?.rows ?? null, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };
@@ -426,6 +494,9 @@ export async function main(argv) {
     }
     return 0;
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    storage.cleanup();
     if (dist.dir) rmSync(dist.dir, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,49 @@ export function uniformTolerance(count, scale, value) {
   return (6 * scale * Math.sqrt(count / 12)) / Math.abs(value);
 }
 
+/**
+ * Storage cases (issue 10): random n x n float64 written to, or read from, a fresh directory under the
+ * harness's temporary storage directory (--storage-n, --storage-chunk, --storage-dir). Every step is a child
+ * process of its own (bench/lib/storage.mjs), so each row's peak RSS is that step's alone. `step` is what is
+ * timed: "write" (the engine's write call; its "+ fdatasync" row adds the sync of every file written),
+ * "read" (a sum that reads every byte, right after the same engine's own write and fdatasync: warm cache,
+ * unless --cold-reads), "sum-vs-persisted" (the file's sum, then the persisted array's sum, same process).
+ * Results are checked against the sum the engine's own generator gives (computed by the engine in the write
+ * step, over the chunks the read uses, so a correct read matches it bit for bit).
+ */
+const STORAGE = {
+  zarr_write: { format: "zarr", codec: "none", step: "write", title: "random → toZarr (uncompressed)",
+    what: "toZarr(random.random([n, n], { chunks: c, seed }), p, { codec: 'none' }) (dask: x.to_zarr(p, compressor=None)); " +
+      "C: pwrite() of the same number of bytes into as many files (page cache), then fdatasync() (the disk's limit)" },
+  zarr_write_zstd: { format: "zarr", codec: "zstd", step: "write", title: "random → toZarr (zstd)",
+    what: "toZarr(x, p, { codec: 'zstd' }) (level 1; dask: compressor=numcodecs.Zstd(level=1)); the C row writes the uncompressed bytes" },
+  zarr_read: { format: "zarr", codec: "none", step: "read", title: "openZarr → sum (uncompressed)",
+    what: "openZarr(p).sum() (dask: da.from_zarr(p).sum()) right after the engine's own write and fdatasync; C: pread() and sum of the same files" },
+  zarr_read_zstd: { format: "zarr", codec: "zstd", step: "read", title: "openZarr → sum (zstd)",
+    what: "openZarr(p).sum() of the zstd array (dask: da.from_zarr(p).sum()); the C row reads the uncompressed bytes" },
+  zarr_write_gzip: { format: "zarr", codec: "gzip", step: "write", title: "random → toZarr (gzip)",
+    what: "toZarr(x, p, { codec: 'gzip' }) (level 1; dask: compressor=numcodecs.GZip(level=1)); the C row writes the uncompressed bytes" },
+  zarr_read_gzip: { format: "zarr", codec: "gzip", step: "read", title: "openZarr → sum (gzip)",
+    what: "openZarr(p).sum() of the gzip array (dask: da.from_zarr(p).sum()); the C row reads the uncompressed bytes" },
+  zarr_sum_vs_persisted: { format: "zarr", codec: "none", step: "sum-vs-persisted", title: "openZarr(p).sum() vs persisted sum",
+    what: "in one process: openZarr(p).sum() timed, then a = openZarr(p).persist() (untimed) and a.sum() timed (the 'persisted' row); " +
+      "dask: da.from_zarr(p).sum() vs .persist().sum(); the persisted copy is the array's size in memory" },
+  npy_save: { format: "npy", codec: "none", step: "write", title: "random → saveNpy",
+    what: "saveNpy(random.random([n, n], { chunks: c, seed }), p) (generation included) vs numpy np.save(p, a) of an array made before " +
+      "(untimed; it counts in numpy's RSS); C: pwrite() of one file of the same size, then fdatasync()" },
+  npy_load: { format: "npy", codec: "none", step: "read", title: "loadNpy → sum",
+    what: "loadNpy(p).sum() (by byte ranges per chunk) vs numpy np.load(p, mmap_mode='r').sum() (its mapped pages count in its RSS); C: pread() and sum" },
+};
+export const STORAGE_CASES = Object.keys(STORAGE);
+/**
+ * What `--cases storage` names: issue 10's cases (uncompressed, zstd, the persisted comparison, .npy). Not gzip:
+ * level 1 deflate of random doubles runs at about 20 MB/s a core here (half an hour a rep at 4 GiB), so its
+ * cases run only when named.
+ */
+export const STORAGE_GROUP = STORAGE_CASES.filter((c) => STORAGE[c].codec !== "gzip");
+/** The storage case run by --quick (tiny: a smoke test of the write and read steps and a codec). */
+export const QUICK_STORAGE = ["zarr_read_zstd"];
+
 export const CASES = {
   random_sum: {
     title: "random → sum",
@@ -115,6 +158,10 @@ export const CASES = {
     unit: "tasks/s", work: null, // from the result's task count
     expect: (n) => ({ value: n, rel: 0 }),
   },
+  ...Object.fromEntries(Object.entries(STORAGE).map(([c, v]) => [c, {
+    title: v.title, what: v.what, unit: "GB/s", work: (n) => n * n * 8, // GB/s of the array's bytes, for every engine
+    expect: null, storage: v, // checked by bench/lib/storage.mjs against the engine's own generator
+  }])),
 };
 
 /** Not built yet in tessera: printed as skipped, never measured or estimated. */
@@ -157,14 +204,16 @@ export function checkResult(caseName, n, result, { expectOverride, length } = {}
 /** The cases that existed before the redesign (issue 9): what the tessera-before engine can run. */
 export const BEFORE_CASES = [...TUTORIAL, "sum_existing", "add_existing", "ones_tiny_tasks"];
 
+const NPY_CASES = STORAGE_CASES.filter((c) => STORAGE[c].format === "npy");
+
 export const ENGINES = {
   tessera: { label: "tessera", cases: Object.keys(CASES) },
   // The engine of commit 123c012 (or whatever --before-dist DIR was built from: the label names its commit),
   // run by the same bench/tessera_case.mjs; only selected by default when --before-dist is given.
   "tessera-before": { label: "tessera before the redesign (123c012)", cases: BEFORE_CASES, optional: true },
-  "dask-threads": { label: "dask threads", cases: Object.keys(CASES) },
+  "dask-threads": { label: "dask threads", cases: Object.keys(CASES).filter((c) => !NPY_CASES.includes(c)) },
   "dask-distributed": { label: "dask distributed 2×1", cases: ["random_mapblocks_add_sum", "ones_tiny_tasks"] },
   // transpose_add_sum0 is not natural block by block with one sequential generator (it pairs block (i, j) with (j, i))
-  numpy: { label: "numpy 1 thread", cases: [...TUTORIAL, "slice_sum", "concat_mean1", "reshape_sum", "sum_existing", "add_existing", "reshape_existing_sum"] },
-  native: { label: "C native", cases: ["random_sum", "random_add_sum", "random_mapblocks_add_sum", "sum_existing", "add_existing"] },
+  numpy: { label: "numpy 1 thread", cases: [...TUTORIAL, "slice_sum", "concat_mean1", "reshape_sum", "sum_existing", "add_existing", "reshape_existing_sum", ...NPY_CASES] },
+  native: { label: "C native", cases: ["random_sum", "random_add_sum", "random_mapblocks_add_sum", "sum_existing", "add_existing", ...STORAGE_CASES.filter((c) => c !== "zarr_sum_vs_persisted")] },
 };

@@ -28,6 +28,17 @@ export function treePids(root) {
 
 const PAGE_BYTES = 4096;
 
+/** Process groups of the children runCommand started that are still running (killRunning stops them). */
+const running = new Set();
+
+/** SIGKILL to the process group of every child still running (on the harness's own SIGINT / SIGTERM). */
+export function killRunning() {
+  for (const pid of running) {
+    try { process.kill(-pid, "SIGKILL"); } catch { /* already gone */ }
+  }
+  running.clear();
+}
+
 /** Summed RSS in bytes of these pids (those that exited count 0): /proc/PID/statm, a few µs each. */
 export function rssBytes(pids) {
   let total = 0;
@@ -59,6 +70,7 @@ export function runCommand(argv, { env, cwd, timeoutMs = 600_000, sampleMs = 20,
     const child = spawn(argv[0], argv.slice(1), {
       env: env ? { ...process.env, ...env } : process.env, cwd, detached: true, stdio: ["ignore", "pipe", "pipe"],
     });
+    if (child.pid) running.add(child.pid);
     let stdout = "", stderr = "", peak = 0, timedOut = false;
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => { stderr += d; if (passStderr) process.stderr.write(d); }); // passStderr: progress of a long child
@@ -77,6 +89,7 @@ export function runCommand(argv, { env, cwd, timeoutMs = 600_000, sampleMs = 20,
     }, timeoutMs);
     child.on("error", (e) => { clearInterval(sampler); clearTimeout(killer); reject(e); });
     child.on("close", (code, signal) => {
+      running.delete(child.pid);
       clearInterval(sampler);
       clearTimeout(killer);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

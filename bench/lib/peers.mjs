@@ -57,6 +57,33 @@ export async function runNumpy(caseName, { n, chunk, seed = 1, timeoutMs } = {})
   return runPeer([PY, join(peersDir, "numpy_tutorial.py"), caseName, String(n), String(chunk), String(seed)], { timeoutMs });
 }
 
+let storageCheck; // cached promise per format: null when usable, else the reason
+/** null when /usr/bin/python3 has what the storage peer needs (dask, zarr and numcodecs for Zarr; numpy for .npy). */
+export function storagePythonMissing(format) {
+  storageCheck ??= new Map();
+  if (!storageCheck.has(format)) {
+    storageCheck.set(format, (async () => {
+      if (!existsSync(PY)) return `${PY} not found: run scripts/install-peers.sh`;
+      const mods = format === "zarr" ? "numpy, psutil, dask, dask.array, zarr, numcodecs" : "numpy, psutil";
+      const r = await runCommand([PY, "-c", `import ${mods}`], { timeoutMs: 60_000 });
+      if (r.code === 0) return null;
+      const mod = /No module named '([^']+)'/.exec(r.stderr)?.[1];
+      return `${PY} cannot import ${mod ?? mods} (python3-${mod ?? "zarr"}): run scripts/install-peers.sh and scripts/install-interop.sh`;
+    })());
+  }
+  return storageCheck.get(format);
+}
+
+/**
+ * One step of a storage case with dask (zarr-*) or numpy (npy-*): bench/peers/storage_peer.py OP PATH N CHUNK
+ * CODEC SEED WORKERS. Same result shape as runDask, or { missing }.
+ */
+export async function runStoragePeer(op, args, { timeoutMs } = {}) {
+  const missing = await storagePythonMissing(op.startsWith("zarr") ? "zarr" : "npy");
+  if (missing) return { missing };
+  return runPeer([PY, join(peersDir, "storage_peer.py"), op, ...args.map(String)], { timeoutMs });
+}
+
 let nativePath;
 async function native(mode, args, timeoutMs) {
   nativePath ??= buildNative({ quiet: true });

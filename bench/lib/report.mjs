@@ -13,8 +13,24 @@ export const TARGETS = {
   /** tessera's peak RSS ÷ dask threads' for the cases issue 9 adds: at most dask's */
   rss: 1,
 };
+/** The targets of issue 10 (storage; see bench/README.md, "Issue 10: storage"). */
+export const STORAGE_TARGETS = {
+  /** tessera's GB/s ÷ dask threads' on the Zarr write and read cases: at least 2 */
+  vsDask: 2,
+  /** tessera's write + fdatasync GB/s ÷ the C write() + fdatasync (the disk's limit), uncompressed: at least 0.7 */
+  diskLimit: 0.7,
+  /** openZarr(p).sum() time ÷ the persisted array's sum time, warm page cache: at most 1.2 */
+  sumVsPersisted: 1.2,
+  /** tessera's peak RSS writing and reading the Zarr array, MiB: at most 300 */
+  rssMiB: 300,
+};
+/** The Zarr cases whose GB/s issue 10 compares with dask's (uncompressed and zstd; gzip is context). */
+const VS_DASK = ["zarr_write", "zarr_write_zstd", "zarr_read", "zarr_read_zstd"];
+/** The Zarr write and read cases: tessera's peak RSS at most STORAGE_TARGETS.rssMiB. */
+const ZARR_RW = [...VS_DASK, "zarr_write_gzip", "zarr_read_gzip"];
 /** The cases whose peak RSS issue 9 compares with dask's. */
 const RSS_CASES = ["random_mapblocks_add_sum", "slice_sum", "transpose_add_sum0", "concat_mean1", "reshape_sum", "reshape_existing_sum"];
+const STORAGE_ROWS = [...ZARR_RW, "zarr_sum_vs_persisted", "npy_save", "npy_load"];
 
 export function fmtSeconds(s) {
   if (!fin(s)) return "-";
@@ -65,6 +81,12 @@ function contentionWarning(meta) {
   return lo < 1.6 ? `the host was contended (spin ratio ${lo} < 1.6): 2-thread figures are understated; compare ratios, not absolutes` : null;
 }
 
+/** Where and how the storage cases ran: the file system measured and the page cache's state for the reads. */
+export function storageLine(st) {
+  const cache = st.cache === "cold" ? "cold cache (page cache dropped before every timed read)" : "warm cache (every read right after the same engine's write and fdatasync)";
+  return `storage: ${st.n}² float64 in chunks of ${st.chunk}, under ${st.base} (${st.fstype ?? "?"} on ${st.device ?? "?"}, ${st.freeGiB} GiB free at the start); reads: ${cache}`;
+}
+
 function beforeLine(meta) {
   const b = meta.tesseraBefore;
   if (!b) return null;
@@ -97,7 +119,7 @@ export function targetRows(rows) {
     const faster = b.case === "sum_existing"; // contiguous chunks: the persisted sum should gain
     const limit = faster ? 1 : TARGETS.before;
     out.push({
-      check: `tessera ÷ before${second ? " (2nd compute)" : ""}`, case: b.case, n: b.n, value,
+      issue: 9, check: `tessera ÷ before${second ? " (2nd compute)" : ""}`, case: b.case, n: b.n, value,
       target: faster ? "< 1× (contiguous chunks)" : `≤ ${TARGETS.before}×`, verdict: value < limit || (!faster && value === limit) ? "ok" : "MISSED",
       detail: `${fmtSeconds(t.median)} s vs ${fmtSeconds(b.median)} s`,
     });
@@ -109,37 +131,119 @@ export function targetRows(rows) {
     const value = mb.median / add.median;
     const ours = mb.engine === "tessera";
     out.push({
-      check: `mapBlocks ÷ add, ${mb.engine}`, case: mb.case, n: mb.n, value,
+      issue: 9, check: `mapBlocks ÷ add, ${mb.engine}`, case: mb.case, n: mb.n, value,
       target: ours ? `≤ ${TARGETS.mapBlocks}×` : "", verdict: ours ? (value <= TARGETS.mapBlocks ? "ok" : "MISSED") : "",
       detail: `${fmtSeconds(mb.median)} s vs ${fmtSeconds(add.median)} s`,
     });
   }
   for (const t of rows) {
-    if (t.engine !== "tessera") continue;
+    if (t.engine !== "tessera" || STORAGE_ROWS.includes(t.case)) continue;
     const d = find(t.group, "dask-threads");
     if (!measured(t) || !measured(d) || !fin(t.peakRssMiB) || !fin(d.peakRssMiB) || d.peakRssMiB <= 0) continue;
     const value = t.peakRssMiB / d.peakRssMiB;
     const asked = RSS_CASES.includes(t.case);
     out.push({
-      check: "peak RSS ÷ dask threads", case: t.case, n: t.n, value,
+      issue: 9, check: "peak RSS ÷ dask threads", case: t.case, n: t.n, value,
       target: asked ? `≤ ${TARGETS.rss}×` : "", verdict: asked ? (value <= TARGETS.rss ? "ok" : "MISSED") : "",
       detail: `${fmtRss(t.peakRssMiB)} vs ${fmtRss(d.peakRssMiB)} MiB`,
     });
+  }
+  out.push(...storageTargetRows(rows));
+  return out;
+}
+
+/**
+ * Issue 10's comparisons (the storage cases), from the rows of one run: tessera's GB/s ÷ dask threads' (≥ 2×,
+ * uncompressed and zstd), write + fdatasync ÷ the C write + fdatasync (≥ 70% of the disk's limit, uncompressed),
+ * openZarr(p).sum() ÷ the persisted sum (≤ 1.2×), tessera's peak RSS writing and reading Zarr (≤ 300 MiB); the
+ * page-cache ratios, gzip vs dask, durable vs durable and npy are context (no verdict). A target whose rows
+ * were not measured says so ("not measured", with why) rather than vanishing; a tessera row whose result check
+ * failed never meets a target.
+ */
+export function storageTargetRows(rows) {
+  const out = [];
+  const measured = (r) => r && (r.status === "ok" || r.status === "warning") && fin(r.throughput);
+  const find = (group, engine) => rows.find((r) => r.group === group && r.engine === engine);
+  const bestC = (group, re) => rows.filter((r) => r.group === group && re.test(r.engine) && measured(r)).sort((a, b) => b.throughput - a.throughput)[0];
+  const gbs = (r) => `${(r.throughput / 1e9).toFixed(2)} GB/s`;
+  const why = (r, what) => (r ? `${r.label}: ${r.status}${r.note ? ` (${r.note})` : ""}` : `${what}: not run`);
+  const T = STORAGE_TARGETS;
+  /** A verdict: "" for context, else met / not met; a failed result check (tessera's or the peer's) is said. */
+  const verdict = (asked, ok, ours, peer) => {
+    if (!asked) return "";
+    if (ours?.status === "warning") return "not met (result check failed)";
+    if (peer?.status === "warning") return `${ok ? "met" : "not met"} (the peer's result check failed)`;
+    return ok ? "met" : "not met";
+  };
+  for (const t of rows) {
+    if (!STORAGE_ROWS.includes(t.case)) continue;
+    const push = (row) => out.push({ issue: 10, case: t.case, n: t.n, ...row });
+    const unmeasured = (check, target, detail) => push({ check, value: NaN, display: "-", target, verdict: "not measured", detail });
+    const isTessera = t.engine === "tessera" || t.engine === "tessera-sync";
+    const sync = t.engine === "tessera-sync";
+    if (isTessera && !measured(t)) {
+      if (VS_DASK.includes(t.case) && !sync) unmeasured(`${t.label} ÷ dask threads (GB/s)`, `≥ ${T.vsDask}×`, why(t));
+      if (t.case === "zarr_sum_vs_persisted" && !sync) unmeasured("file sum ÷ persisted sum, tessera", `≤ ${T.sumVsPersisted}×`, why(t));
+      continue;
+    }
+    if (!measured(t)) continue;
+    if (isTessera) {
+      const peerEngine = t.engine.replace("tessera", t.case.startsWith("npy") ? "numpy" : "dask-threads");
+      const peer = find(t.group, peerEngine);
+      if (t.case !== "zarr_sum_vs_persisted") {
+        const asked = VS_DASK.includes(t.case) && !sync;
+        if (measured(peer)) {
+          const value = t.throughput / peer.throughput;
+          push({ check: `${t.label} ÷ ${peer.label} (GB/s)`, value, target: asked ? `≥ ${T.vsDask}×` : "", verdict: verdict(asked, value >= T.vsDask, t, peer), detail: `${gbs(t)} vs ${gbs(peer)}` });
+        } else if (asked) unmeasured(`${t.label} ÷ dask threads (GB/s)`, `≥ ${T.vsDask}×`, why(peer, "dask threads"));
+      }
+      const c = t.case === "zarr_sum_vs_persisted" ? null : bestC(t.group, sync ? /^native-store-\dt-sync$/ : /^native-store-\dt$/);
+      const askedDisk = sync && t.case === "zarr_write";
+      if (c) {
+        const value = t.throughput / c.throughput;
+        push({ check: `${t.label} ÷ ${c.label} (GB/s)`, value, target: askedDisk ? `≥ ${T.diskLimit}×` : "", verdict: verdict(askedDisk, value >= T.diskLimit, t, c), detail: `${gbs(t)} vs ${gbs(c)}` });
+      } else if (askedDisk) {
+        unmeasured(`${t.label} ÷ C write() + fdatasync (disk limit) (GB/s)`, `≥ ${T.diskLimit}×`, why(find(t.group, "native-store-1t-sync"), "C control"));
+      }
+      if (t.engine === "tessera" && t.case !== "zarr_sum_vs_persisted" && fin(t.peakRssMiB)) {
+        const asked = ZARR_RW.includes(t.case);
+        push({ check: "tessera peak RSS", value: t.peakRssMiB, display: `${fmtRss(t.peakRssMiB)} MiB`, target: asked ? `≤ ${T.rssMiB} MiB` : "", verdict: verdict(asked, t.peakRssMiB <= T.rssMiB, t), detail: `the whole step process, worker threads included${fin(t.timedRssMiB) ? `; during the timed call alone ${fmtRss(t.timedRssMiB)} MiB` : ""}` });
+      }
+    }
+    if (t.case === "zarr_sum_vs_persisted" && (t.engine === "tessera" || t.engine === "dask-threads")) {
+      const p = find(t.group, `${t.engine}-persisted`);
+      const ours = t.engine === "tessera";
+      if (!measured(p)) {
+        if (ours) unmeasured("file sum ÷ persisted sum, tessera", `≤ ${T.sumVsPersisted}×`, why(p, "the persisted sum"));
+        continue;
+      }
+      const value = t.median / p.median;
+      push({ check: `file sum ÷ persisted sum, ${t.engine}`, value, target: ours ? `≤ ${T.sumVsPersisted}×` : "", verdict: verdict(ours, value <= T.sumVsPersisted, t), detail: `${fmtSeconds(t.median)} s vs ${fmtSeconds(p.median)} s` });
+    }
   }
   return out;
 }
 
 const TARGET_HEAD = ["check", "case", "size", "ratio", "target", "", "detail"];
-const targetCells = (t) => [t.check, t.case, t.case === "ones_tiny_tasks" ? t.n.toLocaleString("en-US") : `${t.n}²`, fmtRatio(t.value), t.target, t.verdict, t.detail];
+const targetCells = (t) => [t.check, t.case, t.case === "ones_tiny_tasks" ? t.n.toLocaleString("en-US") : `${t.n}²`, t.display ?? fmtRatio(t.value), t.target, t.verdict, t.detail];
 
 function targetsTerminal(rows, meta) {
-  const targets = targetRows(rows);
+  const all = targetRows(rows);
+  return [...targetsTable(all.filter((t) => t.issue === 9), meta, 9), ...targetsTable(all.filter((t) => t.issue === 10), meta, 10)];
+}
+
+const TARGET_INTRO = {
+  9: "ratios of medians in this run; ratio < 1: tessera is faster or smaller",
+  10: "storage; ratios of medians in this run; GB/s ratios > 1: tessera is faster",
+};
+
+function targetsTable(targets, meta, issue) {
   if (!targets.length) return [];
   const all = [TARGET_HEAD, ...targets.map(targetCells)];
   const width = TARGET_HEAD.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => (i === 3 ? String(c).padStart(width[i]) : String(c).padEnd(width[i]))).join("  ").trimEnd();
   const quick = meta.options.quick ? " --quick: runs of a few ms and peak RSS near the processes' baseline (node about 85 MiB, python about 65): read the targets from a full run." : "";
-  return ["", `Issue 9 targets (ratios of medians in this run; ratio < 1: tessera is faster or smaller).${quick}`, "", line(TARGET_HEAD),
+  return ["", `Issue ${issue} targets (${TARGET_INTRO[issue]}).${quick}`, "", line(TARGET_HEAD),
     width.map((w) => "-".repeat(w)).join("  "), ...targets.map((t) => line(targetCells(t)))];
 }
 
@@ -149,6 +253,7 @@ export function renderTerminal(rows, skipped, meta) {
   const width = HEAD.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => (i >= 3 && i <= 7 ? String(c).padStart(width[i]) : String(c).padEnd(width[i]))).join("  ").trimEnd();
   const out = ["", `machine: ${machineLine(meta.machine)}`, `tessera ${meta.tessera.commit}${meta.tessera.dirtyFiles ? ` + ${meta.tessera.dirtyFiles} uncommitted files in src/ assembly/` : ""}, kernels ${meta.tessera.wasmSha256 ?? meta.tessera.dist}`, controlsLine(meta)];
+  if (meta.storage) out.push(storageLine(meta.storage));
   const cw = contentionWarning(meta);
   if (cw) out.push(`WARNING ${cw}`);
   out.push("", line(HEAD), width.map((w) => "-".repeat(w)).join("  "));
@@ -177,6 +282,7 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
     `- options: reps ${meta.options.reps} (interleaved), sizes ${meta.options.sizes.join(", ")}, chunk ${meta.options.chunk}, existing arrays ${meta.options.existingN}², workers ${meta.options.workers}, seed ${meta.options.seed}${meta.options.quick ? ", --quick" : ""}; ${meta.seconds} s in all`,
     `- python peers: ${meta.pythonPeers}`,
   ];
+  if (meta.storage) out.push(`- ${storageLine(meta.storage)}`);
   const before = beforeLine(meta);
   if (before) out.push(`- ${before}`);
   const cw = contentionWarning(meta);
@@ -189,10 +295,13 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
   }
   for (const s of skipped) out.push(`| ${s.case} | - | - | - | - | - | - | - | skipped: ${esc(s.note)} |`);
   out.push("", "Median of the interleaved reps; min–max over them. Throughput: elements/s (el/s) for the random pipelines, GB/s of array data for the existing arrays, tasks/s for the per-task case. time ÷ tessera: the engine's time for tessera's work (from throughputs), > 1 means tessera is faster. Peak RSS: the whole process tree (dask distributed's workers included), sampled every 20 ms (the tree rescanned every 200 ms).", "");
-  const targets = targetRows(rows);
-  if (targets.length) {
+  const all = targetRows(rows);
+  const intro = { 9: "Ratios of medians in this run; below 1, tessera is faster (or smaller).", 10: "Storage: ratios of medians in this run; GB/s ratios above 1, tessera is faster." };
+  for (const issue of [9, 10]) {
+    const targets = all.filter((t) => t.issue === issue);
+    if (!targets.length) continue;
     const quick = meta.options.quick ? " With --quick, runs of a few ms and peak RSS near the processes' baseline: read the targets from a full run." : "";
-    out.push("## Issue 9 targets", "", `Ratios of medians in this run; below 1, tessera is faster (or smaller).${quick}`, "",
+    out.push(`## Issue ${issue} targets`, "", `${intro[issue]}${quick}`, "",
       `| ${TARGET_HEAD.map((h) => h || "verdict").join(" | ")} |`, `|${TARGET_HEAD.map((_, i) => (i === 3 ? "---:" : "---")).join("|")}|`);
     for (const t of targets) out.push(`| ${targetCells(t).map(esc).join(" | ")} |`);
     out.push("");

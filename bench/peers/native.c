@@ -4,6 +4,10 @@
  *   native add [THREADS] [N]  GB/s of c = a + b over float64 arrays of N doubles (3 streams counted), median of 9
  *   native gensum N [THREADS] xoshiro256+ generate-and-sum of N doubles in one pass, split over THREADS (default 1)
  *   native spin SECONDS     compute-bound loop on 1 then 2 pthreads: the ratio shows host contention
+ *   native store-write DIR FILES BYTES THREADS   writes FILES files DIR/c<k> of BYTES bytes each (random doubles,
+ *                             generated once, untimed) with pwrite() on THREADS threads, then fdatasync()s them:
+ *                             the page cache's and the disk's limits for storing an array (the storage cases)
+ *   native store-read DIR FILES BYTES THREADS    reads them back with pread() and sums every double
  * Build: gcc -O3 -march=native -pthread native.c -o native   (see native.mjs) */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -12,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #ifdef __AVX2__
 #include <immintrin.h>
 #endif
@@ -245,6 +253,104 @@ static int mode_spin(double seconds) {
   return 0;
 }
 
+/* ---- store-write / store-read: the storage cases' limits (the page cache, and with fdatasync the disk) ---- */
+
+/* The work is split into units of one block (32 MiB, or the whole file when smaller) of one file, so one big
+ * file (.npy) is shared by the threads as evenly as many chunk files (Zarr) are. Sums are kept per unit and
+ * added in unit order, so the read's total is bit-identical to the write's expected total when every byte
+ * came back. A write is timed in two phases: pwrite() of everything (into the page cache, as the engines'
+ * write calls return), then fdatasync() of every file (the disk). */
+enum { STORE_BLOCK = 32 << 20 };
+typedef struct {
+  int write, sync, threads, t;
+  int *fds;
+  size_t files, bytes, block, units_per_file;
+  const double *src; /* write: the block written everywhere */
+  double *dst;       /* read: this thread's buffer */
+  double *sums;      /* per unit */
+  int err;
+} StoreJob;
+
+static void *store_thread(void *arg) {
+  StoreJob *j = arg;
+  if (j->sync) {
+    for (size_t k = j->t; k < j->files; k += j->threads)
+      if (fdatasync(j->fds[k]) != 0) { j->err = errno; return NULL; }
+    return NULL;
+  }
+  size_t units = j->files * j->units_per_file;
+  for (size_t u = j->t; u < units; u += j->threads) {
+    size_t k = u / j->units_per_file, b = u % j->units_per_file;
+    size_t off = b * j->block, len = j->bytes - off < j->block ? j->bytes - off : j->block, done = 0;
+    char *p = j->write ? (char *)j->src : (char *)j->dst;
+    while (done < len) {
+      ssize_t r = j->write ? pwrite(j->fds[k], p + done, len - done, off + done) : pread(j->fds[k], p + done, len - done, off + done);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) { j->err = r < 0 ? errno : EIO; return NULL; }
+      done += (size_t)r;
+    }
+    j->sums[u] = sum_range(j->write ? j->src : j->dst, len / sizeof(double));
+  }
+  return NULL;
+}
+
+/* Runs one phase on every thread; 0, or the first error (errno). */
+static int store_phase(StoreJob *jobs, int threads, int sync) {
+  pthread_t tid[64];
+  for (int t = 0; t < threads; t++) { jobs[t].sync = sync; pthread_create(&tid[t], NULL, store_thread, &jobs[t]); }
+  for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
+  for (int t = 0; t < threads; t++) if (jobs[t].err) return jobs[t].err;
+  return 0;
+}
+
+static int mode_store(int write, const char *dir, size_t files, size_t bytes, int threads) {
+  size_t block = (bytes < STORE_BLOCK ? bytes : STORE_BLOCK) & ~(size_t)7;
+  if (block == 0 || bytes % 8) { fprintf(stderr, "BYTES must be a positive multiple of 8\n"); return 2; }
+  size_t upf = (bytes + block - 1) / block, units = files * upf;
+  int *fds = calloc(files, sizeof(int));
+  double *sums = calloc(units, sizeof(double));
+  double *src = NULL;
+  if (write) { /* untimed: the bytes exist before the write, as the engines' arrays do in numpy */
+    src = aligned_alloc(64, (block + 63) & ~(size_t)63);
+    uint64_t seed = 7;
+    for (size_t i = 0; i < block / 8; i++) src[i] = (double)(splitmix64(&seed) >> 11) * 0x1.0p-53;
+  }
+  StoreJob jobs[64];
+  for (int t = 0; t < threads; t++) {
+    jobs[t] = (StoreJob){write, 0, threads, t, fds, files, bytes, block, upf, src, NULL, sums, 0};
+    if (!write) jobs[t].dst = aligned_alloc(64, (block + 63) & ~(size_t)63);
+  }
+  char path[4096];
+  double t0 = now();
+  for (size_t k = 0; k < files; k++) { /* opening (creating) the files is part of the work, as for the engines */
+    snprintf(path, sizeof path, "%s/c%zu", dir, k);
+    fds[k] = write ? open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644) : open(path, O_RDONLY);
+    if (fds[k] < 0) { fprintf(stderr, "%s: %s\n", path, strerror(errno)); return 1; }
+  }
+  int err = store_phase(jobs, threads, 0);
+  double t1 = now();
+  if (!err && write) err = store_phase(jobs, threads, 1);
+  double t2 = now();
+  if (err) { fprintf(stderr, "%s %s: %s\n", write ? "writing" : "reading", dir, strerror(err)); return 1; }
+  double sum = 0;
+  for (size_t u = 0; u < units; u++) sum += sums[u];
+  for (size_t k = 0; k < files; k++) close(fds[k]);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double all = (double)files * bytes;
+  if (write)
+    printf("{\"engine\":\"c-native\",\"mode\":\"store-write\",\"threads\":%d,\"files\":%zu,\"bytes\":%.0f,\"seconds\":%.5f,"
+           "\"sync_seconds\":%.5f,\"gb_per_s\":%.3f,\"durable_gb_per_s\":%.3f,\"expected\":%.17g,\"peak_rss_mib\":%.1f}\n",
+           threads, files, all, t1 - t0, t2 - t1, all / (t1 - t0) / 1e9, all / (t2 - t0) / 1e9, sum, ru.ru_maxrss / 1024.0);
+  else
+    printf("{\"engine\":\"c-native\",\"mode\":\"store-read\",\"threads\":%d,\"files\":%zu,\"bytes\":%.0f,\"seconds\":%.5f,"
+           "\"gb_per_s\":%.3f,\"result\":%.17g,\"peak_rss_mib\":%.1f}\n",
+           threads, files, all, t1 - t0, all / (t1 - t0) / 1e9, sum, ru.ru_maxrss / 1024.0);
+  for (int t = 0; t < threads; t++) free(jobs[t].dst);
+  free(fds); free(sums); free(src);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "sum")) {
@@ -267,6 +373,13 @@ int main(int argc, char **argv) {
     return mode_gensum(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000000ull, threads);
   }
   if (!strcmp(mode, "spin")) return mode_spin(argc > 2 ? atof(argv[2]) : 1.0);
-  fprintf(stderr, "usage: %s sum [THREADS] [N] | add [THREADS] [N] | gensum N [THREADS] | spin SECONDS\n", argv[0]);
+  if (!strcmp(mode, "store-write") || !strcmp(mode, "store-read")) {
+    if (argc != 6) { fprintf(stderr, "usage: %s %s DIR FILES BYTES THREADS\n", argv[0], mode); return 2; }
+    size_t files = strtoull(argv[3], NULL, 10), bytes = strtoull(argv[4], NULL, 10);
+    int threads = atoi(argv[5]);
+    if (files < 1 || threads < 1 || threads > 64) { fprintf(stderr, "FILES >= 1, THREADS 1..64\n"); return 2; }
+    return mode_store(!strcmp(mode, "store-write"), argv[2], files, bytes, threads);
+  }
+  fprintf(stderr, "usage: %s sum [THREADS] [N] | add [THREADS] [N] | gensum N [THREADS] | spin SECONDS | store-write|store-read DIR FILES BYTES THREADS\n", argv[0]);
   return 2;
 }
