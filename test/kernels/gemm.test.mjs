@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DT, G, GEMM_MAGIC, GEMM_SCRATCH_BYTES, GEMM_WORDS, RC } from "../../dist/kernels/abi.js";
+import { writeGemmRecord } from "../../dist/kernels/gemm-record.js";
 import { runGemmReference } from "../../dist/kernels/gemm-reference.js";
 import { KERNEL_RESERVED_BYTES, createSharedMemory, gemmFlavour, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
 import { firstDiff, rng, same } from "./harness.mjs";
@@ -313,6 +314,18 @@ test("K = 0: beta 0 writes +0.0 over whatever C held, beta 1 leaves C as it was"
     const kept = check({ dtype, m: 9, n: 7, k: 0, beta: 1 }, 22, "k0 beta 1");
     assert.is(firstDiff(kept.c, kept.L.values.c), -1);
   }
+});
+
+test("writeGemmRecord spells the same words", () => {
+  const L = layout({ dtype: DT.F32, m: 3, n: 4, k: 5, beta: 1 }, 8);
+  const r = L.rec;
+  const buf = new ArrayBuffer(GEMM_WORDS * 8 * 2);
+  writeRecord(buf, 0, r);
+  writeGemmRecord(buf, GEMM_WORDS * 8, {
+    dtype: r.dtype, m: r.m, n: r.n, k: r.k, beta: r.beta, scratch: SCRATCH,
+    a: { base: r.a, row: r.ars, col: r.acs }, b: { base: r.b, row: r.brs, col: r.bcs }, c: { base: r.c, row: r.crs, col: r.ccs },
+  });
+  assert.equal(new Float64Array(buf, GEMM_WORDS * 8), new Float64Array(buf, 0, GEMM_WORDS));
 });
 
 test("Kernels.gemm: the wasm export, or the twin under TESSERA_KERNELS=js", () => {
