@@ -157,3 +157,36 @@ export function opArity(op: i32): i32 {
 @inline export function dtBytes(dt: i32): usize {
   return dt == DT_F64 ? 8 : dt == DT_BOOL ? 1 : 4;
 }
+
+// ---- The GEMM record (f64 words from the record's address; src/kernels/abi.ts: G)
+export const GEMM_MAGIC: u32 = 0x6e33a7c1;
+export const GEMM_WORDS = 17;
+export const G_MAGIC = 0;
+export const G_DTYPE = 1;
+export const G_M = 2;
+export const G_N = 3;
+export const G_K = 4;
+export const G_A = 5;
+export const G_A_ROW = 6;
+export const G_A_COL = 7;
+export const G_B = 8;
+export const G_B_ROW = 9;
+export const G_B_COL = 10;
+export const G_C = 11;
+export const G_C_ROW = 12;
+export const G_C_COL = 13;
+export const G_BETA = 14;
+export const G_SCRATCH = 15;
+export const G_SCRATCH_BYTES = 16;
+
+// ---- GEMM kernel-private blocking (assembly/gemm.ts) and the layout of its scratch; the test checks that
+// GEMM_SCRATCH_BYTES (src/kernels/abi.ts) holds it. Element counts, the same for f64 and f32.
+export const GEMM_MR = 6; // microkernel rows
+export const GEMM_NV = 2; // microkernel vectors per row: 4 f64 or 8 f32 columns
+export const GEMM_KC = 256; // depth of a packed slice of K
+export const GEMM_MC = 96; // rows of a packed block of A (a multiple of GEMM_MR)
+export const GEMM_NC = 512; // columns of a packed panel of B (a multiple of 8)
+export const GEMM_SC_A = 0; // packed A block: GEMM_MC * GEMM_KC elements
+export const GEMM_SC_B = 196608; // packed B panel: GEMM_KC * GEMM_NC elements
+export const GEMM_SC_TILE = 1245184; // one MR x NR tile for edges and strided C
+export const GEMM_SCRATCH_BYTES = 1245696;

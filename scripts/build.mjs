@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds everything into dist/: the AssemblyScript kernels (asc) and the TypeScript sources (tsc).
+// Builds everything into dist/: the AssemblyScript kernels (asc: the plain SIMD build and its relaxed-SIMD
+// FMA twin, see src/kernels/wasm.ts) and the TypeScript sources (tsc).
 // --if-stale skips the build when dist/ is newer than every source file (used by `npm test`).
 // --wasm-only builds the kernels alone.
 import { spawnSync } from "node:child_process";
@@ -35,4 +36,6 @@ if (args.has("--if-stale") && existsSync(stamp)) {
 }
 
 run(["assemblyscript", "bin", "asc.js"], ["--config", "asconfig.json", "--target", "release"]);
+// the same sources with relaxed SIMD: the GEMM microkernel's FMA variant, loaded only under TESSERA_GEMM=fma
+run(["assemblyscript", "bin", "asc.js"], ["--config", "asconfig.json", "--target", "fma"]);
 if (!args.has("--wasm-only")) run(["typescript", "bin", "tsc"], ["-p", "tsconfig.json"]);

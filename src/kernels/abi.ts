@@ -267,3 +267,64 @@ export function opArity(op: number): number {
 
 /** Return codes of run(). */
 export const RC = { OK: 0, BAD_MAGIC: 1, BAD_OPCODE: 2, BAD_HEADER: 3 } as const;
+
+/**
+ * The GEMM record: one call of the GEMM kernel, gemm(rec), computes C = A·B (beta 0) or C += A·B (beta 1)
+ * for an M×K matrix A, a K×N matrix B and an M×N matrix C, all of one dtype (F64 or F32), anywhere in the
+ * kernel memory, each with its own two element strides (any integers, negative or zero too: a transposed
+ * operand is the same memory with its strides swapped). The record lies at an 8-byte-aligned byte address
+ * `rec`, GEMM_WORDS Float64 words, indices G:
+ *   MAGIC      GEMM_MAGIC
+ *   DTYPE      DT.F64 or DT.F32 (A, B and C alike)
+ *   M N K      sizes, integers >= 0
+ *   A A_ROW A_COL   A's base (absolute byte address of A[0, 0]), strides in elements between rows i and
+ *                   between columns k: A[i, k] is at A + (i * A_ROW + k * A_COL) * bytes(dtype)
+ *   B B_ROW B_COL   B[k, j] at B + (k * B_ROW + j * B_COL) * bytes
+ *   C C_ROW C_COL   C[i, j] at C + (i * C_ROW + j * C_COL) * bytes; only these M×N elements are written
+ *   BETA       0: C = A·B (C's prior contents are never read); 1: C += A·B
+ *   SCRATCH SCRATCH_BYTES   16-aligned scratch the kernel packs panels into, at least GEMM_SCRATCH_BYTES
+ *                   (the JS twin checks it and does not use it)
+ * C must not overlap A, B or the scratch (their overlap with each other is fine: they are only read).
+ * Returns RC.OK, RC.BAD_MAGIC (magic), or RC.BAD_HEADER: record not 8-aligned or not inside the memory;
+ * dtype not F64/F32; a size not an integer in [0, 2^31); a base or stride not an integer; beta not 0/1;
+ * scratch not 16-aligned, too small or not inside the memory; an element an operand would touch outside
+ * the memory (the extreme addresses are checked, so a bad stride is an RC, not a trap). Nothing is written
+ * unless the record is valid. An operand with a dimension of 1 (or 0) may have any integer stride there.
+ *
+ * Canonical arithmetic, the contract that makes results bit-identical for any blocking, chunking, worker
+ * or rank count, and between the wasm kernel and the JS twin (gemm-reference.ts): for every (i, j),
+ *   acc = BETA ? C[i, j] : +0.0
+ *   for k = 0 .. K-1, in increasing order: acc = acc + A[i, k] * B[k, j]   (product rounded, then the sum
+ *     rounded: no FMA; in float64 for F64, in float32 for F32, as Math.fround(acc + Math.fround(a * b)))
+ *   C[i, j] = acc
+ * So splitting K into consecutive blocks, the first with BETA 0 (or 1) and the rest with BETA 1, gives
+ * exactly the bits of one call. K = 0 with BETA 0 writes +0.0. NaN and infinities propagate as IEEE says
+ * (NaN payloads may differ). The opt-in FMA build (TESSERA_GEMM=fma, wasm.ts) rounds once per step,
+ * acc = fma(A[i, k], B[k, j], acc), keeping the same order: deterministic on one host, but not these bits.
+ */
+export const G = {
+  MAGIC: 0,
+  DTYPE: 1,
+  M: 2,
+  N: 3,
+  K: 4,
+  A: 5,
+  A_ROW: 6,
+  A_COL: 7,
+  B: 8,
+  B_ROW: 9,
+  B_COL: 10,
+  C: 11,
+  C_ROW: 12,
+  C_COL: 13,
+  BETA: 14,
+  SCRATCH: 15,
+  SCRATCH_BYTES: 16,
+} as const;
+export const GEMM_WORDS = 17;
+export const GEMM_MAGIC = 0x6e33a7c1;
+/**
+ * Scratch bytes a GEMM record must give (the kernel's packed A block, B panel and an edge tile: 96×256 and
+ * 256×512 elements, see assembly/abi.ts).
+ */
+export const GEMM_SCRATCH_BYTES = 1245696;

@@ -1,8 +1,25 @@
 /**
  * Loads the compiled kernels (tessera.simd.wasm, built from assembly/ next to this file in dist/kernels/)
- * and binds them to a shared memory. TESSERA_KERNELS=js selects the plain-JS twin instead.
+ * and binds them to a shared memory. TESSERA_KERNELS=js selects the plain-JS twins instead.
+ *
+ * TESSERA_GEMM=fma selects tessera.fma.wasm instead: the same sources built with relaxed SIMD, whose GEMM
+ * microkernel uses f64x2.relaxed_madd / f32x4.relaxed_madd (a fused multiply-add where the CPU has one:
+ * one rounding per step instead of two, so results differ from the canonical arithmetic of abi.ts in the
+ * last bits, and from host to host; the interpreter is unchanged). Never the default: bit-identical
+ * results between the plain build, the JS twin and every rank need the plain build.
+ *
+ * Relaxed SIMD on this Node (measured on v20.20.2, V8 11.3.244.8-node.38): WebAssembly.validate() of a
+ * module using f64x2.relaxed_madd returns false by default ("Compiling function #0 failed: simd opcode not
+ * available, enable with --experimental-relaxed-simd"); with `node --experimental-wasm-relaxed-simd`, or
+ * after v8.setFlagsFromString("--experimental-wasm-relaxed-simd") in the running process before compiling,
+ * it validates, and on an x86-64 CPU with FMA3 it fuses (fma(1+2^-30, 1+2^-30, -(1+2^-29)) = 2^-60, where
+ * mul then add gives 0). So with TESSERA_GEMM=fma the loader sets that flag itself when the module does
+ * not validate, and fails loudly if it still does not: an explicit opt-in never falls back silently.
  */
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { invalid, show } from "../errors.js";
+import { runGemmReference } from "./gemm-reference.js";
 import { runReference } from "./reference.js";
 
 /** Largest memory the module accepts (pages of 64 KiB): 4 GiB. Must match asconfig.json maximumMemory. */
@@ -18,28 +35,49 @@ export interface Kernels {
   readonly name: "wasm-simd" | "js";
   /** Runs the program at byte address prog; returns an RC code (abi.ts). */
   run(prog: number): number;
+  /** Runs the GEMM record at byte address rec; returns an RC code (abi.ts: G). */
+  gemm(rec: number): number;
 }
 
-let cached: WebAssembly.Module | undefined;
+/** Which GEMM arithmetic kernelModule() loads: "plain" (canonical, the default) or "fma" (TESSERA_GEMM=fma). */
+export function gemmFlavour(): "plain" | "fma" {
+  const v = process.env.TESSERA_GEMM;
+  if (v === undefined || v === "" || v === "plain") return "plain";
+  if (v === "fma") return "fma";
+  throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "plain" (the default) or "fma"`);
+}
 
-/** The compiled kernel module (synchronous, cached). Throws when this engine lacks SIMD or threads. */
+const cached = new Map<string, WebAssembly.Module>();
+
+/**
+ * The compiled kernel module (synchronous, cached): tessera.simd.wasm, or tessera.fma.wasm under
+ * TESSERA_GEMM=fma. Throws when this engine lacks SIMD or threads (or relaxed SIMD, for the FMA build).
+ */
 export function kernelModule(): WebAssembly.Module {
-  if (cached) return cached;
-  const url = new URL("./tessera.simd.wasm", import.meta.url);
+  const flavour = gemmFlavour();
+  const hit = cached.get(flavour);
+  if (hit) return hit;
+  const file = flavour === "fma" ? "tessera.fma.wasm" : "tessera.simd.wasm";
+  const url = new URL(`./${file}`, import.meta.url);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(url);
   } catch (e) {
     throw new Error(`tessera kernels not found at ${url.pathname}: run \`npm run build\` (${(e as Error).message})`);
   }
+  if (flavour === "fma" && !WebAssembly.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
   if (!WebAssembly.validate(bytes)) {
     throw new Error(
-      `tessera kernels at ${url.pathname} do not validate: WebAssembly with SIMD (128-bit) and threads ` +
-        `(shared memory) is required (Node >= 20)`,
+      flavour === "fma"
+        ? `tessera FMA kernels at ${url.pathname} do not validate even with --experimental-wasm-relaxed-simd: ` +
+            `this engine lacks relaxed SIMD (TESSERA_GEMM=fma needs it; unset TESSERA_GEMM for the plain build)`
+        : `tessera kernels at ${url.pathname} do not validate: WebAssembly with SIMD (128-bit) and threads ` +
+            `(shared memory) is required (Node >= 20)`,
     );
   }
-  cached = new WebAssembly.Module(bytes);
-  return cached;
+  const module = new WebAssembly.Module(bytes);
+  cached.set(flavour, module);
+  return module;
 }
 
 /** A shared memory matching the module's import: initialPages up to MAX_PAGES, shared. */
@@ -51,7 +89,11 @@ export function createSharedMemory(initialPages: number): WebAssembly.Memory {
 export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssembly.Module): Kernels {
   if (process.env.TESSERA_KERNELS === "js") {
     // re-read memory.buffer on each call: a grown shared memory hands out a longer buffer
-    return { name: "js", run: (prog: number) => runReference(memory.buffer, prog) };
+    return {
+      name: "js",
+      run: (prog: number) => runReference(memory.buffer, prog),
+      gemm: (rec: number) => runGemmReference(memory.buffer, rec),
+    };
   }
   const instance = new WebAssembly.Instance(module ?? kernelModule(), {
     env: {
@@ -62,5 +104,6 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
     },
   });
   const run = instance.exports.run as (prog: number) => number;
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0) };
+  const gemm = instance.exports.gemm as (rec: number) => number;
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0) };
 }

@@ -32,6 +32,22 @@ test("assembly/abi.ts mirrors src/kernels/abi.ts", () => {
   assert.ok(n > 60);
 });
 
+test("assembly/abi.ts mirrors the GEMM record; the kernel's scratch layout fits GEMM_SCRATCH_BYTES", () => {
+  const src = readFileSync(new URL("assembly/abi.ts", root), "utf8");
+  const c = {};
+  for (const m of src.matchAll(/export const (\w+)(?::\s*\w+)?\s*=\s*(0x[0-9a-fA-F]+|\d+);/g)) c[m[1]] = Number(m[2]);
+  assert.is(Object.keys(abi.G).length, abi.GEMM_WORDS);
+  for (const [k, v] of Object.entries(abi.G)) assert.is(c[`G_${k}`], v, k);
+  assert.equal(Object.values(abi.G).sort((a, b) => a - b), [...Array(abi.GEMM_WORDS).keys()]);
+  for (const k of ["GEMM_MAGIC", "GEMM_WORDS", "GEMM_SCRATCH_BYTES"]) assert.is(c[k], abi[k], k);
+  // the packed A block, the packed B panel and one MR x NR edge tile (f64: 8-byte elements), 16-aligned
+  const { GEMM_MR: MR, GEMM_NV: NV, GEMM_KC: KC, GEMM_MC: MC, GEMM_NC: NC, GEMM_SC_A, GEMM_SC_B, GEMM_SC_TILE } = c;
+  assert.ok(MC % MR === 0 && NC % 8 === 0 && NV === 2, "blocks are whole tiles");
+  assert.ok(GEMM_SC_A === 0 && GEMM_SC_B >= MC * KC * 8 && GEMM_SC_TILE >= GEMM_SC_B + KC * NC * 8, "A block, then B panel, then tile");
+  assert.ok(c.GEMM_SCRATCH_BYTES >= GEMM_SC_TILE + MR * NV * 16);
+  for (const off of [GEMM_SC_B, GEMM_SC_TILE, c.GEMM_SCRATCH_BYTES]) assert.is(off % 16, 0);
+});
+
 test("opArity knows exactly the defined opcodes", () => {
   const defined = new Set(Object.values(abi.OP));
   for (let op = 0; op < 128; op++) {
@@ -46,6 +62,18 @@ test("release .wat keeps the SIMD paths", () => {
   }
   assert.ok((wat.match(/f64x2\./g) ?? []).length > 100);
   assert.match(wat, /\(import "env" "memory" \(memory \$0 1 65536 shared\)\)/);
+});
+
+test("the GEMM microkernel: two roundings in the plain build, relaxed_madd only in the FMA build", () => {
+  const fmaWat = readFileSync(new URL("dist/kernels/tessera.fma.wat", root), "utf8");
+  const micro = (w, t) => w.match(new RegExp(`\\(func \\$assembly/gemm/micro<${t}>[\\s\\S]*?\\n \\)`))?.[0] ?? "";
+  for (const [t, v] of [["f64", "f64x2"], ["f32", "f32x4"]]) {
+    assert.is((micro(wat, t).match(new RegExp(`${v}\\.mul`, "g")) ?? []).length, 12, `${t} plain: 12 products per k`);
+    assert.is((micro(wat, t).match(new RegExp(`${v}\\.add`, "g")) ?? []).length, 12, `${t} plain: 12 sums per k`);
+    assert.is((micro(fmaWat, t).match(new RegExp(`${v}\\.relaxed_madd`, "g")) ?? []).length, 12, `${t} fma: 12 fused steps per k`);
+  }
+  assert.not.match(wat, /relaxed/);
+  assert.is(fmaWat.replace(/relaxed_madd/g, "").includes("relaxed"), false, "no other relaxed instruction");
 });
 
 test("static data lies below KERNEL_RESERVED_BYTES", () => {
