@@ -7,13 +7,14 @@
 import { ComputeError } from "../errors.js";
 import { operandBlock } from "../gemm-blocks.js";
 import { Grid, cStrides } from "../grid.js";
-import { G, GEMM_MAGIC, GEMM_SCRATCH_BYTES, GEMM_WORDS, runGemmInterim } from "../kernels/gemm-interim.js";
-import { DT, RC } from "../kernels/abi.js";
+import { DT, GEMM_SCRATCH_BYTES, RC } from "../kernels/abi.js";
+import { writeGemmRecord, type GemmCall } from "../kernels/gemm-record.js";
 import type { BoundBuffer, GemmTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
-/** Bytes of a thread's GEMM area: the record, then the kernel's packing scratch (16-aligned). */
-export const GEMM_AREA_BYTES = 256 + GEMM_SCRATCH_BYTES;
+/** A thread's GEMM area: the record (GEMM_WORDS words, rounded up), then the kernel's packing scratch (16-aligned). */
+const GEMM_RECORD_BYTES = 256;
+export const GEMM_AREA_BYTES = GEMM_RECORD_BYTES + GEMM_SCRATCH_BYTES;
 
 interface Operand {
   grid: Grid;
@@ -73,25 +74,15 @@ export class GemmTasks {
     const batch = batchShape.reduce((x, y) => x * y, 1);
     const outStrides = cStrides(oc.shape);
     const rec = this.ctx.areas.gemm;
-    const w = new Float64Array(buf, rec, GEMM_WORDS);
-    w[G.MAGIC] = GEMM_MAGIC;
-    w[G.DTYPE] = this.dtype;
-    w[G.M] = m;
-    w[G.N] = n;
-    w[G.SCRATCH] = rec + 256;
-    w[G.SCRATCH_BYTES] = GEMM_SCRATCH_BYTES;
-    w[G.C_ROW] = n;
-    w[G.C_COL] = 1;
+    const scratch = rec + GEMM_RECORD_BYTES;
     const local = new Array<number>(nd - 2).fill(0);
     for (let e = 0; e < batch; e++) {
       let cOff = 0;
       for (let d = 0; d < nd - 2; d++) cOff += local[d]! * outStrides[d]!;
-      w[G.C] = outAddr + cOff * this.bytes;
+      const c = { base: outAddr + cOff * this.bytes, row: n, col: 1 };
       if (nk === 0) {
         // an empty contraction: zeros
-        w[G.K] = 0;
-        w[G.BETA] = 0;
-        this.call(w, 0, 0, 0, 0);
+        this.call({ dtype: this.dtype, m, n, k: 0, a: { base: 0, row: 0, col: 1 }, b: { base: 0, row: n, col: 1 }, c, beta: 0, scratch });
       }
       for (let kb = 0; kb < nk; kb++) {
         const ab = this.a.grid.chunkIndex(operandBlock(this.a.shape, oc.index, kb, "a", this.blockScratch));
@@ -99,11 +90,10 @@ export class GemmTasks {
         const bb = this.b.grid.chunkIndex(operandBlock(this.b.shape, oc.index, kb, "b", this.blockScratch));
         const bShape = this.b.grid.chunk(bb).shape;
         const k = aShape[nd - 1]!;
-        w[G.K] = k;
-        w[G.BETA] = kb === 0 ? 0 : 1;
         const aAddr = tables[this.a.table + ab]! + this.batchOffset(this.a.shape, aShape, local) * this.bytes;
         const bAddr = tables[this.b.table + bb]! + this.batchOffset(this.b.shape, bShape, local) * this.bytes;
-        this.call(w, aAddr, k, bAddr, n);
+        // A's chunk rows hold k elements, B's n (chunks are C-contiguous)
+        this.call({ dtype: this.dtype, m, n, k, a: { base: aAddr, row: k, col: 1 }, b: { base: bAddr, row: n, col: 1 }, c, beta: kb === 0 ? 0 : 1, scratch });
       }
       for (let d = nd - 3; d >= 0; d--) {
         if (++local[d]! < batchShape[d]!) break;
@@ -120,15 +110,10 @@ export class GemmTasks {
     return off;
   }
 
-  /** One GEMM record: A (rows of k elements) times B (rows of n elements) into the record's C. */
-  private call(w: Float64Array, aAddr: number, aRow: number, bAddr: number, bRow: number): void {
-    w[G.A] = aAddr;
-    w[G.A_ROW] = aRow;
-    w[G.A_COL] = 1;
-    w[G.B] = bAddr;
-    w[G.B_ROW] = bRow;
-    w[G.B_COL] = 1;
-    const rc = runGemmInterim(this.ctx.memory.buffer, w.byteOffset);
+  /** One GEMM record, run by this thread's kernels. */
+  private call(g: GemmCall): void {
+    writeGemmRecord(this.ctx.memory.buffer, this.ctx.areas.gemm, g);
+    const rc = this.ctx.kernels.gemm(this.ctx.areas.gemm);
     if (rc !== RC.OK) throw new ComputeError("KERNEL_FAILED", `the ${this.ctx.kernels.name} GEMM kernel refused a record (code ${rc})`);
   }
 }
