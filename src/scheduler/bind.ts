@@ -46,7 +46,7 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
       tile: layer.tile,
       template: k.template,
       slots,
-      partials: layer.partials.map((p) => ({ buffer: buf(p.buffer), axes: reduced.get(p.buffer) ?? [], init: p.init })),
+      partials: layer.partials.map((p) => ({ buffer: buf(p.buffer), axes: reduced.get(p.buffer) ?? [], init: p.init, components: plan.buffers[p.buffer]!.components ?? p.init.length })),
       carries: layer.carries.map((c) => ({ buffer: buf(c.buffer), axis: c.axis, init: c.init })),
       mergeRows: layer.partials.length === 0 && layer.carries.length === 0,
     };
@@ -54,6 +54,7 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
   if (layer.kind === "mapBlocks") {
     const input = buf(layer.input);
     const output = buf(layer.output);
+    if (layer.builtin) return { kind: "mapBlocks", layer: layer.id, fn: layer.fn, builtin: true, args: layer.args, input, output, eagerBytes: 0 };
     return { kind: "mapBlocks", layer: layer.id, fn: layer.fn, args: layer.args, input, output, eagerBytes: eagerBytes(plan, layer.input, layer.output) };
   }
   if (layer.kind === "read") return { kind: "read", layer: layer.id, storage: layer.source, buffer: buf(layer.output) };

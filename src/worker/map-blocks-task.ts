@@ -9,6 +9,7 @@
 import { TesseraError } from "../errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { Grid, sizeOf } from "../grid.js";
+import { BUILTINS } from "../kernels/blockwise.js";
 import type { MapBlocksTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
@@ -69,6 +70,14 @@ export class MapBlocksTasks {
     const outChunk = this.outGrid.chunk(t);
     const inAddr = this.chunkAddr(s.input.table, t);
     const outAddr = this.chunkAddr(s.output.table, t);
+    if (s.builtin) {
+      // an engine function on the raw chunks (no NDArrays, no scope)
+      const buf = this.ctx.memory.buffer;
+      const fn = BUILTINS[s.fn];
+      if (!fn) throw new Error(`internal: no built-in block function ${s.fn}`);
+      fn(typedArrayFor(s.input.dtype, buf, inAddr, sizeOf(inChunk.shape)), inChunk.shape, typedArrayFor(s.output.dtype, buf, outAddr, sizeOf(outChunk.shape)), outChunk.shape, inChunk.start, s.args);
+      return;
+    }
     const scope = this.adapter.open(this.ctx, { addr: this.arena, bytes: s.eagerBytes });
     try {
       const n = sizeOf(inChunk.shape);
