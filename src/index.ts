@@ -8,6 +8,8 @@ export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "
 export { concatenate, stack } from "./array/join.js";
 export { histogram, bincount } from "./array/histogram.js";
 export type { HistogramOptions, BincountOptions } from "./array/histogram.js";
+export { topk, argtopk } from "./array/topk.js";
+export type { TopkOptions } from "./array/topk.js";
 export { unique } from "./array/unique.js";
 export type { UniqueOptions, UniqueResult } from "./array/unique.js";
 export { loadNpy, saveNpy } from "./array/npy-io.js";
