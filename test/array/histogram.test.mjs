@@ -151,6 +151,12 @@ test("histogram weights and density: exact for integer weights, numpy's n / db /
   const x = fromArray(vals, { shape: SHAPE, chunks: [10, 7] });
   const [nw] = histogram(x, { bins: 4, range: [0, 1], weights: x.gt(0.5).astype("int32") });
   assert.equal(Array.from((await nw.compute()).data), S.histogram(vals, "float64", { bins: 4, range: [0, 1], weights: vals.map((v) => (v > 0.5 ? 1 : 0)) }).counts);
+  // eager: NDArray data and weights (of another dtype) give NDArrays; a lazy weight makes the counts lazy
+  const xn = new NDArray(Float64Array.from([0.1, 0.6, 0.7, 0.2]), [4], "float64");
+  assert.equal(Array.from(histogram(xn, { bins: 2, range: [0, 1], weights: new NDArray(Float32Array.from([1, 2, 3, 4]), [4], "float32") })[0].data), [5, 5]);
+  const [lw] = histogram(xn, { bins: 2, range: [0, 1], weights: fromArray([1, 1, 1, 5]) });
+  assert.instance(lw, ChunkedArray);
+  assert.equal(Array.from((await lw.compute()).data), [6, 2]);
   // density: counts / widths / total, as numpy divides
   const c = S.histogram(vals, "float64", { bins: 10, range: [0, 1] });
   const total = c.counts.reduce((a, b) => a + b, 0);
