@@ -15,6 +15,7 @@ import { computeMany, type ComputeOptions } from "./compute.js";
 import { uniformBins } from "./histogram-bins.js";
 import { NDArray } from "./ndarray.js";
 import { checkOptions } from "./options.js";
+import { slice } from "./selectors.js";
 
 export interface UniqueOptions extends ComputeOptions {
   /** also give each value's count (float64) */
@@ -76,10 +77,14 @@ async function uniquesOf(x: ChunkedArray, copts: ComputeOptions): Promise<Unique
   return { values, counts };
 }
 
+/** The most memory one compute of the per-chunk records may return (they are merged group by group; tests lower it). */
+export const recordLimits = { groupBytes: 256 * 2 ** 20 };
+
 /**
  * Every chunk's sorted distinct values and counts (the "unique" block function: a record [u, values,
- * counts] per chunk, in a block of 2 * (largest chunk) + 1 int32 along the last axis), merged in a fixed
- * tree over the chunks in C order. The records take about twice the input's bytes.
+ * counts] per chunk, in a block of 2 * (largest chunk) + 1 int32 along the last axis), merged in C order of
+ * the chunks. The records are computed a group of block rows at a time (a slice of the records runs the
+ * block function on those blocks only), so at most recordLimits.groupBytes of them are held at once.
  */
 export async function sortPathUniques(x: ChunkedArray, copts: ComputeOptions): Promise<Uniques> {
   if (x.ndim === 0) return uniqueOf([num(await x.compute(copts))]);
@@ -89,15 +94,25 @@ export async function sortPathUniques(x: ChunkedArray, copts: ComputeOptions): P
   const chunks = nb.map((n, d) => new Array<number>(n).fill(d === nd - 1 ? record : 1));
   const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
   const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input: x.node, inputChunks: x.chunks, chunks, fn: "unique", builtin: true, args: [], shape, dtype: "int32" };
-  const [r] = await computeMany([new ChunkedArray(node, chunks)], copts);
-  const data = (r as NDArray).data as Int32Array;
-  const rowLen = shape[nd - 1]!;
-  const parts: Uniques[] = [];
-  const blocks = nb.reduce((a, b) => a * b, 1);
-  for (let k = 0; k < blocks; k++) {
-    // block k (C order): row k / nb[last] of the leading block axes, column k % nb[last]
-    const row = Math.floor(k / nb[nd - 1]!);
-    parts.push(uniqueRecord(data, row * rowLen + (k % nb[nd - 1]!) * record));
+  const records = new ChunkedArray(node, chunks);
+  // a block row: the blocks with one index along axis 0 (in a 1-d array, one block of `record` elements)
+  const perRow = nd === 1 ? 1 : nb.slice(1).reduce((a, b) => a * b, 1);
+  const rowsPerGroup = Math.max(1, Math.floor(recordLimits.groupBytes / (perRow * record * 4)));
+  const along = nd === 1 ? record : 1;
+  let merged: Uniques = { values: new Int32Array(0), counts: new Float64Array(0) };
+  for (let r0 = 0; r0 < nb[0]!; r0 += rowsPerGroup) {
+    const r1 = Math.min(nb[0]!, r0 + rowsPerGroup);
+    const part = await records.get(slice(r0 * along, r1 * along)).compute(copts);
+    const data = (part as NDArray).data as Int32Array;
+    const rowLen = nd === 1 ? record : shape[nd - 1]!;
+    const parts: Uniques[] = [merged];
+    // blocks in C order: per block row, the leading block axes' rows of the records, then along the last axis
+    for (let k = 0; k < (r1 - r0) * perRow; k++) {
+      const row = nd === 1 ? k : Math.floor(k / nb[nd - 1]!);
+      const col = nd === 1 ? 0 : k % nb[nd - 1]!;
+      parts.push(uniqueRecord(data, row * rowLen + col * record));
+    }
+    merged = mergeUniques(parts);
   }
-  return mergeUniques(parts);
+  return merged;
 }

@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { fromArray, arange, unique, NDArray } from "../../dist/index.js";
 import * as S from "../helpers/select-reference.mjs";
 import { throwsCode } from "../helpers/check.mjs";
+import { recordLimits } from "../../dist/array/unique.js";
 
 const SHAPE = [13, 11, 7];
 const N = SHAPE.reduce((a, b) => a * b, 1);
@@ -39,6 +40,21 @@ for (const [name, gen] of [
     same(unique(new NDArray(Int32Array.from(vals), SHAPE, "int32"), { returnCounts: true }), want, "NDArray");
   });
 }
+
+test("unique: chunk records merged a few block rows at a time give the same result", async () => {
+  const vals = Array.from({ length: N }, (_, i) => ((i * 2654435761) % 4294967296) - 2147483648 + (i % 5)).map((v) => v | 0);
+  const want = S.unique(vals);
+  const saved = recordLimits.groupBytes;
+  try {
+    for (const bytes of [1, 20000]) {
+      recordLimits.groupBytes = bytes;
+      for (const chunks of CHUNKINGS) same(await unique(fromArray(Int32Array.from(vals), { shape: SHAPE, chunks }), { returnCounts: true }), want, `${bytes} B, ${JSON.stringify(chunks)}`);
+      same(await unique(fromArray(Int32Array.from(vals), { shape: [N], chunks: 100 }), { returnCounts: true }), want, `${bytes} B, 1-d`);
+    }
+  } finally {
+    recordLimits.groupBytes = saved;
+  }
+});
 
 test("unique of bool arrays gives bool values; of a fused expression; of empty and 0-d arrays", async () => {
   const b = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? 1 : 0));
