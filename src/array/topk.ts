@@ -35,7 +35,7 @@ function checkTopk(fn: string, x: unknown, k: unknown, opts: unknown): { x: Chun
 
 function blockwise(input: Node, inputChunks: Chunks, chunks: Chunks, dtype: DType, args: TopkArgs): ChunkedArray {
   const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
-  const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input, inputChunks, chunks, fn: "topk", builtin: true, args: [args], shape, dtype };
+  const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input, inputChunks, chunks, fn: "builtin:topk", args: [args], shape, dtype };
   return new ChunkedArray(node, chunks);
 }
 

@@ -93,7 +93,7 @@ export async function sortPathUniques(x: ChunkedArray, copts: ComputeOptions): P
   const record = 2 * x.chunks.reduce((a, c) => a * maxBlock(c), 1) + 1;
   const chunks = nb.map((n, d) => new Array<number>(n).fill(d === nd - 1 ? record : 1));
   const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
-  const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input: x.node, inputChunks: x.chunks, chunks, fn: "unique", builtin: true, args: [], shape, dtype: "int32" };
+  const node: MapBlocksNode = { kind: "mapBlocks", id: newId(), input: x.node, inputChunks: x.chunks, chunks, fn: "builtin:unique", args: [], shape, dtype: "int32" };
   const records = new ChunkedArray(node, chunks);
   // a block row: the blocks with one index along axis 0 (in a 1-d array, one block of `record` elements)
   const perRow = nd === 1 ? 1 : nb.slice(1).reduce((a, b) => a * b, 1);

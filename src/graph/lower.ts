@@ -348,7 +348,6 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
 }
 
 function mapBlocksLayer(m: MapBlocksNode, input: number, output: number): Layer {
-  if (m.builtin) return { kind: "mapBlocks", id: -1, label: m.fn, fn: m.fn, builtin: true, args: [...m.args], input, output };
   return { kind: "mapBlocks", id: -1, label: "mapBlocks", fn: m.fn, args: [...m.args], input, output };
 }
 

@@ -106,10 +106,9 @@ export interface MapBlocksNode extends NodeBase {
   readonly inputChunks: Chunks;
   /** output chunks: one block per input block */
   readonly chunks: Chunks;
+  /** a user function's source, or "builtin:<name>": a block function of the engine (kernels/blockwise.ts) */
   readonly fn: string;
   readonly args: readonly unknown[];
-  /** fn names a built-in block function (kernels/blockwise.ts) instead of being a user function's source */
-  readonly builtin?: boolean;
 }
 
 /**

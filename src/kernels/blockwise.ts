@@ -1,6 +1,6 @@
 /**
- * Built-in block functions: plain-JS tasks that a plan names (a mapBlocks layer with `builtin`), run on a
- * chunk in a worker, and the same functions the eager NDArray path and the tests run on whole arrays.
+ * Block kernels for selection: plain-JS tasks that a plan names (a mapBlocks layer whose fn is
+ * "builtin:<name>"), run on a chunk in a worker; the eager NDArray path runs the same functions on whole arrays.
  *
  * - topk: along an axis, the |k| largest elements (k > 0, largest first) or smallest (k < 0, smallest
  *   first), dask.array.topk's result; with their indices for argtopk. Order: a total order on values
@@ -194,11 +194,18 @@ export function mergeUniques(parts: readonly { values: Int32Array; counts: Float
   return { values: values.slice(0, n), counts: counts.slice(0, n) };
 }
 
-/** The built-in block functions a plan can name, as (input, its shape, output, its shape, block start, args). */
-export const BUILTINS: Record<string, (input: TypedArray, inShape: readonly number[], output: TypedArray, outShape: readonly number[], start: readonly number[], args: unknown[]) => void> = {
-  topk: (input, inShape, output, outShape, start, args) => {
+/** A chunk as a block kernel gets it: its data (C order), shape, and where it starts in its array. */
+export interface Block {
+  data: TypedArray;
+  shape: readonly number[];
+  start?: readonly number[];
+}
+
+/** The block kernels by name: mapBlocks layers whose fn is "builtin:<name>" run them on the chunks in place. */
+export const SELECT_BLOCK_KERNELS: Record<string, (input: Block, output: Block, args: readonly unknown[]) => void> = {
+  topk: (input, output, args) => {
     const a = args[0] as TopkArgs;
-    topkBlock(input, inShape, output, outShape, start[a.axis] ?? 0, a);
+    topkBlock(input.data, input.shape, output.data, output.shape, input.start?.[a.axis] ?? 0, a);
   },
-  unique: (input, _inShape, output) => uniqueBlock(input, output),
+  unique: (input, output) => uniqueBlock(input.data, output.data),
 };

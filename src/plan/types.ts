@@ -88,7 +88,7 @@ export interface ProgramLayer {
 
 /**
  * Task t: fn(chunk t of input) is chunk t of output (both have the same number of blocks per axis). `fn`
- * is a user function's source, or with `builtin` the name of a plain-JS block function of the engine
+ * is a user function's source, or "builtin:<name>": a plain-JS block function of the engine
  * (kernels/blockwise.ts: topk, unique), which gets the raw chunks.
  */
 export interface MapBlocksLayer {
@@ -96,7 +96,6 @@ export interface MapBlocksLayer {
   id: number;
   label: string;
   fn: string;
-  builtin?: boolean;
   args: unknown[];
   input: number;
   output: number;

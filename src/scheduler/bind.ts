@@ -54,7 +54,6 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
   if (layer.kind === "mapBlocks") {
     const input = buf(layer.input);
     const output = buf(layer.output);
-    if (layer.builtin) return { kind: "mapBlocks", layer: layer.id, fn: layer.fn, builtin: true, args: layer.args, input, output, eagerBytes: 0 };
     return { kind: "mapBlocks", layer: layer.id, fn: layer.fn, args: layer.args, input, output, eagerBytes: eagerBytes(plan, layer.input, layer.output) };
   }
   if (layer.kind === "read") return { kind: "read", layer: layer.id, storage: layer.source, buffer: buf(layer.output) };

@@ -98,7 +98,7 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
     return s;
   };
   const arenaFor = (s: TaskSpec) => () => {
-    if (s.kind !== "mapBlocks" || s.builtin) return 0; // built-in block functions make no NDArrays
+    if (s.kind !== "mapBlocks") return 0;
     const a = engine.heap.alloc(s.eagerBytes);
     arenas.push(a);
     return a;

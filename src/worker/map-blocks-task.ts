@@ -9,7 +9,7 @@
 import { TesseraError } from "../errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { Grid, sizeOf } from "../grid.js";
-import { BUILTINS } from "../kernels/blockwise.js";
+import { SELECT_BLOCK_KERNELS } from "../kernels/blockwise.js";
 import type { MapBlocksTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
@@ -23,6 +23,9 @@ export interface BlockScope {
 export interface BlockAdapter {
   open(exec: ExecContext, eager: { addr: number; bytes: number }): BlockScope;
 }
+
+/** mapBlocks layers whose fn is "builtin:<name>" run a block kernel of the engine. */
+const BUILTIN = "builtin:";
 
 const fnCache = new Map<string, (...a: unknown[]) => unknown>();
 function compileFn(src: string): (...a: unknown[]) => unknown {
@@ -70,12 +73,13 @@ export class MapBlocksTasks {
     const outChunk = this.outGrid.chunk(t);
     const inAddr = this.chunkAddr(s.input.table, t);
     const outAddr = this.chunkAddr(s.output.table, t);
-    if (s.builtin) {
-      // an engine function on the raw chunks (no NDArrays, no scope)
+    if (s.fn.startsWith(BUILTIN)) {
+      // a block function of the engine on the chunks in place (no NDArrays, no copies)
       const buf = this.ctx.memory.buffer;
-      const fn = BUILTINS[s.fn];
-      if (!fn) throw new Error(`internal: no built-in block function ${s.fn}`);
-      fn(typedArrayFor(s.input.dtype, buf, inAddr, sizeOf(inChunk.shape)), inChunk.shape, typedArrayFor(s.output.dtype, buf, outAddr, sizeOf(outChunk.shape)), outChunk.shape, inChunk.start, s.args);
+      const kernel = SELECT_BLOCK_KERNELS[s.fn.slice(BUILTIN.length)];
+      if (!kernel) throw new Error(`internal: no block kernel ${JSON.stringify(s.fn)}`);
+      const input = { data: typedArrayFor(s.input.dtype, buf, inAddr, sizeOf(inChunk.shape)), shape: inChunk.shape, start: inChunk.start };
+      kernel(input, { data: typedArrayFor(s.output.dtype, buf, outAddr, sizeOf(outChunk.shape)), shape: outChunk.shape }, s.args);
       return;
     }
     const scope = this.adapter.open(this.ctx, { addr: this.arena, bytes: s.eagerBytes });

@@ -52,9 +52,8 @@ export interface ProgramTaskSpec {
 export interface MapBlocksTaskSpec {
   kind: "mapBlocks";
   layer: number;
-  /** source of the user function, or the name of a built-in block function (kernels/blockwise.ts) */
+  /** source of the user function, or "builtin:<name>" (a block function of kernels/blockwise.ts) */
   fn: string;
-  builtin?: boolean;
   args: unknown[];
   input: BoundBuffer;
   output: BoundBuffer;
