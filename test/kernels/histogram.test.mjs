@@ -90,6 +90,8 @@ const CASES = [
   ["uniform float64 [0.1, 0.3] x 100", () => uniformBins("float64", 100, { lo: 0.1, hi: 0.3, autodetected: false }), false],
   ["uniform float32 [0.1, 0.7] x 13", () => uniformBins("float32", 13, { lo: 0.1, hi: 0.7, autodetected: false }), true],
   ["uniform float32 autodetected", () => uniformBins("float32", 9, { lo: Math.fround(-2.3), hi: Math.fround(5.9), autodetected: true }), true],
+  // float32 data, a norm beyond float32: numpy multiplies in float64 (no HF.F32_MUL), the rest in float32
+  ["uniform float32 [0, 1e-39] x 3", () => uniformBins("float32", 3, { lo: 0, hi: 1e-39, autodetected: false }), true],
   ["uniform int32 [0, 1000) x 1000 (bincount)", () => uniformBins("int32", 1000, { lo: 0, hi: 1000, autodetected: false }), false],
   // a width whose step underflows to 0 also makes norm infinite: numpy casts inf to an integer there (garbage);
   // the interpreters only have to agree
