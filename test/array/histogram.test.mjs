@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { fromArray, compute, random, histogram, bincount, NDArray, ChunkedArray } from "../../dist/index.js";
 import * as S from "../helpers/select-reference.mjs";
 import { throwsCode, rejectsCode } from "../helpers/check.mjs";
+import { lower } from "../../dist/graph/lower.js";
 
 const PY = "/usr/bin/python3";
 const hasNumpy = spawnSync(PY, ["-c", "import numpy"]).status === 0;
@@ -88,6 +89,11 @@ test("histogram counts are identical for 1, 2 and 3 workers and a fused input re
   const vals = Array.from((await x.mul(2).sub(0.5).compute()).data);
   const want = S.histogram(vals, "float64", { bins: 17, range: [-0.5, 1.5] }).counts;
   for (const r of runs) assert.equal(Array.from(r.data), want);
+  // fused: one program layer bins the generated values into the partials, one combine sums them; no other buffer
+  const counts = hist();
+  const { plan } = lower([{ node: counts.node, chunks: counts.chunks }]);
+  assert.equal(plan.layers.map((l) => l.kind), ["program", "combine"]);
+  assert.equal(plan.buffers.map((b) => b.shape), [[17, 5, 3], [17]]);
   // the same on other chunks of the same random source
   const y = random.random([300, 200], { chunks: [300, 13], seed: 5 });
   assert.equal(Array.from((await histogram(y.mul(2).sub(0.5), { bins: 17, range: [-0.5, 1.5] })[0].compute()).data), want);
