@@ -112,6 +112,25 @@ export const OP_RNANARGMIN = 98;
 export const OP_RNANARGMAX = 99;
 export const OP_CUMSUM = 100;
 export const OP_CUMPROD = 101;
+export const OP_HIST = 110;
+
+// HIST's parameter block (offsets from its first constant) and flags
+export const HIST_P_BINS = 0;
+export const HIST_P_FLAGS = 1;
+export const HIST_P_KEEP_LO = 2;
+export const HIST_P_KEEP_HI = 3;
+export const HIST_P_SUB_LO = 4;
+export const HIST_P_NORM = 5;
+export const HIST_P_START = 6;
+export const HIST_P_STEP = 7;
+export const HIST_P_DELTA = 8;
+export const HIST_P_STOP = 9;
+export const HIST_P_EDGES = 10;
+export const HF_F32_SUB = 1;
+export const HF_F32_MUL = 2;
+export const HF_F32_EDGES = 4;
+export const HF_STEP_ZERO = 8;
+export const HF_EDGES = 16;
 
 export const RC_OK = 0;
 export const RC_BAD_MAGIC = 1;
@@ -149,6 +168,7 @@ export function opArity(op: i32): i32 {
   if (op == OP_STORE || (op >= OP_RSUM && op <= OP_RMAX) || op == OP_RVAR) return 2;
   if (op == OP_RARGMIN || op == OP_RARGMAX || op == OP_RNANARGMIN || op == OP_RNANARGMAX) return 3;
   if (op == OP_CUMSUM || op == OP_CUMPROD) return 3;
+  if (op == OP_HIST) return 4;
   return -1;
 }
 

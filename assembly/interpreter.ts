@@ -5,7 +5,7 @@ import {
   H_CONSTS, H_EXTENTS, H_INSTR, H_MAGIC, H_NCONST, H_NDIM, H_NINSTR, H_NREGS, H_NSLOTS, H_REGS, H_ROWLEN,
   H_SCRATCH, H_SLOTS, H_TILE, MAX_DIMS, MAX_RANDOM_OPS, MAX_REGS, MAX_SLOTS, MAX_TILE, OP_BOOL, OP_CONST,
   OP_END, OP_IMUL, OP_IOTA, OP_SUB, OP_LOAD, OP_NEG, OP_RANDOM, OP_RARGMAX, OP_RARGMIN, OP_RMAX, OP_RMIN, OP_RPROD,
-  OP_RSUM, OP_RVAR, OP_RNANARGMIN, OP_RNANARGMAX, OP_CUMSUM, OP_CUMPROD, DT_F32, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
+  OP_RSUM, OP_RVAR, OP_RNANARGMIN, OP_RNANARGMAX, OP_CUMSUM, OP_CUMPROD, OP_HIST, HIST_P_BINS, HIST_P_FLAGS, HIST_P_EDGES, HF_EDGES, DT_F32, OP_SELECT, OP_STORE, OP_ADD, OP_ISNAN, PROGRAM_MAGIC, RC_BAD_HEADER, RC_BAD_MAGIC,
   RC_BAD_OPCODE, RC_OK, RNG_REC_BYTES, SC_ALIAS, SC_CONST_A, SC_CONST_B, SC_IDX, SC_RNG, SC_ROWOFF, SLOT_INDEX,
   SLOT_MEM, S_ROW, DT_F64, opArity, dtBytes, isUnary, isBinary,
 } from "./abi";
@@ -13,6 +13,7 @@ import { loadRow, loadSlot, storeSlot } from "./convert";
 import { binary, fill, iota, select, splat4, unary } from "./elementwise";
 import { random, randomSum, rngReset } from "./random";
 import { scan } from "./scan";
+import { histogram } from "./histogram";
 import { accumulateVector, argReduce, tileMinMax, tileProd, tileSum, varScalar, varVector } from "./reduce";
 import { indexRowPos, memAddress, rowOffset, slotBase, slotDtype, slotKind, slotLast, slotRecord } from "./slots";
 
@@ -46,7 +47,7 @@ function operandOk(w: i32, isConst: bool, nregs: i32, nconst: i32): bool {
 }
 
 /** Checks one instruction's operands; returns RC_OK or an error code. */
-function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, nconst: i32, slots: usize, ndim: i32): i32 {
+function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, nconst: i32, slots: usize, ndim: i32, consts: usize): i32 {
   const w1 = word(code, pc + 1), w2 = word(code, pc + 2), w3 = word(code, pc + 3);
   if (<u32>w1 >= <u32>nregs) return RC_BAD_OPCODE; // every instruction's first operand is a register
   if (op == OP_IOTA) return slotIs(SLOT_INDEX, w2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
@@ -75,6 +76,7 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
     const dt = slotDtype(slotRecord(slots, ndim, w3));
     return dt == DT_F64 || dt == DT_F32 ? RC_OK : RC_BAD_OPCODE;
   }
+  if (op == OP_HIST) return checkHist(code, pc, nregs, nslots, nconst, slots, ndim, consts);
   if (op == OP_RARGMIN || op == OP_RARGMAX || op == OP_RNANARGMIN || op == OP_RNANARGMAX) {
     return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
       slotIs(SLOT_INDEX, w3, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
@@ -82,6 +84,23 @@ function checkInstr(op: i32, code: usize, pc: i32, nregs: i32, nslots: i32, ncon
   /* OP_RVAR */
   return slotIs(SLOT_MEM, w2, nslots, slots, ndim) && slotIs(SLOT_MEM, w2 + 1, nslots, slots, ndim) &&
     slotIs(SLOT_MEM, w2 + 2, nslots, slots, ndim) ? RC_OK : RC_BAD_OPCODE;
+}
+
+/**
+ * HIST a w s k: w a register or -1, s an F64 MEM slot, and the parameter block within the constants: an
+ * integral bin count n >= 1 (and n + 1 edges with HF_EDGES).
+ */
+function checkHist(code: usize, pc: i32, nregs: i32, nslots: i32, nconst: i32, slots: usize, ndim: i32, consts: usize): i32 {
+  const w = word(code, pc + 2), s = word(code, pc + 3), k = word(code, pc + 4);
+  if (w != -1 && <u32>w >= <u32>nregs) return RC_BAD_OPCODE;
+  if (!slotIs(SLOT_MEM, s, nslots, slots, ndim) || slotDtype(slotRecord(slots, ndim, s)) != DT_F64) return RC_BAD_OPCODE;
+  if (k < 0 || <i64>k + HIST_P_EDGES > <i64>nconst) return RC_BAD_OPCODE;
+  const p = consts + (<usize>k << 3);
+  const n = load<f64>(p, HIST_P_BINS * 8);
+  const flags = load<f64>(p, HIST_P_FLAGS * 8);
+  if (!(n >= 1 && n <= 2147483647.0) || n != Math.floor(n) || !(flags >= 0 && flags < 32) || flags != Math.floor(flags)) return RC_BAD_OPCODE;
+  if ((<i32>flags & HF_EDGES) != 0 && <i64>k + HIST_P_EDGES + <i64>n + 1 > <i64>nconst) return RC_BAD_OPCODE;
+  return RC_OK;
 }
 
 /** Does instruction pc read or write register r? */
@@ -93,7 +112,7 @@ function touches(code: usize, pc: i32, r: i32): bool {
     const mode = word(code, pc + 4);
     return ((mode & 1) == 0 && word(code, pc + 2) == r) || ((mode & 2) == 0 && word(code, pc + 3) == r);
   }
-  if (op == OP_CUMSUM || op == OP_CUMPROD) return word(code, pc + 2) == r;
+  if (op == OP_CUMSUM || op == OP_CUMPROD || op == OP_HIST) return word(code, pc + 2) == r;
   if (op == OP_SELECT) {
     const mode = word(code, pc + 5);
     return word(code, pc + 2) == r || ((mode & 1) == 0 && word(code, pc + 3) == r) || ((mode & 2) == 0 && word(code, pc + 4) == r);
@@ -201,7 +220,7 @@ export function runProgram(prog: usize): i32 {
     if (op == OP_END) break;
     const arity = opArity(op);
     if (arity < 0 || pc + arity >= ninstr) return RC_BAD_OPCODE;
-    const rc = checkInstr(op, code, pc, nregs, nslots, nconst, slots, ndim);
+    const rc = checkInstr(op, code, pc, nregs, nslots, nconst, slots, ndim, consts);
     if (rc != RC_OK) return rc;
     if (op == OP_RANDOM) nrandom++;
     pc += 1 + arity;
@@ -360,6 +379,16 @@ function runTile(p: Prog, c0: i32, len: i32): void {
       scan(op == OP_CUMPROD, dst, at(tab, w2), acc, dt, vector, len);
       aliased = own(p, tab, aliased, r);
       pc += 4;
+      continue;
+    }
+    if (op == OP_HIST) {
+      const s = word(code, pc + 3);
+      const k = word(code, pc + 4);
+      const pk = p.consts + (<usize>k << 3);
+      const acc = memAddress(slotRecord(p.slots, p.ndim, s), scratch, s, c0);
+      if (aliased != 0) aliased = unalias(p, tab, aliased, acc, <usize><i32>load<f64>(pk, HIST_P_BINS * 8) << 3, len);
+      histogram(at(tab, r), w2 < 0 ? 0 : at(tab, w2), acc, pk, len);
+      pc += 5;
       continue;
     }
     const srec = slotRecord(p.slots, p.ndim, w2);

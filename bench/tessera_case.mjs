@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const CASES = [
   "random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "slice_sum", "transpose_add_sum0", "concat_mean1",
-  "reshape_sum", "sum_existing", "add_existing", "reshape_existing_sum", "ones_tiny_tasks",
+  "reshape_sum", "histogram", "sum_existing", "add_existing", "reshape_existing_sum", "ones_tiny_tasks",
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -95,6 +95,12 @@ async function main(argv) {
     out.seconds = s;
     out.result = typeof v === "number" ? v : vector(v, "sum of the result vector");
     if (caseName === "slice_sum") extra.margin = m;
+  } else if (caseName === "histogram") {
+    // 100 equal bins over [0, 1]: the counts (a lazy 100-vector) reported as their sum and length
+    const { v, s } = await timed(() => t.histogram(t.random.random([n, n], { chunks: chunk, seed }), { bins: 100, range: [0, 1] })[0]);
+    out.seconds = s;
+    out.result = vector(v, "sum of the counts");
+    Object.assign(extra, { min_count: Math.min(...v.data), max_count: Math.max(...v.data) });
   } else if (caseName === "sum_existing") {
     // An array that already lives in tessera's memory (persist(), untimed), as numpy's does in its own.
     const size = n * n;

@@ -8,6 +8,12 @@ export { zeros, ones, full, arange, linspace, fromArray, where, compute } from "
 export { concatenate, stack } from "./array/join.js";
 export { matmul, dot, tensordot, outer } from "./array/products.js";
 export { einsum } from "./array/einsum.js";
+export { histogram, bincount } from "./array/histogram.js";
+export type { HistogramOptions, BincountOptions } from "./array/histogram.js";
+export { topk, argtopk } from "./array/topk.js";
+export type { TopkOptions } from "./array/topk.js";
+export { unique } from "./array/unique.js";
+export type { UniqueOptions, UniqueResult } from "./array/unique.js";
 export { loadNpy, saveNpy } from "./array/npy-io.js";
 export { openZarr, toZarr, zarrAttributes } from "./array/zarr-io.js";
 export type { OpenZarrOptions, ToZarrOptions, ZarrCodec } from "./array/zarr-io.js";

@@ -7,8 +7,12 @@ export const TUTORIAL = ["random_sum", "random_add_sum", "random_mapblocks_add_s
 /** Views and movement of random n x n arrays (issue 9), sized by --sizes too (--case-sizes overrides). */
 export const VIEW_CASES = ["slice_sum", "transpose_add_sum0", "concat_mean1", "reshape_sum"];
 
+/** histogram of random n x n (issue 12), sized by --sizes too. */
+export const HISTOGRAM_BINS = 100;
+export const HISTOGRAM_CASES = ["histogram"];
+
 /** Cases whose arrays are random n x n with chunks --chunk, at the sizes --sizes (or --case-sizes) gives. */
-export const SIZED = [...TUTORIAL, ...VIEW_CASES];
+export const SIZED = [...TUTORIAL, ...VIEW_CASES, ...HISTOGRAM_CASES];
 
 /** Cases over the existing (persisted) arrays of side --existing-n. */
 export const EXISTING = ["sum_existing", "add_existing", "reshape_existing_sum"];
@@ -130,6 +134,14 @@ export const CASES = {
     expect: (n) => ({ value: (n * n) / 2, rel: uniformTolerance(n * n, 1, (n * n) / 2) }),
     length: (n) => n / 2,
   },
+  histogram: {
+    title: "random → histogram(100 bins)",
+    what: "histogram(x, { bins: 100, range: [0, 1] }) (dask: da.histogram(x, bins=100, range=(0, 1))): counts of 100 equal bins, " +
+      "fused in tessera (random values binned as generated, a task's partial is its 100 counters); checked as the counts' sum, n² exactly, and their length",
+    unit: "el/s", work: (n) => n * n,
+    expect: (n) => ({ value: n * n, rel: 0 }),
+    length: () => HISTOGRAM_BINS,
+  },
   sum_existing: {
     title: "sum of an existing array",
     what: "fromArray(Float64Array(n*n) of i % 1000, { shape: [n, n], chunks }).persist(), then .sum() timed; n = 8192 is 512 MiB. " +
@@ -214,6 +226,6 @@ export const ENGINES = {
   "dask-threads": { label: "dask threads", cases: Object.keys(CASES).filter((c) => !NPY_CASES.includes(c)) },
   "dask-distributed": { label: "dask distributed 2×1", cases: ["random_mapblocks_add_sum", "ones_tiny_tasks"] },
   // transpose_add_sum0 is not natural block by block with one sequential generator (it pairs block (i, j) with (j, i))
-  numpy: { label: "numpy 1 thread", cases: [...TUTORIAL, "slice_sum", "concat_mean1", "reshape_sum", "sum_existing", "add_existing", "reshape_existing_sum", ...NPY_CASES] },
+  numpy: { label: "numpy 1 thread", cases: [...TUTORIAL, "slice_sum", "concat_mean1", "reshape_sum", "histogram", "sum_existing", "add_existing", "reshape_existing_sum", ...NPY_CASES] },
   native: { label: "C native", cases: ["random_sum", "random_add_sum", "random_mapblocks_add_sum", "sum_existing", "add_existing", ...STORAGE_CASES.filter((c) => c !== "zarr_sum_vs_persisted")] },
 };

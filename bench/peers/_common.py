@@ -9,10 +9,13 @@ import threading
 import numpy as np
 
 CASES = ("random_sum", "random_add_sum", "random_mapblocks_add_sum", "mean_axis0", "slice_sum", "transpose_add_sum0",
-         "concat_mean1", "reshape_sum", "ones_tiny_tasks", "sum_existing", "add_existing", "reshape_existing_sum")
+         "concat_mean1", "reshape_sum", "histogram", "ones_tiny_tasks", "sum_existing", "add_existing", "reshape_existing_sum")
 
 # Cases whose result is a vector: reported as its sum (result) and its length (result_length).
-VECTOR_CASES = ("mean_axis0", "transpose_add_sum0", "concat_mean1", "reshape_sum", "reshape_existing_sum")
+VECTOR_CASES = ("mean_axis0", "transpose_add_sum0", "concat_mean1", "reshape_sum", "reshape_existing_sum", "histogram")
+
+# histogram: 100 equal bins over [0, 1] (bench/lib/cases.mjs HISTOGRAM_BINS)
+HISTOGRAM_BINS = 100
 
 
 def slice_margin(n):

@@ -10,8 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (PeakRss, VECTOR_CASES, emit, existing_array, existing_expected, fail, parse_args,  # noqa: E402
-                     slice_margin, vector_fields)
+from _common import (HISTOGRAM_BINS, PeakRss, VECTOR_CASES, emit, existing_array, existing_expected, fail,  # noqa: E402
+                     parse_args, slice_margin, vector_fields)
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
@@ -70,6 +70,9 @@ def _build(case, n, chunk, seed):
     if case == "concat_mean1":
         y = da.random.RandomState(seed + 1).random_sample((n, n), chunks=chunk)
         return da.concatenate([x, y], axis=0).mean(axis=1), {}
+    if case == "histogram":
+        counts, _edges = da.histogram(x, bins=HISTOGRAM_BINS, range=(0, 1))
+        return counts, {}
     if case == "reshape_sum":
         # dask 2022.12 refuses [n, n] -> [n/2, 2n] directly (not an even split or merge); in two steps the split
         # lines up with the chunks and the merge rechunks (c/2, 2, c) blocks to (c/2, 1, n) ("rechunk-merge")
@@ -110,7 +113,9 @@ def main():
     out = dict(case=args.case, engine=engine, n=args.n, chunk=args.chunk, seconds=round(seconds, 4))
     if args.case in VECTOR_CASES:
         # The result is a vector: report its sum as a checksum, its length and its first element.
-        out.update(vector_fields(value, "sum of the mean vector" if args.case == "mean_axis0" else "sum of the result vector"))
+        out.update(vector_fields(value, "sum of the mean vector" if args.case == "mean_axis0" else "sum of the counts" if args.case == "histogram" else "sum of the result vector"))
+        if args.case == "histogram":
+            out.update(min_count=int(value.min()), max_count=int(value.max()))
     elif args.case == "add_existing":
         out.update(result=float(value.sum()), result_kind="sum of a + b (after timing)")
     else:

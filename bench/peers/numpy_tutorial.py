@@ -15,8 +15,8 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (PeakRss, VECTOR_CASES, emit, existing_array, existing_expected, fail, parse_args,  # noqa: E402
-                     slice_margin, vector_fields)
+from _common import (HISTOGRAM_BINS, PeakRss, VECTOR_CASES, emit, existing_array, existing_expected, fail,  # noqa: E402
+                     parse_args, slice_margin, vector_fields)
 
 import numpy as np  # noqa: E402
 
@@ -64,6 +64,12 @@ def run(case, n, chunk, seed, a=None, b=None):
                 if hi > lo:
                     total += float(b[r % 2::2, lo:hi].sum())
         return total
+    if case == "histogram":
+        # np.histogram block by block, the counts added up
+        counts = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
+        for h, w, _ in blocks(n, chunk):
+            counts += np.histogram(rs.random_sample((h, w)), bins=HISTOGRAM_BINS, range=(0, 1))[0]
+        return counts
     if case in ("concat_mean1", "reshape_sum"):
         # row sums block by block; concat_mean1: of x then of y (seed + 1), each row's mean;
         # reshape_sum: row j of the [n/2, 2n] reshape is rows 2j and 2j + 1 of x
@@ -103,7 +109,9 @@ def main():
         seconds = time.perf_counter() - t0
     out = dict(case=args.case, engine=engine, n=args.n, chunk=args.chunk, seconds=round(seconds, 4))
     if args.case in VECTOR_CASES:
-        out.update(vector_fields(value, "sum of the mean vector" if args.case == "mean_axis0" else "sum of the result vector"))
+        out.update(vector_fields(value, "sum of the mean vector" if args.case == "mean_axis0" else "sum of the counts" if args.case == "histogram" else "sum of the result vector"))
+        if args.case == "histogram":
+            out.update(min_count=int(value.min()), max_count=int(value.max()))
     elif args.case == "add_existing":
         out.update(result=float(value.sum()), result_kind="sum of a + b (after timing)")
     else:

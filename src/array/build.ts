@@ -171,6 +171,8 @@ function reduceDType(op: ReduceOp, d: DType, full: boolean): DType {
     case "sum":
     case "prod":
       return d === "float32" ? "float32" : "float64";
+    case "histogram":
+      return "float64";
     case "mean":
     case "var":
     case "std":

@@ -18,6 +18,8 @@ export type Sink =
 
 export interface Context {
   expr: Node;
+  /** more expressions evaluated on the same grid for the sink (a histogram's weights) */
+  also?: Node[];
   grid: GridSpec;
   sink: Sink;
   leaves: { node: Node; map: IndexMap }[];

@@ -46,6 +46,7 @@ export type Lowered = BoundPlan;
 
 /** The chunks of a reduction's result: the kept axes' input chunks (one block of 1 per kept-dim axis). */
 export function reduceChunks(r: ReduceNode): Chunks {
+  if (r.hist) return [[r.hist.bins]]; // a histogram's counts: one chunk
   const out: Chunks = [];
   r.inputChunks.forEach((c, d) => {
     if (!r.axes.includes(d)) out.push([...c]);
@@ -117,7 +118,9 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
 
   const place = (ctx: Context, buffer: number) => {
     // random sources read other than in rows are generated into a box of their own, then read with strides
-    const { stridedRandoms, concats } = walkLeaves(ctx.expr);
+    const walks = [ctx.expr, ...(ctx.also ?? [])].map(walkLeaves);
+    const stridedRandoms = walks.flatMap((w) => w.stridedRandoms);
+    const concats = walks.flatMap((w) => w.concats);
     const substitutes = new Map<string, { buffer: number; dtype: DType; map: IndexMap }>();
     for (const r of stridedRandoms) {
       const box = randomBox(r.node, r.map, ctx.grid);
@@ -194,9 +197,12 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
       bufferOf.set(n.id, pb.input(n, opts.hashInputs === true));
       levelOf.set(bufferOf.get(n.id)!, 0);
     } else if (n.kind === "reduce") {
-      const ctx = place({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), sink: { kind: "reduce", node: n }, leaves: leavesOf(n.input) }, -1);
+      // a histogram's weights are evaluated beside its input, in the same kernel
+      const weights = n.hist?.weights;
+      const leaves = weights ? [...leavesOf(n.input), ...leavesOf(weights)] : leavesOf(n.input);
+      const ctx = place({ expr: n.input, grid: gridOf(n.input.shape, n.inputChunks), sink: { kind: "reduce", node: n }, leaves, ...(weights ? { also: [weights] } : {}) }, -1);
       const tg = ctx.taskGrid;
-      const ncomp = componentsOf(n.op);
+      const ncomp = n.hist ? n.hist.bins : componentsOf(n.op);
       const pshape = [ncomp, ...tg.shape.map((s, d) => (n.axes.includes(d) ? tg.chunks[d]!.length : s))];
       const pchunks = [[ncomp], ...tg.chunks.map((c, d) => (n.axes.includes(d) ? c.map(() => 1) : [...c]))];
       ctx.buffer = pb.buffer(pshape, "float64", pchunks, { components: ncomp });
@@ -288,12 +294,13 @@ function emitLayers(pb: PlanBuilder, contexts: Placed[], bufferOf: Map<number, n
     const partials: { buffer: number; init: number[] }[] = [];
     const carries: { buffer: number; axis: number; init: number }[] = [];
     const g = new Grid(grid);
+    const roots = group.flatMap((c) => [c.expr, ...(c.also ?? [])]);
     const boxes = group[0]!.boxes ?? [wholeBox(grid)];
     boxes.forEach((box, i) => {
       // each box reads one input of every concatenation: its own kernel, the same sinks
       const start = box.lo.map((b, d) => g.starts[d]![b]!);
       const e = new ProgramEmitter(grid.shape.length, leaf, (n, m) => substitutes.get(`${n.id}@${mapKey(m)}`) ?? null, start);
-      e.countUses(group.map((c) => c.expr));
+      e.countUses(roots);
       const first = i === 0;
       for (const c of group) {
         const s = c.sink;
@@ -358,9 +365,19 @@ function mapBlocksLayer(m: MapBlocksNode, input: number, output: number): Layer 
 const REDUCE_OPCODE: Record<ReduceNode["op"], number> = {
   sum: OP.RSUM, mean: OP.RSUM, prod: OP.RPROD, min: OP.RMIN, max: OP.RMAX, any: OP.RMAX, all: OP.RMIN,
   argmin: OP.RARGMIN, argmax: OP.RARGMAX, var: OP.RVAR, std: OP.RVAR, nanargmin: OP.RNANARGMIN, nanargmax: OP.RNANARGMAX,
+  histogram: OP.HIST,
 };
 
 function emitReduction(e: ProgramEmitter, red: ReduceNode, root: Node, partial: number): void {
+  if (red.hist) {
+    // the task's bins counters are consecutive in its partial chunk (components of one element each): one slot
+    const r = e.value(root);
+    const w = red.hist.weights ? e.value(red.hist.weights) : -1;
+    e.b.emit(OP.HIST, r, w, e.partialSlots(partial, 1), e.b.block(red.hist.params));
+    e.release(root);
+    if (red.hist.weights) e.release(red.hist.weights);
+    return;
+  }
   let r = e.value(root);
   const s = e.partialSlots(partial, componentsOf(red.op));
   const op = REDUCE_OPCODE[red.op];

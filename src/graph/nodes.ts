@@ -92,6 +92,13 @@ export interface ReduceNode extends NodeBase {
   readonly axes: readonly number[];
   readonly keepdims: boolean;
   readonly ddof: number;
+  /** op "histogram" (over every axis): the HIST parameter block (kernels/abi.ts), and optional weights of the input's shape */
+  readonly hist?: HistogramSpec;
+}
+export interface HistogramSpec {
+  readonly bins: number;
+  readonly params: readonly number[];
+  readonly weights?: Node;
 }
 export interface MapBlocksNode extends NodeBase {
   readonly kind: "mapBlocks";
@@ -99,6 +106,7 @@ export interface MapBlocksNode extends NodeBase {
   readonly inputChunks: Chunks;
   /** output chunks: one block per input block */
   readonly chunks: Chunks;
+  /** a user function's source, or "builtin:<name>": a block function of the engine (kernels/blockwise.ts) */
   readonly fn: string;
   readonly args: readonly unknown[];
 }
@@ -181,6 +189,7 @@ export const isVirtual = (n: Node): boolean =>
 /** Direct node inputs (scalars left out). */
 export function inputsOf(n: Node): Node[] {
   if (n.kind === "map") return n.args.filter((a): a is Node => typeof a !== "number");
+  if (n.kind === "reduce" && n.hist?.weights) return [n.input, n.hist.weights];
   if (n.kind === "reduce" || n.kind === "mapBlocks" || n.kind === "view" || n.kind === "reshape" || n.kind === "scan") return [n.input];
   if (n.kind === "take") return n.indexNode ? [n.input, n.indexNode] : [n.input];
   if (n.kind === "concat") return [...n.inputs];

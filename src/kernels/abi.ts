@@ -133,6 +133,18 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *                     (s.last == 0): one accumulator along the row; vector mode (s.last == 1): acc[c] per
  *                     column, carried from row to row (a scan along an outer axis, whose row stride in s is 0).
  *   CUMPROD r a s     as CUMSUM with *.
+ * Histogram (numpy.histogram's bin of each value; kernels/histogram.ts is the JS twin)
+ *   HIST a w s k      w: a register of weights, or -1 (each value counts 1); s: a MEM F64 slot whose position
+ *                     at c = 0 is counter 0 of n consecutive f64 counters; consts[k + HIST_P.*] the parameters
+ *                     (n = BINS). For each c in increasing order: i = bin(a[c]); if i >= 0, counter i += w[c] (or 1).
+ *                     bin(v), explicit edges (FLAGS & HF.EDGES; e_j = consts[k + HIST_P.EDGES + j], j = 0..n):
+ *                       -1 unless e_0 <= v <= e_n (NaN: -1); v == e_n: n - 1; else the largest i with e_i <= v.
+ *                     bin(v), uniform bins (numpy's fast path, exactly):
+ *                       -1 unless KEEP_LO <= v <= KEEP_HI; t = v - SUB_LO (HF.F32_SUB: rounded to float32);
+ *                       f = t * NORM (HF.F32_MUL: rounded); i = f >= n ? n : f > 0 ? trunc(f) : 0; i == n: i = n - 1;
+ *                       if v < edge(i): i -= 1, else if i != n - 1 and v >= edge(i + 1): i += 1; i clamped to [0, n - 1].
+ *                       edge(j) = STOP for j == n, else (HF.STEP_ZERO ? (j / n) * DELTA : j * STEP) + START,
+ *                       rounded to float32 with HF.F32_EDGES (numpy's linspace, then astype).
  *
  * tileSum(v) (and tileProd with *) is defined exactly so both interpreters agree bit for bit:
  *   p0 = p1 = p2 = p3 = 0 (1 for prod); for i in 0..len-1: p[i % 4] += v[i]; result = (p0 + p1) + (p2 + p3)
@@ -244,7 +256,17 @@ export const OP = {
   // scans
   CUMSUM: 100,
   CUMPROD: 101,
+  // histogram
+  HIST: 110,
 } as const;
+
+/** HIST's parameter block: offsets from its first constant (the edges of HF.EDGES follow the fixed part). */
+export const HIST_P = {
+  BINS: 0, FLAGS: 1, KEEP_LO: 2, KEEP_HI: 3, SUB_LO: 4, NORM: 5, START: 6, STEP: 7, DELTA: 8, STOP: 9, EDGES: 10,
+} as const;
+
+/** HIST flags. */
+export const HF = { F32_SUB: 1, F32_MUL: 2, F32_EDGES: 4, STEP_ZERO: 8, EDGES: 16 } as const;
 
 export type OpName = keyof typeof OP;
 
@@ -262,6 +284,7 @@ export function opArity(op: number): number {
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX) || op === OP.RVAR) return 2;
   if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) return 3;
   if (op === OP.CUMSUM || op === OP.CUMPROD) return 3;
+  if (op === OP.HIST) return 4;
   return -1;
 }
 

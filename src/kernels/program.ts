@@ -217,6 +217,13 @@ export class ProgramBuilder {
     return this.consts[k]!;
   }
 
+  /** Consecutive constants, not shared with anything (a parameter block); returns the first index. */
+  block(values: readonly number[]): number {
+    const i = this.consts.length;
+    this.consts.push(...values);
+    return i;
+  }
+
   /** Two consecutive constants holding a seed's low and high 32 bits; returns the first index. */
   seed(seed: number): number {
     const i = this.consts.length;

@@ -22,7 +22,10 @@ import {
   opArity,
   isUnary,
   isBinary,
+  HF,
+  HIST_P,
 } from "./abi.js";
+import { histBin } from "./histogram.js";
 
 const DT_BYTES_OF = [8, 4, 4, 1];
 const TWO32 = 4294967296;
@@ -301,7 +304,7 @@ function tileFold(f: Float64Array, at: number, len: number, prod: boolean): numb
   return prod ? (p[0]! * p[1]!) * (p[2]! * p[3]!) : (p[0]! + p[1]!) + (p[2]! + p[3]!);
 }
 
-function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number, nconst: number, kindOf: (s: number) => number, lastOf: (s: number) => number, dtypeOf: (s: number) => number): number {
+function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number, nconst: number, kindOf: (s: number) => number, lastOf: (s: number) => number, dtypeOf: (s: number) => number, constOf: (k: number) => number): number {
   const op = code[pc]!;
   const w1 = code[pc + 1]!, w2 = code[pc + 2]!, w3 = code[pc + 3]!;
   const isReg = (r: number) => (r >>> 0) < nregs;
@@ -333,6 +336,14 @@ function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number,
   if (op === OP.STORE || (op >= OP.RSUM && op <= OP.RMAX)) return ok(isMem(w2));
   if (op === OP.CUMSUM || op === OP.CUMPROD) return ok(isReg(w2) && isMem(w3) && (dtypeOf(w3) === DT.F64 || dtypeOf(w3) === DT.F32));
   if (op === OP.RARGMIN || op === OP.RARGMAX || op === OP.RNANARGMIN || op === OP.RNANARGMAX) return ok(isMem(w2) && isMem(w2 + 1) && isIndex(w3));
+  if (op === OP.HIST) {
+    // HIST a w s k: w a register or -1; an F64 accumulator slot; the parameter block inside the constants
+    const k = code[pc + 4]!;
+    if ((w2 !== -1 && !isReg(w2)) || !isMem(w3) || dtypeOf(w3) !== DT.F64 || k < 0 || k + HIST_P.EDGES > nconst) return RC.BAD_OPCODE;
+    const n = constOf(k + HIST_P.BINS), flags = constOf(k + HIST_P.FLAGS);
+    if (!(n >= 1 && n <= 2147483647) || n !== Math.floor(n) || !(flags >= 0 && flags < 32) || flags !== Math.floor(flags)) return RC.BAD_OPCODE;
+    return ok((flags & HF.EDGES) === 0 || k + HIST_P.EDGES + n + 1 <= nconst);
+  }
   return ok(isMem(w2) && isMem(w2 + 1) && isMem(w2 + 2)); // RVAR
 }
 
@@ -386,7 +397,7 @@ export function runReference(buffer: ArrayBufferLike, prog: number): number {
     if (op === OP.END) break;
     const arity = opArity(op);
     if (arity < 0 || pc + arity >= ninstr) return RC.BAD_OPCODE;
-    const rc = checkInstr(code, pc, nregs, nslots, nconst, kindOf, lastOf, dtypeOf);
+    const rc = checkInstr(code, pc, nregs, nslots, nconst, kindOf, lastOf, dtypeOf, (k) => constant(x, k));
     if (rc !== RC.OK) return rc;
     if (op === OP.RANDOM) nrandom++;
     pc += 1 + arity;
@@ -494,6 +505,17 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
             if (f32) v = Math.fround(v);
             put(at + c * step, v);
             f64[r + c] = v;
+          }
+          break;
+        }
+        case OP.HIST: {
+          // numpy's bin of each value (kernels/histogram.ts), counted or weighted into n f64 counters
+          const at = memAddress(x, code[pc + 3]!, c0);
+          const p = f64.subarray((x.consts >>> 3) + code[pc + 4]!);
+          const w = w2 < 0 ? -1 : regIndex(x, w2);
+          for (let c = 0; c < len; c++) {
+            const i = histBin(f64[r + c]!, p);
+            if (i >= 0) dv.setFloat64(at + 8 * i, dv.getFloat64(at + 8 * i, true) + (w < 0 ? 1 : f64[w + c]!), true);
           }
           break;
         }

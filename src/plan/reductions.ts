@@ -14,6 +14,7 @@ export function initOf(op: ReduceOp): number[] {
     case "sum":
     case "mean":
     case "any":
+    case "histogram":
       return [0];
     case "prod":
     case "all":

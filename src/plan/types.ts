@@ -22,7 +22,9 @@ import type { SinkSpec, SourceSpec } from "../storage/types.js";
 export type ReduceOp =
   | "sum" | "prod" | "mean" | "min" | "max" | "var" | "std" | "argmin" | "argmax" | "any" | "all"
   /** argmin/argmax skipping NaN (an all-NaN slice is an error when combined) */
-  | "nanargmin" | "nanargmax";
+  | "nanargmin" | "nanargmax"
+  /** numpy.histogram's counts over every axis: a partial per task of `bins` f64 counters (kernel HIST), summed */
+  | "histogram";
 
 export interface BufferDecl {
   id: number;
@@ -72,7 +74,10 @@ export interface ProgramLayer {
   box: Box;
   kernel: number;
   tile: number;
-  /** partial buffers this layer's tasks initialize and accumulate into */
+  /**
+   * partial buffers this layer's tasks initialize and accumulate into: `init[c]` for component c (components
+   * past the list start from its last value: a histogram's counters all start at 0)
+   */
   partials: { buffer: number; init: number[] }[];
   /**
    * scan carries: task t's accumulators are chunk t of `buffer` (the grid's blocks, `axis` of extent 1),
@@ -82,7 +87,11 @@ export interface ProgramLayer {
   carries: { buffer: number; axis: number; init: number }[];
 }
 
-/** Task t: fn(chunk t of input) is chunk t of output (both have the same number of blocks per axis). */
+/**
+ * Task t: fn(chunk t of input) is chunk t of output (both have the same number of blocks per axis). `fn`
+ * is a user function's source, or "builtin:<name>": a plain-JS block function of the engine
+ * (kernels/blockwise.ts: topk, unique), which gets the raw chunks.
+ */
 export interface MapBlocksLayer {
   kind: "mapBlocks";
   id: number;

@@ -46,7 +46,7 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
       tile: layer.tile,
       template: k.template,
       slots,
-      partials: layer.partials.map((p) => ({ buffer: buf(p.buffer), axes: reduced.get(p.buffer) ?? [], init: p.init })),
+      partials: layer.partials.map((p) => ({ buffer: buf(p.buffer), axes: reduced.get(p.buffer) ?? [], init: p.init, components: plan.buffers[p.buffer]!.components ?? p.init.length })),
       carries: layer.carries.map((c) => ({ buffer: buf(c.buffer), axis: c.axis, init: c.init })),
       mergeRows: layer.partials.length === 0 && layer.carries.length === 0,
     };

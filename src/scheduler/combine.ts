@@ -24,6 +24,7 @@ export function combineInto(op: ReduceOp, a: Partial, b: Partial): void {
   switch (op) {
     case "sum":
     case "mean":
+    case "histogram":
       for (let i = 0; i < n; i++) a0[i] = a0[i]! + b0[i]!;
       return;
     case "prod":
@@ -155,6 +156,7 @@ export function finalize(op: ReduceOp, p: Partial, count: number, ddof: number, 
  */
 export function combineChunk(tasks: LayerTasks, t: number, partial: (chunk: number) => Float64Array, out: Float64Array, float32: boolean): void {
   const l = tasks.layer as CombineLayer;
+  if (l.op === "histogram") return combineHistogram(tasks, t, partial, out);
   const g = new Grid(l.grid);
   const ncomp = componentsOf(l.op);
   const nd = g.shape.length;
@@ -184,4 +186,19 @@ export function combineChunk(tasks: LayerTasks, t: number, partial: (chunk: numb
     }
   }
   if (float32) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]!);
+}
+
+/**
+ * A histogram's counts: every task's partial chunk holds its `bins` counters (the output's length), summed
+ * in the fixed tree over the tasks' block indices, so counts are exact and the same for any chunking.
+ */
+function combineHistogram(tasks: LayerTasks, t: number, partial: (chunk: number) => Float64Array, out: Float64Array): void {
+  const n = out.length;
+  const chunks = tasks.combineGroups(t).flatMap((g) => g.chunks);
+  out.fill(0);
+  if (chunks.length === 0) return;
+  const acc = [new Float64Array(n)];
+  const fresh = (a: Float64Array[] | undefined) => a ?? [new Float64Array(n)];
+  treeRange("histogram", n, (i) => partial(chunks[i]!), 0, chunks.length, acc, [], 0, fresh);
+  out.set(acc[0]!);
 }

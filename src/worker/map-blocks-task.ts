@@ -9,7 +9,7 @@
 import { TesseraError } from "../errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { Grid, sizeOf } from "../grid.js";
-import { BLOCK_KERNELS } from "../kernels/dense.js";
+import { BLOCK_KERNELS, type BlockKernel } from "../kernels/block-kernels.js";
 import type { MapBlocksTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
@@ -23,6 +23,7 @@ export interface BlockScope {
 export interface BlockAdapter {
   open(exec: ExecContext, eager: { addr: number; bytes: number }): BlockScope;
 }
+
 
 const fnCache = new Map<string, (...a: unknown[]) => unknown>();
 function compileFn(src: string): (...a: unknown[]) => unknown {
@@ -99,7 +100,7 @@ export class MapBlocksTasks {
 
 }
 
-/** mapBlocks layers whose fn is "builtin:<name>" run a block kernel of kernels/dense.ts on the chunks in place. */
+/** mapBlocks layers whose fn is "builtin:<name>" run a block kernel of the engine (kernels/block-kernels.ts) on the chunks in place. */
 const BUILTIN = "builtin:";
 export const isBuiltinBlocks = (spec: MapBlocksTaskSpec): boolean => spec.fn.startsWith(BUILTIN);
 
@@ -107,7 +108,7 @@ export const isBuiltinBlocks = (spec: MapBlocksTaskSpec): boolean => spec.fn.sta
 export class BuiltinBlockTasks {
   private readonly inGrid: Grid;
   private readonly outGrid: Grid;
-  private readonly kernel: (typeof BLOCK_KERNELS)[string];
+  private readonly kernel: BlockKernel;
 
   constructor(
     readonly spec: MapBlocksTaskSpec,
@@ -116,7 +117,7 @@ export class BuiltinBlockTasks {
     this.inGrid = new Grid(spec.input);
     this.outGrid = new Grid(spec.output);
     const kernel = BLOCK_KERNELS[spec.fn.slice(BUILTIN.length)];
-    if (!kernel || spec.input.dtype !== "float64" || spec.output.dtype !== "float64") throw new Error(`internal: no float64 block kernel ${JSON.stringify(spec.fn)}`);
+    if (!kernel) throw new Error(`internal: no block kernel ${JSON.stringify(spec.fn)}`);
     this.kernel = kernel;
   }
 
@@ -126,11 +127,11 @@ export class BuiltinBlockTasks {
     for (let t = start; t < end; t++) {
       try {
         const buf = this.ctx.memory.buffer;
-        const inShape = this.inGrid.chunk(t).shape;
+        const inChunk = this.inGrid.chunk(t);
         const outShape = this.outGrid.chunk(t).shape;
-        const input = new Float64Array(buf, tables[(this.spec.input.table >>> 3) + t]!, sizeOf(inShape));
-        const output = new Float64Array(buf, tables[(this.spec.output.table >>> 3) + t]!, sizeOf(outShape));
-        this.kernel({ data: input, shape: inShape }, { data: output, shape: outShape }, this.spec.args);
+        const input = typedArrayFor(this.spec.input.dtype, buf, tables[(this.spec.input.table >>> 3) + t]!, sizeOf(inChunk.shape));
+        const output = typedArrayFor(this.spec.output.dtype, buf, tables[(this.spec.output.table >>> 3) + t]!, sizeOf(outShape));
+        this.kernel({ data: input, shape: inChunk.shape, start: inChunk.start }, { data: output, shape: outShape }, this.spec.args);
       } catch (e) {
         throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
       }

@@ -37,8 +37,8 @@ export interface ProgramTaskSpec {
   tile: number;
   template: ProgramTemplate;
   slots: BoundSlot[];
-  /** accumulators each task initializes: `init[c]` for component c of its partial chunk */
-  partials: { buffer: BoundBuffer; axes: number[]; init: number[] }[];
+  /** accumulators each task initializes: `init[c]` for component c of its partial chunk (the last value for components past the list) */
+  partials: { buffer: BoundBuffer; axes: number[]; init: number[]; components: number }[];
   /** scan carries each task starts from: a copy of the chunk of the block before along `axis`, or `init` */
   carries: { buffer: BoundBuffer; axis: number; init: number }[];
   /**
@@ -52,7 +52,7 @@ export interface ProgramTaskSpec {
 export interface MapBlocksTaskSpec {
   kind: "mapBlocks";
   layer: number;
-  /** source of the user function */
+  /** source of the user function, or "builtin:<name>" (a block function of kernels/blockwise.ts) */
   fn: string;
   args: unknown[];
   input: BoundBuffer;

@@ -97,7 +97,7 @@ export class ProgramTasks {
         // the partial buffer's chunk k belongs to the region's chunk k (its component axis has one block)
         const n = partialElems(p.axes, r.shape);
         const at = f[this.partialTables[i]! + k]! / 8;
-        for (let c = 0; c < p.init.length; c++) f.fill(p.init[c]!, at + c * n, at + (c + 1) * n);
+        for (let c = 0; c < p.components; c++) f.fill(p.init[Math.min(c, p.init.length - 1)]!, at + c * n, at + (c + 1) * n);
       });
     }
     if (this.spec.carries.length) this.startCarries(k, buf);
