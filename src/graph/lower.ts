@@ -124,6 +124,7 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
     const substitutes = new Map<string, { buffer: number; dtype: DType; map: IndexMap }>();
     for (const r of stridedRandoms) {
       const box = randomBox(r.node, r.map, ctx.grid);
+      if (!box) continue; // generated element by element where it is read
       const buffer = materializedOn(box.node, box.chunks);
       bufferOf.set(box.node.id, buffer);
       ctx.leaves.push({ node: box.node, map: box.map });

@@ -8,8 +8,12 @@ import { blockStarts, type GridSpec } from "../grid.js";
 import type { IndexMap } from "../index-map.js";
 import { newId, type Node, type ViewNode } from "./nodes.js";
 
-/** The box of `random` that map m reads over grid g: a view of it (in rows), its chunks, and the read of it. */
-export function randomBox(random: Node, m: IndexMap, g: GridSpec): { node: ViewNode; chunks: number[][]; map: IndexMap } {
+/**
+ * The box of `random` that map m reads over grid g: a view of it (in rows), its chunks, and the read of
+ * it. Null when the box has no rows to generate in (one element wide along the random's last axis, as a
+ * column): generating it would be the same per-element generation, so the source is read as it is.
+ */
+export function randomBox(random: Node, m: IndexMap, g: GridSpec): { node: ViewNode; chunks: number[][]; map: IndexMap } | null {
   const nd = random.shape.length;
   const lo: number[] = [];
   const len: number[] = [];
@@ -26,6 +30,7 @@ export function randomBox(random: Node, m: IndexMap, g: GridSpec): { node: ViewN
     lo.push(Math.min(a, b));
     len.push(Math.abs(b - a) + 1);
   }
+  if (nd > 0 && len[nd - 1]! <= 1 && len.some((n) => n > 1)) return null;
   const node: ViewNode = {
     kind: "view",
     id: newId(),

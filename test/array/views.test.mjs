@@ -334,4 +334,21 @@ test("views are bit-identical across chunkings of the view's materialization, wo
   assert.equal(Array.from(one.data), ref.data);
 });
 
+test("a column (or a one-wide slab) of a random source: the same values as the array's, generated where they are read", async () => {
+  const x = random.random([300, 50], { chunks: [70, 50], seed: 12 });
+  const full = await x.compute();
+  for (const [sel, pick] of [
+    [[null, 0], (i) => full.data[i * 50]],
+    [[null, -1], (i) => full.data[i * 50 + 49]],
+    [[slice(null, null, 3), 7], (i) => full.data[i * 3 * 50 + 7]],
+  ]) {
+    const col = await x.get(...sel).compute();
+    for (let i = 0; i < col.shape[0]; i++) assert.ok(Object.is(col.data[i], pick(i)), `${JSON.stringify(sel)} element ${i}`);
+  }
+  const s = await x.get(slice(10, 200), slice(3, 4)).sum().compute();
+  let want = 0;
+  for (let i = 10; i < 200; i++) want += full.data[i * 50 + 3];
+  assert.ok(Math.abs(s - want) <= 1e-12 * want, "a one-wide slab's sum");
+});
+
 test.run();
