@@ -23,5 +23,7 @@ export type { ProgressEvent } from "./scheduler/compute.js";
 export { shutdown } from "./scheduler/engine.js";
 export { world } from "./comm/index.js";
 export type { World } from "./comm/world.js";
-export { TesseraError, ValidationError, ComputeError, AbortError } from "./errors.js";
+export { LocalCluster, Client, Future, wait, asCompleted } from "./cluster/index.js";
+export type { LocalClusterOptions, ClusterComputeOptions, ComputedValue, FutureStatus, ReturnWhen, WorkerInfo, SchedulerOptions } from "./cluster/index.js";
+export { TesseraError, ValidationError, ComputeError, AbortError, ClusterError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";

@@ -9,6 +9,7 @@ import { checkWorkers } from "../scheduler/engine.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { ChunkStore } from "../scheduler/chunk-store.js";
 import type { RunResult } from "../scheduler/results.js";
+import { defaultBackend } from "./backend.js";
 import type { ChunkedArray } from "./chunked.js";
 import type { Chunks } from "./chunks.js";
 import { newId, type Node, type StoredNode } from "../graph/nodes.js";
@@ -66,6 +67,8 @@ async function run(outputs: OutputRequest[], options?: ComputeOptions): Promise<
   const bar = opts.progress === true ? progressBar(process.stderr) : null;
   const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
   try {
+    const backend = defaultBackend.get();
+    if (backend && !outputs.some((o) => o.persist || o.sink)) return await backend.computeOutputs(outputs, { signal: opts.signal, onProgress });
     const req = { lower: (hashInputs: boolean) => lower(outputs, { hashInputs }) };
     return await computeOnEngine(WORKER_ENTRY, req, { workers: opts.workers, signal: opts.signal, onProgress });
   } finally {

@@ -74,4 +74,8 @@
  * kept on the workers (they go to the scheduler now); adapt; --lifetime with stagger; persist() on the
  * cluster; progress from cluster computes; tests across network namespaces.
  */
-export {};
+export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
+export { Client, type ClusterLike, type ClusterComputeOptions, type ComputedValue } from "./client.js";
+export { Future, wait, asCompleted, type FutureStatus, type ReturnWhen } from "./future.js";
+export { Scheduler, type SchedulerOptions, type WorkerInfo } from "./scheduler.js";
+export { runWorker, type WorkerOptions } from "./worker.js";

@@ -1,0 +1,630 @@
+/**
+ * One compute on the cluster, as the scheduler drives it: the plan's task graph with, per task, whether
+ * it waits, is ready, runs (in which batch, on which worker) or is done, and per chunk where it is held
+ * (`holder`, and copies other workers fetched), how many of its writers are left and how many reads of it
+ * are still to come. Readiness, release after the last reader and the deepest-layer-first order are a
+ * local run's (scheduler/plan-run.ts); what is new is where: tasks wait in the queue of the worker holding
+ * most of their input bytes (or of their write group's home, placement.ts), or in a queue any worker
+ * takes from, and a worker with nothing of its own steals tasks that move few bytes.
+ *
+ * The run does not talk to workers: it answers the scheduler's questions (the next batch for a worker)
+ * and keeps, per worker, the messages to send (releases, output requests) in an outbox the scheduler
+ * drains. Lost workers are handled in recovery.ts.
+ */
+import { boxBlock } from "../grid.js";
+import { ComputeError } from "../errors.js";
+import type { TaskGraph } from "../plan/task-graph.js";
+import { ReadyRanges } from "../scheduler/ready.js";
+import type { InputBinding } from "../scheduler/inputs.js";
+import type { RunResult } from "../scheduler/results.js";
+import type { ProgressEvent } from "../scheduler/run-on-pool.js";
+import { WriteGroups } from "./placement.js";
+import { RunData } from "./run-data.js";
+
+/** Where a chunk is held: by the scheduler (an input), by no one, or by a worker id (>= 1). */
+export const SCHEDULER = 0;
+export const NOBODY = -1;
+/** The queue of tasks any worker may take. */
+const ANY = 0;
+
+export const enum TaskState {
+  Waiting = 0,
+  Ready = 1,
+  Running = 2,
+  Done = 3,
+}
+
+/** At most this many bytes of new chunk memory per batch (at least one task), as a local run. */
+const BATCH_BYTES = 64 * 2 ** 20;
+/** A worker with nothing of its own takes tasks from another's queue when they move at most this much. */
+const STEAL_BYTES = 8 * 2 ** 20;
+/** A task running on this many workers that died fails its compute (dask's allowed-failures). */
+export const ALLOWED_FAILURES = 3;
+
+/** What the run needs to know of a worker. */
+export interface WorkerView {
+  id: number;
+  threads: number;
+  host: string;
+  listenHost: string;
+  listenPort: number;
+}
+
+export interface Batch {
+  id: number;
+  worker: number;
+  layer: number;
+  start: number;
+  end: number;
+  /** input chunks the batch reads that its worker did not hold (it will hold copies once the batch ran) */
+  copies: number[];
+  /** the batch holds a suspected task, alone on its worker */
+  exclusive: boolean;
+}
+
+/** A batch to send: the scheduler pushes `push` (input chunks) first, then the assignment. */
+export interface Assignment {
+  batch: Batch;
+  push: number[];
+  fetch: { from: number; chunks: number[] }[];
+}
+
+export interface RunCallbacks {
+  onDone(results: RunResult[]): void;
+  onError(e: Error): void;
+  onProgress?(e: ProgressEvent): void;
+}
+
+export class ClusterRun {
+  readonly graph: TaskGraph;
+  readonly groups: WriteGroups;
+  readonly data: RunData;
+  // per task
+  readonly state: Uint8Array;
+  readonly batchOf: Int32Array;
+  readonly pending: Int32Array;
+  readonly suspicious: Uint8Array;
+  // per chunk
+  readonly writersLeft: Int32Array;
+  readonly readersLeft: Int32Array;
+  readonly holder: Int32Array;
+  readonly copies = new Map<number, number[]>();
+  /** 1: released everywhere (its bytes exist nowhere) */
+  readonly gone: Uint8Array;
+  /** 1: an output chunk not gathered yet (it counts as one more read); 2: asked for */
+  readonly outputHold: Uint8Array;
+  readonly bytes: Float64Array;
+  readonly isInput: Uint8Array;
+  /** readers of each chunk (needed tasks, one entry per read), CSR */
+  readonly readerStart: Int32Array;
+  readonly readers: Int32Array;
+  /** writers of each chunk (needed tasks), CSR */
+  readonly writerStart: Int32Array;
+  readonly writers: Int32Array;
+  // per write group
+  readonly groupHome: Int32Array;
+  /** tasks of each group (needed ones), CSR; chunks of each group, CSR */
+  readonly groupTaskStart: Int32Array;
+  readonly groupTasks: Int32Array;
+  readonly groupChunkStart: Int32Array;
+  readonly groupChunks: Int32Array;
+  /** worker id (ANY: 0) -> per layer ready ranges */
+  queues = new Map<number, ReadyRanges[]>();
+  /** suspected tasks, each run alone */
+  suspects: number[] = [];
+  readonly batches = new Map<number, Batch>();
+  /** per worker: chunks to release there, outputs to ask for */
+  readonly outbox = new Map<number, { release: number[]; send: number[] }>();
+  /** workers this run began on (they get `end` when it is over) */
+  readonly begun = new Set<number>();
+  remaining = 0;
+  outputsLeft = 0;
+  private ended = false;
+  private readonly layerBase: number[];
+  private readonly workerLayer: boolean[];
+  private readonly layerWriteBytes: number[];
+  private readonly total: number;
+  private doneWorkerTasks = 0;
+  private readonly t0 = performance.now();
+
+  constructor(
+    readonly id: number,
+    graph: TaskGraph,
+    readonly hash: string,
+    readonly planText: string,
+    bindings: readonly InputBinding[],
+    private readonly callbacks: RunCallbacks,
+  ) {
+    this.graph = graph;
+    const plan = graph.plan;
+    this.data = new RunData(graph, bindings);
+    this.groups = new WriteGroups(graph);
+    this.layerBase = graph.layerBase;
+    const nt = graph.taskCount;
+    const nc = graph.chunkCount;
+    this.state = new Uint8Array(nt);
+    this.batchOf = new Int32Array(nt);
+    this.pending = new Int32Array(nt);
+    this.suspicious = new Uint8Array(nt);
+    this.writersLeft = new Int32Array(nc);
+    this.readersLeft = new Int32Array(nc);
+    this.holder = new Int32Array(nc).fill(NOBODY);
+    this.gone = new Uint8Array(nc);
+    this.outputHold = new Uint8Array(nc);
+    this.bytes = new Float64Array(nc);
+    this.isInput = new Uint8Array(nc);
+    for (let c = 0; c < nc; c++) {
+      this.bytes[c] = this.data.chunkBytes(c);
+      if (this.data.isInput(c)) {
+        this.isInput[c] = 1;
+        this.holder[c] = SCHEDULER;
+      }
+    }
+    const needed = graph.needed;
+    // readers and writers per chunk (needed tasks only: culled ones never run)
+    const rc = new Int32Array(nc + 1);
+    const wc = new Int32Array(nc + 1);
+    for (let i = 0; i < nt; i++) {
+      if (!needed[i]) continue;
+      for (let r = graph.readStart[i]!; r < graph.readStart[i + 1]!; r++) rc[graph.reads[r]! + 1]!++;
+      for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) wc[graph.writes[w]! + 1]!++;
+    }
+    for (let c = 0; c < nc; c++) {
+      rc[c + 1]! += rc[c]!;
+      wc[c + 1]! += wc[c]!;
+    }
+    this.readerStart = rc;
+    this.writerStart = wc;
+    this.readers = new Int32Array(rc[nc]!);
+    this.writers = new Int32Array(wc[nc]!);
+    const rf = rc.slice(0, nc);
+    const wf = wc.slice(0, nc);
+    for (let i = 0; i < nt; i++) {
+      if (!needed[i]) continue;
+      for (let r = graph.readStart[i]!; r < graph.readStart[i + 1]!; r++) this.readers[rf[graph.reads[r]!]!++] = i;
+      for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) this.writers[wf[graph.writes[w]!]!++] = i;
+    }
+    // write groups: their tasks and chunks
+    const ng = this.groups.count;
+    this.groupHome = new Int32Array(ng).fill(NOBODY);
+    const gt = new Int32Array(ng + 1);
+    const gc = new Int32Array(ng + 1);
+    for (let i = 0; i < nt; i++) if (needed[i] && this.groups.taskGroup[i]! >= 0) gt[this.groups.taskGroup[i]! + 1]!++;
+    for (let c = 0; c < nc; c++) if (this.groups.chunkGroup[c]! >= 0) gc[this.groups.chunkGroup[c]! + 1]!++;
+    for (let g = 0; g < ng; g++) {
+      gt[g + 1]! += gt[g]!;
+      gc[g + 1]! += gc[g]!;
+    }
+    this.groupTaskStart = gt;
+    this.groupChunkStart = gc;
+    this.groupTasks = new Int32Array(gt[ng]!);
+    this.groupChunks = new Int32Array(gc[ng]!);
+    const gtf = gt.slice(0, ng);
+    const gcf = gc.slice(0, ng);
+    for (let i = 0; i < nt; i++) if (needed[i] && this.groups.taskGroup[i]! >= 0) this.groupTasks[gtf[this.groups.taskGroup[i]!]!++] = i;
+    for (let c = 0; c < nc; c++) if (this.groups.chunkGroup[c]! >= 0) this.groupChunks[gcf[this.groups.chunkGroup[c]!]!++] = c;
+
+    this.workerLayer = plan.layers.map(() => true);
+    this.layerWriteBytes = plan.layers.map((_, l) => {
+      const i = graph.layerBase[l]!;
+      if (graph.tasks[l]!.count === 0) return 0;
+      let n = 0;
+      for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) n += this.bytes[graph.writes[w]!]!;
+      return n;
+    });
+    plan.layers.forEach((layer, l) => (this.workerLayer[l] = layer.kind !== "combine" && layer.kind !== "take"));
+    let total = 0;
+    for (let i = 0; i < nt; i++) if (needed[i] && this.workerLayer[this.layerOf(i)]) total++;
+    this.total = total;
+    // outputs: held until gathered; an output that is an input is here already
+    for (const c of this.data.outputChunks()) {
+      if (this.isInput[c]) this.data.putOutput(c, this.data.inputChunk(c));
+      else {
+        this.outputHold[c] = 1;
+        this.outputsLeft++;
+      }
+    }
+    this.rebuild();
+  }
+
+  /** Global task i's layer. */
+  layerOf(i: number): number {
+    const base = this.layerBase;
+    let lo = 0;
+    let hi = base.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (base[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  get over(): boolean {
+    return this.ended;
+  }
+
+  /** A chunk's bytes exist somewhere a reader can get them. */
+  available(c: number): boolean {
+    if (this.isInput[c]) return true;
+    return this.writersLeft[c] === 0 && !this.gone[c] && (this.holder[c]! > 0 || (this.copies.get(c)?.length ?? 0) > 0);
+  }
+
+  /**
+   * Rebuilds every count from the tasks' states (at the start, and after a worker is lost): writers
+   * left, reads to come, pending inputs, and the ready queues.
+   */
+  rebuild(): void {
+    const g = this.graph;
+    const nt = g.taskCount;
+    const nc = g.chunkCount;
+    this.writersLeft.fill(0);
+    this.readersLeft.fill(0);
+    this.remaining = 0;
+    for (let i = 0; i < nt; i++) {
+      if (!g.needed[i] || this.state[i] === TaskState.Done) continue;
+      this.remaining++;
+      for (let w = g.writeStart[i]!; w < g.writeStart[i + 1]!; w++) this.writersLeft[g.writes[w]!]!++;
+      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) this.readersLeft[g.reads[r]!]!++;
+    }
+    for (let c = 0; c < nc; c++) if (this.outputHold[c]) this.readersLeft[c]!++;
+    this.queues = new Map();
+    this.suspects = [];
+    for (let i = 0; i < nt; i++) {
+      if (!g.needed[i] || this.state[i] === TaskState.Done || this.state[i] === TaskState.Running) continue;
+      let p = 0;
+      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) if (this.writersLeft[g.reads[r]!]! > 0) p++;
+      this.pending[i] = p;
+      this.state[i] = TaskState.Waiting;
+      if (p === 0) this.enqueue(i);
+    }
+    // outputs complete and held (their request may have been lost with a worker): ask again
+    for (let c = 0; c < nc; c++) {
+      if (this.outputHold[c] && this.writersLeft[c] === 0 && this.available(c)) {
+        this.outputHold[c] = 1;
+        this.requestOutput(c);
+      }
+    }
+  }
+
+  private queue(worker: number): ReadyRanges[] {
+    let q = this.queues.get(worker);
+    if (!q) this.queues.set(worker, (q = this.graph.plan.layers.map(() => new ReadyRanges())));
+    return q;
+  }
+
+  /** The worker a ready task should run on: its group's home, else where most of its input bytes are. */
+  private preferred(i: number): number {
+    const grp = this.groups.taskGroup[i]!;
+    if (grp >= 0 && this.groupHome[grp]! > 0) return this.groupHome[grp]!;
+    const g = this.graph;
+    let best = ANY;
+    let bestBytes = 0;
+    const a = g.readStart[i]!;
+    const b = g.readStart[i + 1]!;
+    if (b - a === 1) return this.holder[g.reads[a]!]! > 0 ? this.holder[g.reads[a]!]! : ANY;
+    const by = new Map<number, number>();
+    for (let r = a; r < b; r++) {
+      const c = g.reads[r]!;
+      const h = this.holder[c]!;
+      if (h <= 0) continue;
+      const n = (by.get(h) ?? 0) + this.bytes[c]!;
+      by.set(h, n);
+      if (n > bestBytes) {
+        bestBytes = n;
+        best = h;
+      }
+    }
+    return best;
+  }
+
+  private enqueue(i: number): void {
+    this.state[i] = TaskState.Ready;
+    if (this.suspicious[i]) {
+      this.suspects.push(i);
+      return;
+    }
+    const l = this.layerOf(i);
+    const t = i - this.layerBase[l]!;
+    this.queue(this.preferred(i))[l]!.add(t, t + 1);
+  }
+
+  /** Tasks ready and not handed out. */
+  readyCount(): number {
+    let n = this.suspects.length;
+    for (const q of this.queues.values()) for (const r of q) n += r.size;
+    return n;
+  }
+
+  /** Bytes task i would move to `worker` (its inputs held elsewhere). */
+  private moveBytes(i: number, worker: number): number {
+    const g = this.graph;
+    let n = 0;
+    for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
+      const c = g.reads[r]!;
+      if (this.holder[c] !== worker && !(this.copies.get(c) ?? []).includes(worker)) n += this.bytes[c]!;
+    }
+    return n;
+  }
+
+  /**
+   * The next batch for worker w (which has room for one), or null. `workers`: the live workers and
+   * their total threads (for guided batch sizes); `idle`: w runs nothing now (a suspected task runs only
+   * on an idle worker, alone).
+   */
+  nextBatch(w: WorkerView, idle: boolean, totalThreads: number, batchId: () => number): Assignment | null {
+    if (this.ended) return null;
+    if (idle && this.suspects.length) {
+      const i = this.suspects.shift()!;
+      const l = this.layerOf(i);
+      const t = i - this.layerBase[l]!;
+      return this.assign(w, l, t, t + 1, batchId(), true);
+    }
+    const own = this.queues.get(w.id);
+    const any = this.queues.get(ANY);
+    for (let l = this.graph.plan.layers.length - 1; l >= 0; l--) {
+      for (const q of [own, any]) {
+        const r = q?.[l];
+        if (!r || r.size === 0) continue;
+        const got = this.takeFor(w, l, r, totalThreads);
+        if (got) return this.assign(w, l, got[0], got[1], batchId(), false);
+      }
+    }
+    // nothing of its own: steal tasks that move few bytes from the longest queue
+    let victim: ReadyRanges[] | null = null;
+    let most = 0;
+    for (const [id, q] of this.queues) {
+      if (id === ANY || id === w.id) continue;
+      const n = q.reduce((a, r) => a + r.size, 0);
+      if (n > most) {
+        most = n;
+        victim = q;
+      }
+    }
+    if (!victim || most < 2) return null;
+    for (let l = victim.length - 1; l >= 0; l--) {
+      const r = victim[l]!;
+      if (!r.size) continue;
+      const got = r.take(1)!;
+      const i = this.layerBase[l]! + got[0];
+      const grp = this.groups.taskGroup[i]!;
+      if ((grp >= 0 && this.groupHome[grp]! > 0) || this.moveBytes(i, w.id) > STEAL_BYTES) {
+        r.add(got[0], got[1]);
+        continue;
+      }
+      return this.assign(w, l, got[0], got[1], batchId(), false);
+    }
+    return null;
+  }
+
+  /** Takes a range of consecutive ready tasks of layer l for worker w from `r` (tasks homed elsewhere move to their home's queue). */
+  private takeFor(w: WorkerView, l: number, r: ReadyRanges, totalThreads: number): [number, number] | null {
+    const wb = this.layerWriteBytes[l]!;
+    const guided = Math.max(1, Math.ceil(r.size / (Math.max(1, totalThreads) * 4)));
+    const max = Math.max(1, wb > 0 ? Math.min(guided, Math.floor(BATCH_BYTES / wb)) : guided);
+    while (r.size) {
+      const got = r.take(max)!;
+      const base = this.layerBase[l]!;
+      let k = got[0];
+      for (; k < got[1]; k++) {
+        const grp = this.groups.taskGroup[base + k]!;
+        const home = grp >= 0 ? this.groupHome[grp]! : NOBODY;
+        if (home > 0 && home !== w.id) break;
+      }
+      if (k < got[1]) {
+        // task k must go to its group's home: send it there, put the rest back
+        const i = base + k;
+        this.queue(this.groupHome[this.groups.taskGroup[i]!]!)[l]!.add(k, k + 1);
+        if (k + 1 < got[1]) r.add(k + 1, got[1]);
+      }
+      if (k > got[0]) return [got[0], k];
+    }
+    return null;
+  }
+
+  private assign(w: WorkerView, layer: number, start: number, end: number, id: number, exclusive: boolean): Assignment {
+    const g = this.graph;
+    const base = this.layerBase[layer]!;
+    const push = new Set<number>();
+    const fetch = new Map<number, Set<number>>();
+    const copies = new Set<number>();
+    for (let t = start; t < end; t++) {
+      const i = base + t;
+      this.state[i] = TaskState.Running;
+      this.batchOf[i] = id;
+      const grp = this.groups.taskGroup[i]!;
+      if (grp >= 0 && this.groupHome[grp]! <= 0) this.groupHome[grp] = w.id;
+      for (let x = g.writeStart[i]!; x < g.writeStart[i + 1]!; x++) this.holder[g.writes[x]!] = w.id;
+      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
+        const c = g.reads[r]!;
+        const h = this.holder[c]!;
+        const mine = h === w.id || (this.copies.get(c) ?? []).includes(w.id) || copies.has(c);
+        if (mine) continue;
+        // written by this batch itself (a scan's carry from the task before): no transfer
+        if (this.writersLeft[c]! > 0) continue;
+        copies.add(c);
+        if (this.isInput[c]) push.add(c);
+        else {
+          const from = h > 0 ? h : this.copies.get(c)![0]!;
+          let s = fetch.get(from);
+          if (!s) fetch.set(from, (s = new Set()));
+          s.add(c);
+        }
+      }
+    }
+    const batch: Batch = { id, worker: w.id, layer, start, end, copies: [...copies], exclusive };
+    this.batches.set(id, batch);
+    // the worker holds them from now on (a chunk it is still fetching it hands out once in)
+    for (const c of copies) this.addCopy(c, w.id);
+    this.begun.add(w.id);
+    return { batch, push: [...push], fetch: [...fetch].map(([from, s]) => ({ from, chunks: [...s] })) };
+  }
+
+  private addCopy(c: number, w: number): void {
+    const list = this.copies.get(c);
+    if (!list) this.copies.set(c, [w]);
+    else if (!list.includes(w)) list.push(w);
+  }
+
+  private box(w: number) {
+    let b = this.outbox.get(w);
+    if (!b) this.outbox.set(w, (b = { release: [], send: [] }));
+    return b;
+  }
+
+  /** A batch ran: its tasks are done, what they wrote complete, what they read last released. */
+  batchDone(id: number): void {
+    const b = this.batches.get(id);
+    if (!b || this.ended) return;
+    this.batches.delete(id);
+    const g = this.graph;
+    const base = this.layerBase[b.layer]!;
+    for (let t = b.start; t < b.end; t++) {
+      const i = base + t;
+      this.state[i] = TaskState.Done;
+      this.remaining--;
+      for (let x = g.writeStart[i]!; x < g.writeStart[i + 1]!; x++) {
+        const c = g.writes[x]!;
+        if (--this.writersLeft[c]! === 0) this.completed(c);
+      }
+      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) this.readDone(g.reads[r]!);
+    }
+    if (this.workerLayer[b.layer]) {
+      this.doneWorkerTasks += b.end - b.start;
+      this.progress(b.layer);
+    }
+    this.checkFinished();
+  }
+
+  private progress(layer: number): void {
+    const cb = this.callbacks.onProgress;
+    if (!cb) return;
+    const stages = this.workerLayer.filter(Boolean).length;
+    try {
+      cb({ stage: Math.min(stages, 1 + this.workerLayer.slice(0, layer).filter(Boolean).length), stages, label: this.graph.plan.layers[layer]!.label, done: this.doneWorkerTasks, total: this.total, elapsed: (performance.now() - this.t0) / 1000 });
+    } catch (e) {
+      this.fail(new ComputeError("TASK_FAILED", `the progress callback threw: ${(e as Error).message}`, { cause: e }));
+    }
+  }
+
+  private completed(c: number): void {
+    for (let r = this.readerStart[c]!; r < this.readerStart[c + 1]!; r++) {
+      const i = this.readers[r]!;
+      if (this.state[i] === TaskState.Waiting && --this.pending[i]! === 0) this.enqueue(i);
+    }
+    if (this.outputHold[c] === 1) this.requestOutput(c);
+    else if (this.readersLeft[c] === 0) this.release(c);
+  }
+
+  private requestOutput(c: number): void {
+    const h = this.holder[c]! > 0 ? this.holder[c]! : (this.copies.get(c) ?? [])[0];
+    if (h === undefined || h <= 0) return;
+    this.outputHold[c] = 2;
+    this.box(h).send.push(c);
+  }
+
+  private readDone(c: number): void {
+    if (--this.readersLeft[c]! === 0) this.release(c);
+  }
+
+  /** Nothing reads chunk c any more: every holder frees it. */
+  private release(c: number): void {
+    const h = this.holder[c]!;
+    if (h > 0) this.box(h).release.push(c);
+    for (const w of this.copies.get(c) ?? []) this.box(w).release.push(c);
+    this.copies.delete(c);
+    if (!this.isInput[c]) {
+      this.gone[c] = 1;
+      this.holder[c] = NOBODY;
+    }
+  }
+
+  /** An output chunk arrived from a worker. */
+  outputArrived(c: number, bytes: Uint8Array): void {
+    if (this.ended || this.outputHold[c] === 0) return;
+    try {
+      this.data.putOutput(c, bytes);
+    } catch (e) {
+      return this.fail(e as Error);
+    }
+    this.outputHold[c] = 0;
+    this.outputsLeft--;
+    this.readDone(c);
+    this.checkFinished();
+  }
+
+  private checkFinished(): void {
+    if (this.ended || this.remaining > 0 || this.outputsLeft > 0) return;
+    this.ended = true;
+    let results: RunResult[];
+    try {
+      results = this.data.results();
+    } catch (e) {
+      this.callbacks.onError(e as Error);
+      return;
+    }
+    this.callbacks.onDone(results);
+  }
+
+  /** Fails the run (once): a task failed, a task killed its workers, it was cancelled. */
+  fail(e: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.callbacks.onError(e);
+  }
+
+  /** Describes task i for messages: its number, block and layer. */
+  describe(i: number): string {
+    const l = this.layerOf(i);
+    const t = i - this.layerBase[l]!;
+    const layer = this.graph.plan.layers[l]!;
+    let block: number[] | null = null;
+    if (layer.kind === "program") block = boxBlock(layer.box, t);
+    else {
+      const buf = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.output;
+      block = this.graph.tasks[l]!.grid(buf).chunk(t).index;
+    }
+    return `task ${t} (block [${block.join(", ")}]) of ${layer.label}`;
+  }
+
+  /** A batch failed on its worker: the run fails with the task's error. */
+  batchFailed(id: number, task: number, code: string, message: string, stack?: string): void {
+    const b = this.batches.get(id);
+    if (!b) return;
+    const i = this.layerBase[b.layer]! + task;
+    const err = new ComputeError(code as ComputeError["code"], `${this.describe(i)} failed: ${message}`);
+    if (stack) err.stack = `${err.name}: ${err.message}\n--- on worker ${b.worker} ---\n${stack}`;
+    this.fail(err);
+  }
+
+  /**
+   * A batch's worker could not fetch its inputs (the holder is gone): its tasks wait again (their
+   * inputs are recomputed once the holder's loss is handled).
+   */
+  batchNotRun(id: number): void {
+    const b = this.batches.get(id);
+    if (!b) return;
+    this.batches.delete(id);
+    for (const c of b.copies) {
+      const list = this.copies.get(c);
+      const at = list?.indexOf(b.worker) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      if (list && !list.length) this.copies.delete(c);
+    }
+    const g = this.graph;
+    const base = this.layerBase[b.layer]!;
+    for (let t = b.start; t < b.end; t++) {
+      const i = base + t;
+      let p = 0;
+      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) if (this.writersLeft[g.reads[r]!]! > 0 || !this.available(g.reads[r]!)) p++;
+      this.state[i] = TaskState.Waiting;
+      this.pending[i] = p;
+      if (p === 0) this.enqueue(i);
+    }
+  }
+
+  /** Marks the run over (cancelled or closed) without callbacks. */
+  stop(): void {
+    this.ended = true;
+  }
+}

@@ -1,0 +1,515 @@
+/**
+ * The scheduler, in the client's process: it listens for workers (loopback unless `host` says otherwise),
+ * authenticates each with the cluster's token (transport/server.ts: mutual HMAC, handshake-size frames and
+ * a deadline before that), keeps the live workers (a closed connection is a lost worker at once, a silent
+ * one after the heartbeat timeout), and drives every compute (cluster-run.ts) and submitted call on them:
+ * it hands out batches as workers have room, sends plans once per worker and hash, pushes input chunks,
+ * collects outputs, and on a lost worker recovers each run by lineage (recovery.ts).
+ */
+import { ClusterError } from "../errors.js";
+import { resolveInterface } from "../comm/rendezvous.js";
+import { serializePlan, planHash } from "../plan/hash.js";
+import { TaskGraph } from "../plan/task-graph.js";
+import type { BoundPlan } from "../scheduler/inputs.js";
+import { BATCHES_IN_FLIGHT } from "../scheduler/pool.js";
+import { defaultLimits, type TransportLimits } from "../transport/limits.js";
+import type { Link } from "../transport/link.js";
+import { PeerServer } from "../transport/server.js";
+import { ALLOWED_FAILURES, ClusterRun, type RunCallbacks, type WorkerView } from "./cluster-run.js";
+import { Parts, SCHEDULER_JOB, WORKER_RANK, decodeMessage, send, sendParts, type ToSchedulerMsg, type ToWorkerMsg } from "./messages.js";
+import { recoverFromLoss } from "./recovery.js";
+import { newToken } from "./token.js";
+
+export interface SchedulerOptions {
+  /** interface name or address to listen on (default 127.0.0.1: only this machine's workers reach it) */
+  host?: string;
+  /** port (default 0: any free port) */
+  port?: number;
+  /** the cluster's token (default: a fresh random one) */
+  token?: string;
+  /** ping interval and the silence after which a worker is lost, ms (else TESSERA_HEARTBEAT_MS / TESSERA_PEER_TIMEOUT_MS, 1000 / 5000) */
+  heartbeatMs?: number;
+  peerTimeoutMs?: number;
+  /** where the scheduler writes what it has to say (default: stderr) */
+  log?: (line: string) => void;
+}
+
+/** A live worker, as `cluster.workers` lists it. */
+export interface WorkerInfo {
+  id: number;
+  name: string;
+  host: string;
+  pid: number;
+  threads: number;
+  /** kernel memory limit, bytes */
+  memory: number;
+}
+
+interface WorkerConn extends WorkerView {
+  info: WorkerInfo;
+  link: Link;
+  inflight: number;
+  exclusive: boolean;
+  plans: Set<string>;
+  runs: Set<number>;
+}
+
+interface CallTask {
+  id: number;
+  fn: string;
+  args: Uint8Array;
+  worker: number;
+  suspicious: number;
+  onDone(value: Uint8Array): void;
+  onError(e: Error): void;
+}
+
+export interface RunHandle {
+  id: number;
+  cancel(): void;
+}
+
+/** A worker that is silent this long while a compute waits for one gets a line on the log. */
+const WAIT_REPORT_MS = 5000;
+
+export class Scheduler {
+  readonly token: string;
+  readonly host: string;
+  readonly port: number;
+  private readonly server: PeerServer;
+  private readonly limits: TransportLimits;
+  private readonly log: (line: string) => void;
+  private readonly workers = new Map<number, WorkerConn>();
+  private readonly runs = new Map<number, ClusterRun>();
+  private readonly calls = new Map<number, CallTask>();
+  private callQueue: number[] = [];
+  private readonly parts = new Parts();
+  private readonly listeners = new Set<(event: "join" | "leave", w: WorkerInfo, why?: string) => void>();
+  private readonly onClose = new Set<() => void>();
+  private nextWorker = 1;
+  private nextRun = 1;
+  private nextBatch = 1;
+  private nextCall = 1;
+  private closed = false;
+
+  private constructor(server: PeerServer, token: string, limits: TransportLimits, log: (line: string) => void) {
+    this.server = server;
+    this.token = token;
+    this.limits = limits;
+    this.log = log;
+    this.host = server.host;
+    this.port = server.port;
+  }
+
+  static async start(opts: SchedulerOptions = {}): Promise<Scheduler> {
+    const token = opts.token ?? newToken();
+    const host = opts.host ? resolveInterface(opts.host) : "127.0.0.1";
+    const limits = defaultLimits(1024, { heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, maxConnections: 4096 });
+    const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+    let self: Scheduler | null = null;
+    const early: [Link][] = [];
+    const server = await PeerServer.listen({
+      host, port: opts.port ?? 0, token: () => token, rank: 0, size: 0, job: SCHEDULER_JOB, limits, log,
+      precheck: (h) => (h.job !== SCHEDULER_JOB || h.size !== 0 || h.rank !== WORKER_RANK ? "it is not a tessera cluster worker" : undefined),
+      onPeer: (_h, link) => {
+        if (self) self.accept(link);
+        else early.push([link]);
+        return undefined;
+      },
+    }).catch((e: Error) => {
+      throw new ClusterError("INVALID_ARGUMENT", `the scheduler could not listen on ${host}:${opts.port ?? 0}: ${e.message}`);
+    });
+    self = new Scheduler(server, token, limits, log);
+    for (const [l] of early) self.accept(l);
+    return self;
+  }
+
+  /** ws://host:port: what workers are given (--scheduler). */
+  get address(): string {
+    return `ws://${this.host.includes(":") ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  /** Connections refused for a wrong token (or no proof in time). */
+  get authFailures(): number {
+    return this.server.authFailures;
+  }
+
+  get workerList(): WorkerInfo[] {
+    return [...this.workers.values()].map((w) => ({ ...w.info }));
+  }
+
+  /** Calls `cb("join" | "leave", worker, why)` as workers come and go; returns an unsubscribe function. */
+  onWorkers(cb: (event: "join" | "leave", w: WorkerInfo, why?: string) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Resolves once at least `n` workers are in (rejects with TIMEOUT after `timeoutMs`, or CLUSTER_CLOSED). */
+  waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
+    if (this.workers.size >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new ClusterError("TIMEOUT", `${this.workers.size} of ${n} workers joined the scheduler at ${this.address} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const closed = () => {
+        clearTimeout(timer);
+        off();
+        reject(new ClusterError("CLUSTER_CLOSED", "the cluster closed while waiting for workers"));
+      };
+      this.onClose.add(closed);
+      const stop = this.onWorkers(() => {
+        if (this.workers.size < n) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+      const off = () => {
+        stop();
+        this.onClose.delete(closed);
+      };
+    });
+  }
+
+  private emit(event: "join" | "leave", w: WorkerInfo, why?: string): void {
+    for (const cb of [...this.listeners]) cb(event, w, why);
+  }
+
+  private accept(link: Link): void {
+    if (this.closed) {
+      link.terminate();
+      return;
+    }
+    let conn: WorkerConn | null = null;
+    link.start(
+      (frags) => {
+        let m: ToSchedulerMsg;
+        let payload: Uint8Array;
+        try {
+          ({ msg: m, payload } = decodeMessage<ToSchedulerMsg>(frags));
+        } catch (e) {
+          this.log(`tessera scheduler: a bad message from ${conn ? `worker ${conn.id}` : "a worker"}: ${(e as Error).message}`);
+          link.terminate();
+          return;
+        }
+        if (!conn) {
+          if (m.kind !== "register") {
+            link.terminate();
+            return;
+          }
+          conn = this.register(link, m);
+          return;
+        }
+        this.onMessage(conn, m, payload);
+      },
+      (info) => {
+        if (conn) this.lost(conn, info.reason);
+      },
+    );
+  }
+
+  private register(link: Link, m: Extract<ToSchedulerMsg, { kind: "register" }>): WorkerConn {
+    const id = this.nextWorker++;
+    const info: WorkerInfo = { id, name: m.name || `worker-${id}`, host: m.host, pid: m.pid, threads: m.threads, memory: m.memory };
+    const conn: WorkerConn = {
+      id, threads: Math.max(1, m.threads), host: m.host, listenHost: m.listenHost, listenPort: m.listenPort,
+      info, link, inflight: 0, exclusive: false, plans: new Set(), runs: new Set(),
+    };
+    this.workers.set(id, conn);
+    void send(link, { kind: "welcome", id }).catch(() => {});
+    this.emit("join", info);
+    this.pump();
+    return conn;
+  }
+
+  private toWorker(w: WorkerConn, msg: ToWorkerMsg, payload?: Uint8Array): void {
+    if (w.link.open) void send(w.link, msg, payload).catch(() => {});
+  }
+
+  private onMessage(w: WorkerConn, m: ToSchedulerMsg, payload: Uint8Array): void {
+    switch (m.kind) {
+      case "register":
+        return;
+      case "done": {
+        const run = this.runs.get(m.run);
+        this.batchEnded(w, run, m.batch);
+        run?.batchDone(m.batch);
+        break;
+      }
+      case "failed": {
+        const run = this.runs.get(m.run);
+        this.batchEnded(w, run, m.batch);
+        run?.batchFailed(m.batch, m.task, m.code, m.message, m.stack);
+        run?.batches.delete(m.batch);
+        break;
+      }
+      case "fetchFailed": {
+        const run = this.runs.get(m.run);
+        this.batchEnded(w, run, m.batch);
+        const holder = this.workers.get(m.from);
+        if (holder) {
+          this.log(`tessera scheduler: worker ${w.id} could not fetch chunks from worker ${m.from} (${m.message}): worker ${m.from} is taken as lost`);
+          holder.link.terminate();
+          this.lost(holder, `worker ${w.id} could not fetch from it: ${m.message}`);
+        }
+        run?.batchNotRun(m.batch);
+        break;
+      }
+      case "chunk": {
+        const run = this.runs.get(m.run);
+        if (!run) return;
+        const whole = this.parts.add(`${m.run}:${m.chunk}`, m.offset, m.total, payload);
+        if (whole) run.outputArrived(m.chunk, whole);
+        break;
+      }
+      case "callDone":
+      case "callFailed": {
+        const c = this.calls.get(m.call);
+        if (!c || c.worker !== w.id) return;
+        this.calls.delete(m.call);
+        w.inflight--;
+        w.exclusive = false;
+        if (m.kind === "callDone") c.onDone(payload.slice());
+        else {
+          const err = new ClusterError(m.code === "TASK_FAILED" ? "TASK_FAILED" : (m.code as ClusterError["code"]), `the submitted function failed on worker ${w.id}: ${m.message}`);
+          if (m.stack) err.stack = `${err.name}: ${err.message}\n--- on worker ${w.id} ---\n${m.stack}`;
+          c.onError(err);
+        }
+        break;
+      }
+    }
+    this.settle();
+  }
+
+  private batchEnded(w: WorkerConn, run: ClusterRun | undefined, batch: number): void {
+    const b = run?.batches.get(batch);
+    if (!b || b.worker !== w.id) return;
+    w.inflight--;
+    if (b.exclusive) w.exclusive = false;
+  }
+
+  /** After any event: finished runs end, outboxes go out, workers with room get work. */
+  private settle(): void {
+    for (const run of [...this.runs.values()]) {
+      this.flush(run);
+      if (run.over) this.endRun(run);
+    }
+    this.pump();
+  }
+
+  private flush(run: ClusterRun): void {
+    for (const [wid, box] of run.outbox) {
+      const w = this.workers.get(wid);
+      if (w && w.runs.has(run.id)) {
+        if (box.release.length) this.toWorker(w, { kind: "release", run: run.id, chunks: box.release });
+        if (box.send.length) this.toWorker(w, { kind: "send", run: run.id, chunks: box.send });
+      }
+    }
+    run.outbox.clear();
+  }
+
+  private endRun(run: ClusterRun): void {
+    this.runs.delete(run.id);
+    this.parts.drop(`${run.id}:`);
+    for (const wid of run.begun) {
+      const w = this.workers.get(wid);
+      if (!w) continue;
+      for (const b of run.batches.values()) if (b.worker === wid) {
+        w.inflight--;
+        if (b.exclusive) w.exclusive = false;
+      }
+      w.runs.delete(run.id);
+      this.toWorker(w, { kind: "end", run: run.id });
+    }
+    run.batches.clear();
+  }
+
+  private capacity(w: WorkerConn): boolean {
+    return !w.exclusive && w.inflight < w.threads * BATCHES_IN_FLIGHT;
+  }
+
+  private pump(): void {
+    if (this.closed || this.workers.size === 0) return;
+    let totalThreads = 0;
+    for (const w of this.workers.values()) totalThreads += w.threads;
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const w of this.workers.values()) {
+        if (!this.capacity(w)) continue;
+        if (this.assignCall(w)) {
+          progress = true;
+          continue;
+        }
+        for (const run of this.runs.values()) {
+          const a = run.nextBatch(w, w.inflight === 0, totalThreads, () => this.nextBatch++);
+          if (!a) continue;
+          this.dispatch(w, run, a);
+          progress = true;
+          break;
+        }
+      }
+    }
+    for (const run of this.runs.values()) this.flush(run);
+  }
+
+  private dispatch(w: WorkerConn, run: ClusterRun, a: ReturnType<ClusterRun["nextBatch"]> & object): void {
+    w.inflight++;
+    if (a.batch.exclusive) w.exclusive = true;
+    if (!w.runs.has(run.id)) {
+      if (!w.plans.has(run.hash)) {
+        this.toWorker(w, { kind: "plan", hash: run.hash }, new TextEncoder().encode(run.planText));
+        w.plans.add(run.hash);
+      }
+      this.toWorker(w, { kind: "begin", run: run.id, hash: run.hash });
+      w.runs.add(run.id);
+    }
+    for (const c of a.push) {
+      let bytes: Uint8Array;
+      try {
+        bytes = run.data.inputChunk(c);
+      } catch (e) {
+        run.fail(e as Error);
+        return;
+      }
+      if (w.link.open) void sendParts(w.link, bytes, this.limits.maxPayload, (offset, total) => ({ kind: "data", run: run.id, chunk: c, offset, total })).catch(() => {});
+    }
+    const fetch = a.fetch.map((f) => {
+      const h = this.workers.get(f.from)!;
+      return { from: f.from, host: h.listenHost, port: h.listenPort, chunks: f.chunks };
+    });
+    const b = a.batch;
+    this.toWorker(w, { kind: "assign", run: run.id, batch: b.id, layer: b.layer, start: b.start, end: b.end, fetch });
+  }
+
+  private assignCall(w: WorkerConn): boolean {
+    for (let q = 0; q < this.callQueue.length; q++) {
+      const c = this.calls.get(this.callQueue[q]!);
+      if (!c) {
+        this.callQueue.splice(q--, 1);
+        continue;
+      }
+      if (c.suspicious > 0 && w.inflight > 0) continue;
+      this.callQueue.splice(q, 1);
+      c.worker = w.id;
+      w.inflight++;
+      if (c.suspicious > 0) w.exclusive = true;
+      this.toWorker(w, { kind: "call", call: c.id, fn: c.fn }, c.args);
+      return true;
+    }
+    return false;
+  }
+
+  /** A worker is gone: its runs recover by lineage, its calls go to others (or fail after ALLOWED_FAILURES). */
+  private lost(w: WorkerConn, why: string): void {
+    if (!this.workers.delete(w.id)) return;
+    const what = `worker ${w.id} (pid ${w.info.pid} on ${w.info.host}): ${why}`;
+    for (const run of [...this.runs.values()]) {
+      if (!w.runs.has(run.id) && ![...run.batches.values()].some((b) => b.worker === w.id)) continue;
+      recoverFromLoss(run, w.id, what);
+    }
+    for (const c of this.calls.values()) {
+      if (c.worker !== w.id) continue;
+      c.worker = 0;
+      if (++c.suspicious >= ALLOWED_FAILURES) {
+        this.calls.delete(c.id);
+        c.onError(new ClusterError("KILLED_WORKER", `call ${c.id} was running on ${ALLOWED_FAILURES} workers that died (the last: ${what}): it is taken to kill its worker (dask's allowed-failures)`));
+      } else this.callQueue.unshift(c.id);
+    }
+    if (!this.closed) this.emit("leave", w.info, why);
+    this.settle();
+  }
+
+  /**
+   * Starts a compute: resolves through `callbacks` once its results are in. It waits, pending, while no
+   * worker is in (with a line on the log after a few seconds).
+   */
+  startRun(bound: BoundPlan, callbacks: RunCallbacks): RunHandle {
+      if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
+    const planText = serializePlan(bound.plan);
+    const id = this.nextRun++;
+    let timer: NodeJS.Timeout | null = null;
+    const clear = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    };
+    const run = new ClusterRun(id, new TaskGraph(bound.plan), planHash(bound.plan), planText, bound.bindings, {
+      onDone: (r) => {
+        clear();
+        callbacks.onDone(r);
+      },
+      onError: (e) => {
+        clear();
+        callbacks.onError(e);
+      },
+      onProgress: callbacks.onProgress,
+    });
+    this.runs.set(id, run);
+    if (this.workers.size === 0) {
+      timer = setTimeout(() => {
+        if (!run.over && this.workers.size === 0) this.log(`tessera scheduler: a compute has waited ${WAIT_REPORT_MS / 1000} s and no worker has joined the scheduler at ${this.address} yet`);
+      }, WAIT_REPORT_MS);
+      timer.unref();
+    }
+    this.settle();
+    return {
+      id,
+      cancel: () => {
+        clear();
+        if (run.over) return;
+        run.fail(new ClusterError("CANCELLED", "the compute was cancelled"));
+        this.settle();
+      },
+    };
+  }
+
+  /** Runs a function (source text) on a worker with serialized arguments; `onDone` gets its serialized value. */
+  submitCall(fn: string, args: Uint8Array, onDone: (value: Uint8Array) => void, onError: (e: Error) => void): RunHandle {
+    if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
+    const id = this.nextCall++;
+    this.calls.set(id, { id, fn, args, worker: 0, suspicious: 0, onDone, onError });
+    this.callQueue.push(id);
+    this.pump();
+    return {
+      id,
+      cancel: () => {
+        const c = this.calls.get(id);
+        if (!c) return;
+        this.calls.delete(id);
+        if (c.worker) {
+          // the worker runs it to its end; its slot is free again when it answers (ignored)
+          const w = this.workers.get(c.worker);
+          if (w) {
+            w.inflight--;
+            w.exclusive = false;
+          }
+        }
+        c.onError(new ClusterError("CANCELLED", "the call was cancelled"));
+        this.pump();
+      },
+    };
+  }
+
+  /** Asks a worker to stop (it exits once it has said goodbye); its work is recovered as for a lost one. */
+  retire(id: number, reason = "retired"): void {
+    const w = this.workers.get(id);
+    if (!w) return;
+    this.toWorker(w, { kind: "shutdown", reason });
+  }
+
+  /** Stops: every run and call still going fails with CLUSTER_CLOSED, workers are told to stop. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const run of [...this.runs.values()]) run.fail(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the compute finished"));
+    this.runs.clear();
+    for (const c of [...this.calls.values()]) c.onError(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the call finished"));
+    this.calls.clear();
+    const ws = [...this.workers.values()];
+    for (const w of ws) this.toWorker(w, { kind: "shutdown", reason: "the cluster is closing" });
+    for (const cb of [...this.onClose]) cb();
+    await Promise.all(ws.map((w) => w.link.close(1000, "cluster closing", 1000)));
+    this.workers.clear();
+    await this.server.close(500);
+  }
+}
