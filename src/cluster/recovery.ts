@@ -42,11 +42,19 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): voi
     if (i >= 0) list.splice(i, 1);
     if (!list.length) run.copies.delete(c);
   }
+  // groups that lost memory: those homed there, and those whose chunks it held (a copy promoted earlier)
+  const touched = new Set<number>();
   for (let c = 0; c < g.chunkCount; c++) {
     if (run.holder[c] !== lost) continue;
     const other = run.copies.get(c);
     run.holder[c] = other?.length ? other.shift()! : NOBODY;
     if (other && !other.length) run.copies.delete(c);
+    if (run.holder[c] === NOBODY && run.groups.chunkGroup[c]! >= 0) touched.add(run.groups.chunkGroup[c]!);
+  }
+  for (let grp = 0; grp < run.groups.count; grp++) {
+    if (run.groupHome[grp] !== lost) continue;
+    run.groupHome[grp] = NOBODY;
+    touched.add(grp);
   }
   // 3. groups homed there lose their memory: redo those whose chunks are still needed or half written
   const redo = new Uint8Array(run.groups.count);
@@ -56,9 +64,7 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): voi
     redo[grp] = 1;
     work.push(grp);
   };
-  for (let grp = 0; grp < run.groups.count; grp++) {
-    if (run.groupHome[grp] !== lost) continue;
-    run.groupHome[grp] = NOBODY;
+  for (const grp of touched) {
     let done = 0;
     let notDone = 0;
     for (let x = run.groupTaskStart[grp]!; x < run.groupTaskStart[grp + 1]!; x++) {
@@ -79,10 +85,12 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): voi
       const c = run.groupChunks[x]!;
       run.gone[c] = 0;
       const h = run.holder[c]!;
-      if (h > 0 && h !== run.groupHome[grp]) releaseAt(run, h, c);
+      if (h > 0 && h !== run.groupHome[grp]) {
+        releaseAt(run, h, c);
+        run.holder[c] = NOBODY;
+      }
       for (const w of run.copies.get(c) ?? []) releaseAt(run, w, c);
       run.copies.delete(c);
-      if (run.groupHome[grp]! <= 0) run.holder[c] = NOBODY;
     }
     for (let x = run.groupTaskStart[grp]!; x < run.groupTaskStart[grp + 1]!; x++) {
       const i = run.groupTasks[x]!;
