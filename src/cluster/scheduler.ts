@@ -49,6 +49,8 @@ interface WorkerConn extends WorkerView {
   info: WorkerInfo;
   link: Link;
   inflight: number;
+  /** calls it runs (at most one per thread: a worker has one call thread per thread) */
+  calls: number;
   exclusive: boolean;
   plans: Set<string>;
   runs: Set<number>;
@@ -213,7 +215,7 @@ export class Scheduler {
     const info: WorkerInfo = { id, name: m.name || `worker-${id}`, host: m.host, pid: m.pid, threads: m.threads, memory: m.memory };
     const conn: WorkerConn = {
       id, threads: Math.max(1, m.threads), host: m.host, listenHost: m.listenHost, listenPort: m.listenPort,
-      info, link, inflight: 0, exclusive: false, plans: new Set(), runs: new Set(),
+      info, link, inflight: 0, calls: 0, exclusive: false, plans: new Set(), runs: new Set(),
     };
     this.workers.set(id, conn);
     void send(link, { kind: "welcome", id }).catch(() => {});
@@ -268,6 +270,7 @@ export class Scheduler {
         if (!c || c.worker !== w.id) return;
         this.calls.delete(m.call);
         w.inflight--;
+        w.calls--;
         w.exclusive = false;
         if (m.kind === "callDone") c.onDone(payload.slice());
         else {
@@ -383,6 +386,7 @@ export class Scheduler {
   }
 
   private assignCall(w: WorkerConn): boolean {
+    if (w.calls >= w.threads) return false;
     for (let q = 0; q < this.callQueue.length; q++) {
       const c = this.calls.get(this.callQueue[q]!);
       if (!c) {
@@ -393,6 +397,7 @@ export class Scheduler {
       this.callQueue.splice(q, 1);
       c.worker = w.id;
       w.inflight++;
+      w.calls++;
       if (c.suspicious > 0) w.exclusive = true;
       this.toWorker(w, { kind: "call", call: c.id, fn: c.fn }, c.args);
       return true;
@@ -481,6 +486,7 @@ export class Scheduler {
           const w = this.workers.get(c.worker);
           if (w) {
             w.inflight--;
+            w.calls--;
             w.exclusive = false;
           }
         }
