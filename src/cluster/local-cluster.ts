@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ClusterError, invalid, show } from "../errors.js";
 import { maxWorkers } from "../scheduler/engine.js";
+import { Adaptive, type Adaptable, type AdaptOptions } from "./adaptive.js";
 import { Scheduler, type WorkerInfo } from "./scheduler.js";
 import { TOKEN_ENV } from "./token.js";
 
@@ -54,11 +55,12 @@ function count(v: unknown, what: string, dflt: number): number {
   return v;
 }
 
-export class LocalCluster {
+export class LocalCluster implements Adaptable {
   readonly scheduler: Scheduler;
   private readonly opts: LocalClusterOptions;
   private readonly procs = new Map<number, Proc>();
-  private readonly threads: number;
+  readonly threadsPerWorker: number;
+  private adaptive: Adaptive | null = null;
   private readonly log: (line: string) => void;
   private target = 0;
   private closing: Promise<void> | null = null;
@@ -67,7 +69,7 @@ export class LocalCluster {
   private constructor(scheduler: Scheduler, opts: LocalClusterOptions, threads: number) {
     this.scheduler = scheduler;
     this.opts = opts;
-    this.threads = threads;
+    this.threadsPerWorker = threads;
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
   }
 
@@ -115,7 +117,7 @@ export class LocalCluster {
 
   private spawnOne(): void {
     const o = this.opts;
-    const args = [WORKER_SCRIPT, "--scheduler", this.address, "--nthreads", String(this.threads), "--name", `local-${++this.spawned}`];
+    const args = [WORKER_SCRIPT, "--scheduler", this.address, "--nthreads", String(this.threadsPerWorker), "--name", `local-${++this.spawned}`];
     if (o.memoryLimit !== undefined) args.push("--memory-limit", String(o.memoryLimit));
     if (o.deathTimeout !== undefined) args.push("--death-timeout", String(o.deathTimeout));
     const child = spawn(process.execPath, args, {
@@ -152,6 +154,8 @@ export class LocalCluster {
   async scale(n: number): Promise<void> {
     if (this.closing) throw new ClusterError("CLUSTER_CLOSED", "scale on a closed cluster");
     const want = count(n, "scale", 0);
+    this.adaptive?.stop(); // as in dask: scaling by hand ends adaptive scaling
+    this.adaptive = null;
     this.target = want;
     const live = this.live();
     for (let i = live.length; i < want; i++) this.spawnOne();
@@ -171,6 +175,41 @@ export class LocalCluster {
     await this.waitForWorkers(want, this.opts.startTimeoutMs ?? 60_000);
   }
 
+  /**
+   * Adaptive scaling: more workers while work waits (up to `maximum`), fewer when they sit idle (down to
+   * `minimum`); see adaptive.ts. Ends with scale() or close(); returns the controller (its stop() ends it).
+   */
+  adapt(opts: AdaptOptions = {}): Adaptive {
+    if (this.closing) throw new ClusterError("CLUSTER_CLOSED", "adapt on a closed cluster");
+    this.adaptive?.stop();
+    this.adaptive = new Adaptive(this, opts);
+    return this.adaptive;
+  }
+
+  /** @internal (Adaptable) worker processes asked for and not retiring */
+  requested(): number {
+    return this.live().length;
+  }
+
+  /** @internal (Adaptable) starts `n` more workers */
+  grow(n: number): void {
+    if (this.closing) return;
+    this.target = this.live().length + n;
+    for (let i = 0; i < n; i++) this.spawnOne();
+  }
+
+  /** @internal (Adaptable) retires these workers */
+  retire(ids: number[]): void {
+    const byId = new Map(this.scheduler.workerList.map((w) => [w.id, w.pid]));
+    for (const id of ids) {
+      const p = this.procs.get(byId.get(id) ?? -1);
+      if (!p || p.retiring) continue;
+      p.retiring = true;
+      this.scheduler.retire(id, "idle (adaptive scaling)");
+    }
+    this.target = this.live().length;
+  }
+
   /** Resolves once `n` workers have joined (TIMEOUT after `timeoutMs`). */
   waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
     return this.scheduler.waitForWorkers(n, timeoutMs);
@@ -179,6 +218,7 @@ export class LocalCluster {
   /** Stops the scheduler (pending work is lost) and every worker process. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.adaptive?.stop();
       const procs = [...this.procs.values()];
       await this.scheduler.close();
       await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(3000)]);

@@ -140,6 +140,17 @@ export class Scheduler {
     return [...this.workers.values()].map((w) => ({ ...w.info }));
   }
 
+  /**
+   * What is waiting and who is idle (adaptive scaling): tasks and calls ready with no worker to run
+   * them yet, and the workers that run nothing and hold nothing of a compute still going.
+   */
+  load(): { queued: number; workers: number; idle: number[] } {
+    let queued = this.callQueue.length;
+    for (const run of this.runs.values()) queued += run.readyCount();
+    const idle = [...this.workers.values()].filter((w) => w.inflight === 0 && [...w.runs].every((r) => !this.runs.has(r))).map((w) => w.id);
+    return { queued, workers: this.workers.size, idle };
+  }
+
   /** Calls `cb("join" | "leave", worker, why)` as workers come and go; returns an unsubscribe function. */
   onWorkers(cb: (event: "join" | "leave", w: WorkerInfo, why?: string) => void): () => void {
     this.listeners.add(cb);
