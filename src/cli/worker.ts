@@ -24,6 +24,10 @@ options:
   --memory-limit SIZE  its kernel memory, e.g. 4GiB or "10 GB" (GB is 10^9 bytes, GiB 2^30; default 4GiB)
   --death-timeout S    seconds to try to reach the scheduler (at start or after losing it) before
                        exiting with code 1 (default 60)
+  --lifetime T         retire after T (seconds, or 90s, 55m, 2h), handing off the chunks still needed
+                       to other workers first: before a batch job's walltime
+  --lifetime-stagger T a random part of T added to or taken from the lifetime (workers started
+                       together do not all leave at once)
   --name NAME          a name for logs and cluster.workers
   --interface I        network interface (name or address) other workers reach this one on
                        (default: the one it reaches the scheduler from)
@@ -40,6 +44,15 @@ export interface WorkerArgs {
   deathTimeoutMs: number;
   name?: string;
   interface?: string;
+  lifetimeMs?: number;
+  lifetimeStaggerMs?: number;
+}
+
+/** A duration: seconds, or a number with s, m or h (dask-jobqueue's "55m"). */
+export function parseDuration(v: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|)\s*$/.exec(v);
+  if (!m) throw new UsageError(`${what} ${JSON.stringify(v)} must be a duration: seconds, or with s, m or h (90s, 55m, 2h)`);
+  return Math.round(Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600 }[m[2] as "" | "s" | "m" | "h"] * 1000);
 }
 
 export function parseWorkerArgs(argv: string[], env: Record<string, string | undefined> = process.env): WorkerArgs {
@@ -93,6 +106,12 @@ export function parseWorkerArgs(argv: string[], env: Record<string, string | und
       case "--name":
         a.name = value();
         break;
+      case "--lifetime":
+        a.lifetimeMs = parseDuration(value(), "--lifetime");
+        break;
+      case "--lifetime-stagger":
+        a.lifetimeStaggerMs = parseDuration(value(), "--lifetime-stagger");
+        break;
       case "--interface":
         a.interface = value();
         break;
@@ -126,7 +145,7 @@ export async function workerMain(argv: string[]): Promise<number> {
   try {
     return await runWorker({
       scheduler: a.scheduler, token, threads: a.threads, deathTimeoutMs: a.deathTimeoutMs, entry: WORKER_ENTRY,
-      name: a.name, interface: a.interface,
+      name: a.name, interface: a.interface, lifetimeMs: a.lifetimeMs, lifetimeStaggerMs: a.lifetimeStaggerMs,
     });
   } catch (e) {
     const code = e instanceof TesseraError ? `${e.code}: ` : "";

@@ -460,7 +460,22 @@ export class ClusterRun {
     return { batch, push: [...push], fetch: [...fetch].map(([from, s]) => ({ from, chunks: [...s] })) };
   }
 
-  private addCopy(c: number, w: number): void {
+  /**
+   * Chunks that only worker w holds and that are still needed (a reader not done, an output not
+   * gathered): what it hands off before it leaves.
+   */
+  heldOnlyBy(w: number): number[] {
+    const out: number[] = [];
+    for (let c = 0; c < this.graph.chunkCount; c++) {
+      if (this.holder[c] !== w || this.isInput[c] || this.gone[c] || this.writersLeft[c]! > 0 || this.readersLeft[c] === 0) continue;
+      if ((this.copies.get(c)?.length ?? 0) > 0) continue;
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** Worker w holds a copy of chunk c now (handed off to it). */
+  addCopy(c: number, w: number): void {
     const list = this.copies.get(c);
     if (!list) this.copies.set(c, [w]);
     else if (!list.includes(w)) list.push(w);

@@ -26,6 +26,10 @@ export interface LocalClusterOptions {
   port?: number;
   /** seconds a worker tries to reach the scheduler before it exits (default 60) */
   deathTimeout?: number;
+  /** seconds after which each worker retires (its chunks still needed handed off first) and is replaced */
+  lifetime?: number;
+  /** seconds of random stagger around the lifetime */
+  lifetimeStagger?: number;
   /** the scheduler's heartbeat interval and the silence after which a worker is lost, ms */
   heartbeatMs?: number;
   peerTimeoutMs?: number;
@@ -40,7 +44,7 @@ export interface LocalClusterOptions {
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL("../worker.js", import.meta.url));
-const OPTION_KEYS = ["workers", "threadsPerWorker", "memoryLimit", "host", "port", "deathTimeout", "heartbeatMs", "peerTimeoutMs", "startTimeoutMs", "respawn", "log", "env"];
+const OPTION_KEYS = ["workers", "threadsPerWorker", "memoryLimit", "host", "port", "deathTimeout", "lifetime", "lifetimeStagger", "heartbeatMs", "peerTimeoutMs", "startTimeoutMs", "respawn", "log", "env"];
 
 interface Proc {
   child: ChildProcess;
@@ -84,7 +88,10 @@ export class LocalCluster implements Adaptable {
     if (opts.memoryLimit !== undefined && typeof opts.memoryLimit !== "number" && typeof opts.memoryLimit !== "string") {
       throw invalid("INVALID_ARGUMENT", `memoryLimit ${show(opts.memoryLimit)} must be bytes or a size such as "2GiB"`);
     }
-    if (opts.deathTimeout !== undefined && !(typeof opts.deathTimeout === "number" && opts.deathTimeout > 0)) throw invalid("INVALID_ARGUMENT", `deathTimeout ${show(opts.deathTimeout)} must be a positive number of seconds`);
+    for (const k of ["deathTimeout", "lifetime", "lifetimeStagger"] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(typeof v === "number" && v >= 0 && Number.isFinite(v) && (k !== "deathTimeout" || v > 0))) throw invalid("INVALID_ARGUMENT", `${k} ${show(v)} must be a number of seconds`);
+    }
     const scheduler = await Scheduler.start({ host: opts.host, port: opts.port, heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, log: opts.log });
     const cluster = new LocalCluster(scheduler, opts, threads);
     try {
@@ -120,6 +127,8 @@ export class LocalCluster implements Adaptable {
     const args = [WORKER_SCRIPT, "--scheduler", this.address, "--nthreads", String(this.threadsPerWorker), "--name", `local-${++this.spawned}`];
     if (o.memoryLimit !== undefined) args.push("--memory-limit", String(o.memoryLimit));
     if (o.deathTimeout !== undefined) args.push("--death-timeout", String(o.deathTimeout));
+    if (o.lifetime !== undefined) args.push("--lifetime", String(o.lifetime));
+    if (o.lifetimeStagger !== undefined) args.push("--lifetime-stagger", String(o.lifetimeStagger));
     const child = spawn(process.execPath, args, {
       env: { ...process.env, ...o.env, [TOKEN_ENV]: this.scheduler.token },
       stdio: ["ignore", "pipe", "pipe"],

@@ -42,6 +42,8 @@ export type ToWorkerMsg =
   | { kind: "send"; run: number; chunks: number[] }
   /** the compute is over here (finished, failed or cancelled): free all it holds */
   | { kind: "end"; run: number }
+  /** get these chunks from the workers holding them and keep them (a retiring worker hands them off) */
+  | { kind: "replicate"; handoff: number; run: number; fetch: FetchFrom[] }
   /** call a function (source text) with the arguments in the payload (serialized values) */
   | { kind: "call"; call: number; fn: string }
   /** stop: the cluster is closing, or this worker is retired */
@@ -58,6 +60,10 @@ export type ToSchedulerMsg =
   | { kind: "fetchFailed"; run: number; batch: number; from: number; message: string }
   /** a chunk the scheduler asked for (send), or a part of it */
   | { kind: "chunk"; run: number; chunk: number; offset: number; total: number }
+  /** the worker reached its lifetime: it wants to leave once its chunks still needed are handed off */
+  | { kind: "retiring"; reason: string }
+  /** the chunks of a replicate are here (ok), or could not be fetched */
+  | { kind: "replicated"; handoff: number; run: number; chunks: number[]; ok: boolean; message: string }
   /** a call's value (payload: serialized) */
   | { kind: "callDone"; call: number }
   | { kind: "callFailed"; call: number; code: string; message: string; stack?: string };
@@ -73,8 +79,8 @@ export type PeerMsg =
 export type ClusterMessage = ToWorkerMsg | ToSchedulerMsg | PeerMsg;
 
 const KINDS = new Set([
-  "welcome", "plan", "begin", "data", "assign", "release", "send", "end", "call", "shutdown",
-  "register", "done", "failed", "fetchFailed", "chunk", "callDone", "callFailed",
+  "welcome", "plan", "begin", "data", "assign", "release", "send", "end", "replicate", "call", "shutdown",
+  "register", "done", "failed", "fetchFailed", "chunk", "retiring", "replicated", "callDone", "callFailed",
   "fetch", "fetched", "fetchError",
 ]);
 

@@ -11,9 +11,13 @@
 import { ClusterError } from "../errors.js";
 import { ALLOWED_FAILURES, NOBODY, TaskState, type ClusterRun } from "./cluster-run.js";
 
-/** Recovers `run` from the loss of worker `lost` (`why`: how it was lost, for the error). */
-export function recoverFromLoss(run: ClusterRun, lost: number, why: string): void {
-  if (run.over) return;
+/**
+ * Recovers `run` from the loss of worker `lost` (`why`: how it was lost, for the error). Returns how many
+ * done tasks are to run again.
+ */
+export function recoverFromLoss(run: ClusterRun, lost: number, why: string): number {
+  if (run.over) return 0;
+  let redone = 0;
   const g = run.graph;
   // 1. its batches: their tasks wait again, suspected
   let killer: number | null = null;
@@ -34,7 +38,7 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): voi
         `${run.describe(killer)} was running on ${ALLOWED_FAILURES} workers that died (the last: worker ${lost}, ${why}): it is taken to kill its worker (dask's allowed-failures)`,
       ),
     );
-    return;
+    return 0;
   }
   // 2. what it held: copies elsewhere stand in for it
   for (const [c, list] of run.copies) {
@@ -96,6 +100,7 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): voi
       const i = run.groupTasks[x]!;
       if (run.state[i] !== TaskState.Done) continue;
       run.state[i] = TaskState.Waiting;
+      redone++;
       // what it reads must exist again
       for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
         const c = g.reads[r]!;
@@ -111,8 +116,7 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): voi
   }
   // 4. counts from the states
   run.rebuild();
-  // outputs asked for from the lost worker are asked for again once recomputed (rebuild), and chunks
-  // complete that nothing reads any more are released
+  return redone;
 }
 
 function releaseAt(run: ClusterRun, w: number, c: number): void {

@@ -54,6 +54,10 @@ interface WorkerConn extends WorkerView {
   exclusive: boolean;
   plans: Set<string>;
   runs: Set<number>;
+  /** why it asked to leave (its lifetime), or null */
+  retiring: string | null;
+  /** hand-offs of its chunks still to be confirmed (-1: not started) */
+  handoffs: number;
 }
 
 interface CallTask {
@@ -71,6 +75,8 @@ export interface RunHandle {
   cancel(): void;
 }
 
+/** The longest a retiring worker's hand-off may take before it is stopped anyway. */
+const HANDOFF_MS = 30_000;
 /** A worker that is silent this long while a compute waits for one gets a line on the log. */
 const WAIT_REPORT_MS = 5000;
 
@@ -92,7 +98,11 @@ export class Scheduler {
   private nextRun = 1;
   private nextBatch = 1;
   private nextCall = 1;
+  private nextHandoff = 1;
+  private readonly handoffs = new Map<number, { from: number; to: number; run: number }>();
   private closed = false;
+  /** what happened so far: workers lost, tasks recomputed by lineage, chunks handed off by retiring workers */
+  readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0 };
 
   private constructor(server: PeerServer, token: string, limits: TransportLimits, log: (line: string) => void) {
     this.server = server;
@@ -226,7 +236,7 @@ export class Scheduler {
     const info: WorkerInfo = { id, name: m.name || `worker-${id}`, host: m.host, pid: m.pid, threads: m.threads, memory: m.memory };
     const conn: WorkerConn = {
       id, threads: Math.max(1, m.threads), host: m.host, listenHost: m.listenHost, listenPort: m.listenPort,
-      info, link, inflight: 0, calls: 0, exclusive: false, plans: new Set(), runs: new Set(),
+      info, link, inflight: 0, calls: 0, exclusive: false, plans: new Set(), runs: new Set(), retiring: null, handoffs: -1,
     };
     this.workers.set(id, conn);
     void send(link, { kind: "welcome", id }).catch(() => {});
@@ -275,6 +285,22 @@ export class Scheduler {
         if (whole) run.outputArrived(m.chunk, whole);
         break;
       }
+      case "retiring":
+        w.retiring = m.reason || "retiring";
+        break;
+      case "replicated": {
+        const h = this.handoffs.get(m.handoff);
+        if (!h || h.to !== w.id) return;
+        this.handoffs.delete(m.handoff);
+        const run = this.runs.get(m.run);
+        if (m.ok && run) {
+          for (const c of m.chunks) run.addCopy(c, w.id);
+          this.stats.chunksHandedOff += m.chunks.length;
+        }
+        const from = this.workers.get(h.from);
+        if (from && --from.handoffs === 0) this.stopRetired(from);
+        break;
+      }
       case "callDone":
       case "callFailed": {
         const c = this.calls.get(m.call);
@@ -302,13 +328,14 @@ export class Scheduler {
     if (b.exclusive) w.exclusive = false;
   }
 
-  /** After any event: finished runs end, outboxes go out, workers with room get work. */
+  /** After any event: finished runs end, outboxes go out, workers with room get work, retiring ones hand off. */
   private settle(): void {
     for (const run of [...this.runs.values()]) {
       this.flush(run);
       if (run.over) this.endRun(run);
     }
     this.pump();
+    for (const w of [...this.workers.values()]) if (w.retiring !== null) this.handOff(w);
   }
 
   private flush(run: ClusterRun): void {
@@ -339,7 +366,50 @@ export class Scheduler {
   }
 
   private capacity(w: WorkerConn): boolean {
-    return !w.exclusive && w.inflight < w.threads * BATCHES_IN_FLIGHT;
+    return !w.exclusive && w.retiring === null && w.inflight < w.threads * BATCHES_IN_FLIGHT;
+  }
+
+  /**
+   * A retiring worker with nothing running hands off the chunks only it holds that are still needed
+   * (other workers fetch them from it), then is told to stop; with no other worker to take them, it
+   * stops at once (and its chunks are recomputed when needed). At most HANDOFF_MS is spent on it.
+   */
+  private handOff(w: WorkerConn): void {
+    if (w.retiring === null || w.handoffs >= 0 || w.inflight > 0) return;
+    w.handoffs = 0;
+    const others = [...this.workers.values()].filter((o) => o !== w && o.retiring === null);
+    if (others.length) {
+      let k = 0;
+      for (const run of this.runs.values()) {
+        const chunks = run.heldOnlyBy(w.id);
+        // spread over the others, in runs of consecutive chunks
+        const per = Math.ceil(chunks.length / others.length);
+        for (let i = 0; i < chunks.length; i += per) {
+          const to = others[k++ % others.length]!;
+          const id = this.nextHandoff++;
+          this.handoffs.set(id, { from: w.id, to: to.id, run: run.id });
+          w.handoffs++;
+          if (!to.runs.has(run.id)) {
+            if (!to.plans.has(run.hash)) {
+              this.toWorker(to, { kind: "plan", hash: run.hash }, new TextEncoder().encode(run.planText));
+              to.plans.add(run.hash);
+            }
+            this.toWorker(to, { kind: "begin", run: run.id, hash: run.hash });
+            to.runs.add(run.id);
+            run.begun.add(to.id);
+          }
+          this.toWorker(to, { kind: "replicate", handoff: id, run: run.id, fetch: [{ from: w.id, host: w.listenHost, port: w.listenPort, chunks: chunks.slice(i, i + per) }] });
+        }
+      }
+    }
+    if (w.handoffs === 0) return this.stopRetired(w);
+    this.log(`tessera scheduler: worker ${w.id} retires (${w.retiring}): handing off its chunks in ${w.handoffs} part${w.handoffs === 1 ? "" : "s"}`);
+    setTimeout(() => this.stopRetired(w), HANDOFF_MS).unref();
+  }
+
+  private stopRetired(w: WorkerConn): void {
+    if (this.workers.get(w.id) !== w) return;
+    this.toWorker(w, { kind: "shutdown", reason: w.retiring ?? "retired" });
   }
 
   private pump(): void {
@@ -419,10 +489,11 @@ export class Scheduler {
   /** A worker is gone: its runs recover by lineage, its calls go to others (or fail after ALLOWED_FAILURES). */
   private lost(w: WorkerConn, why: string): void {
     if (!this.workers.delete(w.id)) return;
+    if (w.retiring === null) this.stats.workersLost++;
     const what = `worker ${w.id} (pid ${w.info.pid} on ${w.info.host}): ${why}`;
     for (const run of [...this.runs.values()]) {
       if (!w.runs.has(run.id) && ![...run.batches.values()].some((b) => b.worker === w.id)) continue;
-      recoverFromLoss(run, w.id, what);
+      this.stats.tasksRecomputed += recoverFromLoss(run, w.id, what);
     }
     for (const c of this.calls.values()) {
       if (c.worker !== w.id) continue;

@@ -39,6 +39,13 @@ export interface WorkerOptions {
   interface?: string;
   log?: (line: string) => void;
   limits?: Partial<TransportLimits>;
+  /**
+   * retire after this long (ms), plus or minus a random part of `lifetimeStaggerMs` (so that workers
+   * started together do not all leave at once): before a batch job's walltime, its chunks still needed
+   * handed off to other workers first
+   */
+  lifetimeMs?: number;
+  lifetimeStaggerMs?: number;
 }
 
 /** Parses ws://host:port, host:port or [v6]:port. */
@@ -74,6 +81,8 @@ class WorkerNode {
   private nextReq = 1;
   private nextLayer = 1;
   private shutdown: string | null = null;
+  /** why it asked to leave (its lifetime), or null */
+  private retiring: string | null = null;
 
   constructor(private readonly opts: WorkerOptions) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
@@ -86,14 +95,25 @@ class WorkerNode {
     this.engine = new Engine(this.opts.entry, this.opts.threads);
     this.slots = new SlotWaiter(this.engine);
     this.calls = new CallThreads(this.opts.threads);
+    let lifetime: NodeJS.Timeout | null = null;
+    if (this.opts.lifetimeMs !== undefined) {
+      const stagger = this.opts.lifetimeStaggerMs ?? 0;
+      const ms = Math.max(0, this.opts.lifetimeMs + (Math.random() * 2 - 1) * stagger);
+      lifetime = setTimeout(() => {
+        this.retiring = `its lifetime (${(ms / 1000).toFixed(1)} s) is over`;
+        this.toScheduler({ kind: "retiring", reason: this.retiring });
+      }, ms);
+      lifetime.unref();
+    }
     try {
       for (;;) {
         const closed = await this.session();
-        if (this.shutdown !== null) return 0;
+        if (this.shutdown !== null || this.retiring !== null) return 0;
         this.log(`tessera worker ${this.id}: lost the scheduler at ${this.where} (${closed}); trying again for ${this.opts.deathTimeoutMs / 1000} s`);
         await this.reset();
       }
     } finally {
+      if (lifetime) clearTimeout(lifetime);
       await this.reset();
       await this.calls.close();
       await this.engine.close();
@@ -219,6 +239,17 @@ class WorkerNode {
         this.runs.delete(m.run);
         this.parts.drop(`${m.run}:`);
         void r?.close();
+        return;
+      }
+      case "replicate": {
+        const r = this.runs.get(m.run);
+        const chunks = m.fetch.flatMap((f) => f.chunks);
+        const handoff = m.handoff;
+        if (!r) return this.toScheduler({ kind: "replicated", handoff, run: m.run, chunks, ok: false, message: `no run ${m.run} here` });
+        void Promise.all(m.fetch.map((f) => this.fetch(r, f))).then(
+          () => this.toScheduler({ kind: "replicated", handoff, run: m.run, chunks, ok: true, message: "" }),
+          (e: Error) => this.toScheduler({ kind: "replicated", handoff, run: m.run, chunks, ok: false, message: e.message }),
+        );
         return;
       }
       case "call":
