@@ -177,7 +177,8 @@ export class LocalCluster implements Adaptable {
         if (id !== undefined) this.scheduler.retire(id, "the cluster scaled down");
         else p.child.kill("SIGTERM");
       }
-      await Promise.race([Promise.all(retire.map((p) => p.exited)), sleep(5000)]);
+      // (they finish their batches and hand off their chunks first: at most 30 s)
+      await Promise.race([Promise.all(retire.map((p) => p.exited)), sleep(35_000)]);
       for (const p of retire) if (this.procs.has(p.pid)) p.child.kill("SIGKILL");
       return;
     }

@@ -578,11 +578,15 @@ export class Scheduler {
     };
   }
 
-  /** Asks a worker to stop (it exits once it has said goodbye); its work is recovered as for a lost one. */
+  /**
+   * Retires a worker gracefully: it gets no new work, finishes what it runs, hands off the chunks only it
+   * holds that are still needed (as a worker reaching its lifetime does), then is told to stop.
+   */
   retire(id: number, reason = "retired"): void {
     const w = this.workers.get(id);
-    if (!w) return;
-    this.toWorker(w, { kind: "shutdown", reason });
+    if (!w || w.retiring !== null) return;
+    w.retiring = reason;
+    this.settle();
   }
 
   /** Stops: every run and call still going fails with CLUSTER_CLOSED, workers are told to stop. */

@@ -33,6 +33,7 @@ test("a worker killed mid-compute (SIGKILL by PID): the lost chunks are recomput
   const y = slowPlusOne(x);
   const expected = await y.mean({ axis: 0 }).compute();
   const victim = env.cluster.workers[0];
+  const before = env.cluster.scheduler.stats.tasksRecomputed;
   let killedAt = -1;
   const f = env.client.compute(y.mean({ axis: 0 }), {
     progress: (e) => {
@@ -45,6 +46,7 @@ test("a worker killed mid-compute (SIGKILL by PID): the lost chunks are recomput
   const got = await f.result();
   assert.ok(killedAt > 0 && killedAt < 48, `killed mid-compute (after ${killedAt} of 48 tasks)`);
   sameBits(got, expected, "after a lost worker");
+  assert.ok(env.cluster.scheduler.stats.tasksRecomputed > before, "tasks were recomputed from their lineage");
   assert.ok(!env.cluster.workers.some((w) => w.pid === victim.pid), "the killed worker is gone from the list");
   // the cluster replaces it
   await until(() => env.cluster.workers.length === 2, 20_000, "a replacement worker joined");
@@ -115,7 +117,7 @@ test("scale from 1 to 3 during a compute, then down to 1: the same result", asyn
   assert.is(env.cluster.workers.length, 3);
   sameBits(await f.result(), expected, "scaled up during the compute");
   const g = env.client.compute(y);
-  await env.cluster.scale(1);
+  await env.cluster.scale(1); // the retired workers hand their chunks off first
   sameBits(await g.result(), expected, "scaled down during the compute");
   assert.is(env.cluster.workers.length, 1);
   await env.cluster.scale(2);
