@@ -68,11 +68,20 @@
  * is in. `client.asDefault()` puts the client in the array layer's one registry of the default compute
  * backend (array/backend.ts, set/clear), so a plain `x.compute()` runs on the cluster while it is open.
  *
+ * ## Scaling and retiring
+ *
+ * `scale(n)` starts or retires workers; `adapt({ minimum, maximum })` (adaptive.ts) grows while work
+ * waits and retires idle workers. A worker retires gracefully (scale down, adapt, or its `--lifetime`
+ * with `--lifetime-stagger`, before a batch job's walltime): no new work, its batches finish, the chunks
+ * only it holds that are still needed are fetched by other workers (hand-off), then it stops.
+ *
  * ## Follow-ups (issue 11)
  *
- * SlurmCluster (sbatch, jobScript, scale({ jobs }), squeue states, scancel on close); results of submit()
- * kept on the workers (they go to the scheduler now); adapt; --lifetime with stagger; persist() on the
- * cluster; progress from cluster computes; tests across network namespaces.
+ * SlurmCluster (sbatch, jobScript, scale({ jobs }), squeue states, scancel on close; the worker command
+ * and this scheduler are what its jobs run); results of submit() kept on the workers (they go to the
+ * scheduler now: arguments that are futures travel through it); persist() on the cluster; a per-worker
+ * memory budget that holds producers back (a worker runs at most 2 batches per thread, deepest layer
+ * first, which bounds it in practice); tests across network namespaces.
  */
 export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 export { Client, type ClusterLike, type ClusterComputeOptions, type ComputedValue } from "./client.js";
