@@ -115,6 +115,8 @@ export class ClusterRun {
   readonly batches = new Map<number, Batch>();
   /** per worker: chunks to release there, outputs to ask for */
   readonly outbox = new Map<number, { release: number[]; send: number[] }>();
+  /** per worker: bytes of this run's chunks it holds (written there, or copies), as the scheduler counts them */
+  readonly heldBytes = new Map<number, number>();
   /** workers this run began on (they get `end` when it is over) */
   readonly begun = new Set<number>();
   remaining = 0;
@@ -350,15 +352,24 @@ export class ClusterRun {
   /**
    * The next batch for worker w (which has room for one), or null. `workers`: the live workers and
    * their total threads (for guided batch sizes); `idle`: w runs nothing now (a suspected task runs only
-   * on an idle worker, alone).
+   * on an idle worker, alone); `room`: bytes of new chunks w may still take (its memory budget less what
+   * it holds): a batch that needs more waits, unless w is idle (then it runs, and fails with TOO_LARGE
+   * if it truly does not fit).
    */
-  nextBatch(w: WorkerView, idle: boolean, totalThreads: number, batchId: () => number): Assignment | null {
+  nextBatch(w: WorkerView, idle: boolean, totalThreads: number, batchId: () => number, room = Infinity): Assignment | null {
     if (this.ended) return null;
     if (idle && this.suspects.length) {
-      const i = this.suspects.shift()!;
-      const l = this.layerOf(i);
-      const t = i - this.layerBase[l]!;
-      return this.assign(w, l, t, t + 1, batchId(), true);
+      // a suspect whose write group has no home, or has it here
+      const k = this.suspects.findIndex((i) => {
+        const grp = this.groups.taskGroup[i]!;
+        return grp < 0 || this.groupHome[grp]! <= 0 || this.groupHome[grp] === w.id;
+      });
+      if (k >= 0) {
+        const i = this.suspects.splice(k, 1)[0]!;
+        const l = this.layerOf(i);
+        const t = i - this.layerBase[l]!;
+        return this.assign(w, l, t, t + 1, batchId(), true);
+      }
     }
     const own = this.queues.get(w.id);
     const any = this.queues.get(ANY);
@@ -366,7 +377,7 @@ export class ClusterRun {
       for (const q of [own, any]) {
         const r = q?.[l];
         if (!r || r.size === 0) continue;
-        const got = this.takeFor(w, l, r, totalThreads);
+        const got = this.takeFor(w, l, r, totalThreads, idle ? Infinity : room);
         if (got) return this.assign(w, l, got[0], got[1], batchId(), false);
       }
     }
@@ -388,7 +399,7 @@ export class ClusterRun {
       const got = r.take(1)!;
       const i = this.layerBase[l]! + got[0];
       const grp = this.groups.taskGroup[i]!;
-      if ((grp >= 0 && this.groupHome[grp]! > 0) || this.moveBytes(i, w.id) > STEAL_BYTES) {
+      if ((grp >= 0 && this.groupHome[grp]! > 0) || this.moveBytes(i, w.id) > STEAL_BYTES || (!idle && this.layerWriteBytes[l]! + this.moveBytes(i, w.id) > room)) {
         r.add(got[0], got[1]);
         continue;
       }
@@ -398,10 +409,11 @@ export class ClusterRun {
   }
 
   /** Takes a range of consecutive ready tasks of layer l for worker w from `r` (tasks homed elsewhere move to their home's queue). */
-  private takeFor(w: WorkerView, l: number, r: ReadyRanges, totalThreads: number): [number, number] | null {
+  private takeFor(w: WorkerView, l: number, r: ReadyRanges, totalThreads: number, room: number): [number, number] | null {
     const wb = this.layerWriteBytes[l]!;
+    if (wb > room) return null; // wait for memory to be released
     const guided = Math.max(1, Math.ceil(r.size / (Math.max(1, totalThreads) * 4)));
-    const max = Math.max(1, wb > 0 ? Math.min(guided, Math.floor(BATCH_BYTES / wb)) : guided);
+    const max = Math.max(1, wb > 0 ? Math.min(guided, Math.floor(Math.min(BATCH_BYTES, room) / wb)) : guided);
     while (r.size) {
       const got = r.take(max)!;
       const base = this.layerBase[l]!;
@@ -434,7 +446,11 @@ export class ClusterRun {
       this.batchOf[i] = id;
       const grp = this.groups.taskGroup[i]!;
       if (grp >= 0 && this.groupHome[grp]! <= 0) this.groupHome[grp] = w.id;
-      for (let x = g.writeStart[i]!; x < g.writeStart[i + 1]!; x++) this.holder[g.writes[x]!] = w.id;
+      for (let x = g.writeStart[i]!; x < g.writeStart[i + 1]!; x++) {
+        const c = g.writes[x]!;
+        if (this.holder[c] !== w.id) this.hold(w.id, this.bytes[c]!);
+        this.holder[c] = w.id;
+      }
       for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
         const c = g.reads[r]!;
         const h = this.holder[c]!;
@@ -474,11 +490,36 @@ export class ClusterRun {
     return out;
   }
 
-  /** Worker w holds a copy of chunk c now (handed off to it). */
+  private hold(w: number, bytes: number): void {
+    this.heldBytes.set(w, (this.heldBytes.get(w) ?? 0) + bytes);
+  }
+
+  /** Worker w holds a copy of chunk c now (fetched, pushed, handed off to it). */
   addCopy(c: number, w: number): void {
     const list = this.copies.get(c);
+    if (list?.includes(w)) return;
     if (!list) this.copies.set(c, [w]);
-    else if (!list.includes(w)) list.push(w);
+    else list.push(w);
+    this.hold(w, this.bytes[c]!);
+  }
+
+  private removeCopy(c: number, w: number): void {
+    const list = this.copies.get(c);
+    const at = list?.indexOf(w) ?? -1;
+    if (at < 0) return;
+    list!.splice(at, 1);
+    if (!list!.length) this.copies.delete(c);
+    this.hold(w, -this.bytes[c]!);
+  }
+
+  /** Counts again what every worker holds (after recovery changed holders and copies). */
+  recountHeld(): void {
+    this.heldBytes.clear();
+    for (let c = 0; c < this.graph.chunkCount; c++) {
+      const h = this.holder[c]!;
+      if (h > 0 && !this.gone[c]) this.hold(h, this.bytes[c]!);
+    }
+    for (const [c, list] of this.copies) for (const w of list) this.hold(w, this.bytes[c]!);
   }
 
   private box(w: number) {
@@ -539,15 +580,21 @@ export class ClusterRun {
   }
 
   private readDone(c: number): void {
-    if (--this.readersLeft[c]! === 0) this.release(c);
+    // a chunk still being written (again, after a loss) goes once its writers are done (completed)
+    if (--this.readersLeft[c]! === 0 && this.writersLeft[c] === 0) this.release(c);
   }
 
   /** Nothing reads chunk c any more: every holder frees it. */
   private release(c: number): void {
     const h = this.holder[c]!;
-    if (h > 0) this.box(h).release.push(c);
-    for (const w of this.copies.get(c) ?? []) this.box(w).release.push(c);
-    this.copies.delete(c);
+    if (h > 0) {
+      this.box(h).release.push(c);
+      if (!this.isInput[c]) this.hold(h, -this.bytes[c]!);
+    }
+    for (const w of [...(this.copies.get(c) ?? [])]) {
+      this.box(w).release.push(c);
+      this.removeCopy(c, w);
+    }
     if (!this.isInput[c]) {
       this.gone[c] = 1;
       this.holder[c] = NOBODY;
@@ -620,12 +667,7 @@ export class ClusterRun {
     const b = this.batches.get(id);
     if (!b) return;
     this.batches.delete(id);
-    for (const c of b.copies) {
-      const list = this.copies.get(c);
-      const at = list?.indexOf(b.worker) ?? -1;
-      if (at >= 0) list!.splice(at, 1);
-      if (list && !list.length) this.copies.delete(c);
-    }
+    for (const c of b.copies) this.removeCopy(c, b.worker);
     const g = this.graph;
     const base = this.layerBase[b.layer]!;
     for (let t = b.start; t < b.end; t++) {

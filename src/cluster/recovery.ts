@@ -116,6 +116,7 @@ export function recoverFromLoss(run: ClusterRun, lost: number, why: string): num
   }
   // 4. counts from the states
   run.rebuild();
+  run.recountHeld();
   return redone;
 }
 

@@ -425,8 +425,11 @@ export class Scheduler {
           progress = true;
           continue;
         }
+        // half its kernel memory for chunks (the rest: mapBlocks arenas, staging), as a local run keeps
+        let room = w.info.memory / 2;
+        for (const run of this.runs.values()) room -= run.heldBytes.get(w.id) ?? 0;
         for (const run of this.runs.values()) {
-          const a = run.nextBatch(w, w.inflight === 0, totalThreads, () => this.nextBatch++);
+          const a = run.nextBatch(w, w.inflight === 0, totalThreads, () => this.nextBatch++, room);
           if (!a) continue;
           this.dispatch(w, run, a);
           progress = true;

@@ -62,6 +62,12 @@ function simulate(outputs, seed, { workers = 3, lossEvery = 0 } = {}) {
       }
     }
     run.outbox.clear();
+    // the run's count of what each worker holds is what the workers hold
+    for (const [w, set] of held) {
+      let bytes = 0;
+      for (const c of set) bytes += run.data.chunkBytes(c);
+      assert.is(run.heldBytes.get(w) ?? 0, bytes, `seed ${seed}: bytes held by worker ${w}`);
+    }
   };
   const queueOutput = [];
   let steps = 0;
@@ -95,7 +101,12 @@ function simulate(outputs, seed, { workers = 3, lossEvery = 0 } = {}) {
             });
             assert.ok(set.has(c) || writtenHere, `seed ${seed}: task ${i} runs on worker ${w.id} without chunk ${c}`);
           }
-          for (let q = g.writeStart[i]; q < g.writeStart[i + 1]; q++) set.add(g.writes[q]);
+          for (let q = g.writeStart[i]; q < g.writeStart[i + 1]; q++) {
+            const c = g.writes[q];
+            // the writers of a chunk write one memory: no other worker holds the chunk meanwhile
+            for (const [v, other] of held) assert.ok(v === w.id || !other.has(c), `seed ${seed}: chunk ${c} written on worker ${w.id} while worker ${v} holds it`);
+            set.add(c);
+          }
         }
         w.inflight.push(a.batch.id);
       }
