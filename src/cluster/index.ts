@@ -45,7 +45,10 @@
  * output's chunks, concatenation's boxes) write the same memory, so each connected group of tasks and the
  * chunks they write (placement.ts: union-find over writes) has one home worker, chosen when its first task
  * is assigned. Other tasks go where most of their input bytes are (data locality), else to the least
- * loaded worker; a worker holds at most 2 batches per thread, batches capped at 64 MiB of new chunks.
+ * loaded worker; a worker holds at most 2 batches per thread, batches capped at 64 MiB of new chunks, and
+ * the chunks it holds (counted per run by the scheduler) within half its kernel memory: a batch that
+ * needs more waits for releases (a worker with nothing running takes it anyway, and fails with
+ * TOO_LARGE if it truly cannot hold it).
  *
  * ## Lost work (lineage)
  *
@@ -79,9 +82,8 @@
  *
  * SlurmCluster (sbatch, jobScript, scale({ jobs }), squeue states, scancel on close; the worker command
  * and this scheduler are what its jobs run); results of submit() kept on the workers (they go to the
- * scheduler now: arguments that are futures travel through it); persist() on the cluster; a per-worker
- * memory budget that holds producers back (a worker runs at most 2 batches per thread, deepest layer
- * first, which bounds it in practice); tests across network namespaces.
+ * scheduler now: arguments that are futures travel through it); persist() on the cluster; tests across
+ * network namespaces.
  */
 export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 export { Client, type ClusterLike, type ClusterComputeOptions, type ComputedValue } from "./client.js";
