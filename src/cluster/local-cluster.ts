@@ -70,11 +70,17 @@ export class LocalCluster implements Adaptable {
   private closing: Promise<void> | null = null;
   private spawned = 0;
 
+  /** kills the worker processes still running when this process exits without closing the cluster */
+  private readonly onExit = () => {
+    for (const p of this.procs.values()) p.child.kill("SIGKILL");
+  };
+
   private constructor(scheduler: Scheduler, opts: LocalClusterOptions, threads: number) {
     this.scheduler = scheduler;
     this.opts = opts;
     this.threadsPerWorker = threads;
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
+    process.on("exit", this.onExit);
   }
 
   /** Starts the scheduler and the workers; resolves once they have joined. */
@@ -234,6 +240,7 @@ export class LocalCluster implements Adaptable {
       await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(3000)]);
       for (const p of procs) if (this.procs.has(p.pid)) p.child.kill("SIGKILL");
       await Promise.all(procs.map((p) => p.exited));
+      process.off("exit", this.onExit);
     })();
     return this.closing;
   }

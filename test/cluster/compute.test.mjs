@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Client, fromArray, random, compute } from "../../dist/index.js";
+import { readFileSync } from "node:fs";
 import { killAll, localCluster, sameBits, sleep, startWorker, until } from "./helpers.mjs";
 
 let env;
@@ -92,5 +93,31 @@ test("a compute waits, pending, for its first worker; a worker started by hand j
   const { code } = await w.exit;
   assert.is(code, 0, "the worker stops when its scheduler closes");
 });
+
+test("a script that exits without closing its cluster leaves no worker process behind", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const index = new URL("../../dist/index.js", import.meta.url).href;
+  const src = `import { LocalCluster } from ${JSON.stringify(index)}; const c = await LocalCluster.start({ workers: 2, threadsPerWorker: 1 }); console.log(c.pids.join(" ")); process.exit(0);`;
+  const pids = execFileSync(process.execPath, ["--input-type=module", "-e", src], { encoding: "utf8", timeout: 30_000 }).trim().split(" ").map(Number);
+  assert.is(pids.length, 2);
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return !/^\S+ \S+ Z/.test(require_stat(pid));
+    } catch {
+      return false;
+    }
+  };
+  await until(() => pids.every((p) => !alive(p)), 10_000, "the workers of an exited script are gone");
+});
+
+/** /proc/PID/stat (its third field is the state: Z for a zombie not reaped yet). */
+function require_stat(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/\(.*\)/, "x");
+  } catch {
+    return "0 x Z";
+  }
+}
 
 test.run();
