@@ -11,15 +11,14 @@
  * and keeps, per worker, the messages to send (releases, output requests) in an outbox the scheduler
  * drains. Lost workers are handled in recovery.ts.
  */
-import { boxBlock } from "../grid.js";
 import { ComputeError } from "../errors.js";
 import type { TaskGraph } from "../plan/task-graph.js";
 import { ReadyRanges } from "../scheduler/ready.js";
 import type { InputBinding } from "../scheduler/inputs.js";
 import type { RunResult } from "../scheduler/results.js";
 import type { ProgressEvent } from "../scheduler/run-on-pool.js";
-import { WriteGroups } from "./placement.js";
 import { RunData } from "./run-data.js";
+import { RunIndex } from "./run-index.js";
 
 /** Where a chunk is held: by the scheduler (an input), by no one, or by a worker id (>= 1). */
 export const SCHEDULER = 0;
@@ -75,10 +74,7 @@ export interface RunCallbacks {
   onProgress?(e: ProgressEvent): void;
 }
 
-export class ClusterRun {
-  readonly graph: TaskGraph;
-  readonly groups: WriteGroups;
-  readonly data: RunData;
+export class ClusterRun extends RunIndex {
   // per task
   readonly state: Uint8Array;
   readonly batchOf: Int32Array;
@@ -93,21 +89,8 @@ export class ClusterRun {
   readonly gone: Uint8Array;
   /** 1: an output chunk not gathered yet (it counts as one more read); 2: asked for */
   readonly outputHold: Uint8Array;
-  readonly bytes: Float64Array;
-  readonly isInput: Uint8Array;
-  /** readers of each chunk (needed tasks, one entry per read), CSR */
-  readonly readerStart: Int32Array;
-  readonly readers: Int32Array;
-  /** writers of each chunk (needed tasks), CSR */
-  readonly writerStart: Int32Array;
-  readonly writers: Int32Array;
   // per write group
   readonly groupHome: Int32Array;
-  /** tasks of each group (needed ones), CSR; chunks of each group, CSR */
-  readonly groupTaskStart: Int32Array;
-  readonly groupTasks: Int32Array;
-  readonly groupChunkStart: Int32Array;
-  readonly groupChunks: Int32Array;
   /** worker id (ANY: 0) -> per layer ready ranges */
   queues = new Map<number, ReadyRanges[]>();
   /** suspected tasks, each run alone */
@@ -122,10 +105,6 @@ export class ClusterRun {
   remaining = 0;
   outputsLeft = 0;
   private ended = false;
-  private readonly layerBase: number[];
-  private readonly workerLayer: boolean[];
-  private readonly layerWriteBytes: number[];
-  private readonly total: number;
   private doneWorkerTasks = 0;
   private readonly t0 = performance.now();
 
@@ -137,11 +116,7 @@ export class ClusterRun {
     bindings: readonly InputBinding[],
     private readonly callbacks: RunCallbacks,
   ) {
-    this.graph = graph;
-    const plan = graph.plan;
-    this.data = new RunData(graph, bindings);
-    this.groups = new WriteGroups(graph);
-    this.layerBase = graph.layerBase;
+    super(graph, new RunData(graph, bindings));
     const nt = graph.taskCount;
     const nc = graph.chunkCount;
     this.state = new Uint8Array(nt);
@@ -151,73 +126,10 @@ export class ClusterRun {
     this.writersLeft = new Int32Array(nc);
     this.readersLeft = new Int32Array(nc);
     this.holder = new Int32Array(nc).fill(NOBODY);
+    for (let c = 0; c < nc; c++) if (this.isInput[c]) this.holder[c] = SCHEDULER;
     this.gone = new Uint8Array(nc);
     this.outputHold = new Uint8Array(nc);
-    this.bytes = new Float64Array(nc);
-    this.isInput = new Uint8Array(nc);
-    for (let c = 0; c < nc; c++) {
-      this.bytes[c] = this.data.chunkBytes(c);
-      if (this.data.isInput(c)) {
-        this.isInput[c] = 1;
-        this.holder[c] = SCHEDULER;
-      }
-    }
-    const needed = graph.needed;
-    // readers and writers per chunk (needed tasks only: culled ones never run)
-    const rc = new Int32Array(nc + 1);
-    const wc = new Int32Array(nc + 1);
-    for (let i = 0; i < nt; i++) {
-      if (!needed[i]) continue;
-      for (let r = graph.readStart[i]!; r < graph.readStart[i + 1]!; r++) rc[graph.reads[r]! + 1]!++;
-      for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) wc[graph.writes[w]! + 1]!++;
-    }
-    for (let c = 0; c < nc; c++) {
-      rc[c + 1]! += rc[c]!;
-      wc[c + 1]! += wc[c]!;
-    }
-    this.readerStart = rc;
-    this.writerStart = wc;
-    this.readers = new Int32Array(rc[nc]!);
-    this.writers = new Int32Array(wc[nc]!);
-    const rf = rc.slice(0, nc);
-    const wf = wc.slice(0, nc);
-    for (let i = 0; i < nt; i++) {
-      if (!needed[i]) continue;
-      for (let r = graph.readStart[i]!; r < graph.readStart[i + 1]!; r++) this.readers[rf[graph.reads[r]!]!++] = i;
-      for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) this.writers[wf[graph.writes[w]!]!++] = i;
-    }
-    // write groups: their tasks and chunks
-    const ng = this.groups.count;
-    this.groupHome = new Int32Array(ng).fill(NOBODY);
-    const gt = new Int32Array(ng + 1);
-    const gc = new Int32Array(ng + 1);
-    for (let i = 0; i < nt; i++) if (needed[i] && this.groups.taskGroup[i]! >= 0) gt[this.groups.taskGroup[i]! + 1]!++;
-    for (let c = 0; c < nc; c++) if (this.groups.chunkGroup[c]! >= 0) gc[this.groups.chunkGroup[c]! + 1]!++;
-    for (let g = 0; g < ng; g++) {
-      gt[g + 1]! += gt[g]!;
-      gc[g + 1]! += gc[g]!;
-    }
-    this.groupTaskStart = gt;
-    this.groupChunkStart = gc;
-    this.groupTasks = new Int32Array(gt[ng]!);
-    this.groupChunks = new Int32Array(gc[ng]!);
-    const gtf = gt.slice(0, ng);
-    const gcf = gc.slice(0, ng);
-    for (let i = 0; i < nt; i++) if (needed[i] && this.groups.taskGroup[i]! >= 0) this.groupTasks[gtf[this.groups.taskGroup[i]!]!++] = i;
-    for (let c = 0; c < nc; c++) if (this.groups.chunkGroup[c]! >= 0) this.groupChunks[gcf[this.groups.chunkGroup[c]!]!++] = c;
-
-    this.workerLayer = plan.layers.map(() => true);
-    this.layerWriteBytes = plan.layers.map((_, l) => {
-      const i = graph.layerBase[l]!;
-      if (graph.tasks[l]!.count === 0) return 0;
-      let n = 0;
-      for (let w = graph.writeStart[i]!; w < graph.writeStart[i + 1]!; w++) n += this.bytes[graph.writes[w]!]!;
-      return n;
-    });
-    plan.layers.forEach((layer, l) => (this.workerLayer[l] = layer.kind !== "combine" && layer.kind !== "take"));
-    let total = 0;
-    for (let i = 0; i < nt; i++) if (needed[i] && this.workerLayer[this.layerOf(i)]) total++;
-    this.total = total;
+    this.groupHome = new Int32Array(this.groups.count).fill(NOBODY);
     // outputs: held until gathered; an output that is an input is here already
     for (const c of this.data.outputChunks()) {
       if (this.isInput[c]) this.data.putOutput(c, this.data.inputChunk(c));
@@ -227,19 +139,6 @@ export class ClusterRun {
       }
     }
     this.rebuild();
-  }
-
-  /** Global task i's layer. */
-  layerOf(i: number): number {
-    const base = this.layerBase;
-    let lo = 0;
-    let hi = base.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (base[mid]! <= i) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
   }
 
   get over(): boolean {
@@ -633,20 +532,6 @@ export class ClusterRun {
     if (this.ended) return;
     this.ended = true;
     this.callbacks.onError(e);
-  }
-
-  /** Describes task i for messages: its number, block and layer. */
-  describe(i: number): string {
-    const l = this.layerOf(i);
-    const t = i - this.layerBase[l]!;
-    const layer = this.graph.plan.layers[l]!;
-    let block: number[] | null = null;
-    if (layer.kind === "program") block = boxBlock(layer.box, t);
-    else {
-      const buf = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.output;
-      block = this.graph.tasks[l]!.grid(buf).chunk(t).index;
-    }
-    return `task ${t} (block [${block.join(", ")}]) of ${layer.label}`;
   }
 
   /** A batch failed on its worker: the run fails with the task's error. */

@@ -15,7 +15,8 @@ import { BATCHES_IN_FLIGHT } from "../scheduler/pool.js";
 import { defaultLimits, type TransportLimits } from "../transport/limits.js";
 import type { Link } from "../transport/link.js";
 import { PeerServer } from "../transport/server.js";
-import { ALLOWED_FAILURES, ClusterRun, type RunCallbacks, type WorkerView } from "./cluster-run.js";
+import { CallQueue } from "./call-queue.js";
+import { ClusterRun, type RunCallbacks, type WorkerView } from "./cluster-run.js";
 import { Parts, SCHEDULER_JOB, WORKER_RANK, decodeMessage, send, sendParts, type ToSchedulerMsg, type ToWorkerMsg } from "./messages.js";
 import { recoverFromLoss } from "./recovery.js";
 import { newToken } from "./token.js";
@@ -60,16 +61,6 @@ interface WorkerConn extends WorkerView {
   handoffs: number;
 }
 
-interface CallTask {
-  id: number;
-  fn: string;
-  args: Uint8Array;
-  worker: number;
-  suspicious: number;
-  onDone(value: Uint8Array): void;
-  onError(e: Error): void;
-}
-
 export interface RunHandle {
   id: number;
   cancel(): void;
@@ -89,15 +80,13 @@ export class Scheduler {
   private readonly log: (line: string) => void;
   private readonly workers = new Map<number, WorkerConn>();
   private readonly runs = new Map<number, ClusterRun>();
-  private readonly calls = new Map<number, CallTask>();
-  private callQueue: number[] = [];
+  private readonly calls = new CallQueue();
   private readonly parts = new Parts();
   private readonly listeners = new Set<(event: "join" | "leave", w: WorkerInfo, why?: string) => void>();
   private readonly onClose = new Set<() => void>();
   private nextWorker = 1;
   private nextRun = 1;
   private nextBatch = 1;
-  private nextCall = 1;
   private nextHandoff = 1;
   private readonly handoffs = new Map<number, { from: number; to: number; run: number }>();
   private closed = false;
@@ -155,7 +144,7 @@ export class Scheduler {
    * them yet, and the workers that run nothing and hold nothing of a compute still going.
    */
   load(): { queued: number; workers: number; idle: number[] } {
-    let queued = this.callQueue.length;
+    let queued = this.calls.waiting;
     for (const run of this.runs.values()) queued += run.readyCount();
     const idle = [...this.workers.values()].filter((w) => w.inflight === 0 && [...w.runs].every((r) => !this.runs.has(r))).map((w) => w.id);
     return { queued, workers: this.workers.size, idle };
@@ -303,9 +292,8 @@ export class Scheduler {
       }
       case "callDone":
       case "callFailed": {
-        const c = this.calls.get(m.call);
-        if (!c || c.worker !== w.id) return;
-        this.calls.delete(m.call);
+        const c = this.calls.answered(m.call, w.id);
+        if (!c) return;
         w.inflight--;
         w.calls--;
         w.exclusive = false;
@@ -471,22 +459,13 @@ export class Scheduler {
 
   private assignCall(w: WorkerConn): boolean {
     if (w.calls >= w.threads) return false;
-    for (let q = 0; q < this.callQueue.length; q++) {
-      const c = this.calls.get(this.callQueue[q]!);
-      if (!c) {
-        this.callQueue.splice(q--, 1);
-        continue;
-      }
-      if (c.suspicious > 0 && w.inflight > 0) continue;
-      this.callQueue.splice(q, 1);
-      c.worker = w.id;
-      w.inflight++;
-      w.calls++;
-      if (c.suspicious > 0) w.exclusive = true;
-      this.toWorker(w, { kind: "call", call: c.id, fn: c.fn }, c.args);
-      return true;
-    }
-    return false;
+    const c = this.calls.next(w.id, w.inflight === 0);
+    if (!c) return false;
+    w.inflight++;
+    w.calls++;
+    if (c.suspicious > 0) w.exclusive = true;
+    this.toWorker(w, { kind: "call", call: c.id, fn: c.fn }, c.args);
+    return true;
   }
 
   /** A worker is gone: its runs recover by lineage, its calls go to others (or fail after ALLOWED_FAILURES). */
@@ -498,14 +477,7 @@ export class Scheduler {
       if (!w.runs.has(run.id) && ![...run.batches.values()].some((b) => b.worker === w.id)) continue;
       this.stats.tasksRecomputed += recoverFromLoss(run, w.id, what);
     }
-    for (const c of this.calls.values()) {
-      if (c.worker !== w.id) continue;
-      c.worker = 0;
-      if (++c.suspicious >= ALLOWED_FAILURES) {
-        this.calls.delete(c.id);
-        c.onError(new ClusterError("KILLED_WORKER", `call ${c.id} was running on ${ALLOWED_FAILURES} workers that died (the last: ${what}): it is taken to kill its worker (dask's allowed-failures)`));
-      } else this.callQueue.unshift(c.id);
-    }
+    this.calls.lost(w.id, what);
     if (!this.closed) this.emit("leave", w.info, why);
     this.settle();
   }
@@ -556,26 +528,19 @@ export class Scheduler {
   /** Runs a function (source text) on a worker with serialized arguments; `onDone` gets its serialized value. */
   submitCall(fn: string, args: Uint8Array, onDone: (value: Uint8Array) => void, onError: (e: Error) => void): RunHandle {
     if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
-    const id = this.nextCall++;
-    this.calls.set(id, { id, fn, args, worker: 0, suspicious: 0, onDone, onError });
-    this.callQueue.push(id);
+    const id = this.calls.add(fn, args, onDone, onError).id;
     this.pump();
     return {
       id,
       cancel: () => {
-        const c = this.calls.get(id);
-        if (!c) return;
-        this.calls.delete(id);
-        if (c.worker) {
-          // the worker runs it to its end; its slot is free again when it answers (ignored)
-          const w = this.workers.get(c.worker);
-          if (w) {
-            w.inflight--;
-            w.calls--;
-            w.exclusive = false;
-          }
+        const c = this.calls.cancel(id);
+        const w = c?.worker ? this.workers.get(c.worker) : undefined;
+        if (w) {
+          // it runs to its end there, unheard: its thread is counted free again
+          w.inflight--;
+          w.calls--;
+          w.exclusive = false;
         }
-        c.onError(new ClusterError("CANCELLED", "the call was cancelled"));
         this.pump();
       },
     };
@@ -598,8 +563,7 @@ export class Scheduler {
     this.closed = true;
     for (const run of [...this.runs.values()]) run.fail(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the compute finished"));
     this.runs.clear();
-    for (const c of [...this.calls.values()]) c.onError(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the call finished"));
-    this.calls.clear();
+    this.calls.failAll(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the call finished"));
     const ws = [...this.workers.values()];
     for (const w of ws) this.toWorker(w, { kind: "shutdown", reason: "the cluster is closing" });
     for (const cb of [...this.onClose]) cb();
