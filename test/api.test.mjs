@@ -110,9 +110,10 @@ test("NDArray.prototype methods and getters", () => {
 
 test("cluster classes: LocalCluster, Client, Future methods and getters", () => {
   const lc = members(tessera.LocalCluster);
-  // (private at compile time, present at run time: LocalCluster live, spawnOne; Client check, startOutputs,
-  // track, computeOutputs (the array layer's hook); Future abort, fail, settle)
-  assert.equal(lc.methods, ["close", "live", "scale", "spawnOne", "waitForWorkers"]);
+  // (private or @internal, present at run time: LocalCluster live, spawnOne, and grow, requested, retire
+  // (adapt's hooks); Client check, startOutputs, track, computeOutputs (the array layer's hook); Future
+  // abort, fail, settle)
+  assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
   assert.equal(lc.getters, ["address", "pids", "workers"]);
   assert.type(tessera.LocalCluster.start, "function");
   const cl = members(tessera.Client);
