@@ -545,18 +545,28 @@ export class ClusterRun extends RunIndex {
   }
 
   /**
-   * A batch's worker could not fetch its inputs (the holder is gone): its tasks wait again (their
-   * inputs are recomputed once the holder's loss is handled).
+   * A batch's worker could not fetch its inputs: the batch is taken out (its tasks stay running, and
+   * wait for nothing, until `requeue`).
    */
-  batchNotRun(id: number): void {
+  takeBatch(id: number): Batch | null {
     const b = this.batches.get(id);
-    if (!b) return;
+    if (!b) return null;
     this.batches.delete(id);
-    for (const c of b.copies) this.removeCopy(c, b.worker);
+    return b;
+  }
+
+  /**
+   * A batch taken out did not run: its tasks wait again for what they read (recomputed if it was lost).
+   * `have`: the chunks its worker holds all the same (the fetches that went through).
+   */
+  requeue(b: Batch, have: readonly number[] = []): void {
+    if (this.ended) return;
+    for (const c of b.copies) if (!have.includes(c)) this.removeCopy(c, b.worker);
     const g = this.graph;
     const base = this.layerBase[b.layer]!;
     for (let t = b.start; t < b.end; t++) {
       const i = base + t;
+      if (this.state[i] !== TaskState.Running || this.batchOf[i] !== b.id) continue;
       let p = 0;
       for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) if (this.writersLeft[g.reads[r]!]! > 0 || !this.available(g.reads[r]!)) p++;
       this.state[i] = TaskState.Waiting;

@@ -56,8 +56,13 @@ export type ToSchedulerMsg =
   | { kind: "done"; run: number; batch: number }
   /** a task of the batch failed (its code and message; the batch's other tasks are lost with it) */
   | { kind: "failed"; run: number; batch: number; task: number; code: string; message: string; stack?: string }
-  /** an input chunk could not be fetched from worker `from` (the batch did not run) */
-  | { kind: "fetchFailed"; run: number; batch: number; from: number; message: string }
+  /**
+   * an input chunk could not be fetched from worker `from` (-1: an input chunk is missing here); the batch
+   * did not run. `have`: the batch's inputs that are here all the same
+   */
+  | { kind: "fetchFailed"; run: number; batch: number; from: number; message: string; have: number[] }
+  /** chunks the scheduler asked for (send) that this worker does not hold (its bookkeeping is wrong) */
+  | { kind: "missing"; run: number; chunks: number[] }
   /** a chunk the scheduler asked for (send), or a part of it */
   | { kind: "chunk"; run: number; chunk: number; offset: number; total: number }
   /** the worker reached its lifetime: it wants to leave once its chunks still needed are handed off */
@@ -80,7 +85,7 @@ export type ClusterMessage = ToWorkerMsg | ToSchedulerMsg | PeerMsg;
 
 const KINDS = new Set([
   "welcome", "plan", "begin", "data", "assign", "release", "send", "end", "replicate", "call", "shutdown",
-  "register", "done", "failed", "fetchFailed", "chunk", "retiring", "replicated", "callDone", "callFailed",
+  "register", "done", "failed", "fetchFailed", "missing", "chunk", "retiring", "replicated", "callDone", "callFailed",
   "fetch", "fetched", "fetchError",
 ]);
 

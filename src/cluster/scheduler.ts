@@ -66,6 +66,8 @@ export interface RunHandle {
   cancel(): void;
 }
 
+/** A batch whose inputs could not be fetched from a worker still connected waits this long before it is handed out again. */
+const FETCH_RETRY_MS = 1000;
 /** The longest a retiring worker's hand-off may take before it is stopped anyway. */
 const HANDOFF_MS = 30_000;
 /** A worker that is silent this long while a compute waits for one gets a line on the log. */
@@ -89,6 +91,7 @@ export class Scheduler {
   private nextBatch = 1;
   private nextHandoff = 1;
   private readonly handoffs = new Map<number, { from: number; to: number; run: number }>();
+  private fetchFailures: { by: number; from: number; at: number; message: string }[] = [];
   private closed = false;
   /** what happened so far: workers lost, tasks recomputed by lineage, chunks handed off by retiring workers */
   readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0 };
@@ -258,15 +261,33 @@ export class Scheduler {
       case "fetchFailed": {
         const run = this.runs.get(m.run);
         this.batchEnded(w, run, m.batch);
-        const holder = this.workers.get(m.from);
-        if (holder) {
-          this.log(`tessera scheduler: worker ${w.id} could not fetch chunks from worker ${m.from} (${m.message}): worker ${m.from} is taken as lost`);
-          holder.link.terminate();
-          this.lost(holder, `worker ${w.id} could not fetch from it: ${m.message}`);
+        const b = run?.takeBatch(m.batch);
+        if (m.from > 0) this.fetchFailed(w, m.from, m.message);
+        else {
+          // should not happen (what the scheduler thinks is there, is not): drop the worker, recompute its chunks
+          this.log(`tessera scheduler: internal error: ${m.message}; worker ${w.id} is dropped and its chunks recomputed`);
+          w.link.terminate();
+          this.lost(w, m.message);
         }
-        run?.batchNotRun(m.batch);
+        if (run && b) {
+          // its tasks wait a moment: a holder that died is noticed meanwhile (its socket closes), and
+          // its chunks are recomputed rather than fetched from it again
+          const again = () => {
+            run.requeue(b, m.have ?? []);
+            this.settle();
+          };
+          if (this.workers.has(m.from)) setTimeout(again, FETCH_RETRY_MS).unref();
+          else again();
+        }
         break;
       }
+      case "missing":
+        // should not happen: what the scheduler thinks the worker holds, it does not. Its chunks are
+        // recomputed elsewhere (the worker is dropped: a LocalCluster starts another) rather than waited for
+        this.log(`tessera scheduler: internal error: worker ${w.id} does not hold chunks ${m.chunks.join(", ")} of compute ${m.run}; it is dropped and its chunks recomputed`);
+        w.link.terminate();
+        this.lost(w, "it did not hold chunks it was asked for");
+        return;
       case "chunk": {
         const run = this.runs.get(m.run);
         if (!run) return;
@@ -307,6 +328,30 @@ export class Scheduler {
       }
     }
     this.settle();
+  }
+
+  /**
+   * Worker w could not fetch chunks from worker `from`. One failure alone says little (`from` may have
+   * just died: its loss is noticed by its own connection). A holder that fails fetches from two workers
+   * is dropped (its chunks recomputed); a worker that fails fetches from two holders that others reach
+   * is dropped instead (it cannot reach its peers: a wrong --interface?).
+   */
+  private fetchFailed(w: WorkerConn, from: number, message: string): void {
+    const now = Date.now();
+    this.fetchFailures = this.fetchFailures.filter((f) => now - f.at < 30_000 && this.workers.has(f.from) && this.workers.has(f.by));
+    this.fetchFailures.push({ by: w.id, from, at: now, message });
+    const byHolder = new Set(this.fetchFailures.filter((f) => f.from === from).map((f) => f.by));
+    const byFetcher = new Set(this.fetchFailures.filter((f) => f.by === w.id).map((f) => f.from));
+    const holder = this.workers.get(from);
+    if (holder && byHolder.size >= 2) {
+      this.log(`tessera scheduler: workers ${[...byHolder].join(", ")} could not fetch chunks from worker ${from} (${message}): it is dropped, its chunks recomputed`);
+      holder.link.terminate();
+      this.lost(holder, `other workers could not fetch from it: ${message}`);
+    } else if (byFetcher.size >= 2) {
+      this.log(`tessera scheduler: worker ${w.id} could not fetch chunks from workers ${[...byFetcher].join(", ")} (${message}): it is dropped (can it reach the others? check --interface)`);
+      w.link.terminate();
+      this.lost(w, `it could not fetch from other workers: ${message}`);
+    }
   }
 
   private batchEnded(w: WorkerConn, run: ClusterRun | undefined, batch: number): void {

@@ -86,7 +86,8 @@ class WorkerNode {
 
   constructor(private readonly opts: WorkerOptions) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
-    this.limits = defaultLimits(64, opts.limits);
+    // every other worker may fetch from this one at once: room for a big cluster's peers
+    this.limits = defaultLimits(64, { maxConnections: 4096, ...opts.limits });
     this.addr = parseSchedulerAddress(opts.scheduler);
     this.where = `ws://${this.addr.host.includes(":") ? `[${this.addr.host}]` : this.addr.host}:${this.addr.port}`;
   }
@@ -228,6 +229,8 @@ class WorkerNode {
       case "send": {
         const r = this.runs.get(m.run);
         if (!r) return;
+        const missing = m.chunks.filter((c) => !r.has(c));
+        if (missing.length) this.toScheduler({ kind: "missing", run: m.run, chunks: missing });
         for (const c of m.chunks) {
           if (!r.has(c)) continue;
           void sendParts(this.link!, r.copyOut(c), this.limits.maxPayload, (offset, total) => ({ kind: "chunk", run: m.run, chunk: c, offset, total })).catch(() => {});
@@ -268,11 +271,29 @@ class WorkerNode {
   private async assign(m: Extract<ToWorkerMsg, { kind: "assign" }>): Promise<void> {
     const r = this.runs.get(m.run);
     if (!r) return;
+    const reads = (): number[] => {
+      const g = r.graph;
+      const out = new Set<number>();
+      for (let t = m.start; t < m.end; t++) {
+        const i = g.layerBase[m.layer]! + t;
+        for (let x = g.readStart[i]!; x < g.readStart[i + 1]!; x++) out.add(g.reads[x]!);
+      }
+      return [...out];
+    };
     try {
       await Promise.all(m.fetch.map((f) => this.fetch(r, f)));
+      // every input must be here (written here, received, fetched) before a kernel reads its memory
+      const g = r.graph;
+      const written = new Set<number>();
+      for (let t = m.start; t < m.end; t++) {
+        const i = g.layerBase[m.layer]! + t;
+        for (let x = g.writeStart[i]!; x < g.writeStart[i + 1]!; x++) written.add(g.writes[x]!);
+      }
+      const absent = reads().filter((c) => !r.has(c) && !written.has(c));
+      if (absent.length) throw Object.assign(new Error(`input chunks ${absent.join(", ")} are not on worker ${this.id}`), { from: -1 });
     } catch (e) {
       const from = (e as { from?: number }).from ?? -1;
-      this.toScheduler({ kind: "fetchFailed", run: m.run, batch: m.batch, from, message: (e as Error).message });
+      this.toScheduler({ kind: "fetchFailed", run: m.run, batch: m.batch, from, message: (e as Error).message, have: reads().filter((c) => r.has(c)) });
       return;
     }
     try {

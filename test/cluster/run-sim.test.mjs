@@ -34,7 +34,7 @@ const PLANS = {
   "chunks with several writers": [concatenate([x.rechunk([25, 40]), d], { axis: 0 }).rechunk([30, 40]).add(1)],
 };
 
-function simulate(outputs, seed, { workers = 3, lossEvery = 0 } = {}) {
+function simulate(outputs, seed, { workers = 3, lossEvery = 0, fetchFailures = false } = {}) {
   const rnd = prng(seed);
   const { plan, bindings } = lower(outputs.map((a) => ({ node: a.node, chunks: a.chunks })), { hashInputs: false });
   const graph = new TaskGraph(plan);
@@ -134,6 +134,12 @@ function simulate(outputs, seed, { workers = 3, lossEvery = 0 } = {}) {
     }
     const w = running[Math.floor(rnd() * running.length)];
     const id = w.inflight.splice(Math.floor(rnd() * w.inflight.length), 1)[0];
+    if (fetchFailures && rnd() < 0.1) {
+      // its fetches did not all go through: it is handed out again later (what arrived stays)
+      const b = run.takeBatch(id);
+      if (b) run.requeue(b, b.copies);
+      continue;
+    }
     run.batchDone(id);
   }
   assert.is(error, null, `seed ${seed}: ${error?.message}`);
@@ -147,7 +153,7 @@ for (const [name, outputs] of Object.entries(PLANS)) {
   });
   test(`${name}: finishes while workers are lost (lineage)`, () => {
     let losses = 0;
-    for (let seed = 100; seed < 160; seed++) losses += simulate(outputs, seed, { lossEvery: 6 }).losses;
+    for (let seed = 100; seed < 160; seed++) losses += simulate(outputs, seed, { lossEvery: 6, fetchFailures: seed % 2 === 0 }).losses;
     assert.ok(losses > 40, `workers were lost (${losses})`);
   });
 }
