@@ -111,13 +111,13 @@ test("NDArray.prototype methods and getters", () => {
 test("cluster classes: LocalCluster, Client, Future methods and getters", () => {
   const lc = members(tessera.LocalCluster);
   // (private or @internal, present at run time: LocalCluster live, spawnOne, and grow, requested, retire
-  // (adapt's hooks); Client check, startOutputs, track, computeOutputs (the array layer's hook); Future
+  // (adapt's hooks); Client check, startOutputs, track, computeOutputs and persistOutput (the array layer's hooks); Future
   // abort, fail, settle)
   assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
   assert.equal(lc.getters, ["address", "pids", "workers"]);
   assert.type(tessera.LocalCluster.start, "function");
   const cl = members(tessera.Client);
-  assert.equal(cl.methods, ["asDefault", "check", "close", "compute", "computeOutputs", "gather", "map", "startOutputs", "submit", "track", "waitForWorkers"]);
+  assert.equal(cl.methods, ["asDefault", "check", "close", "compute", "computeOutputs", "gather", "map", "persist", "persistOutput", "startOutputs", "submit", "track", "waitForWorkers"]);
   assert.equal(cl.getters, ["address", "closed", "workers"]);
   assert.type(tessera.Client.connect, "function");
   assert.type(tessera.Client.prototype[Symbol.asyncDispose], "function");

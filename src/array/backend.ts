@@ -4,15 +4,18 @@
  * takes itself out when it closes, so while it is open `compute()` runs on its cluster. The array layer
  * only knows this interface (the cluster layer sits above it and implements it).
  *
- * Writes to files (toZarr, saveNpy) and persist() run in this process whatever is set here.
+ * Writes to files (toZarr, saveNpy) run in this process whatever is set here.
  */
 import type { OutputRequest } from "../graph/lower.js";
+import type { Chunks, Node, StoredNode } from "../graph/nodes.js";
 import type { ProgressEvent } from "../scheduler/run-on-pool.js";
 import type { RunResult } from "../scheduler/results.js";
 
 export interface ComputeBackend {
   /** Computes the outputs (none persisted, none written to storage): the results a local run gives. */
   computeOutputs(outputs: OutputRequest[], opts: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void }): Promise<RunResult[]>;
+  /** Computes `node` on `chunks` and keeps it where the backend computes (persist): the stored node to read it from. */
+  persistOutput(node: Node, chunks: Chunks, opts: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void }): Promise<StoredNode>;
 }
 
 let current: ComputeBackend | null = null;

@@ -55,6 +55,17 @@ export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptio
 
 /** Computes `node` on `chunks` and keeps the result in the engine's memory: a stored node read in place later. */
 export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<StoredNode> {
+  const backend = defaultBackend.get();
+  if (backend) {
+    // kept where the default backend computes (a cluster: on its workers)
+    const opts = checkComputeOptions(options);
+    const bar = opts.progress === true ? progressBar(process.stderr) : null;
+    try {
+      return await backend.persistOutput(node, chunks, { signal: opts.signal, onProgress: typeof opts.progress === "function" ? opts.progress : bar?.update });
+    } finally {
+      bar?.done();
+    }
+  }
   const [r] = await run([{ node, chunks, persist: true }], options);
   if (!(r instanceof ChunkStore)) throw new Error("internal: persist gave no chunk store");
   const stored: StoredNode = { kind: "stored", id: newId(), shape: r.shape, dtype: r.dtype, chunks: r.chunks, store: r, fingerprint: r.fingerprint };

@@ -12,6 +12,8 @@ import { NDArray, fromRawResult } from "../array/ndarray.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { ClusterError, invalid, show } from "../errors.js";
 import { lower, type OutputRequest } from "../graph/lower.js";
+import { newId, type Chunks, type Node, type StoredNode } from "../graph/nodes.js";
+import type { ClusterStore } from "./cluster-store.js";
 import type { ProgressEvent } from "../scheduler/run-on-pool.js";
 import type { RawArray, RunResult } from "../scheduler/results.js";
 import { Future } from "./future.js";
@@ -54,6 +56,12 @@ export class Client implements ComputeBackend {
   private readonly pending = new Set<Future>();
   private nextKey = 1;
   private closing: Promise<void> | null = null;
+  /** resident runs holding this client's persisted arrays */
+  private readonly resident = new Set<number>();
+  private readonly released = new FinalizationRegistry<number>((id) => {
+    if (!this.resident.delete(id)) return;
+    this.scheduler.release(id);
+  });
 
   private constructor(scheduler: Scheduler, owned: boolean) {
     this.scheduler = scheduler;
@@ -116,7 +124,7 @@ export class Client implements ComputeBackend {
         onProgress: typeof o.progress === "function" ? o.progress : bar?.update,
         done: (results) => {
           bar?.done();
-          results.forEach((r, i) => futures[i]!.settle("finished", wrap(r)));
+          results.forEach((r, i) => futures[i]!.settle("finished", wrap(r as RunResult)));
         },
         error: (e) => {
           bar?.done();
@@ -138,36 +146,78 @@ export class Client implements ComputeBackend {
 
   private startOutputs(
     outputs: OutputRequest[],
-    o: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void; done: (r: RunResult[]) => void; error: (e: Error) => void },
-  ): { cancel(): void } {
+    o: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void; done: (r: (RunResult | ClusterStore)[]) => void; error: (e: Error) => void },
+  ): { id: number; cancel(): void } {
     let bound;
     try {
       bound = lower(outputs, { hashInputs: false });
     } catch (e) {
       queueMicrotask(() => o.error(e as Error));
-      return { cancel: () => {} };
+      return { id: 0, cancel: () => {} };
     }
     let onAbort: (() => void) | null = null;
     const off = () => {
       if (onAbort) o.signal?.removeEventListener("abort", onAbort);
     };
-    const h = this.scheduler.startRun(bound, {
-      onDone: (r) => {
-        off();
-        o.done(r);
-      },
-      onError: (e) => {
-        off();
-        o.error(e);
-      },
-      onProgress: o.onProgress,
-    });
+    let h: { id: number; cancel(): void };
+    try {
+      h = this.scheduler.startRun(bound, {
+        onDone: (r) => {
+          off();
+          o.done(r);
+        },
+        onError: (e) => {
+          off();
+          o.error(e);
+        },
+        onProgress: o.onProgress,
+      });
+    } catch (e) {
+      // a closed cluster, a released persisted input: the future fails (compute() itself does not throw)
+      queueMicrotask(() => o.error(e as Error));
+      return { id: 0, cancel: () => {} };
+    }
     if (o.signal) {
       onAbort = () => h.cancel();
       if (o.signal.aborted) h.cancel();
       else o.signal.addEventListener("abort", onAbort, { once: true });
     }
     return h;
+  }
+
+  /**
+   * Computes an array and keeps its chunks on the workers (dask's persist): the array it resolves to
+   * is read there by later computes of this client (tasks go where its chunks are), and a chunk lost
+   * with a worker is recomputed from its lineage. Its chunks are freed when nothing refers to the array
+   * any more, or when the client closes.
+   */
+  async persist(x: ChunkedArray, opts: ClusterComputeOptions = {}): Promise<ChunkedArray> {
+    if (!(x instanceof ChunkedArray)) throw invalid("INVALID_ARGUMENT", `client.persist takes a ChunkedArray, got ${show(x)}`);
+    const node = await this.persistOutput(x.node, x.chunks, opts);
+    return new ChunkedArray(node, x.chunks);
+  }
+
+  /** The array layer's hook (array/backend.ts): persist() on this client's cluster while it is the default. */
+  persistOutput(node: Node, chunks: Chunks, opts: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void } = {}): Promise<StoredNode> {
+    this.check("persist");
+    return new Promise((resolve, reject) => {
+      let runId = 0;
+      const f = this.track(new Future<StoredNode>(`persist-${this.nextKey++}`, () => h.cancel()));
+      const h = this.startOutputs([{ node, chunks, persist: true }], {
+        ...opts,
+        done: (r) => {
+          const store = r[0] as ClusterStore;
+          const stored: StoredNode = { kind: "stored", id: newId(), shape: [...store.shape], dtype: store.dtype, chunks: store.chunks, store, fingerprint: store.fingerprint };
+          // freed when the array is garbage, or when the client closes
+          this.resident.add(runId);
+          this.released.register(stored, runId);
+          f.settle("finished", stored);
+        },
+        error: (e) => f.fail(e),
+      });
+      runId = h.id;
+      f.result().then(resolve, reject);
+    });
   }
 
   /** The array layer's hook (array/backend.ts): compute() on this client's cluster while it is the default. */
@@ -177,7 +227,7 @@ export class Client implements ComputeBackend {
       const f = this.track(new Future<RunResult[]>(`compute-${this.nextKey++}`, () => h.cancel()));
       const h = this.startOutputs(outputs, {
         ...opts,
-        done: (r) => f.settle("finished", r),
+        done: (r) => f.settle("finished", r as RunResult[]),
         error: (e) => f.fail(e),
       });
       f.result().then(resolve, reject);
@@ -274,6 +324,8 @@ export class Client implements ComputeBackend {
     this.closing ??= (async () => {
       defaultBackend.clear(this);
       for (const f of [...this.pending]) f.abort(new ClusterError("CLIENT_CLOSED", `${f.key}: the client closed before it finished`));
+      for (const id of this.resident) this.scheduler.release(id);
+      this.resident.clear();
       if (this.owned) await this.scheduler.close();
     })();
     return this.closing;

@@ -11,12 +11,14 @@
  * and keeps, per worker, the messages to send (releases, output requests) in an outbox the scheduler
  * drains. Lost workers are handled in recovery.ts.
  */
-import { ComputeError } from "../errors.js";
+import { ClusterError, ComputeError } from "../errors.js";
+import { storageOf } from "../plan/tasks.js";
 import type { TaskGraph } from "../plan/task-graph.js";
 import { ReadyRanges } from "../scheduler/ready.js";
 import type { InputBinding } from "../scheduler/inputs.js";
 import type { RunResult } from "../scheduler/results.js";
 import type { ProgressEvent } from "../scheduler/run-on-pool.js";
+import { ClusterStore, type ResidentChunks } from "./cluster-store.js";
 import { RunData } from "./run-data.js";
 import { RunIndex } from "./run-index.js";
 
@@ -65,16 +67,18 @@ export interface Batch {
 export interface Assignment {
   batch: Batch;
   push: number[];
-  fetch: { from: number; chunks: number[] }[];
+  /** chunks to get from worker `from` (w itself: a copy between its runs); `src`: they are chunks of another (resident) run */
+  fetch: { from: number; chunks: number[]; src?: { run: number; chunks: number[] } }[];
 }
 
 export interface RunCallbacks {
-  onDone(results: RunResult[]): void;
+  /** the results, one per output: for a persisted output, its ClusterStore (the run stays, resident) */
+  onDone(results: (RunResult | ClusterStore)[]): void;
   onError(e: Error): void;
   onProgress?(e: ProgressEvent): void;
 }
 
-export class ClusterRun extends RunIndex {
+export class ClusterRun extends RunIndex implements ResidentChunks {
   // per task
   readonly state: Uint8Array;
   readonly batchOf: Int32Array;
@@ -104,6 +108,13 @@ export class ClusterRun extends RunIndex {
   readonly begun = new Set<number>();
   remaining = 0;
   outputsLeft = 0;
+  /** input chunks that are chunks of an array persisted on the cluster: where they come from */
+  readonly external = new Map<number, { store: ClusterStore; chunk: number }>();
+  /** ready tasks whose persisted inputs are being recomputed (their holder was lost) */
+  private blocked: number[] = [];
+  /** the run persists outputs: once done it stays, holding them, until released */
+  readonly resident: boolean;
+  private doneOnce = false;
   private ended = false;
   private doneWorkerTasks = 0;
   private readonly t0 = performance.now();
@@ -127,9 +138,25 @@ export class ClusterRun extends RunIndex {
     this.readersLeft = new Int32Array(nc);
     this.holder = new Int32Array(nc).fill(NOBODY);
     for (let c = 0; c < nc; c++) if (this.isInput[c]) this.holder[c] = SCHEDULER;
+    // inputs persisted on the cluster: their chunks are a resident run's
+    graph.plan.buffers.forEach((b) => {
+      const bind = b.input !== undefined ? bindings[b.input] : undefined;
+      if (bind?.kind !== "store" || !((bind.store as unknown) instanceof ClusterStore)) return;
+      const store = bind.store as unknown as ClusterStore;
+      if (store.released) throw new ClusterError("RELEASED", "an array persisted on the cluster was released (its client closed, or nothing referred to it) before this compute read it");
+      const base = graph.chunkBase[b.id]!;
+      const n = b.chunks.reduce((a, c) => a * c.length, 1);
+      for (let k = 0; k < n; k++) {
+        this.external.set(base + k, { store, chunk: store.chunkOf(k) });
+        this.holder[base + k] = NOBODY;
+      }
+    });
     this.gone = new Uint8Array(nc);
     this.outputHold = new Uint8Array(nc);
     this.groupHome = new Int32Array(this.groups.count).fill(NOBODY);
+    // persisted outputs: held for good (until released), never gathered
+    for (const c of this.data.outputChunks(true)) this.outputHold[c] = 3;
+    this.resident = graph.plan.outputs.some((o) => o.persist);
     // outputs: held until gathered; an output that is an input is here already
     for (const c of this.data.outputChunks()) {
       if (this.isInput[c]) this.data.putOutput(c, this.data.inputChunk(c));
@@ -147,8 +174,25 @@ export class ClusterRun extends RunIndex {
 
   /** A chunk's bytes exist somewhere a reader can get them. */
   available(c: number): boolean {
+    const ext = this.external.get(c);
+    if (ext) return !ext.store.released && ext.store.run.available(ext.chunk);
     if (this.isInput[c]) return true;
     return this.writersLeft[c] === 0 && !this.gone[c] && (this.holder[c]! > 0 || (this.copies.get(c)?.length ?? 0) > 0);
+  }
+
+  /** The workers holding chunk c (its holder first, then copies; a persisted input's are its resident run's). */
+  holders(c: number): number[] {
+    const ext = this.external.get(c);
+    if (ext) return ext.store.run.holders(ext.chunk);
+    const h = this.holder[c]!;
+    const copies = this.copies.get(c) ?? [];
+    return h > 0 ? [h, ...copies] : [...copies];
+  }
+
+  /** The first worker holding chunk c, or NOBODY (SCHEDULER for user data). */
+  private where(c: number): number {
+    if (!this.external.has(c)) return this.holder[c]!;
+    return this.holders(c)[0] ?? NOBODY;
   }
 
   /**
@@ -181,7 +225,7 @@ export class ClusterRun extends RunIndex {
     }
     // outputs complete and held (their request may have been lost with a worker): ask again
     for (let c = 0; c < nc; c++) {
-      if (this.outputHold[c] && this.writersLeft[c] === 0 && this.available(c)) {
+      if ((this.outputHold[c] === 1 || this.outputHold[c] === 2) && this.writersLeft[c] === 0 && this.available(c)) {
         this.outputHold[c] = 1;
         this.requestOutput(c);
       }
@@ -203,11 +247,14 @@ export class ClusterRun extends RunIndex {
     let bestBytes = 0;
     const a = g.readStart[i]!;
     const b = g.readStart[i + 1]!;
-    if (b - a === 1) return this.holder[g.reads[a]!]! > 0 ? this.holder[g.reads[a]!]! : ANY;
+    if (b - a === 1) {
+      const h = this.where(g.reads[a]!);
+      return h > 0 ? h : ANY;
+    }
     const by = new Map<number, number>();
     for (let r = a; r < b; r++) {
       const c = g.reads[r]!;
-      const h = this.holder[c]!;
+      const h = this.where(c);
       if (h <= 0) continue;
       const n = (by.get(h) ?? 0) + this.bytes[c]!;
       by.set(h, n);
@@ -243,7 +290,7 @@ export class ClusterRun extends RunIndex {
     let n = 0;
     for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
       const c = g.reads[r]!;
-      if (this.holder[c] !== worker && !(this.copies.get(c) ?? []).includes(worker)) n += this.bytes[c]!;
+      if (!this.holders(c).includes(worker) && !(this.copies.get(c) ?? []).includes(worker)) n += this.bytes[c]!;
     }
     return n;
   }
@@ -256,6 +303,8 @@ export class ClusterRun extends RunIndex {
    * if it truly does not fit).
    */
   nextBatch(w: WorkerView, idle: boolean, totalThreads: number, batchId: () => number, room = Infinity): Assignment | null {
+    if (this.ended) return null;
+    if (this.blocked.length) this.unblock();
     if (this.ended) return null;
     if (idle && this.suspects.length) {
       // a suspect whose write group has no home, or has it here
@@ -317,15 +366,21 @@ export class ClusterRun extends RunIndex {
       const got = r.take(max)!;
       const base = this.layerBase[l]!;
       let k = got[0];
+      let blocked = false;
       for (; k < got[1]; k++) {
         const grp = this.groups.taskGroup[base + k]!;
         const home = grp >= 0 ? this.groupHome[grp]! : NOBODY;
         if (home > 0 && home !== w.id) break;
+        if (this.external.size && !this.externalsReady(base + k)) {
+          blocked = true;
+          break;
+        }
       }
       if (k < got[1]) {
-        // task k must go to its group's home: send it there, put the rest back
+        // task k must go to its group's home (or wait for a persisted input): move it, put the rest back
         const i = base + k;
-        this.queue(this.groupHome[this.groups.taskGroup[i]!]!)[l]!.add(k, k + 1);
+        if (blocked) this.blocked.push(i);
+        else this.queue(this.groupHome[this.groups.taskGroup[i]!]!)[l]!.add(k, k + 1);
         if (k + 1 < got[1]) r.add(k + 1, got[1]);
       }
       if (k > got[0]) return [got[0], k];
@@ -333,11 +388,36 @@ export class ClusterRun extends RunIndex {
     return null;
   }
 
+  /** Every persisted input task i reads is available (else it waits, blocked, for its recomputation). */
+  private externalsReady(i: number): boolean {
+    const g = this.graph;
+    for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) if (this.external.has(g.reads[r]!) && !this.available(g.reads[r]!)) return false;
+    return true;
+  }
+
+  /** Blocked tasks whose persisted inputs are back go to the queues again (a released input fails the run). */
+  private unblock(): void {
+    const still: number[] = [];
+    for (const i of this.blocked) {
+      if (this.state[i] !== TaskState.Ready) continue;
+      const g = this.graph;
+      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
+        const ext = this.external.get(g.reads[r]!);
+        if (ext?.store.released) return this.fail(new ClusterError("RELEASED", "an array persisted on the cluster was released while a compute read it"));
+      }
+      if (this.externalsReady(i)) this.enqueue(i);
+      else still.push(i);
+    }
+    this.blocked = still;
+  }
+
   private assign(w: WorkerView, layer: number, start: number, end: number, id: number, exclusive: boolean): Assignment {
     const g = this.graph;
     const base = this.layerBase[layer]!;
     const push = new Set<number>();
     const fetch = new Map<number, Set<number>>();
+    /** persisted inputs, per holder and resident run: [this run's chunk, the resident run's chunk] */
+    const fetchExt = new Map<string, { from: number; run: number; pairs: [number, number][] }>();
     const copies = new Set<number>();
     for (let t = start; t < end; t++) {
       const i = base + t;
@@ -358,7 +438,15 @@ export class ClusterRun extends RunIndex {
         // written by this batch itself (a scan's carry from the task before): no transfer
         if (this.writersLeft[c]! > 0) continue;
         copies.add(c);
-        if (this.isInput[c]) push.add(c);
+        const ext = this.external.get(c);
+        if (ext) {
+          const hs = ext.store.run.holders(ext.chunk);
+          const from = hs.includes(w.id) ? w.id : hs[0]!;
+          const key = `${from}:${ext.store.run.id}`;
+          let e = fetchExt.get(key);
+          if (!e) fetchExt.set(key, (e = { from, run: ext.store.run.id, pairs: [] }));
+          e.pairs.push([c, ext.chunk]);
+        } else if (this.isInput[c]) push.add(c);
         else {
           const from = h > 0 ? h : this.copies.get(c)![0]!;
           let s = fetch.get(from);
@@ -372,7 +460,9 @@ export class ClusterRun extends RunIndex {
     // the worker holds them from now on (a chunk it is still fetching it hands out once in)
     for (const c of copies) this.addCopy(c, w.id);
     this.begun.add(w.id);
-    return { batch, push: [...push], fetch: [...fetch].map(([from, s]) => ({ from, chunks: [...s] })) };
+    const out: Assignment["fetch"] = [...fetch].map(([from, s]) => ({ from, chunks: [...s] }));
+    for (const e of fetchExt.values()) out.push({ from: e.from, chunks: e.pairs.map((p) => p[0]), src: { run: e.run, chunks: e.pairs.map((p) => p[1]) } });
+    return { batch, push: [...push], fetch: out };
   }
 
   /**
@@ -514,24 +604,40 @@ export class ClusterRun extends RunIndex {
     this.checkFinished();
   }
 
+  /** The stores of the persisted outputs (one per output; null for the others), made once. */
+  private stores: (ClusterStore | null)[] | null = null;
+
   private checkFinished(): void {
     if (this.ended || this.remaining > 0 || this.outputsLeft > 0) return;
-    this.ended = true;
-    let results: RunResult[];
+    // a resident run stays (it holds what it persisted); it answers once
+    if (this.resident) {
+      if (this.doneOnce) return;
+      this.doneOnce = true;
+    } else this.ended = true;
+    let results: (RunResult | null)[];
     try {
       results = this.data.results();
     } catch (e) {
+      this.ended = true;
       this.callbacks.onError(e as Error);
       return;
     }
-    this.callbacks.onDone(results);
+    const plan = this.graph.plan;
+    this.stores ??= plan.outputs.map((o, i) => {
+      if (!o.persist) return null;
+      const b = plan.buffers[o.buffer]!;
+      const s = storageOf(plan, o.buffer);
+      return new ClusterStore(this, this.graph.chunkBase[s]!, [...b.shape], b.dtype, b.chunks.map((c) => [...c]), `cluster:${this.hash}:${this.id}:${i}`);
+    });
+    this.callbacks.onDone(results.map((r, i) => r ?? this.stores![i]!));
   }
 
   /** Fails the run (once): a task failed, a task killed its workers, it was cancelled. */
   fail(e: Error): void {
     if (this.ended) return;
     this.ended = true;
-    this.callbacks.onError(e);
+    for (const st of this.stores ?? []) if (st) st.released = true;
+    if (!this.doneOnce) this.callbacks.onError(e);
   }
 
   /** A batch failed on its worker: the run fails with the task's error. */
@@ -575,8 +681,9 @@ export class ClusterRun extends RunIndex {
     }
   }
 
-  /** Marks the run over (cancelled or closed) without callbacks. */
+  /** Marks the run over (released, cancelled or closed) without callbacks: what it persisted is released. */
   stop(): void {
     this.ended = true;
+    for (const st of this.stores ?? []) if (st) st.released = true;
   }
 }

@@ -71,6 +71,14 @@
  * is in. `client.asDefault()` puts the client in the array layer's one registry of the default compute
  * backend (array/backend.ts, set/clear), so a plain `x.compute()` runs on the cluster while it is open.
  *
+ * ## Persisted arrays
+ *
+ * `client.persist(x)` (or `x.persist()` with a default client) runs a resident run (cluster-run.ts): its
+ * persisted outputs are never gathered and stay held on the workers until the array is garbage or the
+ * client closes (cluster-store.ts). A later compute reads them as inputs whose chunks are the resident
+ * run's: tasks go where they are, they are fetched (or copied between runs on one worker), and a chunk
+ * lost with a worker is recomputed by the resident run from its lineage while the readers wait.
+ *
  * ## Scaling and retiring
  *
  * `scale(n)` starts or retires workers; `adapt({ minimum, maximum })` (adaptive.ts) grows while work
@@ -82,8 +90,7 @@
  *
  * SlurmCluster (sbatch, jobScript, scale({ jobs }), squeue states, scancel on close; the worker command
  * and this scheduler are what its jobs run); results of submit() kept on the workers (they go to the
- * scheduler now: arguments that are futures travel through it); persist() on the cluster; tests across
- * network namespaces.
+ * scheduler now: arguments that are futures travel through it); tests across network namespaces.
  */
 export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 export { Client, type ClusterLike, type ClusterComputeOptions, type ComputedValue } from "./client.js";

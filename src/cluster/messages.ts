@@ -21,7 +21,10 @@ export interface FetchFrom {
   from: number;
   host: string;
   port: number;
+  /** where they go (chunks of the assigned run) */
   chunks: number[];
+  /** they are chunks `chunks` of (resident) run `run` there (an array persisted on the cluster); `from` may be this worker */
+  src?: { run: number; chunks: number[] };
 }
 
 /** The scheduler to a worker. */

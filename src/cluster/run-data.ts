@@ -11,6 +11,7 @@ import { storageOf } from "../plan/tasks.js";
 import type { TaskGraph } from "../plan/task-graph.js";
 import type { Plan } from "../plan/types.js";
 import type { InputBinding } from "../scheduler/inputs.js";
+import { ChunkStore } from "../scheduler/chunk-store.js";
 import { copyInto, copyOutOf } from "../scheduler/regions.js";
 import type { RunResult } from "../scheduler/results.js";
 
@@ -27,7 +28,7 @@ export class RunData {
     const plan = graph.plan;
     for (const o of plan.outputs) {
       const b = plan.buffers[o.buffer]!;
-      if (o.persist) throw new ClusterError("INVALID_ARGUMENT", "persist() of an array computed on a cluster is not supported yet: compute it, or persist it without a default client");
+      if (o.persist) continue; // its chunks stay on the workers (cluster-store.ts)
       const s = storageOf(plan, o.buffer);
       if (this.whole.has(s)) continue;
       const n = sizeOf(b.shape);
@@ -63,6 +64,7 @@ export class RunData {
     const decl = plan.buffers[b]!;
     const bind = this.bindings[decl.input!];
     if (!bind) throw new Error(`internal: input ${decl.input} has no binding`);
+    if (bind.kind === "store" && !(bind.store instanceof ChunkStore)) throw new Error("internal: the chunks of an array persisted on the cluster are fetched from its workers");
     const bytes = this.chunkBytes(c);
     if (bind.kind === "store") {
       const st = bind.store;
@@ -90,11 +92,12 @@ export class RunData {
     copyInto(whole, decl.shape, ch.start, ch.shape, view);
   }
 
-  /** The results, one per output (numbers for 0-d results, raw arrays else), once every chunk is in. */
-  results(): RunResult[] {
+  /** The results, one per output (numbers for 0-d results, raw arrays else; null for persisted ones), once every chunk is in. */
+  results(): (RunResult | null)[] {
     const plan: Plan = this.graph.plan;
     const given = new Set<number>();
     return plan.outputs.map((o) => {
+      if (o.persist) return null;
       const s = storageOf(plan, o.buffer);
       const b = plan.buffers[o.buffer]!;
       const whole = this.whole.get(s)!;
@@ -105,11 +108,12 @@ export class RunData {
     });
   }
 
-  /** Global chunk numbers of the outputs (each once). */
-  outputChunks(): number[] {
+  /** Global chunk numbers of the outputs (each once): gathered ones, or the persisted ones. */
+  outputChunks(persisted = false): number[] {
     const out: number[] = [];
     const seen = new Set<number>();
     for (const o of this.graph.plan.outputs) {
+      if (o.persist !== persisted) continue;
       const s = storageOf(this.graph.plan, o.buffer);
       if (seen.has(s)) continue;
       seen.add(s);

@@ -496,7 +496,7 @@ export class Scheduler {
     }
     const fetch = a.fetch.map((f) => {
       const h = this.workers.get(f.from)!;
-      return { from: f.from, host: h.listenHost, port: h.listenPort, chunks: f.chunks };
+      return { from: f.from, host: h.listenHost, port: h.listenPort, chunks: f.chunks, ...(f.src ? { src: f.src } : {}) };
     });
     const b = a.batch;
     this.toWorker(w, { kind: "assign", run: run.id, batch: b.id, layer: b.layer, start: b.start, end: b.end, fetch });
@@ -589,6 +589,14 @@ export class Scheduler {
         this.pump();
       },
     };
+  }
+
+  /** Releases a resident run (an array persisted on the cluster): its chunks are freed on the workers. */
+  release(id: number): void {
+    const run = this.runs.get(id);
+    if (!run) return;
+    run.stop();
+    this.settle();
   }
 
   /**

@@ -77,7 +77,8 @@ class WorkerNode {
   private readonly runs = new Map<number, WorkerRun>();
   private readonly parts = new Parts();
   private readonly peers = new Map<number, Promise<Link>>();
-  private readonly fetches = new Map<number, { left: Set<number>; run: WorkerRun; link: Link; resolve: () => void; reject: (e: Error) => void }>();
+  /** fetches in flight: the source chunks still to come, and where each goes in the run */
+  private readonly fetches = new Map<number, { left: Set<number>; dest: Map<number, number>; run: WorkerRun; link: Link; resolve: () => void; reject: (e: Error) => void }>();
   private nextReq = 1;
   private nextLayer = 1;
   private shutdown: string | null = null;
@@ -305,8 +306,14 @@ class WorkerNode {
     }
   }
 
-  /** Gets chunks from the worker holding them (those on their way already are waited for). */
+  /**
+   * Gets chunks from the worker holding them (those on their way already are waited for); chunks of a
+   * resident run (an array persisted on the cluster) come from it, here or on another worker.
+   */
   private async fetch(r: WorkerRun, f: FetchFrom): Promise<void> {
+    const fail = (e: unknown) => Object.assign(e instanceof Error ? e : new Error(String(e)), { from: f.from });
+    const srcOf = new Map<number, number>(); // chunk here -> chunk of the source run
+    f.chunks.forEach((c, i) => srcOf.set(c, f.src ? f.src.chunks[i]! : c));
     const want: number[] = [];
     const waits: Promise<void>[] = [];
     for (const c of f.chunks) {
@@ -314,8 +321,16 @@ class WorkerNode {
       if (on) waits.push(on);
       else if (!r.has(c)) want.push(c);
     }
-    if (want.length) {
-      const fail = (e: unknown) => Object.assign(e instanceof Error ? e : new Error(String(e)), { from: f.from });
+    if (want.length && f.src && f.from === this.id) {
+      // a copy between two runs of this worker
+      const src = this.runs.get(f.src.run);
+      for (const c of want) {
+        const s = srcOf.get(c)!;
+        await src?.arriving(s);
+        if (!src?.has(s)) throw fail(new Error(`worker ${this.id} does not hold chunk ${s} of run ${f.src.run}`));
+        r.put(c, src.copyOut(s));
+      }
+    } else if (want.length) {
       let link: Link;
       try {
         link = await this.peer(f);
@@ -323,9 +338,10 @@ class WorkerNode {
         throw fail(e);
       }
       const req = this.nextReq++;
-      const done = new Promise<void>((resolve, reject) => this.fetches.set(req, { left: new Set(want), run: r, link, resolve, reject }));
+      const dest = new Map(want.map((c) => [srcOf.get(c)!, c]));
+      const done = new Promise<void>((resolve, reject) => this.fetches.set(req, { left: new Set(dest.keys()), dest, run: r, link, resolve, reject }));
       for (const c of want) r.expect(c, done);
-      send(link, { kind: "fetch", req, run: r.id, chunks: want }).catch((e) => this.fetches.get(req)?.reject(e as Error));
+      send(link, { kind: "fetch", req, run: f.src?.run ?? r.id, chunks: [...dest.keys()] }).catch((e) => this.fetches.get(req)?.reject(e as Error));
       waits.push(done.catch((e) => Promise.reject(fail(e))));
     }
     await Promise.all(waits);
@@ -375,7 +391,7 @@ class WorkerNode {
         const whole = this.parts.add(`${m.run}:f${m.req}:${m.chunk}`, m.offset, m.total, payload);
         if (!whole) return;
         try {
-          f.run.put(m.chunk, whole);
+          f.run.put(f.dest.get(m.chunk) ?? m.chunk, whole);
         } catch (e) {
           this.fetches.delete(m.req);
           return f.reject(e as Error);
