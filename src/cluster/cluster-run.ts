@@ -215,6 +215,7 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
     for (let c = 0; c < nc; c++) if (this.outputHold[c]) this.readersLeft[c]!++;
     this.queues = new Map();
     this.suspects = [];
+    this.blocked = [];
     for (let i = 0; i < nt; i++) {
       if (!g.needed[i] || this.state[i] === TaskState.Done || this.state[i] === TaskState.Running) continue;
       let p = 0;

@@ -58,6 +58,30 @@ test("a worker holding persisted chunks is killed: they are recomputed, the resu
   env.track();
 });
 
+test("a worker holding persisted chunks is killed while a compute reads them: the readers wait for the recomputed chunks", async () => {
+  const p = await env.client.persist(y);
+  const slow = (a) => a.mapBlocks((b) => {
+    const t = Date.now();
+    while (Date.now() - t < 25);
+    return b.sqrt();
+  }, { trace: false }).sum({ axis: 0 });
+  const expected = await slow(y).compute();
+  const victim = env.cluster.workers[1];
+  let killed = false;
+  const f = env.client.compute(slow(p), {
+    progress: (e) => {
+      if (!killed && e.done >= 6) {
+        killed = true;
+        process.kill(victim.pid, "SIGKILL");
+      }
+    },
+  });
+  sameBits(await f.result(), expected, "read across the loss");
+  assert.ok(killed, "killed mid-compute");
+  await until(() => env.cluster.workers.length === 2, 20_000, "a replacement joined");
+  env.track();
+});
+
 test("asDefault: x.persist() persists on the cluster; its chunks go when the client closes", async () => {
   const client = await Client.connect(env.cluster);
   client.asDefault();
