@@ -29,11 +29,18 @@ export type ErrorCode =
   | "FORMAT_ERROR"
   | "DTYPE_OVERFLOW"
   | "ALREADY_EXISTS"
-  | "NOT_FOUND";
+  | "NOT_FOUND"
+  | "KILLED_WORKER"
+  | "WORKER_LOST"
+  | "CANCELLED"
+  | "CLIENT_CLOSED"
+  | "CLUSTER_CLOSED"
+  | "TIMEOUT";
 
 /** Every code, for checks at boundaries (a worker's error crossing to the main thread keeps its code). */
 export const ERROR_CODES: readonly ErrorCode[] = [
   "INVALID_ARGUMENT", "INVALID_SHAPE", "INVALID_CHUNKS", "INVALID_AXIS", "INDEX_ERROR", "INVALID_DTYPE", "SHAPE_MISMATCH", "DTYPE_MISMATCH", "EMPTY_REDUCTION", "TOO_LARGE", "TASK_FAILED", "WORKER_DIED", "ABORTED", "KERNEL_FAILED", "RELEASED", "GRAPH_MISMATCH", "RANK_LOST", "AUTH_FAILED", "RENDEZVOUS_FAILED", "COMM_TIMEOUT", "COLLECTIVE_MISMATCH", "WORLD_CLOSED", "IO_ERROR", "FORMAT_ERROR", "DTYPE_OVERFLOW", "ALREADY_EXISTS", "NOT_FOUND",
+  "KILLED_WORKER", "WORKER_LOST", "CANCELLED", "CLIENT_CLOSED", "CLUSTER_CLOSED", "TIMEOUT",
 ];
 
 export const isErrorCode = (c: unknown): c is ErrorCode => typeof c === "string" && (ERROR_CODES as readonly string[]).includes(c);
@@ -59,6 +66,13 @@ export class AbortError extends TesseraError {
     super("ABORTED", message);
   }
 }
+
+/**
+ * The cluster's errors (src/cluster/): a task that killed its workers (KILLED_WORKER), work lost with the
+ * cluster or its workers (WORKER_LOST, CLUSTER_CLOSED), a cancelled future (CANCELLED), a closed client
+ * (CLIENT_CLOSED), a wait that timed out (TIMEOUT), a worker refused (AUTH_FAILED).
+ */
+export class ClusterError extends TesseraError {}
 
 export const invalid = (code: ErrorCode, message: string): ValidationError => new ValidationError(code, message);
 

@@ -9,13 +9,18 @@ import * as tessera from "../dist/index.js";
 const EXPORTS = [
   "AbortError",
   "ChunkedArray",
+  "Client",
+  "ClusterError",
   "ComputeError",
+  "Future",
+  "LocalCluster",
   "NDArray",
   "Slice",
   "TesseraError",
   "ValidationError",
   "arange",
   "argtopk",
+  "asCompleted",
   "bincount",
   "compute",
   "concatenate",
@@ -49,6 +54,7 @@ const EXPORTS = [
   "tril",
   "triu",
   "unique",
+  "wait",
   "where",
   "world",
   "zarrAttributes",
@@ -124,8 +130,28 @@ test("NDArray.prototype methods and getters", () => {
   assert.equal(m.getters, withInternal(ND_GETTERS, INTERNAL_GETTERS));
 });
 
+test("cluster classes: LocalCluster, Client, Future methods and getters", () => {
+  const lc = members(tessera.LocalCluster);
+  // (private or @internal, present at run time: LocalCluster live, spawnOne, and grow, requested, retire
+  // (adapt's hooks); Client check, startOutputs, track, computeOutputs and persistOutput (the array layer's hooks); Future
+  // abort, fail, settle)
+  assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
+  assert.equal(lc.getters, ["address", "pids", "workers"]);
+  assert.type(tessera.LocalCluster.start, "function");
+  const cl = members(tessera.Client);
+  assert.equal(cl.methods, ["asDefault", "check", "close", "compute", "computeOutputs", "gather", "map", "persist", "persistOutput", "startOutputs", "submit", "track", "waitForWorkers"]);
+  assert.equal(cl.getters, ["address", "closed", "workers"]);
+  assert.type(tessera.Client.connect, "function");
+  assert.type(tessera.Client.prototype[Symbol.asyncDispose], "function");
+  assert.type(tessera.LocalCluster.prototype[Symbol.asyncDispose], "function");
+  const f = members(tessera.Future);
+  assert.equal(f.methods, ["abort", "cancel", "done", "exception", "fail", "result", "settle", "settled", "toString"]);
+  assert.equal(f.getters, ["status"]);
+});
+
 test("error classes form the documented hierarchy", () => {
-  const { TesseraError, ValidationError, ComputeError, AbortError } = tessera;
+  const { TesseraError, ValidationError, ComputeError, AbortError, ClusterError } = tessera;
+  assert.ok(new ClusterError("KILLED_WORKER", "x") instanceof TesseraError);
   assert.ok(new ValidationError("INVALID_SHAPE", "x") instanceof TesseraError);
   assert.ok(new ComputeError("TASK_FAILED", "x") instanceof TesseraError);
   const a = new AbortError();

@@ -9,6 +9,7 @@ import { checkWorkers } from "../scheduler/engine.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { ChunkStore } from "../scheduler/chunk-store.js";
 import type { RunResult } from "../scheduler/results.js";
+import { defaultBackend } from "./backend.js";
 import type { ChunkedArray } from "./chunked.js";
 import type { Chunks } from "./chunks.js";
 import { newId, type Node, type StoredNode } from "../graph/nodes.js";
@@ -54,6 +55,17 @@ export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptio
 
 /** Computes `node` on `chunks` and keeps the result in the engine's memory: a stored node read in place later. */
 export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<StoredNode> {
+  const backend = defaultBackend.get();
+  if (backend) {
+    // kept where the default backend computes (a cluster: on its workers)
+    const opts = checkComputeOptions(options);
+    const bar = opts.progress === true ? progressBar(process.stderr) : null;
+    try {
+      return await backend.persistOutput(node, chunks, { signal: opts.signal, onProgress: typeof opts.progress === "function" ? opts.progress : bar?.update });
+    } finally {
+      bar?.done();
+    }
+  }
   const [r] = await run([{ node, chunks, persist: true }], options);
   if (!(r instanceof ChunkStore)) throw new Error("internal: persist gave no chunk store");
   const stored: StoredNode = { kind: "stored", id: newId(), shape: r.shape, dtype: r.dtype, chunks: r.chunks, store: r, fingerprint: r.fingerprint };
@@ -66,6 +78,8 @@ async function run(outputs: OutputRequest[], options?: ComputeOptions): Promise<
   const bar = opts.progress === true ? progressBar(process.stderr) : null;
   const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
   try {
+    const backend = defaultBackend.get();
+    if (backend && !outputs.some((o) => o.persist || o.sink)) return await backend.computeOutputs(outputs, { signal: opts.signal, onProgress });
     const req = { lower: (hashInputs: boolean) => lower(outputs, { hashInputs }) };
     return await computeOnEngine(WORKER_ENTRY, req, { workers: opts.workers, signal: opts.signal, onProgress });
   } finally {

@@ -116,6 +116,7 @@ async function joinRanks(a: RunArgs): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "worker") return (await import("./worker.js")).workerMain(argv.slice(1));
   let a: RunArgs;
   try {
     a = parseArgs(argv);

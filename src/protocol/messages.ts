@@ -11,6 +11,7 @@ import {
   AuthChallenge,
   AuthProof,
   Body,
+  Cluster,
   CollOp,
   Collective,
   DType,
@@ -118,6 +119,15 @@ export interface FingerprintMsg {
   seq: number;
   fingerprint: string;
 }
+/**
+ * A cluster message: its header is the message as JSON (typed by the cluster layer, cluster/messages.ts),
+ * its payload the bytes it carries (a data message, like Collective and PointToPoint: see encodeHead).
+ */
+export interface ClusterMsg {
+  kind: "cluster";
+  header: string;
+  payload: Uint8Array;
+}
 export type Msg =
   | HelloMsg
   | AuthChallengeMsg
@@ -128,7 +138,12 @@ export type Msg =
   | HeartbeatMsg
   | AbortMsg
   | GoodbyeMsg
-  | FingerprintMsg;
+  | FingerprintMsg
+  | ClusterMsg;
+
+/** The messages whose payload is raw bytes placed last in the frame (a head + payload in two fragments). */
+export type DataMsg = CollectiveMsg | PointToPointMsg | ClusterMsg;
+const isData = (m: Msg): m is DataMsg => m.kind === "collective" || m.kind === "p2p" || m.kind === "cluster";
 
 const EMPTY = new Uint8Array(0);
 
@@ -158,7 +173,7 @@ let shared: flatbuffers.Builder | null = null;
  * from Node's Buffer pool; either way the frame starts 8-byte aligned, so its payload stays aligned.
  */
 export function encode(msg: Msg): Uint8Array {
-  const data = msg.kind === "collective" || msg.kind === "p2p";
+  const data = isData(msg);
   const payloadLen = data ? msg.payload.length : 0;
   if (data && payloadLen + 512 <= SMALL_FRAME) return buildShared(msg, false);
   return build(new flatbuffers.Builder(payloadLen + 256), msg);
@@ -180,7 +195,7 @@ function buildShared(msg: Msg, external: boolean): Buffer {
  * large payload is then sent as the second fragment of one WebSocket message, from where it lies, without
  * being copied into a frame; `decodeFragments` reads it back without joining the two.
  */
-export function encodeHead(msg: CollectiveMsg | PointToPointMsg): Uint8Array {
+export function encodeHead(msg: DataMsg): Uint8Array {
   const n = msg.payload.length;
   if (n > 0xffffffff) throw new RangeError(`a payload of ${n} bytes is over the 4 GiB a frame can carry`);
   const out = buildShared(msg, true);
@@ -254,6 +269,10 @@ function build(b: flatbuffers.Builder, msg: Msg, external = false): Uint8Array {
         Body.GraphFingerprint,
         GraphFingerprint.createGraphFingerprint(b, msg.rank, msg.seq, b.createString(msg.fingerprint)),
       );
+    case "cluster": {
+      const payload = payloadVector(b, msg.payload, external);
+      return finish(b, Body.Cluster, Cluster.createCluster(b, b.createString(msg.header), payload));
+    }
   }
 }
 
@@ -397,6 +416,13 @@ function decodeWith(bytes: Uint8Array, tail: Uint8Array | null): Msg {
       case Body.GraphFingerprint: {
         const g = m.body(new GraphFingerprint()) as GraphFingerprint;
         return { kind: "fingerprint", rank: g.rank(), seq: g.seq(), fingerprint: g.fingerprint() ?? "" };
+      }
+      case Body.Cluster: {
+        const c = m.body(new Cluster()) as Cluster;
+        return {
+          kind: "cluster", header: c.header() ?? "",
+          payload: tail ? tailPayload(c.bb!, c.bb_pos, 6, bytes, tail) : framePayload(c.bb!, c.bb_pos, 6, bytes),
+        };
       }
       default:
         throw new ProtocolError(`unknown message body type ${m.bodyType()}`);

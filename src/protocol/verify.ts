@@ -50,6 +50,7 @@ const GOODBYE: Schema = { 4: scalar(4) };
 const FINGERPRINT: Schema = { 4: scalar(4), 6: scalar(4), 8: STRING };
 const AUTH_CHALLENGE: Schema = { 4: scalar(4), 6: bytesField() };
 const AUTH_PROOF: Schema = { 4: bytesField(), 6: STRING };
+const CLUSTER: Schema = { 4: STRING, 6: bytesField() };
 
 const BODIES: Record<number, Schema> = {
   [Body.Hello]: HELLO,
@@ -62,10 +63,11 @@ const BODIES: Record<number, Schema> = {
   [Body.GraphFingerprint]: FINGERPRINT,
   [Body.AuthChallenge]: AUTH_CHALLENGE,
   [Body.AuthProof]: AUTH_PROOF,
+  [Body.Cluster]: CLUSTER,
 };
 
 /** The payload vector of the data messages (the one a head + payload message keeps outside the head). */
-export const PAYLOAD_SLOT: Partial<Record<number, number>> = { [Body.Collective]: 28, [Body.PointToPoint]: 20 };
+export const PAYLOAD_SLOT: Partial<Record<number, number>> = { [Body.Collective]: 28, [Body.PointToPoint]: 20, [Body.Cluster]: 6 };
 
 /** The deepest nesting of tables the schema has (Message -> AddressTable -> AddressEntry), with room. */
 const MAX_DEPTH = 8;

@@ -12,7 +12,7 @@ import { itemsize, typedArrayFor, type TypedArray } from "../dtype.js";
 import { Grid, sizeOf } from "../grid.js";
 import { storageOf } from "../plan/tasks.js";
 import type { Plan } from "../plan/types.js";
-import type { ChunkStore } from "./chunk-store.js";
+import { ChunkStore } from "./chunk-store.js";
 import type { Allocator, Heap } from "./heap.js";
 import type { InputBinding } from "./inputs.js";
 import { copyOutOf } from "./regions.js";
@@ -172,6 +172,9 @@ export class ChunkMemory {
     const s = this.state(buffer);
     if (s.addr[k]! >= 0 || !s.binding) return;
     const bind = s.binding;
+    if (bind.kind === "store" && !(bind.store instanceof ChunkStore)) {
+      throw new TesseraError("INVALID_ARGUMENT", "this array is persisted on a cluster: compute it with its client (client.compute, or after client.asDefault()) while the client is open");
+    }
     const shape = this.plan.buffers[storageOf(this.plan, buffer)]!.shape;
     if (bind.kind === "store" && bind.store.home === this.heap.home && bind.store.addrs[k]! >= 0) {
       const heap = this.heap as Heap;

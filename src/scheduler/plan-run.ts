@@ -8,13 +8,11 @@
  * rank's share of a plan (ranks.ts): `owns` says which tasks this process runs, `arrive` completes
  * chunks computed elsewhere.
  */
-import { ComputeError } from "../errors.js";
 import { Grid } from "../grid.js";
 import type { TaskGraph } from "../plan/task-graph.js";
 import { storageOf, type LayerTasks } from "../plan/tasks.js";
-import type { CombineLayer, Plan } from "../plan/types.js";
-import { combineChunk } from "./combine.js";
-import { takeChunk } from "./take.js";
+import type { Plan } from "../plan/types.js";
+import { runHostTask } from "./host-tasks.js";
 import type { ChunkMemory } from "./memory.js";
 import { ReadyRanges } from "./ready.js";
 
@@ -300,28 +298,11 @@ export class PlanRun {
       const i = this.hostQueue.shift()!;
       const l = this.layerOf(i);
       const t = i - this.layerBase[l]!;
-      const lt = this.tasks[l]!;
-      const layer = this.plan.layers[l]!;
       this.begin({ layer: l, start: t, end: t + 1 });
-      if (layer.kind === "combine") this.combine(lt, layer, t);
-      else if (layer.kind === "take") takeChunk(lt, t, (b, k) => this.memory.view(b, k));
-      else throw new Error("internal: a worker task in the host queue");
+      runHostTask(this.tasks[l]!, t, this.memory);
       this.taskDone(i);
       this.doneCount[l]!++;
     }
-  }
-
-  private combine(lt: LayerTasks, layer: CombineLayer, t: number): void {
-    const out = this.memory.view(layer.output, t);
-    const vals = new Float64Array(out.length);
-    try {
-      combineChunk(lt, t, (k) => this.memory.f64View(layer.partial, k), vals, this.plan.buffers[layer.output]!.dtype === "float32");
-    } catch (e) {
-      if (e instanceof ComputeError) throw e; // a result numpy raises on (nanargmin of an all-NaN slice)
-      throw new ComputeError("TASK_FAILED", `combining ${layer.op} partials failed: ${(e as Error).message}`, { cause: e });
-    }
-    if (this.plan.buffers[layer.output]!.dtype === "bool") for (let j = 0; j < vals.length; j++) out[j] = vals[j] !== 0 ? 1 : 0;
-    else out.set(vals);
   }
 
   /** Elements in the largest task of layer l (how long a task runs, roughly). */

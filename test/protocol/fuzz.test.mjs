@@ -38,6 +38,7 @@ const VALID = [
   { ...coll, dtype: DType.Float64, shape: [], parts: [], payload: bytes(8), total: 8 },
   p2p,
   { kind: "heartbeat", time: 123.5 },
+  { kind: "cluster", header: JSON.stringify({ kind: "chunk", run: 1, chunk: 7 }), payload: bytes(40) },
   { kind: "abort", rank: 2, reason: "boom" },
   { kind: "goodbye", rank: 1 },
   { kind: "fingerprint", rank: 0, seq: 4, fingerprint: "ab".repeat(16) },

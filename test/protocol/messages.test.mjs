@@ -24,6 +24,20 @@ test("round trips of every message kind", () => {
   assert.equal(roundTrip(fp), fp);
 });
 
+test("cluster messages: a JSON header and raw bytes, 8-byte aligned, viewed without copying", () => {
+  for (const n of [0, 3, 8, 5000]) {
+    const m = { kind: "cluster", header: JSON.stringify({ kind: "assign", run: 1, layer: 2, start: 0, end: n, fetch: [[5, 2]] }), payload: new Uint8Array(n).map((_, i) => i) };
+    const f = encode(m);
+    const d = decode(f);
+    assert.equal(d, m);
+    if (n > 0) {
+      assert.is(d.payload.buffer, f.buffer, "a view of the frame");
+      assert.is((d.payload.byteOffset - f.byteOffset) % 8, 0, "8-byte aligned in the frame");
+    }
+  }
+  assert.equal(decode(encode({ kind: "cluster", header: "", payload: new Uint8Array(0) })), { kind: "cluster", header: "", payload: new Uint8Array(0) });
+});
+
 test("collective and p2p payloads: raw little-endian bytes, 8-byte aligned, viewed without copying", () => {
   const data = new Float64Array([1.5, -0, NaN, Infinity, 1e-300]);
   const bytes = new Uint8Array(data.buffer);
@@ -56,7 +70,8 @@ test("a head + payload in fragments is the same message, decoded without joining
     shape: [n >> 3], offset: 0, total: n, parts: [{ rank: 1, dtype: DType.Float64, offset: 0, length: n }], payload: new Uint8Array(n).map((_, i) => i * 7),
   });
   const p2p = (n) => ({ kind: "p2p", src: 0, dst: 1, tag: 9, seq: 3, dtype: DType.Uint8, shape: [n], offset: 0, total: n, payload: new Uint8Array(n).fill(3) });
-  for (const make of [coll, p2p]) {
+  const cluster = (n) => ({ kind: "cluster", header: JSON.stringify({ kind: "chunk", run: 3, chunk: n, part: [0, n] }), payload: new Uint8Array(n).fill(5) });
+  for (const make of [coll, p2p, cluster]) {
     for (const n of [0, 4, 8, 12, 65536, 100_004]) {
       const m = make(n);
       const head = encodeHead(m);

@@ -7,6 +7,7 @@ export { AddressTable } from './tessera/protocol/address-table.js';
 export { AuthChallenge } from './tessera/protocol/auth-challenge.js';
 export { AuthProof } from './tessera/protocol/auth-proof.js';
 export { Body, unionToBody, unionListToBody } from './tessera/protocol/body.js';
+export { Cluster } from './tessera/protocol/cluster.js';
 export { CollOp } from './tessera/protocol/coll-op.js';
 export { Collective } from './tessera/protocol/collective.js';
 export { DType } from './tessera/protocol/dtype.js';

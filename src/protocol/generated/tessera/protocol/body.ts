@@ -5,6 +5,7 @@ import { Abort } from '../../tessera/protocol/abort.js';
 import { AddressTable } from '../../tessera/protocol/address-table.js';
 import { AuthChallenge } from '../../tessera/protocol/auth-challenge.js';
 import { AuthProof } from '../../tessera/protocol/auth-proof.js';
+import { Cluster } from '../../tessera/protocol/cluster.js';
 import { Collective } from '../../tessera/protocol/collective.js';
 import { Goodbye } from '../../tessera/protocol/goodbye.js';
 import { GraphFingerprint } from '../../tessera/protocol/graph-fingerprint.js';
@@ -24,13 +25,14 @@ export enum Body {
   Goodbye = 7,
   GraphFingerprint = 8,
   AuthChallenge = 9,
-  AuthProof = 10
+  AuthProof = 10,
+  Cluster = 11
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null
-): Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
+  accessor: (obj:Abort|AddressTable|AuthChallenge|AuthProof|Cluster|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|AuthChallenge|AuthProof|Cluster|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null
+): Abort|AddressTable|AuthChallenge|AuthProof|Cluster|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -43,15 +45,16 @@ export function unionToBody(
     case 'GraphFingerprint': return accessor(new GraphFingerprint())! as GraphFingerprint;
     case 'AuthChallenge': return accessor(new AuthChallenge())! as AuthChallenge;
     case 'AuthProof': return accessor(new AuthProof())! as AuthProof;
+    case 'Cluster': return accessor(new Cluster())! as Cluster;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null, 
+  accessor: (index: number, obj:Abort|AddressTable|AuthChallenge|AuthProof|Cluster|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint) => Abort|AddressTable|AuthChallenge|AuthProof|Cluster|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null, 
   index: number
-): Abort|AddressTable|AuthChallenge|AuthProof|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
+): Abort|AddressTable|AuthChallenge|AuthProof|Cluster|Collective|Goodbye|GraphFingerprint|Heartbeat|Hello|PointToPoint|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -64,6 +67,7 @@ export function unionListToBody(
     case 'GraphFingerprint': return accessor(index, new GraphFingerprint())! as GraphFingerprint;
     case 'AuthChallenge': return accessor(index, new AuthChallenge())! as AuthChallenge;
     case 'AuthProof': return accessor(index, new AuthProof())! as AuthProof;
+    case 'Cluster': return accessor(index, new Cluster())! as Cluster;
     default: return null;
   }
 }
