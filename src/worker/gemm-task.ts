@@ -4,6 +4,7 @@
  * the first written (beta 0) and the rest added (beta 1). Each call is one GEMM record (kernels/abi.ts);
  * the kernel adds each element's products in increasing k, so splitting K into blocks changes no bit.
  */
+import { runEach } from "./task-failure.js";
 import { ComputeError } from "../errors.js";
 import { operandBlock } from "../gemm-blocks.js";
 import { Grid, cStrides } from "../grid.js";
@@ -50,13 +51,7 @@ export class GemmTasks {
 
   /** Runs tasks [start, end). Throws with `.task` set to the failing task. */
   run(start: number, end: number): void {
-    for (let t = start; t < end; t++) {
-      try {
-        this.runTask(t);
-      } catch (e) {
-        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
-      }
-    }
+    runEach(start, end, (t) => this.runTask(t));
   }
 
   private runTask(t: number): void {

@@ -9,6 +9,7 @@
 import { TesseraError } from "../errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../dtype.js";
 import { Grid, sizeOf } from "../grid.js";
+import { withTask } from "./task-failure.js";
 import { BLOCK_KERNELS, type BlockKernel } from "../kernels/block-kernels.js";
 import type { MapBlocksTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
@@ -56,7 +57,7 @@ export class MapBlocksTasks {
       try {
         await this.runTask(t);
       } catch (e) {
-        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
+        throw withTask(e, t);
       }
     }
   }
@@ -133,7 +134,7 @@ export class BuiltinBlockTasks {
         const output = typedArrayFor(this.spec.output.dtype, buf, tables[(this.spec.output.table >>> 3) + t]!, sizeOf(outShape));
         this.kernel({ data: input, shape: inChunk.shape, start: inChunk.start }, { data: output, shape: outShape }, this.spec.args);
       } catch (e) {
-        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
+        throw withTask(e, t);
       }
     }
   }

@@ -3,6 +3,7 @@
  * run the fused program over the task's region. Used by the worker threads and, for eager NDArray
  * operations, by any thread directly.
  */
+import { runEach } from "./task-failure.js";
 import { ComputeError } from "../errors.js";
 import { Grid, boxBlock } from "../grid.js";
 import { RC } from "../kernels/abi.js";
@@ -78,13 +79,7 @@ export class ProgramTasks {
 
   /** Runs tasks [start, end). Throws with `.task` set to the failing task. */
   run(start: number, end: number): void {
-    for (let t = start; t < end; t++) {
-      try {
-        this.runTask(t);
-      } catch (e) {
-        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
-      }
-    }
+    runEach(start, end, (t) => this.runTask(t));
   }
 
   private runTask(t: number): void {

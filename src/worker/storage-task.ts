@@ -2,6 +2,7 @@
  * Runs the tasks of a storage layer in a worker: chunk t of a buffer read from a file region, or written
  * to one. The format code is loaded on the first storage task (most workers never need it).
  */
+import { withTask } from "./task-failure.js";
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
 import type { SinkSpec, SourceSpec } from "../storage/types.js";
@@ -32,7 +33,7 @@ export class StorageTasks {
         if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view);
         else await writeRegion(s.storage as SinkSpec, c.start, c.shape, view);
       } catch (e) {
-        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
+        throw withTask(e, t);
       }
     }
   }
