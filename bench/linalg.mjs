@@ -3,13 +3,15 @@
 // every measurement in a fresh child process, reps interleaved, medians and ratios reported, each result
 // checked by its engine (a wrong result is reported as such, never as a time).
 //
-//   node bench/linalg.mjs [--quick] [--reps 3] [--out linalg]
+//   node bench/linalg.mjs [--quick] [--reps 3] [--cases matmul,qr,cumsum0] [--out linalg]
 //
 // numpy runs with OpenBLAS when Debian's libopenblas0-pthread is installed (without it, the reference
 // BLAS: about 50x slower); OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset in the peers' environment
-// alone (with them OpenBLAS picks a slower kernel on this VM). The BLAS each peer loaded is reported.
+// alone (with them OpenBLAS picks a slower kernel on some VMs). Debian's OpenBLAS 0.3.21 does not know
+// the newest CPUs and falls back to its generic "Prescott" kernels (5x slower here): then the peers get
+// OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2), as the CPU allows. The core is reported.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +29,27 @@ const PY = process.env.TESSERA_BENCH_PYTHON || "/usr/bin/python3";
 const pyEnv = { ...process.env };
 delete pyEnv.OPENBLAS_CORETYPE;
 delete pyEnv.OPENBLAS_L2_SIZE;
+
+/** The OpenBLAS core the peers run: the detected one, or the best the CPU allows if detection fell back. */
+function openblasCore() {
+  const probe = (env) => {
+    const r = spawnSync(PY, ["-c", "import numpy as np; a = np.ones((64, 64)); a @ a"], { encoding: "utf8", env: { ...env, OPENBLAS_VERBOSE: "2" } });
+    return /Core:\s*(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? "unknown";
+  };
+  const detected = probe(pyEnv);
+  const flags = (() => {
+    try {
+      return readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      return "";
+    }
+  })();
+  if (detected === "Prescott" && /\bavx512f\b/.test(flags)) pyEnv.OPENBLAS_CORETYPE = "SkylakeX";
+  else if (detected === "Prescott" && /\bavx2\b/.test(flags)) pyEnv.OPENBLAS_CORETYPE = "Haswell";
+  return pyEnv.OPENBLAS_CORETYPE ? `${probe(pyEnv)} (set: detection gave ${detected})` : detected;
+}
+const core = openblasCore();
+const only = opt("--cases", null)?.split(",");
 
 const S = quick
   ? { matmul: [800, 200], qr: [200_000, 20_000, 50], cumsum0: [4000, 1000] }
@@ -57,6 +80,7 @@ function runOnce([caseName, engine, argv]) {
   return { caseName, engine, ...o };
 }
 
+if (only) configs.splice(0, configs.length, ...configs.filter((c) => only.includes(c[0])));
 const runs = configs.map(() => []);
 const t0 = Date.now();
 for (let rep = 0; rep < reps; rep++) {
@@ -82,7 +106,7 @@ const lines = [
   "",
   `- machine: ${os.cpus()[0]?.model}, ${os.cpus().length} cores, node ${process.version}; reps ${reps} (interleaved), ${((Date.now() - t0) / 1000).toFixed(0)} s in all`,
   `- sizes: matmul ${S.matmul[0]}² float64 chunks ${S.matmul[1]}; qr ${S.qr[0]}×${S.qr[2]} chunks ${S.qr[1]} rows; cumsum axis 0 ${S.cumsum0[0]}² chunks ${S.cumsum0[1]}` + " (histogram: the harness's histogram case)",
-  `- numpy/dask BLAS: ${rows.find((r) => r.blas)?.blas ?? "?"}`,
+  `- numpy/dask BLAS: ${rows.find((r) => r.blas)?.blas ?? "?"}, OpenBLAS core ${core}`,
   "",
   "| case | engine | median s | min–max s | note |",
   "|---|---|---:|---:|---|",
