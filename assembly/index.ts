@@ -5,3 +5,6 @@ import { runProgram } from "./interpreter";
 export function run(prog: u32): i32 {
   return runProgram(<usize>prog);
 }
+
+// Zstandard decoding of storage chunks (src/storage/zstd.ts binds it to a memory of its own or the kernels').
+export { zstdDecompress, zstdWorkBytes } from "./zstd";

@@ -47,20 +47,42 @@ export function createSharedMemory(initialPages: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
 }
 
+const importsFor = (memory: WebAssembly.Memory) => ({
+  env: {
+    memory,
+    abort: (_msg: number, _file: number, line: number, col: number) => {
+      throw new Error(`tessera kernel abort at ${line}:${col}`);
+    },
+  },
+});
+
+/**
+ * The kernel module's zstd decoder (assembly/zstd.ts) bound to a shared memory of its own, which holds
+ * the module's static data below KERNEL_RESERVED_BYTES and the decoder's buffers above. Throws when the
+ * module cannot be loaded (the caller then decodes with numcodecs).
+ */
+export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress(dst: number, cap: number, src: number, srcLen: number, work: number): number; workBytes: number; base: number } {
+  const memory = createSharedMemory(2 + Math.ceil(KERNEL_RESERVED_BYTES / 65536));
+  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as {
+    zstdDecompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
+    zstdWorkBytes(): number;
+  };
+  const decode = e.zstdDecompress;
+  return {
+    memory,
+    decompress: (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0),
+    workBytes: e.zstdWorkBytes(),
+    base: KERNEL_RESERVED_BYTES,
+  };
+}
+
 /** Binds kernels to memory (synchronously). With TESSERA_KERNELS=js, returns the JS twin instead. */
 export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssembly.Module): Kernels {
   if (process.env.TESSERA_KERNELS === "js") {
     // re-read memory.buffer on each call: a grown shared memory hands out a longer buffer
     return { name: "js", run: (prog: number) => runReference(memory.buffer, prog) };
   }
-  const instance = new WebAssembly.Instance(module ?? kernelModule(), {
-    env: {
-      memory,
-      abort: (_msg: number, _file: number, line: number, col: number) => {
-        throw new Error(`tessera kernel abort at ${line}:${col}`);
-      },
-    },
-  });
+  const instance = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory));
   const run = instance.exports.run as (prog: number) => number;
   return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0) };
 }

@@ -13,6 +13,7 @@ import { cStrides, sizeOf } from "../grid.js";
 import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
 import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
+import type { ChunkDecoders } from "./types.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -50,8 +51,11 @@ function forEachPairRun(shape: readonly number[], aSt: readonly number[], aAt: n
   }
 }
 
-/** Reads region (start, shape) of a Zarr array into `into` (C order over the region). */
-export async function readZarrRegion(src: ZarrSource, start: readonly number[], shape: readonly number[], into: TypedArray): Promise<void> {
+/**
+ * Reads region (start, shape) of a Zarr array into `into` (C order over the region). `decoders`: faster
+ * decoders the calling worker has (zstd in its own WebAssembly memory); without them, numcodecs'.
+ */
+export async function readZarrRegion(src: ZarrSource, start: readonly number[], shape: readonly number[], into: TypedArray, decoders?: ChunkDecoders): Promise<void> {
   const nd = shape.length;
   if (sizeOf(shape) === 0) return;
   const d = parseTypestr(src.typestr, src.dir);
@@ -69,6 +73,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     storedSt = new Array<number>(nd);
     src.perm.forEach((a, i) => (storedSt[a] = tSt[i]!));
   }
+  const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
   const idx = [...lo];
   for (;;) {
     // the part of the region in chunk idx, as a box: its shape, its origin in the chunk and in the region
@@ -99,11 +104,15 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
       if (!next(idx, lo, hi)) return;
       continue;
     }
-    const stored = readChunkFile(file);
-    if (stored === null) {
+    let raw: Uint8Array | null;
+    if (zstd) raw = zstd.read(file, expected);
+    else {
+      const stored = readChunkFile(file);
+      raw = stored === null ? null : await decodeBytes(src.codecs, stored, expected, file);
+    }
+    if (raw === null) {
       forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
     } else {
-      const raw = await decodeBytes(src.codecs, stored, expected, file);
       if (raw.length !== expected) {
         throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${raw.length} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
       }

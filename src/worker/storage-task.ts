@@ -4,11 +4,25 @@
  */
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import type { SinkSpec, SourceSpec } from "../storage/types.js";
+import { zstdOnOwnMemory } from "../kernels/wasm.js";
+import type { ChunkDecoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
 let io: Promise<typeof import("../storage/io.js")> | null = null;
+let decoders: Promise<ChunkDecoders> | null = null;
+
+/** This thread's decoders: zstd in a memory of its own (null when the kernel module cannot load here). */
+async function threadDecoders(): Promise<ChunkDecoders> {
+  const { ZstdChunkReader } = await import("../storage/zstd.js");
+  let zstd: InstanceType<typeof ZstdChunkReader> | null = null;
+  try {
+    zstd = new ZstdChunkReader(zstdOnOwnMemory());
+  } catch {
+    zstd = null; // numcodecs decodes instead
+  }
+  return { zstd };
+}
 
 export class StorageTasks {
   private readonly grid: Grid;
@@ -24,12 +38,13 @@ export class StorageTasks {
   async run(start: number, end: number): Promise<void> {
     const { readRegion, writeRegion } = await (io ??= import("../storage/io.js"));
     const s = this.spec;
+    const aids = s.kind === "read" ? await (decoders ??= threadDecoders()) : undefined;
     for (let t = start; t < end; t++) {
       try {
         const c = this.grid.chunk(t);
         const addr = new Float64Array(this.ctx.memory.buffer, s.buffer.table + t * 8, 1)[0]!;
         const view = typedArrayFor(s.buffer.dtype, this.ctx.memory.buffer, addr, this.grid.chunkSize(t));
-        if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view);
+        if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view, aids);
         else await writeRegion(s.storage as SinkSpec, c.start, c.shape, view);
       } catch (e) {
         throw Object.assign(e instanceof Error ? e : new Error(String(e)), { task: t });
