@@ -14,11 +14,31 @@ export const MAX_PAGES = 65536;
  */
 export const KERNEL_RESERVED_BYTES = 65536;
 
+/**
+ * Bytes of the zstd decoder's workspace (assembly/zstd.ts): each worker has this much in the kernel memory
+ * (WorkerAreas.zstd). The module says its own need (zstdWorkBytes); a larger need disables the in-place path.
+ */
+export const ZSTD_WORK_BYTES = 675840;
+
+/** zstdDecompress(dst, cap, src, srcLen, work) of assembly/zstd.ts: bytes written, or a negative code. */
+export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: number, work: number) => number;
+
 export interface Kernels {
   readonly name: "wasm-simd" | "js";
   /** Runs the program at byte address prog; returns an RC code (abi.ts). */
   run(prog: number): number;
+  /** zstd decoding in the same memory, with a workspace of ZSTD_WORK_BYTES (absent for the JS twin) */
+  readonly zstd?: ZstdDecompress;
 }
+
+interface ZstdExports {
+  zstdDecompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
+  zstdWorkBytes(): number;
+}
+const zstdOf = (e: ZstdExports): ZstdDecompress => {
+  const decode = e.zstdDecompress;
+  return (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0);
+};
 
 let cached: WebAssembly.Module | undefined;
 
@@ -61,19 +81,10 @@ const importsFor = (memory: WebAssembly.Memory) => ({
  * the module's static data below KERNEL_RESERVED_BYTES and the decoder's buffers above. Throws when the
  * module cannot be loaded (the caller then decodes with numcodecs).
  */
-export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress(dst: number, cap: number, src: number, srcLen: number, work: number): number; workBytes: number; base: number } {
+export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress: ZstdDecompress; workBytes: number; base: number } {
   const memory = createSharedMemory(2 + Math.ceil(KERNEL_RESERVED_BYTES / 65536));
-  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as {
-    zstdDecompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
-    zstdWorkBytes(): number;
-  };
-  const decode = e.zstdDecompress;
-  return {
-    memory,
-    decompress: (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0),
-    workBytes: e.zstdWorkBytes(),
-    base: KERNEL_RESERVED_BYTES,
-  };
+  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdExports;
+  return { memory, decompress: zstdOf(e), workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
 }
 
 /** Binds kernels to memory (synchronously). With TESSERA_KERNELS=js, returns the JS twin instead. */
@@ -84,5 +95,7 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   }
   const instance = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory));
   const run = instance.exports.run as (prog: number) => number;
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0) };
+  const z = instance.exports as unknown as ZstdExports;
+  const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), ...(zstd ? { zstd } : {}) };
 }

@@ -14,6 +14,7 @@ import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-
 import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders } from "./types.js";
+import { readZstdInPlace } from "./zstd.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -74,6 +75,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     src.perm.forEach((a, i) => (storedSt[a] = tSt[i]!));
   }
   const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
+  const inPlace = zstd && !src.perm && nd > 0 && sameBytes(d, into) ? (decoders?.zstdInPlace ?? null) : null;
   const idx = [...lo];
   for (;;) {
     // the part of the region in chunk idx, as a box: its shape, its origin in the chunk and in the region
@@ -104,6 +106,15 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
       if (!next(idx, lo, hi)) return;
       continue;
     }
+    // a zstd storage chunk that is the task's whole chunk (or whole rows of it) in the array's own dtype:
+    // decoded straight into place
+    if (inPlace && box.every((b, a) => b === cs[a] && (a === 0 || b === shape[a]))) {
+      const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!);
+      if (got === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+      else if (got !== expected) throw wrongSize(file, got, expected, cs, d);
+      if (!next(idx, lo, hi)) return;
+      continue;
+    }
     let raw: Uint8Array | null;
     if (zstd) raw = zstd.read(file, expected);
     else {
@@ -113,9 +124,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     if (raw === null) {
       forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
     } else {
-      if (raw.length !== expected) {
-        throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${raw.length} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
-      }
+      if (raw.length !== expected) throw wrongSize(file, raw.length, expected, cs, d);
       if (!src.perm) {
         forEachPairRun(box, chunkSt, inChunk, regionSt, inRegion, (c, r, n) => decode(d, raw.subarray(c * d.bytes, (c + n) * d.bytes), n, into, r, where));
       } else {
@@ -125,6 +134,9 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     if (!next(idx, lo, hi)) return;
   }
 }
+
+const wrongSize = (file: string, got: number, expected: number, cs: readonly number[], d: DiskDType) =>
+  new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${got} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
 
 /** Steps a block index through [lo, hi] (inclusive) in C order; false when done. */
 function next(idx: number[], lo: readonly number[], hi: readonly number[]): boolean {

@@ -4,7 +4,7 @@
  */
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import { zstdOnOwnMemory } from "../kernels/wasm.js";
+import { kernelModule, zstdOnOwnMemory } from "../kernels/wasm.js";
 import type { ChunkDecoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
@@ -12,16 +12,22 @@ import type { ExecContext } from "./program-task.js";
 let io: Promise<typeof import("../storage/io.js")> | null = null;
 let decoders: Promise<ChunkDecoders> | null = null;
 
-/** This thread's decoders: zstd in a memory of its own (null when the kernel module cannot load here). */
-async function threadDecoders(): Promise<ChunkDecoders> {
+/**
+ * This thread's decoders: zstd in the kernel memory (tasks' chunks are there) with the worker's zstd area,
+ * and in a memory of its own (made on first use); null where the kernel module cannot load (numcodecs then).
+ */
+async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
   const { ZstdChunkReader } = await import("../storage/zstd.js");
   let zstd: InstanceType<typeof ZstdChunkReader> | null = null;
   try {
-    zstd = new ZstdChunkReader(zstdOnOwnMemory());
+    kernelModule();
+    zstd = new ZstdChunkReader(() => zstdOnOwnMemory());
   } catch {
-    zstd = null; // numcodecs decodes instead
+    zstd = null;
   }
-  return { zstd };
+  const k = ctx.kernels.zstd;
+  const work = ctx.areas.zstd;
+  return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work } : null };
 }
 
 export class StorageTasks {
@@ -38,7 +44,7 @@ export class StorageTasks {
   async run(start: number, end: number): Promise<void> {
     const { readRegion, writeRegion } = await (io ??= import("../storage/io.js"));
     const s = this.spec;
-    const aids = s.kind === "read" ? await (decoders ??= threadDecoders()) : undefined;
+    const aids = s.kind === "read" ? await (decoders ??= threadDecoders(this.ctx)) : undefined;
     for (let t = start; t < end; t++) {
       try {
         const c = this.grid.chunk(t);

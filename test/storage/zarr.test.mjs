@@ -230,7 +230,8 @@ test("tasks over several storage chunks read bit-exactly: rows read straight int
     await toZarr(x, p, { codec });
     rmSync(join(p, "1.2")); // a missing chunk reads as the fill value
     const expect = Float64Array.from(want, (v, i) => (Math.floor(i / 10) >= 1500 && Math.floor(i / 10) < 3000 && i % 10 >= 6 && i % 10 < 9 ? 0 : v));
-    for (const chunks of [[3001, 10], [2000, 7], [1000, 6], [3001, 1]]) {
+    // (tasks of the storage chunks: zstd decodes the full ones in place, the edge ones apart)
+    for (const chunks of [[3001, 10], [2000, 7], [1000, 6], [3001, 1], [1500, 3], [3000, 3]]) {
       const got = (await openZarr(p, { chunks }).compute()).data;
       assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expect.buffer)), `${codec}, tasks ${chunks}`);
     }

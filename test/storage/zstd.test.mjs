@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Zstd from "numcodecs/zstd";
-import { zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
-import { ZstdChunkReader } from "../../dist/storage/zstd.js";
+import { ZSTD_WORK_BYTES, createSharedMemory, instantiateKernels, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
+import { ZstdChunkReader, readZstdInPlace } from "../../dist/storage/zstd.js";
 import { throwsCode } from "../helpers/check.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-zstd-"));
@@ -188,7 +188,7 @@ test("damaged frames: truncated, mis-sized, foreign, with a dictionary: a code, 
 });
 
 test("the chunk reader: one read, in place or apart, missing files, errors naming the file", async () => {
-  const reader = new ZstdChunkReader(m);
+  const reader = new ZstdChunkReader(() => m);
   const data = samples();
   // compressible first, incompressible after: in place, the last blocks would reach unread input
   const mixed = Uint8Array.from([...data.zeros.subarray(0, 150000), ...data.noise]);
@@ -203,6 +203,38 @@ test("the chunk reader: one read, in place or apart, missing files, errors namin
   throwsCode(() => reader.read(file, 100), "FORMAT_ERROR", file, "more than the 100 bytes");
   writeFileSync(join(dir, "junk.zst"), "not zstd at all");
   throwsCode(() => reader.read(join(dir, "junk.zst"), 100), "FORMAT_ERROR", "junk.zst", "not a zstd stream");
+});
+
+test("every worker's kernels decode zstd in the kernel memory, within the workspace the pool gives them", () => {
+  assert.ok(m.workBytes <= ZSTD_WORK_BYTES, `the decoder needs ${m.workBytes} bytes, the pool reserves ${ZSTD_WORK_BYTES}`);
+  if (process.env.TESSERA_KERNELS !== "js") assert.type(instantiateKernels(createSharedMemory(2)).zstd, "function");
+});
+
+test("in place in the destination's memory: whole chunks, a frame that would overrun unread input decoded apart", async () => {
+  // the decoder bound to a memory standing for the kernel memory: a workspace, then the destination
+  const k = zstdOnOwnMemory();
+  const work = Math.ceil(k.base / 64) * 64;
+  const at = Math.ceil((work + k.workBytes) / 64) * 64;
+  const apart = new ZstdChunkReader(() => zstdOnOwnMemory());
+  const data = samples();
+  const mixed = Uint8Array.from([...data.zeros.subarray(0, 150000), ...data.noise]);
+  for (const [name, bytes] of Object.entries({ f64: data.f64, text: data.text, zeros: data.zeros, noise: data.noise, mixed })) {
+    const file = join(dir, `inplace-${name}.zst`);
+    writeFileSync(file, await Zstd.fromConfig({ level: 1 }).encode(bytes));
+    const need = at + bytes.length + 64;
+    if (need > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
+    new Uint8Array(k.memory.buffer).fill(0xa5, at, at + bytes.length + 64);
+    const dest = new Uint8Array(k.memory.buffer, at, bytes.length);
+    assert.is(readZstdInPlace(file, dest, { decompress: k.decompress, work }, apart), bytes.length, name);
+    assert.ok(same(dest, bytes), `${name}: decoded in place`);
+    assert.ok(new Uint8Array(k.memory.buffer, at + bytes.length, 64).every((b) => b === 0xa5), `${name}: nothing past the chunk`);
+  }
+  const dest = new Uint8Array(k.memory.buffer, at, 1000);
+  assert.is(readZstdInPlace(join(dir, "none.zst"), dest, { decompress: k.decompress, work }, apart), null, "missing");
+  throwsCode(() => readZstdInPlace(join(dir, "inplace-text.zst"), dest, { decompress: k.decompress, work }, apart), "FORMAT_ERROR", "inplace-text.zst", "more than the 1000 bytes");
+  const frame = await Zstd.fromConfig({ level: 1 }).encode(data.text.subarray(0, 500));
+  writeFileSync(join(dir, "short.zst"), frame);
+  assert.is(readZstdInPlace(join(dir, "short.zst"), dest, { decompress: k.decompress, work }, apart), 500, "a shorter chunk: the caller sees its size");
 });
 
 const hasZstd = spawnSync("zstd", ["--version"]).status === 0;
