@@ -16,3 +16,6 @@ export function gemm(rec: u32): i32 {
 export function gemmPeak(scratch: u32, kc: i32, reps: i32): void {
   gemmPeakKernel(<usize>scratch, kc, reps);
 }
+
+// Zstandard decoding of storage chunks (src/storage/zstd.ts binds it to a memory of its own or the kernels').
+export { zstdDecompress, zstdWorkBytes } from "./zstd";

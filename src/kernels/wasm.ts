@@ -31,12 +31,23 @@ export const MAX_PAGES = 65536;
  */
 export const KERNEL_RESERVED_BYTES = 65536;
 
+/**
+ * Bytes of the zstd decoder's workspace (assembly/zstd.ts): each worker has this much in the kernel memory
+ * (WorkerAreas.zstd). The module says its own need (zstdWorkBytes); a larger need disables the in-place path.
+ */
+export const ZSTD_WORK_BYTES = 675840;
+
+/** zstdDecompress(dst, cap, src, srcLen, work) of assembly/zstd.ts: bytes written, or a negative code. */
+export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: number, work: number) => number;
+
 export interface Kernels {
   readonly name: "wasm-simd" | "js";
   /** Runs the program at byte address prog; returns an RC code (abi.ts). */
   run(prog: number): number;
   /** Runs the GEMM record at byte address rec; returns an RC code (abi.ts: G). */
   gemm(rec: number): number;
+  /** zstd decoding in the same memory, with a workspace of ZSTD_WORK_BYTES (absent for the JS twin) */
+  readonly zstd?: ZstdDecompress;
 }
 
 /** Which GEMM arithmetic kernelModule() loads: "plain" (canonical, the default) or "fma" (TESSERA_GEMM=fma). */
@@ -46,6 +57,15 @@ export function gemmFlavour(): "plain" | "fma" {
   if (v === "fma") return "fma";
   throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "plain" (the default) or "fma"`);
 }
+
+interface ZstdExports {
+  zstdDecompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
+  zstdWorkBytes(): number;
+}
+const zstdOf = (e: ZstdExports): ZstdDecompress => {
+  const decode = e.zstdDecompress;
+  return (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0);
+};
 
 const cached = new Map<string, WebAssembly.Module>();
 
@@ -85,6 +105,26 @@ export function createSharedMemory(initialPages: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
 }
 
+const importsFor = (memory: WebAssembly.Memory) => ({
+  env: {
+    memory,
+    abort: (_msg: number, _file: number, line: number, col: number) => {
+      throw new Error(`tessera kernel abort at ${line}:${col}`);
+    },
+  },
+});
+
+/**
+ * The kernel module's zstd decoder (assembly/zstd.ts) bound to a shared memory of its own, which holds
+ * the module's static data below KERNEL_RESERVED_BYTES and the decoder's buffers above. Throws when the
+ * module cannot be loaded (the caller then decodes with numcodecs).
+ */
+export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress: ZstdDecompress; workBytes: number; base: number } {
+  const memory = createSharedMemory(2 + Math.ceil(KERNEL_RESERVED_BYTES / 65536));
+  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdExports;
+  return { memory, decompress: zstdOf(e), workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
+}
+
 /** Binds kernels to memory (synchronously). With TESSERA_KERNELS=js, returns the JS twin instead. */
 export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssembly.Module): Kernels {
   if (process.env.TESSERA_KERNELS === "js") {
@@ -95,15 +135,10 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
       gemm: (rec: number) => runGemmReference(memory.buffer, rec),
     };
   }
-  const instance = new WebAssembly.Instance(module ?? kernelModule(), {
-    env: {
-      memory,
-      abort: (_msg: number, _file: number, line: number, col: number) => {
-        throw new Error(`tessera kernel abort at ${line}:${col}`);
-      },
-    },
-  });
+  const instance = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory));
   const run = instance.exports.run as (prog: number) => number;
   const gemm = instance.exports.gemm as (rec: number) => number;
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0) };
+  const z = instance.exports as unknown as ZstdExports;
+  const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}) };
 }

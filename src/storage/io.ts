@@ -6,15 +6,15 @@ import { readHdf5Region } from "./hdf5.js";
 import { readNpyRegion, writeNpyRegion } from "./npy.js";
 import { readZarrRegion, writeZarrRegion } from "./zarr.js";
 import { readNpzRegion } from "./npz.js";
-import type { SinkSpec, SourceSpec } from "./types.js";
+import type { ChunkDecoders, SinkSpec, SourceSpec } from "./types.js";
 
-/** Reads region (start, shape) of a stored array into `into` (C order over the region). */
-export async function readRegion(spec: SourceSpec, start: readonly number[], shape: readonly number[], into: TypedArray): Promise<void> {
+/** Reads region (start, shape) of a stored array into `into` (C order over the region); `decoders`: the worker's own. */
+export async function readRegion(spec: SourceSpec, start: readonly number[], shape: readonly number[], into: TypedArray, decoders?: ChunkDecoders): Promise<void> {
   switch (spec.format) {
     case "npy":
       return readNpyRegion(spec, start, shape, into);
     case "zarr":
-      return readZarrRegion(spec, start, shape, into);
+      return readZarrRegion(spec, start, shape, into, decoders);
     case "hdf5":
       return readHdf5Region(spec, start, shape, into);
     case "npz":

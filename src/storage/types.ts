@@ -6,8 +6,17 @@ import type { Hdf5Source } from "./hdf5.js";
 import type { NpySink, NpySource } from "./npy.js";
 import type { NpzSource } from "./npz.js";
 import type { ZarrSink, ZarrSource } from "./zarr-meta.js";
+import type { ZstdChunkReader, ZstdInPlace } from "./zstd.js";
 
 /** Where a stored array's elements are read from. */
 export type SourceSpec = NpySource | ZarrSource | Hdf5Source | NpzSource;
 /** Where an array's elements are written to (a file being made under a temporary name, or Zarr chunks). */
 export type SinkSpec = NpySink | ZarrSink;
+
+/** Faster decoders a worker lends the format code (each null where it has none: the portable ones serve). */
+export interface ChunkDecoders {
+  /** zstd in a memory of the worker's own */
+  zstd: ZstdChunkReader | null;
+  /** zstd in the memory the destination lies in (the kernel memory), with the worker's workspace there */
+  zstdInPlace: ZstdInPlace | null;
+}

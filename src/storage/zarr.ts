@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readvSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -13,6 +13,8 @@ import { cStrides, sizeOf } from "../grid.js";
 import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
 import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
+import type { ChunkDecoders } from "./types.js";
+import { readZstdInPlace } from "./zstd.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -50,8 +52,11 @@ function forEachPairRun(shape: readonly number[], aSt: readonly number[], aAt: n
   }
 }
 
-/** Reads region (start, shape) of a Zarr array into `into` (C order over the region). */
-export async function readZarrRegion(src: ZarrSource, start: readonly number[], shape: readonly number[], into: TypedArray): Promise<void> {
+/**
+ * Reads region (start, shape) of a Zarr array into `into` (C order over the region). `decoders`: faster
+ * decoders the calling worker has (zstd in its own WebAssembly memory); without them, numcodecs'.
+ */
+export async function readZarrRegion(src: ZarrSource, start: readonly number[], shape: readonly number[], into: TypedArray, decoders?: ChunkDecoders): Promise<void> {
   const nd = shape.length;
   if (sizeOf(shape) === 0) return;
   const d = parseTypestr(src.typestr, src.dir);
@@ -69,6 +74,8 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     storedSt = new Array<number>(nd);
     src.perm.forEach((a, i) => (storedSt[a] = tSt[i]!));
   }
+  const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
+  const inPlace = zstd && !src.perm && nd > 0 && sameBytes(d, into) ? (decoders?.zstdInPlace ?? null) : null;
   const idx = [...lo];
   for (;;) {
     // the part of the region in chunk idx, as a box: its shape, its origin in the chunk and in the region
@@ -87,26 +94,37 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     const file = join(src.dir, key);
     const where = `${file} (chunk [${idx.join(", ")}])`;
     const expected = chunkElems * d.bytes;
-    // uncompressed bytes that are the region's own (same dtype, whole rows): read straight into place
-    if (nd > 0 && !src.codecs.length && !src.perm && sameBytes(d, into) && box.every((b, a) => a === 0 || (b === cs[a] && b === shape[a]))) {
+    // uncompressed bytes in the region's own dtype, of whole chunk rows (one run of the file): read straight
+    // into place, with one readv into the region's rows when those are strided (a task over several chunks)
+    if (nd > 0 && !src.codecs.length && !src.perm && sameBytes(d, into) && box.every((b, a) => a === 0 || b === cs[a])) {
       const rowBytes = (chunkElems / cs[0]!) * d.bytes;
       const from = (Math.max(start[0]!, idx[0]! * cs[0]!) - idx[0]! * cs[0]!) * rowBytes;
-      if (readChunkInto(file, expected, from, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, box[0]! * rowBytes))) {
-        if (!next(idx, lo, hi)) return;
-        continue;
-      }
-      forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+      const runs: Uint8Array[] = [];
+      if (box.every((b, a) => a === 0 || b === shape[a])) runs.push(new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, box[0]! * rowBytes));
+      else forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => runs.push(new Uint8Array(into.buffer, into.byteOffset + a * d.bytes, n * d.bytes)));
+      if (!readChunkInto(file, expected, from, runs)) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
       if (!next(idx, lo, hi)) return;
       continue;
     }
-    const stored = readChunkFile(file);
-    if (stored === null) {
+    // a zstd storage chunk that is the task's whole chunk (or whole rows of it) in the array's own dtype:
+    // decoded straight into place
+    if (inPlace && box.every((b, a) => b === cs[a] && (a === 0 || b === shape[a]))) {
+      const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!);
+      if (got === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+      else if (got !== expected) throw wrongSize(file, got, expected, cs, d);
+      if (!next(idx, lo, hi)) return;
+      continue;
+    }
+    let raw: Uint8Array | null;
+    if (zstd) raw = zstd.read(file, expected);
+    else {
+      const stored = readChunkFile(file);
+      raw = stored === null ? null : await decodeBytes(src.codecs, stored, expected, file);
+    }
+    if (raw === null) {
       forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
     } else {
-      const raw = await decodeBytes(src.codecs, stored, expected, file);
-      if (raw.length !== expected) {
-        throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${raw.length} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
-      }
+      if (raw.length !== expected) throw wrongSize(file, raw.length, expected, cs, d);
       if (!src.perm) {
         forEachPairRun(box, chunkSt, inChunk, regionSt, inRegion, (c, r, n) => decode(d, raw.subarray(c * d.bytes, (c + n) * d.bytes), n, into, r, where));
       } else {
@@ -117,6 +135,9 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
 }
 
+const wrongSize = (file: string, got: number, expected: number, cs: readonly number[], d: DiskDType) =>
+  new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${got} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
+
 /** Steps a block index through [lo, hi] (inclusive) in C order; false when done. */
 function next(idx: number[], lo: readonly number[], hi: readonly number[]): boolean {
   let a = idx.length - 1;
@@ -124,11 +145,14 @@ function next(idx: number[], lo: readonly number[], hi: readonly number[]): bool
   return a >= 0;
 }
 
+/** Buffers per readv (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
+
 /**
- * Reads bytes [from, from + into.length) of an uncompressed chunk file straight into `into`, after
- * checking the file is exactly a chunk's size; false when the file is missing.
+ * Reads the bytes from `from` on of an uncompressed chunk file straight into `runs` (one after another, as
+ * the file holds them), after checking the file is exactly a chunk's size; false when the file is missing.
  */
-function readChunkInto(file: string, expected: number, from: number, into: Uint8Array): boolean {
+function readChunkInto(file: string, expected: number, from: number, runs: Uint8Array[]): boolean {
   let fd: number;
   try {
     fd = openSync(file, "r");
@@ -139,15 +163,38 @@ function readChunkInto(file: string, expected: number, from: number, into: Uint8
   try {
     const size = fstatSync(fd).size;
     if (size !== expected) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${size} bytes, not the ${expected} of a chunk of this array (truncated, or not a chunk of this array)`);
-    let done = 0;
-    while (done < into.length) {
-      const n = readSync(fd, into, done, into.length - done, from + done);
-      if (n === 0) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk ends at byte ${from + done} (truncated while reading?)`);
-      done += n;
+    let at = from;
+    for (let i = 0; i < runs.length; ) {
+      const batch = runs.slice(i, i + IOV_MAX);
+      const want = batch.reduce((n, r) => n + r.length, 0);
+      const got = readvSync(fd, batch, at);
+      if (got < want) readRest(fd, file, batch, got, at); // a short read: finish run by run
+      at += want;
+      i += batch.length;
     }
     return true;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Finishes `runs` (filled for their first `got` bytes) from file offset at + got on. */
+function readRest(fd: number, file: string, runs: Uint8Array[], got: number, at: number): void {
+  let skip = got;
+  let pos = at + got;
+  for (const r of runs) {
+    if (skip >= r.length) {
+      skip -= r.length;
+      continue;
+    }
+    let done = skip;
+    skip = 0;
+    while (done < r.length) {
+      const n = readSync(fd, r, done, r.length - done, pos);
+      if (n === 0) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk ends at byte ${pos} (truncated while reading?)`);
+      done += n;
+      pos += n;
+    }
   }
 }
 

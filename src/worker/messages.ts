@@ -89,6 +89,8 @@ export interface WorkerAreas {
   scratch: number;
   /** a GEMM record (8-aligned) followed by the kernel's packing scratch (GEMM_AREA_BYTES in all) */
   gemm: number;
+  /** the zstd decoder's workspace (ZSTD_WORK_BYTES) for storage reads; absent where none run */
+  zstd?: number;
 }
 
 // main -> worker

@@ -5,11 +5,31 @@
 import { withTask } from "./task-failure.js";
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import type { SinkSpec, SourceSpec } from "../storage/types.js";
+import { kernelModule, zstdOnOwnMemory } from "../kernels/wasm.js";
+import type { ChunkDecoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
 let io: Promise<typeof import("../storage/io.js")> | null = null;
+let decoders: Promise<ChunkDecoders> | null = null;
+
+/**
+ * This thread's decoders: zstd in the kernel memory (tasks' chunks are there) with the worker's zstd area,
+ * and in a memory of its own (made on first use); null where the kernel module cannot load (numcodecs then).
+ */
+async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
+  const { ZstdChunkReader } = await import("../storage/zstd.js");
+  let zstd: InstanceType<typeof ZstdChunkReader> | null = null;
+  try {
+    kernelModule();
+    zstd = new ZstdChunkReader(() => zstdOnOwnMemory());
+  } catch {
+    zstd = null;
+  }
+  const k = ctx.kernels.zstd;
+  const work = ctx.areas.zstd;
+  return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work } : null };
+}
 
 export class StorageTasks {
   private readonly grid: Grid;
@@ -25,12 +45,13 @@ export class StorageTasks {
   async run(start: number, end: number): Promise<void> {
     const { readRegion, writeRegion } = await (io ??= import("../storage/io.js"));
     const s = this.spec;
+    const aids = s.kind === "read" ? await (decoders ??= threadDecoders(this.ctx)) : undefined;
     for (let t = start; t < end; t++) {
       try {
         const c = this.grid.chunk(t);
         const addr = new Float64Array(this.ctx.memory.buffer, s.buffer.table + t * 8, 1)[0]!;
         const view = typedArrayFor(s.buffer.dtype, this.ctx.memory.buffer, addr, this.grid.chunkSize(t));
-        if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view);
+        if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view, aids);
         else await writeRegion(s.storage as SinkSpec, c.start, c.shape, view);
       } catch (e) {
         throw withTask(e, t);

@@ -221,6 +221,27 @@ test("v3 written by tessera: zarrita and tessera read it back, every codec, big-
   assert.equal(Array.from(t.data), [0, 1, 2, 3, 9, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9]);
 });
 
+test("tasks over several storage chunks read bit-exactly: rows read straight into place (more than one readv), zstd, missing and edge chunks", async () => {
+  // 1500-row storage chunks of 3 columns, read by tasks 10 columns wide: 1500 strided rows per chunk
+  const x = random.uniform(-1, 1, [3001, 10], { chunks: [1500, 3], seed: 5 });
+  const want = (await x.compute()).data;
+  for (const codec of ["none", "zstd"]) {
+    const p = at(`multi-${codec}.zarr`);
+    await toZarr(x, p, { codec });
+    rmSync(join(p, "1.2")); // a missing chunk reads as the fill value
+    const expect = Float64Array.from(want, (v, i) => (Math.floor(i / 10) >= 1500 && Math.floor(i / 10) < 3000 && i % 10 >= 6 && i % 10 < 9 ? 0 : v));
+    // (tasks of the storage chunks: zstd decodes the full ones in place, the edge ones apart)
+    for (const chunks of [[3001, 10], [2000, 7], [1000, 6], [3001, 1], [1500, 3], [3000, 3]]) {
+      const got = (await openZarr(p, { chunks }).compute()).data;
+      assert.ok(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expect.buffer)), `${codec}, tasks ${chunks}`);
+    }
+  }
+  // a short chunk file among them is a FORMAT_ERROR naming it
+  const p = at("multi-none.zarr");
+  writeFileSync(join(p, "0.1"), Buffer.alloc(100));
+  await rejectsCode(openZarr(p, { chunks: [3001, 10] }).compute(), "FORMAT_ERROR", join(p, "0.1"), "100 bytes");
+});
+
 test("toZarr refuses an existing array, and a failed or refused write leaves no metadata", async () => {
   const p = at("keep.zarr");
   await toZarr(arange(10, { chunks: 3 }), p);
