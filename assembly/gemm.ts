@@ -268,10 +268,14 @@ export function gemm(rec: usize): i32 {
 
 /**
  * The microkernel's own ceiling in this runtime (bench/gemm-kernel.mjs): reps calls of the f64 microkernel
- * on one kc-deep pair of packed micro-panels and a C tile, all in the scratch (in L1 for kc <= 512), as the
- * blocked loop calls it. The caller fills the scratch with ordinary numbers; 2 * MR * NR * kc flops per rep.
+ * on one kc-deep pair of packed micro-panels (kc <= GEMM_KC; in L1), as the blocked loop calls it, each
+ * call loading and storing one C tile. The tiles rotate over 8 places (in the B panel's area, past the
+ * micro-panel): a call that reloads the tile the previous call has just stored makes the CPU's loads wait
+ * on (or replay after) those stores, a stall the blocked loop, which moves to another tile, never has.
+ * The caller fills the scratch with ordinary numbers; 2 * MR * NR * kc flops per rep.
  */
 export function gemmPeak(scratch: usize, kc: i32, reps: i32): void {
-  const ap = scratch + GEMM_SC_A, bp = scratch + GEMM_SC_B, tile = scratch + GEMM_SC_TILE;
-  for (let r = 0; r < reps; r++) micro<f64>(kc, ap, bp, tile, NV * 16, true);
+  const ap = scratch + GEMM_SC_A, bp = scratch + GEMM_SC_B;
+  const tiles = bp + <usize>(GEMM_KC * NV * 16); // past the widest f64 micro-panel of B
+  for (let r = 0; r < reps; r++) micro<f64>(kc, ap, bp, tiles + <usize>((r & 7) * MR * NV * 16), NV * 16, true);
 }
