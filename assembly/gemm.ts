@@ -25,8 +25,10 @@ const NV = GEMM_NV; // v128 vectors per tile row: NR = NV * lanes (4 f64 or 8 f3
 /**
  * The MR×NR tile C[r, j] (row r at c + r * ldc bytes, columns contiguous) plus the product of a packed
  * MR×kc micro-panel of A (a: MR values per k) and a packed kc×NR micro-panel of B (b: NR values per k).
- * loadC false: the tile starts from +0.0 and C is not read. 12 accumulators + 2 B vectors + 1 A splat fill
- * the 15 xmm registers V8 allocates (xmm15 is its scratch).
+ * loadC false: the tile starts from +0.0 and C is not read. 12 accumulators + 2 B vectors + 1 A splat + 1
+ * product need 16 xmm registers and V8 allocates 15 (xmm15 is its scratch), so V8 spills one accumulator
+ * per k step; 4×4 (no spill) and the other shapes measured slower in the full kernel (bench/README.md).
+ * The FMA build needs no product register.
  */
 function micro<T>(kc: i32, a: usize, b: usize, c: usize, ldc: usize, loadC: bool): void {
   const E = <i32>sizeof<T>();
