@@ -203,10 +203,10 @@ export const G_SCRATCH_BYTES = 16;
 // GEMM_SCRATCH_BYTES (src/kernels/abi.ts) holds it. Element counts, the same for f64 and f32.
 export const GEMM_MR = 6; // microkernel rows
 export const GEMM_NV = 2; // microkernel vectors per row: 4 f64 or 8 f32 columns
-export const GEMM_KC = 256; // depth of a packed slice of K
+export const GEMM_KC = 512; // depth of a packed slice of K (A and B micro-panels: 24 + 16 KiB, in a 48 KiB L1)
 export const GEMM_MC = 96; // rows of a packed block of A (a multiple of GEMM_MR)
 export const GEMM_NC = 512; // columns of a packed panel of B (a multiple of 8)
 export const GEMM_SC_A = 0; // packed A block: GEMM_MC * GEMM_KC elements
-export const GEMM_SC_B = 196608; // packed B panel: GEMM_KC * GEMM_NC elements
-export const GEMM_SC_TILE = 1245184; // one MR x NR tile for edges and strided C
-export const GEMM_SCRATCH_BYTES = 1245696;
+export const GEMM_SC_B = 393216; // packed B panel: GEMM_KC * GEMM_NC elements
+export const GEMM_SC_TILE = 2490368; // one MR x NR tile for edges and strided C
+export const GEMM_SCRATCH_BYTES = 2490880;

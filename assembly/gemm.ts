@@ -25,8 +25,10 @@ const NV = GEMM_NV; // v128 vectors per tile row: NR = NV * lanes (4 f64 or 8 f3
 /**
  * The MR×NR tile C[r, j] (row r at c + r * ldc bytes, columns contiguous) plus the product of a packed
  * MR×kc micro-panel of A (a: MR values per k) and a packed kc×NR micro-panel of B (b: NR values per k).
- * loadC false: the tile starts from +0.0 and C is not read. 12 accumulators + 2 B vectors + 1 A splat fill
- * the 15 xmm registers V8 allocates (xmm15 is its scratch).
+ * loadC false: the tile starts from +0.0 and C is not read. 12 accumulators + 2 B vectors + 1 A splat + 1
+ * product need 16 xmm registers and V8 allocates 15 (xmm15 is its scratch), so V8 spills one accumulator
+ * per k step; 4×4 (no spill) and the other shapes measured slower in the full kernel (bench/README.md).
+ * The FMA build needs no product register.
  */
 function micro<T>(kc: i32, a: usize, b: usize, c: usize, ldc: usize, loadC: bool): void {
   const E = <i32>sizeof<T>();
@@ -268,10 +270,14 @@ export function gemm(rec: usize): i32 {
 
 /**
  * The microkernel's own ceiling in this runtime (bench/gemm-kernel.mjs): reps calls of the f64 microkernel
- * on one kc-deep pair of packed micro-panels and a C tile, all in the scratch (in L1 for kc <= 512), as the
- * blocked loop calls it. The caller fills the scratch with ordinary numbers; 2 * MR * NR * kc flops per rep.
+ * on one kc-deep pair of packed micro-panels (kc <= GEMM_KC; in L1), as the blocked loop calls it, each
+ * call loading and storing one C tile. The tiles rotate over 8 places (in the B panel's area, past the
+ * micro-panel): a call that reloads the tile the previous call has just stored makes the CPU's loads wait
+ * on (or replay after) those stores, a stall the blocked loop, which moves to another tile, never has.
+ * The caller fills the scratch with ordinary numbers; 2 * MR * NR * kc flops per rep.
  */
 export function gemmPeak(scratch: usize, kc: i32, reps: i32): void {
-  const ap = scratch + GEMM_SC_A, bp = scratch + GEMM_SC_B, tile = scratch + GEMM_SC_TILE;
-  for (let r = 0; r < reps; r++) micro<f64>(kc, ap, bp, tile, NV * 16, true);
+  const ap = scratch + GEMM_SC_A, bp = scratch + GEMM_SC_B;
+  const tiles = bp + <usize>(GEMM_KC * NV * 16); // past the widest f64 micro-panel of B
+  for (let r = 0; r < reps; r++) micro<f64>(kc, ap, bp, tiles + <usize>((r & 7) * MR * NV * 16), NV * 16, true);
 }

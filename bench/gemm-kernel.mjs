@@ -2,12 +2,13 @@
 // GEMM kernel micro-benchmark (run after `npm run build`): one thread, one kernel memory.
 //   kernel: gemm() of a row-major float64 n×n product, beta 0, for each size (2 n^3 flops)
 //   peak:   gemmPeak(), the kernel's own 6×4 microkernel called as the blocked loop calls it, on one pair of
-//           packed 256-deep micro-panels in L1: the ceiling of that register-blocked loop in this runtime
+//           packed 512-deep micro-panels (GEMM_KC) in L1: the ceiling of that register-blocked loop in this runtime
 // for the plain build (the canonical arithmetic, the default) and the FMA build (TESSERA_GEMM=fma), all
 // interleaved rep by rep so the drift of a shared host hits each alike; medians, and kernel ÷ peak.
 // C control (when gcc is there): bench/peers/gemm_naive.c, a naive i-k-j loop, gcc -O3 -march=native.
 // Usage: node bench/gemm-kernel.mjs [--quick] [--sizes 500,1000,2000] [--reps 5] [--no-fma] [--no-c]
 import { execFileSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,7 +24,7 @@ const opt = (name, dflt) => {
 const quick = argv.includes("--quick");
 const SIZES = opt("sizes", quick ? "300,600" : "500,1000,2000").split(",").map(Number);
 const REPS = Number(opt("reps", quick ? 1 : 5));
-const PEAK_KC = 256, PEAK_FLOPS_PER_REP = 2 * 6 * 4 * PEAK_KC;
+const PEAK_KC = 512, PEAK_FLOPS_PER_REP = 2 * 6 * 4 * PEAK_KC;
 
 const REC = KERNEL_RESERVED_BYTES, SCRATCH = REC + 4096, DATA = SCRATCH + GEMM_SCRATCH_BYTES;
 const NMAX = Math.max(...SIZES);
@@ -71,13 +72,20 @@ function record(n) {
 
 const secs = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
+/** [wall, cpu] seconds of fn(): on a shared host the process's CPU time excludes the time it waited. */
+function timed(fn) {
+  const c0 = process.cpuUsage().user, t0 = process.hrtime.bigint();
+  fn();
+  return [secs(t0), (process.cpuUsage().user - c0) / 1e6];
+}
+
+/** GFLOP/s of one gemm, [by wall time, by CPU time]. */
 function runGemm(k, n) {
   record(n);
-  const t0 = process.hrtime.bigint();
-  const rc = k.gemm(REC);
-  const t = secs(t0);
+  let rc;
+  const [w, c] = timed(() => (rc = k.gemm(REC)));
   if (rc !== 0) throw new Error(`gemm rc ${rc}`);
-  return (2 * n ** 3) / t / 1e9;
+  return [(2 * n ** 3) / w / 1e9, (2 * n ** 3) / Math.max(c, 1e-9) / 1e9];
 }
 
 /** Spot-checks C against the canonical sum (plain: bit for bit; fma: within 1e-12 relative). */
@@ -96,11 +104,10 @@ let peakReps = 20000;
 function runPeak(k) {
   // calibrate once to about 0.3 s
   for (;;) {
-    const t0 = process.hrtime.bigint();
-    k.gemmPeak(SCRATCH, PEAK_KC, peakReps);
-    const t = secs(t0);
-    if (t > 0.2) return (PEAK_FLOPS_PER_REP * peakReps) / t / 1e9;
-    peakReps = Math.ceil(peakReps * Math.min(10, 0.3 / Math.max(t, 1e-3)));
+    const [w, c] = timed(() => k.gemmPeak(SCRATCH, PEAK_KC, peakReps));
+    const flops = PEAK_FLOPS_PER_REP * peakReps;
+    if (w > 0.2) return [flops / w / 1e9, flops / Math.max(c, 1e-9) / 1e9];
+    peakReps = Math.ceil(peakReps * Math.min(10, 0.3 / Math.max(w, 1e-3)));
   }
 }
 
@@ -142,14 +149,17 @@ if (!argv.includes("--no-c")) {
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const rows = [];
-console.log(`GEMM kernel, f64, one thread, median of ${REPS} (GFLOP/s; Node ${process.versions.node}, V8 ${process.versions.v8}; CPU share of the process ${cpuShare.toFixed(2)})`);
+console.log(`GEMM kernel, f64, one thread, median of ${REPS} (GFLOP/s by wall time, and by the process's CPU time in brackets; Node ${process.versions.node}, V8 ${process.versions.v8}; CPU share of the process ${cpuShare.toFixed(2)}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`);
 console.log("| build | microkernel peak | " + SIZES.map((n) => `n=${n}`).join(" | ") + " | kernel ÷ peak at n=" + SIZES.at(-1) + " |");
 console.log("|---|---|" + SIZES.map(() => "---|").join("") + "---|");
+const fig = (xs) => `${median(xs.map((x) => x[0])).toFixed(2)} (${median(xs.map((x) => x[1])).toFixed(2)})`;
 for (const name of Object.keys(builds)) {
-  const peak = median(res[`${name} peak`]);
-  const figs = SIZES.map((n) => median(res[`${name} n=${n}`]));
-  rows.push({ build: name, peak, sizes: Object.fromEntries(SIZES.map((n, i) => [n, figs[i]])), all: Object.fromEntries(Object.entries(res).filter(([key]) => key.startsWith(name))) });
-  console.log(`| ${name === "plain" ? "plain (canonical, default)" : "FMA (TESSERA_GEMM=fma)"} | ${peak.toFixed(2)} | ${figs.map((f) => f.toFixed(2)).join(" | ")} | ${(figs.at(-1) / peak * 100).toFixed(0)}% |`);
+  const peak = res[`${name} peak`];
+  const figs = SIZES.map((n) => res[`${name} n=${n}`]);
+  // the ratio rep by rep (peak and kernel measured side by side), then its median
+  const ratio = (i) => median(figs.at(-1).map((x, r) => x[i] / peak[r][i])) * 100;
+  rows.push({ build: name, peak: median(peak.map((x) => x[0])), peakCpu: median(peak.map((x) => x[1])), sizes: Object.fromEntries(SIZES.map((n, i) => [n, median(figs[i].map((x) => x[0]))])), ratio: ratio(0) / 100, ratioCpu: ratio(1) / 100, all: Object.fromEntries(Object.entries(res).filter(([key]) => key.startsWith(name))) });
+  console.log(`| ${name === "plain" ? "plain (canonical, default)" : "FMA (TESSERA_GEMM=fma)"} | ${fig(peak)} | ${figs.map(fig).join(" | ")} | ${ratio(0).toFixed(0)}% (${ratio(1).toFixed(0)}%) |`);
 }
 if (native) console.log(`| C naive i-k-j, gcc -O3 -march=native | | ${native.map((r) => r.gflops.toFixed(2)).join(" | ")} | |`);
 if (argv.includes("--json")) console.log(JSON.stringify({ sizes: SIZES, reps: REPS, rows, native, cpuShare }));

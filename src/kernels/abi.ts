@@ -347,7 +347,7 @@ export const G = {
 export const GEMM_WORDS = 17;
 export const GEMM_MAGIC = 0x6e33a7c1;
 /**
- * Scratch bytes a GEMM record must give (the kernel's packed A block, B panel and an edge tile: 96×256 and
- * 256×512 elements, see assembly/abi.ts).
+ * Scratch bytes a GEMM record must give (the kernel's packed A block, B panel and an edge tile: 96×512 and
+ * 512×512 elements, 2.4 MiB; see assembly/abi.ts).
  */
-export const GEMM_SCRATCH_BYTES = 1245696;
+export const GEMM_SCRATCH_BYTES = 2490880;
