@@ -136,11 +136,13 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
       if (!coordinator) {
         file = opts.rendezvousFile ?? defaultRendezvousPath(info);
         nonce = newNonce();
+        // the handlers first: a signal that comes as soon as the file is there must find them installed
+        // (a signal with no handler yet ends the process at once, leaving the file and its token behind)
+        cleanup.push(removeOnExit(file, nonce));
         writeRendezvousFile(file, {
           version: 1, job: info.jobId, step: info.stepId, size: info.size, host: server.host, port: server.port, token,
           nonce, created: Date.now(), pid: process.pid, hostname: hostname(),
         });
-        cleanup.push(removeOnExit(file, nonce));
       }
       const others = Array.from({ length: info.size - 1 }, (_, i) => i + 1);
       await world.waitLinks(others, deadline, (missing) =>
