@@ -7,9 +7,9 @@
 import { TesseraError } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
-import { GEMM_AREA_BYTES, GemmTasks } from "../worker/gemm-task.js";
-import { BuiltinBlockTasks, isBuiltinBlocks } from "../worker/map-blocks-task.js";
-import { ProgramTasks, type ExecContext } from "../worker/program-task.js";
+import { GEMM_AREA_BYTES } from "../worker/gemm-task.js";
+import type { ExecContext } from "../worker/program-task.js";
+import { syncTasks, type SyncTasks } from "../worker/sync-tasks.js";
 import { bindLayer } from "./bind.js";
 import { ChunkStore } from "./chunk-store.js";
 import { Heap, type Allocator } from "./heap.js";
@@ -67,7 +67,7 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
   try {
     const collector = new OutputCollector(plan, memory, c.heap.views === true);
     const run = new PlanRun(new TaskGraph(plan), memory, { onOutput: (b, k) => collector.onOutput(b, k) });
-    const runners = new Map<number, ProgramTasks | GemmTasks | BuiltinBlockTasks>();
+    const runners = new Map<number, SyncTasks>();
     run.start();
     // one task at a time: each chunk's memory is back before the next is made
     for (let b = run.next(() => 1); b; b = run.next(() => 1)) {
@@ -75,11 +75,9 @@ export function runInThread(c: EagerContext, bound: BoundPlan): EagerResult[] {
       let r = runners.get(b.layer);
       if (!r) {
         const spec = bindLayer(plan, layer, memory);
-        if (spec.kind === "program") r = new ProgramTasks(spec, c);
-        else if (spec.kind === "gemm") r = new GemmTasks(spec, c);
-        else if (spec.kind === "mapBlocks" && isBuiltinBlocks(spec)) r = new BuiltinBlockTasks(spec, c);
-        else throw new Error(`internal: a ${spec.kind} layer cannot run in-thread`);
-        runners.set(b.layer, r);
+        const tasks = syncTasks(spec, c);
+        if (!tasks) throw new Error(`internal: a ${spec.kind} layer cannot run in-thread`);
+        runners.set(b.layer, (r = tasks));
       }
       run.begin(b);
       r.run(b.start, b.end);

@@ -5,13 +5,13 @@
  */
 import { parentPort } from "node:worker_threads";
 import { instantiateKernels } from "../kernels/wasm.js";
-import { BuiltinBlockTasks, MapBlocksTasks, isBuiltinBlocks, type BlockAdapter } from "./map-blocks-task.js";
-import type { FromWorker, ToWorker } from "./messages.js";
-import { GemmTasks } from "./gemm-task.js";
-import { ProgramTasks, type ExecContext } from "./program-task.js";
+import { MapBlocksTasks, type BlockAdapter } from "./map-blocks-task.js";
+import type { FromWorker, StorageTaskSpec, ToWorker } from "./messages.js";
+import type { ExecContext } from "./program-task.js";
 import { StorageTasks } from "./storage-task.js";
+import { syncTasks, type SyncTasks } from "./sync-tasks.js";
 
-type Runner = { kind: "sync"; tasks: ProgramTasks | GemmTasks | BuiltinBlockTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
+type Runner = { kind: "sync"; tasks: SyncTasks } | { kind: "async"; tasks: MapBlocksTasks | StorageTasks };
 
 export function serveTasks(adapter: BlockAdapter): void {
   if (!parentPort) throw new Error("tessera's worker must run in a worker thread");
@@ -38,17 +38,14 @@ export function serveTasks(adapter: BlockAdapter): void {
       case "layer":
         // a spec that cannot run (a program too large) fails its first batch, not the thread
         try {
+          const sync = syncTasks(m.spec, ctx!);
           runners.set(
             m.spec.layer,
-            m.spec.kind === "program"
-              ? { kind: "sync", tasks: new ProgramTasks(m.spec, ctx!) }
-              : m.spec.kind === "gemm"
-                ? { kind: "sync", tasks: new GemmTasks(m.spec, ctx!) }
-                : m.spec.kind === "mapBlocks" && isBuiltinBlocks(m.spec)
-                  ? { kind: "sync", tasks: new BuiltinBlockTasks(m.spec, ctx!) }
-                  : m.spec.kind === "mapBlocks"
-                    ? { kind: "async", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) }
-                : { kind: "async", tasks: new StorageTasks(m.spec, ctx!) },
+            sync
+              ? { kind: "sync", tasks: sync }
+              : m.spec.kind === "mapBlocks"
+                ? { kind: "async", tasks: new MapBlocksTasks(m.spec, ctx!, adapter, m.arena) }
+                : { kind: "async", tasks: new StorageTasks(m.spec as StorageTaskSpec, ctx!) },
           );
         } catch (e) {
           runners.delete(m.spec.layer);
