@@ -5,8 +5,8 @@
  */
 import { invalid, show } from "../../errors.js";
 import { ChunkedArray } from "../chunked.js";
-import { computeEager } from "../eager.js";
-import { NDArray, fromRawResult } from "../ndarray.js";
+import { NDArray } from "../ndarray.js";
+import { resultOf } from "../products.js";
 import { singularValues } from "../tsqr.js";
 import type { AnyArray } from "../any-array.js";
 import type { NormResult } from "./norm.js";
@@ -23,7 +23,5 @@ export function singularValueNorm(x: AnyArray, ord: SingularValueOrd, rowAxis: n
   let r: ChunkedArray = ord === 2 ? s.max() : ord === -2 ? s.min() : s.sum();
   if (x.dtype === "float32") r = r.astype("float32");
   if (keepdims) r = r.reshape([1, 1]);
-  if (x instanceof ChunkedArray) return r;
-  const [v] = computeEager([{ node: r.node, chunks: r.shape.map((n) => [n]) }]);
-  return typeof v === "object" ? fromRawResult(v) : (v as number);
+  return resultOf({ node: r.node, chunks: r.chunks }, [x]) as NormResult;
 }
