@@ -35,12 +35,13 @@ export type ErrorCode =
   | "CANCELLED"
   | "CLIENT_CLOSED"
   | "CLUSTER_CLOSED"
-  | "TIMEOUT";
+  | "TIMEOUT"
+  | "SLURM_FAILED";
 
 /** Every code, for checks at boundaries (a worker's error crossing to the main thread keeps its code). */
 export const ERROR_CODES: readonly ErrorCode[] = [
   "INVALID_ARGUMENT", "INVALID_SHAPE", "INVALID_CHUNKS", "INVALID_AXIS", "INDEX_ERROR", "INVALID_DTYPE", "SHAPE_MISMATCH", "DTYPE_MISMATCH", "EMPTY_REDUCTION", "TOO_LARGE", "TASK_FAILED", "WORKER_DIED", "ABORTED", "KERNEL_FAILED", "RELEASED", "GRAPH_MISMATCH", "RANK_LOST", "AUTH_FAILED", "RENDEZVOUS_FAILED", "COMM_TIMEOUT", "COLLECTIVE_MISMATCH", "WORLD_CLOSED", "IO_ERROR", "FORMAT_ERROR", "DTYPE_OVERFLOW", "ALREADY_EXISTS", "NOT_FOUND",
-  "KILLED_WORKER", "WORKER_LOST", "CANCELLED", "CLIENT_CLOSED", "CLUSTER_CLOSED", "TIMEOUT",
+  "KILLED_WORKER", "WORKER_LOST", "CANCELLED", "CLIENT_CLOSED", "CLUSTER_CLOSED", "TIMEOUT", "SLURM_FAILED",
 ];
 
 export const isErrorCode = (c: unknown): c is ErrorCode => typeof c === "string" && (ERROR_CODES as readonly string[]).includes(c);

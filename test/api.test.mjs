@@ -16,6 +16,7 @@ const EXPORTS = [
   "LocalCluster",
   "NDArray",
   "Slice",
+  "SlurmCluster",
   "TesseraError",
   "ValidationError",
   "arange",
@@ -144,6 +145,12 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   assert.type(tessera.Client.connect, "function");
   assert.type(tessera.Client.prototype[Symbol.asyncDispose], "function");
   assert.type(tessera.LocalCluster.prototype[Symbol.asyncDispose], "function");
+  const sc = members(tessera.SlurmCluster);
+  // (private: activeIds jobOf jobsFor poll pollOnce release reportWaiting scaleJobs submit update wanted workerEvent; @internal: grow requested retire)
+  assert.equal(sc.methods, ["activeIds", "adapt", "close", "grow", "jobOf", "jobScript", "jobsFor", "poll", "pollOnce", "release", "reportWaiting", "requested", "retire", "scale", "scaleJobs", "submit", "update", "waitForWorkers", "wanted", "workerEvent"]);
+  assert.equal(sc.getters, ["address", "jobs", "workers"]);
+  assert.type(tessera.SlurmCluster.start, "function");
+  assert.type(tessera.SlurmCluster.prototype[Symbol.asyncDispose], "function");
   const f = members(tessera.Future);
   assert.equal(f.methods, ["abort", "cancel", "done", "exception", "fail", "result", "settle", "settled", "toString"]);
   assert.equal(f.getters, ["status"]);

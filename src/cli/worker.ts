@@ -10,6 +10,8 @@ import { runWorker } from "../cluster/worker.js";
 import { workerToken } from "../cluster/token.js";
 import { TesseraError } from "../errors.js";
 import { kernelMemoryLimit, maxWorkers } from "../scheduler/engine.js";
+import { parseDuration } from "../sizes.js";
+import { runWorkerGroup } from "./worker-group.js";
 
 export const WORKER_USAGE = `usage: node dist/worker.js --scheduler ws://HOST:PORT [options]   (or: tessera worker ...)
 
@@ -29,6 +31,8 @@ options:
   --lifetime-stagger T a random part of T added to or taken from the lifetime (workers started
                        together do not all leave at once)
   --name NAME          a name for logs and cluster.workers
+  --nworkers N         run N worker processes (named NAME-0 ... NAME-(N-1)), each with --nthreads
+                       threads: a batch job's workers (SlurmCluster's processes); default 1
   --interface I        network interface (name or address) other workers reach this one on
                        (default: the one it reaches the scheduler from)
   -h, --help           this help`;
@@ -46,13 +50,17 @@ export interface WorkerArgs {
   interface?: string;
   lifetimeMs?: number;
   lifetimeStaggerMs?: number;
+  /** worker processes to run (--nworkers) */
+  workers: number;
 }
 
-/** A duration: seconds, or a number with s, m or h (dask-jobqueue's "55m"). */
-export function parseDuration(v: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|)\s*$/.exec(v);
-  if (!m) throw new UsageError(`${what} ${JSON.stringify(v)} must be a duration: seconds, or with s, m or h (90s, 55m, 2h)`);
-  return Math.round(Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600 }[m[2] as "" | "s" | "m" | "h"] * 1000);
+/** A duration in ms: seconds, or a number with s, m or h (dask-jobqueue's "55m"). */
+function durationMs(v: string, what: string): number {
+  try {
+    return Math.round(parseDuration(v, what) * 1000);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 export function parseWorkerArgs(argv: string[], env: Record<string, string | undefined> = process.env): WorkerArgs {
@@ -106,11 +114,18 @@ export function parseWorkerArgs(argv: string[], env: Record<string, string | und
       case "--name":
         a.name = value();
         break;
+      case "--nworkers": {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1 || n > 256) throw new UsageError(`--nworkers ${JSON.stringify(v)} must be an integer from 1 to 256`);
+        a.workers = n;
+        break;
+      }
       case "--lifetime":
-        a.lifetimeMs = parseDuration(value(), "--lifetime");
+        a.lifetimeMs = durationMs(value(), "--lifetime");
         break;
       case "--lifetime-stagger":
-        a.lifetimeStaggerMs = parseDuration(value(), "--lifetime-stagger");
+        a.lifetimeStaggerMs = durationMs(value(), "--lifetime-stagger");
         break;
       case "--interface":
         a.interface = value();
@@ -119,11 +134,11 @@ export function parseWorkerArgs(argv: string[], env: Record<string, string | und
         throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
-  if (a.help) return { help: true, scheduler: "", threads: 1, deathTimeoutMs: 60_000 };
+  if (a.help) return { help: true, scheduler: "", threads: 1, deathTimeoutMs: 60_000, workers: 1 };
   if (!a.scheduler) throw new UsageError("--scheduler ws://host:port is required");
   const slurm = Number(env.SLURM_CPUS_PER_TASK);
   const threads = a.threads ?? (Number.isInteger(slurm) && slurm > 0 ? Math.min(slurm, maxWorkers()) : Math.max(1, availableParallelism()));
-  return { ...a, scheduler: a.scheduler, threads, deathTimeoutMs: a.deathTimeoutMs ?? 60_000, help: false };
+  return { ...a, scheduler: a.scheduler, threads, deathTimeoutMs: a.deathTimeoutMs ?? 60_000, workers: a.workers ?? 1, help: false };
 }
 
 export async function workerMain(argv: string[]): Promise<number> {
@@ -141,6 +156,7 @@ export async function workerMain(argv: string[]): Promise<number> {
     console.error(`tessera worker: ${code}${(e as Error).message}`);
     return 2;
   }
+  if (a.workers > 1) return runWorkerGroup(argv, a.workers, a.name ?? "worker");
   if (a.memoryLimit) process.env.TESSERA_KERNEL_MEMORY = a.memoryLimit;
   try {
     return await runWorker({

@@ -93,6 +93,7 @@
  * scheduler now: arguments that are futures travel through it); tests across network namespaces.
  */
 export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
+export { SlurmCluster, type SlurmClusterOptions, type SlurmJob, type ScaleRequest } from "./slurm/slurm-cluster.js";
 export { Client, type ClusterLike, type ClusterComputeOptions, type ComputedValue } from "./client.js";
 export { Future, wait, asCompleted, type FutureStatus, type ReturnWhen } from "./future.js";
 export { Scheduler, type SchedulerOptions, type WorkerInfo } from "./scheduler.js";

@@ -10,6 +10,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ClusterError, invalid, show } from "../errors.js";
 import { maxWorkers } from "../scheduler/engine.js";
+import { parseSize } from "../sizes.js";
 import { Adaptive, type Adaptable, type AdaptOptions } from "./adaptive.js";
 import { Scheduler, type WorkerInfo } from "./scheduler.js";
 import { TOKEN_ENV } from "./token.js";
@@ -91,9 +92,7 @@ export class LocalCluster implements Adaptable {
     const workers = count(opts.workers, "workers", Math.min(4, cores));
     const threads = count(opts.threadsPerWorker, "threadsPerWorker", Math.max(1, Math.floor(cores / Math.max(1, workers))));
     if (threads < 1) throw invalid("INVALID_ARGUMENT", "threadsPerWorker must be at least 1");
-    if (opts.memoryLimit !== undefined && typeof opts.memoryLimit !== "number" && typeof opts.memoryLimit !== "string") {
-      throw invalid("INVALID_ARGUMENT", `memoryLimit ${show(opts.memoryLimit)} must be bytes or a size such as "2GiB"`);
-    }
+    if (opts.memoryLimit !== undefined) parseSize(opts.memoryLimit, "memoryLimit");
     for (const k of ["deathTimeout", "lifetime", "lifetimeStagger"] as const) {
       const v = opts[k];
       if (v !== undefined && !(typeof v === "number" && v >= 0 && Number.isFinite(v) && (k !== "deathTimeout" || v > 0))) throw invalid("INVALID_ARGUMENT", `${k} ${show(v)} must be a number of seconds`);
@@ -131,7 +130,7 @@ export class LocalCluster implements Adaptable {
   private spawnOne(): void {
     const o = this.opts;
     const args = [WORKER_SCRIPT, "--scheduler", this.address, "--nthreads", String(this.threadsPerWorker), "--name", `local-${++this.spawned}`];
-    if (o.memoryLimit !== undefined) args.push("--memory-limit", String(o.memoryLimit));
+    if (o.memoryLimit !== undefined) args.push("--memory-limit", String(parseSize(o.memoryLimit, "memoryLimit")));
     if (o.deathTimeout !== undefined) args.push("--death-timeout", String(o.deathTimeout));
     if (o.lifetime !== undefined) args.push("--lifetime", String(o.lifetime));
     if (o.lifetimeStagger !== undefined) args.push("--lifetime-stagger", String(o.lifetimeStagger));

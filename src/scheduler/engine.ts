@@ -9,6 +9,7 @@ import { invalid, show } from "../errors.js";
 import { createSharedMemory, kernelModule } from "../kernels/wasm.js";
 import type { RankComm } from "./ranks.js";
 import { Heap, MAX_KERNEL_BYTES } from "./heap.js";
+import { parseSize } from "../sizes.js";
 import { WorkerPool } from "./pool.js";
 
 /** Bytes below which the heap never allocates (kept clear of any static data of the kernels). */
@@ -45,9 +46,7 @@ export function checkWorkers(n: unknown, what = "workers"): number {
 export function kernelMemoryLimit(env: Record<string, string | undefined> = process.env): number {
   const v = env.TESSERA_KERNEL_MEMORY;
   if (v === undefined || v === "") return MAX_KERNEL_BYTES;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(|B|KiB|MiB|GiB|KB|MB|GB)\s*$/.exec(v);
-  const unit = { "": 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, KB: 1e3, MB: 1e6, GB: 1e9 }[m?.[2] ?? ""] ?? NaN;
-  const bytes = m ? Math.floor(Number(m[1]) * unit) : NaN;
+  const bytes = parseSize(v, "TESSERA_KERNEL_MEMORY");
   if (!(bytes >= 16 * 2 ** 20) || bytes > MAX_KERNEL_BYTES) {
     throw invalid("INVALID_ARGUMENT", `TESSERA_KERNEL_MEMORY ${show(v)} must be a size from 16MiB to 4GiB (bytes, or with a unit: 512MiB, 2GiB)`);
   }
