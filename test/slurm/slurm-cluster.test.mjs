@@ -84,7 +84,7 @@ if (why) {
 
   test("scale(2): two jobs through sbatch; a compute stays pending while they queue, then finishes with the local bits; close() leaves no job", async () => {
     // a job that takes every CPU of the node holds ours back in the queue
-    const blocker = (await sh("sbatch", "--parsable", "-c", "8", "-t", "00:05:00", "-o", "/dev/null", "--wrap", "sleep 120")).trim();
+    const blocker = (await sh("sbatch", "--parsable", "-c", process.env.TESSERA_SLURM_CPUS ?? "8", "-t", "00:05:00", "-o", "/dev/null", "--wrap", "sleep 120")).trim();
     const { cluster, lines } = await open();
     const client = await Client.connect(cluster);
     let ids = [];
