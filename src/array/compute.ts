@@ -22,11 +22,16 @@ export interface ComputeOptions {
   progress?: boolean | ((e: ProgressEvent) => void);
   /** aborting it rejects compute() with an ABORTED error */
   signal?: AbortSignal;
+  /**
+   * "threads": this process's worker threads even while a cluster Client is the default (dask's
+   * `compute(scheduler="threads")`); absent: the default client's cluster if one is open, else this process
+   */
+  scheduler?: "threads";
 }
 
 export type ComputeResult = number | boolean | NDArray;
 
-const OPTION_KEYS = new Set(["workers", "progress", "signal"]);
+const OPTION_KEYS = new Set(["workers", "progress", "signal", "scheduler"]);
 
 /** The worker threads' entry module (it gives mapBlocks functions their NDArrays). */
 export const WORKER_ENTRY = new URL("./worker-entry.js", import.meta.url);
@@ -35,7 +40,7 @@ export function checkComputeOptions(opts: unknown): ComputeOptions {
   if (opts === undefined) return {};
   if (opts === null || typeof opts !== "object") throw invalid("INVALID_ARGUMENT", `compute options ${show(opts)} must be an object`);
   for (const k of Object.keys(opts)) {
-    if (!OPTION_KEYS.has(k)) throw invalid("INVALID_ARGUMENT", `compute has no option ${show(k)}; it takes workers, progress, signal`);
+    if (!OPTION_KEYS.has(k)) throw invalid("INVALID_ARGUMENT", `compute has no option ${show(k)}; it takes workers, progress, signal, scheduler`);
   }
   const o = opts as ComputeOptions;
   if (o.progress !== undefined && typeof o.progress !== "boolean" && typeof o.progress !== "function") {
@@ -45,6 +50,9 @@ export function checkComputeOptions(opts: unknown): ComputeOptions {
     throw invalid("INVALID_ARGUMENT", `signal ${show(o.signal)} must be an AbortSignal`);
   }
   if (o.workers !== undefined) checkWorkers(o.workers);
+  if (o.scheduler !== undefined && o.scheduler !== "threads") {
+    throw invalid("INVALID_ARGUMENT", `scheduler ${show(o.scheduler)} must be "threads" (this process, even while a cluster client is the default)`);
+  }
   return o;
 }
 
@@ -55,7 +63,7 @@ export async function computeMany(arrays: ChunkedArray[], options?: ComputeOptio
 
 /** Computes `node` on `chunks` and keeps the result in the engine's memory: a stored node read in place later. */
 export async function persistNode(node: Node, chunks: Chunks, options?: ComputeOptions): Promise<StoredNode> {
-  const backend = defaultBackend.get();
+  const backend = options?.scheduler === "threads" ? null : defaultBackend.get();
   if (backend) {
     // kept where the default backend computes (a cluster: on its workers)
     const opts = checkComputeOptions(options);
@@ -78,7 +86,7 @@ async function run(outputs: OutputRequest[], options?: ComputeOptions): Promise<
   const bar = opts.progress === true ? progressBar(process.stderr) : null;
   const onProgress = typeof opts.progress === "function" ? opts.progress : bar?.update;
   try {
-    const backend = defaultBackend.get();
+    const backend = opts.scheduler === "threads" ? null : defaultBackend.get();
     if (backend && !outputs.some((o) => o.persist || o.sink)) return await backend.computeOutputs(outputs, { signal: opts.signal, onProgress });
     const req = { lower: (hashInputs: boolean) => lower(outputs, { hashInputs }) };
     return await computeOnEngine(WORKER_ENTRY, req, { workers: opts.workers, signal: opts.signal, onProgress });

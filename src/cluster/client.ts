@@ -68,11 +68,21 @@ export class Client implements ComputeBackend {
     this.owned = owned;
   }
 
-  /** A client on a cluster's scheduler, or on a scheduler of its own (options: host, port, token...). */
-  static async connect(target: ClusterLike | SchedulerOptions = {}): Promise<Client> {
-    if (target && typeof target === "object" && "scheduler" in target && target.scheduler instanceof Scheduler) return new Client(target.scheduler, false);
-    if (target === null || typeof target !== "object") throw invalid("INVALID_ARGUMENT", `Client.connect takes a cluster or scheduler options, got ${show(target)}`);
-    return new Client(await Scheduler.start(target as SchedulerOptions), true);
+  /**
+   * A client on a cluster's scheduler, or on a scheduler of its own (options: host, port, token...). As in
+   * dask, it becomes the default at once (a plain `x.compute()` runs on its cluster until it closes) unless
+   * `{ asDefault: false }`; `compute({ scheduler: "threads" })` still runs in this process.
+   */
+  static async connect(target: ClusterLike | SchedulerOptions = {}, opts: { asDefault?: boolean } = {}): Promise<Client> {
+    if (opts === null || typeof opts !== "object" || Object.keys(opts).some((k) => k !== "asDefault") || (opts.asDefault !== undefined && typeof opts.asDefault !== "boolean")) {
+      throw invalid("INVALID_ARGUMENT", `Client.connect options ${show(opts)} take only asDefault (a boolean)`);
+    }
+    let client: Client;
+    if (target && typeof target === "object" && "scheduler" in target && target.scheduler instanceof Scheduler) client = new Client(target.scheduler, false);
+    else if (target === null || typeof target !== "object") throw invalid("INVALID_ARGUMENT", `Client.connect takes a cluster or scheduler options, got ${show(target)}`);
+    else client = new Client(await Scheduler.start(target as SchedulerOptions), true);
+    if (opts.asDefault !== false) client.asDefault();
+    return client;
   }
 
   /** ws://host:port of the scheduler (what workers are given). */

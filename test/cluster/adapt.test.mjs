@@ -22,7 +22,7 @@ test("adapt grows from 0 for a compute and shrinks back to the minimum once idle
     const f = client.compute(y);
     await until(() => cluster.workers.length > 0, 20_000, "a worker started for the waiting compute");
     track();
-    sameBits(await f.result({ timeout: 60_000 }), await x.add(1).sum().compute(), "computed on adaptive workers");
+    sameBits(await f.result({ timeout: 60_000 }), await x.add(1).sum().compute({ scheduler: "threads" }), "computed on adaptive workers");
     assert.ok(spawned.length <= 2, `at most the maximum (${spawned.length} started)`);
     await until(() => cluster.pids.length === 0, 15_000, "idle workers retired down to the minimum");
     assert.is(cluster.workers.length, 0);

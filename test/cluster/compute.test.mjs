@@ -54,30 +54,42 @@ test("results equal a local compute bit for bit", async () => {
     const f = env.client.compute(a);
     const got = await f.result();
     assert.is(f.status, "finished", what);
-    sameBits(got, await a.compute(), what);
+    sameBits(got, await a.compute({ scheduler: "threads" }), what);
   }
 });
 
 test("a locally persisted array as input, and several outputs in one plan", async () => {
-  const p = await x.add(data).persist();
+  const p = await x.add(data).persist({ scheduler: "threads" });
   const outs = [p.min(), p.max(), p.mul(3).sum({ axis: 1 })];
   const fs = env.client.compute(outs);
   assert.is(fs.length, 3);
   const got = await env.client.gather(fs);
-  const local = await compute(...outs);
+  const local = await compute(...outs, { scheduler: "threads" });
   got.forEach((g, i) => sameBits(g, local[i], `output ${i}`));
 });
 
-test("asDefault: plain compute() runs on the cluster while the client is open", async () => {
+test("a client is the default once connected (as in dask): plain compute() runs on the cluster while it is open", async () => {
   const pidOf = (a) => a.mapBlocks((b) => b.mul(0).add(process.pid), { trace: false }).max();
   const client = await Client.connect(env.cluster);
-  client.asDefault();
   const there = await pidOf(x).compute();
   assert.ok(env.cluster.pids.includes(there), `computed by worker process ${there}`);
+  assert.is(await pidOf(x).compute({ scheduler: "threads" }), process.pid, "scheduler: threads runs in this process");
   sameBits(await x.mapBlocks((b) => b.sqrt(), { trace: false }).sum().compute(), await env.client.compute(x.sqrt().sum()).result(), "the same values");
   await client.close();
   await client.close(); // safe twice
   assert.is(await pidOf(x).compute(), process.pid, "back in this process once the client closed");
+  const quiet = await Client.connect(env.cluster, { asDefault: false });
+  assert.is(await pidOf(x).compute(), process.pid, "asDefault: false leaves compute() here");
+  quiet.asDefault();
+  assert.ok(env.cluster.pids.includes(await pidOf(x).compute()), "until asDefault()");
+  await quiet.close();
+  await Client.connect(env.cluster, { asDefult: true }).then(() => assert.unreachable(), (e) => assert.match(e.message, /asDefault/));
+  try {
+    await x.sum().compute({ scheduler: "processes" });
+    assert.unreachable();
+  } catch (e) {
+    assert.match(e.message, /scheduler "processes" must be "threads"/);
+  }
 });
 
 test("a compute waits, pending, for its first worker; a worker started by hand joins and computes it", async () => {
@@ -88,7 +100,7 @@ test("a compute waits, pending, for its first worker; a worker started by hand j
     await sleep(500);
     assert.is(f.status, "pending");
     w = startWorker(["--scheduler", client.address, "--nthreads", "1"], { TESSERA_TOKEN: client.scheduler.token });
-    sameBits(await f.result({ timeout: 30_000 }), await x.add(1).sum().compute(), "computed by the late worker");
+    sameBits(await f.result({ timeout: 30_000 }), await x.add(1).sum().compute({ scheduler: "threads" }), "computed by the late worker");
     assert.is(f.status, "finished");
     assert.is(client.workers.length, 1);
   } finally {

@@ -15,7 +15,7 @@ test("a worker reaching its lifetime mid-compute hands its chunks off and leaves
       while (Date.now() - t < 100);
       return b.add(1);
     }, { trace: false }).sum({ axis: 0 });
-    const expected = await x.add(1).sum({ axis: 0 }).compute(); // the same bits as mapBlocks(b => b.add(1))
+    const expected = await x.add(1).sum({ axis: 0 }).compute({ scheduler: "threads" }); // the same bits as mapBlocks(b => b.add(1))
     // 80 tasks of 100 ms, begun on one worker; a second joins and retires 2 s later, mid-compute (the
     // partials of the sums wait for the last task of their column)
     const f = client.compute(y);

@@ -31,7 +31,7 @@ const slowPlusOne = (x) =>
 test("a worker killed mid-compute (SIGKILL by PID): the lost chunks are recomputed, the result is the same bit for bit", async () => {
   const x = random.random([800, 600], { chunks: [100, 100], seed: 11 });
   const y = slowPlusOne(x);
-  const expected = await y.mean({ axis: 0 }).compute();
+  const expected = await y.mean({ axis: 0 }).compute({ scheduler: "threads" });
   const victim = env.cluster.workers[0];
   const before = env.cluster.scheduler.stats.tasksRecomputed;
   let killedAt = -1;
@@ -100,13 +100,13 @@ test("a task that kills 3 workers fails its compute with KILLED_WORKER naming it
   assert.is(s.exception()?.code, "KILLED_WORKER");
   await until(() => env.cluster.workers.length === 2, 20_000, "replacements joined");
   env.track();
-  sameBits(await env.client.compute(x.sum()).result(), await x.sum().compute(), "the cluster computes on");
+  sameBits(await env.client.compute(x.sum()).result(), await x.sum().compute({ scheduler: "threads" }), "the cluster computes on");
 });
 
 test("scale from 1 to 3 during a compute, then down to 1: the same result", async () => {
   const x = random.random([600, 600], { chunks: 100, seed: 13 });
   const y = slowPlusOne(x).std({ axis: 1 });
-  const expected = await y.compute();
+  const expected = await y.compute({ scheduler: "threads" });
   await env.cluster.scale(1);
   assert.is(env.cluster.workers.length, 1);
   const f = env.client.compute(y);

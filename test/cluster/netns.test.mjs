@@ -124,7 +124,7 @@ if (why && process.env.TESSERA_NETNS !== "1") {
       const bytes = Buffer.from(r.data, "base64");
       const got = new NDArray(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8), r.shape, "float64");
       const x = random.random([1200, 1200], { chunks: 300, seed: 77 });
-      sameBits(got, await x.add(x.T).mul(0.5).sum({ axis: 0 }).compute({ workers: 1 }), "across namespaces vs local");
+      sameBits(got, await x.add(x.T).mul(0.5).sum({ axis: 0 }).compute({ workers: 1, scheduler: "threads" }), "across namespaces vs local");
       // the far worker's share of the 11.5 MB of chunks, its outputs and the handshakes crossed the link
       const crossed = vethBytes() - before;
       assert.ok(crossed > 1e6, `only ${crossed} bytes crossed the veth`);

@@ -31,12 +31,12 @@ test("client.persist: the chunks stay on the workers; computes on them give the 
     ["sum", p.sum(), y.sum()],
     ["mean along axis 0", p.mean({ axis: 0 }), y.mean({ axis: 0 })],
     ["transposed with the original", p.T.sub(x.T).max({ axis: 1 }), y.T.sub(x.T).max({ axis: 1 })],
-  ]) sameBits(await env.client.compute(a).result(), await b.compute(), what);
+  ]) sameBits(await env.client.compute(a).result(), await b.compute({ scheduler: "threads" }), what);
   // the same persisted array read twice in one plan, and again later
-  sameBits(await env.client.compute(p.add(p).sum()).result(), await y.add(y).sum().compute(), "twice in one plan");
+  sameBits(await env.client.compute(p.add(p).sum()).result(), await y.add(y).sum().compute({ scheduler: "threads" }), "twice in one plan");
   // a local compute cannot read it
   try {
-    await p.sum().compute();
+    await p.sum().compute({ scheduler: "threads" });
     assert.unreachable("a local compute refuses it");
   } catch (e) {
     assert.is(e.code, "INVALID_ARGUMENT");
@@ -46,7 +46,7 @@ test("client.persist: the chunks stay on the workers; computes on them give the 
 
 test("a worker holding persisted chunks is killed: they are recomputed, the result is the same", async () => {
   const p = await env.client.persist(y);
-  const expected = await y.sum({ axis: 1 }).compute();
+  const expected = await y.sum({ axis: 1 }).compute({ scheduler: "threads" });
   sameBits(await env.client.compute(p.sum({ axis: 1 })).result(), expected, "before");
   const before = env.cluster.scheduler.stats.tasksRecomputed;
   const victim = env.cluster.workers[0];
@@ -65,7 +65,7 @@ test("a worker holding persisted chunks is killed while a compute reads them: th
     while (Date.now() - t < 25);
     return b.sqrt();
   }, { trace: false }).sum({ axis: 0 });
-  const expected = await slow(y).compute();
+  const expected = await slow(y).compute({ scheduler: "threads" });
   const victim = env.cluster.workers[1];
   let killed = false;
   const f = env.client.compute(slow(p), {

@@ -108,7 +108,7 @@ if (why) {
       const got = await f.result({ timeout: 60_000 });
       const firstResult = Date.now() - t0;
       assert.is(f.status, "finished");
-      sameBits(got, await y.compute({ workers: 1 }), "SlurmCluster vs local");
+      sameBits(got, await y.compute({ workers: 1, scheduler: "threads" }), "SlurmCluster vs local");
       await cluster.waitForWorkers(2, 30_000);
       assert.equal(cluster.workers.map((w) => w.name).sort(), ids.map((id) => `tessera-worker-${id}`).sort());
       for (const j of cluster.jobs) {
@@ -147,7 +147,7 @@ if (why) {
       const victim = ids[0];
       await sh("scancel", victim);
       const got = await f.result({ timeout: 90_000 });
-      sameBits(got, await y.compute({ workers: 1 }), "after a scancel vs local");
+      sameBits(got, await y.compute({ workers: 1, scheduler: "threads" }), "after a scancel vs local");
       assert.ok(cluster.scheduler.stats.workersLost >= 1, "no worker was lost");
       await until(() => cluster.jobs.length === 2 && !cluster.jobs.some((j) => j.id === victim), 30_000, "a job to replace the cancelled one");
       ids = [...new Set([...ids, ...cluster.jobs.map((j) => j.id)])];
@@ -172,7 +172,7 @@ if (why) {
       assert.equal(names, ids.flatMap((id) => [`tessera-worker-${id}-0`, `tessera-worker-${id}-1`]).sort());
       for (const w of cluster.workers) assert.is(w.threads, 1);
       const x = random.random([300, 300], { chunks: 60, seed: 9 });
-      sameBits(await client.compute(x.sum({ axis: 0 })).result(), await x.sum({ axis: 0 }).compute({ workers: 1 }), "2 jobs of 2 workers vs local");
+      sameBits(await client.compute(x.sum({ axis: 0 })).result(), await x.sum({ axis: 0 }).compute({ workers: 1, scheduler: "threads" }), "2 jobs of 2 workers vs local");
       await cluster.scale({ jobs: 1 });
       const newest = String(Math.max(...ids.map(Number)));
       await until(async () => !(await active(ids)).includes(newest), 40_000, "the newest job to end");

@@ -80,7 +80,7 @@ test("a job killed at its walltime mid-compute: the result keeps its bits and th
     await until(() => done >= 2, 30_000, "the compute to start");
     const victim = fake.submitted[0];
     fake.end(victim);
-    sameBits(await f.result({ timeout: 60_000 }), await y.compute({ workers: 1 }), "after a walltime vs local");
+    sameBits(await f.result({ timeout: 60_000 }), await y.compute({ workers: 1, scheduler: "threads" }), "after a walltime vs local");
     await until(() => fake.submitted.length === 3, 10_000, "a job to replace the one that timed out");
     assert.ok(lines.some((l) => l === `tessera: job ${victim} ended (TIMEOUT)`), lines.join("\n"));
     await cluster.waitForWorkers(2, 30_000);
@@ -124,7 +124,7 @@ test("adapt() grows in whole jobs while work waits and retires whole idle jobs, 
       return b.add(1);
     }).sum();
     const got = await client.compute(y).result({ timeout: 60_000 });
-    sameBits(got, await y.compute({ workers: 1 }), "adaptive vs local");
+    sameBits(got, await y.compute({ workers: 1, scheduler: "threads" }), "adaptive vs local");
     assert.ok(fake.submitted.length >= 1 && fake.submitted.length <= 2, `submitted ${fake.submitted.length} jobs for one compute`);
     for (const w of cluster.workers) assert.match(w.name, /^tessera-worker-\d+-[01]$/);
     await until(() => cluster.jobs.length === 0 && cluster.workers.length === 0, 20_000, "the idle jobs to be let go");
