@@ -1,5 +1,6 @@
 // The cluster's benchmark (issue 11, "Performance"): the tutorial pipeline on a LocalCluster of 2 worker
-// processes x 1 thread beside the same compute in one process (2 worker threads) and dask distributed's
+// processes x 1 thread beside the same compute in one process (2 worker threads), under 2 ranks
+// (`run.js --np 2 --workers 1`, the SPMD mode the cluster should match within 15%) and dask distributed's
 // LocalCluster (2 workers x 1 thread), interleaved, medians of --reps.
 //
 //   node bench/cluster.mjs [--n 20000] [--chunk 2000] [--reps 3] [--cases a,b] [--no-dask] [--out cluster]
@@ -36,7 +37,7 @@ async function quiet() {
   return { load: os.loadavg()[0], contended: os.loadavg()[0] > loadMax };
 }
 
-const engines = ["local", "cluster", ...(dask ? ["dask-distributed"] : [])];
+const engines = ["local", "cluster", "ranks", ...(dask ? ["dask-distributed"] : [])];
 const runs = [];
 for (const { item: [kase, engine], rep } of interleave(cases.flatMap((c) => engines.map((e) => [c, e])), reps)) {
   let r;
@@ -69,6 +70,16 @@ const md = [
   "| case | engine | seconds | cluster start (s) | peak RSS, process tree (MiB) | result | contended runs |",
   "|---|---|---:|---:|---:|---|---:|",
   ...rows.map((r) => `| ${r.case} | ${r.engine} | ${r.seconds.toFixed(3)} | ${Number.isFinite(r.startSeconds) ? r.startSeconds.toFixed(2) : ""} | ${Math.round(r.peakRssMiB)} | ${r.results.join(", ")} | ${r.contended} |`),
+  "",
+  "Ratios (same run): cluster / ranks is the cluster's cost beside the SPMD mode (target within 1.15); dask / cluster is how many times faster than dask distributed (target >= 10).",
+  "",
+  "| case | cluster / ranks | cluster / local | dask distributed / cluster |",
+  "|---|---:|---:|---:|",
+  ...cases.map((kase) => {
+    const s = (e) => rows.find((r) => r.case === kase && r.engine === e)?.seconds;
+    const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? (a / b).toFixed(2) : "");
+    return `| ${kase} | ${ratio(s("cluster"), s("ranks"))} | ${ratio(s("cluster"), s("local"))} | ${ratio(s("dask-distributed"), s("cluster"))} |`;
+  }),
 ].join("\n");
 console.log(md);
 mkdirSync(join(here, "results"), { recursive: true });
