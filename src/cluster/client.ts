@@ -17,7 +17,8 @@ import type { ClusterStore } from "./cluster-store.js";
 import type { ProgressEvent } from "../scheduler/run-on-pool.js";
 import type { RawArray, RunResult } from "../scheduler/results.js";
 import { Future } from "./future.js";
-import { Scheduler, type SchedulerOptions, type WorkerInfo } from "./scheduler.js";
+import { Scheduler, type SchedulerOptions } from "./scheduler.js";
+import type { WorkerInfo } from "./worker-registry.js";
 import { decodeValue, encodeValue } from "./values.js";
 
 /** Anything with a scheduler: LocalCluster (and SlurmCluster). */

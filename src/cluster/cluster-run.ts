@@ -20,11 +20,9 @@ import type { RunResult } from "../scheduler/results.js";
 import type { ProgressEvent } from "../scheduler/run-on-pool.js";
 import { ClusterStore, type ResidentChunks } from "./cluster-store.js";
 import { RunData } from "./run-data.js";
-import { RunIndex } from "./run-index.js";
+import { BatchTransfers, NOBODY, RunChunks } from "./run-chunks.js";
 
-/** Where a chunk is held: by the scheduler (an input), by no one, or by a worker id (>= 1). */
-export const SCHEDULER = 0;
-export const NOBODY = -1;
+export { NOBODY, SCHEDULER } from "./run-chunks.js";
 /** The queue of tasks any worker may take. */
 const ANY = 0;
 
@@ -78,21 +76,12 @@ export interface RunCallbacks {
   onProgress?(e: ProgressEvent): void;
 }
 
-export class ClusterRun extends RunIndex implements ResidentChunks {
+export class ClusterRun extends RunChunks implements ResidentChunks {
   // per task
   readonly state: Uint8Array;
   readonly batchOf: Int32Array;
   readonly pending: Int32Array;
   readonly suspicious: Uint8Array;
-  // per chunk
-  readonly writersLeft: Int32Array;
-  readonly readersLeft: Int32Array;
-  readonly holder: Int32Array;
-  readonly copies = new Map<number, number[]>();
-  /** 1: released everywhere (its bytes exist nowhere) */
-  readonly gone: Uint8Array;
-  /** 1: an output chunk not gathered yet (it counts as one more read); 2: asked for */
-  readonly outputHold: Uint8Array;
   // per write group
   readonly groupHome: Int32Array;
   /** worker id (ANY: 0) -> per layer ready ranges */
@@ -100,16 +89,10 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
   /** suspected tasks, each run alone */
   suspects: number[] = [];
   readonly batches = new Map<number, Batch>();
-  /** per worker: chunks to release there, outputs to ask for */
-  readonly outbox = new Map<number, { release: number[]; send: number[] }>();
-  /** per worker: bytes of this run's chunks it holds (written there, or copies), as the scheduler counts them */
-  readonly heldBytes = new Map<number, number>();
   /** workers this run began on (they get `end` when it is over) */
   readonly begun = new Set<number>();
   remaining = 0;
   outputsLeft = 0;
-  /** input chunks that are chunks of an array persisted on the cluster: where they come from */
-  readonly external = new Map<number, { store: ClusterStore; chunk: number }>();
   /** ready tasks whose persisted inputs are being recomputed (their holder was lost) */
   private blocked: number[] = [];
   /** the run persists outputs: once done it stays, holding them, until released */
@@ -129,15 +112,10 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
   ) {
     super(graph, new RunData(graph, bindings));
     const nt = graph.taskCount;
-    const nc = graph.chunkCount;
     this.state = new Uint8Array(nt);
     this.batchOf = new Int32Array(nt);
     this.pending = new Int32Array(nt);
     this.suspicious = new Uint8Array(nt);
-    this.writersLeft = new Int32Array(nc);
-    this.readersLeft = new Int32Array(nc);
-    this.holder = new Int32Array(nc).fill(NOBODY);
-    for (let c = 0; c < nc; c++) if (this.isInput[c]) this.holder[c] = SCHEDULER;
     // inputs persisted on the cluster: their chunks are a resident run's
     graph.plan.buffers.forEach((b) => {
       const bind = b.input !== undefined ? bindings[b.input] : undefined;
@@ -151,8 +129,6 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
         this.holder[base + k] = NOBODY;
       }
     });
-    this.gone = new Uint8Array(nc);
-    this.outputHold = new Uint8Array(nc);
     this.groupHome = new Int32Array(this.groups.count).fill(NOBODY);
     // persisted outputs: held for good (until released), never gathered
     for (const c of this.data.outputChunks(true)) this.outputHold[c] = 3;
@@ -170,29 +146,6 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
 
   get over(): boolean {
     return this.ended;
-  }
-
-  /** A chunk's bytes exist somewhere a reader can get them. */
-  available(c: number): boolean {
-    const ext = this.external.get(c);
-    if (ext) return !ext.store.released && ext.store.run.available(ext.chunk);
-    if (this.isInput[c]) return true;
-    return this.writersLeft[c] === 0 && !this.gone[c] && (this.holder[c]! > 0 || (this.copies.get(c)?.length ?? 0) > 0);
-  }
-
-  /** The workers holding chunk c (its holder first, then copies; a persisted input's are its resident run's). */
-  holders(c: number): number[] {
-    const ext = this.external.get(c);
-    if (ext) return ext.store.run.holders(ext.chunk);
-    const h = this.holder[c]!;
-    const copies = this.copies.get(c) ?? [];
-    return h > 0 ? [h, ...copies] : [...copies];
-  }
-
-  /** The first worker holding chunk c, or NOBODY (SCHEDULER for user data). */
-  private where(c: number): number {
-    if (!this.external.has(c)) return this.holder[c]!;
-    return this.holders(c)[0] ?? NOBODY;
   }
 
   /**
@@ -413,109 +366,22 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
   }
 
   private assign(w: WorkerView, layer: number, start: number, end: number, id: number, exclusive: boolean): Assignment {
-    const g = this.graph;
     const base = this.layerBase[layer]!;
-    const push = new Set<number>();
-    const fetch = new Map<number, Set<number>>();
-    /** persisted inputs, per holder and resident run: [this run's chunk, the resident run's chunk] */
-    const fetchExt = new Map<string, { from: number; run: number; pairs: [number, number][] }>();
-    const copies = new Set<number>();
+    const moves = new BatchTransfers();
     for (let t = start; t < end; t++) {
       const i = base + t;
       this.state[i] = TaskState.Running;
       this.batchOf[i] = id;
       const grp = this.groups.taskGroup[i]!;
       if (grp >= 0 && this.groupHome[grp]! <= 0) this.groupHome[grp] = w.id;
-      for (let x = g.writeStart[i]!; x < g.writeStart[i + 1]!; x++) {
-        const c = g.writes[x]!;
-        if (this.holder[c] !== w.id) this.hold(w.id, this.bytes[c]!);
-        this.holder[c] = w.id;
-      }
-      for (let r = g.readStart[i]!; r < g.readStart[i + 1]!; r++) {
-        const c = g.reads[r]!;
-        const h = this.holder[c]!;
-        const mine = h === w.id || (this.copies.get(c) ?? []).includes(w.id) || copies.has(c);
-        if (mine) continue;
-        // written by this batch itself (a scan's carry from the task before): no transfer
-        if (this.writersLeft[c]! > 0) continue;
-        copies.add(c);
-        const ext = this.external.get(c);
-        if (ext) {
-          const hs = ext.store.run.holders(ext.chunk);
-          const from = hs.includes(w.id) ? w.id : hs[0]!;
-          const key = `${from}:${ext.store.run.id}`;
-          let e = fetchExt.get(key);
-          if (!e) fetchExt.set(key, (e = { from, run: ext.store.run.id, pairs: [] }));
-          e.pairs.push([c, ext.chunk]);
-        } else if (this.isInput[c]) push.add(c);
-        else {
-          const from = h > 0 ? h : this.copies.get(c)![0]!;
-          let s = fetch.get(from);
-          if (!s) fetch.set(from, (s = new Set()));
-          s.add(c);
-        }
-      }
+      this.placeTask(i, w.id, moves);
     }
-    const batch: Batch = { id, worker: w.id, layer, start, end, copies: [...copies], exclusive };
+    const batch: Batch = { id, worker: w.id, layer, start, end, copies: [...moves.copies], exclusive };
     this.batches.set(id, batch);
     // the worker holds them from now on (a chunk it is still fetching it hands out once in)
-    for (const c of copies) this.addCopy(c, w.id);
+    for (const c of moves.copies) this.addCopy(c, w.id);
     this.begun.add(w.id);
-    const out: Assignment["fetch"] = [...fetch].map(([from, s]) => ({ from, chunks: [...s] }));
-    for (const e of fetchExt.values()) out.push({ from: e.from, chunks: e.pairs.map((p) => p[0]), src: { run: e.run, chunks: e.pairs.map((p) => p[1]) } });
-    return { batch, push: [...push], fetch: out };
-  }
-
-  /**
-   * Chunks that only worker w holds and that are still needed (a reader not done, an output not
-   * gathered): what it hands off before it leaves.
-   */
-  heldOnlyBy(w: number): number[] {
-    const out: number[] = [];
-    for (let c = 0; c < this.graph.chunkCount; c++) {
-      if (this.holder[c] !== w || this.isInput[c] || this.gone[c] || this.writersLeft[c]! > 0 || this.readersLeft[c] === 0) continue;
-      if ((this.copies.get(c)?.length ?? 0) > 0) continue;
-      out.push(c);
-    }
-    return out;
-  }
-
-  private hold(w: number, bytes: number): void {
-    this.heldBytes.set(w, (this.heldBytes.get(w) ?? 0) + bytes);
-  }
-
-  /** Worker w holds a copy of chunk c now (fetched, pushed, handed off to it). */
-  addCopy(c: number, w: number): void {
-    const list = this.copies.get(c);
-    if (list?.includes(w)) return;
-    if (!list) this.copies.set(c, [w]);
-    else list.push(w);
-    this.hold(w, this.bytes[c]!);
-  }
-
-  private removeCopy(c: number, w: number): void {
-    const list = this.copies.get(c);
-    const at = list?.indexOf(w) ?? -1;
-    if (at < 0) return;
-    list!.splice(at, 1);
-    if (!list!.length) this.copies.delete(c);
-    this.hold(w, -this.bytes[c]!);
-  }
-
-  /** Counts again what every worker holds (after recovery changed holders and copies). */
-  recountHeld(): void {
-    this.heldBytes.clear();
-    for (let c = 0; c < this.graph.chunkCount; c++) {
-      const h = this.holder[c]!;
-      if (h > 0 && !this.gone[c]) this.hold(h, this.bytes[c]!);
-    }
-    for (const [c, list] of this.copies) for (const w of list) this.hold(w, this.bytes[c]!);
-  }
-
-  private box(w: number) {
-    let b = this.outbox.get(w);
-    if (!b) this.outbox.set(w, (b = { release: [], send: [] }));
-    return b;
+    return { batch, push: [...moves.push], fetch: moves.fetchList() };
   }
 
   /** A batch ran: its tasks are done, what they wrote complete, what they read last released. */
@@ -562,33 +428,9 @@ export class ClusterRun extends RunIndex implements ResidentChunks {
     else if (this.readersLeft[c] === 0) this.release(c);
   }
 
-  private requestOutput(c: number): void {
-    const h = this.holder[c]! > 0 ? this.holder[c]! : (this.copies.get(c) ?? [])[0];
-    if (h === undefined || h <= 0) return;
-    this.outputHold[c] = 2;
-    this.box(h).send.push(c);
-  }
-
   private readDone(c: number): void {
     // a chunk still being written (again, after a loss) goes once its writers are done (completed)
     if (--this.readersLeft[c]! === 0 && this.writersLeft[c] === 0) this.release(c);
-  }
-
-  /** Nothing reads chunk c any more: every holder frees it. */
-  private release(c: number): void {
-    const h = this.holder[c]!;
-    if (h > 0) {
-      this.box(h).release.push(c);
-      if (!this.isInput[c]) this.hold(h, -this.bytes[c]!);
-    }
-    for (const w of [...(this.copies.get(c) ?? [])]) {
-      this.box(w).release.push(c);
-      this.removeCopy(c, w);
-    }
-    if (!this.isInput[c]) {
-      this.gone[c] = 1;
-      this.holder[c] = NOBODY;
-    }
   }
 
   /** An output chunk arrived from a worker. */

@@ -19,8 +19,10 @@
  *   that other workers fetch chunks from it directly. A worker that cannot reach the scheduler within
  *   `--death-timeout` exits non-zero naming the address it tried.
  * - **LocalCluster** (local-cluster.ts) starts a scheduler and spawns worker processes on this machine,
- *   tracking their PIDs; SlurmCluster (a later step) will submit the same worker command with sbatch.
- *   The worker process and this scheduler are exactly what SlurmCluster's jobs run.
+ *   tracking their PIDs. **SlurmCluster** (slurm/) submits the same worker command in sbatch jobs
+ *   (slurm/job-script.ts, the script `cluster.jobScript()` shows), reads the jobs' states from squeue,
+ *   replaces jobs that end while wanted, and scancels them on close; the token goes to its jobs in a file
+ *   of mode 0600 that the script names.
  *
  * ## What travels
  *
@@ -88,13 +90,13 @@
  *
  * ## Follow-ups (issue 11)
  *
- * SlurmCluster (sbatch, jobScript, scale({ jobs }), squeue states, scancel on close; the worker command
- * and this scheduler are what its jobs run); results of submit() kept on the workers (they go to the
- * scheduler now: arguments that are futures travel through it); tests across network namespaces.
+ * Results of submit() kept on the workers (they go to the scheduler now: arguments that are futures
+ * travel through it).
  */
 export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 export { SlurmCluster, type SlurmClusterOptions, type SlurmJob, type ScaleRequest } from "./slurm/slurm-cluster.js";
 export { Client, type ClusterLike, type ClusterComputeOptions, type ComputedValue } from "./client.js";
 export { Future, wait, asCompleted, type FutureStatus, type ReturnWhen } from "./future.js";
-export { Scheduler, type SchedulerOptions, type WorkerInfo } from "./scheduler.js";
+export { Scheduler, type SchedulerOptions } from "./scheduler.js";
+export type { WorkerInfo } from "./worker-registry.js";
 export { runWorker, type WorkerOptions } from "./worker.js";

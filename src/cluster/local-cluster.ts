@@ -12,7 +12,8 @@ import { ClusterError, invalid, show } from "../errors.js";
 import { maxWorkers } from "../scheduler/engine.js";
 import { parseSize } from "../sizes.js";
 import { Adaptive, type Adaptable, type AdaptOptions } from "./adaptive.js";
-import { Scheduler, type WorkerInfo } from "./scheduler.js";
+import { Scheduler } from "./scheduler.js";
+import type { WorkerInfo } from "./worker-registry.js";
 import { TOKEN_ENV } from "./token.js";
 
 export interface LocalClusterOptions {

@@ -18,7 +18,9 @@ import { PeerServer } from "../transport/server.js";
 import { CallQueue } from "./call-queue.js";
 import { ClusterRun, type RunCallbacks, type WorkerView } from "./cluster-run.js";
 import { Parts, SCHEDULER_JOB, WORKER_RANK, decodeMessage, send, sendParts, type ToSchedulerMsg, type ToWorkerMsg } from "./messages.js";
+import { FetchFailures } from "./fetch-failures.js";
 import { recoverFromLoss } from "./recovery.js";
+import { WorkerRegistry, type WorkerEvent, type WorkerInfo } from "./worker-registry.js";
 import { newToken } from "./token.js";
 
 export interface SchedulerOptions {
@@ -33,17 +35,6 @@ export interface SchedulerOptions {
   peerTimeoutMs?: number;
   /** where the scheduler writes what it has to say (default: stderr) */
   log?: (line: string) => void;
-}
-
-/** A live worker, as `cluster.workers` lists it. */
-export interface WorkerInfo {
-  id: number;
-  name: string;
-  host: string;
-  pid: number;
-  threads: number;
-  /** kernel memory limit, bytes */
-  memory: number;
 }
 
 interface WorkerConn extends WorkerView {
@@ -80,18 +71,16 @@ export class Scheduler {
   private readonly server: PeerServer;
   private readonly limits: TransportLimits;
   private readonly log: (line: string) => void;
-  private readonly workers = new Map<number, WorkerConn>();
+  private readonly workers = new WorkerRegistry<WorkerConn>();
   private readonly runs = new Map<number, ClusterRun>();
   private readonly calls = new CallQueue();
   private readonly parts = new Parts();
-  private readonly listeners = new Set<(event: "join" | "leave", w: WorkerInfo, why?: string) => void>();
-  private readonly onClose = new Set<() => void>();
   private nextWorker = 1;
   private nextRun = 1;
   private nextBatch = 1;
   private nextHandoff = 1;
   private readonly handoffs = new Map<number, { from: number; to: number; run: number }>();
-  private fetchFailures: { by: number; from: number; at: number; message: string }[] = [];
+  private readonly fetchFailures = new FetchFailures();
   private closed = false;
   /** what happened so far: workers lost, tasks recomputed by lineage, chunks handed off by retiring workers */
   readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0 };
@@ -139,7 +128,7 @@ export class Scheduler {
   }
 
   get workerList(): WorkerInfo[] {
-    return [...this.workers.values()].map((w) => ({ ...w.info }));
+    return this.workers.list();
   }
 
   /**
@@ -154,40 +143,13 @@ export class Scheduler {
   }
 
   /** Calls `cb("join" | "leave", worker, why)` as workers come and go; returns an unsubscribe function. */
-  onWorkers(cb: (event: "join" | "leave", w: WorkerInfo, why?: string) => void): () => void {
-    this.listeners.add(cb);
-    return () => this.listeners.delete(cb);
+  onWorkers(cb: WorkerEvent): () => void {
+    return this.workers.watch(cb);
   }
 
   /** Resolves once at least `n` workers are in (rejects with TIMEOUT after `timeoutMs`, or CLUSTER_CLOSED). */
   waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
-    if (this.workers.size >= n) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new ClusterError("TIMEOUT", `${this.workers.size} of ${n} workers joined the scheduler at ${this.address} within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      const closed = () => {
-        clearTimeout(timer);
-        off();
-        reject(new ClusterError("CLUSTER_CLOSED", "the cluster closed while waiting for workers"));
-      };
-      this.onClose.add(closed);
-      const stop = this.onWorkers(() => {
-        if (this.workers.size < n) return;
-        clearTimeout(timer);
-        off();
-        resolve();
-      });
-      const off = () => {
-        stop();
-        this.onClose.delete(closed);
-      };
-    });
-  }
-
-  private emit(event: "join" | "leave", w: WorkerInfo, why?: string): void {
-    for (const cb of [...this.listeners]) cb(event, w, why);
+    return this.workers.waitFor(n, timeoutMs, this.address);
   }
 
   private accept(link: Link): void {
@@ -230,9 +192,8 @@ export class Scheduler {
       id, threads: Math.max(1, m.threads), host: m.host, listenHost: m.listenHost, listenPort: m.listenPort,
       info, link, inflight: 0, calls: 0, exclusive: false, plans: new Set(), runs: new Set(), retiring: null, handoffs: -1,
     };
-    this.workers.set(id, conn);
+    this.workers.join(conn);
     void send(link, { kind: "welcome", id }).catch(() => {});
-    this.emit("join", info);
     this.pump();
     return conn;
   }
@@ -330,25 +291,16 @@ export class Scheduler {
     this.settle();
   }
 
-  /**
-   * Worker w could not fetch chunks from worker `from`. One failure alone says little (`from` may have
-   * just died: its loss is noticed by its own connection). A holder that fails fetches from two workers
-   * is dropped (its chunks recomputed); a worker that fails fetches from two holders that others reach
-   * is dropped instead (it cannot reach its peers: a wrong --interface?).
-   */
+  /** Worker w could not fetch chunks from worker `from`: the holder or the fetcher may be dropped (fetch-failures.ts). */
   private fetchFailed(w: WorkerConn, from: number, message: string): void {
-    const now = Date.now();
-    this.fetchFailures = this.fetchFailures.filter((f) => now - f.at < 30_000 && this.workers.has(f.from) && this.workers.has(f.by));
-    this.fetchFailures.push({ by: w.id, from, at: now, message });
-    const byHolder = new Set(this.fetchFailures.filter((f) => f.from === from).map((f) => f.by));
-    const byFetcher = new Set(this.fetchFailures.filter((f) => f.by === w.id).map((f) => f.from));
+    const verdict = this.fetchFailures.record(w.id, from, (id) => this.workers.has(id));
     const holder = this.workers.get(from);
-    if (holder && byHolder.size >= 2) {
-      this.log(`tessera scheduler: workers ${[...byHolder].join(", ")} could not fetch chunks from worker ${from} (${message}): it is dropped, its chunks recomputed`);
+    if (verdict?.drop === "holder" && holder) {
+      this.log(`tessera scheduler: workers ${verdict.by.join(", ")} could not fetch chunks from worker ${from} (${message}): it is dropped, its chunks recomputed`);
       holder.link.terminate();
       this.lost(holder, `other workers could not fetch from it: ${message}`);
-    } else if (byFetcher.size >= 2) {
-      this.log(`tessera scheduler: worker ${w.id} could not fetch chunks from workers ${[...byFetcher].join(", ")} (${message}): it is dropped (can it reach the others? check --interface)`);
+    } else if (verdict?.drop === "fetcher") {
+      this.log(`tessera scheduler: worker ${w.id} could not fetch chunks from workers ${verdict.from.join(", ")} (${message}): it is dropped (can it reach the others? check --interface)`);
       w.link.terminate();
       this.lost(w, `it could not fetch from other workers: ${message}`);
     }
@@ -422,15 +374,8 @@ export class Scheduler {
           const id = this.nextHandoff++;
           this.handoffs.set(id, { from: w.id, to: to.id, run: run.id });
           w.handoffs++;
-          if (!to.runs.has(run.id)) {
-            if (!to.plans.has(run.hash)) {
-              this.toWorker(to, { kind: "plan", hash: run.hash }, new TextEncoder().encode(run.planText));
-              to.plans.add(run.hash);
-            }
-            this.toWorker(to, { kind: "begin", run: run.id, hash: run.hash });
-            to.runs.add(run.id);
-            run.begun.add(to.id);
-          }
+          this.beginOn(to, run);
+          run.begun.add(to.id);
           this.toWorker(to, { kind: "replicate", handoff: id, run: run.id, fetch: [{ from: w.id, host: w.listenHost, port: w.listenPort, chunks: chunks.slice(i, i + per) }] });
         }
       }
@@ -476,14 +421,7 @@ export class Scheduler {
   private dispatch(w: WorkerConn, run: ClusterRun, a: ReturnType<ClusterRun["nextBatch"]> & object): void {
     w.inflight++;
     if (a.batch.exclusive) w.exclusive = true;
-    if (!w.runs.has(run.id)) {
-      if (!w.plans.has(run.hash)) {
-        this.toWorker(w, { kind: "plan", hash: run.hash }, new TextEncoder().encode(run.planText));
-        w.plans.add(run.hash);
-      }
-      this.toWorker(w, { kind: "begin", run: run.id, hash: run.hash });
-      w.runs.add(run.id);
-    }
+    this.beginOn(w, run);
     for (const c of a.push) {
       let bytes: Uint8Array;
       try {
@@ -502,6 +440,17 @@ export class Scheduler {
     this.toWorker(w, { kind: "assign", run: run.id, batch: b.id, layer: b.layer, start: b.start, end: b.end, fetch });
   }
 
+  /** Worker w learns of the run (its plan once per hash, then `begin`) before its first batch or hand-off of it. */
+  private beginOn(w: WorkerConn, run: ClusterRun): void {
+    if (w.runs.has(run.id)) return;
+    if (!w.plans.has(run.hash)) {
+      this.toWorker(w, { kind: "plan", hash: run.hash }, new TextEncoder().encode(run.planText));
+      w.plans.add(run.hash);
+    }
+    this.toWorker(w, { kind: "begin", run: run.id, hash: run.hash });
+    w.runs.add(run.id);
+  }
+
   private assignCall(w: WorkerConn): boolean {
     if (w.calls >= w.threads) return false;
     const c = this.calls.next(w.id, w.inflight === 0);
@@ -515,7 +464,7 @@ export class Scheduler {
 
   /** A worker is gone: its runs recover by lineage, its calls go to others (or fail after ALLOWED_FAILURES). */
   private lost(w: WorkerConn, why: string): void {
-    if (!this.workers.delete(w.id)) return;
+    if (!this.workers.leave(w, why, this.closed)) return;
     if (w.retiring === null) this.stats.workersLost++;
     const what = `worker ${w.id} (pid ${w.info.pid} on ${w.info.host}): ${why}`;
     for (const run of [...this.runs.values()]) {
@@ -523,7 +472,6 @@ export class Scheduler {
       this.stats.tasksRecomputed += recoverFromLoss(run, w.id, what);
     }
     this.calls.lost(w.id, what);
-    if (!this.closed) this.emit("leave", w.info, why);
     this.settle();
   }
 
@@ -619,9 +567,8 @@ export class Scheduler {
     this.calls.failAll(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the call finished"));
     const ws = [...this.workers.values()];
     for (const w of ws) this.toWorker(w, { kind: "shutdown", reason: "the cluster is closing" });
-    for (const cb of [...this.onClose]) cb();
     await Promise.all(ws.map((w) => w.link.close(1000, "cluster closing", 1000)));
-    this.workers.clear();
+    this.workers.close();
     await this.server.close(500);
   }
 }
