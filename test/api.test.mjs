@@ -152,7 +152,7 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   assert.type(tessera.SlurmCluster.start, "function");
   assert.type(tessera.SlurmCluster.prototype[Symbol.asyncDispose], "function");
   const f = members(tessera.Future);
-  assert.equal(f.methods, ["abort", "cancel", "done", "exception", "fail", "result", "settle", "settled", "toString"]);
+  assert.equal(f.methods, ["abort", "cancel", "done", "exception", "fail", "result", "settle", "settleRemote", "settled", "toString"]);
   assert.equal(f.getters, ["status"]);
 });
 

@@ -9,7 +9,10 @@ import { decodeValue, encodeValue } from "./values.js";
 export interface CallRequest {
   call: number;
   fn: string;
+  /** the arguments, serialized; those in `deps` are null there */
   args: Uint8Array;
+  /** arguments that are other calls' values (serialized), by position */
+  deps?: { arg: number; value: Uint8Array }[];
 }
 export type CallReply = { call: number; ok: true; value: Uint8Array } | { call: number; ok: false; code: string; message: string; stack?: string };
 
@@ -28,6 +31,7 @@ port.on("message", (m: CallRequest) => {
         cache.set(m.fn, fn);
       }
       const args = decodeValue(m.args) as unknown[];
+      for (const d of m.deps ?? []) args[d.arg] = decodeValue(d.value);
       const value = await fn(...args);
       const bytes = encodeValue(value, "the function's result");
       port.postMessage({ call: m.call, ok: true, value: bytes } satisfies CallReply, [bytes.buffer as ArrayBuffer]);

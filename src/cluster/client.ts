@@ -59,6 +59,13 @@ export class Client implements ComputeBackend {
   private closing: Promise<void> | null = null;
   /** resident runs holding this client's persisted arrays */
   private readonly resident = new Set<number>();
+  /** the call behind each of this client's submit futures */
+  private readonly callOf = new WeakMap<Future, Promise<number | null>>();
+  /** calls whose values are kept on the workers for this client's futures */
+  private readonly calls = new Set<number>();
+  private readonly releasedCalls = new FinalizationRegistry<number>((id) => {
+    if (this.calls.delete(id)) this.scheduler.releaseCall(id);
+  });
   private readonly released = new FinalizationRegistry<number>((id) => {
     if (!this.resident.delete(id)) return;
     this.scheduler.release(id);
@@ -260,37 +267,55 @@ export class Client implements ComputeBackend {
         handle?.cancel();
       }),
     );
-    const deps = args.filter((a): a is Future => a instanceof Future);
+    // futures of this client's calls are passed as where their values are (the worker running this call
+    // fetches them from the workers keeping them); other futures (computes) are waited for here
+    let setId: (id: number | null) => void = () => {};
+    this.callOf.set(f as Future, new Promise<number | null>((r) => (setId = r)));
     void (async () => {
+      const callDeps: { arg: number; call: number }[] = [];
       let values: unknown[];
       try {
-        values = deps.length ? await Promise.all(args.map((a) => (a instanceof Future ? a.result() : a))) : args;
-      } catch (e) {
-        const err = e as Error;
-        return f.settle("error", undefined, new ClusterError((err as ClusterError).code ?? "TASK_FAILED", `an argument of ${f.key} failed: ${err.message}`));
-      }
-      if (cancelled || f.done()) return;
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeValue(values, "an argument of submit");
-      } catch (e) {
-        return f.settle("error", undefined, e as Error);
-      }
-      if (this.closing) return f.fail(new ClusterError("CLIENT_CLOSED", "the client closed"));
-      try {
-        handle = this.scheduler.submitCall(
-          src,
-          bytes,
-          (v) => {
-            try {
-              f.settle("finished", decodeValue(v) as T);
-            } catch (e) {
-              f.settle("error", undefined, e as Error);
-            }
-          },
-          (e) => f.fail(e),
+        values = await Promise.all(
+          args.map(async (a, i) => {
+            if (!(a instanceof Future)) return a;
+            const call = this.callOf.get(a);
+            // a compute's future, or a call that failed already: its value (or error) here
+            if (!call || a.status === "error" || a.status === "cancelled" || a.status === "lost") return a.result();
+            const id = await call;
+            if (id === null) await a.result(); // its submit failed: so does this one, with its error
+            callDeps.push({ arg: i, call: id! });
+            return null;
+          }),
         );
       } catch (e) {
+        const err = e as Error;
+        setId(null);
+        return f.settle("error", undefined, new ClusterError((err as ClusterError).code ?? "TASK_FAILED", `an argument of ${f.key} failed: ${err.message}`));
+      }
+      let bytes: Uint8Array;
+      try {
+        if (cancelled || f.done()) throw new ClusterError("CANCELLED", `${f.key} was cancelled`);
+        bytes = encodeValue(values, "an argument of submit");
+        if (this.closing) throw new ClusterError("CLIENT_CLOSED", "the client closed");
+      } catch (e) {
+        setId(null);
+        return f.fail(e as Error);
+      }
+      try {
+        const h = this.scheduler.submitCall(
+          src,
+          bytes,
+          callDeps,
+          () => f.settleRemote(async () => decodeValue(await this.scheduler.callValue(h.id)) as T),
+          (e) => f.fail(e),
+        );
+        handle = h;
+        setId(h.id);
+        // the value stays on its worker while this future is referenced (or a call still to run takes it)
+        this.calls.add(h.id);
+        this.releasedCalls.register(f, h.id);
+      } catch (e) {
+        setId(null);
         f.fail(e as Error);
       }
     })();
@@ -336,6 +361,8 @@ export class Client implements ComputeBackend {
       defaultBackend.clear(this);
       for (const f of [...this.pending]) f.abort(new ClusterError("CLIENT_CLOSED", `${f.key}: the client closed before it finished`));
       for (const id of this.resident) this.scheduler.release(id);
+      for (const id of this.calls) this.scheduler.releaseCall(id);
+      this.calls.clear();
       this.resident.clear();
       if (this.owned) await this.scheduler.close();
     })();

@@ -7,8 +7,9 @@
  *   cancelled  cancel() was called, or the client closed first
  *   lost       the cluster closed (or its scheduler stopped) before the work was done
  *
- * and wait() / asCompleted() over several of them. A Future is made by a Client; it holds no reference
- * to a worker (its value comes to the client's process when it is done).
+ * and wait() / asCompleted() over several of them. A Future is made by a Client. A compute's value comes
+ * to the client's process when it is done; a submitted call's value stays on the worker that computed it
+ * (as in dask) and comes here on the first result() (then it is kept here too).
  */
 import { ClusterError, TesseraError, invalid, show } from "../errors.js";
 
@@ -18,6 +19,9 @@ export class Future<T = unknown> {
   #status: FutureStatus = "pending";
   #value: T | undefined;
   #error: Error | null = null;
+  /** where a finished future's value is (a worker keeps it): fetched on the first result() */
+  #fetch: (() => Promise<T>) | null = null;
+  #fetching: Promise<T> | null = null;
   readonly #done: Promise<void>;
   #resolveDone: () => void = () => {};
   readonly #cancel: () => void;
@@ -58,7 +62,17 @@ export class Future<T = unknown> {
       clearTimeout(timer);
       if (got === "late") throw new ClusterError("TIMEOUT", `${this.key} was still ${this.#status} after ${opts.timeout} ms`);
     } else await this.#done;
-    if (this.#status === "finished") return this.#value as T;
+    if (this.#status === "finished") {
+      if (!this.#fetch) return this.#value as T;
+      this.#fetching ??= this.#fetch().then((v) => {
+        this.#value = v;
+        this.#fetch = null;
+        return v;
+      });
+      // a failed fetch (the cluster closed) may be tried again
+      this.#fetching.catch(() => (this.#fetching = null));
+      return this.#fetching;
+    }
     throw this.#error!;
   }
 
@@ -88,6 +102,13 @@ export class Future<T = unknown> {
     this.#value = value;
     this.#error = error;
     this.#resolveDone();
+  }
+
+  /** @internal finished, its value kept elsewhere: `fetch` brings it on the first result() */
+  settleRemote(fetch: () => Promise<T>): void {
+    if (this.#status !== "pending") return;
+    this.#fetch = fetch;
+    this.settle("finished", undefined);
   }
 
   /** @internal settles from a failure: lost for a closed cluster, cancelled for a cancel, error otherwise */

@@ -67,8 +67,10 @@
  *
  * Client (client.ts) holds its own state (no module-level mutable state): `compute(arrays)` gives one
  * Future per array, `submit(fn, ...args)` / `map(fn, items)` run functions given as source text (as
- * mapBlocks) in a worker's call threads (call-entry.ts), arguments by value or futures (a future's value is
- * passed by value, through the scheduler). Future (future.ts): status pending / finished / error /
+ * mapBlocks) in a worker's call threads (call-entry.ts), arguments by value or futures. A call's value
+ * stays on its worker (worker-values.ts) until the client asks for it or no future wants it; a call taking
+ * it fetches it from there; the scheduler keeps each call's lineage (call-queue.ts) to compute a lost
+ * value again. Future (future.ts): status pending / finished / error /
  * cancelled / lost, result(), cancel(); wait() and asCompleted(). A compute waits, pending, until a worker
  * is in. `client.asDefault()` puts the client in the array layer's one registry of the default compute
  * backend (array/backend.ts, set/clear), so a plain `x.compute()` runs on the cluster while it is open.
@@ -88,10 +90,6 @@
  * with `--lifetime-stagger`, before a batch job's walltime): no new work, its batches finish, the chunks
  * only it holds that are still needed are fetched by other workers (hand-off), then it stops.
  *
- * ## Follow-ups (issue 11)
- *
- * Results of submit() kept on the workers (they go to the scheduler now: arguments that are futures
- * travel through it).
  */
 export { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 export { SlurmCluster, type SlurmClusterOptions, type SlurmJob, type ScaleRequest } from "./slurm/slurm-cluster.js";

@@ -27,6 +27,16 @@ export interface FetchFrom {
   src?: { run: number; chunks: number[] };
 }
 
+/** Where a call's argument comes from when it is another call's value: worker `from` keeps it (`from` may be the caller). */
+export interface ValueFrom {
+  /** the argument's position */
+  arg: number;
+  call: number;
+  from: number;
+  host: string;
+  port: number;
+}
+
 /** The scheduler to a worker. */
 export type ToWorkerMsg =
   /** the worker's id (after it registered) */
@@ -47,8 +57,15 @@ export type ToWorkerMsg =
   | { kind: "end"; run: number }
   /** get these chunks from the workers holding them and keep them (a retiring worker hands them off) */
   | { kind: "replicate"; handoff: number; run: number; fetch: FetchFrom[] }
-  /** call a function (source text) with the arguments in the payload (serialized values) */
-  | { kind: "call"; call: number; fn: string }
+  /**
+   * call a function (source text) with the arguments in the payload (serialized values); the arguments
+   * in `deps` are other calls' values, kept by the workers named (null in the payload): fetched first
+   */
+  | { kind: "call"; call: number; fn: string; deps?: ValueFrom[] }
+  /** send the value of a call this worker keeps to the scheduler (its client asked for it) */
+  | { kind: "sendValue"; call: number }
+  /** forget the values of these calls (no future refers to them, no call waits for them) */
+  | { kind: "dropValues"; calls: number[] }
   /** stop: the cluster is closing, or this worker is retired */
   | { kind: "shutdown"; reason: string };
 
@@ -72,9 +89,12 @@ export type ToSchedulerMsg =
   | { kind: "retiring"; reason: string }
   /** the chunks of a replicate are here (ok), or could not be fetched */
   | { kind: "replicated"; handoff: number; run: number; chunks: number[]; ok: boolean; message: string }
-  /** a call's value (payload: serialized) */
-  | { kind: "callDone"; call: number }
-  | { kind: "callFailed"; call: number; code: string; message: string; stack?: string };
+  /** a call finished: this worker keeps its value (`bytes` of it, serialized) until told to drop it */
+  | { kind: "callDone"; call: number; bytes: number }
+  /** a kept value the scheduler asked for (sendValue), or a part of it; `missing`: it is not here */
+  | { kind: "value"; call: number; offset: number; total: number; missing?: boolean }
+  /** a call failed: its function threw (code, message), or (`from`) an argument's value could not be fetched from worker `from` */
+  | { kind: "callFailed"; call: number; code: string; message: string; stack?: string; from?: number }
 
 /** A worker to another worker (the fetching one opens the link). */
 export type PeerMsg =
@@ -82,14 +102,18 @@ export type PeerMsg =
   /** one of the chunks asked for, or a part of it */
   | { kind: "chunk"; req: number; run: number; chunk: number; offset: number; total: number }
   | { kind: "fetched"; req: number }
-  | { kind: "fetchError"; req: number; message: string };
+  | { kind: "fetchError"; req: number; message: string }
+  /** the values of calls that worker keeps (arguments of a call here) */
+  | { kind: "fetchValues"; req: number; calls: number[] }
+  /** one of the values asked for, or a part of it */
+  | { kind: "valuePart"; req: number; call: number; offset: number; total: number };
 
 export type ClusterMessage = ToWorkerMsg | ToSchedulerMsg | PeerMsg;
 
 const KINDS = new Set([
-  "welcome", "plan", "begin", "data", "assign", "release", "send", "end", "replicate", "call", "shutdown",
-  "register", "done", "failed", "fetchFailed", "missing", "chunk", "retiring", "replicated", "callDone", "callFailed",
-  "fetch", "fetched", "fetchError",
+  "welcome", "plan", "begin", "data", "assign", "release", "send", "end", "replicate", "call", "sendValue", "dropValues", "shutdown",
+  "register", "done", "failed", "fetchFailed", "missing", "chunk", "retiring", "replicated", "callDone", "callFailed", "value",
+  "fetch", "fetched", "fetchError", "fetchValues", "valuePart",
 ]);
 
 /** A received message: the message and its payload (a view into the received frame). */

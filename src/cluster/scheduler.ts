@@ -74,6 +74,8 @@ export class Scheduler {
   private readonly workers = new WorkerRegistry<WorkerConn>();
   private readonly runs = new Map<number, ClusterRun>();
   private readonly calls = new CallQueue();
+  /** the client's requests for call values (callValue), answered by the worker keeping each */
+  private readonly valueWaiters = new Map<number, { resolve: (v: Uint8Array) => void; reject: (e: Error) => void }[]>();
   private readonly parts = new Parts();
   private nextWorker = 1;
   private nextRun = 1;
@@ -83,7 +85,7 @@ export class Scheduler {
   private readonly fetchFailures = new FetchFailures();
   private closed = false;
   /** what happened so far: workers lost, tasks recomputed by lineage, chunks handed off by retiring workers */
-  readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0 };
+  readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0, callsRecomputed: 0, valueBytesToScheduler: 0 };
 
   private constructor(server: PeerServer, token: string, limits: TransportLimits, log: (line: string) => void) {
     this.server = server;
@@ -272,19 +274,56 @@ export class Scheduler {
         if (from && --from.handoffs === 0) this.stopRetired(from);
         break;
       }
-      case "callDone":
-      case "callFailed": {
-        const c = this.calls.answered(m.call, w.id);
+      case "callDone": {
+        const c = this.calls.done(m.call, w.id, m.bytes);
         if (!c) return;
-        w.inflight--;
-        w.calls--;
-        w.exclusive = false;
-        if (m.kind === "callDone") c.onDone(payload.slice());
-        else {
-          const err = new ClusterError(m.code === "TASK_FAILED" ? "TASK_FAILED" : (m.code as ClusterError["code"]), `the submitted function failed on worker ${w.id}: ${m.message}`);
-          if (m.stack) err.stack = `${err.name}: ${err.message}\n--- on worker ${w.id} ---\n${m.stack}`;
-          c.onError(err);
+        this.callEnded(w);
+        if (!c.answered) {
+          c.answered = true;
+          c.onDone(m.bytes);
+          // the future is settled: the record keeps no reference to it (so that it can be garbage, and released)
+          c.onDone = c.onError = () => {};
         }
+        if (c.valueWanted && c.state === "done") this.toWorker(w, { kind: "sendValue", call: c.id });
+        break;
+      }
+      case "callFailed": {
+        if (m.from !== undefined) {
+          // an argument's value could not be fetched: the call waits, and runs again once the holder's loss is noticed
+          const c = this.calls.retry(m.call, w.id);
+          if (!c) return;
+          this.callEnded(w);
+          if (m.from > 0) this.fetchFailed(w, m.from, m.message);
+          const again = () => {
+            this.calls.requeue(c.id);
+            this.settle();
+          };
+          if (this.workers.has(m.from)) setTimeout(again, FETCH_RETRY_MS).unref();
+          else again();
+          break;
+        }
+        const err = new ClusterError(m.code === "TASK_FAILED" ? "TASK_FAILED" : (m.code as ClusterError["code"]), `the submitted function failed on worker ${w.id}: ${m.message}`);
+        if (m.stack) err.stack = `${err.name}: ${err.message}\n--- on worker ${w.id} ---\n${m.stack}`;
+        if (!this.calls.failed(m.call, w.id, err)) return;
+        this.callEnded(w);
+        break;
+      }
+      case "value": {
+        const waiters = this.valueWaiters.get(m.call);
+        const c = this.calls.get(m.call);
+        if (m.missing) {
+          this.log(`tessera scheduler: internal error: worker ${w.id} does not keep the value of call ${m.call}; it is dropped and its values computed again`);
+          w.link.terminate();
+          this.lost(w, "it did not keep a value it was asked for");
+          return;
+        }
+        const whole = this.parts.add(`v:${m.call}`, m.offset, m.total, payload);
+        if (!whole) return;
+        if (c) c.valueWanted = false;
+        this.valueWaiters.delete(m.call);
+        this.stats.valueBytesToScheduler += whole.length;
+        const bytes = whole.slice();
+        for (const x of waiters ?? []) x.resolve(bytes);
         break;
       }
     }
@@ -306,6 +345,12 @@ export class Scheduler {
     }
   }
 
+  private callEnded(w: WorkerConn): void {
+    w.inflight--;
+    w.calls--;
+    w.exclusive = false;
+  }
+
   private batchEnded(w: WorkerConn, run: ClusterRun | undefined, batch: number): void {
     const b = run?.batches.get(batch);
     if (!b || b.worker !== w.id) return;
@@ -320,6 +365,10 @@ export class Scheduler {
       if (run.over) this.endRun(run);
     }
     this.pump();
+    for (const [wid, calls] of this.calls.takeDrops()) {
+      const w = this.workers.get(wid);
+      if (w) this.toWorker(w, { kind: "dropValues", calls });
+    }
     for (const w of [...this.workers.values()]) if (w.retiring !== null) this.handOff(w);
   }
 
@@ -458,7 +507,11 @@ export class Scheduler {
     w.inflight++;
     w.calls++;
     if (c.suspicious > 0) w.exclusive = true;
-    this.toWorker(w, { kind: "call", call: c.id, fn: c.fn }, c.args);
+    const deps = this.calls.holders(c).map((d) => {
+      const h = this.workers.get(d.from)!;
+      return { arg: d.arg, call: d.call, from: d.from, host: h.listenHost, port: h.listenPort };
+    });
+    this.toWorker(w, { kind: "call", call: c.id, fn: c.fn, ...(deps.length ? { deps } : {}) }, c.args);
     return true;
   }
 
@@ -471,7 +524,7 @@ export class Scheduler {
       if (!w.runs.has(run.id) && ![...run.batches.values()].some((b) => b.worker === w.id)) continue;
       this.stats.tasksRecomputed += recoverFromLoss(run, w.id, what);
     }
-    this.calls.lost(w.id, what);
+    this.stats.callsRecomputed += this.calls.lost(w.id, what);
     this.settle();
   }
 
@@ -518,25 +571,52 @@ export class Scheduler {
     };
   }
 
-  /** Runs a function (source text) on a worker with serialized arguments; `onDone` gets its serialized value. */
-  submitCall(fn: string, args: Uint8Array, onDone: (value: Uint8Array) => void, onError: (e: Error) => void): RunHandle {
+  /**
+   * Runs a function (source text) on a worker with serialized arguments; those in `deps` are the values
+   * of other calls (kept on workers, fetched there by the worker that runs this one). `onDone` gets the
+   * size of the value, which stays on its worker: `callValue(id)` brings it here, `releaseCall(id)` lets it go.
+   */
+  submitCall(fn: string, args: Uint8Array, deps: { arg: number; call: number }[], onDone: (bytes: number) => void, onError: (e: Error) => void): RunHandle {
     if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
-    const id = this.calls.add(fn, args, onDone, onError).id;
-    this.pump();
+    const id = this.calls.add(fn, args, deps, onDone, onError).id;
+    this.settle();
     return {
       id,
       cancel: () => {
         const c = this.calls.cancel(id);
         const w = c?.worker ? this.workers.get(c.worker) : undefined;
-        if (w) {
-          // it runs to its end there, unheard: its thread is counted free again
-          w.inflight--;
-          w.calls--;
-          w.exclusive = false;
-        }
-        this.pump();
+        // it runs to its end there, unheard: its thread is counted free again
+        if (w) this.callEnded(w);
+        this.settle();
       },
     };
+  }
+
+  /** The value of a finished call (serialized), from the worker keeping it; computed again first if it was lost. */
+  callValue(id: number): Promise<Uint8Array> {
+    const c = this.calls.get(id);
+    if (this.closed) return Promise.reject(new ClusterError("CLUSTER_CLOSED", "the cluster is closed"));
+    if (!c || c.state === "failed") return Promise.reject(new ClusterError("RELEASED", `the value of call ${id} was released`));
+    return new Promise((resolve, reject) => {
+      let list = this.valueWaiters.get(id);
+      if (!list) this.valueWaiters.set(id, (list = []));
+      list.push({ resolve, reject });
+      if (c.valueWanted) return;
+      c.valueWanted = true;
+      if (c.state === "done") this.toWorker(this.workers.get(c.worker)!, { kind: "sendValue", call: id });
+      else this.settle(); // a dropped value is computed again
+    });
+  }
+
+  /** No future refers to call `id` any more: its value is dropped on its worker once no call waits for it. */
+  releaseCall(id: number): void {
+    this.calls.release(id);
+    this.settle();
+  }
+
+  /** Values of calls kept on the workers (or on one worker): how many, and their bytes. */
+  keptValues(worker?: number): { calls: number; bytes: number } {
+    return this.calls.kept(worker);
   }
 
   /** Releases a resident run (an array persisted on the cluster): its chunks are freed on the workers. */
@@ -565,6 +645,8 @@ export class Scheduler {
     for (const run of [...this.runs.values()]) run.fail(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the compute finished"));
     this.runs.clear();
     this.calls.failAll(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the call finished"));
+    for (const list of this.valueWaiters.values()) for (const x of list) x.reject(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the value came"));
+    this.valueWaiters.clear();
     const ws = [...this.workers.values()];
     for (const w of ws) this.toWorker(w, { kind: "shutdown", reason: "the cluster is closing" });
     await Promise.all(ws.map((w) => w.link.close(1000, "cluster closing", 1000)));

@@ -23,6 +23,7 @@ import { PeerServer } from "../transport/server.js";
 import { CallThreads } from "./calls.js";
 import { PEER_JOB, Parts, SCHEDULER_JOB, WORKER_RANK, decodeMessage, send, sendParts, type FetchFrom, type PeerMsg, type ToWorkerMsg } from "./messages.js";
 import { BatchError, SlotWaiter, WorkerRun } from "./worker-run.js";
+import { KeptValues } from "./worker-values.js";
 
 export interface WorkerOptions {
   /** ws://host:port (or host:port) of the scheduler */
@@ -80,6 +81,8 @@ class WorkerNode {
   /** fetches in flight: the source chunks still to come, and where each goes in the run */
   private readonly fetches = new Map<number, { left: Set<number>; dest: Map<number, number>; run: WorkerRun; link: Link; resolve: () => void; reject: (e: Error) => void }>();
   private nextReq = 1;
+  /** the values of the calls it ran, kept until the scheduler drops them */
+  private values: KeptValues;
   private nextLayer = 1;
   private shutdown: string | null = null;
   /** why it asked to leave (its lifetime), or null */
@@ -91,6 +94,11 @@ class WorkerNode {
     this.limits = defaultLimits(64, { maxConnections: 4096, ...opts.limits });
     this.addr = parseSchedulerAddress(opts.scheduler);
     this.where = `ws://${this.addr.host.includes(":") ? `[${this.addr.host}]` : this.addr.host}:${this.addr.port}`;
+    this.values = this.newValues();
+  }
+
+  private newValues(): KeptValues {
+    return new KeptValues(() => this.id, () => this.nextReq++, this.limits.maxPayload);
   }
 
   async run(): Promise<number> {
@@ -176,6 +184,8 @@ class WorkerNode {
     this.plans.clear();
     for (const f of this.fetches.values()) f.reject(new Error("the worker lost its scheduler"));
     this.fetches.clear();
+    // a new session is a new worker to the scheduler: what this one kept is recomputed there if needed
+    this.values = this.newValues();
     for (const p of this.peers.values()) void p.then((l) => l.terminate(), () => {});
     this.peers.clear();
     await Promise.all(runs.map((r) => r.close()));
@@ -257,16 +267,41 @@ class WorkerNode {
         return;
       }
       case "call":
-        void this.calls!.run({ call: m.call, fn: m.fn, args: payload.slice() }).then((r) => {
-          if (r.ok) this.toScheduler({ kind: "callDone", call: r.call }, r.value);
-          else this.toScheduler({ kind: "callFailed", call: r.call, code: r.code, message: r.message, stack: r.stack });
-        });
+        void this.call(m, payload.slice());
+        return;
+      case "sendValue": {
+        const v = this.values.get(m.call);
+        const l = this.link;
+        if (!v) this.toScheduler({ kind: "value", call: m.call, offset: 0, total: 0, missing: true });
+        else if (l?.open) void sendParts(l, v, this.limits.maxPayload, (offset, total) => ({ kind: "value", call: m.call, offset, total })).catch(() => {});
+        return;
+      }
+      case "dropValues":
+        this.values.drop(m.calls);
         return;
       case "shutdown":
         this.shutdown = m.reason;
         void this.link?.close(1000, "shutdown", 500);
         return;
     }
+  }
+
+  /** Runs a submitted call (its arguments that are other calls' values fetched first) and keeps its value. */
+  private async call(m: Extract<ToWorkerMsg, { kind: "call" }>, args: Uint8Array): Promise<void> {
+    const values = this.values;
+    let deps: { arg: number; value: Uint8Array }[] = [];
+    try {
+      if (m.deps?.length) deps = await values.gather(m.deps, (d) => this.peer(d));
+    } catch (e) {
+      const from = (e as { from?: number }).from ?? -1;
+      this.toScheduler({ kind: "callFailed", call: m.call, code: "WORKER_LOST", message: `an argument could not be fetched from worker ${from}: ${(e as Error).message}`, from });
+      return;
+    }
+    const r = await this.calls!.run({ call: m.call, fn: m.fn, args, deps });
+    if (!r.ok) return this.toScheduler({ kind: "callFailed", call: r.call, code: r.code, message: r.message, stack: r.stack });
+    if (values !== this.values) return; // the scheduler was lost meanwhile
+    values.keep(r.call, r.value);
+    this.toScheduler({ kind: "callDone", call: r.call, bytes: r.value.length });
   }
 
   private async assign(m: Extract<ToWorkerMsg, { kind: "assign" }>): Promise<void> {
@@ -348,7 +383,7 @@ class WorkerNode {
   }
 
   /** The link to worker `f.from` (opened on first use, kept while both live). */
-  private peer(f: FetchFrom): Promise<Link> {
+  private peer(f: { from: number; host: string; port: number }): Promise<Link> {
     let p = this.peers.get(f.from);
     if (!p) {
       p = connectPeer(f.host, f.port, { token: this.opts.token, rank: this.id, size: 0, job: PEER_JOB, host: "", port: 0, expect: 0 }, this.limits, 10_000).then(({ link }) => {
@@ -356,6 +391,7 @@ class WorkerNode {
           (frags) => this.onPeerMessage(link, frags),
           (info) => {
             this.peers.delete(f.from);
+            this.values.linkClosed(link, info.reason);
             for (const [req, x] of this.fetches) {
               if (x.link !== link) continue;
               this.fetches.delete(req);
@@ -381,6 +417,7 @@ class WorkerNode {
       link.terminate();
       return;
     }
+    if (this.values.onPeerMessage(link, m, payload)) return;
     switch (m.kind) {
       case "fetch":
         void this.serve(link, m);

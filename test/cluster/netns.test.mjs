@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NDArray, random } from "../../dist/index.js";
+import { NDArray, fromArray, random } from "../../dist/index.js";
 import { WORKER, sameBits } from "./helpers.mjs";
 
 const INDEX = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
@@ -74,7 +74,7 @@ function inNs(ns, args, env = {}) {
 }
 
 const SCHEDULER = `
-import { LocalCluster, Client, random } from ${JSON.stringify(INDEX)};
+import { LocalCluster, Client, fromArray, random, unique } from ${JSON.stringify(INDEX)};
 import { openSync, writeSync, closeSync } from "node:fs";
 const [iface, tokenFile] = process.argv.slice(2);
 const cluster = await LocalCluster.start({ workers: 0, host: iface, log: (l) => console.error(l) });
@@ -85,8 +85,12 @@ console.log(JSON.stringify({ address: cluster.address }));
 await cluster.waitForWorkers(2, 60_000);
 const client = await Client.connect(cluster);
 const x = random.random([1200, 1200], { chunks: 300, seed: 77 });
-const r = await client.compute(x.add(x.T).mul(0.5).sum({ axis: 0 })).result();
-console.log(JSON.stringify({ hosts: cluster.workers.length, shape: r.shape, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString("base64") }));
+// user data: its chunks go from the scheduler to the workers that read them (the far one's across the link)
+const d = fromArray(Float64Array.from({ length: 1200 * 1200 }, (_, i) => (i * 7) % 1000), { shape: [1200, 1200], chunks: 300 });
+const r = await client.compute(x.add(d.T).mul(0.5).sum({ axis: 0 })).result();
+// which worker processes computed blocks: both, the far one across the link
+const pids = await unique(x.mapBlocks((b) => b.mul(0).add(process.pid), { trace: false }).astype("int32")); // on the cluster: the client is the default
+console.log(JSON.stringify({ pids: [...pids.data], hosts: cluster.workers.length, shape: r.shape, data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString("base64") }));
 await client.close();
 await cluster.close();
 `;
@@ -124,10 +128,12 @@ if (why && process.env.TESSERA_NETNS !== "1") {
       const bytes = Buffer.from(r.data, "base64");
       const got = new NDArray(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8), r.shape, "float64");
       const x = random.random([1200, 1200], { chunks: 300, seed: 77 });
-      sameBits(got, await x.add(x.T).mul(0.5).sum({ axis: 0 }).compute({ workers: 1, scheduler: "threads" }), "across namespaces vs local");
-      // the far worker's share of the 11.5 MB of chunks, its outputs and the handshakes crossed the link
+      const d = fromArray(Float64Array.from({ length: 1200 * 1200 }, (_, i) => (i * 7) % 1000), { shape: [1200, 1200], chunks: 300 });
+      sameBits(got, await x.add(d.T).mul(0.5).sum({ axis: 0 }).compute({ workers: 1, scheduler: "threads" }), "across namespaces vs local");
+      assert.equal(r.pids.sort(), workers.map((w) => w.child.pid).sort(), "both workers computed blocks");
+      // the user data's chunks the far worker read (720 KB each), its outputs and messages crossed the link
       const crossed = vethBytes() - before;
-      assert.ok(crossed > 1e6, `only ${crossed} bytes crossed the veth`);
+      assert.ok(crossed > 720_000, `only ${crossed} bytes crossed the veth`);
       console.log(`  ${(crossed / 1e6).toFixed(1)} MB crossed the veth`);
       for (const w of workers) {
         const e = await Promise.race([w.exit, new Promise((res) => setTimeout(() => res(null), 10_000))]);
