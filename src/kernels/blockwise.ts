@@ -6,7 +6,7 @@
  *   first), dask.array.topk's result; with their indices for argtopk. Order: a total order on values
  *   (-inf < ... < -0 < +0 < ... < inf < NaN, so NaN counts as the largest, as numpy's sort puts it last),
  *   ties by the lower index: one result for any chunking and worker count.
- * - unique: a block's sorted distinct int32 values and their counts.
+ * - unique: a block's sorted distinct values (int32, or float64 for float data) and their counts.
  */
 import type { TypedArray } from "../dtype.js";
 
@@ -138,23 +138,32 @@ export function topkBlock(input: TypedArray, inShape: readonly number[], output:
   }
 }
 
-/** The sorted distinct values of an integer block and their counts. */
-export function uniqueOf(data: ArrayLike<number>): { values: Int32Array; counts: Float64Array } {
-  const s = Int32Array.from(data as ArrayLike<number>);
-  s.sort();
+/** Distinct values: int32 for integer and bool data, float64 for float data (a float32 value is exact in it). */
+export type UniqueValues = Int32Array | Float64Array;
+
+/** Equal for unique: the same number, or both NaN (numpy's equal_nan: every NaN is one value, sorted last). */
+const same = (a: number, b: number) => a === b || (a !== a && b !== b);
+/** Sorted order for unique: numbers ascending, NaN after every number. */
+const sortsBefore = (a: number, b: number) => a <= b || b !== b;
+
+/** The sorted distinct values of a block and their counts (integer data as int32, float data as float64). */
+export function uniqueOf(data: ArrayLike<number>): { values: UniqueValues; counts: Float64Array } {
+  const float = data instanceof Float64Array || data instanceof Float32Array;
+  const s: UniqueValues = float ? Float64Array.from(data) : Int32Array.from(data);
+  s.sort(); // typed arrays sort numerically, NaN last
   let u = 0;
-  for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) u++;
-  const values = new Int32Array(u);
+  for (let i = 0; i < s.length; i++) if (i === 0 || !same(s[i]!, s[i - 1]!)) u++;
+  const values: UniqueValues = float ? new Float64Array(u) : new Int32Array(u);
   const counts = new Float64Array(u);
   let j = -1;
   for (let i = 0; i < s.length; i++) {
-    if (i === 0 || s[i] !== s[i - 1]) values[++j] = s[i]!;
+    if (i === 0 || !same(s[i]!, s[i - 1]!)) values[++j] = s[i]!;
     counts[j]!++;
   }
   return { values, counts };
 }
 
-/** unique of one block into its record: [u, values (u), counts (u)] in an int32 output of at least 2n + 1. */
+/** unique of one block into its record: [u, values (u), counts (u)] in an output (int32 or float64, as the values) of at least 2n + 1. */
 export function uniqueBlock(input: TypedArray, output: TypedArray): void {
   const { values, counts } = uniqueOf(input);
   const u = values.length;
@@ -164,28 +173,30 @@ export function uniqueBlock(input: TypedArray, output: TypedArray): void {
 }
 
 /** Reads a block record written by uniqueBlock at `at`. */
-export function uniqueRecord(data: Int32Array, at: number): { values: Int32Array; counts: Float64Array } {
+export function uniqueRecord(data: UniqueValues, at: number): { values: UniqueValues; counts: Float64Array } {
   const u = data[at]!;
   return { values: data.subarray(at + 1, at + 1 + u), counts: Float64Array.from(data.subarray(at + 1 + u, at + 1 + 2 * u)) };
 }
 
 /** Merges sorted (values, counts) lists, summing the counts of equal values, in a fixed tree over the list order. */
-export function mergeUniques(parts: readonly { values: Int32Array; counts: Float64Array }[]): { values: Int32Array; counts: Float64Array } {
+export function mergeUniques(parts: readonly { values: UniqueValues; counts: Float64Array }[]): { values: UniqueValues; counts: Float64Array } {
   if (parts.length === 0) return { values: new Int32Array(0), counts: new Float64Array(0) };
   if (parts.length === 1) return parts[0]!;
   const mid = parts.length >> 1;
   const a = mergeUniques(parts.slice(0, mid));
   const b = mergeUniques(parts.slice(mid));
-  const values = new Int32Array(a.values.length + b.values.length);
-  const counts = new Float64Array(values.length);
+  const float = a.values instanceof Float64Array || b.values instanceof Float64Array;
+  const size = a.values.length + b.values.length;
+  const values: UniqueValues = float ? new Float64Array(size) : new Int32Array(size);
+  const counts = new Float64Array(size);
   let i = 0;
   let j = 0;
   let n = 0;
   while (i < a.values.length || j < b.values.length) {
-    const take = j >= b.values.length || (i < a.values.length && a.values[i]! <= b.values[j]!) ? 0 : 1;
+    const take = j >= b.values.length || (i < a.values.length && sortsBefore(a.values[i]!, b.values[j]!)) ? 0 : 1;
     const val = take === 0 ? a.values[i]! : b.values[j]!;
     const cnt = take === 0 ? a.counts[i++]! : b.counts[j++]!;
-    if (n > 0 && values[n - 1] === val) counts[n - 1]! += cnt;
+    if (n > 0 && same(values[n - 1]!, val)) counts[n - 1]! += cnt;
     else {
       values[n] = val;
       counts[n++] = cnt;
