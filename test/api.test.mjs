@@ -24,6 +24,7 @@ const EXPORTS = [
   "bincount",
   "compute",
   "concatenate",
+  "dashboard",
   "diag",
   "diagonal",
   "dot",
@@ -138,6 +139,7 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
   assert.equal(lc.getters, ["address", "pids", "workers"]);
   assert.type(tessera.LocalCluster.start, "function");
+  assert.equal(Object.keys(tessera.dashboard), ["start"]);
   const cl = members(tessera.Client);
   assert.equal(cl.methods, ["asDefault", "check", "close", "compute", "computeOutputs", "gather", "map", "persist", "persistOutput", "startOutputs", "submit", "track", "waitForWorkers"]);
   assert.equal(cl.getters, ["address", "closed", "workers"]);
