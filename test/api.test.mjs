@@ -137,7 +137,7 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   // (adapt's hooks); Client check, startOutputs, track, computeOutputs and persistOutput (the array layer's hooks); Future
   // abort, fail, settle)
   assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
-  assert.equal(lc.getters, ["address", "pids", "workers"]);
+  assert.equal(lc.getters, ["address", "dashboardLink", "pids", "workers"]);
   assert.type(tessera.LocalCluster.start, "function");
   assert.equal(Object.keys(tessera.dashboard), ["start"]);
   const cl = members(tessera.Client);

@@ -83,8 +83,11 @@ export class Recorder implements RunObserver {
         const n = end - start;
         r.op.running -= n;
         r.op.done += n;
-        row.done += n;
-        this.tasksDone += n;
+        // tasks of host layers (a cluster runs its combine tasks on workers too) show in the stream, not in the counts
+        if (r.op.total > 0) {
+          row.done += n;
+          this.tasksDone += n;
+        }
         this.finishBar(r, false);
       },
       failed: (layer, task, block, message) => {

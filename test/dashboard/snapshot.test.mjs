@@ -61,6 +61,21 @@ test("a run's progress: done, running, waiting per operation, and finished at it
   JSON.parse(JSON.stringify(s)); // plain JSON
 });
 
+test("batches of host layers (a cluster runs combine tasks on workers) are in the stream but not in the task counts", () => {
+  const model = new Model("cluster");
+  const { rec } = fakeSource(model);
+  const w = rec.run(info(2));
+  w.batch(0, 0, 2, 0, false);
+  w.done(0, 0, 2, 0);
+  w.batch(1, 0, 1, 0, false); // the combine layer: 0 chunk tasks
+  w.done(1, 0, 1, 0);
+  w.ended(null);
+  model.sample();
+  const s = model.snapshot();
+  assert.equal([s.runs[0].done, s.runs[0].total, s.totals.tasksDone], [2, 2, 2]);
+  assert.is(s.stream.bars.length, 2);
+});
+
 test("a batch queued behind a worker's busy threads starts when one frees", () => {
   const model = new Model("local");
   const { rec, tick } = fakeSource(model);
