@@ -19,6 +19,8 @@ export class Model {
   private jobRows: JobRow[] | null = null;
   private jobsPending = false;
   private sampleCount = 0;
+  /** something ran at the last sample (a compute going, a bar running): pages are updated at full rate */
+  active = false;
 
   constructor(
     readonly kind: Snapshot["kind"],
@@ -34,7 +36,13 @@ export class Model {
   /** Reads the sources: worker rows, running bars; every other call a memory point. */
   sample(now = Date.now()): void {
     this.rows = this.sources.flatMap((s) => s.workers());
-    for (const s of this.sources) this.stream.setRunning(s.name, s.runningBars());
+    let running = 0;
+    for (const s of this.sources) {
+      const bars = s.runningBars();
+      running += bars.length;
+      this.stream.setRunning(s.name, bars);
+    }
+    this.active = running > 0 || this.rows.some((r) => r.running > 0) || this.sources.some((s) => s.runs().some((r) => r.status === "running"));
     if (this.sampleCount++ % 2 === 0) {
       const p: MemoryPoint = { t: now, used: 0, rss: 0, limit: 0 };
       for (const r of this.rows) {

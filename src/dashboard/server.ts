@@ -157,9 +157,12 @@ export class DashboardServer {
     });
   }
 
+  private ticks = 0;
   private tick(): void {
     this.model.sample();
-    for (const [ws, c] of this.clients) this.push(ws, c);
+    // while nothing runs, pages get an update a second (heartbeats, CPU) rather than every tick
+    const idle = !this.model.active && this.ticks++ % 4 !== 0;
+    for (const [ws, c] of this.clients) if (!idle || c.since !== this.model.stream.lastSeq) this.push(ws, c);
   }
 
   /** What a page has not had yet: the model with the bars and memory points newer than its last ones. */

@@ -98,54 +98,95 @@
     $("runs-failed").textContent = s.totals.runsFailed;
   }
 
+  // Panels are rebuilt only when their shape changes (a new compute, a new worker); otherwise their
+  // numbers and bar widths are set in place, so an update costs the browser little (it shares the
+  // machine with the compute it shows).
+  let progressShape = "";
   function renderProgress(s) {
     const box = $("progress");
     const runs = s.runs.slice(-8).reverse(); // the newest first
     if (!runs.length) return;
-    box.replaceChildren(
-      ...runs.map((r) => {
-        const took = ((r.ended ?? s.now) - r.started) / 1000;
-        const head = el("div", { class: "run-head" },
-          el("b", {}, `compute ${r.id}`),
-          el("span", { class: `status ${r.status}` }, r.status),
-          el("span", { class: "counts" }, `${r.done} / ${r.total} tasks`),
-          el("span", { class: "counts" }, seconds(took)));
-        const ops = r.operations.map((o) => {
-          const pct = (n) => `${o.total ? (100 * n) / o.total : 0}%`;
-          return el("div", { class: "op", "data-label": o.label, "data-done": o.done, "data-total": o.total, "data-failed": o.failed },
-            el("span", { class: "op-label", title: o.label }, o.label),
-            el("span", { class: "bar" },
-              el("span", { class: "done", style: `width:${pct(o.done)}` }),
-              el("span", { class: "running", style: `width:${pct(o.running)}` }),
-              el("span", { class: "failed", style: `width:${pct(o.failed)}` })),
-            el("span", { class: "counts" }, `${o.done} done, ${o.running} running, ${o.waiting} waiting, ${o.failed} failed`));
-        });
-        return el("div", { class: "run", "data-run": r.id, "data-status": r.status, "data-done": r.done, "data-total": r.total }, head, ...ops);
-      }),
-    );
+    const shape = runs.map((r) => `${r.id}:${r.operations.map((o) => o.label).join("|")}`).join(";");
+    if (shape !== progressShape) {
+      progressShape = shape;
+      box.replaceChildren(
+        ...runs.map((r) =>
+          el("div", { class: "run", "data-run": r.id },
+            el("div", { class: "run-head" }, el("b", {}, `compute ${r.id}`), el("span", { class: "status" }), el("span", { class: "counts tasks" }), el("span", { class: "counts took" })),
+            ...r.operations.map((o) =>
+              el("div", { class: "op", "data-label": o.label },
+                el("span", { class: "op-label", title: o.label }, o.label),
+                el("span", { class: "bar" }, el("span", { class: "done" }), el("span", { class: "running" }), el("span", { class: "failed" })),
+                el("span", { class: "counts" }))))),
+      );
+    }
+    runs.forEach((r, i) => {
+      const div = box.children[i];
+      set(div, "data-status", r.status);
+      set(div, "data-done", r.done);
+      set(div, "data-total", r.total);
+      const head = div.firstChild;
+      text(head.children[1], r.status);
+      head.children[1].className = `status ${r.status}`;
+      text(head.children[2], `${r.done} / ${r.total} tasks`);
+      text(head.children[3], seconds(((r.ended ?? s.now) - r.started) / 1000));
+      r.operations.forEach((o, k) => {
+        const row = div.children[k + 1];
+        set(row, "data-done", o.done);
+        set(row, "data-total", o.total);
+        set(row, "data-failed", o.failed);
+        const pct = (n) => `${o.total ? (100 * n) / o.total : 0}%`;
+        const bar = row.children[1].children;
+        width(bar[0], pct(o.done));
+        width(bar[1], pct(o.running));
+        width(bar[2], pct(o.failed));
+        text(row.children[2], `${o.done} done, ${o.running} running, ${o.waiting} waiting, ${o.failed} failed`);
+      });
+    });
   }
+  // (each touches the DOM only when the value changed)
+  const text = (e, v) => {
+    v = String(v);
+    if (e.textContent !== v) e.textContent = v;
+  };
+  const set = (e, k, v) => {
+    v = String(v);
+    if (e.getAttribute(k) !== v) e.setAttribute(k, v);
+  };
+  const width = (e, v) => {
+    if (e.style.width !== v) e.style.width = v;
+  };
 
+  let workersShape = "";
   function renderWorkers(s) {
-    const now = s.now;
-    $("workers").tBodies[0].replaceChildren(
-      ...s.workers.map((w) => {
-        const used = w.memoryLimit ? Math.min(100, (100 * w.memoryUsed) / w.memoryLimit) : 0;
-        return el("tr", { "data-worker": w.id },
-          el("td", {}, w.name + (w.status === "retiring" ? " (retiring)" : "")),
-          el("td", {}, w.host),
-          el("td", {}, w.pid),
-          el("td", {}, w.threads),
-          el("td", {}, w.cpu === null ? "–" : `${Math.round(w.cpu)} %`),
-          el("td", {}, bytes(w.rss)),
-          el("td", {}, el("span", { class: "mem" }, el("span", { style: `width:${used}%` })), `${bytes(w.memoryUsed)} / ${bytes(w.memoryLimit)}`),
-          el("td", {}, w.chunks),
-          el("td", {}, w.running),
-          el("td", {}, `${Math.max(0, (now - w.lastHeartbeat) / 1000).toFixed(1)} s ago`));
-      }),
-    );
+    const body = $("workers").tBodies[0];
+    const shape = s.workers.map((w) => w.id).join("|");
+    if (shape !== workersShape) {
+      workersShape = shape;
+      body.replaceChildren(...s.workers.map((w) => el("tr", { "data-worker": w.id }, ...Array.from({ length: 10 }, (_, i) => (i === 6 ? el("td", {}, el("span", { class: "mem" }, el("span")), el("span")) : el("td"))))));
+    }
+    s.workers.forEach((w, i) => {
+      const c = body.rows[i].cells;
+      const used = w.memoryLimit ? Math.min(100, (100 * w.memoryUsed) / w.memoryLimit) : 0;
+      text(c[0], w.name + (w.status === "retiring" ? " (retiring)" : ""));
+      text(c[1], w.host);
+      text(c[2], w.pid);
+      text(c[3], w.threads);
+      text(c[4], w.cpu === null ? "–" : `${Math.round(w.cpu)} %`);
+      text(c[5], bytes(w.rss));
+      width(c[6].firstChild.firstChild, `${used}%`);
+      text(c[6].lastChild, `${bytes(w.memoryUsed)} / ${bytes(w.memoryLimit)}`);
+      text(c[7], w.chunks);
+      text(c[8], w.running);
+      text(c[9], `${Math.max(0, (s.now - w.lastHeartbeat) / 1000).toFixed(1)} s ago`);
+    });
   }
 
+  let errorsShape = "";
   function renderErrors(s) {
+    const shape = `${s.errors.length}:${s.errors.at(-1)?.time ?? 0}`;
+    if (shape === errorsShape) return;
+    errorsShape = shape;
     $("error-count").textContent = s.errors.length ? String(s.errors.length) : "none";
     $("errors").replaceChildren(
       ...s.errors.slice().reverse().map((e) =>
@@ -155,10 +196,14 @@
     );
   }
 
+  let jobsShape = "";
   function renderJobs(s) {
     const panel = $("jobs-panel");
     panel.hidden = s.jobs === null;
     if (s.jobs === null) return;
+    const shape = JSON.stringify(s.jobs);
+    if (shape === jobsShape) return;
+    jobsShape = shape;
     $("jobs").tBodies[0].replaceChildren(
       ...s.jobs.map((j) => el("tr", { "data-job": j.id }, el("td", {}, j.id), el("td", {}, j.state), el("td", {}, j.reason ?? ""), el("td", {}, j.walltimeLeft === null ? "–" : seconds(j.walltimeLeft)))),
     );
@@ -166,9 +211,13 @@
 
   // ---- memory over time (uPlot) --------------------------------------------------------------------
   let chart = null;
+  let chartPoints = -1;
   function renderMemory() {
     const box = $("memory");
     const pts = state.memory;
+    const last = pts.length ? pts[pts.length - 1].t : 0;
+    if (chart && last === chartPoints && Math.abs(chart.width - Math.max(200, box.clientWidth)) <= 4) return; // nothing new
+    chartPoints = last;
     const data = [pts.map((p) => p.t / 1000), pts.map((p) => p.used), pts.map((p) => p.rss || null), pts.map((p) => p.limit)];
     const width = Math.max(200, box.clientWidth);
     if (!chart) {
@@ -192,8 +241,18 @@
   }
 
   // ---- task stream (canvas) ------------------------------------------------------------------------
+  let streamShape = "";
+  let streamDrawn = 0;
   function renderStream(s) {
     const canvas = $("stream");
+    const shape = `${s.stream.seq}:${s.stream.running.length}:${canvas.clientWidth}`;
+    if (shape === streamShape && !s.stream.running.length) return; // idle and unchanged
+    // redrawn twice a second at most: a canvas redraw is the page's costliest part, and the browser
+    // shares the machine with the compute it shows (the next update or the 1 s timer draws what is left)
+    const t = performance.now();
+    if (t - streamDrawn < 450 && !(shape !== streamShape && !s.stream.running.length)) return;
+    streamDrawn = t;
+    streamShape = shape;
     const lanes = s.stream.lanes;
     const rowH = 14;
     const labelW = 150;
@@ -242,7 +301,7 @@
 
   // the stream and "last heartbeat" move on between updates only when something runs
   setInterval(() => {
-    if (state.snap && state.snap.stream.running.length && !state.dirty) {
+    if (state.snap && !state.dirty) {
       state.dirty = true;
       requestAnimationFrame(render);
     }
