@@ -6,13 +6,22 @@
 import { readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux Node runs on
-let pageSize = 4096;
-try {
-  // the page size of this machine, from the kernel's auxiliary vector would be exact; smaps' KernelPageSize is the same
-  const m = /KernelPageSize:\s+(\d+) kB/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"));
-  if (m) pageSize = Number(m[1]) * 1024;
-} catch {
-  /* not Linux, or smaps_rollup missing: 4 KiB */
+let pageSize = 0;
+/**
+ * This machine's page size (statm counts pages), found once: this process's resident bytes (Node's) over
+ * its resident pages (statm's), the nearest of the sizes Linux uses (4, 16, 64 KiB).
+ */
+function pageBytes(): number {
+  if (pageSize) return pageSize;
+  pageSize = 4096;
+  try {
+    const pages = Number(readFileSync("/proc/self/statm", "utf8").split(" ")[1]);
+    const ratio = process.memoryUsage.rss() / pages;
+    if (ratio > 0) pageSize = [4096, 16384, 65536].reduce((a, b) => (Math.abs(Math.log(b / ratio)) < Math.abs(Math.log(a / ratio)) ? b : a));
+  } catch {
+    /* no /proc: 4 KiB */
+  }
+  return pageSize;
 }
 
 export interface ProcReading {
@@ -65,7 +74,7 @@ export class ProcMeter {
       if (prev) cpu = (((ticks - prev.ticks) / TICKS_PER_SECOND) * 1000 * 100) / (at - prev.at);
       this.last.set(pid, { ticks, at, cpu });
     }
-    const rss = Number(statm.split(" ")[1]) * pageSize;
+    const rss = Number(statm.split(" ")[1]) * pageBytes();
     return { cpu, rss: Number.isFinite(rss) ? rss : null };
   }
 

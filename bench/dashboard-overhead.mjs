@@ -1,0 +1,115 @@
+// The dashboard's overhead (issue 13): the tutorial pipeline with the dashboard open in a browser beside
+// the same compute with no dashboard at all, in one process, interleaved (without, with, with, without,
+// ...), medians of --reps.
+//
+//   node bench/dashboard-overhead.mjs [--n 20000] [--chunk 2000] [--reps 9] [--cases fused,blocks] [--out dashboard]
+//
+// "with": dashboard.start() and a page in Debian's headless Chromium (/usr/bin/chromium, driven by
+// playwright-core; never a downloaded browser) connected over the WebSocket and drawing, before the
+// compute starts; closed after it. "without": no dashboard, no observer (the runs build no events).
+// Cases: fused = random.random([n, n]).add(1).sum() (README's tutorial pipeline, one fused task per chunk);
+// blocks = the same through mapBlocks on real blocks ({ trace: false }: a materialized block per task).
+// Writes bench/results/<out>.json and .md.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tessera from "../dist/index.js";
+import { machineInfo, median, minmax } from "./lib/measure.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const n = Number(opt("n", 20000));
+const chunk = Number(opt("chunk", 2000));
+const reps = Number(opt("reps", 9));
+const cases = opt("cases", "fused,blocks").split(",");
+const outName = opt("out", "dashboard");
+
+process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
+const { chromium } = await import("playwright-core");
+const profile = mkdtempSync(join(tmpdir(), "tessera-bench-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1280, height: 1000 },
+  args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+const pipelines = {
+  fused: () => tessera.random.random([n, n], { chunks: chunk, seed: 1 }).add(1).sum(),
+  blocks: () => tessera.random.random([n, n], { chunks: chunk, seed: 1 }).mapBlocks((b) => b.add(1), { trace: false }).sum(),
+};
+
+async function measure(pipeline, watched) {
+  let d = null;
+  let page = null;
+  if (watched) {
+    d = await tessera.dashboard.start({ port: 0, log: null });
+    page = await context.newPage();
+    await page.goto(d.url);
+    await page.locator("#connection.on").waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300); // a few updates drawn: the page is live, as a person has it open
+  }
+  const t0 = performance.now();
+  const value = await pipelines[pipeline]().compute();
+  const seconds = (performance.now() - t0) / 1000;
+  if (watched) {
+    // the page saw it (a check that "with" really was watched)
+    await page.locator('.run[data-status="finished"]').first().waitFor({ timeout: 30_000 });
+    await page.close();
+    await d.close();
+  }
+  return { seconds, value };
+}
+
+const rows = [];
+for (const c of cases) {
+  if (!pipelines[c]) throw new Error(`unknown case ${c} (fused, blocks)`);
+  await measure(c, false); // warm-up: workers started, kernels compiled
+  await measure(c, true);
+  const times = { without: [], with: [] };
+  const ratios = [];
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 ? ["with", "without"] : ["without", "with"];
+    const pair = {};
+    for (const which of order) {
+      const m = await measure(c, which === "with");
+      times[which].push(m.seconds);
+      pair[which] = m.seconds;
+    }
+    ratios.push(pair.with / pair.without); // a pair ran side by side: drift of the host hits both
+  }
+  const without = median(times.without);
+  const withDash = median(times.with);
+  const pairedPercent = (median(ratios) - 1) * 100;
+  rows.push({ case: c, n, chunk, tasks: (n / chunk) ** 2, reps, without, with: withDash, overheadPercent: ((withDash / without) - 1) * 100, pairedPercent, times, ratios, spread: { without: minmax(times.without), with: minmax(times.with) } });
+  console.log(`${c}: without ${without.toFixed(3)} s, with ${withDash.toFixed(3)} s: ${(((withDash / without) - 1) * 100).toFixed(1)} % (median of paired ratios ${pairedPercent.toFixed(1)} %)`);
+}
+
+await context.close();
+rmSync(profile, { recursive: true, force: true });
+await tessera.shutdown();
+
+const pct = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)} %`;
+const machine = machineInfo();
+const out = join(here, "results");
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, `${outName}.json`), JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2) + "\n");
+const md = [
+  `# Dashboard overhead (${new Date().toISOString().slice(0, 10)})`,
+  "",
+  `\`node bench/dashboard-overhead.mjs --n ${n} --chunk ${chunk} --reps ${reps}\`: one process, ${tessera.world.size} rank, the default worker pool; "with" = dashboard started and a headless Chromium page connected and drawing; "without" = no dashboard. Interleaved, medians of ${reps}.`,
+  "",
+  `Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load average at the end ${machine.loadavg.join(" / ")}.`,
+  "",
+  "| case | tasks | without (s) | with (s) | overhead of medians | median of paired ratios | without min–max | with min–max |",
+  "|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.case} | ${r.tasks} | ${r.without.toFixed(3)} | ${r.with.toFixed(3)} | ${pct(r.overheadPercent)} | ${pct(r.pairedPercent)} | ${r.spread.without.min.toFixed(3)}–${r.spread.without.max.toFixed(3)} | ${r.spread.with.min.toFixed(3)}–${r.spread.with.max.toFixed(3)} |`),
+  "",
+].join("\n");
+writeFileSync(join(out, `${outName}.md`), md);
+console.log(md);
