@@ -97,6 +97,27 @@ test("a LocalCluster of 2 workers: its dashboard shows both, the compute's tasks
   }
 });
 
+test("a jobs provider (SlurmCluster's) fills the jobs panel; without one it is hidden", async () => {
+  if (!browser) return;
+  const jobs = [{ id: "4242", state: "running", reason: null, walltimeLeft: 3300 }, { id: "4243", state: "pending", reason: "Resources", walltimeLeft: null }];
+  const d = await tessera.dashboard.start({ port: 0, log: null, jobs: () => jobs });
+  const plain = await tessera.dashboard.start({ port: 0, log: null });
+  const page = await browser.context.newPage();
+  try {
+    await page.goto(d.url);
+    await page.locator('#jobs tr[data-job="4243"]').waitFor(WAIT);
+    assert.equal(await page.locator('#jobs tr[data-job="4243"] td').allTextContents(), ["4243", "pending", "Resources", "–"]);
+    assert.equal(await page.locator('#jobs tr[data-job="4242"] td').allTextContents(), ["4242", "running", "", "55 min 0 s"]);
+    await page.goto(plain.url);
+    await page.locator("#connection.on").waitFor(WAIT);
+    assert.is(await page.locator("#jobs-panel").isVisible(), false);
+  } finally {
+    await page.close();
+    await d.close();
+    await plain.close();
+  }
+});
+
 test("without the token the browser gets 403 and no page", async () => {
   if (!browser) return;
   const d = await tessera.dashboard.start({ port: 0, log: null });
