@@ -65,14 +65,24 @@
     if (state.memory.length > MAX_POINTS) state.memory.splice(0, state.memory.length - MAX_POINTS);
     state.snap = s;
     state.receivedAt = performance.now();
-    if (!state.dirty) {
-      state.dirty = true;
-      requestAnimationFrame(render);
-    }
+    schedule();
+  }
+
+  // The page draws at most FRAME_MS apart: each frame costs the browser its whole pipeline (style,
+  // layout, paint, composite, in software on a compute node), and it shares the machine with the compute
+  // it shows. Updates arriving meanwhile are drawn together in the next frame.
+  const FRAME_MS = 400;
+  let lastFrame = -Infinity;
+  function schedule() {
+    if (state.dirty) return;
+    state.dirty = true;
+    const wait = Math.max(0, lastFrame + FRAME_MS - performance.now());
+    setTimeout(() => requestAnimationFrame(render), wait);
   }
 
   function render() {
     state.dirty = false;
+    lastFrame = performance.now();
     const s = state.snap;
     if (!s) return;
     renderHeader(s);
@@ -158,9 +168,14 @@
   };
 
   let workersShape = "";
+  let workersDrawn = 0;
   function renderWorkers(s) {
     const body = $("workers").tBodies[0];
     const shape = s.workers.map((w) => w.id).join("|");
+    // its numbers move every update (CPU, RSS, heartbeat): set once a second, which a person reads as well
+    const t = performance.now();
+    if (shape === workersShape && t - workersDrawn < 950) return;
+    workersDrawn = t;
     if (shape !== workersShape) {
       workersShape = shape;
       body.replaceChildren(...s.workers.map((w) => el("tr", { "data-worker": w.id }, ...Array.from({ length: 10 }, (_, i) => (i === 6 ? el("td", {}, el("span", { class: "mem" }, el("span")), el("span")) : el("td"))))));
@@ -178,7 +193,8 @@
       text(c[6].lastChild, `${bytes(w.memoryUsed)} / ${bytes(w.memoryLimit)}`);
       text(c[7], w.chunks);
       text(c[8], w.running);
-      text(c[9], `${Math.max(0, (s.now - w.lastHeartbeat) / 1000).toFixed(1)} s ago`);
+      const ago = Math.max(0, (s.now - w.lastHeartbeat) / 1000);
+      text(c[9], ago < 1 ? "now" : `${Math.round(ago)} s ago`);
     });
   }
 
@@ -242,16 +258,10 @@
 
   // ---- task stream (canvas) ------------------------------------------------------------------------
   let streamShape = "";
-  let streamDrawn = 0;
   function renderStream(s) {
     const canvas = $("stream");
     const shape = `${s.stream.seq}:${s.stream.running.length}:${canvas.clientWidth}`;
     if (shape === streamShape && !s.stream.running.length) return; // idle and unchanged
-    // redrawn twice a second at most: a canvas redraw is the page's costliest part, and the browser
-    // shares the machine with the compute it shows (the next update or the 1 s timer draws what is left)
-    const t = performance.now();
-    if (t - streamDrawn < 450 && !(shape !== streamShape && !s.stream.running.length)) return;
-    streamDrawn = t;
     streamShape = shape;
     const lanes = s.stream.lanes;
     const rowH = 14;
@@ -300,12 +310,7 @@
   }
 
   // the stream and "last heartbeat" move on between updates only when something runs
-  setInterval(() => {
-    if (state.snap && !state.dirty) {
-      state.dirty = true;
-      requestAnimationFrame(render);
-    }
-  }, 1000);
-  window.addEventListener("resize", () => state.snap && requestAnimationFrame(render));
+  setInterval(() => state.snap && schedule(), 1000);
+  window.addEventListener("resize", () => state.snap && schedule());
   connect();
 })();
