@@ -90,6 +90,11 @@ export class Recorder implements RunObserver {
         }
         this.finishBar(r, false);
       },
+      sent: (peer, layer, bytes, started) => {
+        if (over) return;
+        // a transfer to another rank: a bar of its own lane, drawn as a transfer
+        this.stream.add({ lane: `${this.opts.source} · sends`, run: row.id, op: `${operations[layer]?.label ?? `layer ${layer}`} → rank ${peer} (${bytes} B)`, start: started, end: this.now(), tasks: 0, transfer: true, failed: false });
+      },
       failed: (layer, task, block, message) => {
         if (over) return;
         const op = operations[layer];

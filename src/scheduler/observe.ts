@@ -19,6 +19,8 @@ export interface RunWatch {
   batch(layer: number, start: number, end: number, worker: number, transfer: boolean): void;
   /** that batch ran */
   done(layer: number, start: number, end: number, worker: number): void;
+  /** chunks of `layer` (`bytes` of them) went to rank `peer`, sent from `started` (ms since the epoch) until now */
+  sent(peer: number, layer: number, bytes: number, started: number): void;
   /** task `task` of `layer` failed at chunk `block`: `message` names it */
   failed(layer: number, task: number, block: readonly number[] | null, message: string): void;
   /** the run is over: `error` null when it succeeded */
@@ -62,6 +64,7 @@ export function fanOut(list: readonly RunObserver[], info: RunInfo): RunWatch {
   return {
     batch: (l, s, e, w, t) => each((x) => x.batch(l, s, e, w, t)),
     done: (l, s, e, w) => each((x) => x.done(l, s, e, w)),
+    sent: (p, l, b, t) => each((x) => x.sent(p, l, b, t)),
     failed: (l, t, b, m) => each((x) => x.failed(l, t, b, m)),
     ended: (err) => each((x) => x.ended(err)),
   };

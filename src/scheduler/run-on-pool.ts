@@ -48,8 +48,8 @@ export interface PoolRunExtras {
   /** the plan's task graph, when the caller built it already (ranks: their share is cut from it) */
   graph?: TaskGraph;
   hooks?: Omit<RunHooks, "onOutput">;
-  /** called with the run before it starts (ranks hold it to deliver chunks from other ranks) */
-  attach?(run: PlanRun, memory: ChunkMemory): void;
+  /** called with the run before it starts (ranks hold it to deliver chunks from other ranks; `watch` sees their sends) */
+  attach?(run: PlanRun, memory: ChunkMemory, watch: RunWatch | null): void;
   /** resolves when the rank layer is done with this run (its outgoing transfers are sent) */
   settle?(): Promise<void>;
   /** nothing runs and nothing is ready: what is missing comes from other ranks */
@@ -71,11 +71,11 @@ export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOpt
     // persisted chunks may move to JS memory while the run goes on, when the kernel memory is full
     engine.heap.spillable = out.persisted();
     const run = new PlanRun(extras.graph ?? new TaskGraph(plan), memory, { ...extras.hooks, onOutput: (b, k) => out.onOutput(b, k), onPersisted: (b, k) => out.onPersisted(b, k) });
-    extras.attach?.(run, memory);
     watch = watchRun(() => ({
       layers: plan.layers.map((l, i) => ({ label: l.label, kind: l.kind, tasks: isWorkerLayer(plan, i) ? run.ownedCount[i]! : 0 })),
       memory: () => ({ bytes: memory.liveBytes, chunks: memory.liveChunks }),
     }));
+    extras.attach?.(run, memory, watch);
     await drive(engine, run, memory, opts, t0, arenas, extras.idle, watch);
     await extras.settle?.();
     const results = out.results();

@@ -53,7 +53,9 @@ test("--np 2 --dashboard: rank 0 shows both ranks and the whole compute", async 
     assert.equal(s.workers.map((w) => w.name), ["rank 0", "rank 1"]);
     assert.is(new Set(s.workers.map((w) => w.pid)).size, 2, "two processes");
     assert.equal([s.runs[0].done, s.runs[0].total], [64, 64], "both shares: the plan's 64 tasks");
-    assert.ok(s.stream.lanes.some((l) => l.startsWith("rank 1")), "rank 1's tasks are in the stream");
+    assert.ok(s.stream.lanes.some((l) => l.startsWith("rank 1 · thread")), "rank 1's tasks are in the stream");
+    const sends = s.stream.bars.filter((b) => s.stream.lanes[b.lane] === "rank 1 · sends");
+    assert.ok(sends.length > 0 && sends.every((b) => b.transfer && b.tasks === 0 && /→ rank 0/.test(b.op)), "rank 1's partials sent to rank 0 are marked as transfers");
     assert.match(await (await fetch(at("/metrics"))).text(), /^tessera_workers 2$/m);
     assert.is((await fetch(url.replace(/\?token=.*/, "snapshot"))).status, 403);
     const b = await launch();

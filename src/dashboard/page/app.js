@@ -298,7 +298,8 @@
       const x0 = Math.max(labelW, x(b.start));
       const w = Math.max(1, x(end) - x0);
       const y = b.lane * rowH + 1;
-      g.fillStyle = b.failed ? "#e03131" : `hsla(${hue(b.op)}, 60%, ${b.end === null ? 70 : 50}%, 1)`;
+      // (a bar of no tasks is a transfer between ranks: all of it is drawn as one)
+      g.fillStyle = b.failed || (b.transfer && b.tasks === 0) ? "#e03131" : `hsla(${hue(b.op)}, 60%, ${b.end === null ? 70 : 50}%, 1)`;
       g.fillRect(x0, y, w, rowH - 2);
       if (b.transfer) {
         g.fillStyle = "#e03131";
