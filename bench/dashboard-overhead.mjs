@@ -10,7 +10,7 @@
 // Cases: fused = random.random([n, n]).add(1).sum() (README's tutorial pipeline, one fused task per chunk);
 // blocks = the same through mapBlocks on real blocks ({ trace: false }: a materialized block per task).
 // Writes bench/results/<out>.json and .md.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,23 @@ const context = await chromium.launchPersistentContext(profile, {
   args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 
+/** CPU seconds used so far by this run's Chromium (its processes carry the profile directory in their command line). */
+function browserCpu() {
+  let ticks = 0;
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (!readFileSync(`/proc/${p}/cmdline`, "utf8").includes(profile)) continue;
+      const st = readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* it ended meanwhile */
+    }
+  }
+  return ticks / 100;
+}
+
 const pipelines = {
   fused: () => tessera.random.random([n, n], { chunks: chunk, seed: 1 }).add(1).sum(),
   blocks: () => tessera.random.random([n, n], { chunks: chunk, seed: 1 }).mapBlocks((b) => b.add(1), { trace: false }).sum(),
@@ -54,16 +71,21 @@ async function measure(pipeline, watched) {
     await page.locator("#connection.on").waitFor({ timeout: 30_000 });
     await page.waitForTimeout(300); // a few updates drawn: the page is live, as a person has it open
   }
+  const b0 = watched ? browserCpu() : 0;
+  const u0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await pipelines[pipeline]().compute();
   const seconds = (performance.now() - t0) / 1000;
+  const u = process.cpuUsage(u0);
+  const cpu = (u.user + u.system) / 1e6; // this process: the compute's worker threads and the dashboard's server
+  const browser = watched ? browserCpu() - b0 : 0;
   if (watched) {
     // the page saw it (a check that "with" really was watched)
     await page.locator('.run[data-status="finished"]').first().waitFor({ timeout: 30_000 });
     await page.close();
     await d.close();
   }
-  return { seconds, value };
+  return { seconds, value, cpu, browser };
 }
 
 const rows = [];
@@ -72,6 +94,7 @@ for (const c of cases) {
   await measure(c, false); // warm-up: workers started, kernels compiled
   await measure(c, true);
   const times = { without: [], with: [] };
+  const cpu = { without: [], with: [], browser: [] };
   const ratios = [];
   for (let r = 0; r < reps; r++) {
     const order = r % 2 ? ["with", "without"] : ["without", "with"];
@@ -79,6 +102,8 @@ for (const c of cases) {
     for (const which of order) {
       const m = await measure(c, which === "with");
       times[which].push(m.seconds);
+      cpu[which].push(m.cpu);
+      if (which === "with") cpu.browser.push(m.browser);
       pair[which] = m.seconds;
     }
     ratios.push(pair.with / pair.without); // a pair ran side by side: drift of the host hits both
@@ -86,8 +111,11 @@ for (const c of cases) {
   const without = median(times.without);
   const withDash = median(times.with);
   const pairedPercent = (median(ratios) - 1) * 100;
-  rows.push({ case: c, n, chunk, tasks: (n / chunk) ** 2, reps, without, with: withDash, overheadPercent: ((withDash / without) - 1) * 100, pairedPercent, times, ratios, spread: { without: minmax(times.without), with: minmax(times.with) } });
-  console.log(`${c}: without ${without.toFixed(3)} s, with ${withDash.toFixed(3)} s: ${(((withDash / without) - 1) * 100).toFixed(1)} % (median of paired ratios ${pairedPercent.toFixed(1)} %)`);
+  // CPU taken from the compute: the browser's, and what this process spent beyond the unwatched compute
+  const cpuWithout = median(cpu.without);
+  const cpuPercent = ((median(cpu.browser) + median(cpu.with) - cpuWithout) / cpuWithout) * 100;
+  rows.push({ case: c, n, chunk, tasks: (n / chunk) ** 2, reps, without, with: withDash, overheadPercent: ((withDash / without) - 1) * 100, pairedPercent, cpuPercent, browserCpu: median(cpu.browser), cpuWithout, cpuWith: median(cpu.with), times, cpu, ratios, spread: { without: minmax(times.without), with: minmax(times.with) } });
+  console.log(`${c}: without ${without.toFixed(3)} s, with ${withDash.toFixed(3)} s: ${(((withDash / without) - 1) * 100).toFixed(1)} % (median of paired ratios ${pairedPercent.toFixed(1)} %; CPU ${cpuPercent.toFixed(1)} %)`);
 }
 
 await context.close();
@@ -106,9 +134,11 @@ const md = [
   "",
   `Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load average at the end ${machine.loadavg.join(" / ")}.`,
   "",
-  "| case | tasks | without (s) | with (s) | overhead of medians | median of paired ratios | without min–max | with min–max |",
-  "|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.case} | ${r.tasks} | ${r.without.toFixed(3)} | ${r.with.toFixed(3)} | ${pct(r.overheadPercent)} | ${pct(r.pairedPercent)} | ${r.spread.without.min.toFixed(3)}–${r.spread.without.max.toFixed(3)} | ${r.spread.with.min.toFixed(3)}–${r.spread.with.max.toFixed(3)} |`),
+  "| case | tasks | without (s) | with (s) | wall: overhead of medians | wall: median of paired ratios | CPU: compute's (s) | CPU: browser + server (s) | CPU overhead | without min–max | with min–max |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.case} | ${r.tasks} | ${r.without.toFixed(3)} | ${r.with.toFixed(3)} | ${pct(r.overheadPercent)} | ${pct(r.pairedPercent)} | ${r.cpuWithout.toFixed(3)} | ${(r.browserCpu + r.cpuWith - r.cpuWithout).toFixed(3)} | ${pct(r.cpuPercent)} | ${r.spread.without.min.toFixed(3)}–${r.spread.without.max.toFixed(3)} | ${r.spread.with.min.toFixed(3)}–${r.spread.with.max.toFixed(3)} |`),
+  "",
+  "CPU overhead: the browser's CPU seconds during the watched compute (its processes, from /proc) plus what this process spent beyond the unwatched compute, over the unwatched compute's CPU seconds (medians). On a machine whose cores the compute fills, that is what the watched compute loses; unlike wall time it barely depends on what other tenants of the host do.",
   "",
 ].join("\n");
 writeFileSync(join(out, `${outName}.md`), md);
