@@ -71,10 +71,10 @@
   // The page draws at most FRAME_MS apart: each frame costs the browser its whole pipeline (style,
   // layout, paint, composite, in software on a compute node), and it shares the machine with the compute
   // it shows. Updates arriving meanwhile are drawn together in the next frame.
-  const FRAME_MS = 400;
+  const FRAME_MS = 500;
   let lastFrame = -Infinity;
   function schedule() {
-    if (state.dirty) return;
+    if (state.dirty || document.hidden) return; // a tab nobody looks at draws nothing (until it is shown)
     state.dirty = true;
     const wait = Math.max(0, lastFrame + FRAME_MS - performance.now());
     setTimeout(() => requestAnimationFrame(render), wait);
@@ -228,11 +228,15 @@
   // ---- memory over time (uPlot) --------------------------------------------------------------------
   let chart = null;
   let chartPoints = -1;
+  let chartDrawn = 0;
   function renderMemory() {
     const box = $("memory");
     const pts = state.memory;
     const last = pts.length ? pts[pts.length - 1].t : 0;
-    if (chart && last === chartPoints && Math.abs(chart.width - Math.max(200, box.clientWidth)) <= 4) return; // nothing new
+    const resized = chart && Math.abs(chart.width - Math.max(200, box.clientWidth)) > 4;
+    // redrawn when a point came (twice a second while points come), at most once a second: it is the slow line of the page
+    if (chart && !resized && (last === chartPoints || performance.now() - chartDrawn < 950)) return;
+    chartDrawn = performance.now();
     chartPoints = last;
     const data = [pts.map((p) => p.t / 1000), pts.map((p) => p.used), pts.map((p) => p.rss || null), pts.map((p) => p.limit)];
     const width = Math.max(200, box.clientWidth);
@@ -313,5 +317,6 @@
   // the stream and "last heartbeat" move on between updates only when something runs
   setInterval(() => state.snap && schedule(), 1000);
   window.addEventListener("resize", () => state.snap && schedule());
+  document.addEventListener("visibilitychange", () => state.snap && schedule());
   connect();
 })();
