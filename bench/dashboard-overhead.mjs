@@ -138,7 +138,7 @@ const md = [
   "|---|---|---|---|---|---|---|---|---|---|---|",
   ...rows.map((r) => `| ${r.case} | ${r.tasks} | ${r.without.toFixed(3)} | ${r.with.toFixed(3)} | ${pct(r.overheadPercent)} | ${pct(r.pairedPercent)} | ${r.cpuWithout.toFixed(3)} | ${(r.browserCpu + r.cpuWith - r.cpuWithout).toFixed(3)} | ${pct(r.cpuPercent)} | ${r.spread.without.min.toFixed(3)}–${r.spread.without.max.toFixed(3)} | ${r.spread.with.min.toFixed(3)}–${r.spread.with.max.toFixed(3)} |`),
   "",
-  "CPU overhead: the browser's CPU seconds during the watched compute (its processes, from /proc) plus what this process spent beyond the unwatched compute, over the unwatched compute's CPU seconds (medians). On a machine whose cores the compute fills, that is what the watched compute loses; unlike wall time it barely depends on what other tenants of the host do.",
+  "CPU overhead: the browser's CPU seconds during the watched compute (its processes, from /proc) plus what this process spent beyond the unwatched compute, over the unwatched compute's CPU seconds (medians). On a machine whose cores the compute fills, that is what the watched compute loses. The browser's part is spent per second (per frame drawn), so a host that other tenants slow down inflates it with the wall time; the compute's own CPU seconds change little.",
   "",
 ].join("\n");
 writeFileSync(join(out, `${outName}.md`), md);
