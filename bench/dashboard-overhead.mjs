@@ -4,12 +4,17 @@
 //
 //   node bench/dashboard-overhead.mjs [--n 20000] [--chunk 2000] [--reps 9] [--cases fused,blocks] [--out dashboard]
 //
-// "with": dashboard.start() and a page in Debian's headless Chromium (/usr/bin/chromium, driven by
-// playwright-core; never a downloaded browser) connected over the WebSocket and drawing, before the
-// compute starts; closed after it. "without": no dashboard, no observer (the runs build no events).
+// "with": dashboard.start() and a page in Debian's headless Chromium (/usr/bin/chromium, a process of its
+// own opened on the link, as a person's browser is: nothing drives it from the computing process, whose
+// CPU would otherwise count the driver's protocol traffic) connected over the WebSocket and drawing
+// before the compute starts. "without": no dashboard, no observer (the runs build no events), and the
+// browser stopped (SIGSTOP: it takes no CPU). The browser starts once (a fresh one spends seconds of CPU
+// on its start-up); each "with" starts a dashboard on the same port and token, which the page's
+// reconnection finds.
 // Cases: fused = random.random([n, n]).add(1).sum() (README's tutorial pipeline, one fused task per chunk);
 // blocks = the same through mapBlocks on real blocks ({ trace: false }: a materialized block per task).
 // Writes bench/results/<out>.json and .md.
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -29,23 +34,27 @@ const reps = Number(opt("reps", 9));
 const cases = opt("cases", "fused,blocks").split(",");
 const outName = opt("out", "dashboard");
 
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
-const { chromium } = await import("playwright-core");
 const profile = mkdtempSync(join(tmpdir(), "tessera-bench-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 1000 },
-  args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, "--window-size=1280,1000"];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds used so far by this run's Chromium (its processes carry the profile directory in their command line). */
-function browserCpu() {
-  let ticks = 0;
+function browserPids() {
+  const pids = [];
   for (const p of readdirSync("/proc")) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (!readFileSync(`/proc/${p}/cmdline`, "utf8").includes(profile)) continue;
+      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(profile)) pids.push(Number(p));
+    } catch {
+      /* it ended meanwhile */
+    }
+  }
+  return pids;
+}
+function browserCpu() {
+  let ticks = 0;
+  for (const p of browserPids()) {
+    try {
       const st = readFileSync(`/proc/${p}/stat`, "utf8");
       const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
       ticks += Number(f[11]) + Number(f[12]);
@@ -55,6 +64,28 @@ function browserCpu() {
   }
   return ticks / 100;
 }
+/** Freezes or thaws every process of the browser this run started. */
+function browserSignal(sig) {
+  for (const p of browserPids()) {
+    try {
+      process.kill(p, sig);
+    } catch {
+      /* it ended meanwhile */
+    }
+  }
+}
+
+// one port and token for every "with": the page reconnects to each new dashboard by itself
+const first = await tessera.dashboard.start({ port: 0, log: null });
+const PORT = first.port;
+const TOKEN = first.token;
+const URL_ = first.url;
+const browserProc = spawn("/usr/bin/chromium", [...CHROMIUM_FLAGS, URL_], { stdio: "ignore" });
+for (let i = 0; i < 600 && first.clients === 0; i++) await sleep(50);
+if (first.clients === 0) throw new Error("the browser's page never connected to the dashboard");
+await sleep(3000); // its start-up work done
+await first.close();
+browserSignal("SIGSTOP");
 
 const pipelines = {
   fused: () => tessera.random.random([n, n], { chunks: chunk, seed: 1 }).add(1).sum(),
@@ -63,13 +94,13 @@ const pipelines = {
 
 async function measure(pipeline, watched) {
   let d = null;
-  let page = null;
   if (watched) {
-    d = await tessera.dashboard.start({ port: 0, log: null });
-    page = await context.newPage();
-    await page.goto(d.url);
-    await page.locator("#connection.on").waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300); // a few updates drawn: the page is live, as a person has it open
+    d = await tessera.dashboard.start({ port: PORT, token: TOKEN, log: null });
+    if (d.port !== PORT) throw new Error(`port ${PORT} was taken meanwhile`);
+    browserSignal("SIGCONT");
+    for (let i = 0; i < 600 && d.clients === 0; i++) await sleep(50);
+    if (d.clients === 0) throw new Error("the browser's page never connected to the dashboard");
+    await sleep(500); // a few updates drawn: the page is live, as a person has it open
   }
   const b0 = watched ? browserCpu() : 0;
   const u0 = process.cpuUsage();
@@ -80,10 +111,10 @@ async function measure(pipeline, watched) {
   const cpu = (u.user + u.system) / 1e6; // this process: the compute's worker threads and the dashboard's server
   const browser = watched ? browserCpu() - b0 : 0;
   if (watched) {
-    // the page saw it (a check that "with" really was watched)
-    await page.locator('.run[data-status="finished"]').first().waitFor({ timeout: 30_000 });
-    await page.close();
+    if (d.clients === 0) throw new Error("the page left during the compute");
     await d.close();
+    await sleep(100);
+    browserSignal("SIGSTOP");
   }
   return { seconds, value, cpu, browser };
 }
@@ -118,7 +149,9 @@ for (const c of cases) {
   console.log(`${c}: without ${without.toFixed(3)} s, with ${withDash.toFixed(3)} s: ${(((withDash / without) - 1) * 100).toFixed(1)} % (median of paired ratios ${pairedPercent.toFixed(1)} %; CPU ${cpuPercent.toFixed(1)} %)`);
 }
 
-await context.close();
+browserSignal("SIGCONT");
+browserProc.kill(); // (the browser this run started, by its pid)
+await new Promise((r) => (browserProc.exitCode !== null ? r() : browserProc.once("exit", r)));
 rmSync(profile, { recursive: true, force: true });
 await tessera.shutdown();
 
@@ -130,7 +163,7 @@ writeFileSync(join(out, `${outName}.json`), JSON.stringify({ date: new Date().to
 const md = [
   `# Dashboard overhead (${new Date().toISOString().slice(0, 10)})`,
   "",
-  `\`node bench/dashboard-overhead.mjs --n ${n} --chunk ${chunk} --reps ${reps}\`: one process, ${tessera.world.size} rank, the default worker pool; "with" = dashboard started and a headless Chromium page connected and drawing; "without" = no dashboard. Interleaved, medians of ${reps}.`,
+  `\`node bench/dashboard-overhead.mjs --n ${n} --chunk ${chunk} --reps ${reps}\`: one process, ${tessera.world.size} rank, the default worker pool; "with" = dashboard started and a headless Chromium (its own process) connected and drawing; "without" = no dashboard. Interleaved, medians of ${reps}.`,
   "",
   `Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load average at the end ${machine.loadavg.join(" / ")}.`,
   "",

@@ -32,6 +32,8 @@ export interface Dashboard {
   readonly token: string;
   /** what /snapshot serves now */
   snapshot(): Snapshot;
+  /** pages connected now (over the WebSocket) */
+  readonly clients: number;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,9 @@ async function serve(model: Model, opts: ServeOptions): Promise<Dashboard> {
   return {
     url: server.url, host: server.host, port: server.port, token: server.token,
     snapshot: () => model.snapshot(),
+    get clients() {
+      return server.clientCount;
+    },
     async close() {
       await server.close();
       model.close();
