@@ -32,6 +32,8 @@ export { shutdown } from "./scheduler/engine.js";
 export { world } from "./comm/index.js";
 export type { World } from "./comm/world.js";
 export { LocalCluster, SlurmCluster, Client, Future, wait, asCompleted } from "./cluster/index.js";
+export { dashboard } from "./dashboard/index.js";
+export type { Dashboard, DashboardOptions, Snapshot as DashboardSnapshot, JobsProvider, JobRow } from "./dashboard/index.js";
 export type { LocalClusterOptions, SlurmClusterOptions, SlurmJob, ScaleRequest, ClusterComputeOptions, ComputedValue, FutureStatus, ReturnWhen, WorkerInfo, SchedulerOptions } from "./cluster/index.js";
 export { TesseraError, ValidationError, ComputeError, AbortError, ClusterError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";

@@ -25,6 +25,7 @@ const EXPORTS = [
   "bincount",
   "compute",
   "concatenate",
+  "dashboard",
   "diag",
   "diagonal",
   "dot",
@@ -137,8 +138,9 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   // (adapt's hooks); Client check, startOutputs, track, computeOutputs and persistOutput (the array layer's hooks); Future
   // abort, fail, settle)
   assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
-  assert.equal(lc.getters, ["address", "pids", "workers"]);
+  assert.equal(lc.getters, ["address", "dashboardLink", "pids", "workers"]);
   assert.type(tessera.LocalCluster.start, "function");
+  assert.equal(Object.keys(tessera.dashboard), ["start"]);
   const cl = members(tessera.Client);
   assert.equal(cl.methods, ["asDefault", "check", "close", "compute", "computeOutputs", "gather", "map", "persist", "persistOutput", "startOutputs", "submit", "track", "waitForWorkers"]);
   assert.equal(cl.getters, ["address", "closed", "workers"]);
@@ -148,7 +150,7 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   const sc = members(tessera.SlurmCluster);
   // (private: activeIds jobOf jobsFor poll pollOnce release reportWaiting scaleJobs submit update wanted workerEvent; @internal: grow requested retire)
   assert.equal(sc.methods, ["activeIds", "adapt", "close", "grow", "jobOf", "jobScript", "jobsFor", "poll", "pollOnce", "release", "reportWaiting", "requested", "retire", "scale", "scaleJobs", "submit", "update", "waitForWorkers", "wanted", "workerEvent"]);
-  assert.equal(sc.getters, ["address", "jobs", "workers"]);
+  assert.equal(sc.getters, ["address", "dashboardLink", "jobs", "workers"]);
   assert.type(tessera.SlurmCluster.start, "function");
   assert.type(tessera.SlurmCluster.prototype[Symbol.asyncDispose], "function");
   const f = members(tessera.Future);

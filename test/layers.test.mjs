@@ -6,6 +6,10 @@
 // cli: it runs plans (scheduler, plan) over the transport (transport, protocol) and takes arrays and gives
 // NDArrays as compute() does, so it may import array; array never imports it (the default client is an
 // interface array defines, array/backend.ts, that the cluster registers with).
+// dashboard (the live page and its endpoints) sits above cluster and below cli: it may import the
+// scheduler, cluster and comm types it observes; nothing below imports it, only the small observer
+// interface (scheduler/observe.ts) and the starter a cluster calls (cluster/dashboard-hook.ts), which
+// the dashboard registers with.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
@@ -13,8 +17,8 @@ import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
-const RANK = { cli: 9, cluster: 8, array: 7, graph: 6, scheduler: 5, plan: 4, worker: 3, kernels: 2, storage: 2, comm: 3, transport: 2, protocol: 1 };
-const STACK = { cli: "top", cluster: "top", array: "engine", graph: "engine", scheduler: "engine", plan: "engine", worker: "engine", kernels: "engine", storage: "engine", comm: "ranks", transport: "ranks", protocol: "ranks" };
+const RANK = { cli: 9, dashboard: 8.5, cluster: 8, array: 7, graph: 6, scheduler: 5, plan: 4, worker: 3, kernels: 2, storage: 2, comm: 3, transport: 2, protocol: 1 };
+const STACK = { cli: "top", dashboard: "top", cluster: "top", array: "engine", graph: "engine", scheduler: "engine", plan: "engine", worker: "engine", kernels: "engine", storage: "engine", comm: "ranks", transport: "ranks", protocol: "ranks" };
 
 function* files(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

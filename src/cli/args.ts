@@ -21,6 +21,8 @@ export interface RunArgs {
   timeout?: number;
   /** seconds one rank may wait for another inside a collective or recv (0: no limit) */
   collectiveTimeout?: number;
+  /** serve the dashboard on this port (--dashboard [port]: 8787 when not given; rank 0 under ranks) */
+  dashboard?: number;
   /** the command line each of the --np ranks runs: this one without run.js's own --np (the script's arguments untouched) */
   rankArgv: string[];
 }
@@ -40,6 +42,11 @@ options:
   --workers W    worker threads (default: SLURM_CPUS_PER_TASK or all cores)
   --progress     live progress bar on stderr (automatic on a TTY for long runs); --no-progress: never
   --json         print one JSON object instead of text
+  --dashboard [PORT]
+                 serve a live dashboard while it runs (default port 8787, a free one when taken;
+                 0: any free port); prints its link with its token. Under ranks, rank 0 serves it
+                 and shows every rank. It listens on 127.0.0.1: from a laptop,
+                 ssh -L 8787:localhost:8787 login-node
   -h, --help     this help
 
 ranks (srun -n P node dist/run.js ..., mpirun, or --np):
@@ -98,6 +105,12 @@ export function parseArgs(argv: string[]): RunArgs {
         break;
       case "--json":
         a.json = true;
+        break;
+      case "--dashboard":
+        // the port is optional: only a number after the flag is its port (a script name is not)
+        if (inline !== undefined) a.dashboard = int("--dashboard", inline, 0, 65535);
+        else if (/^\d+$/.test(argv[i + 1] ?? "")) a.dashboard = int("--dashboard", argv[++i], 0, 65535);
+        else a.dashboard = 8787;
         break;
       case "--np":
         npTokens.add(i); // the flag

@@ -15,6 +15,7 @@ import { launchLocal } from "../comm/launch.js";
 import { envLimits } from "../transport/limits.js";
 import { useRanks } from "../scheduler/engine.js";
 import { formatResult } from "./output.js";
+import { serveRanks } from "../dashboard/index.js";
 import { NEVER_SETTLED, watchUnsettled } from "./unsettled.js";
 
 /**
@@ -94,12 +95,12 @@ function neverSettled(): void {
 let stoppingSelf = false;
 
 /** Joins the world of ranks when launched as one of many; compute() then splits its chunks among them. */
-async function joinRanks(a: RunArgs): Promise<void> {
+async function joinRanks(a: RunArgs): Promise<tessera.World> {
   const w = await initWorld({
     interface: a.iface, coordinator: a.coordinator, timeoutMs: a.timeout && a.timeout * 1000,
     collectiveTimeoutMs: a.collectiveTimeout === undefined ? undefined : a.collectiveTimeout * 1000,
   });
-  if (w.size === 1) return;
+  if (w.size === 1) return w;
   // whatever the script is doing (a compute, a sleep, a wait of its own), a broken world ends this rank
   onWorldFailure((err) => {
     if (stoppingSelf) return; // this rank's own abort: it said why and exits itself
@@ -113,6 +114,18 @@ async function joinRanks(a: RunArgs): Promise<void> {
     sendBytes: (dest, tag, b) => w.send(b, dest, tag),
     recvBytes: async (source, tag) => (await w.recv(source, tag)) as Uint8Array,
   });
+  return w;
+}
+
+/**
+ * --dashboard: rank 0 (or the one process) serves it, other ranks report to it. Ranks report at least
+ * four times per collective timeout (rank 0 waits for each report as a recv does).
+ */
+async function startDashboard(a: RunArgs, w: tessera.World): Promise<{ stop(): Promise<void> } | null> {
+  if (a.dashboard === undefined) return null;
+  const timeoutMs = a.collectiveTimeout === undefined ? 600_000 : a.collectiveTimeout * 1000;
+  const intervalMs = timeoutMs > 0 ? Math.max(50, Math.min(250, timeoutMs / 4)) : 250;
+  return serveRanks(w, { port: a.dashboard, intervalMs });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -140,9 +153,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     return launchLocal(a.np, a.rankArgv, { env });
   }
+  let dash: { stop(): Promise<void> } | null = null;
   try {
-    await joinRanks(a);
+    const w = await joinRanks(a);
+    dash = await startDashboard(a, w);
     await (a.script ? script(a) : tutorial(a));
+    await dash?.stop();
+    dash = null;
     await closeWorld();
     return worldFailed ?? 0; // a script may catch the failure's error; the rank still failed
   } catch (e) {

@@ -12,6 +12,7 @@ import { ClusterError, invalid, show } from "../errors.js";
 import { maxWorkers } from "../scheduler/engine.js";
 import { parseSize } from "../sizes.js";
 import { Adaptive, type Adaptable, type AdaptOptions } from "./adaptive.js";
+import { checkDashboardOption, startClusterDashboard, type ClusterDashboard, type ClusterDashboardOptions } from "./dashboard-hook.js";
 import { Scheduler } from "./scheduler.js";
 import type { WorkerInfo } from "./worker-registry.js";
 import { TOKEN_ENV } from "./token.js";
@@ -43,10 +44,16 @@ export interface LocalClusterOptions {
   log?: (line: string) => void;
   /** more environment for the workers */
   env?: Record<string, string>;
+  /**
+   * a live dashboard of this cluster's workers and computes: `{ port }` (default 8787, a free port when
+   * taken; 0: any free port), `true` for the defaults. Off when absent or false. Its link (with its
+   * token) goes to `log` and is `cluster.dashboardLink`.
+   */
+  dashboard?: boolean | ClusterDashboardOptions;
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL("../worker.js", import.meta.url));
-const OPTION_KEYS = ["workers", "threadsPerWorker", "memoryLimit", "host", "port", "deathTimeout", "lifetime", "lifetimeStagger", "heartbeatMs", "peerTimeoutMs", "startTimeoutMs", "respawn", "log", "env"];
+const OPTION_KEYS = ["workers", "threadsPerWorker", "memoryLimit", "host", "port", "deathTimeout", "lifetime", "lifetimeStagger", "heartbeatMs", "peerTimeoutMs", "startTimeoutMs", "respawn", "log", "env", "dashboard"];
 
 interface Proc {
   child: ChildProcess;
@@ -71,6 +78,7 @@ export class LocalCluster implements Adaptable {
   private target = 0;
   private closing: Promise<void> | null = null;
   private spawned = 0;
+  private dashboard: ClusterDashboard | null = null;
 
   /** kills the worker processes still running when this process exits without closing the cluster */
   private readonly onExit = () => {
@@ -98,15 +106,23 @@ export class LocalCluster implements Adaptable {
       const v = opts[k];
       if (v !== undefined && !(typeof v === "number" && v >= 0 && Number.isFinite(v) && (k !== "deathTimeout" || v > 0))) throw invalid("INVALID_ARGUMENT", `${k} ${show(v)} must be a number of seconds`);
     }
+    const d = opts.dashboard;
+    checkDashboardOption(d);
     const scheduler = await Scheduler.start({ host: opts.host, port: opts.port, heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, log: opts.log });
     const cluster = new LocalCluster(scheduler, opts, threads);
     try {
+      cluster.dashboard = await startClusterDashboard(d, { scheduler, log: cluster.log });
       await cluster.scale(workers);
     } catch (e) {
       await cluster.close();
       throw e;
     }
     return cluster;
+  }
+
+  /** The dashboard's link (with its token), or null when it has none (the `dashboard` option). */
+  get dashboardLink(): string | null {
+    return this.dashboard?.url ?? null;
   }
 
   /** ws://host:port of the scheduler. */
@@ -236,6 +252,7 @@ export class LocalCluster implements Adaptable {
     this.closing ??= (async () => {
       this.adaptive?.stop();
       const procs = [...this.procs.values()];
+      await this.dashboard?.close();
       await this.scheduler.close();
       await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(3000)]);
       for (const p of procs) if (this.procs.has(p.pid)) p.child.kill("SIGKILL");

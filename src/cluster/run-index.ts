@@ -124,17 +124,19 @@ export class RunIndex {
     return lo;
   }
 
-  /** Describes task i for messages: its number, block and layer. */
-  describe(i: number): string {
+  /** The block global task i computes. */
+  blockOf(i: number): number[] {
     const l = this.layerOf(i);
     const t = i - this.layerBase[l]!;
     const layer = this.graph.plan.layers[l]!;
-    let block: number[];
-    if (layer.kind === "program") block = boxBlock(layer.box, t);
-    else {
-      const buf = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.output;
-      block = this.graph.tasks[l]!.grid(buf).chunk(t).index;
-    }
-    return `task ${t} (block [${block.join(", ")}]) of ${layer.label}`;
+    if (layer.kind === "program") return boxBlock(layer.box, t);
+    const buf = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.output;
+    return this.graph.tasks[l]!.grid(buf).chunk(t).index;
+  }
+
+  /** Describes task i for messages: its number, block and layer. */
+  describe(i: number): string {
+    const l = this.layerOf(i);
+    return `task ${i - this.layerBase[l]!} (block [${this.blockOf(i).join(", ")}]) of ${this.graph.plan.layers[l]!.label}`;
   }
 }

@@ -11,6 +11,7 @@ import { resolveInterface } from "../comm/rendezvous.js";
 import { serializePlan, planHash } from "../plan/hash.js";
 import { TaskGraph } from "../plan/task-graph.js";
 import type { BoundPlan } from "../scheduler/inputs.js";
+import { fanOut, type RunObserver, type RunWatch } from "../scheduler/observe.js";
 import { BATCHES_IN_FLIGHT } from "../scheduler/pool.js";
 import { defaultLimits, type TransportLimits } from "../transport/limits.js";
 import type { Link } from "../transport/link.js";
@@ -84,6 +85,9 @@ export class Scheduler {
   private readonly handoffs = new Map<number, { from: number; to: number; run: number }>();
   private readonly fetchFailures = new FetchFailures();
   private closed = false;
+  /** what watches the runs (the dashboard), and each run's watch; none: nothing is built per batch */
+  private readonly observers: RunObserver[] = [];
+  private readonly watches = new Map<number, RunWatch>();
   /** what happened so far: workers lost, tasks recomputed by lineage, chunks handed off by retiring workers */
   readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0, callsRecomputed: 0, valueBytesToScheduler: 0 };
 
@@ -210,12 +214,18 @@ export class Scheduler {
         return;
       case "done": {
         const run = this.runs.get(m.run);
+        if (this.watches.size) this.watchBatch(run, m.batch, w.id);
         this.batchEnded(w, run, m.batch);
         run?.batchDone(m.batch);
         break;
       }
       case "failed": {
         const run = this.runs.get(m.run);
+        if (this.watches.size && run) {
+          const b = run.batches.get(m.batch);
+          const i = b ? run.layerBase[b.layer]! + m.task : -1;
+          if (b) this.watches.get(run.id)?.failed(b.layer, m.task, run.blockOf(i), `${run.describe(i)} failed on worker ${w.id}: ${m.message}`);
+        }
         this.batchEnded(w, run, m.batch);
         run?.batchFailed(m.batch, m.task, m.code, m.message, m.stack);
         run?.batches.delete(m.batch);
@@ -486,6 +496,7 @@ export class Scheduler {
       return { from: f.from, host: h.listenHost, port: h.listenPort, chunks: f.chunks, ...(f.src ? { src: f.src } : {}) };
     });
     const b = a.batch;
+    this.watches.get(run.id)?.batch(b.layer, b.start, b.end, w.id, a.push.length > 0 || fetch.some((f) => f.from !== w.id));
     this.toWorker(w, { kind: "assign", run: run.id, batch: b.id, layer: b.layer, start: b.start, end: b.end, fetch });
   }
 
@@ -498,6 +509,39 @@ export class Scheduler {
     }
     this.toWorker(w, { kind: "begin", run: run.id, hash: run.hash });
     w.runs.add(run.id);
+  }
+
+  /** A watched batch ran (told before the run forgets it). */
+  private watchBatch(run: ClusterRun | undefined, batch: number, worker: number): void {
+    const b = run?.batches.get(batch);
+    if (b && b.worker === worker) this.watches.get(run!.id)?.done(b.layer, b.start, b.end, worker);
+  }
+
+  /** Sees every compute started from now on (the dashboard); returns the function that stops it. */
+  observe(o: RunObserver): () => void {
+    this.observers.push(o);
+    return () => {
+      const i = this.observers.indexOf(o);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
+  }
+
+  /** What the dashboard shows of each live worker: its info, tasks running, bytes and chunks held, when it was last heard. */
+  workerStates(): { info: WorkerInfo; running: number; bytes: number; chunks: number; lastHeard: number; retiring: boolean }[] {
+    const chunks = new Map<number, number>();
+    for (const run of this.runs.values()) {
+      for (let c = 0; c < run.holder.length; c++) if (run.holder[c]! > 0 && !run.gone[c]) chunks.set(run.holder[c]!, (chunks.get(run.holder[c]!) ?? 0) + 1);
+      for (const list of run.copies.values()) for (const w of list) chunks.set(w, (chunks.get(w) ?? 0) + 1);
+    }
+    return [...this.workers.values()].map((w) => {
+      let bytes = 0;
+      let running = 0;
+      for (const run of this.runs.values()) {
+        bytes += run.heldBytes.get(w.id) ?? 0;
+        for (const b of run.batches.values()) if (b.worker === w.id) running += b.end - b.start;
+      }
+      return { info: { ...w.info }, running, bytes, chunks: chunks.get(w.id) ?? 0, lastHeard: w.link.lastHeard, retiring: w.retiring !== null };
+    });
   }
 
   private assignCall(w: WorkerConn): boolean {
@@ -541,13 +585,22 @@ export class Scheduler {
       if (timer) clearTimeout(timer);
       timer = null;
     };
-    const run = new ClusterRun(id, new TaskGraph(bound.plan), planHash(bound.plan), planText, bound.bindings, {
+    const graph = new TaskGraph(bound.plan);
+    const watch = this.observers.length ? fanOut(this.observers, watchInfo(graph)) : null;
+    if (watch) this.watches.set(id, watch);
+    const ended = (e: Error | null) => {
+      this.watches.delete(id);
+      watch?.ended(e);
+    };
+    const run = new ClusterRun(id, graph, planHash(bound.plan), planText, bound.bindings, {
       onDone: (r) => {
         clear();
+        ended(null);
         callbacks.onDone(r);
       },
       onError: (e) => {
         clear();
+        ended(e);
         callbacks.onError(e);
       },
       onProgress: callbacks.onProgress,
@@ -653,4 +706,19 @@ export class Scheduler {
     this.workers.close();
     await this.server.close(500);
   }
+}
+
+/** A cluster run as its observers first see it: per layer, the needed chunk tasks (what progress counts). */
+function watchInfo(graph: TaskGraph): { layers: { label: string; kind: string; tasks: number }[] } {
+  const plan = graph.plan;
+  return {
+    layers: plan.layers.map((layer, l) => {
+      let tasks = 0;
+      if (layer.kind !== "combine" && layer.kind !== "take") {
+        const base = graph.layerBase[l]!;
+        for (let t = 0; t < graph.tasks[l]!.count; t++) tasks += graph.needed[base + t]!;
+      }
+      return { label: layer.label, kind: layer.kind, tasks };
+    }),
+  };
 }

@@ -46,7 +46,7 @@ async function runOnce(engine: Engine, req: ComputeRequest, opts: RunOptions): P
   const extras: PoolRunExtras = {
     graph,
     hooks: share.hooks(),
-    attach: (run, memory) => share.attach(run, memory, (e) => fail(e)),
+    attach: (run, memory, watch) => share.attach(run, memory, (e) => fail(e), watch),
     settle: () => share.settle(),
     idle: () => share.idle(),
     fingerprint,

@@ -261,6 +261,10 @@ export class ChunkMemory {
   get peakBytes(): number {
     return this.peak;
   }
+  /** Chunk allocations this run holds now (what the dashboard shows as chunks held). */
+  get liveChunks(): number {
+    return this.allocs.size;
+  }
 
   /** Frees everything this run still holds (after it ends, failed or not) and unpins store chunks. */
   releaseAll(): void {

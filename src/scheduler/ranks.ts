@@ -11,6 +11,7 @@ import { ComputeError } from "../errors.js";
 import { storageOf } from "../plan/tasks.js";
 import type { TaskGraph } from "../plan/task-graph.js";
 import type { ChunkMemory } from "./memory.js";
+import type { RunWatch } from "./observe.js";
 import type { PlanRun, RunHooks } from "./plan-run.js";
 
 /** What the scheduler needs of the rank layer. */
@@ -59,6 +60,7 @@ export class RankShare {
   private run: PlanRun | null = null;
   private memory: ChunkMemory | null = null;
   private failed: ((e: unknown) => void) | null = null;
+  private watch: RunWatch | null = null;
 
   constructor(
     graph: TaskGraph,
@@ -155,7 +157,8 @@ export class RankShare {
   }
 
   /** Attaches to the run: holds outgoing chunks until sent, posts the receives. */
-  attach(run: PlanRun, memory: ChunkMemory, onError: (e: unknown) => void): void {
+  attach(run: PlanRun, memory: ChunkMemory, onError: (e: unknown) => void, watch: RunWatch | null = null): void {
+    this.watch = watch;
     this.run = run;
     this.memory = memory;
     this.failed = onError;
@@ -186,8 +189,9 @@ export class RankShare {
       at += v.byteLength;
     }
     for (const [b, k] of g.chunks) this.run!.unhold(b, k);
+    const started = this.watch ? Date.now() : 0;
     const p = this.comm.sendBytes(g.to, TAG_BASE + g.layer, bytes);
-    p.catch((e) => this.failed?.(e));
+    p.then(() => this.watch?.sent(g.to, g.layer, total, started), (e) => this.failed?.(e));
     this.sends.push(p);
   }
 

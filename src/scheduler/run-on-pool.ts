@@ -15,6 +15,7 @@ import { TaskGraph } from "../plan/task-graph.js";
 import { PlanRun, isWorkerLayer, type Batch, type RunHooks } from "./plan-run.js";
 import { BATCHES_IN_FLIGHT, TaskFailure } from "./pool.js";
 import { OutputCollector, type RunResult } from "./results.js";
+import { watchRun, type RunWatch } from "./observe.js";
 
 export interface ProgressEvent {
   /** layers of chunk tasks: the one being worked on (1-based) and how many there are */
@@ -47,8 +48,8 @@ export interface PoolRunExtras {
   /** the plan's task graph, when the caller built it already (ranks: their share is cut from it) */
   graph?: TaskGraph;
   hooks?: Omit<RunHooks, "onOutput">;
-  /** called with the run before it starts (ranks hold it to deliver chunks from other ranks) */
-  attach?(run: PlanRun, memory: ChunkMemory): void;
+  /** called with the run before it starts (ranks hold it to deliver chunks from other ranks; `watch` sees their sends) */
+  attach?(run: PlanRun, memory: ChunkMemory, watch: RunWatch | null): void;
   /** resolves when the rank layer is done with this run (its outgoing transfers are sent) */
   settle?(): Promise<void>;
   /** nothing runs and nothing is ready: what is missing comes from other ranks */
@@ -63,18 +64,27 @@ export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOpt
   const arenas: number[] = [];
   let collector: OutputCollector | null = null;
   let ok = false;
+  let watch: RunWatch | null = null;
   try {
     collector = new OutputCollector(plan, memory, false, engine.heap.home, extras.fingerprint ?? ((i) => `local:${i}:${Math.random()}`));
     const out = collector;
     // persisted chunks may move to JS memory while the run goes on, when the kernel memory is full
     engine.heap.spillable = out.persisted();
     const run = new PlanRun(extras.graph ?? new TaskGraph(plan), memory, { ...extras.hooks, onOutput: (b, k) => out.onOutput(b, k), onPersisted: (b, k) => out.onPersisted(b, k) });
-    extras.attach?.(run, memory);
-    await drive(engine, run, memory, opts, t0, arenas, extras.idle);
+    watch = watchRun(() => ({
+      layers: plan.layers.map((l, i) => ({ label: l.label, kind: l.kind, tasks: isWorkerLayer(plan, i) ? run.ownedCount[i]! : 0 })),
+      memory: () => ({ bytes: memory.liveBytes, chunks: memory.liveChunks }),
+    }));
+    extras.attach?.(run, memory, watch);
+    await drive(engine, run, memory, opts, t0, arenas, extras.idle, watch);
     await extras.settle?.();
     const results = out.results();
     ok = true;
+    watch?.ended(null);
     return results;
+  } catch (e) {
+    watch?.ended(e as Error);
+    throw e;
   } finally {
     engine.heap.spillable = [];
     for (const l of plan.layers) engine.pool.drop(l.id);
@@ -87,7 +97,7 @@ export async function runOnPool(engine: Engine, lowered: BoundPlan, opts: RunOpt
   }
 }
 
-function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptions, t0: number, arenas: number[], idle?: () => void): Promise<void> {
+function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptions, t0: number, arenas: number[], idle: (() => void) | undefined, watch: RunWatch | null): Promise<void> {
   const plan = run.plan;
   const pool = engine.pool;
   const nworkers = Math.max(1, Math.min(opts.workers ?? pool.size, pool.size));
@@ -161,10 +171,12 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
           run.begin(b);
           inflight++;
           const s = spec(b.layer);
+          watch?.batch(b.layer, b.start, b.end, w, false);
           pool.run(w, s, arenaFor(s), b.start, b.end).then(
             () => {
               if (failed) return;
               inflight--;
+              watch?.done(b.layer, b.start, b.end, w);
               pump(false); // hand out what is ready already, before the bookkeeping of this batch
               try {
                 run.finish(b);
@@ -175,7 +187,11 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
               progress(b);
               pump();
             },
-            (e: Error) => fail(describeFailure(run, b, e)),
+            (e: Error) => {
+              const d = describeFailure(run, b, e);
+              if (watch && !failed) watch.failed(b.layer, e instanceof TaskFailure ? e.task : b.start, failedBlock(run, b, e), d.message);
+              fail(d);
+            },
           );
         }
         if (!settle) return;
@@ -200,12 +216,19 @@ function drive(engine: Engine, run: PlanRun, memory: ChunkMemory, opts: RunOptio
   });
 }
 
+/** The block a failed task computed (null: not one task's failure). */
+function failedBlock(run: PlanRun, b: Batch, e: Error): number[] | null {
+  if (!(e instanceof TaskFailure)) return null;
+  const layer = run.plan.layers[b.layer]!;
+  const chunkBuffer = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.kind === "program" ? -1 : layer.output;
+  return layer.kind === "program" ? boxBlock(layer.box, e.task) : run.tasks[b.layer]!.grid(chunkBuffer).chunk(e.task).index;
+}
+
 /** A worker's failure, with the task and block it was computing. */
 function describeFailure(run: PlanRun, b: Batch, e: Error): Error {
   const layer = run.plan.layers[b.layer]!;
   if (e instanceof TaskFailure) {
-    const chunkBuffer = layer.kind === "mapBlocks" || layer.kind === "write" ? layer.input : layer.kind === "program" ? -1 : layer.output;
-    const block = layer.kind === "program" ? boxBlock(layer.box, e.task) : run.tasks[b.layer]!.grid(chunkBuffer).chunk(e.task).index;
+    const block = failedBlock(run, b, e)!;
     const err = new ComputeError(e.code, `task ${e.task} (block [${block.join(", ")}]) of ${layer.label} failed: ${e.message}`, { cause: e });
     if (e.stack) err.stack = e.stack.replace(/^[^\n]*/, `${err.name}: ${err.message}`);
     return err;

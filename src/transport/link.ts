@@ -32,6 +32,11 @@ export class Link {
   private timer: NodeJS.Timeout;
   private pendingReason: LinkClosed | null = null;
 
+  /** When the peer was last heard (a message, a ping or a pong), ms since the epoch: the dashboard's "last heartbeat". */
+  get lastHeard(): number {
+    return this.lastSeen;
+  }
+
   constructor(ws: WebSocket, peer: number, limits: Pick<TransportLimits, "heartbeatMs" | "peerTimeoutMs">) {
     this.ws = ws;
     this.peer = peer;

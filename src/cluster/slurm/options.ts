@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from "node:path";
 import { invalid, show } from "../../errors.js";
 import { MAX_KERNEL_BYTES } from "../../scheduler/heap.js";
 import { parseDuration, parseSize } from "../../sizes.js";
+import { checkDashboardOption, type ClusterDashboardOptions } from "../dashboard-hook.js";
 
 export interface SlurmClusterOptions {
   /** CPU cores per job (--cpus-per-task); the job's workers share them as threads */
@@ -61,12 +62,14 @@ export interface SlurmClusterOptions {
   startTimeoutMs?: number;
   /** where the cluster's lines go (default stderr) */
   log?: (line: string) => void;
+  /** a live dashboard of the cluster, its workers and its jobs: `{ port }` (default 8787) or true; off when absent */
+  dashboard?: boolean | ClusterDashboardOptions;
 }
 
 const OPTION_KEYS = [
   "cores", "memory", "memoryPerCpu", "processes", "walltime", "queue", "account", "jobName", "jobExtraDirectives", "jobDirectivesSkip",
   "jobScriptPrologue", "interface", "port", "logDirectory", "localDirectory", "sharedDirectory", "workerExtraArgs", "deathTimeout",
-  "lifetime", "lifetimeStagger", "node", "pollMs", "heartbeatMs", "peerTimeoutMs", "startTimeoutMs", "log",
+  "lifetime", "lifetimeStagger", "node", "pollMs", "heartbeatMs", "peerTimeoutMs", "startTimeoutMs", "log", "dashboard",
 ];
 
 /** dask-jobqueue's default walltime. */
@@ -179,6 +182,7 @@ export function jobSpec(opts: SlurmClusterOptions): JobSpec {
   const deathTimeout = opts.deathTimeout ?? 60;
   if (typeof deathTimeout !== "number" || !(deathTimeout > 0) || !Number.isFinite(deathTimeout)) throw invalid("INVALID_ARGUMENT", `deathTimeout ${show(deathTimeout)} must be a positive number of seconds`);
   if (opts.node !== undefined && (typeof opts.node !== "string" || opts.node === "")) throw invalid("INVALID_ARGUMENT", `node ${show(opts.node)} must be the path of the node executable`);
+  checkDashboardOption(opts.dashboard);
   if (opts.interface !== undefined && (typeof opts.interface !== "string" || opts.interface.trim() === "")) throw invalid("INVALID_ARGUMENT", `interface ${show(opts.interface)} must be an interface name (ib0) or an address`);
   return {
     cores, processes, threadsPerWorker: cores / processes, memory, memoryPerCpu, workerMemory, walltime,

@@ -23,6 +23,7 @@ import { Adaptive, type Adaptable, type AdaptOptions } from "../adaptive.js";
 import { Scheduler } from "../scheduler.js";
 import type { WorkerInfo } from "../worker-registry.js";
 import { writeTokenFile } from "../token.js";
+import { startClusterDashboard, type ClusterDashboard } from "../dashboard-hook.js";
 import { Slurm, cancelAtExit, type JobState, type SlurmCommands } from "./commands.js";
 import { jobScript } from "./job-script.js";
 import { jobSpec, type JobSpec, type SlurmClusterOptions } from "./options.js";
@@ -103,6 +104,7 @@ export class SlurmCluster implements Adaptable {
   private waitingSince = 0;
   private lastWaitReport = 0;
   private readonly offWorkers: () => void;
+  private dashboard: ClusterDashboard | null = null;
   private readonly onExit = () => {
     cancelAtExit(this.activeIds());
     rmSync(this.tokenFile, { force: true });
@@ -148,7 +150,23 @@ export class SlurmCluster implements Adaptable {
       await scheduler.close();
       throw new ClusterError("INVALID_ARGUMENT", `cannot write the token file ${JSON.stringify(tokenFile)}: ${(e as Error).message}`);
     }
-    return new SlurmCluster(scheduler, spec, tokenFile, opts, slurm);
+    const cluster = new SlurmCluster(scheduler, spec, tokenFile, opts, slurm);
+    try {
+      cluster.dashboard = await startClusterDashboard(opts.dashboard, {
+        scheduler,
+        jobs: () => cluster.jobs.map((j) => ({ id: j.id, state: j.state, reason: j.reason === "None" ? null : j.reason, walltimeLeft: j.timeLeft })),
+        log: cluster.log,
+      });
+    } catch (e) {
+      await cluster.close();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** The dashboard's link (with its token), or null when it has none (the `dashboard` option). */
+  get dashboardLink(): string | null {
+    return this.dashboard?.url ?? null;
   }
 
   /** ws://host:port of the scheduler. */
@@ -362,6 +380,7 @@ export class SlurmCluster implements Adaptable {
       await this.polling;
       const ids = this.activeIds();
       for (const id of ids) this.records.get(id)!.leaving = true;
+      await this.dashboard?.close();
       // the workers are told to stop first (their jobs end cleanly), then SLURM cancels what is left
       await this.scheduler.close();
       let failure: Error | null = null;

@@ -138,6 +138,32 @@ test("adapt() grows in whole jobs while work waits and retires whole idle jobs, 
   }
 });
 
+test("dashboard: the cluster's jobs (state, walltime left) in its snapshot, with its token; none without", async () => {
+  const fake = new LocalSlurm();
+  const { cluster } = await open(fake, { dashboard: { port: 0 } });
+  try {
+    assert.match(cluster.dashboardLink, /^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    await cluster.scale(1);
+    await cluster.waitForWorkers(1, 30_000);
+    const url = new URL(cluster.dashboardLink);
+    const token = url.searchParams.get("token");
+    assert.is((await fetch(`${url.origin}/snapshot`)).status, 403);
+    let snap;
+    const t0 = Date.now();
+    do {
+      await sleep(200);
+      snap = await (await fetch(`${url.origin}/snapshot?token=${token}`)).json();
+    } while (!(snap.jobs?.length === 1 && snap.jobs[0].state === "RUNNING") && Date.now() - t0 < 10_000);
+    assert.equal(snap.jobs.map((j) => [j.id, j.state, j.walltimeLeft]), [[fake.submitted[0], "RUNNING", 600]]);
+  } finally {
+    await cluster.close();
+    fake.killAll();
+  }
+  const { cluster: plain } = await open(new LocalSlurm());
+  assert.is(plain.dashboardLink, null);
+  await plain.close();
+});
+
 test("bad options and bad scale requests name the value", async () => {
   const fake = new LocalSlurm();
   await SlurmCluster.start({ cores: 1, memory: "1 GB", interface: "no-such-if0", log: () => {} }, fake).then(
