@@ -6,6 +6,8 @@
  * than 30 s, or involving workers gone since, are forgotten.
  */
 const MEMORY_MS = 30_000;
+/** Work whose inputs could not be fetched from a worker still connected waits this long before it is handed out again. */
+export const FETCH_RETRY_MS = 1000;
 
 export type FetchVerdict = { drop: "holder"; by: number[] } | { drop: "fetcher"; from: number[] } | null;
 

@@ -16,13 +16,14 @@ import { BATCHES_IN_FLIGHT } from "../scheduler/pool.js";
 import { defaultLimits, type TransportLimits } from "../transport/limits.js";
 import type { Link } from "../transport/link.js";
 import { PeerServer } from "../transport/server.js";
-import { CallQueue } from "./call-queue.js";
 import { ClusterRun, type RunCallbacks, type WorkerView } from "./cluster-run.js";
 import { Parts, SCHEDULER_JOB, WORKER_RANK, decodeMessage, send, sendParts, type ToSchedulerMsg, type ToWorkerMsg } from "./messages.js";
-import { FetchFailures } from "./fetch-failures.js";
+import { FETCH_RETRY_MS, FetchFailures } from "./fetch-failures.js";
 import { recoverFromLoss } from "./recovery.js";
 import { WorkerRegistry, type WorkerEvent, type WorkerInfo } from "./worker-registry.js";
 import { newToken } from "./token.js";
+import { SchedulerCalls } from "./scheduler-calls.js";
+import type { WorkerConn } from "./worker-conn.js";
 
 export interface SchedulerOptions {
   /** interface name or address to listen on (default 127.0.0.1: only this machine's workers reach it) */
@@ -38,28 +39,11 @@ export interface SchedulerOptions {
   log?: (line: string) => void;
 }
 
-interface WorkerConn extends WorkerView {
-  info: WorkerInfo;
-  link: Link;
-  inflight: number;
-  /** calls it runs (at most one per thread: a worker has one call thread per thread) */
-  calls: number;
-  exclusive: boolean;
-  plans: Set<string>;
-  runs: Set<number>;
-  /** why it asked to leave (its lifetime), or null */
-  retiring: string | null;
-  /** hand-offs of its chunks still to be confirmed (-1: not started) */
-  handoffs: number;
-}
-
 export interface RunHandle {
   id: number;
   cancel(): void;
 }
 
-/** A batch whose inputs could not be fetched from a worker still connected waits this long before it is handed out again. */
-const FETCH_RETRY_MS = 1000;
 /** The longest a retiring worker's hand-off may take before it is stopped anyway. */
 const HANDOFF_MS = 30_000;
 /** A worker that is silent this long while a compute waits for one gets a line on the log. */
@@ -74,9 +58,8 @@ export class Scheduler {
   private readonly log: (line: string) => void;
   private readonly workers = new WorkerRegistry<WorkerConn>();
   private readonly runs = new Map<number, ClusterRun>();
-  private readonly calls = new CallQueue();
-  /** the client's requests for call values (callValue), answered by the worker keeping each */
-  private readonly valueWaiters = new Map<number, { resolve: (v: Uint8Array) => void; reject: (e: Error) => void }[]>();
+  /** submitted calls: their queue, lineage, and values kept on the workers */
+  private readonly callService: SchedulerCalls;
   private readonly parts = new Parts();
   private nextWorker = 1;
   private nextRun = 1;
@@ -98,6 +81,16 @@ export class Scheduler {
     this.log = log;
     this.host = server.host;
     this.port = server.port;
+    this.callService = new SchedulerCalls({
+      workers: this.workers,
+      toWorker: (w, msg, payload) => this.toWorker(w, msg, payload),
+      settle: () => this.settle(),
+      lost: (w, why) => this.lost(w, why),
+      fetchFailed: (w, from, message) => this.fetchFailed(w, from, message),
+      parts: this.parts,
+      stats: this.stats,
+      log,
+    });
   }
 
   static async start(opts: SchedulerOptions = {}): Promise<Scheduler> {
@@ -142,7 +135,7 @@ export class Scheduler {
    * them yet, and the workers that run nothing and hold nothing of a compute still going.
    */
   load(): { queued: number; workers: number; idle: number[] } {
-    let queued = this.calls.waiting;
+    let queued = this.callService.waiting;
     for (const run of this.runs.values()) queued += run.readyCount();
     const idle = [...this.workers.values()].filter((w) => w.inflight === 0 && [...w.runs].every((r) => !this.runs.has(r))).map((w) => w.id);
     return { queued, workers: this.workers.size, idle };
@@ -284,58 +277,11 @@ export class Scheduler {
         if (from && --from.handoffs === 0) this.stopRetired(from);
         break;
       }
-      case "callDone": {
-        const c = this.calls.done(m.call, w.id, m.bytes);
-        if (!c) return;
-        this.callEnded(w);
-        if (!c.answered) {
-          c.answered = true;
-          c.onDone(m.bytes);
-          // the future is settled: the record keeps no reference to it (so that it can be garbage, and released)
-          c.onDone = c.onError = () => {};
-        }
-        if (c.valueWanted && c.state === "done") this.toWorker(w, { kind: "sendValue", call: c.id });
+      case "callDone":
+      case "callFailed":
+      case "value":
+        this.callService.onMessage(w, m, payload);
         break;
-      }
-      case "callFailed": {
-        if (m.from !== undefined) {
-          // an argument's value could not be fetched: the call waits, and runs again once the holder's loss is noticed
-          const c = this.calls.retry(m.call, w.id);
-          if (!c) return;
-          this.callEnded(w);
-          if (m.from > 0) this.fetchFailed(w, m.from, m.message);
-          const again = () => {
-            this.calls.requeue(c.id);
-            this.settle();
-          };
-          if (this.workers.has(m.from)) setTimeout(again, FETCH_RETRY_MS).unref();
-          else again();
-          break;
-        }
-        const err = new ClusterError(m.code === "TASK_FAILED" ? "TASK_FAILED" : (m.code as ClusterError["code"]), `the submitted function failed on worker ${w.id}: ${m.message}`);
-        if (m.stack) err.stack = `${err.name}: ${err.message}\n--- on worker ${w.id} ---\n${m.stack}`;
-        if (!this.calls.failed(m.call, w.id, err)) return;
-        this.callEnded(w);
-        break;
-      }
-      case "value": {
-        const waiters = this.valueWaiters.get(m.call);
-        const c = this.calls.get(m.call);
-        if (m.missing) {
-          this.log(`tessera scheduler: internal error: worker ${w.id} does not keep the value of call ${m.call}; it is dropped and its values computed again`);
-          w.link.terminate();
-          this.lost(w, "it did not keep a value it was asked for");
-          return;
-        }
-        const whole = this.parts.add(`v:${m.call}`, m.offset, m.total, payload);
-        if (!whole) return;
-        if (c) c.valueWanted = false;
-        this.valueWaiters.delete(m.call);
-        this.stats.valueBytesToScheduler += whole.length;
-        const bytes = whole.slice();
-        for (const x of waiters ?? []) x.resolve(bytes);
-        break;
-      }
     }
     this.settle();
   }
@@ -355,12 +301,6 @@ export class Scheduler {
     }
   }
 
-  private callEnded(w: WorkerConn): void {
-    w.inflight--;
-    w.calls--;
-    w.exclusive = false;
-  }
-
   private batchEnded(w: WorkerConn, run: ClusterRun | undefined, batch: number): void {
     const b = run?.batches.get(batch);
     if (!b || b.worker !== w.id) return;
@@ -375,10 +315,7 @@ export class Scheduler {
       if (run.over) this.endRun(run);
     }
     this.pump();
-    for (const [wid, calls] of this.calls.takeDrops()) {
-      const w = this.workers.get(wid);
-      if (w) this.toWorker(w, { kind: "dropValues", calls });
-    }
+    this.callService.sendDrops();
     for (const w of [...this.workers.values()]) if (w.retiring !== null) this.handOff(w);
   }
 
@@ -458,7 +395,7 @@ export class Scheduler {
       progress = false;
       for (const w of this.workers.values()) {
         if (!this.capacity(w)) continue;
-        if (this.assignCall(w)) {
+        if (this.callService.assign(w)) {
           progress = true;
           continue;
         }
@@ -544,21 +481,6 @@ export class Scheduler {
     });
   }
 
-  private assignCall(w: WorkerConn): boolean {
-    if (w.calls >= w.threads) return false;
-    const c = this.calls.next(w.id, w.inflight === 0);
-    if (!c) return false;
-    w.inflight++;
-    w.calls++;
-    if (c.suspicious > 0) w.exclusive = true;
-    const deps = this.calls.holders(c).map((d) => {
-      const h = this.workers.get(d.from)!;
-      return { arg: d.arg, call: d.call, from: d.from, host: h.listenHost, port: h.listenPort };
-    });
-    this.toWorker(w, { kind: "call", call: c.id, fn: c.fn, ...(deps.length ? { deps } : {}) }, c.args);
-    return true;
-  }
-
   /** A worker is gone: its runs recover by lineage, its calls go to others (or fail after ALLOWED_FAILURES). */
   private lost(w: WorkerConn, why: string): void {
     if (!this.workers.leave(w, why, this.closed)) return;
@@ -568,7 +490,7 @@ export class Scheduler {
       if (!w.runs.has(run.id) && ![...run.batches.values()].some((b) => b.worker === w.id)) continue;
       this.stats.tasksRecomputed += recoverFromLoss(run, w.id, what);
     }
-    this.stats.callsRecomputed += this.calls.lost(w.id, what);
+    this.stats.callsRecomputed += this.callService.lost(w.id, what);
     this.settle();
   }
 
@@ -626,50 +548,27 @@ export class Scheduler {
 
   /**
    * Runs a function (source text) on a worker with serialized arguments; those in `deps` are the values
-   * of other calls (kept on workers, fetched there by the worker that runs this one). `onDone` gets the
-   * size of the value, which stays on its worker: `callValue(id)` brings it here, `releaseCall(id)` lets it go.
+   * of other calls (scheduler-calls.ts). `onDone` gets the size of the value, which stays on its worker.
    */
   submitCall(fn: string, args: Uint8Array, deps: { arg: number; call: number }[], onDone: (bytes: number) => void, onError: (e: Error) => void): RunHandle {
     if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
-    const id = this.calls.add(fn, args, deps, onDone, onError).id;
-    this.settle();
-    return {
-      id,
-      cancel: () => {
-        const c = this.calls.cancel(id);
-        const w = c?.worker ? this.workers.get(c.worker) : undefined;
-        // it runs to its end there, unheard: its thread is counted free again
-        if (w) this.callEnded(w);
-        this.settle();
-      },
-    };
+    return this.callService.submit(fn, args, deps, onDone, onError);
   }
 
   /** The value of a finished call (serialized), from the worker keeping it; computed again first if it was lost. */
   callValue(id: number): Promise<Uint8Array> {
-    const c = this.calls.get(id);
     if (this.closed) return Promise.reject(new ClusterError("CLUSTER_CLOSED", "the cluster is closed"));
-    if (!c || c.state === "failed") return Promise.reject(new ClusterError("RELEASED", `the value of call ${id} was released`));
-    return new Promise((resolve, reject) => {
-      let list = this.valueWaiters.get(id);
-      if (!list) this.valueWaiters.set(id, (list = []));
-      list.push({ resolve, reject });
-      if (c.valueWanted) return;
-      c.valueWanted = true;
-      if (c.state === "done") this.toWorker(this.workers.get(c.worker)!, { kind: "sendValue", call: id });
-      else this.settle(); // a dropped value is computed again
-    });
+    return this.callService.value(id);
   }
 
   /** No future refers to call `id` any more: its value is dropped on its worker once no call waits for it. */
   releaseCall(id: number): void {
-    this.calls.release(id);
-    this.settle();
+    this.callService.release(id);
   }
 
   /** Values of calls kept on the workers (or on one worker): how many, and their bytes. */
   keptValues(worker?: number): { calls: number; bytes: number } {
-    return this.calls.kept(worker);
+    return this.callService.kept(worker);
   }
 
   /** Releases a resident run (an array persisted on the cluster): its chunks are freed on the workers. */
@@ -697,9 +596,7 @@ export class Scheduler {
     this.closed = true;
     for (const run of [...this.runs.values()]) run.fail(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the compute finished"));
     this.runs.clear();
-    this.calls.failAll(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the call finished"));
-    for (const list of this.valueWaiters.values()) for (const x of list) x.reject(new ClusterError("CLUSTER_CLOSED", "the cluster closed before the value came"));
-    this.valueWaiters.clear();
+    this.callService.close();
     const ws = [...this.workers.values()];
     for (const w of ws) this.toWorker(w, { kind: "shutdown", reason: "the cluster is closing" });
     await Promise.all(ws.map((w) => w.link.close(1000, "cluster closing", 1000)));
