@@ -6,9 +6,15 @@
  *
  * Determinism: every reduction combines the ranks' values in one canonical tree, whatever the message
  * size, algorithm or arrival order: for mask = 1, 2, 4, ...: block [r, r+mask) op block [r+mask, r+2mask),
- * lower ranks always on the left. Binomial reduce, recursive doubling (power-of-two sizes) and the
- * large-message reduce-scatter/allgather all produce exactly this tree, so results are bit-identical across
- * runs and equal to `canonicalReduce` applied to the ranks' values in rank order.
+ * lower ranks always on the left (contiguous rank ranges, combined in rank order). Binomial reduce,
+ * recursive doubling (power-of-two sizes), the large-message reduce-scatter/allgather and the recursive
+ * halving of large worlds all produce exactly this tree, so results are bit-identical across runs and
+ * world sizes' algorithms, and equal to `canonicalReduce` applied to the ranks' values in rank order.
+ *
+ * Peers: in worlds of more than DIRECT_MAX ranks, where links are made on demand, every algorithm talks
+ * to O(log P) peers, all at distance 2^k (mod P) from a rank: binomial trees (bcast, reduce, gather),
+ * recursive doubling and halving (allreduce), dissemination (barrier) and Bruck (allgather, bandwidth-
+ * optimal: each rank receives each other block once). Only small worlds use direct exchanges.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
@@ -45,7 +51,10 @@ export interface Comm {
 
 /** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
 export const LARGE_BYTES = 64 * 1024;
+/** Worlds of at most this many ranks may exchange directly with every rank (large reductions). */
+export const DIRECT_MAX = 8;
 const BCAST_STEP = 1000;
+const GATHER_STEP = 3000;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
@@ -195,10 +204,51 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call): 
   return operands[0]!;
 }
 
+/**
+ * Rabenseifner's allreduce for power-of-two sizes: reduce-scatter by recursive halving, then allgather by
+ * recursive doubling, log2 P rounds each with 2 log2 P peers. Halving pairs r with r ^ mask for mask = 1,
+ * 2, 4, ... (in that order: the canonical tree), each keeping one half of the range it holds and combining
+ * the partner's copy of it, the lower rank's on the left; so each element is reduced in the canonical tree.
+ */
+async function halvingAllreduce(c: Comm, value: Typed, op: BuiltinOp, call: Call): Promise<Typed> {
+  const { rank: r, size: P } = c;
+  const acc = value.slice(); // the input stays intact
+  const dtype = typedDtype(value);
+  const ranges: [number, number, number, number][] = []; // per round: kept [lo, hi), sent [lo, hi)
+  let lo = 0;
+  let hi = value.length;
+  for (let mask = 1, k = 0; mask < P; mask *= 2, k++) {
+    const partner = r ^ mask;
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const keep: [number, number] = r & mask ? [mid, hi] : [lo, mid];
+    const give: [number, number] = r & mask ? [lo, mid] : [mid, hi];
+    const got = await exchange(c, partner, partner, hdr(call, k), toPayload(acc.subarray(give[0], give[1])));
+    if (got.dtype !== dtype || got.bytes.byteLength !== (keep[1] - keep[0]) * value.BYTES_PER_ELEMENT) {
+      throw commError("COLLECTIVE_MISMATCH", `rank ${partner} contributed ${got.bytes.byteLength} bytes of ${DType[got.dtype]} to a reduction of ${value.length} ${DType[dtype]} (each rank must pass the same length and type)`);
+    }
+    const theirs = typedOf(got.dtype, got.bytes);
+    const mine = acc.subarray(keep[0], keep[1]);
+    if (partner > r) combineInto(mine, mine, theirs, op);
+    else combineInto(mine, theirs, mine, op);
+    ranges.push([keep[0], keep[1], give[0], give[1]]);
+    [lo, hi] = keep;
+  }
+  for (let k = ranges.length - 1; k >= 0; k--) {
+    const partner = r ^ (1 << k);
+    const [klo, khi, glo, ghi] = ranges[k]!;
+    const got = await exchange(c, partner, partner, hdr(call, 100 + k), toPayload(acc.subarray(klo, khi)));
+    if (got.dtype !== dtype || got.bytes.byteLength !== (ghi - glo) * value.BYTES_PER_ELEMENT) throw commError("COLLECTIVE_MISMATCH", `rank ${partner} sent a segment of the wrong length or type`);
+    acc.set(typedOf(got.dtype, got.bytes), glo);
+  }
+  return acc;
+}
+
 export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<T> {
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
-  if (isLarge(value, fn, c.size)) {
+  const large = isLarge(value, fn, c.size);
+  if (large && c.size > DIRECT_MAX && isPow2(c.size)) return (await halvingAllreduce(c, value, op as BuiltinOp, call)) as T;
+  if (large && c.size <= DIRECT_MAX) {
     const { rank: r, size: P } = c;
     const mine = await reduceScatter(c, value, op as BuiltinOp, call);
     const out = new (value.constructor as new (n: number) => Typed)(value.length);
@@ -223,7 +273,7 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Reduce, root, reduceOpCode(fn));
   const { rank: r, size: P } = c;
-  if (isLarge(value, fn, P)) {
+  if (isLarge(value, fn, P) && P <= DIRECT_MAX) {
     const mine = await reduceScatter(c, value, op as BuiltinOp, call);
     if (r !== root) {
       await c.post([root], hdr(call, 1), toPayload(mine));
@@ -247,20 +297,31 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   return undefined;
 }
 
+/**
+ * Binomial-tree gather to `root` (in ranks relative to it): each rank collects its subtree's values from
+ * its children, then sends them, packed, to its parent; the root receives from log2 P children.
+ */
 export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
   const call = c.begin(CollOp.Gather, root);
   const { rank: r, size: P } = c;
-  if (r !== root) {
-    await c.post([root], hdr(call, 0), toPayload(value));
-    return undefined;
+  const rel = (r - root + P) % P;
+  const items: { rank: number; p: Payload }[] = r === root ? [] : [{ rank: r, p: toPayload(value) }];
+  for (let mask = 1; mask < P; mask *= 2) {
+    if (rel & mask) {
+      await c.post([(rel - mask + root) % P], hdr(call, GATHER_STEP), packParts(items));
+      return undefined;
+    }
+    if (rel + mask < P) {
+      const from = (rel + mask + root) % P;
+      for (const it of unpackParts(await c.take(from, call, GATHER_STEP))) {
+        if (it.rank < 0 || it.rank >= P) throw commError("COLLECTIVE_MISMATCH", `gather received a value of rank ${it.rank}`);
+        items.push(it);
+      }
+    }
   }
   const out: T[] = new Array(P);
+  for (const it of items) out[it.rank] = fromPayload(it.p) as T;
   out[r] = value;
-  await Promise.all(
-    Array.from({ length: P }, async (_, q) => {
-      if (q !== r) out[q] = fromPayload(await c.take(q, call, 0)) as T;
-    }),
-  );
   return out;
 }
 

@@ -18,6 +18,10 @@ import {
   sleep, writeRendezvousFile,
 } from "./rendezvous.js";
 import { WsWorld } from "./world-ws.js";
+import { establishOnDemand } from "./on-demand.js";
+
+/** Worlds of at most this many ranks connect every pair at start-up (TESSERA_MESH_MAX); larger ones on demand. */
+export const DEFAULT_MESH_MAX = 8;
 
 export interface MeshOptions {
   /** network interface (name or address) to listen on */
@@ -32,12 +36,25 @@ export interface MeshOptions {
   /** the collective timeout, ms (WsWorldOptions.collectiveTimeoutMs) */
   collectiveTimeoutMs?: number;
   log?: (line: string) => void;
+  /** the rendezvous directory of a world connected on demand (else TESSERA_RENDEZVOUS_DIR, else beside the file) */
+  rendezvousDir?: string;
 }
 
 const secs = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
 const list = (rs: number[]) => (rs.length > 12 ? `${rs.slice(0, 12).join(", ")}, ...` : rs.join(", "));
 
+/**
+ * Meets the other ranks. Small worlds (at most TESSERA_MESH_MAX ranks) and worlds given only a coordinator
+ * (no rendezvous directory or file to meet in) make the full mesh below; the others connect on demand
+ * (on-demand.ts).
+ */
 export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promise<WsWorld> {
+  const meshOnly = (opts.coordinator ?? info.coordinator) && !(opts.rendezvousDir ?? info.rendezvousDir);
+  if (info.size > (info.meshMax ?? DEFAULT_MESH_MAX) && !meshOnly) return establishOnDemand(info, opts);
+  return establishMesh(info, opts);
+}
+
+async function establishMesh(info: WorldInfo, opts: MeshOptions): Promise<WsWorld> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   const limits = defaultLimits(info.size, opts.limits ?? {});
@@ -252,7 +269,7 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
 }
 
 /** A token must be there and long enough to resist guessing (a random one: `openssl rand -hex 32`). */
-function checkToken(token: string, what: string): void {
+export function checkToken(token: string, what: string): void {
   if (token.length < MIN_TOKEN_LENGTH) {
     throw commError(
       "AUTH_FAILED",
