@@ -15,6 +15,7 @@ import {
 import type { Frame, Link, LinkClosed } from "../transport/link.js";
 import { PeerLinks, type Dial } from "./peer-links.js";
 import { Reassembly, splitFrames, type Piece } from "./framing.js";
+import { compareFingerprints } from "./fingerprint.js";
 import type { TransportLimits } from "../transport/limits.js";
 import { CLOSE_TAG, CallLedger, FINGERPRINT, describeCall, type CallSig } from "./call-check.js";
 import { DEFAULT_COLLECTIVE_TIMEOUT_MS, formatWait } from "./collective-timeout.js";
@@ -451,22 +452,14 @@ export class WsWorld implements World, coll.Comm {
    */
   async checkFingerprint(fingerprint: string, what = "graph"): Promise<void> {
     const { seq } = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
-    const frame = encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint });
-    const others = Array.from({ length: this.size }, (_, q) => q).filter((q) => q !== this.rank);
-    const all: string[] = new Array(this.size);
-    all[this.rank] = fingerprint;
-    await Promise.all([
-      ...others.map(async (q) => (await this.linkFor(q)).send(frame)),
-      ...others.map(async (q) => {
-        const p = await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`);
-        all[q] = new TextDecoder().decode(p.bytes);
-      }),
-    ]);
-    const differ = all.map((f, q) => (f !== all[0] ? q : -1)).filter((q) => q >= 0);
-    if (differ.length) {
-      throw commError("COLLECTIVE_MISMATCH", `ranks ${differ.join(", ")} built a different ${what} than rank 0 (fingerprints ${all[differ[0]!]} vs ${all[0]}): every rank must build the same ${what}`);
-    }
+    await compareFingerprints({
+      rank: this.rank,
+      size: this.size,
+      send: async (q, text) => (await this.linkFor(q)).send(encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint: text })),
+      take: async (q) => new TextDecoder().decode((await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`)).bytes),
+    }, fingerprint, what);
   }
+
 
   /**
    * Closes the world: a barrier (so no rank leaves while others still need it; skipped when the world is

@@ -68,6 +68,11 @@ function check(P, out) {
     assert.equal(o.gather, r === 1 % P ? Array.from({ length: P }, (_, q) => q * 3) : null, at);
     assert.equal(o.allgather, Array.from({ length: P }, (_, q) => q), at);
     if (P > 1) assert.is(o.ring, (r - 1 + P) % P, at);
+    // a fingerprint check (O(log P) peers above 8 ranks) says the same on every rank
+    const fp = P === 1 ? null : P === 2
+      ? "COLLECTIVE_MISMATCH: ranks 1 built a different graph than rank 0 (fingerprints g1 vs g2): every rank must build the same graph"
+      : `COLLECTIVE_MISMATCH: ranks ${P - 2} built a different graph than rank 0 (fingerprints g2 vs g1): every rank must build the same graph`;
+    assert.is(o.fingerprints, fp, at);
     if (P <= 8) continue; // small worlds' large reductions exchange directly with every rank (collectives.ts DIRECT_MAX)
     const allowed = allowedPeers(r, P);
     for (const q of o.peers) assert.ok(allowed.has(q), `${at} has a link to rank ${q}, not at a distance 2^k (links: ${o.peers})`);
