@@ -27,7 +27,7 @@ import { CommError, commError } from "./errors.js";
 import { checkToken, type MeshOptions } from "./mesh.js";
 import { treePlace } from "./overlay.js";
 import { CONNECTED, CROSSING } from "./peer-links.js";
-import { ensureDir, entryPath, readEntry, removeEntry, writeEntry } from "./rendezvous-dir.js";
+import { ensureDir, entryPath, readEntry, removeEntryOnExit, writeEntry } from "./rendezvous-dir.js";
 import {
   choosePeerHost, chooseRootHost, defaultRendezvousPath, jobKey, newNonce, readRendezvousFile, removeOnExit, sleep, writeRendezvousFile,
 } from "./rendezvous.js";
@@ -156,9 +156,7 @@ export async function establishOnDemand(info: WorldInfo, opts: OnDemandOptions =
     }
     if (!dir) throw commError("RENDEZVOUS_FAILED", `rank ${me}: a world of ${info.size} ranks connected on demand needs a rendezvous directory (TESSERA_RENDEZVOUS_DIR)`);
     ensureDir(dir);
-    const removeMine = () => removeEntry(dir, me);
-    process.once("exit", removeMine);
-    cleanup.push(() => (process.off("exit", removeMine), removeMine()));
+    cleanup.push(removeEntryOnExit(dir, me));
     writeEntry(dir, { version: 1, job: info.jobId, step: info.stepId, size: info.size, rank: me, host: server.host, port: server.port, pid: process.pid, hostname: hostname() });
     world.connectOnDemand(dial);
 

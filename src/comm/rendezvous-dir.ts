@@ -126,3 +126,19 @@ export function removeEntry(dir: string, rank: number): void {
     /* not empty, or gone */
   }
 }
+
+/** Entries this process removes when it exits (one "exit" listener for all: tests run many ranks in one process). */
+const atExit = new Set<() => void>();
+let hooked = false;
+
+/** Removes this rank's entry when the process exits, or when the returned function is called (once). */
+export function removeEntryOnExit(dir: string, rank: number): () => void {
+  if (!hooked) process.once("exit", () => atExit.forEach((f) => f()));
+  hooked = true;
+  const f = () => {
+    atExit.delete(f);
+    removeEntry(dir, rank);
+  };
+  atExit.add(f);
+  return f;
+}
