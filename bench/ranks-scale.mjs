@@ -71,6 +71,7 @@ function summarise(P, r) {
   const r0 = lines.find((l) => l.rank === 0);
   return {
     P, ok: true, wallS: r.ms / 1000, startupS: Math.max(...lines.map((l) => l.startupMs)) / 1000, allreduceUs: r0.allreduceUs,
+    cpuUs: mean(lines.map((l) => l.cpuUs)),
     linksMax: lines.some((l) => "links" in l) ? Math.max(...lines.map((l) => l.links)) : null,
     fdsMean: mean(lines.map((l) => l.fds)), fdsMax: Math.max(...lines.map((l) => l.fds)),
     rssMeanMiB: mean(lines.map((l) => l.rssMiB)), rssMaxMiB: Math.max(...lines.map((l) => l.rssMiB)),
@@ -172,8 +173,8 @@ for (const P of o.sizes) {
   rows.push({ P, tessera: t, mpi: m });
 }
 const fit = {
-  tessera: { allreduceUs: growth(rows.map((r) => r.tessera), "allreduceUs"), fdsMax: growth(rows.map((r) => r.tessera), "fdsMax"), rssMeanMiB: growth(rows.map((r) => r.tessera), "rssMeanMiB"), startupS: growth(rows.map((r) => r.tessera), "startupS") },
-  mpi: mpi ? { allreduceUs: growth(rows.map((r) => r.mpi), "allreduceUs"), fdsMax: growth(rows.map((r) => r.mpi), "fdsMax") } : null,
+  tessera: { allreduceUs: growth(rows.map((r) => r.tessera), "allreduceUs"), cpuUs: growth(rows.map((r) => r.tessera), "cpuUs"), fdsMax: growth(rows.map((r) => r.tessera), "fdsMax"), rssMeanMiB: growth(rows.map((r) => r.tessera), "rssMeanMiB"), startupS: growth(rows.map((r) => r.tessera), "startupS") },
+  mpi: mpi ? { allreduceUs: growth(rows.map((r) => r.mpi), "allreduceUs"), cpuUs: growth(rows.map((r) => r.mpi), "cpuUs"), fdsMax: growth(rows.map((r) => r.mpi), "fdsMax") } : null,
 };
 const kill = o.kill > 0 ? (log(`kill test P=${o.kill}`), await killTest(o.kill)) : null;
 if (kill) log(JSON.stringify(kill));
@@ -185,13 +186,13 @@ const cell = (s, k, d) => (s?.ok ? f(s[k], d) : s ? `failed (${s.code}, ${s.got}
 let md = `# Ranks at scale (issue 16): ${new Date().toISOString().slice(0, 10)}\n\n`;
 md += `Host: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, shared; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}.\n`;
 md += `Command: \`node bench/ranks-scale.mjs ${process.argv.slice(2).join(" ")}\`. One run per P, ${o.iters} timed allreduces of one float64.\n\n`;
-md += "| P | start-up s, tessera / Open MPI | wall s | allreduce 1×f64 µs | links max (tessera) | fds per rank max | RSS per rank MiB (mean) |\n|---|---|---|---|---|---|---|\n";
+md += "| P | start-up s, tessera / Open MPI | wall s | allreduce 1×f64 µs | CPU per rank per allreduce µs | links max (tessera) | fds per rank max | RSS per rank MiB (mean) |\n|---|---|---|---|---|---|---|---|\n";
 for (const { P, tessera: t, mpi: m } of rows) {
-  md += `| ${P} | ${cell(t, "startupS", 2)} / ${cell(m, "startupS", 2)} | ${cell(t, "wallS", 1)} / ${cell(m, "wallS", 1)} | ${cell(t, "allreduceUs", 0)} / ${cell(m, "allreduceUs", 1)} | ${t.ok ? t.linksMax : "–"} | ${cell(t, "fdsMax", 0)} / ${cell(m, "fdsMax", 0)} | ${cell(t, "rssMeanMiB", 0)} / ${cell(m, "rssMeanMiB", 0)} |\n`;
+  md += `| ${P} | ${cell(t, "startupS", 2)} / ${cell(m, "startupS", 2)} | ${cell(t, "wallS", 1)} / ${cell(m, "wallS", 1)} | ${cell(t, "allreduceUs", 0)} / ${cell(m, "allreduceUs", 1)} | ${cell(t, "cpuUs", 0)} / ${cell(m, "cpuUs", 1)} | ${t.ok ? t.linksMax : "–"} | ${cell(t, "fdsMax", 0)} / ${cell(m, "fdsMax", 0)} | ${cell(t, "rssMeanMiB", 0)} / ${cell(m, "rssMeanMiB", 0)} |\n`;
 }
 const g = (x) => (x ? `P^${f(x.exponent, 2)} (${f(x.perDoubling, 1)} per doubling)` : "–");
-md += `\nFitted growth over P >= 16 (least squares on log2 P): tessera allreduce ${g(fit.tessera.allreduceUs)} µs, fds ${g(fit.tessera.fdsMax)}, RSS ${g(fit.tessera.rssMeanMiB)} MiB, start-up ${g(fit.tessera.startupS)} s`;
-md += fit.mpi ? `; Open MPI allreduce ${g(fit.mpi.allreduceUs)} µs, fds ${g(fit.mpi.fdsMax)}.\n` : ".\n";
+md += `\nFitted growth over P >= 16 (least squares on log2 P): tessera allreduce ${g(fit.tessera.allreduceUs)} µs, CPU per rank per allreduce ${g(fit.tessera.cpuUs)} µs, fds ${g(fit.tessera.fdsMax)}, RSS ${g(fit.tessera.rssMeanMiB)} MiB, start-up ${g(fit.tessera.startupS)} s`;
+md += fit.mpi ? `; Open MPI allreduce ${g(fit.mpi.allreduceUs)} µs, CPU ${g(fit.mpi.cpuUs)} µs, fds ${g(fit.mpi.fdsMax)}.\n` : ".\n";
 if (kill) md += `\nKilled rank: in a ${kill.P}-rank job, rank ${kill.victim} SIGKILLed while the others waited in an allreduce: ${kill.noticed} of ${kill.of} ranks failed with RANK_LOST naming it, the first after ${kill.firstMs} ms, the last after ${kill.lastMs} ms.\n`;
 if (slurm) md += slurm.skipped ? `\nsrun: skipped (${slurm.skipped}).\n` : `\nsrun -n ${slurm.P} on the local one-node SLURM (file-mode rendezvous in a shared directory): ${slurm.ok ? `start-up ${f(slurm.startupS, 2)} s, wall ${f(slurm.wallS, 1)} s, allreduce ${f(slurm.allreduceUs, 0)} µs, fds max ${slurm.fdsMax}, RSS mean ${f(slurm.rssMeanMiB, 0)} MiB` : `failed (${slurm.code}, ${slurm.got} ranks): ${slurm.err}`}.\n`;
 mkdirSync(join(here, "results"), { recursive: true });

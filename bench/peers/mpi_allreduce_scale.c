@@ -5,12 +5,19 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 
 static double now_ms(void) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
+static double cpu_us(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
 }
 
 static int count_fds(void) {
@@ -45,10 +52,12 @@ int main(int argc, char **argv) {
   MPI_Barrier(MPI_COMM_WORLD);
   for (int i = 0; i < (iters / 5 > 0 ? iters / 5 : 1); i++) MPI_Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
   MPI_Barrier(MPI_COMM_WORLD);
+  double c = cpu_us();
   double t = MPI_Wtime();
   for (int i = 0; i < iters; i++) MPI_Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
   double us = (MPI_Wtime() - t) * 1e6 / iters;
-  printf("{\"rank\":%d,\"size\":%d,\"startupMs\":%.1f,\"allreduceUs\":%.2f,\"fds\":%d,\"rssMiB\":%.1f}\n", rank, size, ready - t0, us, count_fds(), rss_mib());
+  double cpu = (cpu_us() - c) / iters;
+  printf("{\"rank\":%d,\"size\":%d,\"startupMs\":%.1f,\"allreduceUs\":%.2f,\"cpuUs\":%.2f,\"fds\":%d,\"rssMiB\":%.1f}\n", rank, size, ready - t0, us, cpu, count_fds(), rss_mib());
   fflush(stdout);
   MPI_Finalize();
   return 0;

@@ -204,42 +204,82 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call): 
   return operands[0]!;
 }
 
-/**
- * Rabenseifner's allreduce for power-of-two sizes: reduce-scatter by recursive halving, then allgather by
- * recursive doubling, log2 P rounds each with 2 log2 P peers. Halving pairs r with r ^ mask for mask = 1,
- * 2, 4, ... (in that order: the canonical tree), each keeping one half of the range it holds and combining
- * the partner's copy of it, the lower rank's on the left; so each element is reduced in the canonical tree.
- */
-async function halvingAllreduce(c: Comm, value: Typed, op: BuiltinOp, call: Call): Promise<Typed> {
-  const { rank: r, size: P } = c;
-  const acc = value.slice(); // the input stays intact
+/** Checks a received piece of a reduction: `elems` elements of `value`'s type. */
+function piece(got: Payload, value: Typed, elems: number, from: number): Typed {
   const dtype = typedDtype(value);
-  const ranges: [number, number, number, number][] = []; // per round: kept [lo, hi), sent [lo, hi)
+  if (got.dtype !== dtype || got.bytes.byteLength !== elems * value.BYTES_PER_ELEMENT) {
+    throw commError("COLLECTIVE_MISMATCH", `rank ${from} contributed ${got.bytes.byteLength} bytes of ${DType[got.dtype]} to a reduction of ${value.length} ${DType[dtype]} (each rank must pass the same length and type)`);
+  }
+  return typedOf(got.dtype, got.bytes);
+}
+
+/**
+ * Rabenseifner's allreduce, in the canonical order for any P. With p2 the largest power of two <= P:
+ * canonical(0..P-1) = canonical(0..p2-1) op canonical(p2..P-1) (the last step of the canonical tree).
+ *  - ranks 0..p2-1 reduce-scatter by recursive halving: r pairs with r ^ mask for mask = 1, 2, 4, ...
+ *    (the canonical tree's order), keeps one half of its range and combines the partner's copy of it,
+ *    the lower rank's on the left; each then holds one segment of canonical(0..p2-1);
+ *  - the ranks above reduce to rank p2 (a binomial tree over them: canonical(p2..P-1)), which sends it to
+ *    rank 0; rank 0 scatters it along the same halvings, and each rank combines its segment on the right;
+ *  - recursive doubling gathers the segments back; rank j < P - p2 sends the result to rank p2 + j.
+ * Every rank talks to ranks at distances 2^k only, and sends O(n) bytes beyond the tree of the remainder.
+ */
+async function rabenseifner(c: Comm, value: Typed, op: BuiltinOp, call: Call): Promise<Typed> {
+  const { rank: r, size: P } = c;
+  let p2 = 1;
+  while (p2 * 2 <= P) p2 *= 2;
+  const R = P - p2;
+  const n = value.length;
+  if (r >= p2) {
+    const q = r - p2;
+    let acc: Typed = value;
+    for (let mask = 1, k = 0; mask < R; mask *= 2, k++) {
+      if (q & mask) {
+        await c.post([r - mask], hdr(call, 200 + k), toPayload(acc));
+        break;
+      }
+      if (q + mask < R) acc = combine(acc, piece(await c.take(r + mask, call, 200 + k), value, n, r + mask), op) as Typed;
+    }
+    if (q === 0) await c.post([0], hdr(call, 300), toPayload(acc));
+    return piece(await c.take(q, call, 500), value, n, q).slice();
+  }
+  const acc = value.slice(); // the input stays intact
+  const ranges: { keep: [number, number]; give: [number, number] }[] = [];
   let lo = 0;
-  let hi = value.length;
-  for (let mask = 1, k = 0; mask < P; mask *= 2, k++) {
+  let hi = n;
+  for (let mask = 1, k = 0; mask < p2; mask *= 2, k++) {
     const partner = r ^ mask;
     const mid = lo + Math.floor((hi - lo) / 2);
     const keep: [number, number] = r & mask ? [mid, hi] : [lo, mid];
     const give: [number, number] = r & mask ? [lo, mid] : [mid, hi];
-    const got = await exchange(c, partner, partner, hdr(call, k), toPayload(acc.subarray(give[0], give[1])));
-    if (got.dtype !== dtype || got.bytes.byteLength !== (keep[1] - keep[0]) * value.BYTES_PER_ELEMENT) {
-      throw commError("COLLECTIVE_MISMATCH", `rank ${partner} contributed ${got.bytes.byteLength} bytes of ${DType[got.dtype]} to a reduction of ${value.length} ${DType[dtype]} (each rank must pass the same length and type)`);
-    }
-    const theirs = typedOf(got.dtype, got.bytes);
+    const theirs = piece(await exchange(c, partner, partner, hdr(call, k), toPayload(acc.subarray(give[0], give[1]))), value, keep[1] - keep[0], partner);
     const mine = acc.subarray(keep[0], keep[1]);
     if (partner > r) combineInto(mine, mine, theirs, op);
     else combineInto(mine, theirs, mine, op);
-    ranges.push([keep[0], keep[1], give[0], give[1]]);
+    ranges.push({ keep, give });
     [lo, hi] = keep;
+  }
+  if (R > 0) {
+    // canonical(p2..P-1), scattered from rank 0 along the halvings: level k's holders are ranks < 2^k
+    let rest: Typed | null = r === 0 ? piece(await c.take(p2, call, 300), value, n, p2) : null;
+    for (let mask = 1, k = 0; mask < p2; mask *= 2, k++) {
+      const { keep, give } = ranges[k]!;
+      if (r < mask) await c.post([r + mask], hdr(call, 400 + k), toPayload(rest!.subarray(give[0], give[1])));
+      else if (r < 2 * mask) {
+        rest = new (value.constructor as new (n: number) => Typed)(n);
+        rest.set(piece(await c.take(r - mask, call, 400 + k), value, keep[1] - keep[0], r - mask), keep[0]);
+      }
+    }
+    const mine = acc.subarray(lo, hi);
+    combineInto(mine, mine, rest!.subarray(lo, hi), op);
   }
   for (let k = ranges.length - 1; k >= 0; k--) {
     const partner = r ^ (1 << k);
-    const [klo, khi, glo, ghi] = ranges[k]!;
-    const got = await exchange(c, partner, partner, hdr(call, 100 + k), toPayload(acc.subarray(klo, khi)));
-    if (got.dtype !== dtype || got.bytes.byteLength !== (ghi - glo) * value.BYTES_PER_ELEMENT) throw commError("COLLECTIVE_MISMATCH", `rank ${partner} sent a segment of the wrong length or type`);
-    acc.set(typedOf(got.dtype, got.bytes), glo);
+    const { keep, give } = ranges[k]!;
+    const got = await exchange(c, partner, partner, hdr(call, 100 + k), toPayload(acc.subarray(keep[0], keep[1])));
+    acc.set(piece(got, value, give[1] - give[0], partner), give[0]);
   }
+  if (r < R) await c.post([p2 + r], hdr(call, 500), toPayload(acc));
   return acc;
 }
 
@@ -247,7 +287,7 @@ export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
   const large = isLarge(value, fn, c.size);
-  if (large && c.size > DIRECT_MAX && isPow2(c.size)) return (await halvingAllreduce(c, value, op as BuiltinOp, call)) as T;
+  if (large && c.size > DIRECT_MAX) return (await rabenseifner(c, value, op as BuiltinOp, call)) as T;
   if (large && c.size <= DIRECT_MAX) {
     const { rank: r, size: P } = c;
     const mine = await reduceScatter(c, value, op as BuiltinOp, call);

@@ -13,6 +13,8 @@ import { connectPeer } from "../../dist/transport/client.js";
 import { defaultLimits } from "../../dist/transport/limits.js";
 import { newToken } from "../../dist/transport/auth.js";
 import { freePort } from "./harness.mjs";
+import { canonicalReduce } from "../../dist/comm/collectives.js";
+import { digest, rankData } from "./fixtures/data.mjs";
 
 const quiet = () => {};
 
@@ -96,6 +98,31 @@ test("file mode (no coordinator): rank 0's token file goes once the start-up tre
   }
   assert.equal(readdirSync(dir), []);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("large reductions above 8 ranks (Rabenseifner, non-power-of-two remainders folded in on the right) give the canonical bits", async () => {
+  for (const P of [12, 16, 19]) {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-od-"));
+    const port = await freePort();
+    const token = newToken();
+    const worlds = await Promise.all(Array.from({ length: P }, (_, r) =>
+      establish(info(r, P, { coordinator: { host: "127.0.0.1", port }, token, rendezvousDir: join(dir, "r") }), { timeoutMs: 20_000, log: quiet })));
+    try {
+      const n = 9_001; // 72 KB: over the large-message threshold, not a multiple of P
+      const want = digest(canonicalReduce(worlds.map((w) => rankData(w.rank, n)), "sum"));
+      const naive = digest(worlds.map((w) => rankData(w.rank, n)).reduce((a, b) => a.map((x, i) => x + b[i])));
+      assert.is.not(naive, want, "the data is order-sensitive");
+      const inputs = worlds.map((w) => rankData(w.rank, n));
+      const got = await Promise.all(worlds.map((w, r) => w.allreduce(inputs[r])));
+      for (const [r, g] of got.entries()) assert.is(digest(g), want, `P=${P} rank ${r}`);
+      for (const [r, a] of inputs.entries()) assert.is(digest(a), digest(rankData(r, n)), "inputs intact");
+      const maxed = await Promise.all(worlds.map((w) => w.allreduce(new Int32Array(20_000).fill(w.rank), "max")));
+      assert.ok(maxed.every((m) => m.length === 20_000 && m.every((x) => x === P - 1)));
+    } finally {
+      await Promise.all(worlds.map((w) => w.close()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
 
 test.run();
