@@ -84,7 +84,10 @@ export async function establishOnDemand(info: WorldInfo, opts: OnDemandOptions =
   };
   const listen = async (host: string, port: number): Promise<PeerServer> => {
     try {
-      return await PeerServer.listen({ host, port, limits, log: opts.log, rank: me, size: info.size, job, token: () => token, precheck, onPeer });
+      return await PeerServer.listen({
+        host, port, limits, log: opts.log, rank: me, size: info.size, job, token: () => token, precheck, onPeer,
+        routine: (why) => why === CROSSING || why === CONNECTED,
+      });
     } catch (e) {
       throw commError("RENDEZVOUS_FAILED", `rank ${me} could not listen on ${formatHostPort({ host, port })}: ${(e as Error).message}`, e);
     }
