@@ -2,11 +2,12 @@
 // each (`node dist/run.js --np P --workers 1`), beside Open MPI (`mpirun --oversubscribe`, a tiny C
 // program built with mpicc) on the same P when it is installed.
 //
-//   node bench/ranks-scale.mjs [--sizes 2,4,8,16,32,64,128,256] [--iters 200] [--kill 128] [--slurm 256]
+//   node bench/ranks-scale.mjs [--sizes 2,4,8,16,32,64,128,256] [--iters K] [--kill 128] [--slurm 256]
 //                              [--no-mpi] [--out ranks-scale]
 //
 // Per P: start-up (the launcher's start until the slowest rank's world is ready), wall time of the whole
-// job, allreduce latency of one float64 (rank 0's mean over --iters after a warm-up), links, open file
+// job, allreduce latency of one float64 (rank 0's mean over K after K/5 warm-up ones; K = --iters, by default
+// 200 up to P = 32, then 6400 / P: every rank is a process on 2 cores), CPU time per rank per allreduce, links, open file
 // descriptors and RSS per rank (mean and max over the ranks); then the fitted growth of latency, fds and
 // RSS: the exponent b of a P^b fit and the slope per doubling of P, over P >= 16.
 // --kill P: a P-rank job whose rank P/2+1 is SIGKILLed (by PID) while the others wait in an allreduce:
@@ -30,7 +31,7 @@ const HANG = join(root, "test", "cli", "fixtures", "scale.mjs");
 const log = (s) => process.stderr.write(`ranks-scale: ${s}\n`);
 
 function parseArgs(argv) {
-  const o = { sizes: [2, 4, 8, 16, 32, 64, 128, 256], iters: 200, kill: 128, slurm: 256, mpi: true, out: "ranks-scale" };
+  const o = { sizes: [2, 4, 8, 16, 32, 64, 128, 256], iters: null, kill: 128, slurm: 256, mpi: true, out: "ranks-scale" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -160,14 +161,16 @@ async function slurmStartup(P) {
 const o = parseArgs(process.argv.slice(2));
 const mpi = o.mpi ? buildMpi() : null;
 const rows = [];
+const itersFor = (P) => o.iters ?? Math.max(20, Math.min(200, Math.round(6400 / P)));
 for (const P of o.sizes) {
-  log(`tessera P=${P}`);
-  const t = summarise(P, await run(process.execPath, [RUN, "--np", String(P), "--workers", "1", "--timeout", "600", CASE, String(o.iters)]));
+  const iters = itersFor(P);
+  log(`tessera P=${P} (${iters} allreduces)`);
+  const t = summarise(P, await run(process.execPath, [RUN, "--np", String(P), "--workers", "1", "--timeout", "600", CASE, String(iters)]));
   log(JSON.stringify(t));
   let m = null;
   if (mpi) {
     log(`Open MPI P=${P}`);
-    m = summarise(P, await run("mpirun", ["--oversubscribe", "--allow-run-as-root", "-np", String(P), mpi, String(o.iters)], { env: { OMPI_MCA_btl_vader_single_copy_mechanism: "none" } }));
+    m = summarise(P, await run("mpirun", ["--oversubscribe", "--allow-run-as-root", "-np", String(P), mpi, String(iters)], { env: { OMPI_MCA_btl_vader_single_copy_mechanism: "none" } }));
     log(JSON.stringify(m));
   }
   rows.push({ P, tessera: t, mpi: m });
@@ -185,7 +188,7 @@ const f = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? "–
 const cell = (s, k, d) => (s?.ok ? f(s[k], d) : s ? `failed (${s.code}, ${s.got} ranks)` : "–");
 let md = `# Ranks at scale (issue 16): ${new Date().toISOString().slice(0, 10)}\n\n`;
 md += `Host: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, shared; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}.\n`;
-md += `Command: \`node bench/ranks-scale.mjs ${process.argv.slice(2).join(" ")}\`. One run per P, ${o.iters} timed allreduces of one float64.\n\n`;
+md += `Command: \`node bench/ranks-scale.mjs ${process.argv.slice(2).join(" ")}\`. One run per P; timed allreduces of one float64 per P: ${o.sizes.map((P) => `${P}: ${itersFor(P)}`).join(", ")}.\n\n`;
 md += "| P | start-up s, tessera / Open MPI | wall s | allreduce 1×f64 µs | CPU per rank per allreduce µs | links max (tessera) | fds per rank max | RSS per rank MiB (mean) |\n|---|---|---|---|---|---|---|---|\n";
 for (const { P, tessera: t, mpi: m } of rows) {
   md += `| ${P} | ${cell(t, "startupS", 2)} / ${cell(m, "startupS", 2)} | ${cell(t, "wallS", 1)} / ${cell(m, "wallS", 1)} | ${cell(t, "allreduceUs", 0)} / ${cell(m, "allreduceUs", 1)} | ${cell(t, "cpuUs", 0)} / ${cell(m, "cpuUs", 1)} | ${t.ok ? t.linksMax : "–"} | ${cell(t, "fdsMax", 0)} / ${cell(m, "fdsMax", 0)} | ${cell(t, "rssMeanMiB", 0)} / ${cell(m, "rssMeanMiB", 0)} |\n`;

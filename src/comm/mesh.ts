@@ -85,28 +85,8 @@ async function establishMesh(info: WorldInfo, opts: MeshOptions): Promise<WsWorl
       });
     } catch (e) {
       const where = formatHostPort({ host, port });
-      if (me === 0 && coordinator && (e as NodeJS.ErrnoException).code === "EADDRINUSE") await whoHolds(where, host, port, e);
+      if (me === 0 && coordinator && (e as NodeJS.ErrnoException).code === "EADDRINUSE") await whoHolds({ host, port }, auth(0), limits, deadline, e);
       throw commError("RENDEZVOUS_FAILED", `rank ${me} could not listen on ${where}: ${(e as Error).message}`, e);
-    }
-  };
-  /**
-   * Rank 0 cannot listen where every rank was told to connect. Whatever holds the port gets the others'
-   * Hellos: find out (as a client, like them) whether it can prove it knows the token. If not, it is an
-   * impostor (or another job's rank): AUTH_FAILED, as the ranks that connect to it fail.
-   */
-  const whoHolds = async (where: string, host: string, port: number, cause: unknown): Promise<void> => {
-    try {
-      const c = await connectPeer(host, port, auth(0), limits, Math.max(50, Math.min(5000, deadline - Date.now())));
-      c.link.terminate();
-    } catch (x) {
-      if ((x as ConnectError).impostor) {
-        throw commError(
-          "AUTH_FAILED",
-          `rank 0 could not listen on ${where}, the coordinator address: another process holds it and could not prove it knows this job's token ` +
-            `(an impostor, or a rank of another job); the ranks that connect to it refuse it (${(x as Error).message})`,
-          cause,
-        );
-      }
     }
   };
   /** A Hello's claims, before its proof: they are in the transcript too, so a lie fails the proof anyway. */
@@ -212,7 +192,8 @@ async function establishMesh(info: WorldInfo, opts: MeshOptions): Promise<WsWorl
             // retrying would only hand it more proofs to look at: whatever holds the address is not rank 0
             throw commError("AUTH_FAILED", `rank ${me}: ${lastError}${file ? ` (address from ${file})` : ""}`);
           }
-          if ((e as ConnectError).refused) refusal = lastError;
+          // an abnormal close (1006: rank 0 gone at its own deadline, say) tells less than an earlier refusal
+          if ((e as ConnectError).refused && !(refusal && /code 1006/.test(lastError))) refusal = lastError;
         }
       }
       if (conn) break;
@@ -265,6 +246,27 @@ async function establishMesh(info: WorldInfo, opts: MeshOptions): Promise<WsWorl
     world.markLost(me, e instanceof Error ? e.message : String(e), true);
     await world.close(200).catch(() => {});
     throw e instanceof CommError ? e : commError("RENDEZVOUS_FAILED", `rank ${me}: ${(e as Error).message}`, e);
+  }
+}
+
+/**
+ * Rank 0 cannot listen where every rank was told to connect. Whatever holds the port gets the others'
+ * Hellos: find out (as a client, like them) whether it can prove it knows the token. If not, it is an
+ * impostor (or another job's rank): AUTH_FAILED, as the ranks that connect to it fail.
+ */
+export async function whoHolds(at: HostPort, auth: ClientAuth, limits: TransportLimits, deadline: number, cause: unknown): Promise<void> {
+  try {
+    const c = await connectPeer(at.host, at.port, auth, limits, Math.max(50, Math.min(5000, deadline - Date.now())));
+    c.link.terminate();
+  } catch (x) {
+    if ((x as ConnectError).impostor) {
+      throw commError(
+        "AUTH_FAILED",
+        `rank 0 could not listen on ${formatHostPort(at)}, the coordinator address: another process holds it and could not prove it knows this job's token ` +
+          `(an impostor, or a rank of another job); the ranks that connect to it refuse it (${(x as Error).message})`,
+        cause,
+      );
+    }
   }
 }
 

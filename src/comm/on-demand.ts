@@ -24,7 +24,7 @@ import type { Link } from "../transport/link.js";
 import { PeerServer } from "../transport/server.js";
 import { formatHostPort, type HostPort, type WorldInfo } from "./discover.js";
 import { CommError, commError } from "./errors.js";
-import { checkToken, type MeshOptions } from "./mesh.js";
+import { checkToken, whoHolds, type MeshOptions } from "./mesh.js";
 import { treePlace } from "./overlay.js";
 import { CONNECTED, CROSSING } from "./peer-links.js";
 import { ensureDir, entryPath, readEntry, removeEntryOnExit, writeEntry } from "./rendezvous-dir.js";
@@ -89,6 +89,7 @@ export async function establishOnDemand(info: WorldInfo, opts: OnDemandOptions =
         routine: (why) => why === CROSSING || why === CONNECTED,
       });
     } catch (e) {
+      if (me === 0 && coordinator && (e as NodeJS.ErrnoException).code === "EADDRINUSE") await whoHolds(coordinator, auth(0), limits, deadline, e);
       throw commError("RENDEZVOUS_FAILED", `rank ${me} could not listen on ${formatHostPort({ host, port })}: ${(e as Error).message}`, e);
     }
   };
@@ -115,7 +116,7 @@ export async function establishOnDemand(info: WorldInfo, opts: OnDemandOptions =
         } catch (e) {
           const ce = e as ConnectError;
           if (ce.refusal === CROSSING || ce.refusal === CONNECTED) throw e; // its own link is coming (peer-links.ts)
-          if (ce.impostor) throw commError("AUTH_FAILED", `rank ${me}: ${ce.message}${where}`);
+          if (ce.impostor) throw commError("AUTH_FAILED", `rank ${me}: ${ce.message}${q === 0 && root ? "" : ` (address from ${entryPath(dir, q)})`}`);
           last = ce.message;
         }
       }
