@@ -35,7 +35,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
-    if (a === "--sizes") o.sizes = v().split(",").map(Number);
+    if (a === "--sizes") o.sizes = v().split(",").filter(Boolean).map(Number);
     else if (a === "--iters") o.iters = Number(v());
     else if (a === "--kill") o.kill = Number(v());
     else if (a === "--slurm") o.slurm = Number(v());
@@ -112,27 +112,34 @@ function buildMpi() {
 
 async function killTest(P) {
   const victim = Math.floor(P / 2) + 1;
-  const lines = [];
+  const ready = new Map(); // rank -> pid
+  const stops = new Map(); // rank -> { code, message, t }: each rank's own line saying why it stops, when it came
+  const lines = (stream, each) => {
+    let buf = "";
+    stream.on("data", (d) => {
+      buf += d;
+      for (let i; (i = buf.indexOf("\n")) >= 0; buf = buf.slice(i + 1)) each(buf.slice(0, i));
+    });
+  };
   const done = launchLocal(P, ["--workers", "1", "--timeout", "600", HANG, "hang"], {
-    stdio: ["ignore", "pipe", "ignore"], env: { FIX_VICTIM: String(victim) }, stopGraceMs: 60_000,
+    stdio: ["ignore", "pipe", "pipe"], env: { FIX_VICTIM: String(victim) }, stopGraceMs: 60_000,
     onSpawn: (child) => {
-      let buf = "";
-      child.stdout.on("data", (d) => {
-        buf += d;
-        for (let i; (i = buf.indexOf("\n")) >= 0; buf = buf.slice(i + 1)) if (buf.startsWith("{")) lines.push(JSON.parse(buf.slice(0, i)));
+      lines(child.stdout, (l) => l.startsWith("{") && ((o) => o.event === "ready" && ready.set(o.rank, o.pid))(JSON.parse(l)));
+      lines(child.stderr, (l) => {
+        const m = /^run\.js: ([A-Z_]+): (.*); rank (\d+) stops$/.exec(l);
+        if (m) stops.set(Number(m[3]), { code: m[1], message: m[2], t: Date.now() });
       });
     },
   });
   const t = Date.now();
-  while (lines.filter((l) => l.event === "ready").length < P && Date.now() - t < 600_000) await new Promise((r) => setTimeout(r, 100));
-  const pid = lines.find((l) => l.event === "ready" && l.rank === victim)?.pid;
+  while (ready.size < P && Date.now() - t < 600_000) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 500));
   const t0 = Date.now();
-  process.kill(pid, "SIGKILL");
+  process.kill(ready.get(victim), "SIGKILL");
   await done;
-  const rej = lines.filter((l) => l.event === "rejected");
-  const named = rej.filter((l) => l.code === "RANK_LOST" && l.message.includes(`rank ${victim} was lost`));
-  return { P, victim, noticed: named.length, of: P - 1, lastMs: Math.max(...rej.map((l) => l.t - t0)), firstMs: Math.min(...rej.map((l) => l.t - t0)) };
+  const named = [...stops.values()].filter((x) => x.code === "RANK_LOST" && x.message.includes(`rank ${victim} was lost`));
+  const ms = named.map((x) => x.t - t0);
+  return { P, victim, noticed: named.length, of: P - 1, firstMs: Math.min(...ms), lastMs: Math.max(...ms) };
 }
 
 async function slurmStartup(P) {

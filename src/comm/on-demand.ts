@@ -165,10 +165,30 @@ export async function establishOnDemand(info: WorldInfo, opts: OnDemandOptions =
     world.connectOnDemand(dial);
 
     const place = treePlace(me, info.size, info.perNode);
-    await world.waitLinks(place.children, deadline, (missing) =>
-      `rank ${me}: ranks ${list(missing)} (below it in the start-up tree) did not connect to it within ${secs(timeoutMs)}` +
-        (file ? ` (rendezvous file ${file})` : ""),
-    );
+    // a child that left before it connected (its entry removed, or its process gone on this host) is lost
+    // now, not at the deadline
+    const seen = new Set<number>();
+    const watch = setInterval(() => {
+      for (const c of place.children) {
+        if (world.hasLink(c)) continue;
+        try {
+          const r = readEntry(dir, c, expect);
+          if (r.entry) seen.add(c);
+          else if (r.gone) world.markLost(c, `${r.why} before it connected to rank ${me}`);
+          else if (seen.has(c)) world.markLost(c, `it left (its rendezvous entry is gone) before it connected to rank ${me}`);
+        } catch {
+          /* its dial will say */
+        }
+      }
+    }, 500);
+    try {
+      await world.waitLinks(place.children, deadline, (missing) =>
+        `rank ${me}: ranks ${list(missing)} (below it in the start-up tree) did not connect to it within ${secs(timeoutMs)}` +
+          (file ? ` (rendezvous file ${file})` : ""),
+      );
+    } finally {
+      clearInterval(watch);
+    }
     if (place.parent >= 0) await world.connect(place.parent);
     if (me === 0 && file) cleanup.shift()?.(); // the tree is complete: every rank has read the token
     return world;

@@ -79,7 +79,21 @@ export function connectPeer(host: string, port: number, auth: ClientAuth, limits
       ws.terminate();
       reject(new ConnectError(msg, refused, impostor, refusal));
     };
-    const timer = setTimeout(() => fail(`no answer from ${where} within ${timeoutMs} ms`, false), timeoutMs);
+    // Once this rank has sent its proof the peer may take the link at any moment (it does so as it sends
+    // its own proof); giving up then would close a link the peer counts as its own, and it would lose this
+    // rank. The peer settles a pending connection within its handshake deadline (it answers, or closes),
+    // so past this rank's own deadline it waits for that a while longer: on a host so loaded that ranks
+    // stall for seconds, the answer is usually on its way (or waiting unread, as timers run before reads).
+    const onTimeout = () => {
+      if (stage === "proof" && !extended) {
+        extended = true;
+        timer = setTimeout(onTimeout, 4 * limits.handshakeTimeoutMs);
+        return;
+      }
+      fail(`no answer from ${where} within ${timeoutMs} ms`, false);
+    };
+    let extended = false;
+    let timer = setTimeout(onTimeout, timeoutMs);
     ws.on("error", (err: Error) =>
       fail(`${where}: ${err.message}`, false, /Max payload/.test(err.message)), // a frame no handshake needs
     );
