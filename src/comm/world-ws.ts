@@ -62,6 +62,8 @@ export class WsWorld implements World, coll.Comm {
   private lost: { rank: number; reason: string; unresponsive: boolean } | null = null;
   /** settles when the Abort telling the other ranks why this world broke was written (or could not be) */
   private told: Promise<void> = Promise.resolve();
+  /** the Abort this rank sent when its world broke: also told to a peer that connects afterwards */
+  private abortFrame: Uint8Array | null = null;
   private closing = false;
   /** rank 0's address table, when it arrives (non-zero ranks) */
   table: AddressTableMsg | null = null;
@@ -129,6 +131,8 @@ export class WsWorld implements World, coll.Comm {
         if (this.links.isCurrent(peer, link)) this.onLinkClosed(peer, info);
       },
     );
+    // a peer that connects to a broken rank (it needs it in a collective) learns why at once
+    if (this.abortFrame) link.send(this.abortFrame).catch(() => {});
   }
 
   /** Resolves when links to all `ranks` exist; rejects at `deadline` (with `describe(missing)`) or on a loss. */
@@ -204,6 +208,7 @@ export class WsWorld implements World, coll.Comm {
     this.links.rejectAll(err);
     if (abort) {
       const frame = encode(abort);
+      this.abortFrame = frame;
       const sends = this.links.entries().filter(([q, l]) => q !== except && l.open).map(([, l]) => l.send(frame).catch(() => {}));
       this.told = Promise.all(sends).then(() => {});
     }
@@ -256,12 +261,12 @@ export class WsWorld implements World, coll.Comm {
         if (m.total > m.payload.length) {
           this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
         } else {
-          this.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
+          this.mailbox.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
         }
         return;
       case "p2p":
         if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
-        else this.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
+        else this.mailbox.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
         return;
       case "abort":
         // passed on to this rank's own peers: the ranks that sent it may not have links to them
@@ -282,7 +287,7 @@ export class WsWorld implements World, coll.Comm {
         return;
       case "fingerprint":
         if (!this.checkCall(src, m.seq, { op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 })) return;
-        this.deliver(`f:${m.seq}:${src}`, { dtype: DType.Value, shape: [], bytes: new TextEncoder().encode(m.fingerprint) });
+        this.mailbox.deliver(`f:${m.seq}:${src}`, { dtype: DType.Value, shape: [], bytes: new TextEncoder().encode(m.fingerprint) });
         return;
       default:
         return; // hello, heartbeat: nothing to do
@@ -300,12 +305,8 @@ export class WsWorld implements World, coll.Comm {
   private assemble(key: string, src: number, m: Piece, offset: number, total: number): void {
     const got = this.pieces.add(key, m, offset, total);
     if (typeof got === "string") this.markLost(src, got);
-    else if (got) this.deliver(key, got);
+    else if (got) this.mailbox.deliver(key, got);
     else this.mailbox.progress(key); // the wait for it starts again
-  }
-
-  private deliver(key: string, p: Payload): void {
-    this.mailbox.deliver(key, p);
   }
 
   private wait(key: string, src: number, what: () => string): Promise<Payload> {
@@ -327,7 +328,9 @@ export class WsWorld implements World, coll.Comm {
       try {
         await this.links.ensure(dest);
       } catch (e) {
-        // a peer this rank cannot reach is lost to it: every rank learns so, as for a closed link
+        // a peer this rank cannot reach is lost to it: every rank learns so, as for a closed link. But it
+        // may have left because the world broke elsewhere: the news of that, on another link, goes first.
+        await new Promise((r) => setTimeout(r, 1000));
         this.markLost(dest, `rank ${this.rank} could not connect to it: ${(e as Error).message}`);
         throw this.broken ?? e;
       }
@@ -351,9 +354,9 @@ export class WsWorld implements World, coll.Comm {
     return (await this.linkFor(dest)).send(frame);
   }
 
-  private frames(make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] {
-    return splitFrames(make, bytes, inPlace, this.limits.maxPayload);
-  }
+  private readonly frames = (make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] =>
+    splitFrames(make, bytes, inPlace, this.limits.maxPayload);
+
 
   async post(dests: number[], h: coll.Header, p: Payload): Promise<void> {
     const links = await Promise.all(dests.map((d) => this.linkFor(d)));
