@@ -6,9 +6,15 @@
  *
  * Determinism: every reduction combines the ranks' values in one canonical tree, whatever the message
  * size, algorithm or arrival order: for mask = 1, 2, 4, ...: block [r, r+mask) op block [r+mask, r+2mask),
- * lower ranks always on the left. Binomial reduce, recursive doubling (power-of-two sizes) and the
- * large-message reduce-scatter/allgather all produce exactly this tree, so results are bit-identical across
- * runs and equal to `canonicalReduce` applied to the ranks' values in rank order.
+ * lower ranks always on the left (contiguous rank ranges, combined in rank order). Binomial reduce,
+ * recursive doubling (power-of-two sizes), the large-message reduce-scatter/allgather and the recursive
+ * halving of large worlds all produce exactly this tree, so results are bit-identical across runs and
+ * world sizes' algorithms, and equal to `canonicalReduce` applied to the ranks' values in rank order.
+ *
+ * Peers: in worlds of more than DIRECT_MAX ranks, where links are made on demand, every algorithm talks
+ * to O(log P) peers, all at distance 2^k (mod P) from a rank: binomial trees (bcast, reduce, gather),
+ * recursive doubling and halving (allreduce), dissemination (barrier) and Bruck (allgather, bandwidth-
+ * optimal: each rank receives each other block once). Only small worlds use direct exchanges.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
@@ -45,7 +51,10 @@ export interface Comm {
 
 /** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
 export const LARGE_BYTES = 64 * 1024;
+/** Worlds of at most this many ranks may exchange directly with every rank (large reductions). */
+export const DIRECT_MAX = 8;
 const BCAST_STEP = 1000;
+const GATHER_STEP = 3000;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
@@ -195,10 +204,91 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call): 
   return operands[0]!;
 }
 
+/** Checks a received piece of a reduction: `elems` elements of `value`'s type. */
+function piece(got: Payload, value: Typed, elems: number, from: number): Typed {
+  const dtype = typedDtype(value);
+  if (got.dtype !== dtype || got.bytes.byteLength !== elems * value.BYTES_PER_ELEMENT) {
+    throw commError("COLLECTIVE_MISMATCH", `rank ${from} contributed ${got.bytes.byteLength} bytes of ${DType[got.dtype]} to a reduction of ${value.length} ${DType[dtype]} (each rank must pass the same length and type)`);
+  }
+  return typedOf(got.dtype, got.bytes);
+}
+
+/**
+ * Rabenseifner's allreduce, in the canonical order for any P. With p2 the largest power of two <= P:
+ * canonical(0..P-1) = canonical(0..p2-1) op canonical(p2..P-1) (the last step of the canonical tree).
+ *  - ranks 0..p2-1 reduce-scatter by recursive halving: r pairs with r ^ mask for mask = 1, 2, 4, ...
+ *    (the canonical tree's order), keeps one half of its range and combines the partner's copy of it,
+ *    the lower rank's on the left; each then holds one segment of canonical(0..p2-1);
+ *  - the ranks above reduce to rank p2 (a binomial tree over them: canonical(p2..P-1)), which sends it to
+ *    rank 0; rank 0 scatters it along the same halvings, and each rank combines its segment on the right;
+ *  - recursive doubling gathers the segments back; rank j < P - p2 sends the result to rank p2 + j.
+ * Every rank talks to ranks at distances 2^k only, and sends O(n) bytes beyond the tree of the remainder.
+ */
+async function rabenseifner(c: Comm, value: Typed, op: BuiltinOp, call: Call): Promise<Typed> {
+  const { rank: r, size: P } = c;
+  let p2 = 1;
+  while (p2 * 2 <= P) p2 *= 2;
+  const R = P - p2;
+  const n = value.length;
+  if (r >= p2) {
+    const q = r - p2;
+    let acc: Typed = value;
+    for (let mask = 1, k = 0; mask < R; mask *= 2, k++) {
+      if (q & mask) {
+        await c.post([r - mask], hdr(call, 200 + k), toPayload(acc));
+        break;
+      }
+      if (q + mask < R) acc = combine(acc, piece(await c.take(r + mask, call, 200 + k), value, n, r + mask), op) as Typed;
+    }
+    if (q === 0) await c.post([0], hdr(call, 300), toPayload(acc));
+    return piece(await c.take(q, call, 500), value, n, q).slice();
+  }
+  const acc = value.slice(); // the input stays intact
+  const ranges: { keep: [number, number]; give: [number, number] }[] = [];
+  let lo = 0;
+  let hi = n;
+  for (let mask = 1, k = 0; mask < p2; mask *= 2, k++) {
+    const partner = r ^ mask;
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const keep: [number, number] = r & mask ? [mid, hi] : [lo, mid];
+    const give: [number, number] = r & mask ? [lo, mid] : [mid, hi];
+    const theirs = piece(await exchange(c, partner, partner, hdr(call, k), toPayload(acc.subarray(give[0], give[1]))), value, keep[1] - keep[0], partner);
+    const mine = acc.subarray(keep[0], keep[1]);
+    if (partner > r) combineInto(mine, mine, theirs, op);
+    else combineInto(mine, theirs, mine, op);
+    ranges.push({ keep, give });
+    [lo, hi] = keep;
+  }
+  if (R > 0) {
+    // canonical(p2..P-1), scattered from rank 0 along the halvings: level k's holders are ranks < 2^k
+    let rest: Typed | null = r === 0 ? piece(await c.take(p2, call, 300), value, n, p2) : null;
+    for (let mask = 1, k = 0; mask < p2; mask *= 2, k++) {
+      const { keep, give } = ranges[k]!;
+      if (r < mask) await c.post([r + mask], hdr(call, 400 + k), toPayload(rest!.subarray(give[0], give[1])));
+      else if (r < 2 * mask) {
+        rest = new (value.constructor as new (n: number) => Typed)(n);
+        rest.set(piece(await c.take(r - mask, call, 400 + k), value, keep[1] - keep[0], r - mask), keep[0]);
+      }
+    }
+    const mine = acc.subarray(lo, hi);
+    combineInto(mine, mine, rest!.subarray(lo, hi), op);
+  }
+  for (let k = ranges.length - 1; k >= 0; k--) {
+    const partner = r ^ (1 << k);
+    const { keep, give } = ranges[k]!;
+    const got = await exchange(c, partner, partner, hdr(call, 100 + k), toPayload(acc.subarray(keep[0], keep[1])));
+    acc.set(piece(got, value, give[1] - give[0], partner), give[0]);
+  }
+  if (r < R) await c.post([p2 + r], hdr(call, 500), toPayload(acc));
+  return acc;
+}
+
 export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<T> {
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
-  if (isLarge(value, fn, c.size)) {
+  const large = isLarge(value, fn, c.size);
+  if (large && c.size > DIRECT_MAX) return (await rabenseifner(c, value, op as BuiltinOp, call)) as T;
+  if (large && c.size <= DIRECT_MAX) {
     const { rank: r, size: P } = c;
     const mine = await reduceScatter(c, value, op as BuiltinOp, call);
     const out = new (value.constructor as new (n: number) => Typed)(value.length);
@@ -223,7 +313,7 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Reduce, root, reduceOpCode(fn));
   const { rank: r, size: P } = c;
-  if (isLarge(value, fn, P)) {
+  if (isLarge(value, fn, P) && P <= DIRECT_MAX) {
     const mine = await reduceScatter(c, value, op as BuiltinOp, call);
     if (r !== root) {
       await c.post([root], hdr(call, 1), toPayload(mine));
@@ -247,20 +337,31 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   return undefined;
 }
 
+/**
+ * Binomial-tree gather to `root` (in ranks relative to it): each rank collects its subtree's values from
+ * its children, then sends them, packed, to its parent; the root receives from log2 P children.
+ */
 export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
   const call = c.begin(CollOp.Gather, root);
   const { rank: r, size: P } = c;
-  if (r !== root) {
-    await c.post([root], hdr(call, 0), toPayload(value));
-    return undefined;
+  const rel = (r - root + P) % P;
+  const items: { rank: number; p: Payload }[] = r === root ? [] : [{ rank: r, p: toPayload(value) }];
+  for (let mask = 1; mask < P; mask *= 2) {
+    if (rel & mask) {
+      await c.post([(rel - mask + root) % P], hdr(call, GATHER_STEP), packParts(items));
+      return undefined;
+    }
+    if (rel + mask < P) {
+      const from = (rel + mask + root) % P;
+      for (const it of unpackParts(await c.take(from, call, GATHER_STEP))) {
+        if (it.rank < 0 || it.rank >= P) throw commError("COLLECTIVE_MISMATCH", `gather received a value of rank ${it.rank}`);
+        items.push(it);
+      }
+    }
   }
   const out: T[] = new Array(P);
+  for (const it of items) out[it.rank] = fromPayload(it.p) as T;
   out[r] = value;
-  await Promise.all(
-    Array.from({ length: P }, async (_, q) => {
-      if (q !== r) out[q] = fromPayload(await c.take(q, call, 0)) as T;
-    }),
-  );
   return out;
 }
 

@@ -7,6 +7,7 @@ import { formatHostPort, type HostPort } from "../transport/address.js";
 export { formatHostPort, type HostPort };
 import { commError } from "./errors.js";
 import { expandHostlist } from "./hostlist.js";
+import { tasksPerNode } from "./overlay.js";
 
 export type WorldSource = "tessera" | "ompi" | "pmi" | "slurm" | "none";
 
@@ -33,6 +34,12 @@ export interface WorldInfo {
   rendezvousFile?: string;
   /** TESSERA_INTERFACE: the network interface (name or address) to listen on */
   interface?: string;
+  /** TESSERA_RENDEZVOUS_DIR: the directory where each rank of a world connected on demand says where it listens */
+  rendezvousDir?: string;
+  /** the step's ranks per node, in node order, when they are placed in blocks (SLURM_STEP_TASKS_PER_NODE) */
+  perNode?: number[];
+  /** TESSERA_MESH_MAX: worlds of at most this many ranks connect every pair at start-up (default 8) */
+  meshMax?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -113,6 +120,12 @@ export function discoverWorld(env: Env = process.env): WorldInfo {
   if (has(env, "TESSERA_TOKEN")) info.token = env.TESSERA_TOKEN!;
   if (has(env, "TESSERA_RENDEZVOUS")) info.rendezvousFile = env.TESSERA_RENDEZVOUS!;
   if (has(env, "TESSERA_INTERFACE")) info.interface = env.TESSERA_INTERFACE!;
+  if (has(env, "TESSERA_RENDEZVOUS_DIR")) info.rendezvousDir = env.TESSERA_RENDEZVOUS_DIR!;
+  if (has(env, "TESSERA_MESH_MAX")) info.meshMax = int(env, "TESSERA_MESH_MAX", 1);
+  if (info.source !== "tessera" && info.nodes.length > 1) {
+    const per = tasksPerNode(env);
+    if (per && per.length === info.nodes.length && per.reduce((a, b) => a + b, 0) === info.size) info.perNode = per;
+  }
   if (info.source === "tessera" && info.allLocal === undefined) {
     // tessera's own launcher (run.js --np) starts every rank on this host, with a loopback coordinator.
     info.allLocal = info.coordinator ? isLoopback(info.coordinator.host) : has(env, "TESSERA_ALL_LOCAL") ? env.TESSERA_ALL_LOCAL === "1" : undefined;

@@ -1,13 +1,16 @@
 /**
  * `run.js --np P`: starts P local rank processes (`node dist/run.js ...argv`, or another script) with
- * TESSERA_RANK/SIZE/TOKEN/COORDINATOR set (rank 0 listens on loopback), forwards SIGINT/SIGTERM to them,
+ * TESSERA_RANK/SIZE/TOKEN/COORDINATOR set (rank 0 listens on loopback) and a private rendezvous directory
+ * (TESSERA_RENDEZVOUS_DIR, mode 0700, removed when the ranks have exited) where the ranks of a large world
+ * say where they listen (on-demand.ts), forwards SIGINT/SIGTERM to them,
  * and when one fails, stops the others (by PID) unless they exit by themselves within a moment (a rank
  * that failed has told them why, and each says so before it exits). Resolves with 0 when all succeed, else
  * the first failure's exit code (128 + signal number for a signal).
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { constants } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { newToken } from "../transport/auth.js";
@@ -46,7 +49,7 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-const LAUNCHER_VARS = /^(SLURM_|OMPI_|PMI_|PMIX_|MPI_LOCAL|TESSERA_(RANK|SIZE|LOCAL_RANK|TOKEN|COORDINATOR|RENDEZVOUS)$)/;
+const LAUNCHER_VARS = /^(SLURM_|OMPI_|PMI_|PMIX_|MPI_LOCAL|TESSERA_(RANK|SIZE|LOCAL_RANK|TOKEN|COORDINATOR|RENDEZVOUS|RENDEZVOUS_DIR)$)/;
 
 export async function launchLocal(np: number, argv: string[], opts: LaunchOptions = {}): Promise<number> {
   if (!Number.isInteger(np) || np < 1 || np > 4096) {
@@ -54,6 +57,7 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
   }
   const port = opts.port ?? (await freePort());
   const token = newToken();
+  const dir = mkdtempSync(join(tmpdir(), "tessera-ranks-")); // 0700: only this user may list or write it
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !LAUNCHER_VARS.test(k)) base[k] = v;
   for (const [k, v] of Object.entries(opts.env ?? {})) {
@@ -103,6 +107,7 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
           TESSERA_LOCAL_RANK: String(rank),
           TESSERA_TOKEN: token,
           TESSERA_COORDINATOR: `127.0.0.1:${port}`,
+          TESSERA_RENDEZVOUS_DIR: dir,
         },
       });
       children.push(child);
@@ -139,6 +144,7 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
     return result ?? codes.find((c) => c !== 0) ?? 0;
   } finally {
     for (const t of killTimers) clearTimeout(t);
+    rmSync(dir, { recursive: true, force: true });
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
   }

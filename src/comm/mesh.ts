@@ -18,6 +18,10 @@ import {
   sleep, writeRendezvousFile,
 } from "./rendezvous.js";
 import { WsWorld } from "./world-ws.js";
+import { establishOnDemand } from "./on-demand.js";
+
+/** Worlds of at most this many ranks connect every pair at start-up (TESSERA_MESH_MAX); larger ones on demand. */
+export const DEFAULT_MESH_MAX = 8;
 
 export interface MeshOptions {
   /** network interface (name or address) to listen on */
@@ -32,12 +36,25 @@ export interface MeshOptions {
   /** the collective timeout, ms (WsWorldOptions.collectiveTimeoutMs) */
   collectiveTimeoutMs?: number;
   log?: (line: string) => void;
+  /** the rendezvous directory of a world connected on demand (else TESSERA_RENDEZVOUS_DIR, else beside the file) */
+  rendezvousDir?: string;
 }
 
 const secs = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
 const list = (rs: number[]) => (rs.length > 12 ? `${rs.slice(0, 12).join(", ")}, ...` : rs.join(", "));
 
+/**
+ * Meets the other ranks. Small worlds (at most TESSERA_MESH_MAX ranks) and worlds given only a coordinator
+ * (no rendezvous directory or file to meet in) make the full mesh below; the others connect on demand
+ * (on-demand.ts).
+ */
 export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promise<WsWorld> {
+  const meshOnly = (opts.coordinator ?? info.coordinator) && !(opts.rendezvousDir ?? info.rendezvousDir);
+  if (info.size > (info.meshMax ?? DEFAULT_MESH_MAX) && !meshOnly) return establishOnDemand(info, opts);
+  return establishMesh(info, opts);
+}
+
+async function establishMesh(info: WorldInfo, opts: MeshOptions): Promise<WsWorld> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   const limits = defaultLimits(info.size, opts.limits ?? {});
@@ -68,28 +85,8 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
       });
     } catch (e) {
       const where = formatHostPort({ host, port });
-      if (me === 0 && coordinator && (e as NodeJS.ErrnoException).code === "EADDRINUSE") await whoHolds(where, host, port, e);
+      if (me === 0 && coordinator && (e as NodeJS.ErrnoException).code === "EADDRINUSE") await whoHolds({ host, port }, auth(0), limits, deadline, e);
       throw commError("RENDEZVOUS_FAILED", `rank ${me} could not listen on ${where}: ${(e as Error).message}`, e);
-    }
-  };
-  /**
-   * Rank 0 cannot listen where every rank was told to connect. Whatever holds the port gets the others'
-   * Hellos: find out (as a client, like them) whether it can prove it knows the token. If not, it is an
-   * impostor (or another job's rank): AUTH_FAILED, as the ranks that connect to it fail.
-   */
-  const whoHolds = async (where: string, host: string, port: number, cause: unknown): Promise<void> => {
-    try {
-      const c = await connectPeer(host, port, auth(0), limits, Math.max(50, Math.min(5000, deadline - Date.now())));
-      c.link.terminate();
-    } catch (x) {
-      if ((x as ConnectError).impostor) {
-        throw commError(
-          "AUTH_FAILED",
-          `rank 0 could not listen on ${where}, the coordinator address: another process holds it and could not prove it knows this job's token ` +
-            `(an impostor, or a rank of another job); the ranks that connect to it refuse it (${(x as Error).message})`,
-          cause,
-        );
-      }
     }
   };
   /** A Hello's claims, before its proof: they are in the transcript too, so a lie fails the proof anyway. */
@@ -195,7 +192,8 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
             // retrying would only hand it more proofs to look at: whatever holds the address is not rank 0
             throw commError("AUTH_FAILED", `rank ${me}: ${lastError}${file ? ` (address from ${file})` : ""}`);
           }
-          if ((e as ConnectError).refused) refusal = lastError;
+          // an abnormal close (1006: rank 0 gone at its own deadline, say) tells less than an earlier refusal
+          if ((e as ConnectError).refused && !(refusal && /code 1006/.test(lastError))) refusal = lastError;
         }
       }
       if (conn) break;
@@ -251,8 +249,29 @@ export async function establish(info: WorldInfo, opts: MeshOptions = {}): Promis
   }
 }
 
+/**
+ * Rank 0 cannot listen where every rank was told to connect. Whatever holds the port gets the others'
+ * Hellos: find out (as a client, like them) whether it can prove it knows the token. If not, it is an
+ * impostor (or another job's rank): AUTH_FAILED, as the ranks that connect to it fail.
+ */
+export async function whoHolds(at: HostPort, auth: ClientAuth, limits: TransportLimits, deadline: number, cause: unknown): Promise<void> {
+  try {
+    const c = await connectPeer(at.host, at.port, auth, limits, Math.max(50, Math.min(5000, deadline - Date.now())));
+    c.link.terminate();
+  } catch (x) {
+    if ((x as ConnectError).impostor) {
+      throw commError(
+        "AUTH_FAILED",
+        `rank 0 could not listen on ${formatHostPort(at)}, the coordinator address: another process holds it and could not prove it knows this job's token ` +
+          `(an impostor, or a rank of another job); the ranks that connect to it refuse it (${(x as Error).message})`,
+        cause,
+      );
+    }
+  }
+}
+
 /** A token must be there and long enough to resist guessing (a random one: `openssl rand -hex 32`). */
-function checkToken(token: string, what: string): void {
+export function checkToken(token: string, what: string): void {
   if (token.length < MIN_TOKEN_LENGTH) {
     throw commError(
       "AUTH_FAILED",

@@ -1,15 +1,21 @@
 /**
- * A world of several ranks over WebSocket links (one per peer, a full mesh): message delivery keyed by
+ * A world of several ranks over WebSocket links (one per peer: a full mesh made at start-up in small
+ * worlds, else links made on demand, peer-links.ts): message delivery keyed by
  * (collective sequence, step, source) or (source, tag) for point-to-point, reassembly of payloads split
  * over several frames, and failure. A lost peer (closed connection, missed heartbeats, or an Abort from
  * another rank) fails every pending and later operation with RANK_LOST naming it; collectives that cannot
  * match (COLLECTIVE_MISMATCH, call-check.ts) and waits past the collective timeout (COMM_TIMEOUT,
- * collective-timeout.ts) fail every rank's world the same way, with the same message.
+ * collective-timeout.ts) fail every rank's world the same way, with the same message. The news of a
+ * failure floods: a rank that breaks tells every peer it has a link to, and each passes it on to its own,
+ * so it reaches every rank of a world whose links span it (the start-up tree does) in a few hops.
  */
 import {
-  CollOp, DType, ReduceOp, decodeFragments, encode, encodeHead, type AbortMsg, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
+  CollOp, DType, ReduceOp, decodeFragments, encode, type AbortMsg, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
 } from "../protocol/messages.js";
 import type { Frame, Link, LinkClosed } from "../transport/link.js";
+import { PeerLinks, type Dial } from "./peer-links.js";
+import { Reassembly, splitFrames, type Piece } from "./framing.js";
+import { compareFingerprints } from "./fingerprint.js";
 import type { TransportLimits } from "../transport/limits.js";
 import { CLOSE_TAG, CallLedger, FINGERPRINT, describeCall, type CallSig } from "./call-check.js";
 import { DEFAULT_COLLECTIVE_TIMEOUT_MS, formatWait } from "./collective-timeout.js";
@@ -19,9 +25,6 @@ import { Mailbox } from "./mailbox.js";
 import { fromPayload, toPayload, type Payload } from "./payload.js";
 import type { ReduceFn, World } from "./world.js";
 
-/** Payloads at least this large are sent from where they lie (a head fragment, then the payload), not copied. */
-const ZERO_COPY_BYTES = 64 * 1024;
-
 /** `unresponsive`: the peer stopped answering heartbeats (frozen or on a dead host), it did not just disconnect. */
 export type RankLostHandler = (rank: number, reason: string, how: { unresponsive: boolean }) => void;
 
@@ -30,12 +33,6 @@ export type WorldFailureHandler = (err: CommError) => void;
 
 /** The codes a world can break with besides RANK_LOST: every rank fails with the same. */
 const WORLD_CODES: ReadonlySet<string> = new Set<CommErrorCode>(["COLLECTIVE_MISMATCH", "COMM_TIMEOUT"]);
-
-interface Assembly {
-  bytes: Uint8Array;
-  got: number;
-  first: Payload;
-}
 
 export interface WsWorldOptions {
   limits: TransportLimits;
@@ -53,12 +50,11 @@ export class WsWorld implements World, coll.Comm {
   readonly rank: number;
   readonly size: number;
   private readonly limits: TransportLimits;
-  private readonly links = new Map<number, Link>();
+  private readonly links = new PeerLinks((link) => this.started(link));
   private readonly mailbox: Mailbox;
-  private readonly assembling = new Map<string, Assembly>();
+  private readonly pieces = new Reassembly();
   private readonly departed = new Set<number>();
   private readonly failureHandlers: WorldFailureHandler[] = [];
-  private readonly linkWaiters: { need: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly p2pSeq = new Map<number, number>();
   private readonly ledger: CallLedger;
   private broken: CommError | null = null;
@@ -66,6 +62,8 @@ export class WsWorld implements World, coll.Comm {
   private lost: { rank: number; reason: string; unresponsive: boolean } | null = null;
   /** settles when the Abort telling the other ranks why this world broke was written (or could not be) */
   private told: Promise<void> = Promise.resolve();
+  /** the Abort this rank sent when its world broke: also told to a peer that connects afterwards */
+  private abortFrame: Uint8Array | null = null;
   private closing = false;
   /** rank 0's address table, when it arrives (non-zero ranks) */
   table: AddressTableMsg | null = null;
@@ -94,47 +92,53 @@ export class WsWorld implements World, coll.Comm {
     return this.links.has(rank);
   }
 
+  /** Whether this rank is connecting to `rank` on demand right now (mesh.ts settles crossing dials with it). */
+  isDialing(rank: number): boolean {
+    return this.links.isDialing(rank);
+  }
+
+  /** Makes links on demand with `dial` (null: every link is made at start-up, a full mesh). */
+  connectOnDemand(dial: Dial | null): void {
+    this.links.dial = dial;
+  }
+
+  /** Connects to `rank` now (the start-up tree); rejects with why it could not. */
+  async connect(rank: number): Promise<void> {
+    if (this.broken) throw this.broken;
+    await this.links.ensure(rank);
+    if (!this.links.has(rank)) throw this.broken ?? commError("RENDEZVOUS_FAILED", `rank ${this.rank} has no link to rank ${rank}`);
+  }
+
   /** Operations waiting for a peer (messages, links, the address table): while any waits, this rank is not idle. */
   get pendingOperations(): number {
-    return this.linkWaiters.length + (this.tableWaiter ? 1 : 0) + this.mailbox.waiting;
+    return this.links.waiting + (this.tableWaiter ? 1 : 0) + this.mailbox.waiting;
   }
 
   get connectedRanks(): number[] {
-    return [...this.links.keys()].sort((a, b) => a - b);
+    return this.links.ranks();
   }
 
-  /** Takes over an authenticated link to `link.peer`. */
-  attach(link: Link): void {
+  /** Takes over an authenticated link to `link.peer` (not when there is one to it already: false). */
+  attach(link: Link): boolean {
+    return this.links.attach(link);
+  }
+
+  private started(link: Link): void {
     const peer = link.peer;
-    this.links.set(peer, link);
     link.start(
       (fragments) => this.onFrame(peer, fragments),
-      (info) => this.onLinkClosed(peer, info),
+      (info) => {
+        if (this.links.isCurrent(peer, link)) this.onLinkClosed(peer, info);
+      },
     );
-    for (const w of this.linkWaiters.slice()) if (!w.need()) this.settleLinkWaiter(w, null);
-  }
-
-  private settleLinkWaiter(w: (typeof this.linkWaiters)[number], err: Error | null): void {
-    const i = this.linkWaiters.indexOf(w);
-    if (i >= 0) this.linkWaiters.splice(i, 1);
-    if (err) w.reject(err);
-    else w.resolve();
+    // a peer that connects to a broken rank (it needs it in a collective) learns why at once
+    if (this.abortFrame) link.send(this.abortFrame).catch(() => {});
   }
 
   /** Resolves when links to all `ranks` exist; rejects at `deadline` (with `describe(missing)`) or on a loss. */
   waitLinks(ranks: number[], deadline: number, describe: (missing: number[]) => string): Promise<void> {
-    const missing = () => ranks.filter((q) => !this.links.has(q));
-    return new Promise((resolve, reject) => {
-      if (this.broken) return reject(this.broken);
-      if (missing().length === 0) return resolve();
-      const w = { need: () => missing().length > 0, resolve, reject };
-      this.linkWaiters.push(w);
-      const t = setTimeout(() => this.settleLinkWaiter(w, commError("RENDEZVOUS_FAILED", describe(missing()))), Math.max(0, deadline - Date.now()));
-      const done = () => clearTimeout(t);
-      const orig = { resolve: w.resolve, reject: w.reject };
-      w.resolve = () => (done(), orig.resolve());
-      w.reject = (e) => (done(), orig.reject(e));
-    });
+    if (this.broken) return Promise.reject(this.broken);
+    return this.links.waitFor(ranks, deadline, describe);
   }
 
   waitTable(deadline: number, what: string): Promise<AddressTableMsg> {
@@ -201,10 +205,11 @@ export class WsWorld implements World, coll.Comm {
     if (this.broken || this.closing) return;
     this.broken = err;
     this.mailbox.rejectWaits(err);
-    for (const w of this.linkWaiters.slice()) this.settleLinkWaiter(w, err);
+    this.links.rejectAll(err);
     if (abort) {
       const frame = encode(abort);
-      const sends = [...this.links].filter(([q, l]) => q !== except && l.open).map(([, l]) => l.send(frame).catch(() => {}));
+      this.abortFrame = frame;
+      const sends = this.links.entries().filter(([q, l]) => q !== except && l.open).map(([, l]) => l.send(frame).catch(() => {}));
       this.told = Promise.all(sends).then(() => {});
     }
     for (const cb of this.failureHandlers.slice()) {
@@ -216,7 +221,7 @@ export class WsWorld implements World, coll.Comm {
     }
   }
 
-  /** Declares `rank` lost: fails every pending and later operation, tells the other ranks (unless told). */
+  /** Declares `rank` lost: fails every pending and later operation, tells the peers it has links to (unless told). */
   markLost(rank: number, reason: string, tellOthers = true, unresponsive = false): void {
     if (this.broken || this.closing) return;
     this.lost = { rank, reason, unresponsive };
@@ -256,16 +261,18 @@ export class WsWorld implements World, coll.Comm {
         if (m.total > m.payload.length) {
           this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
         } else {
-          this.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
+          this.mailbox.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
         }
         return;
       case "p2p":
         if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
-        else this.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
+        else this.mailbox.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
         return;
       case "abort":
-        if (m.code && WORLD_CODES.has(m.code)) this.failWorld(m.code as "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", m.reason, false);
-        else this.markLost(m.rank, m.rank === src ? `it aborted: ${m.reason}` : `${m.reason} (reported by rank ${src})`, m.rank !== src);
+        // passed on to this rank's own peers: the ranks that sent it may not have links to them
+        if (m.code && WORLD_CODES.has(m.code)) this.failWorld(m.code as "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", m.reason);
+        else if (m.rank === src) this.markLost(m.rank, `it aborted: ${m.reason}`);
+        else this.markLost(m.rank, relayed(m.reason) ? m.reason : `${m.reason} (reported by rank ${src})`);
         return;
       case "goodbye":
         this.departed.add(src);
@@ -280,7 +287,7 @@ export class WsWorld implements World, coll.Comm {
         return;
       case "fingerprint":
         if (!this.checkCall(src, m.seq, { op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 })) return;
-        this.deliver(`f:${m.seq}:${src}`, { dtype: DType.Value, shape: [], bytes: new TextEncoder().encode(m.fingerprint) });
+        this.mailbox.deliver(`f:${m.seq}:${src}`, { dtype: DType.Value, shape: [], bytes: new TextEncoder().encode(m.fingerprint) });
         return;
       default:
         return; // hello, heartbeat: nothing to do
@@ -295,39 +302,11 @@ export class WsWorld implements World, coll.Comm {
     return false;
   }
 
-  private assemble(
-    key: string,
-    src: number,
-    m: { dtype: DType; shape: number[]; payload: Uint8Array; parts?: { rank: number; dtype: DType; offset: number; length: number }[] },
-    offset: number,
-    total: number,
-  ): void {
-    let a = this.assembling.get(key);
-    if (!a) {
-      if (total > 2 ** 32) {
-        this.markLost(src, `it announced a payload of ${total} bytes (over 4 GiB)`);
-        return;
-      }
-      a = { bytes: new Uint8Array(total), got: 0, first: { dtype: m.dtype, shape: m.shape, bytes: new Uint8Array(0), parts: m.parts } };
-      this.assembling.set(key, a);
-    }
-    if (offset + m.payload.length > total) {
-      this.markLost(src, `it sent bytes ${offset}..${offset + m.payload.length} of a ${total}-byte payload`);
-      return;
-    }
-    a.bytes.set(m.payload, offset);
-    a.got += m.payload.length;
-    if (a.got >= total) {
-      this.assembling.delete(key);
-      a.first.bytes = a.bytes;
-      this.deliver(key, a.first);
-    } else {
-      this.mailbox.progress(key); // the wait for it starts again
-    }
-  }
-
-  private deliver(key: string, p: Payload): void {
-    this.mailbox.deliver(key, p);
+  private assemble(key: string, src: number, m: Piece, offset: number, total: number): void {
+    const got = this.pieces.add(key, m, offset, total);
+    if (typeof got === "string") this.markLost(src, got);
+    else if (got) this.mailbox.deliver(key, got);
+    else this.mailbox.progress(key); // the wait for it starts again
   }
 
   private wait(key: string, src: number, what: () => string): Promise<Payload> {
@@ -341,6 +320,24 @@ export class WsWorld implements World, coll.Comm {
 
   // ---- outgoing ----------------------------------------------------------------------------------------
 
+  /** The link to `dest`, connecting to it first when there is none yet (on demand). */
+  private async linkFor(dest: number): Promise<Link> {
+    if (this.broken) throw this.broken;
+    if (this.closing) throw commError("WORLD_CLOSED", "the world is closed");
+    if (!this.links.has(dest) && !this.departed.has(dest)) {
+      try {
+        await this.links.ensure(dest);
+      } catch (e) {
+        // a peer this rank cannot reach is lost to it: every rank learns so, as for a closed link. But it
+        // may have left because the world broke elsewhere: the news of that, on another link, goes first.
+        await new Promise((r) => setTimeout(r, 1000));
+        this.markLost(dest, `rank ${this.rank} could not connect to it: ${(e as Error).message}`);
+        throw this.broken ?? e;
+      }
+    }
+    return this.linkTo(dest);
+  }
+
   private linkTo(dest: number): Link {
     if (this.broken) throw this.broken;
     if (this.closing) throw commError("WORLD_CLOSED", "the world is closed");
@@ -353,29 +350,16 @@ export class WsWorld implements World, coll.Comm {
   }
 
   /** Sends one encoded frame to `dest` (rendezvous messages). */
-  sendFrame(dest: number, frame: Uint8Array): Promise<void> {
-    return this.linkTo(dest).send(frame);
+  async sendFrame(dest: number, frame: Uint8Array): Promise<void> {
+    return (await this.linkFor(dest)).send(frame);
   }
 
-  /**
-   * Splits a payload into frames under the frame limit (8-byte aligned pieces). With `inPlace` (the caller
-   * keeps the bytes unchanged until the send resolves, as collectives do), a large piece is not copied into
-   * its frame: the frame is sent as a head and the piece itself, two fragments of one message.
-   */
-  private frames(make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] {
-    const max = Math.max(8, (this.limits.maxPayload - 4096) & ~7);
-    const frame = (piece: Uint8Array, off: number): Frame => {
-      const m = make(piece, off, bytes.length);
-      return !inPlace || piece.length < ZERO_COPY_BYTES ? encode(m) : { fragments: [encodeHead(m), piece] };
-    };
-    if (bytes.length <= max) return [frame(bytes, 0)];
-    const out: Frame[] = [];
-    for (let off = 0; off < bytes.length; off += max) out.push(frame(bytes.subarray(off, off + max), off));
-    return out;
-  }
+  private readonly frames = (make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] =>
+    splitFrames(make, bytes, inPlace, this.limits.maxPayload);
+
 
   async post(dests: number[], h: coll.Header, p: Payload): Promise<void> {
-    const links = dests.map((d) => this.linkTo(d));
+    const links = await Promise.all(dests.map((d) => this.linkFor(d)));
     const frames = this.frames(
       (bytes, offset, total) => ({
         kind: "collective", op: h.op, tag: h.tag, seq: h.seq, root: h.root, step: h.step, src: this.rank, reduce: h.reduce,
@@ -440,7 +424,6 @@ export class WsWorld implements World, coll.Comm {
     checkRank(dest, this.size, "destination");
     if (dest === this.rank) throw commError("INVALID_ARGUMENT", `send to itself (rank ${dest}) is not supported`);
     if (!Number.isInteger(tag) || tag < 0 || tag > 0x7fffffff) throw commError("INVALID_ARGUMENT", `tag ${tag} is not an integer in [0, 2^31)`);
-    const link = this.linkTo(dest);
     const p = toPayload(value);
     const seq = this.p2pSeq.get(dest) ?? 0;
     this.p2pSeq.set(dest, seq + 1);
@@ -449,6 +432,7 @@ export class WsWorld implements World, coll.Comm {
       p.bytes,
       false, // send() copies the value at the call: the caller may change it before the send resolves
     );
+    const link = await this.linkFor(dest);
     try {
       await link.send(frames);
     } catch (e) {
@@ -471,22 +455,14 @@ export class WsWorld implements World, coll.Comm {
    */
   async checkFingerprint(fingerprint: string, what = "graph"): Promise<void> {
     const { seq } = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
-    const frame = encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint });
-    const others = Array.from({ length: this.size }, (_, q) => q).filter((q) => q !== this.rank);
-    const all: string[] = new Array(this.size);
-    all[this.rank] = fingerprint;
-    await Promise.all([
-      ...others.map((q) => this.linkTo(q).send(frame)),
-      ...others.map(async (q) => {
-        const p = await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`);
-        all[q] = new TextDecoder().decode(p.bytes);
-      }),
-    ]);
-    const differ = all.map((f, q) => (f !== all[0] ? q : -1)).filter((q) => q >= 0);
-    if (differ.length) {
-      throw commError("COLLECTIVE_MISMATCH", `ranks ${differ.join(", ")} built a different ${what} than rank 0 (fingerprints ${all[differ[0]!]} vs ${all[0]}): every rank must build the same ${what}`);
-    }
+    await compareFingerprints({
+      rank: this.rank,
+      size: this.size,
+      send: async (q, text) => (await this.linkFor(q)).send(encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint: text })),
+      take: async (q) => new TextDecoder().decode((await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`)).bytes),
+    }, fingerprint, what);
   }
+
 
   /**
    * Closes the world: a barrier (so no rank leaves while others still need it; skipped when the world is
@@ -508,7 +484,7 @@ export class WsWorld implements World, coll.Comm {
     this.closing = true;
     const bye = encode({ kind: "goodbye", rank: this.rank });
     await Promise.all(
-      [...this.links.values()].map(async (l) => {
+      this.links.entries().map(async ([, l]) => {
         if (l.open) await l.send(bye).catch(() => {});
         await l.close(1000, "goodbye", graceMs);
       }),
@@ -517,5 +493,8 @@ export class WsWorld implements World, coll.Comm {
     await this.onClose?.();
   }
 }
+
+/** A reason passed on from rank to rank says once which rank reported it. */
+const relayed = (reason: string) => /\(reported by rank \d+\)$|^it aborted: /.test(reason);
 
 export { ReduceOp };

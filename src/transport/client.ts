@@ -40,10 +40,13 @@ export class ConnectError extends Error {
   readonly refused: boolean;
   /** true when the peer did not prove it knows the token (or is not a tessera rank at all, yet holds the port) */
   readonly impostor: boolean;
-  constructor(message: string, refused: boolean, impostor = false) {
+  /** what the authenticated peer gave as its reason to refuse this rank (e.g. it is connecting to us itself) */
+  readonly refusal: string;
+  constructor(message: string, refused: boolean, impostor = false, refusal = "") {
     super(message);
     this.refused = refused;
     this.impostor = impostor;
+    this.refusal = refusal;
   }
 }
 
@@ -67,16 +70,30 @@ export function connectPeer(host: string, port: number, auth: ClientAuth, limits
     });
     let done = false;
     let stage: "hello" | "proof" = "hello";
-    const fail = (msg: string, refused: boolean, impostor = false) => {
+    const fail = (msg: string, refused: boolean, impostor = false, refusal = "") => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       ws.removeAllListeners();
       ws.on("error", () => {});
       ws.terminate();
-      reject(new ConnectError(msg, refused, impostor));
+      reject(new ConnectError(msg, refused, impostor, refusal));
     };
-    const timer = setTimeout(() => fail(`no answer from ${where} within ${timeoutMs} ms`, false), timeoutMs);
+    // Once this rank has sent its proof the peer may take the link at any moment (it does so as it sends
+    // its own proof); giving up then would close a link the peer counts as its own, and it would lose this
+    // rank. The peer settles a pending connection within its handshake deadline (it answers, or closes),
+    // so past this rank's own deadline it waits for that a while longer: on a host so loaded that ranks
+    // stall for seconds, the answer is usually on its way (or waiting unread, as timers run before reads).
+    const onTimeout = () => {
+      if (stage === "proof" && !extended) {
+        extended = true;
+        timer = setTimeout(onTimeout, 4 * limits.handshakeTimeoutMs);
+        return;
+      }
+      fail(`no answer from ${where} within ${timeoutMs} ms`, false);
+    };
+    let extended = false;
+    let timer = setTimeout(onTimeout, timeoutMs);
     ws.on("error", (err: Error) =>
       fail(`${where}: ${err.message}`, false, /Max payload/.test(err.message)), // a frame no handshake needs
     );
@@ -118,7 +135,7 @@ export function connectPeer(host: string, port: number, auth: ClientAuth, limits
       if (!m || m.kind !== "proof" || !proofValid(auth.token, "server", t!, m.proof)) {
         return fail(`${where} did not prove it knows the token (it is not rank ${auth.expect} of this job: an impostor holding its port, or a rank of another job)`, false, true);
       }
-      if (m.refusal) return fail(`${where} (rank ${auth.expect}) refused this rank: ${m.refusal}`, true);
+      if (m.refusal) return fail(`${where} (rank ${auth.expect}) refused this rank: ${m.refusal}`, true, false, m.refusal);
       done = true;
       clearTimeout(timer);
       ws.removeAllListeners();

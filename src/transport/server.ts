@@ -43,6 +43,8 @@ export interface ServerOptions {
    * the link then belongs to the callee. Called synchronously before any later frame is delivered.
    */
   onPeer: (hello: HelloMsg, link: Link) => string | undefined;
+  /** refusals by onPeer that are part of the protocol (two ranks dialing each other at once): not logged */
+  routine?: (refusal: string) => boolean;
   /** where refusals are logged (default: stderr), at most a few lines then a summary every 10 s */
   log?: (line: string) => void;
 }
@@ -217,7 +219,7 @@ export class PeerServer {
       const refusal = this.opts.onPeer(hello, link)?.slice(0, 200);
       ws.send(encode({ kind: "proof", proof: proofFor(token, "server", t), refusal: refusal ?? "" }), { binary: true });
       if (refusal) {
-        this.refusals.note(`tessera: refused rank ${hello.rank} from ${from}: ${refusal}`);
+        if (!this.opts.routine?.(refusal)) this.refusals.note(`tessera: refused rank ${hello.rank} from ${from}: ${refusal}`);
         void link.close(CLOSE_AUTH, refusal.slice(0, 100), 200);
         return;
       }

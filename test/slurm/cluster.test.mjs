@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { createServer } from "node:net";
@@ -249,6 +249,17 @@ if (reason) {
     assert.ok(r.code !== 0, `srun exit code ${r.code}`);
     assert.match(r.stderr, new RegExp(`RENDEZVOUS_FAILED: rank 1 could not reach rank 0 at 127\\.0\\.0\\.1:${port} within 3 s`));
     assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
+  });
+
+  test("srun -n 12 --overcommit: a world connected on demand meets through the shared directory, bit for bit, and leaves nothing behind", async () => {
+    const r = await srun(["-n", "12", "--overcommit", NODE, RUN, "--workers", "1", fixture("scale.mjs")], { timeout: 120_000 });
+    assert.is(r.code, 0, r.stderr);
+    const ranks = lines(r.stdout).filter((l) => l.startsWith("{\"rank\"")).map((l) => JSON.parse(l));
+    assert.is(ranks.length, 12, r.stdout);
+    assert.is(new Set(ranks.map((o) => o.large)).size, 1, "every rank has the same large allreduce");
+    assert.is(new Set(ranks.map((o) => o.custom)).size, 1);
+    for (const o of ranks) assert.ok(o.peers.length <= 8, `rank ${o.rank} has links to ${o.peers}`);
+    assert.equal(readdirSync(work).filter((f) => f.startsWith(".tessera-rendezvous")), [], "the token file and the directory are gone");
   });
 
   test.after(() => stopSync());
