@@ -137,7 +137,8 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   // (private or @internal, present at run time: LocalCluster live, spawnOne, and grow, requested, retire
   // (adapt's hooks); Client check, startOutputs, track, computeOutputs and persistOutput (the array layer's hooks); Future
   // abort, fail, settle)
-  assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "waitForWorkers"]);
+  // (both clusters share ClusterBase: adapt, waitForWorkers, address, workers, dashboardLink; protected stopAdapting)
+  assert.equal(lc.methods, ["adapt", "close", "grow", "live", "requested", "retire", "scale", "spawnOne", "stopAdapting", "waitForWorkers"]);
   assert.equal(lc.getters, ["address", "dashboardLink", "pids", "workers"]);
   assert.type(tessera.LocalCluster.start, "function");
   assert.equal(Object.keys(tessera.dashboard), ["start"]);
@@ -149,7 +150,7 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   assert.type(tessera.LocalCluster.prototype[Symbol.asyncDispose], "function");
   const sc = members(tessera.SlurmCluster);
   // (private: activeIds jobOf jobsFor poll pollOnce release reportWaiting scaleJobs submit update wanted workerEvent; @internal: grow requested retire)
-  assert.equal(sc.methods, ["activeIds", "adapt", "close", "grow", "jobOf", "jobScript", "jobsFor", "poll", "pollOnce", "release", "reportWaiting", "requested", "retire", "scale", "scaleJobs", "submit", "update", "waitForWorkers", "wanted", "workerEvent"]);
+  assert.equal(sc.methods, ["activeIds", "adapt", "close", "grow", "jobOf", "jobScript", "jobsFor", "poll", "pollOnce", "release", "reportWaiting", "requested", "retire", "scale", "scaleJobs", "stopAdapting", "submit", "update", "waitForWorkers", "wanted", "workerEvent"]);
   assert.equal(sc.getters, ["address", "dashboardLink", "jobs", "workers"]);
   assert.type(tessera.SlurmCluster.start, "function");
   assert.type(tessera.SlurmCluster.prototype[Symbol.asyncDispose], "function");

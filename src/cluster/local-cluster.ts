@@ -11,10 +11,9 @@ import { fileURLToPath } from "node:url";
 import { ClusterError, invalid, show } from "../errors.js";
 import { maxWorkers } from "../scheduler/engine.js";
 import { parseSize } from "../sizes.js";
-import { Adaptive, type Adaptable, type AdaptOptions } from "./adaptive.js";
-import { checkDashboardOption, startClusterDashboard, type ClusterDashboard, type ClusterDashboardOptions } from "./dashboard-hook.js";
+import { ClusterBase } from "./cluster-base.js";
+import { checkDashboardOption, startClusterDashboard, type ClusterDashboardOptions } from "./dashboard-hook.js";
 import { Scheduler } from "./scheduler.js";
-import type { WorkerInfo } from "./worker-registry.js";
 import { TOKEN_ENV } from "./token.js";
 
 export interface LocalClusterOptions {
@@ -68,17 +67,12 @@ function count(v: unknown, what: string, dflt: number): number {
   return v;
 }
 
-export class LocalCluster implements Adaptable {
-  readonly scheduler: Scheduler;
+export class LocalCluster extends ClusterBase {
   private readonly opts: LocalClusterOptions;
   private readonly procs = new Map<number, Proc>();
-  readonly threadsPerWorker: number;
-  private adaptive: Adaptive | null = null;
   private readonly log: (line: string) => void;
   private target = 0;
-  private closing: Promise<void> | null = null;
   private spawned = 0;
-  private dashboard: ClusterDashboard | null = null;
 
   /** kills the worker processes still running when this process exits without closing the cluster */
   private readonly onExit = () => {
@@ -86,9 +80,8 @@ export class LocalCluster implements Adaptable {
   };
 
   private constructor(scheduler: Scheduler, opts: LocalClusterOptions, threads: number) {
-    this.scheduler = scheduler;
+    super(scheduler, threads, opts.startTimeoutMs ?? 60_000);
     this.opts = opts;
-    this.threadsPerWorker = threads;
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
     process.on("exit", this.onExit);
   }
@@ -118,21 +111,6 @@ export class LocalCluster implements Adaptable {
       throw e;
     }
     return cluster;
-  }
-
-  /** The dashboard's link (with its token), or null when it has none (the `dashboard` option). */
-  get dashboardLink(): string | null {
-    return this.dashboard?.url ?? null;
-  }
-
-  /** ws://host:port of the scheduler. */
-  get address(): string {
-    return this.scheduler.address;
-  }
-
-  /** The live workers (joined the scheduler): id, name, host, pid, threads, memory. */
-  get workers(): WorkerInfo[] {
-    return this.scheduler.workerList;
   }
 
   /** PIDs of the worker processes this cluster started and that still run. */
@@ -185,8 +163,7 @@ export class LocalCluster implements Adaptable {
   async scale(n: number): Promise<void> {
     if (this.closing) throw new ClusterError("CLUSTER_CLOSED", "scale on a closed cluster");
     const want = count(n, "scale", 0);
-    this.adaptive?.stop(); // as in dask: scaling by hand ends adaptive scaling
-    this.adaptive = null;
+    this.stopAdapting();
     this.target = want;
     const live = this.live();
     for (let i = live.length; i < want; i++) this.spawnOne();
@@ -205,17 +182,6 @@ export class LocalCluster implements Adaptable {
       return;
     }
     await this.waitForWorkers(want, this.opts.startTimeoutMs ?? 60_000);
-  }
-
-  /**
-   * Adaptive scaling: more workers while work waits (up to `maximum`), fewer when they sit idle (down to
-   * `minimum`); see adaptive.ts. Ends with scale() or close(); returns the controller (its stop() ends it).
-   */
-  adapt(opts: AdaptOptions = {}): Adaptive {
-    if (this.closing) throw new ClusterError("CLUSTER_CLOSED", "adapt on a closed cluster");
-    this.adaptive?.stop();
-    this.adaptive = new Adaptive(this, opts);
-    return this.adaptive;
   }
 
   /** @internal (Adaptable) worker processes asked for and not retiring */
@@ -242,11 +208,6 @@ export class LocalCluster implements Adaptable {
     this.target = this.live().length;
   }
 
-  /** Resolves once `n` workers have joined (TIMEOUT after `timeoutMs`). */
-  waitForWorkers(n: number, timeoutMs = 60_000): Promise<void> {
-    return this.scheduler.waitForWorkers(n, timeoutMs);
-  }
-
   /** Stops the scheduler (pending work is lost) and every worker process. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -260,10 +221,6 @@ export class LocalCluster implements Adaptable {
       process.off("exit", this.onExit);
     })();
     return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 }
 

@@ -110,7 +110,7 @@ if (why) {
       assert.is(f.status, "finished");
       sameBits(got, await y.compute({ workers: 1, scheduler: "threads" }), "SlurmCluster vs local");
       await cluster.waitForWorkers(2, 30_000);
-      assert.equal(cluster.workers.map((w) => w.name).sort(), ids.map((id) => `tessera-worker-${id}`).sort());
+      assert.equal(cluster.workers.map((w) => w.name).sort(), ids.map((id) => `tessera-worker-${id}`).sort(), lines.join("\n"));
       for (const j of cluster.jobs) {
         assert.is(j.state, "RUNNING");
         assert.is(j.workers.length, 1);

@@ -19,11 +19,11 @@ import { fileURLToPath } from "node:url";
 import { ClusterError, invalid, show } from "../../errors.js";
 import { resolveInterface } from "../../comm/rendezvous.js";
 import { parseSize } from "../../sizes.js";
-import { Adaptive, type Adaptable, type AdaptOptions } from "../adaptive.js";
+import { ClusterBase } from "../cluster-base.js";
 import { Scheduler } from "../scheduler.js";
 import type { WorkerInfo } from "../worker-registry.js";
 import { writeTokenFile } from "../token.js";
-import { startClusterDashboard, type ClusterDashboard } from "../dashboard-hook.js";
+import { startClusterDashboard } from "../dashboard-hook.js";
 import { Slurm, cancelAtExit, type JobState, type SlurmCommands } from "./commands.js";
 import { jobScript } from "./job-script.js";
 import { jobSpec, type JobSpec, type SlurmClusterOptions } from "./options.js";
@@ -60,6 +60,8 @@ interface JobRecord extends SlurmJob {
   leaving: boolean;
   /** a worker of it joined once */
   joined: boolean;
+  /** squeue answers in a row that did not list it */
+  unlisted: number;
 }
 
 /** Scale by workers (a number), or by jobs, cores or memory as dask-jobqueue's scale(jobs=, cores=, memory=). */
@@ -84,41 +86,33 @@ async function schedulerHost(iface: string | undefined, log: (l: string) => void
   }
 }
 
-export class SlurmCluster implements Adaptable {
-  readonly scheduler: Scheduler;
+export class SlurmCluster extends ClusterBase {
   readonly spec: JobSpec;
-  readonly threadsPerWorker: number;
   /** the token file the jobs read (mode 0600) */
   readonly tokenFile: string;
   private readonly slurm: SlurmCommands;
   private readonly log: (line: string) => void;
   private readonly records = new Map<string, JobRecord>();
   private readonly pollMs: number;
-  private readonly startTimeoutMs: number;
   private readonly poller: NodeJS.Timeout;
   private polling: Promise<void> | null = null;
   private targetJobs = 0;
   private barren = 0;
-  private adaptive: Adaptive | null = null;
-  private closing: Promise<void> | null = null;
   private waitingSince = 0;
   private lastWaitReport = 0;
   private readonly offWorkers: () => void;
-  private dashboard: ClusterDashboard | null = null;
   private readonly onExit = () => {
     cancelAtExit(this.activeIds());
     rmSync(this.tokenFile, { force: true });
   };
 
   private constructor(scheduler: Scheduler, spec: JobSpec, tokenFile: string, opts: SlurmClusterOptions, slurm: SlurmCommands) {
-    this.scheduler = scheduler;
+    super(scheduler, spec.threadsPerWorker, opts.startTimeoutMs ?? 600_000);
     this.spec = spec;
-    this.threadsPerWorker = spec.threadsPerWorker;
     this.tokenFile = tokenFile;
     this.slurm = slurm;
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
     this.pollMs = Math.max(100, opts.pollMs ?? 2000);
-    this.startTimeoutMs = opts.startTimeoutMs ?? 600_000;
     this.offWorkers = scheduler.onWorkers((event, w, why) => this.workerEvent(event, w, why));
     this.poller = setInterval(() => void this.poll(), this.pollMs);
     this.poller.unref();
@@ -164,24 +158,9 @@ export class SlurmCluster implements Adaptable {
     return cluster;
   }
 
-  /** The dashboard's link (with its token), or null when it has none (the `dashboard` option). */
-  get dashboardLink(): string | null {
-    return this.dashboard?.url ?? null;
-  }
-
-  /** ws://host:port of the scheduler. */
-  get address(): string {
-    return this.scheduler.address;
-  }
-
-  /** The live workers (joined the scheduler): id, name, host, pid, threads, memory. */
-  get workers(): WorkerInfo[] {
-    return this.scheduler.workerList;
-  }
-
   /** The jobs this cluster submitted that have not ended, as squeue last said (and the workers of each). */
   get jobs(): SlurmJob[] {
-    return [...this.records.values()].filter((r) => !FINAL.has(r.state)).map(({ leaving: _l, joined: _j, ...job }) => ({ ...job, workers: [...job.workers] }));
+    return [...this.records.values()].filter((r) => !FINAL.has(r.state)).map(({ leaving: _l, joined: _j, unlisted: _u, ...job }) => ({ ...job, workers: [...job.workers] }));
   }
 
   /** The exact sbatch script each job runs. */
@@ -217,8 +196,7 @@ export class SlurmCluster implements Adaptable {
   async scale(req: ScaleRequest): Promise<void> {
     if (this.closing) throw new ClusterError("CLUSTER_CLOSED", "scale on a closed cluster");
     const jobs = this.jobsFor(req);
-    this.adaptive?.stop(); // as in dask: scaling by hand ends adaptive scaling
-    this.adaptive = null;
+    this.stopAdapting();
     await this.scaleJobs(jobs);
   }
 
@@ -239,7 +217,7 @@ export class SlurmCluster implements Adaptable {
     const script = this.jobScript();
     for (let i = 0; i < n; i++) {
       const id = await this.slurm.submit(script);
-      this.records.set(id, { id, state: "PENDING", reason: "None", timeLeft: null, nodes: "", workers: [], submitted: Date.now(), leaving: false, joined: false });
+      this.records.set(id, { id, state: "PENDING", reason: "None", timeLeft: null, nodes: "", workers: [], submitted: Date.now(), leaving: false, joined: false, unlisted: 0 });
       this.log(`tessera: submitted job ${id} (${plural(this.spec.processes, "worker")} of ${plural(this.spec.threadsPerWorker, "thread")})`);
     }
   }
@@ -253,14 +231,6 @@ export class SlurmCluster implements Adaptable {
       else for (const w of r.workers) this.scheduler.retire(w, reason);
     }
     await this.slurm.cancel(cancel);
-  }
-
-  /** Adaptive scaling by workers within [minimum, maximum], in whole jobs (see adaptive.ts). */
-  adapt(opts: AdaptOptions = {}): Adaptive {
-    if (this.closing) throw new ClusterError("CLUSTER_CLOSED", "adapt on a closed cluster");
-    this.adaptive?.stop();
-    this.adaptive = new Adaptive(this, opts);
-    return this.adaptive;
   }
 
   /** @internal (Adaptable) workers asked for: the wanted jobs' */
@@ -283,11 +253,6 @@ export class SlurmCluster implements Adaptable {
     if (whole.length === 0) return;
     this.targetJobs = Math.max(0, this.wanted().length - whole.length);
     this.release(whole, "idle (adaptive scaling)").catch((e) => this.log(`tessera: adaptive scaling could not cancel a job: ${(e as Error).message}`));
-  }
-
-  /** Resolves once `n` workers have joined (TIMEOUT after `timeoutMs`, default startTimeoutMs). */
-  waitForWorkers(n: number, timeoutMs = this.startTimeoutMs): Promise<void> {
-    return this.scheduler.waitForWorkers(n, timeoutMs);
   }
 
   private jobOf(w: WorkerInfo): JobRecord | undefined {
@@ -336,7 +301,10 @@ export class SlurmCluster implements Adaptable {
 
   private update(r: JobRecord, s: JobState | undefined): void {
     const was = r.state;
-    // a job SLURM no longer lists has ended (it forgets jobs MinJobAge after they end)
+    if (s) r.unlisted = 0;
+    // a job SLURM no longer lists has ended (it forgets jobs MinJobAge after they end); one answer without
+    // it is not enough (a busy controller), and a job whose workers are still connected has not ended
+    else if (++r.unlisted < 2 || r.workers.length > 0) return;
     const next = s ?? { state: r.state === "PENDING" || r.state === "RUNNING" || r.state === "COMPLETING" ? "COMPLETED" : r.state, reason: r.reason, timeLeft: null, nodes: r.nodes };
     r.state = next.state;
     r.reason = next.reason;
@@ -402,9 +370,5 @@ export class SlurmCluster implements Adaptable {
       if (failure) throw failure;
     })();
     return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 }
