@@ -23,8 +23,28 @@ export interface Source {
   close(): void;
 }
 
+/** A source whose runs, bars and totals are its recorder's (the engine's and the cluster's). */
+abstract class RecordedSource implements Source {
+  abstract readonly name: string;
+  abstract readonly recorder: Recorder;
+  abstract workers(): WorkerRow[];
+  abstract close(): void;
+
+  runs(): RunRow[] {
+    return this.recorder.rows();
+  }
+
+  runningBars(): NamedBar[] {
+    return this.recorder.runningBars();
+  }
+
+  totals(): { tasksDone: number; tasksFailed: number } {
+    return { tasksDone: this.recorder.tasksDone, tasksFailed: this.recorder.tasksFailed };
+  }
+}
+
 /** This process's engine. `label`: its name in the tables ("local", or "rank 2" under ranks). */
-export class EngineSource implements Source {
+export class EngineSource extends RecordedSource {
   readonly recorder: Recorder;
   private readonly meter = new SelfMeter();
   private readonly stop: () => void;
@@ -33,6 +53,7 @@ export class EngineSource implements Source {
     stream: Stream,
     readonly name = "local",
   ) {
+    super();
     const prefix = name === "local" ? "" : `${name} · `;
     this.recorder = new Recorder(stream, { source: name, worker: (w) => ({ name: `${prefix}thread ${w}`, threads: 1 }) });
     this.stop = observeRuns(this.recorder);
@@ -51,25 +72,13 @@ export class EngineSource implements Source {
     ];
   }
 
-  runs(): RunRow[] {
-    return this.recorder.rows();
-  }
-
-  runningBars(): NamedBar[] {
-    return this.recorder.runningBars();
-  }
-
-  totals() {
-    return { tasksDone: this.recorder.tasksDone, tasksFailed: this.recorder.tasksFailed };
-  }
-
   close(): void {
     this.stop();
   }
 }
 
 /** A cluster's scheduler and its workers. */
-export class ClusterSource implements Source {
+export class ClusterSource extends RecordedSource {
   readonly name = "cluster";
   readonly recorder: Recorder;
   private readonly meter = new ProcMeter();
@@ -81,6 +90,7 @@ export class ClusterSource implements Source {
     private readonly scheduler: Scheduler,
     stream: Stream,
   ) {
+    super();
     for (const w of scheduler.workerList) this.known.set(w.id, { name: w.name, threads: w.threads });
     this.recorder = new Recorder(stream, { source: "cluster", worker: (id) => this.known.get(id) ?? { name: `worker ${id}`, threads: 1 } });
     this.stops.push(
@@ -104,18 +114,6 @@ export class ClusterSource implements Source {
         status: s.retiring ? "retiring" : "running",
       };
     });
-  }
-
-  runs(): RunRow[] {
-    return this.recorder.rows();
-  }
-
-  runningBars(): NamedBar[] {
-    return this.recorder.runningBars();
-  }
-
-  totals() {
-    return { tasksDone: this.recorder.tasksDone, tasksFailed: this.recorder.tasksFailed };
   }
 
   close(): void {
