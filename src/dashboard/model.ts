@@ -21,6 +21,9 @@ export class Model {
   private sampleCount = 0;
   /** something ran at the last sample (a compute going, a bar running): pages are updated at full rate */
   active = false;
+  /** changes when a compute starts, finishes or fails, an error comes, or a worker comes or goes: what a
+   * page that paces its updates is sent at once rather than at its next frame */
+  stateKey = "";
 
   constructor(
     readonly kind: Snapshot["kind"],
@@ -42,7 +45,11 @@ export class Model {
       running += bars.length;
       this.stream.setRunning(s.name, bars);
     }
-    this.active = running > 0 || this.rows.some((r) => r.running > 0) || this.sources.some((s) => s.runs().some((r) => r.status === "running"));
+    let runsRunning = 0;
+    let runsEnded = 0;
+    for (const s of this.sources) for (const r of s.runs()) r.status === "running" ? runsRunning++ : runsEnded++;
+    this.active = running > 0 || runsRunning > 0 || this.rows.some((r) => r.running > 0);
+    this.stateKey = `${runsRunning}:${runsEnded}:${this.stream.errorCount}:${this.rows.length}`;
     if (this.sampleCount++ % 2 === 0) {
       const p: MemoryPoint = { t: now, used: 0, rss: 0, limit: 0 };
       for (const r of this.rows) {

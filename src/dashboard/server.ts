@@ -58,11 +58,24 @@ function loadAssets(): Map<string, Buffer> {
   return files;
 }
 
+/**
+ * A connected page. It is sent an update every tick until it says "ready" once; from then on it is paced:
+ * sent one when it says "ready" again (it is about to draw: an update it would not draw costs both sides
+ * for nothing) or at once when the model's state changes (a compute finished, an error).
+ */
+interface Client {
+  since: number;
+  memorySince: number;
+  paced: boolean;
+  ready: boolean;
+  stateKey: string;
+}
+
 export class DashboardServer {
   readonly token: string;
   private readonly tokenDigest: Buffer;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
-  private readonly clients = new Map<WebSocket, { since: number; memorySince: number }>();
+  private readonly clients = new Map<WebSocket, Client>();
   private readonly assets = loadAssets();
   private timer: NodeJS.Timeout | null = null;
   private closed: Promise<void> | null = null;
@@ -149,8 +162,12 @@ export class DashboardServer {
     if (url.pathname !== "/ws") return refuse(404, "Not Found");
     if (this.clients.size >= MAX_CLIENTS || this.closed) return refuse(503, "Service Unavailable");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const c = { since: 0, memorySince: 0 };
+      const c: Client = { since: 0, memorySince: 0, paced: false, ready: false, stateKey: "" };
       this.clients.set(ws, c);
+      ws.on("message", (data, isBinary) => {
+        // "ready": the page will draw again soon and wants the update for it (see Client)
+        if (!isBinary && data.toString() === "ready") c.paced = c.ready = true;
+      });
       ws.on("close", () => this.clients.delete(ws));
       ws.on("error", () => ws.terminate());
       this.push(ws, c);
@@ -162,12 +179,17 @@ export class DashboardServer {
     this.model.sample();
     // while nothing runs, pages get an update a second (heartbeats, CPU) rather than every tick
     const idle = !this.model.active && this.ticks++ % 4 !== 0;
-    for (const [ws, c] of this.clients) if (!idle || c.since !== this.model.stream.lastSeq) this.push(ws, c);
+    for (const [ws, c] of this.clients) {
+      const due = c.paced ? c.ready || c.stateKey !== this.model.stateKey : !idle || c.since !== this.model.stream.lastSeq;
+      if (due) this.push(ws, c);
+    }
   }
 
   /** What a page has not had yet: the model with the bars and memory points newer than its last ones. */
-  private push(ws: WebSocket, c: { since: number; memorySince: number }): void {
+  private push(ws: WebSocket, c: Client): void {
     if (ws.readyState !== ws.OPEN || ws.bufferedAmount > MAX_BUFFERED) return;
+    c.ready = false;
+    c.stateKey = this.model.stateKey;
     const s = this.model.snapshot({ since: c.since, memorySince: c.memorySince });
     c.since = s.stream.seq;
     const last = s.memory.at(-1);

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer } from "node:net";
 import WebSocket from "ws";
-import { dashboard } from "../../dist/index.js";
+import { dashboard, random } from "../../dist/index.js";
 
 const base = (d) => `http://127.0.0.1:${d.port}`;
 
@@ -71,6 +71,35 @@ test("with the token: the page (its assets named with the token), JSON snapshot,
     assert.is(first.kind, "local");
     const second = await new Promise((r) => ws.once("message", (m) => r(JSON.parse(m.toString()))));
     assert.ok(second.now >= first.now, "updates keep coming");
+    ws.close();
+  } finally {
+    await d.close();
+  }
+});
+
+test("a page that says \"ready\" is paced: one update per ready while a compute runs, and one at once when the compute ends", async () => {
+  const d = await dashboard.start({ port: 0, log: null, intervalMs: 50 });
+  try {
+    const { ws, first } = await wsOpen(`ws://127.0.0.1:${d.port}/ws?token=${d.token}`);
+    assert.is(first.kind, "local");
+    const got = [];
+    ws.on("message", (m) => got.push(JSON.parse(m.toString())));
+    ws.send("ready");
+    const compute = random.random([3000, 3000], { chunks: 300, seed: 3 }).mapBlocks((b) => b.add(1), { trace: false }).sum().compute();
+    await new Promise((r) => setTimeout(r, 600)); // 12 ticks
+    const whileRunning = got.length;
+    assert.ok(whileRunning >= 1 && whileRunning <= 3, `one update for the one ready (and one per state change: the compute began), not one a tick: ${whileRunning}`);
+    await compute;
+    await new Promise((r) => setTimeout(r, 300));
+    const last = got.at(-1);
+    assert.is(last.totals.runsFinished, 1, "the end of the compute is sent without a ready");
+    assert.is(last.totals.runsRunning, 0);
+    const settled = got.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.is(got.length, settled, "nothing more until the page is ready again");
+    ws.send("ready");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.is(got.length, settled + 1);
     ws.close();
   } finally {
     await d.close();

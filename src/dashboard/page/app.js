@@ -36,11 +36,26 @@
   };
 
   // ---- connection ----------------------------------------------------------------------------------
+  // The server sends an update when the page says "ready" (and at once when a compute ends or fails): the
+  // page asks a little before its next frame is due, so it gets what it will draw and no more.
+  let socket = null;
+  let readyTimer = null;
+  function askForNext() {
+    if (readyTimer !== null) clearTimeout(readyTimer);
+    readyTimer = setTimeout(() => {
+      readyTimer = null;
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send("ready");
+    }, Math.max(0, FRAME_MS - 350));
+  }
   function connect() {
     const url = new URL(`ws?token=${encodeURIComponent(token)}`, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(url);
-    ws.onopen = () => setConnection(true);
+    socket = ws;
+    ws.onopen = () => {
+      setConnection(true);
+      ws.send("ready");
+    };
     ws.onmessage = (ev) => receive(JSON.parse(ev.data));
     ws.onclose = () => {
       setConnection(false);
@@ -68,16 +83,27 @@
     schedule();
   }
 
-  // The page draws at most FRAME_MS apart: each frame costs the browser its whole pipeline (style,
-  // layout, paint, composite, in software on a compute node), and it shares the machine with the compute
-  // it shows. Updates arriving meanwhile are drawn together in the next frame.
-  const FRAME_MS = 500;
+  // Every frame costs the browser its whole pipeline (style, layout, paint, composite: about 10 ms of
+  // CPU in software on a compute node's headless Chromium, whatever changed), and it may share the
+  // machine with the compute it shows. So while a compute runs the page draws once a second (numbers a
+  // person reads like top's), and a change of state (a compute finished or failed, an error, a worker
+  // came or went, the first update) at once. Updates arriving meanwhile are drawn together in the next frame.
+  const FRAME_MS = 1000;
   let lastFrame = -Infinity;
+  let drawnState = "";
+  const stateOf = (s) => `${s.startedAt}:${s.totals.runsFinished}:${s.totals.runsFailed}:${s.totals.runsRunning}:${s.errors.length}:${s.workers.length}`;
+  let timer = null;
   function schedule() {
-    if (state.dirty || document.hidden) return; // a tab nobody looks at draws nothing (until it is shown)
+    if (document.hidden || !state.snap) return; // a tab nobody looks at draws nothing (until it is shown)
+    const now = stateOf(state.snap) !== drawnState;
+    if (state.dirty && !now) return;
+    if (now && timer !== null) clearTimeout(timer);
     state.dirty = true;
-    const wait = Math.max(0, lastFrame + FRAME_MS - performance.now());
-    setTimeout(() => requestAnimationFrame(render), wait);
+    const wait = now ? 0 : Math.max(0, lastFrame + FRAME_MS - performance.now());
+    timer = setTimeout(() => {
+      timer = null;
+      requestAnimationFrame(render);
+    }, wait);
   }
 
   function render() {
@@ -85,6 +111,8 @@
     lastFrame = performance.now();
     const s = state.snap;
     if (!s) return;
+    drawnState = stateOf(s);
+    askForNext();
     renderHeader(s);
     renderProgress(s);
     renderWorkers(s);
@@ -225,6 +253,16 @@
     );
   }
 
+  // Widths are read when the browser says they changed, never in a frame: reading clientWidth after the
+  // frame's DOM writes forces a layout on the spot (it was most of the page's own script time).
+  const widths = { memory: 0, stream: 0 };
+  const resizes = new ResizeObserver((entries) => {
+    for (const e of entries) widths[e.target.id] = Math.round(e.contentRect.width);
+    if (state.snap) schedule();
+  });
+  resizes.observe($("memory"));
+  resizes.observe($("stream"));
+
   // ---- memory over time (uPlot) --------------------------------------------------------------------
   let chart = null;
   let chartPoints = -1;
@@ -233,13 +271,13 @@
     const box = $("memory");
     const pts = state.memory;
     const last = pts.length ? pts[pts.length - 1].t : 0;
-    const resized = chart && Math.abs(chart.width - Math.max(200, box.clientWidth)) > 4;
+    const resized = chart && Math.abs(chart.width - Math.max(200, widths.memory)) > 4;
     // redrawn when a point came (twice a second while points come), at most once a second: it is the slow line of the page
     if (chart && !resized && (last === chartPoints || performance.now() - chartDrawn < 950)) return;
     chartDrawn = performance.now();
     chartPoints = last;
     const data = [pts.map((p) => p.t / 1000), pts.map((p) => p.used), pts.map((p) => p.rss || null), pts.map((p) => p.limit)];
-    const width = Math.max(200, box.clientWidth);
+    const width = Math.max(200, widths.memory);
     if (!chart) {
       if (typeof uPlot !== "function") return;
       chart = new uPlot({
@@ -264,13 +302,13 @@
   let streamShape = "";
   function renderStream(s) {
     const canvas = $("stream");
-    const shape = `${s.stream.seq}:${s.stream.running.length}:${canvas.clientWidth}`;
+    const shape = `${s.stream.seq}:${s.stream.running.length}:${widths.stream}`;
     if (shape === streamShape && !s.stream.running.length) return; // idle and unchanged
     streamShape = shape;
     const lanes = s.stream.lanes;
     const rowH = 14;
     const labelW = 150;
-    const cssW = canvas.clientWidth || 800;
+    const cssW = widths.stream || 800;
     const cssH = Math.max(60, Math.min(lanes.length, 40) * rowH + 20);
     const dpr = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
