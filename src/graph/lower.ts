@@ -10,6 +10,7 @@
  *    combine layers of its reductions and the mapBlocks layers of its blocks.
  */
 import { createHash } from "node:crypto";
+import { streamReads } from "../plan/stream-reads.js";
 import type { DType } from "../dtype.js";
 import { DEFAULT_TILE, OP } from "../kernels/abi.js";
 import { Grid, wholeBox, type Box, type GridSpec } from "../grid.js";
@@ -39,6 +40,11 @@ export interface LowerOptions {
   tile?: number;
   /** fingerprint user data by content (ranks compare plans; a single process needs no hash) */
   hashInputs?: boolean;
+  /**
+   * stream stored arrays into the one program that reads them (plan/stream-reads.ts); default on, off
+   * with TESSERA_STREAM_READS=0 (to compare: the results are the same bits)
+   */
+  streamReads?: boolean;
 }
 
 /** A plan and what its inputs are bound to in this process. */
@@ -260,8 +266,10 @@ export function lower(requests: readonly OutputRequest[], opts: LowerOptions = {
   pb.layers.push(...reads);
   emitLayers(pb, contexts, bufferOf, tile, staged);
   pb.layers.push(...writes);
-  pb.layers.forEach((l, i) => (l.id = i));
-  return { plan: pb.build(), bindings: pb.bindings };
+  const plan = pb.build();
+  if (opts.streamReads ?? process.env.TESSERA_STREAM_READS !== "0") streamReads(plan);
+  plan.layers.forEach((l, i) => (l.id = i));
+  return { plan, bindings: pb.bindings };
 }
 
 /** The buffer that holds an alias's chunks. */

@@ -63,7 +63,7 @@ export class LayerTasks {
     if (layer.kind === "program") {
       this.layerGrid = new Grid(layer.grid);
       this.count = boxSize(layer.box);
-      for (const s of plan.kernels[layer.kernel]!.slots) if (s.kind !== "index") bufGrid(s.buffer);
+      for (const s of plan.kernels[layer.kernel]!.slots) if (s.kind !== "index" && s.kind !== "stream") bufGrid(s.buffer);
       this.slotChunks = this.programSlotChunks(layer);
       for (const c of layer.carries) this.carries.push({ buffer: storageOf(plan, c.buffer), axis: c.axis });
       let w = 1;
@@ -108,7 +108,7 @@ export class LayerTasks {
     const nd = g.shape.length;
     const out: SlotChunks[] = [];
     for (const s of this.plan.kernels[l.kernel]!.slots) {
-      if (s.kind === "index") continue;
+      if (s.kind === "index" || s.kind === "stream") continue; // (a stream is read from its file: no chunk)
       const bg = this.grids.get(s.buffer)!;
       const buffer = storageOf(this.plan, s.buffer);
       const bnd = bg.shape.length;
@@ -209,7 +209,7 @@ export class LayerTasks {
     const block = boxBlock(l.box, t);
     const start = block.map((b, d) => g.starts[d]![b]!);
     for (const s of this.plan.kernels[l.kernel]!.slots) {
-      if (s.kind === "index") continue;
+      if (s.kind === "index" || s.kind === "stream") continue;
       const bg = this.grids.get(s.buffer)!;
       if (s.kind === "partial") cb(s.buffer, g.chunkIndex(block), true);
       else if (s.kind === "read") cb(s.buffer, chunkHolding(bg, applyMap(s.map, start)), false);

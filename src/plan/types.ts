@@ -58,7 +58,14 @@ export type SlotAccess =
   /** MEM sink: the element of `buffer` (same shape as the grid) at i */
   | { kind: "write"; buffer: number }
   /** MEM f64 accumulators: component `component` of this task's chunk of the partial buffer */
-  | { kind: "partial"; buffer: number; component: number };
+  | { kind: "partial"; buffer: number; component: number }
+  /**
+   * MEM read of a stored array, streamed: the task reads its region from `source` in slabs of whole rows
+   * into a small window of the worker's, each slab reduced (or mapped) while it is in cache, so the chunk
+   * is never materialized. `buffer` is the chunked buffer this stands for (same shape, dtype and chunks as
+   * the task grid; nothing allocates it). Made by plan/stream-reads.ts from a read layer and its one reader.
+   */
+  | { kind: "stream"; buffer: number; source: SourceSpec };
 
 export interface KernelDecl {
   template: ProgramTemplate;

@@ -36,6 +36,8 @@ export function bindLayer(plan: Plan, layer: Layer, memory: ChunkMemory): TaskSp
           return { kind: "write", buffer: buf(s.buffer) };
         case "partial":
           return { kind: "partial", buffer: buf(s.buffer), component: s.component, axes: reduced.get(s.buffer) ?? [], components: plan.buffers[s.buffer]!.components ?? 1 };
+        case "stream":
+          return { kind: "stream", source: s.source, dtype: plan.buffers[s.buffer]!.dtype };
       }
     });
     return {

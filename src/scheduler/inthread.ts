@@ -8,6 +8,7 @@ import { TesseraError } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { createSharedMemory, instantiateKernels } from "../kernels/wasm.js";
 import { GEMM_AREA_BYTES } from "../worker/gemm-task.js";
+import { MAX_STREAMS, STREAM_WINDOW_BYTES } from "../worker/messages.js";
 import type { ExecContext } from "../worker/program-task.js";
 import { syncTasks, type SyncTasks } from "../worker/sync-tasks.js";
 import { bindLayer } from "./bind.js";
@@ -46,6 +47,7 @@ function privateContext(): EagerContext {
     regs: heap.alloc(MAX_REGS * MAX_TILE * 8),
     scratch: heap.alloc(SCRATCH_BYTES),
     gemm: heap.alloc(GEMM_AREA_BYTES),
+    window: heap.alloc(MAX_STREAMS * STREAM_WINDOW_BYTES),
   };
   privateCtx = { memory, heap, kernels: instantiateKernels(memory), areas };
   return privateCtx;

@@ -10,7 +10,7 @@ import { ComputeError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { GEMM_AREA_BYTES } from "../worker/gemm-task.js";
 import { ZSTD_WORK_BYTES } from "../kernels/wasm.js";
-import type { FromWorker, TaskSpec, ToWorker, WorkerAreas } from "../worker/messages.js";
+import { MAX_STREAMS, STREAM_WINDOW_BYTES, type FromWorker, type TaskSpec, type ToWorker, type WorkerAreas } from "../worker/messages.js";
 import type { Heap } from "./heap.js";
 
 const PROGRAM_BYTES = 64 * 1024;
@@ -77,7 +77,8 @@ export class WorkerPool {
     const scratch = this.heap.alloc(SCRATCH_BYTES);
     const gemm = this.heap.alloc(GEMM_AREA_BYTES);
     const zstd = this.heap.alloc(ZSTD_WORK_BYTES);
-    return { program, programBytes: PROGRAM_BYTES, regs, scratch, gemm, zstd };
+    const window = this.heap.alloc(MAX_STREAMS * STREAM_WINDOW_BYTES);
+    return { program, programBytes: PROGRAM_BYTES, regs, scratch, gemm, zstd, window };
   }
 
   private spawn(areas: WorkerAreas): Slot {

@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readvSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -15,6 +15,7 @@ import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders } from "./types.js";
 import { readZstdInPlace } from "./zstd.js";
+import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -25,30 +26,6 @@ function readChunkFile(file: string): Uint8Array | null {
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return null;
     throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/**
- * Calls fn(offset in a, offset in b, length) for every run along the last axis of a box of `shape`
- * placed at element offsets `aAt` / `bAt` of two C-order arrays with strides `aSt` / `bSt`.
- */
-function forEachPairRun(shape: readonly number[], aSt: readonly number[], aAt: number, bSt: readonly number[], bAt: number, fn: (a: number, b: number, n: number) => void): void {
-  const nd = shape.length;
-  if (shape.some((n) => n === 0)) return;
-  if (nd === 0) return fn(aAt, bAt, 1);
-  const run = shape[nd - 1]!;
-  const idx = new Array<number>(nd - 1).fill(0);
-  for (;;) {
-    let a = aAt;
-    let b = bAt;
-    for (let d = 0; d < nd - 1; d++) {
-      a += idx[d]! * aSt[d]!;
-      b += idx[d]! * bSt[d]!;
-    }
-    fn(a, b, run);
-    let d = nd - 2;
-    while (d >= 0 && ++idx[d]! === shape[d]) idx[d--] = 0;
-    if (d < 0) return;
   }
 }
 
@@ -145,9 +122,6 @@ function next(idx: number[], lo: readonly number[], hi: readonly number[]): bool
   return a >= 0;
 }
 
-/** Buffers per readv (Linux's IOV_MAX). */
-const IOV_MAX = 1024;
-
 /**
  * Reads the bytes from `from` on of an uncompressed chunk file straight into `runs` (one after another, as
  * the file holds them), after checking the file is exactly a chunk's size; false when the file is missing.
@@ -163,38 +137,10 @@ function readChunkInto(file: string, expected: number, from: number, runs: Uint8
   try {
     const size = fstatSync(fd).size;
     if (size !== expected) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${size} bytes, not the ${expected} of a chunk of this array (truncated, or not a chunk of this array)`);
-    let at = from;
-    for (let i = 0; i < runs.length; ) {
-      const batch = runs.slice(i, i + IOV_MAX);
-      const want = batch.reduce((n, r) => n + r.length, 0);
-      const got = readvSync(fd, batch, at);
-      if (got < want) readRest(fd, file, batch, got, at); // a short read: finish run by run
-      at += want;
-      i += batch.length;
-    }
+    readRunsAt(fd, file, runs, from);
     return true;
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Finishes `runs` (filled for their first `got` bytes) from file offset at + got on. */
-function readRest(fd: number, file: string, runs: Uint8Array[], got: number, at: number): void {
-  let skip = got;
-  let pos = at + got;
-  for (const r of runs) {
-    if (skip >= r.length) {
-      skip -= r.length;
-      continue;
-    }
-    let done = skip;
-    skip = 0;
-    while (done < r.length) {
-      const n = readSync(fd, r, done, r.length - done, pos);
-      if (n === 0) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk ends at byte ${pos} (truncated while reading?)`);
-      done += n;
-      pos += n;
-    }
   }
 }
 

@@ -32,6 +32,7 @@ const INDEX = 0;
 const READ = 1;
 const WRITE = 2;
 const PARTIAL = 3;
+const STREAM = 4;
 
 /** What a slot's geometry needs, prepared once per layer. */
 interface SlotPlan {
@@ -77,13 +78,21 @@ export class TaskGeometry {
     this.geom = { extents: [], rowLen: 0, slots: slots.map(() => ({ base: 0, last: 0, rows: [] })) };
   }
 
+  /** Where stream slot i's slab is (the region passed to of() next, in C order there). */
+  setStreamBase(i: number, address: number): void {
+    this.base[i] = address;
+  }
+
   /** Address of chunk k of a buffer. */
   chunkAddress(b: BoundBuffer, k: number): number {
     return this.tables[(b.table >>> 3) + k]!;
   }
 
-  /** Bases and per-axis strides of every slot over region r (into the scratch arrays). */
-  private place(r: Region, chunkOfRegion: number): void {
+  /**
+   * Bases and per-axis strides of every slot over region r (into the scratch arrays). `task`: the task's
+   * whole region when r is a slab of it (a streamed task): partial chunks are laid out over the task's.
+   */
+  private place(r: Region, chunkOfRegion: number, task: Region): void {
     const nd = this.nd;
     for (let i = 0; i < this.plans.length; i++) {
       const p = this.plans[i]!;
@@ -97,19 +106,30 @@ export class TaskGeometry {
         this.base[i] = base;
         continue;
       }
+      if (p.kind === STREAM) {
+        // the region itself, in C order, at the base setStreamBase gave
+        let acc = 1;
+        for (let g = nd - 1; g >= 0; g--) {
+          this.strides[st + g] = acc;
+          acc *= r.shape[g]!;
+        }
+        continue;
+      }
       if (p.kind === PARTIAL) {
         // the partial buffer has a leading component axis of one block: its chunk k is the region's chunk
         let acc = 1;
         let n = 1;
+        let at = 0;
         for (let g = nd - 1; g >= 0; g--) {
           if (p.reduced[g]) this.strides[st + g] = 0;
           else {
             this.strides[st + g] = acc;
-            acc *= r.shape[g]!;
-            n *= r.shape[g]!;
+            at += (r.start[g]! - task.start[g]!) * acc;
+            acc *= task.shape[g]!;
+            n *= task.shape[g]!;
           }
         }
-        this.base[i] = this.tables[p.tableWord + chunkOfRegion]! + p.component * n * 8;
+        this.base[i] = this.tables[p.tableWord + chunkOfRegion]! + (p.component * n + at) * 8;
         continue;
       }
       // READ / WRITE: the chunk holding the region's first element, strides through the index map
@@ -143,16 +163,17 @@ export class TaskGeometry {
   }
 
   /**
-   * Geometry of region r (its chunk index in the layer's grid is `chunk`): drops dims of extent 1, merges
+   * Geometry of region r (its chunk index in the layer's grid is `chunk`; a slab of region `task`, or the
+   * task's whole region): drops dims of extent 1, merges
    * neighbouring dims where every slot is contiguous across them (unless `mergeRows` is off), and keeps
    * the innermost stride of sink slots at 0 or 1 and of RANDOM's index slots at 1 (else the innermost dim
    * becomes a row dim and rows have length 1). The result is reused by the next call.
    */
-  of(r: Region, chunk: number, mergeRows: boolean): ChunkGeometry {
+  of(r: Region, chunk: number, mergeRows: boolean, task: Region = r): ChunkGeometry {
     const nd = this.nd;
     const n = this.plans.length;
     const geom = this.geom;
-    this.place(r, chunk);
+    this.place(r, chunk, task);
     geom.extents.length = 0;
     let empty = false;
     for (let g = 0; g < nd; g++) if (r.shape[g] === 0) empty = true;
@@ -210,7 +231,7 @@ export class TaskGeometry {
   private innermostOk(i: number, stride: number): boolean {
     const p = this.plans[i]!;
     if (p.kind === WRITE || p.kind === PARTIAL) return stride === 0 || stride === 1;
-    if (p.kind === READ) return true;
+    if (p.kind === READ || p.kind === STREAM) return true;
     return p.unitOnly ? stride === 1 : true;
   }
 }
@@ -234,6 +255,11 @@ function planSlot(s: BoundSlot, nd: number): SlotPlan {
     p.offset = s.offset;
     p.strides.set(s.strides);
     p.unitOnly = s.contiguous;
+    return p;
+  }
+  if (s.kind === "stream") {
+    p.kind = STREAM;
+    p.bytes = itemsize(s.dtype);
     return p;
   }
   p.tableWord = s.buffer.table >>> 3;

@@ -27,7 +27,9 @@ export type BoundSlot =
   | { kind: "read"; buffer: BoundBuffer; map: IndexMap }
   | { kind: "write"; buffer: BoundBuffer }
   /** accumulators of this task's chunk: chunk k of the partial buffer, reduced `axes` of extent 1 */
-  | { kind: "partial"; buffer: BoundBuffer; component: number; axes: number[]; components: number };
+  | { kind: "partial"; buffer: BoundBuffer; component: number; axes: number[]; components: number }
+  /** the task's region read from `source` slab by slab into the worker's window (plan/types.ts) */
+  | { kind: "stream"; source: SourceSpec; dtype: DType };
 
 export interface ProgramTaskSpec {
   kind: "program";
@@ -81,6 +83,14 @@ export interface GemmTaskSpec {
 
 export type TaskSpec = ProgramTaskSpec | MapBlocksTaskSpec | StorageTaskSpec | GemmTaskSpec;
 
+/**
+ * The window a streamed slot's slabs are read into, per stream (plan/types.ts "stream"), and how many
+ * streams a layer may have: a slab small enough to stay in the core's L2 cache until the program has
+ * consumed it, large enough that the reads' system calls cost little.
+ */
+export const STREAM_WINDOW_BYTES = 256 * 1024;
+export const MAX_STREAMS = 4;
+
 /** Per-worker fixed areas in shared memory. */
 export interface WorkerAreas {
   program: number;
@@ -91,6 +101,8 @@ export interface WorkerAreas {
   gemm: number;
   /** the zstd decoder's workspace (ZSTD_WORK_BYTES) for storage reads; absent where none run */
   zstd?: number;
+  /** where program tasks read streamed slabs of stored arrays (MAX_STREAMS windows of STREAM_WINDOW_BYTES); absent where none run */
+  window?: number;
 }
 
 // main -> worker

@@ -10,7 +10,10 @@ import { RC } from "../kernels/abi.js";
 import { ProgramArea } from "../kernels/program.js";
 import type { Kernels } from "../kernels/wasm.js";
 import { TaskGeometry, partialElems, type Region } from "./geometry.js";
-import type { ProgramTaskSpec, WorkerAreas } from "./messages.js";
+import { MAX_STREAMS, STREAM_WINDOW_BYTES, type ProgramTaskSpec, type WorkerAreas } from "./messages.js";
+import { itemsize, typedArrayFor, type DType } from "../dtype.js";
+import { SlabReader } from "../storage/slabs.js";
+import type { ZarrSource } from "../storage/zarr-meta.js";
 
 /** What a thread needs to run kernels: its memory, its kernel instance and its fixed areas. */
 export interface ExecContext {
@@ -40,6 +43,10 @@ export class ProgramTasks {
   private readonly partialTables: number[];
   /** per scan carry: its chunk table (words), element bytes, and how far apart blocks along its axis are */
   private readonly carryAt: { table: number; bytes: number; blockStride: number }[];
+  /** streamed slots: the slot, its reader (files open for one task), its window and element size */
+  private readonly streams: { slot: number; reader: SlabReader; window: number; bytes: number; dtype: DType }[] = [];
+  /** a slab of the task's region (reused) */
+  private readonly slab: Region;
 
   constructor(
     readonly spec: ProgramTaskSpec,
@@ -55,6 +62,13 @@ export class ProgramTasks {
       let blockStride = 1;
       for (let d = c.axis + 1; d < nd; d++) blockStride *= this.grid.numblocks[d]!;
       return { table: c.buffer.table >>> 3, bytes: c.buffer.dtype === "float32" ? 4 : 8, blockStride };
+    });
+    this.slab = { index: this.region.index, start: new Array<number>(nd).fill(0), shape: new Array<number>(nd).fill(0) };
+    spec.slots.forEach((s, slot) => {
+      if (s.kind !== "stream") return;
+      const i = this.streams.length;
+      if (ctx.areas.window === undefined || i >= MAX_STREAMS) throw new Error("internal: a streamed slot where no window is");
+      this.streams.push({ slot, reader: new SlabReader(s.source as ZarrSource), window: ctx.areas.window + i * STREAM_WINDOW_BYTES, bytes: itemsize(s.dtype), dtype: s.dtype });
     });
     const bytes = ProgramArea.bytesFor(spec.template, nd);
     if (bytes > ctx.areas.programBytes) {
@@ -96,11 +110,70 @@ export class ProgramTasks {
       });
     }
     if (this.spec.carries.length) this.startCarries(k, buf);
+    if (this.streams.length) {
+      try {
+        return this.runSlabs(k);
+      } finally {
+        for (const s of this.streams) s.reader.close(); // (the task's chunk files)
+      }
+    }
     const geom = this.geometry.of(r, k, this.spec.mergeRows);
     if (geom.rowLen === 0) return;
     this.area.write(buf, this.spec.template, geom, this.spec.tile, this.spec.grid.shape.length);
     const rc = this.ctx.kernels.run(this.ctx.areas.program);
     if (rc !== RC.OK) throw new ComputeError("KERNEL_FAILED", `the ${this.ctx.kernels.name} kernel refused a program (code ${rc})`);
+  }
+
+  /**
+   * A task with streamed slots runs its program slab by slab: each slab (whole rows of the region along
+   * the outermost axis whose rows fit the window, one index at a time along the axes before it) is read
+   * into the windows, then computed while it is in cache. The partials carry over from slab to slab, and
+   * rows are not merged in reducing layers, so every accumulator sees the same tiles in the same order as
+   * in one run over the region: the same bits. (When a row itself is larger than the window, slabs are
+   * whole tiles of it: plan/stream-reads.ts streams only when a tile fits.)
+   */
+  private runSlabs(k: number): void {
+    const r = this.region;
+    const nd = r.shape.length;
+    const slab = this.slab;
+    const bytes = Math.max(...this.streams.map((s) => s.bytes));
+    // the slab axis: the outermost one whose rows (the extents after it) fit the window
+    let axis = 0;
+    let rowElems = 1;
+    for (let d = 0; d < nd; d++) rowElems *= r.shape[d]!;
+    if (rowElems === 0) return;
+    while (axis < nd - 1 && (rowElems / r.shape[axis]!) * bytes > STREAM_WINDOW_BYTES) rowElems /= r.shape[axis++]!;
+    rowElems /= r.shape[axis]!;
+    let step = Math.max(1, Math.floor(STREAM_WINDOW_BYTES / (rowElems * bytes)));
+    let innermost = axis;
+    for (let d = nd - 1; d > axis; d--) if (r.shape[d]! > 1) innermost = d;
+    if (innermost === axis && step < r.shape[axis]!) step = Math.max(this.spec.tile, step - (step % this.spec.tile)); // slabs of whole tiles of a row
+    for (let d = 0; d < nd; d++) {
+      slab.start[d] = r.start[d]!;
+      slab.shape[d] = d < axis ? 1 : r.shape[d]!;
+    }
+    const buf = this.ctx.memory.buffer;
+    for (;;) {
+      for (let j = 0; j < r.shape[axis]!; j += step) {
+        slab.start[axis] = r.start[axis]! + j;
+        slab.shape[axis] = Math.min(step, r.shape[axis]! - j);
+        let n = 1;
+        for (let d = 0; d < nd; d++) n *= slab.shape[d]!;
+        for (const s of this.streams) {
+          s.reader.read(slab.start, slab.shape, typedArrayFor(s.dtype, buf, s.window, n));
+          this.geometry.setStreamBase(s.slot, s.window);
+        }
+        const geom = this.geometry.of(slab, k, this.spec.mergeRows, r);
+        if (geom.rowLen === 0) continue;
+        this.area.write(buf, this.spec.template, geom, this.spec.tile, nd);
+        const rc = this.ctx.kernels.run(this.ctx.areas.program);
+        if (rc !== RC.OK) throw new ComputeError("KERNEL_FAILED", `the ${this.ctx.kernels.name} kernel refused a program (code ${rc})`);
+      }
+      // the next index along the axes before the slab axis
+      let d = axis - 1;
+      while (d >= 0 && ++slab.start[d]! === r.start[d]! + r.shape[d]!) slab.start[d] = r.start[d--]!;
+      if (d < 0) return;
+    }
   }
 
   /**

@@ -1,0 +1,142 @@
+/**
+ * Stored regions read slab by slab, synchronously, for program tasks that reduce or map a stored array as
+ * they read it (plan/stream-reads.ts): each slab lands in a small window of the worker's and is consumed
+ * while it is still in cache, so a chunk is read from the page cache once and never materialized (a whole
+ * chunk read first and reduced after is read from memory twice: measured at about 2x the time).
+ *
+ * Uncompressed Zarr chunks in C order only: their slabs are byte ranges of the chunk files. The chunk
+ * files a task meets stay open for all of its slabs (a slab of a 2048-row chunk is a few rows).
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { TesseraError } from "../errors.js";
+import type { TypedArray } from "../dtype.js";
+import { cStrides, sizeOf } from "../grid.js";
+import { decode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
+import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
+import { chunkKey, type ZarrSource } from "./zarr-meta.js";
+import type { SourceSpec } from "./types.js";
+
+/** Can tasks stream this source slab by slab? (Its chunks are plain bytes in C order.) */
+export function streamable(spec: SourceSpec): spec is ZarrSource {
+  return spec.format === "zarr" && spec.codecs.length === 0 && spec.perm === null && spec.shape.length > 0;
+}
+
+interface OpenChunk {
+  fd: number;
+  file: string;
+}
+
+export class SlabReader {
+  private readonly d: DiskDType;
+  private readonly chunkSt: number[];
+  private readonly expected: number;
+  /** the chunk files met so far (null: missing, read as the fill value) */
+  private readonly open = new Map<string, OpenChunk | null>();
+  private scratch = new Uint8Array(0);
+
+  constructor(private readonly src: ZarrSource) {
+    this.d = parseTypestr(src.typestr, src.dir);
+    this.chunkSt = cStrides(src.chunkShape);
+    this.expected = sizeOf(src.chunkShape) * this.d.bytes;
+  }
+
+  /** Reads region (start, shape) of the stored array into `into`, C order over the region. */
+  read(start: readonly number[], shape: readonly number[], into: TypedArray): void {
+    const nd = shape.length;
+    if (sizeOf(shape) === 0) return;
+    const src = this.src;
+    const cs = src.chunkShape;
+    const d = this.d;
+    const lo = start.map((s, a) => Math.floor(s / cs[a]!));
+    const hi = start.map((s, a) => Math.floor((s + shape[a]! - 1) / cs[a]!));
+    const regionSt = cStrides(shape);
+    const idx = [...lo];
+    const box = new Array<number>(nd);
+    const same = sameBytes(d, into);
+    for (;;) {
+      let inChunk = 0;
+      let inRegion = 0;
+      for (let a = 0; a < nd; a++) {
+        const c0 = idx[a]! * cs[a]!;
+        const b0 = Math.max(c0, start[a]!);
+        box[a] = Math.min(c0 + cs[a]!, start[a]! + shape[a]!) - b0;
+        inChunk += (b0 - c0) * this.chunkSt[a]!;
+        inRegion += (b0 - start[a]!) * regionSt[a]!;
+      }
+      const chunk = this.chunk(idx);
+      if (chunk === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (r, _r, n) => into.fill(src.fill, r, r + n));
+      else if (box.every((b, a) => a === 0 || b === cs[a])) {
+        // whole rows of the chunk: one range of its file, into the region's rows (one readv), or decoded from scratch
+        const bytes = sizeOf(box) * d.bytes;
+        if (same) {
+          const runs: Uint8Array[] = [];
+          forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (r, _r, n) => runs.push(new Uint8Array(into.buffer, into.byteOffset + r * d.bytes, n * d.bytes)));
+          readRunsAt(chunk.fd, chunk.file, runs, inChunk * d.bytes);
+        } else {
+          const raw = this.rawAt(chunk, inChunk * d.bytes, bytes);
+          let at = 0;
+          forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (r, _r, n) => {
+            decode(d, raw.subarray(at, at + n * d.bytes), n, into, r, this.where(chunk, idx));
+            at += n * d.bytes;
+          });
+        }
+      } else {
+        // part of each row (a region narrower than the chunk, or an edge chunk stored full size): run by run
+        forEachPairRun(box, this.chunkSt, inChunk, regionSt, inRegion, (c, r, n) => {
+          if (same) readRunsAt(chunk.fd, chunk.file, [new Uint8Array(into.buffer, into.byteOffset + r * d.bytes, n * d.bytes)], c * d.bytes);
+          else decode(d, this.rawAt(chunk, c * d.bytes, n * d.bytes), n, into, r, this.where(chunk, idx));
+        });
+      }
+      let a = nd - 1;
+      while (a >= 0 && ++idx[a]! > hi[a]!) idx[a] = lo[a--]!;
+      if (a < 0) return;
+    }
+  }
+
+  /** Closes the chunk files this reader opened. */
+  close(): void {
+    for (const c of this.open.values()) if (c) closeSync(c.fd);
+    this.open.clear();
+  }
+
+  private chunk(idx: readonly number[]): OpenChunk | null {
+    const key = chunkKey(this.src.key, idx);
+    const known = this.open.get(key);
+    if (known !== undefined) return known;
+    const file = join(this.src.dir, key);
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
+      this.open.set(key, null);
+      return null;
+    }
+    const size = fstatSync(fd).size;
+    if (size !== this.expected) {
+      closeSync(fd);
+      throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${size} bytes, not the ${this.expected} of a [${this.src.chunkShape.join(", ")}] ${this.d.typestr} chunk (truncated, or not a chunk of this array)`);
+    }
+    const c = { fd, file };
+    this.open.set(key, c);
+    return c;
+  }
+
+  /** `bytes` bytes of the chunk file from `at`, in a scratch buffer reused by the next call. */
+  private rawAt(c: OpenChunk, at: number, bytes: number): Uint8Array {
+    if (this.scratch.length < bytes) this.scratch = new Uint8Array(bytes);
+    const out = this.scratch.subarray(0, bytes);
+    let done = 0;
+    while (done < bytes) {
+      const n = readSync(c.fd, out, done, bytes - done, at + done);
+      if (n === 0) throw new TesseraError("FORMAT_ERROR", `${c.file}: the chunk ends at byte ${at + done} (truncated while reading?)`);
+      done += n;
+    }
+    return out;
+  }
+
+  private where(c: OpenChunk, idx: readonly number[]): string {
+    return `${c.file} (chunk [${idx.join(", ")}])`;
+  }
+}
