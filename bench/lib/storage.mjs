@@ -173,6 +173,7 @@ export function storageRecord(caseName, engine, n, chunk, write, read, labels = 
   const timed = s.step === "write" ? write : read;
   const variants = [];
   if (s.step === "write") variants.push({ key: "sync", label: labels.sync ?? "+ fdatasync", seconds: write.seconds + write.sync_seconds });
+  if (s.step === "write" && Number.isFinite(write.durable_seconds)) variants.push({ key: "fsync", label: labels.fsync ?? "fsync: true", seconds: write.durable_seconds });
   if (s.step === "sum-vs-persisted") variants.push({ key: "persisted", label: labels.persisted ?? "persisted sum", seconds: read.persisted_seconds });
   return {
     ...timed, result: read.result, expected: write.expected, problem: checkStorage(caseName, engine, n, chunk, write, read),
@@ -202,7 +203,7 @@ export function makeStorageJobs(caseName, o, dist, ctx) {
       }
     } else if (["tessera", "dask-threads", "numpy"].includes(engine)) {
       const label = ENGINES[engine].label;
-      job(engine, label, {}, { sync: `${label} + fdatasync`, persisted: `${label}, persisted array` });
+      job(engine, label, {}, { sync: `${label} + fdatasync`, persisted: `${label}, persisted array`, fsync: `${label}, toZarr({ fsync: true })` });
     }
   }
   return jobs;

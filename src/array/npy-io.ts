@@ -3,7 +3,9 @@
  * worker and rank that computed a chunk, into a file made whole under a temporary name and renamed into
  * place only once every chunk is written (a failed compute leaves the old file, or none, untouched).
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { syncDirectory } from "../storage/durable.js";
 import { TesseraError, invalid, show } from "../errors.js";
 import { checkOptions, checkPath } from "./options.js";
 import { itemsize } from "../dtype.js";
@@ -53,10 +55,12 @@ export function loadNpy(path: string, opts?: { chunks?: ChunkSpec }): ChunkedArr
  * dtype on disk (a numpy name such as "uint16"; values it cannot hold are refused); `overwrite`: replace
  * an existing file (default false: it is refused). Every rank writes the chunks it computed.
  */
-export async function saveNpy(array: ChunkedArray | NDArray, path: string, opts?: { dtype?: string; overwrite?: boolean } & ComputeOptions): Promise<void> {
+export async function saveNpy(array: ChunkedArray | NDArray, path: string, opts?: { dtype?: string; overwrite?: boolean; fsync?: boolean } & ComputeOptions): Promise<void> {
   const p = checkPath(path, "saveNpy");
-  const o = checkOptions<{ dtype: string; overwrite: boolean } & ComputeOptions>(opts, ["dtype", "overwrite", "workers", "progress", "signal"], "saveNpy");
+  const o = checkOptions<{ dtype: string; overwrite: boolean; fsync: boolean } & ComputeOptions>(opts, ["dtype", "overwrite", "fsync", "workers", "progress", "signal"], "saveNpy");
   if (o.overwrite !== undefined && typeof o.overwrite !== "boolean") throw invalid("INVALID_ARGUMENT", `saveNpy overwrite ${show(o.overwrite)} must be true or false`);
+  if (o.fsync !== undefined && typeof o.fsync !== "boolean") throw invalid("INVALID_ARGUMENT", `saveNpy fsync ${show(o.fsync)} must be true or false`);
+  const fsync = o.fsync === true;
   const a = array instanceof NDArray ? fromArray(array) : array;
   if (!(a instanceof ChunkedArray)) throw invalid("INVALID_ARGUMENT", `saveNpy takes a ChunkedArray or an NDArray, got ${show(array)}`);
   const disk = o.dtype === undefined ? defaultDiskDType(a.dtype) : diskDTypeNamed(o.dtype, "saveNpy");
@@ -77,11 +81,12 @@ export async function saveNpy(array: ChunkedArray | NDArray, path: string, opts?
     try {
       writeSync(fd, header, 0, header.length, 0);
       ftruncateSync(fd, header.length + sizeOf(a.shape) * disk.bytes);
+      if (fsync) fdatasyncSync(fd); // (the header; every region's writer syncs its own bytes)
     } finally {
       closeSync(fd);
     }
   }
-  const sink: NpySink = { format: "npy", path: tmp, offset: header.length, typestr: disk.typestr, shape: a.shape };
+  const sink: NpySink = { format: "npy", path: tmp, offset: header.length, typestr: disk.typestr, shape: a.shape, fsync };
   let ok = false;
   try {
     await computeOnEngine(WORKER_ENTRY, { lower: (hashInputs) => lower([{ node: a.node, chunks: a.chunks, sink }], { hashInputs }) }, {
@@ -93,8 +98,10 @@ export async function saveNpy(array: ChunkedArray | NDArray, path: string, opts?
     ok = true;
   } finally {
     if (rank === 0) {
-      if (ok) renameSync(tmp, p);
-      else rmSync(tmp, { force: true });
+      if (ok) {
+        renameSync(tmp, p);
+        if (fsync) syncDirectory(dirname(resolve(p)));
+      } else rmSync(tmp, { force: true });
     }
   }
 }

@@ -18,6 +18,7 @@ import { newId, type SourceNode } from "../graph/nodes.js";
 import { allgatherRanks, barrierRanks, computeOnEngine, rankOf } from "../scheduler/compute.js";
 import { computeDTypeOf, defaultDiskDType, diskDTypeNamed, parseTypestr } from "../storage/disk-dtype.js";
 import { codecOption } from "../storage/zarr-codecs.js";
+import { syncDirectory, syncDirectoryTree, writeFileSynced } from "../storage/durable.js";
 import { METADATA_NAMES, chunkKey, layoutText, metadataFiles, probe, readAttributes, readZarrMeta, type ZarrLayout, type ZarrSink, type ZarrSource } from "../storage/zarr-meta.js";
 import { ChunkedArray } from "./chunked.js";
 import { AUTO_CHUNK_BYTES, MAX_CHUNK_BYTES, largestBlock, normalizeChunks, type ChunkSpec } from "./chunks.js";
@@ -53,6 +54,11 @@ export interface ToZarrOptions extends ComputeOptions {
   attributes?: Record<string, unknown>;
   /** the dtype on disk (a numpy name such as "uint16", or a type string such as ">f8"; values it cannot hold are refused) */
   dtype?: string;
+  /**
+   * on disk before it returns (default false: in the page cache, atomic but not durable): every chunk file
+   * fdatasync'ed by the worker that wrote it before its rename, then the directories and the metadata synced
+   */
+  fsync?: boolean;
 }
 
 const blocksOf = (n: number, size: number): number[] => {
@@ -190,10 +196,11 @@ async function onRankZero(rank: number, fn: () => void): Promise<void> {
   if (!r.ok) throw new TesseraError(isErrorCode(r.code) ? r.code : "IO_ERROR", `rank 0: ${r.message}`);
 }
 
-function writeAtomically(dir: string, name: string, text: string): void {
+function writeAtomically(dir: string, name: string, text: string, fsync: boolean): void {
   const tmp = join(dir, `${name}.tessera-tmp-${process.pid}`);
   try {
-    writeFileSync(tmp, text);
+    if (fsync) writeFileSynced(tmp, Buffer.from(text));
+    else writeFileSync(tmp, text);
     renameSync(tmp, join(dir, name));
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -223,10 +230,12 @@ function removeArray(dir: string, old: ZarrLayout | null): void {
  */
 export async function toZarr(array: ChunkedArray | NDArray, path: string, opts?: ToZarrOptions): Promise<void> {
   const dir = checkPath(path, "toZarr");
-  const o = checkOptions<ToZarrOptions>(opts, ["chunks", "codec", "format", "overwrite", "attributes", "dtype", "workers", "progress", "signal"], "toZarr");
+  const o = checkOptions<ToZarrOptions>(opts, ["chunks", "codec", "format", "overwrite", "attributes", "dtype", "fsync", "workers", "progress", "signal"], "toZarr");
   const format = o.format ?? 2;
   if (format !== 2 && format !== 3) throw invalid("INVALID_ARGUMENT", `toZarr format ${show(o.format)} must be 2 or 3`);
   if (o.overwrite !== undefined && typeof o.overwrite !== "boolean") throw invalid("INVALID_ARGUMENT", `toZarr overwrite ${show(o.overwrite)} must be true or false`);
+  if (o.fsync !== undefined && typeof o.fsync !== "boolean") throw invalid("INVALID_ARGUMENT", `toZarr fsync ${show(o.fsync)} must be true or false`);
+  const fsync = o.fsync === true;
   const a = array instanceof NDArray ? fromArray(array) : array;
   if (!(a instanceof ChunkedArray)) throw invalid("INVALID_ARGUMENT", `toZarr takes a ChunkedArray or an NDArray, got ${show(array)}`);
   const attributes = o.attributes;
@@ -259,7 +268,7 @@ export async function toZarr(array: ChunkedArray | NDArray, path: string, opts?:
     if (target.isArray && !inPlace) removeArray(dir, target.old);
   });
 
-  const sink: ZarrSink = { format: "zarr", ...layout };
+  const sink: ZarrSink = { format: "zarr", ...layout, fsync };
   const chunks = layout.chunkShape.map((c, d) => blocksOf(a.shape[d]!, c));
   await computeOnEngine(WORKER_ENTRY, { lower: (hashInputs) => lower([{ node: a.node, chunks, sink }], { hashInputs }) }, {
     workers: computeOpts.workers,
@@ -269,6 +278,8 @@ export async function toZarr(array: ChunkedArray | NDArray, path: string, opts?:
   await barrierRanks(WORKER_ENTRY); // every rank's chunks are in
   await onRankZero(rank, () => {
     if (format === 2 && attributes === undefined) rmSync(join(dir, ".zattrs"), { force: true });
-    for (const [name, text] of metadataFiles(layout, attributes)) writeAtomically(dir, name, text);
+    if (fsync) syncDirectoryTree(dir); // the chunks' renames on disk before the metadata that describes them
+    for (const [name, text] of metadataFiles(layout, attributes)) writeAtomically(dir, name, text, fsync);
+    if (fsync) syncDirectory(dir);
   });
 }

@@ -7,7 +7,7 @@
  * a temporary name (header, then every chunk's bytes at their offsets, from whichever worker computed it)
  * and renames it into place once everything is written.
  */
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from "node:fs";
 import { TesseraError, invalid, show } from "../errors.js";
 import type { TypedArray } from "../dtype.js";
 import { cStrides, forEachRun, sizeOf } from "../grid.js";
@@ -32,7 +32,8 @@ export interface NpySource {
   fortran: boolean;
   shape: number[];
 }
-export type NpySink = Omit<NpySource, "fortran">;
+/** An .npy file being written (its temporary name); `fsync`: each region's writes are fdatasync'ed */
+export type NpySink = Omit<NpySource, "fortran"> & { fsync: boolean };
 
 /** Parses the header at the start of `head` (its first bytes); FORMAT_ERROR naming the path when it is not one. */
 export function parseNpyHeader(head: Uint8Array, path: string, fileBytes: number): NpyHeader {
@@ -136,6 +137,7 @@ export function writeNpyRegion(sink: NpySink, start: readonly number[], shape: r
       let done = 0;
       while (done < bytes) done += writeSync(fd, scratch, done, bytes - done, sink.offset + whole * d.bytes + done);
     });
+    if (sink.fsync) fdatasyncSync(fd);
   } finally {
     closeSync(fd);
   }

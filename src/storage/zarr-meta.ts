@@ -37,7 +37,10 @@ export interface ZarrLayout {
 export interface ZarrSource extends ZarrLayout {
   format: "zarr";
 }
-export type ZarrSink = ZarrSource;
+/** A Zarr array being written: `fsync`, each chunk file is fdatasync'ed before its rename (storage/durable.ts). */
+export interface ZarrSink extends ZarrSource {
+  fsync: boolean;
+}
 
 /** The file name (relative to the array's directory) of the chunk at block index `idx`. */
 export function chunkKey(key: ZarrLayout["key"], idx: readonly number[]): string {

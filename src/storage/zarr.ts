@@ -16,6 +16,7 @@ import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders } from "./types.js";
 import { readZstdInPlace } from "./zstd.js";
 import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
+import { writeFileSynced } from "./durable.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -198,7 +199,8 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
   const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, bytes);
+    if (sink.fsync) writeFileSynced(tmp, bytes);
+    else writeFileSync(tmp, bytes);
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
