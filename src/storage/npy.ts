@@ -143,7 +143,7 @@ export function writeNpyRegion(sink: NpySink, start: readonly number[], shape: r
   }
 }
 
-function readFully(fd: number, buf: Buffer, bytes: number, position: number, path: string): void {
+export function readFully(fd: number, buf: Buffer, bytes: number, position: number, path: string): void {
   let done = 0;
   while (done < bytes) {
     const n = readSync(fd, buf, done, bytes - done, position + done);

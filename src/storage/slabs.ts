@@ -4,22 +4,76 @@
  * while it is still in cache, so a chunk is read from the page cache once and never materialized (a whole
  * chunk read first and reduced after is read from memory twice: measured at about 2x the time).
  *
- * Uncompressed Zarr chunks in C order only: their slabs are byte ranges of the chunk files. The chunk
- * files a task meets stay open for all of its slabs (a slab of a 2048-row chunk is a few rows).
+ * Uncompressed Zarr chunks in C order and C-order .npy files: their slabs are byte ranges of the files.
+ * The files a task meets stay open for all of its slabs (a slab of a 2048-row chunk is a few rows).
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { TesseraError } from "../errors.js";
 import type { TypedArray } from "../dtype.js";
-import { cStrides, sizeOf } from "../grid.js";
+import { cStrides, forEachRun, sizeOf } from "../grid.js";
 import { decode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
 import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
 import { chunkKey, type ZarrSource } from "./zarr-meta.js";
+import { readFully, type NpySource } from "./npy.js";
 import type { SourceSpec } from "./types.js";
 
-/** Can tasks stream this source slab by slab? (Its chunks are plain bytes in C order.) */
-export function streamable(spec: SourceSpec): spec is ZarrSource {
-  return spec.format === "zarr" && spec.codecs.length === 0 && spec.perm === null && spec.shape.length > 0;
+/** Can tasks stream this source slab by slab? (Its elements are plain bytes in C order.) */
+export function streamable(spec: SourceSpec): spec is ZarrSource | NpySource {
+  if (spec.shape.length === 0) return false;
+  if (spec.format === "zarr") return spec.codecs.length === 0 && spec.perm === null;
+  return spec.format === "npy" && !spec.fortran;
+}
+
+/** Reads a streamable source's regions; close() when the task is done. */
+export interface SlabReader {
+  /** Reads region (start, shape) of the stored array into `into`, C order over the region. */
+  read(start: readonly number[], shape: readonly number[], into: TypedArray): void;
+  close(): void;
+}
+
+export function slabReader(spec: ZarrSource | NpySource): SlabReader {
+  return spec.format === "zarr" ? new ZarrSlabs(spec) : new NpySlabs(spec);
+}
+
+/** An .npy file in C order: a slab's rows are byte ranges of the file, read straight into place. */
+class NpySlabs implements SlabReader {
+  private readonly d: DiskDType;
+  private fd: number | null = null;
+  private scratch = Buffer.alloc(0);
+
+  constructor(private readonly src: NpySource) {
+    this.d = parseTypestr(src.typestr, src.path);
+  }
+
+  read(start: readonly number[], shape: readonly number[], into: TypedArray): void {
+    const d = this.d;
+    const src = this.src;
+    if (this.fd === null) {
+      try {
+        this.fd = openSync(src.path, "r");
+      } catch (e) {
+        throw new TesseraError("IO_ERROR", `cannot read ${src.path}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const fd = this.fd;
+    const same = sameBytes(d, into);
+    forEachRun(src.shape, start, shape, (whole, local, n) => {
+      const bytes = n * d.bytes;
+      if (same) {
+        readFully(fd, Buffer.from(into.buffer, into.byteOffset + local * d.bytes, bytes), bytes, src.offset + whole * d.bytes, src.path);
+        return;
+      }
+      if (this.scratch.length < bytes) this.scratch = Buffer.alloc(bytes);
+      readFully(fd, this.scratch, bytes, src.offset + whole * d.bytes, src.path);
+      decode(d, this.scratch.subarray(0, bytes), n, into, local, `${src.path} region at [${start.join(", ")}]`);
+    });
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
 }
 
 interface OpenChunk {
@@ -27,7 +81,8 @@ interface OpenChunk {
   file: string;
 }
 
-export class SlabReader {
+/** Uncompressed C-order Zarr chunks: a slab's part of each chunk is a byte range of its file. */
+class ZarrSlabs implements SlabReader {
   private readonly d: DiskDType;
   private readonly chunkSt: number[];
   private readonly expected: number;
@@ -41,7 +96,6 @@ export class SlabReader {
     this.expected = sizeOf(src.chunkShape) * this.d.bytes;
   }
 
-  /** Reads region (start, shape) of the stored array into `into`, C order over the region. */
   read(start: readonly number[], shape: readonly number[], into: TypedArray): void {
     const nd = shape.length;
     if (sizeOf(shape) === 0) return;

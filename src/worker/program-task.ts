@@ -12,8 +12,7 @@ import type { Kernels } from "../kernels/wasm.js";
 import { TaskGeometry, partialElems, type Region } from "./geometry.js";
 import { MAX_STREAMS, STREAM_WINDOW_BYTES, type ProgramTaskSpec, type WorkerAreas } from "./messages.js";
 import { itemsize, typedArrayFor, type DType } from "../dtype.js";
-import { SlabReader } from "../storage/slabs.js";
-import type { ZarrSource } from "../storage/zarr-meta.js";
+import { slabReader, streamable, type SlabReader } from "../storage/slabs.js";
 
 /** What a thread needs to run kernels: its memory, its kernel instance and its fixed areas. */
 export interface ExecContext {
@@ -67,8 +66,8 @@ export class ProgramTasks {
     spec.slots.forEach((s, slot) => {
       if (s.kind !== "stream") return;
       const i = this.streams.length;
-      if (ctx.areas.window === undefined || i >= MAX_STREAMS) throw new Error("internal: a streamed slot where no window is");
-      this.streams.push({ slot, reader: new SlabReader(s.source as ZarrSource), window: ctx.areas.window + i * STREAM_WINDOW_BYTES, bytes: itemsize(s.dtype), dtype: s.dtype });
+      if (ctx.areas.window === undefined || i >= MAX_STREAMS || !streamable(s.source)) throw new Error("internal: a streamed slot where no window is");
+      this.streams.push({ slot, reader: slabReader(s.source), window: ctx.areas.window + i * STREAM_WINDOW_BYTES, bytes: itemsize(s.dtype), dtype: s.dtype });
     });
     const bytes = ProgramArea.bytesFor(spec.template, nd);
     if (bytes > ctx.areas.programBytes) {

@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openZarr, toZarr, random, histogram, slice, compute, shutdown } from "../../dist/index.js";
+import { openZarr, toZarr, loadNpy, saveNpy, random, histogram, slice, compute, shutdown } from "../../dist/index.js";
 import { lower } from "../../dist/graph/lower.js";
 import { rejectsCode } from "../helpers/check.mjs";
 
@@ -112,6 +112,27 @@ test("what must not stream does not, and is still right: compressed, sliced, a s
   const [x, total] = await compute(openZarr(p).mul(2), openZarr(p).sum());
   assert.is(x.shape.join(), "700,530");
   assert.is(bits(total), bits(await openZarr(p).sum().compute()));
+});
+
+test(".npy in C order streams too: reductions, several tasks per row, a narrower dtype on disk", async () => {
+  const p = at("a.npy");
+  await saveNpy(random.uniform(-1e6, 1e6, [700, 530], { chunks: [128, 96], seed: 9 }), p);
+  for (const chunks of [[128, 96], [700, 530], [50, 530], [300, 100]]) {
+    await same(`npy sum, chunks ${chunks}`, () => loadNpy(p, { chunks }).sum());
+    await same(`npy sum axis 1, chunks ${chunks}`, () => loadNpy(p, { chunks }).sum({ axis: 1 }));
+  }
+  await same("npy var axis 0", () => loadNpy(p, { chunks: [256, 256] }).var({ axis: 0 }));
+  const q = at("i16.npy");
+  await saveNpy(random.random([300, 200], { chunks: 100, seed: 10 }).mul(30000).floor(), q, { dtype: ">i2" });
+  await same("big-endian int16 .npy", () => loadNpy(q, { chunks: 64 }).sum({ axis: 0 }));
+  // a file truncated after it was opened (lazily): the error names it
+  const r = at("short.npy");
+  await saveNpy(random.random([300, 300], { chunks: 100, seed: 11 }), r);
+  const lazy = loadNpy(r, { chunks: 100 }).sum();
+  assert.ok(streams(lazy));
+  const { truncateSync } = await import("node:fs");
+  truncateSync(r, 300 * 300 * 8 - 1000);
+  await rejectsCode(lazy.compute(), "FORMAT_ERROR", r);
 });
 
 test("a bad chunk met by a streamed task: FORMAT_ERROR naming the file", async () => {
