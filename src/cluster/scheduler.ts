@@ -11,7 +11,7 @@ import { resolveInterface } from "../comm/rendezvous.js";
 import { serializePlan, planHash } from "../plan/hash.js";
 import { TaskGraph } from "../plan/task-graph.js";
 import type { BoundPlan } from "../scheduler/inputs.js";
-import { fanOut, type RunObserver, type RunWatch } from "../scheduler/observe.js";
+import type { RunObserver } from "../scheduler/observe.js";
 import { BATCHES_IN_FLIGHT } from "../scheduler/pool.js";
 import { defaultLimits, type TransportLimits } from "../transport/limits.js";
 import type { Link } from "../transport/link.js";
@@ -24,6 +24,9 @@ import { WorkerRegistry, type WorkerEvent, type WorkerInfo } from "./worker-regi
 import { newToken } from "./token.js";
 import { SchedulerCalls } from "./scheduler-calls.js";
 import type { WorkerConn } from "./worker-conn.js";
+import { Handoffs } from "./handoffs.js";
+import { RunWatches } from "./run-watches.js";
+import { workerStates, type WorkerState } from "./worker-states.js";
 
 export interface SchedulerOptions {
   /** interface name or address to listen on (default 127.0.0.1: only this machine's workers reach it) */
@@ -44,8 +47,6 @@ export interface RunHandle {
   cancel(): void;
 }
 
-/** The longest a retiring worker's hand-off may take before it is stopped anyway. */
-const HANDOFF_MS = 30_000;
 /** A worker that is silent this long while a compute waits for one gets a line on the log. */
 const WAIT_REPORT_MS = 5000;
 
@@ -64,13 +65,12 @@ export class Scheduler {
   private nextWorker = 1;
   private nextRun = 1;
   private nextBatch = 1;
-  private nextHandoff = 1;
-  private readonly handoffs = new Map<number, { from: number; to: number; run: number }>();
+  /** retiring workers' chunks handed off to the others */
+  private readonly handoffs: Handoffs;
   private readonly fetchFailures = new FetchFailures();
   private closed = false;
-  /** what watches the runs (the dashboard), and each run's watch; none: nothing is built per batch */
-  private readonly observers: RunObserver[] = [];
-  private readonly watches = new Map<number, RunWatch>();
+  /** what watches the runs (the dashboard) */
+  private readonly watches = new RunWatches();
   /** what happened so far: workers lost, tasks recomputed by lineage, chunks handed off by retiring workers */
   readonly stats = { workersLost: 0, tasksRecomputed: 0, chunksHandedOff: 0, callsRecomputed: 0, valueBytesToScheduler: 0 };
 
@@ -81,6 +81,14 @@ export class Scheduler {
     this.log = log;
     this.host = server.host;
     this.port = server.port;
+    this.handoffs = new Handoffs({
+      workers: this.workers,
+      runs: this.runs,
+      toWorker: (w, msg) => this.toWorker(w, msg),
+      beginOn: (w, run) => this.beginOn(w, run),
+      stats: this.stats,
+      log,
+    });
     this.callService = new SchedulerCalls({
       workers: this.workers,
       toWorker: (w, msg, payload) => this.toWorker(w, msg, payload),
@@ -207,18 +215,14 @@ export class Scheduler {
         return;
       case "done": {
         const run = this.runs.get(m.run);
-        if (this.watches.size) this.watchBatch(run, m.batch, w.id);
+        this.watches.done(run, m.batch, w.id);
         this.batchEnded(w, run, m.batch);
         run?.batchDone(m.batch);
         break;
       }
       case "failed": {
         const run = this.runs.get(m.run);
-        if (this.watches.size && run) {
-          const b = run.batches.get(m.batch);
-          const i = b ? run.layerBase[b.layer]! + m.task : -1;
-          if (b) this.watches.get(run.id)?.failed(b.layer, m.task, run.blockOf(i), `${run.describe(i)} failed on worker ${w.id}: ${m.message}`);
-        }
+        this.watches.failed(run, m.batch, m.task, w.id, m.message);
         this.batchEnded(w, run, m.batch);
         run?.batchFailed(m.batch, m.task, m.code, m.message, m.stack);
         run?.batches.delete(m.batch);
@@ -264,19 +268,9 @@ export class Scheduler {
       case "retiring":
         w.retiring = m.reason || "retiring";
         break;
-      case "replicated": {
-        const h = this.handoffs.get(m.handoff);
-        if (!h || h.to !== w.id) return;
-        this.handoffs.delete(m.handoff);
-        const run = this.runs.get(m.run);
-        if (m.ok && run) {
-          for (const c of m.chunks) run.addCopy(c, w.id);
-          this.stats.chunksHandedOff += m.chunks.length;
-        }
-        const from = this.workers.get(h.from);
-        if (from && --from.handoffs === 0) this.stopRetired(from);
+      case "replicated":
+        this.handoffs.replicated(w, m);
         break;
-      }
       case "callDone":
       case "callFailed":
       case "value":
@@ -316,7 +310,7 @@ export class Scheduler {
     }
     this.pump();
     this.callService.sendDrops();
-    for (const w of [...this.workers.values()]) if (w.retiring !== null) this.handOff(w);
+    for (const w of [...this.workers.values()]) if (w.retiring !== null) this.handoffs.start(w);
   }
 
   private flush(run: ClusterRun): void {
@@ -348,42 +342,6 @@ export class Scheduler {
 
   private capacity(w: WorkerConn): boolean {
     return !w.exclusive && w.retiring === null && w.inflight < w.threads * BATCHES_IN_FLIGHT;
-  }
-
-  /**
-   * A retiring worker with nothing running hands off the chunks only it holds that are still needed
-   * (other workers fetch them from it), then is told to stop; with no other worker to take them, it
-   * stops at once (and its chunks are recomputed when needed). At most HANDOFF_MS is spent on it.
-   */
-  private handOff(w: WorkerConn): void {
-    if (w.retiring === null || w.handoffs >= 0 || w.inflight > 0) return;
-    w.handoffs = 0;
-    const others = [...this.workers.values()].filter((o) => o !== w && o.retiring === null);
-    if (others.length) {
-      let k = 0;
-      for (const run of this.runs.values()) {
-        const chunks = run.heldOnlyBy(w.id);
-        // spread over the others, in runs of consecutive chunks
-        const per = Math.ceil(chunks.length / others.length);
-        for (let i = 0; i < chunks.length; i += per) {
-          const to = others[k++ % others.length]!;
-          const id = this.nextHandoff++;
-          this.handoffs.set(id, { from: w.id, to: to.id, run: run.id });
-          w.handoffs++;
-          this.beginOn(to, run);
-          run.begun.add(to.id);
-          this.toWorker(to, { kind: "replicate", handoff: id, run: run.id, fetch: [{ from: w.id, host: w.listenHost, port: w.listenPort, chunks: chunks.slice(i, i + per) }] });
-        }
-      }
-    }
-    if (w.handoffs === 0) return this.stopRetired(w);
-    this.log(`tessera scheduler: worker ${w.id} retires (${w.retiring}): handing off its chunks in ${w.handoffs} part${w.handoffs === 1 ? "" : "s"}`);
-    setTimeout(() => this.stopRetired(w), HANDOFF_MS).unref();
-  }
-
-  private stopRetired(w: WorkerConn): void {
-    if (this.workers.get(w.id) !== w) return;
-    this.toWorker(w, { kind: "shutdown", reason: w.retiring ?? "retired" });
   }
 
   private pump(): void {
@@ -433,7 +391,7 @@ export class Scheduler {
       return { from: f.from, host: h.listenHost, port: h.listenPort, chunks: f.chunks, ...(f.src ? { src: f.src } : {}) };
     });
     const b = a.batch;
-    this.watches.get(run.id)?.batch(b.layer, b.start, b.end, w.id, a.push.length > 0 || fetch.some((f) => f.from !== w.id));
+    this.watches.assigned(run, b.layer, b.start, b.end, w.id, a.push.length > 0 || fetch.some((f) => f.from !== w.id));
     this.toWorker(w, { kind: "assign", run: run.id, batch: b.id, layer: b.layer, start: b.start, end: b.end, fetch });
   }
 
@@ -448,37 +406,14 @@ export class Scheduler {
     w.runs.add(run.id);
   }
 
-  /** A watched batch ran (told before the run forgets it). */
-  private watchBatch(run: ClusterRun | undefined, batch: number, worker: number): void {
-    const b = run?.batches.get(batch);
-    if (b && b.worker === worker) this.watches.get(run!.id)?.done(b.layer, b.start, b.end, worker);
-  }
-
   /** Sees every compute started from now on (the dashboard); returns the function that stops it. */
   observe(o: RunObserver): () => void {
-    this.observers.push(o);
-    return () => {
-      const i = this.observers.indexOf(o);
-      if (i >= 0) this.observers.splice(i, 1);
-    };
+    return this.watches.observe(o);
   }
 
-  /** What the dashboard shows of each live worker: its info, tasks running, bytes and chunks held, when it was last heard. */
-  workerStates(): { info: WorkerInfo; running: number; bytes: number; chunks: number; lastHeard: number; retiring: boolean }[] {
-    const chunks = new Map<number, number>();
-    for (const run of this.runs.values()) {
-      for (let c = 0; c < run.holder.length; c++) if (run.holder[c]! > 0 && !run.gone[c]) chunks.set(run.holder[c]!, (chunks.get(run.holder[c]!) ?? 0) + 1);
-      for (const list of run.copies.values()) for (const w of list) chunks.set(w, (chunks.get(w) ?? 0) + 1);
-    }
-    return [...this.workers.values()].map((w) => {
-      let bytes = 0;
-      let running = 0;
-      for (const run of this.runs.values()) {
-        bytes += run.heldBytes.get(w.id) ?? 0;
-        for (const b of run.batches.values()) if (b.worker === w.id) running += b.end - b.start;
-      }
-      return { info: { ...w.info }, running, bytes, chunks: chunks.get(w.id) ?? 0, lastHeard: w.link.lastHeard, retiring: w.retiring !== null };
-    });
+  /** What the dashboard shows of each live worker (worker-states.ts). */
+  workerStates(): WorkerState[] {
+    return workerStates(this.workers.values(), this.runs.values());
   }
 
   /** A worker is gone: its runs recover by lineage, its calls go to others (or fail after ALLOWED_FAILURES). */
@@ -499,7 +434,7 @@ export class Scheduler {
    * worker is in (with a line on the log after a few seconds).
    */
   startRun(bound: BoundPlan, callbacks: RunCallbacks): RunHandle {
-      if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
+    if (this.closed) throw new ClusterError("CLUSTER_CLOSED", "the cluster is closed");
     const planText = serializePlan(bound.plan);
     const id = this.nextRun++;
     let timer: NodeJS.Timeout | null = null;
@@ -508,12 +443,8 @@ export class Scheduler {
       timer = null;
     };
     const graph = new TaskGraph(bound.plan);
-    const watch = this.observers.length ? fanOut(this.observers, watchInfo(graph)) : null;
-    if (watch) this.watches.set(id, watch);
-    const ended = (e: Error | null) => {
-      this.watches.delete(id);
-      watch?.ended(e);
-    };
+    this.watches.begin(id, graph);
+    const ended = (e: Error | null) => this.watches.ended(id, e);
     const run = new ClusterRun(id, graph, planHash(bound.plan), planText, bound.bindings, {
       onDone: (r) => {
         clear();
@@ -603,19 +534,4 @@ export class Scheduler {
     this.workers.close();
     await this.server.close(500);
   }
-}
-
-/** A cluster run as its observers first see it: per layer, the needed chunk tasks (what progress counts). */
-function watchInfo(graph: TaskGraph): { layers: { label: string; kind: string; tasks: number }[] } {
-  const plan = graph.plan;
-  return {
-    layers: plan.layers.map((layer, l) => {
-      let tasks = 0;
-      if (layer.kind !== "combine" && layer.kind !== "take") {
-        const base = graph.layerBase[l]!;
-        for (let t = 0; t < graph.tasks[l]!.count; t++) tasks += graph.needed[base + t]!;
-      }
-      return { label: layer.label, kind: layer.kind, tasks };
-    }),
-  };
 }
