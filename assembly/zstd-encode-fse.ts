@@ -3,7 +3,7 @@
 // its fast strategies and ZSTD_encodeSequences).
 
 import { LL_BASE, LL_BITS, LL_DEFAULT, ML_BASE, ML_BITS, ML_DEFAULT, OF_DEFAULT } from "./zstd";
-import { K_CNT, K_CT_LL, K_CT_ML, K_CT_OF, K_HIST, K_LLC, K_MLC, K_NORM, K_OFC, K_SEQ, K_SPREAD, LL_CODE, ML_CODE, SLACK, addBits, bitsAt, closeBits, flushBits, highbit, work } from "./zstd-encode-state";
+import { K_CNT, K_CT_LL, K_CT_ML, K_CT_OF, K_SEQHIST, K_LLC, K_MLC, K_NORM, K_OFC, K_SEQ, K_SPREAD, SLACK, addBits, bitsAt, closeBits, flushBits, highbit, work } from "./zstd-encode-state";
 import { nbSeq } from "./zstd-encode-match";
 
 
@@ -202,14 +202,6 @@ export function rleCTable(ct: usize, sym: u32): void {
 
 // ---- sequences
 
-@inline function llCode(ll: u32): u32 {
-  return ll < 64 ? <u32>load<u8>(LL_CODE + ll) : highbit(ll) + 19;
-}
-
-@inline function mlCode(mlBase: u32): u32 {
-  return mlBase < 128 ? <u32>load<u8>(ML_CODE + mlBase) : highbit(mlBase) + 36;
-}
-
 /**
  * Chooses the table of one field from its histogram at cnt (u32[64], symbols up to top; most of `mostSym`)
  * (zstd's ZSTD_selectEncodingType for its fast strategies): RLE for one symbol, the predefined table for few
@@ -266,23 +258,10 @@ export function encodeSequences(op: usize, limit: usize): usize {
   const llc = work + K_LLC;
   const mlc = work + K_MLC;
   const ofc = work + K_OFC;
-  // the codes, and their histograms (u32[64] each, in K_HIST)
-  const hLL = work + K_HIST;
+  // the codes and their histograms, from findSequences
+  const hLL = work + K_SEQHIST;
   const hML = hLL + 256;
   const hOF = hML + 256;
-  memory.fill(hLL, 0, 768);
-  for (let i: u32 = 0; i < n; i++) {
-    const q = seq + <usize>i * 12;
-    const a = llCode(load<u32>(q));
-    const b = mlCode(load<u32>(q, 4) - 3);
-    const c = highbit(load<u32>(q, 8));
-    store<u8>(llc + i, <u8>a);
-    store<u8>(mlc + i, <u8>b);
-    store<u8>(ofc + i, <u8>c);
-    store<u32>(hLL + (<usize>a << 2), load<u32>(hLL + (<usize>a << 2)) + 1);
-    store<u32>(hML + (<usize>b << 2), load<u32>(hML + (<usize>b << 2)) + 1);
-    store<u32>(hOF + (<usize>c << 2), load<u32>(hOF + (<usize>c << 2)) + 1);
-  }
   const modes = op;
   op += 1;
   const cLL = work + K_CT_LL;

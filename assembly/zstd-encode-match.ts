@@ -3,7 +3,7 @@
 // lookups, a step that grows by one every 128 bytes without a match (random doubles are crossed in a few
 // thousand probes per block), an immediate check of the second repeat offset after each match.
 
-import { HASH_LOG, K_HASH, K_LIT, K_SEQ, K_STATE, work } from "./zstd-encode-state";
+import { HASH_LOG, K_HASH, K_LIT, K_LLC, K_MLC, K_OFC, K_SEQ, K_SEQHIST, K_STATE, LL_CODE, ML_CODE, highbit, work } from "./zstd-encode-state";
 
 @inline function hash6(p: usize): u32 {
   return <u32>(((load<u64>(p) << 16) * 227718039650203) >>> <u64>(64 - HASH_LOG));
@@ -25,7 +25,23 @@ import { HASH_LOG, K_HASH, K_LIT, K_SEQ, K_STATE, work } from "./zstd-encode-sta
   return <u32>(a - start);
 }
 
-/** Sequences and literal bytes findSequences stored for the block. */
+/** Stores the codes of a sequence (index i) and counts them (zstd's ZSTD_seqToCodes, done as it is found). */
+@inline function addCodes(i: u32, ll: u32, ml: u32, ofValue: u32): void {
+  const mb = ml - 3;
+  const lc = ll < 64 ? <u32>load<u8>(LL_CODE + ll) : highbit(ll) + 19;
+  const mc = mb < 128 ? <u32>load<u8>(ML_CODE + mb) : highbit(mb) + 36;
+  const oc = highbit(ofValue);
+  const w = work;
+  store<u8>(w + K_LLC + i, <u8>lc);
+  store<u8>(w + K_MLC + i, <u8>mc);
+  store<u8>(w + K_OFC + i, <u8>oc);
+  const h = w + K_SEQHIST;
+  store<u32>(h + (<usize>lc << 2), load<u32>(h + (<usize>lc << 2)) + 1);
+  store<u32>(h + 256 + (<usize>mc << 2), load<u32>(h + 256 + (<usize>mc << 2)) + 1);
+  store<u32>(h + 512 + (<usize>oc << 2), load<u32>(h + 512 + (<usize>oc << 2)) + 1);
+}
+
+/** Sequences and literal bytes findSequences stored for the block (their codes in K_LLC.., counted in K_SEQHIST). */
 export let nbSeq: u32 = 0;
 export let litLen: u32 = 0;
 
@@ -42,6 +58,8 @@ export function findSequences(src: usize, start: u32, end: u32, window: u32): u3
   let r2 = load<u32>(work + K_STATE, 4);
   let r3 = load<u32>(work + K_STATE, 8);
   let sp = work + K_SEQ;
+  let ns: u32 = 0;
+  memory.fill(work + K_SEQHIST, 0, 768);
   let lp = lits;
   let anchor = start;
   let ip0: u32 = start == 0 ? 1 : start;
@@ -127,6 +145,7 @@ export function findSequences(src: usize, start: u32, end: u32, window: u32): u3
     store<u32>(sp, ml, 4);
     store<u32>(sp, ofValue, 8);
     sp += 12;
+    addCodes(ns++, ll, ml, ofValue);
     if (ll <= 16 && anchor + 16 <= end) v128.store(lp, v128.load(src + anchor));
     else memory.copy(lp, src + anchor, ll);
     lp += ll;
@@ -145,6 +164,7 @@ export function findSequences(src: usize, start: u32, end: u32, window: u32): u3
         store<u32>(sp, rl, 4);
         store<u32>(sp, 1, 8);
         sp += 12;
+        addCodes(ns++, 0, rl, 1);
         ip0 += rl;
         anchor = ip0;
       }
@@ -153,7 +173,7 @@ export function findSequences(src: usize, start: u32, end: u32, window: u32): u3
   store<u32>(work + K_STATE, r1);
   store<u32>(work + K_STATE, r2, 4);
   store<u32>(work + K_STATE, r3, 8);
-  nbSeq = <u32>(sp - (work + K_SEQ)) / 12;
+  nbSeq = ns;
   litLen = <u32>(lp - lits);
   return anchor;
 }

@@ -36,7 +36,8 @@ export const CT_BYTES: usize = 1600; // u32 log, symbolTT[64] {i32 deltaFindStat
 export const K_CT_ML: usize = K_CT_LL + CT_BYTES;
 export const K_CT_OF: usize = K_CT_ML + CT_BYTES;
 export const K_CT_WT: usize = K_CT_OF + CT_BYTES;
-export const K_END: usize = K_CT_WT + CT_BYTES;
+export const K_SEQHIST: usize = K_CT_WT + CT_BYTES; // u32[3][64]: the block's literal length, match length and offset codes
+export const K_END: usize = K_SEQHIST + 768;
 export const WORK_BYTES: u32 = <u32>((K_END + 1023) & ~1023);
 
 export const LL_CODE = memory.data<u8>([

@@ -42,7 +42,7 @@ export const ZSTD_WORK_BYTES = 675840;
  * of a chunk it compresses per call: the worker's zstd area holds the workspace, then the output of one part
  * (zstdCompressBound(ZSTD_PART_BYTES)), which is written to the file before the next part is compressed.
  */
-export const ZSTD_ENCODE_WORK_BYTES = 709632;
+export const ZSTD_ENCODE_WORK_BYTES = 710656;
 export const ZSTD_PART_BYTES = 1 << 20;
 /** zstdCompressBound(ZSTD_PART_BYTES) */
 export const ZSTD_PART_OUT_BYTES = 1049133;

@@ -11,7 +11,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Zstd from "numcodecs/zstd";
-import { ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
+import { ZSTD_AREA_BYTES, ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES, ZSTD_WORK_BYTES, createSharedMemory, instantiateKernels, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
 import { ZstdChunkWriter, writeZstdFrame } from "../../dist/storage/zstd-write.js";
 import { random, toZarr } from "../../dist/index.js";
 
@@ -107,6 +107,14 @@ function samples() {
     "128 KiB + 1": [Uint8Array.from({ length: BLOCK + 1 }, (_, i) => (i * 7) & 0x3f), true],
   };
 }
+
+test("the kernel module's encoder fits the areas the pool reserves (else toZarr would fall back to numcodecs)", () => {
+  const e = new WebAssembly.Instance(kernelModule(), { env: { memory: createSharedMemory(2), abort: () => {} } }).exports;
+  assert.is(e.zstdCompressWorkBytes(), ZSTD_ENCODE_WORK_BYTES, "ZSTD_ENCODE_WORK_BYTES is the encoder's own need");
+  assert.ok(e.zstdCompressBound(ZSTD_PART_BYTES) <= ZSTD_PART_OUT_BYTES);
+  assert.ok(ZSTD_AREA_BYTES >= ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES && ZSTD_AREA_BYTES >= ZSTD_WORK_BYTES);
+  assert.type(instantiateKernels(createSharedMemory(2)).zstdCompress, "function", "the kernels in a worker have the encoder");
+});
 
 test("frames decode bit-exactly with numcodecs (npm) and tessera's decoder; nothing written past the bound", async () => {
   const z = Zstd.fromConfig({ level: 1 });
