@@ -294,10 +294,15 @@ function huffman4(p: usize, lit: usize, n: u32, seg: u32, size0: u32, size1: u32
   let i = last;
   // four symbols of each stream per round, while every stream is more than 8 bytes from its end
   while (i >= 84) {
-    const e01 = hufEntry(ct, lit + i - 1);
-    const e11 = hufEntry(ct, l1 + i - 1);
-    const e21 = hufEntry(ct, l2 + i - 1);
-    const e31 = hufEntry(ct, l3 + i - 1);
+    // four literals of each stream in one load: the highest first
+    const v0 = load<u32>(lit + i - 4);
+    const v1 = load<u32>(l1 + i - 4);
+    const v2 = load<u32>(l2 + i - 4);
+    const v3 = load<u32>(l3 + i - 4);
+    const e01 = load<u32>(ct + <usize>((v0 >> 22) & 0x3fc));
+    const e11 = load<u32>(ct + <usize>((v1 >> 22) & 0x3fc));
+    const e21 = load<u32>(ct + <usize>((v2 >> 22) & 0x3fc));
+    const e31 = load<u32>(ct + <usize>((v3 >> 22) & 0x3fc));
     c0 |= <u64>(e01 >> 8) << <u64>b0;
     b0 += e01 & 0xff;
     c1 |= <u64>(e11 >> 8) << <u64>b1;
@@ -306,10 +311,10 @@ function huffman4(p: usize, lit: usize, n: u32, seg: u32, size0: u32, size1: u32
     b2 += e21 & 0xff;
     c3 |= <u64>(e31 >> 8) << <u64>b3;
     b3 += e31 & 0xff;
-    const e02 = hufEntry(ct, lit + i - 2);
-    const e12 = hufEntry(ct, l1 + i - 2);
-    const e22 = hufEntry(ct, l2 + i - 2);
-    const e32 = hufEntry(ct, l3 + i - 2);
+    const e02 = load<u32>(ct + <usize>((v0 >> 14) & 0x3fc));
+    const e12 = load<u32>(ct + <usize>((v1 >> 14) & 0x3fc));
+    const e22 = load<u32>(ct + <usize>((v2 >> 14) & 0x3fc));
+    const e32 = load<u32>(ct + <usize>((v3 >> 14) & 0x3fc));
     c0 |= <u64>(e02 >> 8) << <u64>b0;
     b0 += e02 & 0xff;
     c1 |= <u64>(e12 >> 8) << <u64>b1;
@@ -318,10 +323,10 @@ function huffman4(p: usize, lit: usize, n: u32, seg: u32, size0: u32, size1: u32
     b2 += e22 & 0xff;
     c3 |= <u64>(e32 >> 8) << <u64>b3;
     b3 += e32 & 0xff;
-    const e03 = hufEntry(ct, lit + i - 3);
-    const e13 = hufEntry(ct, l1 + i - 3);
-    const e23 = hufEntry(ct, l2 + i - 3);
-    const e33 = hufEntry(ct, l3 + i - 3);
+    const e03 = load<u32>(ct + <usize>((v0 >> 6) & 0x3fc));
+    const e13 = load<u32>(ct + <usize>((v1 >> 6) & 0x3fc));
+    const e23 = load<u32>(ct + <usize>((v2 >> 6) & 0x3fc));
+    const e33 = load<u32>(ct + <usize>((v3 >> 6) & 0x3fc));
     c0 |= <u64>(e03 >> 8) << <u64>b0;
     b0 += e03 & 0xff;
     c1 |= <u64>(e13 >> 8) << <u64>b1;
@@ -330,10 +335,10 @@ function huffman4(p: usize, lit: usize, n: u32, seg: u32, size0: u32, size1: u32
     b2 += e23 & 0xff;
     c3 |= <u64>(e33 >> 8) << <u64>b3;
     b3 += e33 & 0xff;
-    const e04 = hufEntry(ct, lit + i - 4);
-    const e14 = hufEntry(ct, l1 + i - 4);
-    const e24 = hufEntry(ct, l2 + i - 4);
-    const e34 = hufEntry(ct, l3 + i - 4);
+    const e04 = load<u32>(ct + <usize>((v0 << 2) & 0x3fc));
+    const e14 = load<u32>(ct + <usize>((v1 << 2) & 0x3fc));
+    const e24 = load<u32>(ct + <usize>((v2 << 2) & 0x3fc));
+    const e34 = load<u32>(ct + <usize>((v3 << 2) & 0x3fc));
     c0 |= <u64>(e04 >> 8) << <u64>b0;
     b0 += e04 & 0xff;
     c1 |= <u64>(e14 >> 8) << <u64>b1;
