@@ -37,6 +37,28 @@ export const KERNEL_RESERVED_BYTES = 65536;
  */
 export const ZSTD_WORK_BYTES = 675840;
 
+/**
+ * Bytes of the zstd encoder's workspace (assembly/zstd-encode.ts: zstdCompressWorkBytes), and of each part
+ * of a chunk it compresses per call: the worker's zstd area holds the workspace, then the output of one part
+ * (zstdCompressBound(ZSTD_PART_BYTES)), which is written to the file before the next part is compressed.
+ */
+export const ZSTD_ENCODE_WORK_BYTES = 710656;
+export const ZSTD_PART_BYTES = 1 << 20;
+/** zstdCompressBound(ZSTD_PART_BYTES) */
+export const ZSTD_PART_OUT_BYTES = 1049133;
+/**
+ * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading, the encoder's
+ * workspace and one part's output when writing (never both at once: each runs to its end synchronously).
+ */
+export const ZSTD_AREA_BYTES = Math.max(ZSTD_WORK_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES);
+
+/**
+ * zstdCompress(dst, cap, src, from, to, total, work) of assembly/zstd-encode.ts: compresses bytes [from, to)
+ * of the total-byte chunk at src (parts in order, from a multiple of 128 KiB) into dst; bytes written, or a
+ * negative code.
+ */
+export type ZstdCompress = (dst: number, cap: number, src: number, from: number, to: number, total: number, work: number) => number;
+
 /** zstdDecompress(dst, cap, src, srcLen, work) of assembly/zstd.ts: bytes written, or a negative code. */
 export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: number, work: number) => number;
 
@@ -48,6 +70,8 @@ export interface Kernels {
   gemm(rec: number): number;
   /** zstd decoding in the same memory, with a workspace of ZSTD_WORK_BYTES (absent for the JS twin) */
   readonly zstd?: ZstdDecompress;
+  /** zstd encoding in the same memory, with a workspace of ZSTD_ENCODE_WORK_BYTES (absent for the JS twin) */
+  readonly zstdCompress?: ZstdCompress;
 }
 
 /** Which GEMM arithmetic kernelModule() loads: "plain" (canonical, the default) or "fma" (TESSERA_GEMM=fma). */
@@ -65,6 +89,18 @@ interface ZstdExports {
 const zstdOf = (e: ZstdExports): ZstdDecompress => {
   const decode = e.zstdDecompress;
   return (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0);
+};
+
+interface ZstdEncodeExports {
+  zstdCompress(dst: number, cap: number, src: number, from: number, to: number, total: number, work: number): number;
+  zstdCompressWorkBytes(): number;
+  zstdCompressBound(n: number): number;
+}
+/** The module's encoder, when it has one whose needs fit the areas reserved for it. */
+const zstdEncoderOf = (e: ZstdEncodeExports): ZstdCompress | undefined => {
+  if (typeof e.zstdCompress !== "function" || e.zstdCompressWorkBytes() > ZSTD_ENCODE_WORK_BYTES || e.zstdCompressBound(ZSTD_PART_BYTES) > ZSTD_PART_OUT_BYTES) return undefined;
+  const encode = e.zstdCompress;
+  return (dst, cap, src, from, to, total, work) => encode(dst >>> 0, cap >>> 0, src >>> 0, from >>> 0, to >>> 0, total >>> 0, work >>> 0);
 };
 
 const cached = new Map<string, WebAssembly.Module>();
@@ -125,6 +161,19 @@ export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssem
   return { memory, decompress: zstdOf(e), workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
 }
 
+/**
+ * The kernel module's zstd encoder (assembly/zstd-encode.ts) bound to a shared memory of its own (static
+ * data below KERNEL_RESERVED_BYTES, the caller's buffers above), for chunks that are not in a kernel memory.
+ * Throws when the module cannot be loaded or has no encoder (the caller then encodes with numcodecs).
+ */
+export function zstdEncoderOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; compress: ZstdCompress; base: number } {
+  const memory = createSharedMemory(2 + Math.ceil(KERNEL_RESERVED_BYTES / 65536));
+  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdEncodeExports;
+  const compress = zstdEncoderOf(e);
+  if (!compress) throw new Error("the kernel module has no zstd encoder that fits ZSTD_ENCODE_WORK_BYTES");
+  return { memory, compress, base: KERNEL_RESERVED_BYTES };
+}
+
 /** Binds kernels to memory (synchronously). With TESSERA_KERNELS=js, returns the JS twin instead. */
 export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssembly.Module): Kernels {
   if (process.env.TESSERA_KERNELS === "js") {
@@ -140,5 +189,6 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   const gemm = instance.exports.gemm as (rec: number) => number;
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}) };
+  const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
 }

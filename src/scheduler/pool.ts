@@ -9,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import { ComputeError, ERROR_CODES, type ErrorCode } from "../errors.js";
 import { MAX_REGS, MAX_TILE, SCRATCH_BYTES } from "../kernels/abi.js";
 import { GEMM_AREA_BYTES } from "../worker/gemm-task.js";
-import { ZSTD_WORK_BYTES } from "../kernels/wasm.js";
+import { ZSTD_AREA_BYTES } from "../kernels/wasm.js";
 import { MAX_STREAMS, STREAM_WINDOW_BYTES, type FromWorker, type TaskSpec, type ToWorker, type WorkerAreas } from "../worker/messages.js";
 import type { Heap } from "./heap.js";
 
@@ -76,7 +76,7 @@ export class WorkerPool {
     const regs = this.heap.alloc(MAX_REGS * MAX_TILE * 8);
     const scratch = this.heap.alloc(SCRATCH_BYTES);
     const gemm = this.heap.alloc(GEMM_AREA_BYTES);
-    const zstd = this.heap.alloc(ZSTD_WORK_BYTES);
+    const zstd = this.heap.alloc(ZSTD_AREA_BYTES);
     const window = this.heap.alloc(MAX_STREAMS * STREAM_WINDOW_BYTES);
     return { program, programBytes: PROGRAM_BYTES, regs, scratch, gemm, zstd, window };
   }

@@ -6,7 +6,7 @@ import { readHdf5Region } from "./hdf5.js";
 import { readNpyRegion, writeNpyRegion } from "./npy.js";
 import { readZarrRegion, writeZarrRegion } from "./zarr.js";
 import { readNpzRegion } from "./npz.js";
-import type { ChunkDecoders, SinkSpec, SourceSpec } from "./types.js";
+import type { ChunkDecoders, ChunkEncoders, SinkSpec, SourceSpec } from "./types.js";
 
 /** Reads region (start, shape) of a stored array into `into` (C order over the region); `decoders`: the worker's own. */
 export async function readRegion(spec: SourceSpec, start: readonly number[], shape: readonly number[], into: TypedArray, decoders?: ChunkDecoders): Promise<void> {
@@ -22,12 +22,15 @@ export async function readRegion(spec: SourceSpec, start: readonly number[], sha
   }
 }
 
-/** Writes `data` (C order over the region) as region (start, shape) of an array being stored. */
-export async function writeRegion(spec: SinkSpec, start: readonly number[], shape: readonly number[], data: TypedArray): Promise<void> {
+/**
+ * Writes `data` (C order over the region) as region (start, shape) of an array being stored; `encoders`: the
+ * worker's own (their in-place ones work on the memory `data` lies in).
+ */
+export async function writeRegion(spec: SinkSpec, start: readonly number[], shape: readonly number[], data: TypedArray, encoders?: ChunkEncoders): Promise<void> {
   switch (spec.format) {
     case "npy":
       return writeNpyRegion(spec, start, shape, data);
     case "zarr":
-      return writeZarrRegion(spec, start, shape, data);
+      return writeZarrRegion(spec, start, shape, data, encoders);
   }
 }

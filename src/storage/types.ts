@@ -7,6 +7,7 @@ import type { NpySink, NpySource } from "./npy.js";
 import type { NpzSource } from "./npz.js";
 import type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 import type { ZstdChunkReader, ZstdInPlace } from "./zstd.js";
+import type { ZstdChunkWriter, ZstdEncoder } from "./zstd-write.js";
 
 /** Where a stored array's elements are read from. */
 export type SourceSpec = NpySource | ZarrSource | Hdf5Source | NpzSource;
@@ -19,4 +20,12 @@ export interface ChunkDecoders {
   zstd: ZstdChunkReader | null;
   /** zstd in the memory the destination lies in (the kernel memory), with the worker's workspace there */
   zstdInPlace: ZstdInPlace | null;
+}
+
+/** Faster encoders a worker lends the format code (each null where it has none: numcodecs' serve). */
+export interface ChunkEncoders {
+  /** zstd in a memory of the worker's own (for bytes that are not in the kernel memory) */
+  zstd: ZstdChunkWriter | null;
+  /** zstd in the kernel memory, where the data handed to writeRegion lies, with the worker's zstd area */
+  zstdInPlace: ZstdEncoder | null;
 }

@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -13,8 +13,9 @@ import { cStrides, sizeOf } from "../grid.js";
 import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
 import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
-import type { ChunkDecoders } from "./types.js";
+import type { ChunkDecoders, ChunkEncoders } from "./types.js";
 import { readZstdInPlace } from "./zstd.js";
+import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
 import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
 import { writeFileSynced } from "./durable.js";
 
@@ -170,8 +171,9 @@ let serial = 0;
 /**
  * Writes `data` (C order over the region) as the storage chunk that region (start, shape) is: full size,
  * the part beyond the array's edge holding the fill value, encoded, to a temporary file renamed over it.
+ * `encoders`: the worker's (zstd from where the chunk lies); without them, numcodecs'.
  */
-export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], shape: readonly number[], data: TypedArray): Promise<void> {
+export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], shape: readonly number[], data: TypedArray, encoders?: ChunkEncoders): Promise<void> {
   if (sizeOf(shape) === 0) return;
   const d = parseTypestr(sink.typestr, sink.dir);
   const cs = sink.chunkShape;
@@ -195,15 +197,31 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
     (raw as Buffer).fill(one);
     forEachPairRun(shape, cStrides(shape), 0, cStrides(cs), 0, (r, c, len) => encode(d, data, r, len, raw.subarray(c * d.bytes, (c + len) * d.bytes), where));
   }
-  const bytes = await encodeBytes(sink.codecs, raw);
+  const z = sink.codecs.length === 1 && sink.codecs[0]!.id === "zstd" && ownZstdLevel(sink.codecs[0]!.level) ? encoders : undefined;
+  // zstd by tessera's encoder: from the kernel memory when the chunk is there, else from the writer's own
+  const inPlace = z?.zstdInPlace && raw.buffer === data.buffer ? z.zstdInPlace : null;
+  const own = !inPlace && z?.zstd ? z.zstd : null;
+  const bytes = inPlace || own ? null : await encodeBytes(sink.codecs, raw);
   const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    if (sink.fsync) writeFileSynced(tmp, bytes);
-    else writeFileSync(tmp, bytes);
+    if (bytes) {
+      if (sink.fsync) writeFileSynced(tmp, bytes);
+      else writeFileSync(tmp, bytes);
+    } else {
+      const fd = openSync(tmp, "w");
+      try {
+        if (inPlace) writeZstdFrame(fd, raw.byteOffset, raw.length, inPlace, file);
+        else own!.write(fd, raw, file);
+        if (sink.fsync) fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
+    if (e instanceof TesseraError) throw e;
     throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
   }
 }

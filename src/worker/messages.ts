@@ -99,7 +99,7 @@ export interface WorkerAreas {
   scratch: number;
   /** a GEMM record (8-aligned) followed by the kernel's packing scratch (GEMM_AREA_BYTES in all) */
   gemm: number;
-  /** the zstd decoder's workspace (ZSTD_WORK_BYTES) for storage reads; absent where none run */
+  /** the zstd area (ZSTD_AREA_BYTES): the decoder's workspace for storage reads, the encoder's and its output for writes; absent where none run */
   zstd?: number;
   /** where program tasks read streamed slabs of stored arrays (MAX_STREAMS windows of STREAM_WINDOW_BYTES); absent where none run */
   window?: number;

@@ -5,13 +5,14 @@
 import { withTask } from "./task-failure.js";
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import { kernelModule, zstdOnOwnMemory } from "../kernels/wasm.js";
-import type { ChunkDecoders, SinkSpec, SourceSpec } from "../storage/types.js";
+import { ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
+import type { ChunkDecoders, ChunkEncoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
 
 let io: Promise<typeof import("../storage/io.js")> | null = null;
 let decoders: Promise<ChunkDecoders> | null = null;
+let encoders: Promise<ChunkEncoders> | null = null;
 
 /**
  * This thread's decoders: zstd in the kernel memory (tasks' chunks are there) with the worker's zstd area,
@@ -31,6 +32,26 @@ async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
   return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work } : null };
 }
 
+/**
+ * This thread's encoders: zstd in the kernel memory (a write task's chunk is there) with the worker's zstd
+ * area (the workspace, then one part's output), and in a memory of its own (made on first use); null where
+ * the kernel module cannot load (numcodecs then).
+ */
+async function threadEncoders(ctx: ExecContext): Promise<ChunkEncoders> {
+  const { ZstdChunkWriter } = await import("../storage/zstd-write.js");
+  let own: InstanceType<typeof ZstdChunkWriter> | null = null;
+  try {
+    kernelModule();
+    own = new ZstdChunkWriter(() => zstdEncoderOnOwnMemory(), ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, OUT_BYTES);
+  } catch {
+    own = null;
+  }
+  const k = ctx.kernels.zstdCompress;
+  const area = ctx.areas.zstd;
+  const zstdInPlace = own && k && area ? { memory: ctx.memory, compress: k, work: area, out: area + ZSTD_ENCODE_WORK_BYTES, outBytes: OUT_BYTES, partBytes: ZSTD_PART_BYTES } : null;
+  return { zstd: own, zstdInPlace };
+}
+
 export class StorageTasks {
   private readonly grid: Grid;
 
@@ -46,13 +67,14 @@ export class StorageTasks {
     const { readRegion, writeRegion } = await (io ??= import("../storage/io.js"));
     const s = this.spec;
     const aids = s.kind === "read" ? await (decoders ??= threadDecoders(this.ctx)) : undefined;
+    const encs = s.kind === "write" ? await (encoders ??= threadEncoders(this.ctx)) : undefined;
     for (let t = start; t < end; t++) {
       try {
         const c = this.grid.chunk(t);
         const addr = new Float64Array(this.ctx.memory.buffer, s.buffer.table + t * 8, 1)[0]!;
         const view = typedArrayFor(s.buffer.dtype, this.ctx.memory.buffer, addr, this.grid.chunkSize(t));
         if (s.kind === "read") await readRegion(s.storage as SourceSpec, c.start, c.shape, view, aids);
-        else await writeRegion(s.storage as SinkSpec, c.start, c.shape, view);
+        else await writeRegion(s.storage as SinkSpec, c.start, c.shape, view, encs);
       } catch (e) {
         throw withTask(e, t);
       }
