@@ -23,6 +23,7 @@ import * as coll from "./collectives.js";
 import { CommError, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { fromPayload, toPayload, type Payload } from "./payload.js";
+import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
 /** `unresponsive`: the peer stopped answering heartbeats (frozen or on a dead host), it did not just disconnect. */
@@ -68,6 +69,8 @@ export class WsWorld implements World, coll.Comm {
   /** rank 0's address table, when it arrives (non-zero ranks) */
   table: AddressTableMsg | null = null;
   private tableWaiter: ((t: AddressTableMsg) => void) | null = null;
+  /** the shared-memory exchange with the ranks of this host (shm-setup.ts), if any */
+  private local: ShmExchange | null = null;
   /** called once when the world closes (server, rendezvous file) */
   onClose: (() => Promise<void>) | null = null;
 
@@ -87,6 +90,12 @@ export class WsWorld implements World, coll.Comm {
   }
 
   // ---- links -------------------------------------------------------------------------------------------
+
+  /** From now on, messages to and from the ranks of `make`'s exchange go through shared memory. */
+  useSharedMemory(make: (deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange): void {
+    this.local = make((src, m) => this.accept(src, { ...m, kind: m.kind === 1 ? "collective" : "p2p", src, dst: this.rank, shape: [] } as CollectiveMsg | PointToPointMsg),
+      () => this.mailbox.waiting > 0);
+  }
 
   hasLink(rank: number): boolean {
     return this.links.has(rank);
@@ -206,6 +215,7 @@ export class WsWorld implements World, coll.Comm {
     this.broken = err;
     this.mailbox.rejectWaits(err);
     this.links.rejectAll(err);
+    this.local?.fail(err);
     if (abort) {
       const frame = encode(abort);
       this.abortFrame = frame;
@@ -248,6 +258,7 @@ export class WsWorld implements World, coll.Comm {
   // ---- incoming ----------------------------------------------------------------------------------------
 
   private onFrame(src: number, fragments: Uint8Array[]): void {
+    this.local?.progress(); // what a local peer wrote before it sent this (a Goodbye, an Abort) comes first
     let m: Msg;
     try {
       m = decodeFragments(fragments);
@@ -257,17 +268,8 @@ export class WsWorld implements World, coll.Comm {
     }
     switch (m.kind) {
       case "collective":
-        if (!this.checkCall(src, m.seq, m)) return;
-        if (m.total > m.payload.length) {
-          this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
-        } else {
-          this.mailbox.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
-        }
-        return;
       case "p2p":
-        if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
-        else this.mailbox.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
-        return;
+        return this.accept(src, m);
       case "abort":
         // passed on to this rank's own peers: the ranks that sent it may not have links to them
         if (m.code && WORLD_CODES.has(m.code)) this.failWorld(m.code as "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", m.reason);
@@ -294,6 +296,16 @@ export class WsWorld implements World, coll.Comm {
     }
   }
 
+  /** A collective's or point-to-point message (or piece of one), from a WebSocket link or shared memory. */
+  private accept(src: number, m: CollectiveMsg | PointToPointMsg): void {
+    if (m.kind === "collective") {
+      if (!this.checkCall(src, m.seq, m)) return;
+      if (m.total > m.payload.length) this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
+      else this.mailbox.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
+    } else if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
+    else this.mailbox.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
+  }
+
   /** Checks a peer's message of its call `seq` against this rank's calls; false (the world broken) on a mismatch. */
   private checkCall(src: number, seq: number, sig: CallSig): boolean {
     const mismatch = this.ledger.arrived(src, seq, sig);
@@ -311,6 +323,9 @@ export class WsWorld implements World, coll.Comm {
 
   private wait(key: string, src: number, what: () => string): Promise<Payload> {
     if (this.broken) return Promise.reject(this.broken);
+    const local = this.local;
+    // a local peer's message: spin for it a moment, then let the exchange's watcher sleep for it
+    if (local?.isLocal(src) && !local.spinUntil(() => this.mailbox.has(key))) queueMicrotask(() => void local.watch());
     return this.mailbox.wait(key, src, what, () => {
       if (this.departed.has(src)) return commError("RANK_LOST", `rank ${src} has closed its world`);
       if (this.closing) return commError("WORLD_CLOSED", "the world is closed");
@@ -359,6 +374,13 @@ export class WsWorld implements World, coll.Comm {
 
 
   async post(dests: number[], h: coll.Header, p: Payload): Promise<void> {
+    let queued: Promise<unknown> | null = null;
+    if (this.local) {
+      if (this.broken) throw this.broken;
+      ({ remote: dests, queued } = this.local.postMany(dests, { ...h, kind: 1, dtype: p.dtype, offset: 0, total: p.bytes.length, parts: p.parts ?? [] }, p.bytes, false));
+    }
+    if (queued) await queued;
+    if (dests.length === 0) return;
     const links = await Promise.all(dests.map((d) => this.linkFor(d)));
     const frames = this.frames(
       (bytes, offset, total) => ({
@@ -425,6 +447,11 @@ export class WsWorld implements World, coll.Comm {
     if (dest === this.rank) throw commError("INVALID_ARGUMENT", `send to itself (rank ${dest}) is not supported`);
     if (!Number.isInteger(tag) || tag < 0 || tag > 0x7fffffff) throw commError("INVALID_ARGUMENT", `tag ${tag} is not an integer in [0, 2^31)`);
     const p = toPayload(value);
+    if (this.local?.isLocal(dest)) {
+      if (this.broken) throw this.broken;
+      const head = { kind: 2, dtype: p.dtype, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag, offset: 0, total: p.bytes.length, parts: [] };
+      return (await this.local.postMany([dest], head, p.bytes, true).queued) as undefined;
+    }
     const seq = this.p2pSeq.get(dest) ?? 0;
     this.p2pSeq.set(dest, seq + 1);
     const frames = this.frames(
@@ -490,6 +517,7 @@ export class WsWorld implements World, coll.Comm {
       }),
     );
     this.mailbox.rejectWaits(commError("WORLD_CLOSED", "the world was closed"));
+    this.local?.fail(commError("WORLD_CLOSED", "the world was closed"));
     await this.onClose?.();
   }
 }
