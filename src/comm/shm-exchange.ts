@@ -13,13 +13,16 @@
  * Large messages are cut into pieces of a quarter ring, so writer and reader copy at the same time; a
  * message that does not fit at once is queued and written as the reader frees room.
  */
+import type { CollectiveMsg, PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";
 import type { RecordHead, ShmSegment } from "../transport/shm-segment.js";
+import type { Header } from "./collectives.js";
+import type { Payload } from "./payload.js";
 
-/** A whole message from a local peer (its payload is this rank's own copy). */
-export interface LocalMessage extends RecordHead {
-  payload: Uint8Array;
-}
+/** A whole message from a local peer, as if it came over a WebSocket link (its payload is this rank's own copy). */
+export type LocalMessage = CollectiveMsg | PointToPointMsg;
+const COLLECTIVE = 1;
+const P2P = 2;
 
 interface Outgoing {
   head: RecordHead;
@@ -105,6 +108,17 @@ export class ShmExchange {
       this.queued++;
       void this.watch();
     });
+  }
+
+  /** Posts a collective's message to `dests`: see postMany. */
+  postCollective(dests: number[], h: Header, p: Payload): { remote: number[]; queued: Promise<unknown> | null } {
+    const head = { kind: COLLECTIVE, dtype: p.dtype, op: h.op, reduce: h.reduce, seq: h.seq, step: h.step, root: h.root, tag: h.tag, offset: 0, total: p.bytes.length, parts: p.parts ?? [] };
+    return this.postMany(dests, head, p.bytes, false); // collectives leave their inputs alone until they resolve
+  }
+
+  /** send(): a point-to-point message to local rank `dest` (its bytes are copied if it must wait for room). */
+  send(dest: number, p: Payload, tag: number): Promise<void> | null {
+    return this.post(dest, { kind: P2P, dtype: p.dtype, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag, offset: 0, total: p.bytes.length, parts: [] }, p.bytes, true);
   }
 
   /**
@@ -193,10 +207,12 @@ export class ShmExchange {
         if (seg.consume(from) && seg.ring(from)) this.addon.wake(seg.buf, seg.bellOffset(from), 1);
         if (done) {
           const h = done.head;
-          this.deliver(this.ranks[from]!, {
-            kind: h.kind, dtype: h.dtype, op: h.op, reduce: h.reduce, seq: h.seq, step: h.step, root: h.root, tag: h.tag,
-            offset: 0, total: done.bytes.length, parts: h.parts, payload: done.bytes,
-          });
+          const src = this.ranks[from]!;
+          const { dtype, tag, seq } = h;
+          const common = { src, dtype, tag, seq, shape: [], offset: 0, total: done.bytes.length, payload: done.bytes };
+          this.deliver(src, h.kind === COLLECTIVE
+            ? { kind: "collective", op: h.op, root: h.root, step: h.step, reduce: h.reduce, parts: h.parts, ...common }
+            : { kind: "p2p", dst: this.ranks[this.seg.me]!, ...common });
           if (this.failed) return true;
         }
       }

@@ -20,8 +20,9 @@ import type { TransportLimits } from "../transport/limits.js";
 import { CLOSE_TAG, CallLedger, FINGERPRINT, describeCall, type CallSig } from "./call-check.js";
 import { DEFAULT_COLLECTIVE_TIMEOUT_MS, formatWait } from "./collective-timeout.js";
 import * as coll from "./collectives.js";
-import { CommError, commError, type CommErrorCode } from "./errors.js";
+import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
+import { AddressTableWait } from "./address-table.js";
 import { fromPayload, toPayload, type Payload } from "./payload.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
@@ -39,12 +40,6 @@ export interface WsWorldOptions {
   limits: TransportLimits;
   /** a wait for one message longer than this fails the world with COMM_TIMEOUT (default 10 min; 0: never) */
   collectiveTimeoutMs?: number;
-}
-
-function checkRank(r: unknown, size: number, what: string): asserts r is number {
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
-    throw commError("INVALID_ARGUMENT", `${what} ${String(r)} is not a rank of a world of size ${size}`);
-  }
 }
 
 export class WsWorld implements World, coll.Comm {
@@ -66,9 +61,9 @@ export class WsWorld implements World, coll.Comm {
   /** the Abort this rank sent when its world broke: also told to a peer that connects afterwards */
   private abortFrame: Uint8Array | null = null;
   private closing = false;
-  /** rank 0's address table, when it arrives (non-zero ranks) */
-  table: AddressTableMsg | null = null;
-  private tableWaiter: ((t: AddressTableMsg) => void) | null = null;
+  private readonly tableWait = new AddressTableWait();
+  /** rank 0's address table, when it arrived (non-zero ranks) */
+  get table(): AddressTableMsg | null { return this.tableWait.table; }
   /** the shared-memory exchange with the ranks of this host (shm-setup.ts), if any */
   private local: ShmExchange | null = null;
   /** called once when the world closes (server, rendezvous file) */
@@ -93,8 +88,7 @@ export class WsWorld implements World, coll.Comm {
 
   /** From now on, messages to and from the ranks of `make`'s exchange go through shared memory. */
   useSharedMemory(make: (deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange): void {
-    this.local = make((src, m) => this.accept(src, { ...m, kind: m.kind === 1 ? "collective" : "p2p", src, dst: this.rank, shape: [] } as CollectiveMsg | PointToPointMsg),
-      () => this.mailbox.waiting > 0);
+    this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
   }
 
   hasLink(rank: number): boolean {
@@ -120,7 +114,7 @@ export class WsWorld implements World, coll.Comm {
 
   /** Operations waiting for a peer (messages, links, the address table): while any waits, this rank is not idle. */
   get pendingOperations(): number {
-    return this.links.waiting + (this.tableWaiter ? 1 : 0) + this.mailbox.waiting;
+    return this.links.waiting + (this.tableWait.waiting ? 1 : 0) + this.mailbox.waiting;
   }
 
   get connectedRanks(): number[] {
@@ -151,24 +145,7 @@ export class WsWorld implements World, coll.Comm {
   }
 
   waitTable(deadline: number, what: string): Promise<AddressTableMsg> {
-    if (this.table) return Promise.resolve(this.table);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.tableWaiter = null;
-        reject(commError("RENDEZVOUS_FAILED", what));
-      }, Math.max(0, deadline - Date.now()));
-      this.tableWaiter = (tab) => {
-        clearTimeout(t);
-        resolve(tab);
-      };
-      this.failureHandlers.push((err) => {
-        if (this.tableWaiter) {
-          clearTimeout(t);
-          this.tableWaiter = null;
-          reject(err);
-        }
-      });
-    });
+    return this.tableWait.wait(deadline, what);
   }
 
   // ---- failure -----------------------------------------------------------------------------------------
@@ -216,6 +193,7 @@ export class WsWorld implements World, coll.Comm {
     this.mailbox.rejectWaits(err);
     this.links.rejectAll(err);
     this.local?.fail(err);
+    this.tableWait.fail(err);
     if (abort) {
       const frame = encode(abort);
       this.abortFrame = frame;
@@ -282,9 +260,7 @@ export class WsWorld implements World, coll.Comm {
         return;
       case "addresses":
         if (src === 0) {
-          this.table = m;
-          this.tableWaiter?.(m);
-          this.tableWaiter = null;
+          this.tableWait.arrived(m);
         }
         return;
       case "fingerprint":
@@ -377,7 +353,7 @@ export class WsWorld implements World, coll.Comm {
     let queued: Promise<unknown> | null = null;
     if (this.local) {
       if (this.broken) throw this.broken;
-      ({ remote: dests, queued } = this.local.postMany(dests, { ...h, kind: 1, dtype: p.dtype, offset: 0, total: p.bytes.length, parts: p.parts ?? [] }, p.bytes, false));
+      ({ remote: dests, queued } = this.local.postCollective(dests, h, p));
     }
     if (queued) await queued;
     if (dests.length === 0) return;
@@ -447,11 +423,7 @@ export class WsWorld implements World, coll.Comm {
     if (dest === this.rank) throw commError("INVALID_ARGUMENT", `send to itself (rank ${dest}) is not supported`);
     if (!Number.isInteger(tag) || tag < 0 || tag > 0x7fffffff) throw commError("INVALID_ARGUMENT", `tag ${tag} is not an integer in [0, 2^31)`);
     const p = toPayload(value);
-    if (this.local?.isLocal(dest)) {
-      if (this.broken) throw this.broken;
-      const head = { kind: 2, dtype: p.dtype, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag, offset: 0, total: p.bytes.length, parts: [] };
-      return (await this.local.postMany([dest], head, p.bytes, true).queued) as undefined;
-    }
+    if (this.local?.isLocal(dest)) return this.broken ? Promise.reject(this.broken) : (this.local.send(dest, p, tag) ?? undefined);
     const seq = this.p2pSeq.get(dest) ?? 0;
     this.p2pSeq.set(dest, seq + 1);
     const frames = this.frames(
