@@ -48,9 +48,14 @@ export interface ShmExchangeOptions {
   sleepMs: number;
 }
 
-/** Native spin turns between two looks at the rings (about 10-100 µs). */
+/** Native spin turns between two looks at the rings (a pause each, about 10-100 µs in all). */
 const SPIN_TURNS = 2048;
-const YIELD_EVERY = Number(process.env.TESSERA_SHM_YIELD ?? 256);
+/**
+ * The first turns of a wait never yield the core (a peer on another core answers within them, and a
+ * yield would hand the core to any other process for a whole time slice); later ones yield every
+ * YIELD_EVERY turns, so that a peer sharing this core (more ranks than cores) gets to run.
+ */
+const YIELD_EVERY = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export class ShmExchange {
@@ -228,11 +233,11 @@ export class ShmExchange {
     if (this.watcherAsleep) this.seg.setSleeping(false);
     const deadline = performance.now() + this.opts.spinUs / 1000;
     let ok = false;
-    for (;;) {
+    for (let round = 0; ; round++) {
       const bell = this.seg.bell(this.seg.me);
       this.progress();
       if ((ok = done()) || this.failed || performance.now() > deadline) break;
-      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, YIELD_EVERY);
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, round === 0 ? 0 : YIELD_EVERY);
     }
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);
