@@ -120,13 +120,17 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
     const mapped = await world.allgather<boolean>(buf !== null);
     unlink();
     process.removeListener("exit", unlink);
-    if (group.length < 2 || !addon) return notShm(whyWs);
+    if (group.length < 2 || !addon) {
+      world.endSetup(null);
+      return notShm(whyWs);
+    }
     if (!group.every((r) => mapped[r])) {
+      world.endSetup(null);
       if (mode === "shm") throw commError("INVALID_ARGUMENT", `TESSERA_TRANSPORT=shm, but the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
       return notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
     }
     const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me));
-    world.useSharedMemory((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100 }));
+    world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100 }));
     return { transport: group.length === world.size ? "shm" : "shm+ws", localRanks: group, why: "" };
   } finally {
     unlink();

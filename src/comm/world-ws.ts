@@ -86,9 +86,10 @@ export class WsWorld implements World, coll.Comm {
 
   // ---- links -------------------------------------------------------------------------------------------
 
-  /** From now on, messages to and from the ranks of `make`'s exchange go through shared memory. */
-  useSharedMemory(make: (deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange): void {
-    this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
+  /** The choice of transport is made (its collectives are not the user's); ranks of `make`'s exchange share memory. */
+  endSetup(make: ((deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange) | null): void {
+    this.ledger.endSetup();
+    if (make) this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
   }
 
   hasLink(rank: number): boolean {
@@ -348,7 +349,6 @@ export class WsWorld implements World, coll.Comm {
   private readonly frames = (make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] =>
     splitFrames(make, bytes, inPlace, this.limits.maxPayload);
 
-
   async post(dests: number[], h: coll.Header, p: Payload): Promise<void> {
     let queued: Promise<unknown> | null = null;
     if (this.local) {
@@ -374,7 +374,7 @@ export class WsWorld implements World, coll.Comm {
   }
 
   take(src: number, call: coll.Call, step: number): Promise<Payload> {
-    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} #${call.seq + 1} for rank ${src} (step ${step})`);
+    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`);
   }
 
   begin(op: CollOp, root = 0, reduce = ReduceOp.None, tag = 0): coll.Call {
@@ -458,10 +458,9 @@ export class WsWorld implements World, coll.Comm {
       rank: this.rank,
       size: this.size,
       send: async (q, text) => (await this.linkFor(q)).send(encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint: text })),
-      take: async (q) => new TextDecoder().decode((await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`)).bytes),
+      take: async (q) => new TextDecoder().decode((await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check ${this.ledger.label(seq)} for rank ${q}`)).bytes),
     }, fingerprint, what);
   }
-
 
   /**
    * Closes the world: a barrier (so no rank leaves while others still need it; skipped when the world is
