@@ -226,16 +226,18 @@ export class ShmExchange {
     return moved;
   }
 
-  /** Spins (at most the spin budget) until `done()`, making progress; whether it became true. */
+  /** Spins until `done()`, making progress, for at most the spin budget after the last progress; whether it became true. */
   spinUntil(done: () => boolean): boolean {
     if (done()) return true;
     // while this thread spins, writers need not wake a sleeping watcher: it drains the rings itself
     if (this.watcherAsleep) this.seg.setSleeping(false);
-    const deadline = performance.now() + this.opts.spinUs / 1000;
+    const budget = this.opts.spinUs / 1000;
+    let deadline = performance.now() + budget;
     let ok = false;
     for (let round = 0; ; round++) {
       const bell = this.seg.bell(this.seg.me);
-      this.progress();
+      // the budget bounds idle spinning: while bytes move (a large message streams), it starts again
+      if (this.progress()) deadline = performance.now() + budget;
       if ((ok = done()) || this.failed || performance.now() > deadline) break;
       this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, round === 0 ? 0 : YIELD_EVERY);
     }
