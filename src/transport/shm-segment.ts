@@ -56,10 +56,14 @@ export function segmentBytes(L: number, ringBytes: number): number {
   return HEADER + CTRL * L + (RING_HDR + ringBytes) * L * (L - 1);
 }
 
-/** The ring size for `L` local ranks: 4 MiB each up to 4 ranks, less beyond (at least 256 KiB); a power of two. */
+/**
+ * The ring size for `L` local ranks: 4 MiB each up to 4 ranks, less beyond so that the rings stay within
+ * 64 MiB, but at least 64 KiB (a segment is sparse: pages of a ring are touched only as it is used, and
+ * the collectives of large worlds talk to O(log L) peers); a power of two.
+ */
 export function defaultRingBytes(L: number): number {
   let b = 4 << 20;
-  while (b > 256 << 10 && b * L * (L - 1) > 64 << 20) b /= 2;
+  while (b > 64 << 10 && b * L * (L - 1) > 64 << 20) b /= 2;
   return b;
 }
 

@@ -66,11 +66,12 @@ test("a refused writer is owed a doorbell: consume() says so once, and ring() bu
   assert.ok(w.tryWrite(0, head(2), b, 0, 400), "room again");
 });
 
-test("ring sizes: powers of two, 4 MiB up to 4 local ranks, at most 64 MiB of rings beyond (at least 256 KiB each)", () => {
+test("ring sizes: powers of two, 4 MiB up to 4 local ranks, at most 64 MiB of rings beyond (at least 64 KiB each)", () => {
   assert.is(defaultRingBytes(2), 4 << 20);
   assert.is(defaultRingBytes(4), 4 << 20);
   assert.is(defaultRingBytes(8), 1 << 20);
-  assert.is(defaultRingBytes(64), 256 << 10);
+  assert.is(defaultRingBytes(16), 256 << 10);
+  assert.is(defaultRingBytes(256), 64 << 10);
   assert.throws(() => new ShmSegment(new ArrayBuffer(segmentBytes(2, 3000)), 2, 3000, 0), /power of two/);
 });
 
