@@ -46,16 +46,19 @@ export interface ShmExchangeOptions {
   spinUs: number;
   /** each futex sleep of the watcher lasts at most this long, ms */
   sleepMs: number;
+  /** more local ranks than cores: yield at every spin turn */
+  oversubscribed: boolean;
 }
 
 /** Native spin turns between two looks at the rings (a pause each, about 10-100 µs in all). */
 const SPIN_TURNS = 2048;
 /**
- * The first turns of a wait never yield the core (a peer on another core answers within them, and a
- * yield would hand the core to any other process for a whole time slice); later ones yield every
- * YIELD_EVERY turns, so that a peer sharing this core (more ranks than cores) gets to run.
+ * A spinning wait yields the core every YIELD_EVERY turns (about a microsecond): a peer running on another
+ * core answers well within that, so a wait that lasts longer most likely waits for a peer that is not
+ * running, perhaps queued on this very core (more ranks than cores, or other processes): it should run.
+ * With more local ranks than cores (as Open MPI does when oversubscribed), every turn yields.
  */
-const YIELD_EVERY = 256;
+const YIELD_EVERY = 32;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export class ShmExchange {
@@ -234,12 +237,13 @@ export class ShmExchange {
     const budget = this.opts.spinUs / 1000;
     let deadline = performance.now() + budget;
     let ok = false;
-    for (let round = 0; ; round++) {
+    const yieldEvery = this.opts.oversubscribed ? 1 : YIELD_EVERY;
+    for (;;) {
       const bell = this.seg.bell(this.seg.me);
       // the budget bounds idle spinning: while bytes move (a large message streams), it starts again
       if (this.progress()) deadline = performance.now() + budget;
       if ((ok = done()) || this.failed || performance.now() > deadline) break;
-      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, round === 0 ? 0 : YIELD_EVERY);
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, yieldEvery);
     }
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { loadShmAddon, whyShmAddonMissing } from "../transport/shm-addon.js";
 import { ShmSegment, defaultRingBytes, segmentBytes } from "../transport/shm-segment.js";
 import { commError } from "./errors.js";
@@ -130,7 +130,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
       return notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
     }
     const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me));
-    world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100 }));
+    world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100, oversubscribed: L > availableParallelism() }));
     return { transport: group.length === world.size ? "shm" : "shm+ws", localRanks: group, why: "" };
   } finally {
     unlink();
