@@ -3,7 +3,10 @@
 // WebSockets (TESSERA_TRANSPORT=ws) and Open MPI (bench/peers/mpi_collectives.c, built with mpicc, run
 // with mpirun --oversubscribe), interleaved in one run; medians over --reps runs of each.
 //
-//   node bench/shm.mjs [--reps 3] [--lat 2000] [--bw-mib 64] [--no-ws] [--out shm]
+//   node bench/shm.mjs [--reps 3] [--lat 2000] [--bw-mib 64] [--no-ws] [--tutorial-n 20000] [--out shm]
+//
+// Also the tutorial pipeline under `run.js --np 2 --workers 1` on each transport (elapsed seconds as
+// run.js reports them; --tutorial-n 0 skips it).
 //
 // Writes bench/results/<out>.json and .md with the load average before and after each run.
 import { execFileSync } from "node:child_process";
@@ -26,6 +29,7 @@ const lat = Number(opt("--lat", 2000));
 const bwMiB = Number(opt("--bw-mib", 64));
 const out = opt("--out", "shm");
 const withWs = !args.includes("--no-ws");
+const tutorialN = Number(opt("--tutorial-n", 20000));
 const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 function buildMpi() {
@@ -74,6 +78,18 @@ for (let rep = 0; rep < reps; rep++) {
   }
 }
 
+const tutorial = [];
+for (let rep = 0; rep < reps && tutorialN > 0; rep++) {
+  for (const transport of ["shm", "ws"]) {
+    const before = load()[0];
+    const r = await runCommand([process.execPath, join(root, "dist", "run.js"), "--np", "2", "--workers", "1", "--n", String(tutorialN), "--json"], { env: { TESSERA_TRANSPORT: transport }, timeoutMs: 600_000 });
+    const j = lastJsonLine(r.stdout);
+    tutorial.push({ rep, transport, seconds: j?.seconds, result: j?.result, load1Before: before, load1After: load()[0] });
+    log(JSON.stringify(tutorial.at(-1)));
+  }
+}
+const tutorialRows = ["shm", "ws"].map((t) => ({ transport: t, seconds: median(tutorial.filter((x) => x.transport === t).map((x) => x.seconds)) }));
+
 const keys = ["lat_median_us", "bw_gb_per_s", "bcast_1mib_us", "gather_1mib_us"];
 const summary = [];
 for (const P of [2, 4]) {
@@ -87,7 +103,7 @@ for (const P of [2, 4]) {
 }
 const machine = machineInfo();
 mkdirSync(join(here, "results"), { recursive: true });
-writeFileSync(join(here, "results", `${out}.json`), JSON.stringify({ date: new Date().toISOString(), machine, reps, lat, bwMiB, summary, runs }, null, 2) + "\n");
+writeFileSync(join(here, "results", `${out}.json`), JSON.stringify({ date: new Date().toISOString(), machine, reps, lat, bwMiB, summary, runs, tutorialN, tutorialRows, tutorial }, null, 2) + "\n");
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
 const lines = [
   `# Shared-memory transport vs WebSockets vs Open MPI (${new Date().toISOString().slice(0, 16)}Z)`,
@@ -99,6 +115,14 @@ const lines = [
   "|---|---|---|---|---|---|---|---|",
   ...summary.map((r) => `| ${r.P} | ${r.engine} | ${fmt(r.lat_median_us, 2)} | ${fmt(r.bw_gb_per_s, 2)} | ${fmt(r.bcast_1mib_us, 0)} | ${fmt(r.gather_1mib_us, 0)} | ${r.ok} | ${r.load1.join("–")} |`),
   "",
+  ...(tutorialN > 0 ? [
+    `Tutorial pipeline, \`run.js --np 2 --workers 1 --n ${tutorialN}\` (median seconds; results equal: ${new Set(tutorial.map((x) => x.result)).size === 1}):`,
+    "",
+    "| transport | seconds |",
+    "|---|---|",
+    ...tutorialRows.map((r) => `| ${r.transport} | ${fmt(r.seconds, 3)} |`),
+    "",
+  ] : []),
 ];
 writeFileSync(join(here, "results", `${out}.md`), lines.join("\n"));
 process.stdout.write(lines.join("\n") + "\n");
