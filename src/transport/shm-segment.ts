@@ -26,6 +26,8 @@ const RING_HDR = 192;
 const REC_HEAD = 56;
 const PART = 24;
 const KIND_PAD = 0;
+/** the parts of a record without any (shared, never modified) */
+const NO_PARTS: PartInfo[] = [];
 
 export const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
@@ -217,7 +219,7 @@ export class ShmSegment {
         continue;
       }
       const nparts = i32[w + 11]!;
-      const parts: PartInfo[] = [];
+      const parts: PartInfo[] = nparts ? [] : NO_PARTS;
       for (let k = 0; k < nparts; k++) {
         const b = rec + REC_HEAD + PART * k;
         parts.push({ rank: i32[b >> 2]!, dtype: i32[(b >> 2) + 1]!, offset: this.f64[(b + 8) >> 3]!, length: this.f64[(b + 16) >> 3]! });
