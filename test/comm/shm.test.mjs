@@ -3,6 +3,7 @@
 // and (when the addon is built, or TESSERA_EXPECT_SHM=1 as in CI) that shared memory is what ran.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -128,6 +129,18 @@ test("TESSERA_TRANSPORT=ws keeps WebSockets; an unknown value is refused", async
   for (const [i, x] of w.ranks.entries()) {
     assert.is(exits[i].code, 3);
     assert.match(JSON.stringify(x.lines), /TESSERA_TRANSPORT=\\"udp\\" is not/);
+  }
+});
+
+test("run.js --np 2 --verbose says which transport each rank used", () => {
+  const RUN = fileURLToPath(new URL("../../dist/run.js", import.meta.url));
+  for (const transport of ["auto", "ws"]) {
+    const r = spawnSync(process.execPath, [RUN, "--np", "2", "--verbose", "--workers", "1", "--n", "2000"], { env: { ...process.env, TESSERA_TRANSPORT: transport }, encoding: "utf8", timeout: 60000 });
+    assert.is(r.status, 0, r.stderr);
+    const lines = r.stderr.split("\n").filter((l) => / transport /.test(l)).sort();
+    const want = transport === "ws" ? "transport ws (TESSERA_TRANSPORT=ws)" : built ? "transport shm (shared memory with ranks 0,1)" : "transport ws (";
+    assert.is(lines.length, 2, r.stderr);
+    lines.forEach((l, i) => assert.ok(l.startsWith(`run.js: rank ${i}/2: ${want}`), l));
   }
 });
 
