@@ -1,7 +1,8 @@
 // Layers import downward only (DESIGN.md): cli -> array -> graph -> scheduler -> plan -> worker -> kernels
 // (graph builds plans and the scheduler runs them: both import plan, which is plain data; storage, the
 // file formats, sits beside kernels: the array layer opens files, workers read and write regions), and
-// comm -> transport -> protocol. Root modules (errors, dtype, grid, index-map) are leaves every layer uses.
+// comm -> transport -> protocol (transport/shm-addon.ts is the one loader of the C++ addon in native/, which
+// imports nothing of src/). Root modules (errors, dtype, grid, index-map) are leaves every layer uses.
 // cluster (scheduler process, workers, LocalCluster, Client and futures) sits on top of both stacks, below
 // cli: it runs plans (scheduler, plan) over the transport (transport, protocol) and takes arrays and gives
 // NDArrays as compute() does, so it may import array; array never imports it (the default client is an
@@ -54,6 +55,14 @@ test("no module imports from a layer above its own", () => {
     }
   }
   assert.equal(bad, [], `upward imports:\n${bad.join("\n")}`);
+});
+
+test("only the transport layer's loader touches the native addon (native/ is below every layer)", () => {
+  const bad = [];
+  for (const f of files(SRC)) {
+    if (/native\/build|\.node"/.test(readFileSync(f, "utf8")) && relative(SRC, f) !== "transport/shm-addon.ts") bad.push(relative(SRC, f));
+  }
+  assert.equal(bad, [], "load the addon through transport/shm-addon.ts");
 });
 
 test.run();

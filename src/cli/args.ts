@@ -9,6 +9,8 @@ export interface RunArgs {
   workers?: number;
   progress?: boolean;
   json: boolean;
+  /** say on stderr which transport each rank uses (shared memory, WebSockets) */
+  verbose?: boolean;
   script?: string;
   scriptArgs: string[];
   /** start this many local ranks (run.js --np) */
@@ -55,6 +57,9 @@ ranks (srun -n P node dist/run.js ..., mpirun, or --np):
                        have several networks: name the fast one, e.g. ib0)
   --coordinator H:P    rank 0's address when there is no shared rendezvous file (token in TESSERA_TOKEN)
   --timeout S          seconds to wait for the other ranks (default 60)
+  --verbose            each rank says on stderr which transport it uses: shm (shared memory with the
+                       ranks of its host, when the addon is built), ws, or both; TESSERA_TRANSPORT=ws
+                       forces WebSockets
   --collective-timeout S
                        seconds a rank may wait for another inside one collective or recv before
                        every rank fails with COMM_TIMEOUT (default 600; 0: no limit); it includes
@@ -105,6 +110,9 @@ export function parseArgs(argv: string[]): RunArgs {
         break;
       case "--json":
         a.json = true;
+        break;
+      case "--verbose":
+        a.verbose = true;
         break;
       case "--dashboard":
         // the port is optional: only a number after the flag is its port (a script name is not)

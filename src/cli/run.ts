@@ -10,7 +10,7 @@ import { TesseraError } from "../errors.js";
 import type { ProgressEvent } from "../scheduler/compute.js";
 import { progressBar } from "../scheduler/progress-bar.js";
 import { USAGE, UsageError, parseArgs, type RunArgs } from "./args.js";
-import { abortWorld, allgatherBytes, closeWorld, initWorld, onWorldFailure, worldFailureSent } from "../comm/index.js";
+import { abortWorld, allgatherBytes, closeWorld, initWorld, onWorldFailure, transportReport, worldFailureSent } from "../comm/index.js";
 import { launchLocal } from "../comm/launch.js";
 import { envLimits } from "../transport/limits.js";
 import { useRanks } from "../scheduler/engine.js";
@@ -100,6 +100,11 @@ async function joinRanks(a: RunArgs): Promise<tessera.World> {
     interface: a.iface, coordinator: a.coordinator, timeoutMs: a.timeout && a.timeout * 1000,
     collectiveTimeoutMs: a.collectiveTimeout === undefined ? undefined : a.collectiveTimeout * 1000,
   });
+  if (a.verbose) {
+    const t = transportReport();
+    const how = t.transport === "none" ? "none (one rank)" : t.transport === "ws" ? `ws (${t.why})` : `${t.transport} (shared memory with ranks ${t.localRanks.join(",")}${t.transport === "shm+ws" ? ", WebSockets to the others" : ""})`;
+    console.error(`run.js: rank ${w.rank}/${w.size}: transport ${how}`);
+  }
   if (w.size === 1) return w;
   // whatever the script is doing (a compute, a sleep, a wait of its own), a broken world ends this rank
   onWorldFailure((err) => {

@@ -50,9 +50,9 @@ export function describeCall(s: CallSig): string {
 const same = (a: CallSig, b: CallSig) => a.op === b.op && a.root === b.root && a.reduce === b.reduce && a.tag === b.tag;
 
 /** "rank 0 called compute()'s allgather #3 while rank 1 called barrier #3: ..." (lower rank first; numbered from 1). */
-export function mismatchMessage(a: number, sa: CallSig, b: number, sb: CallSig, seq: number): string {
-  if (b < a) return mismatchMessage(b, sb, a, sa, seq);
-  const n = seq + 1;
+export function mismatchMessage(a: number, sa: CallSig, b: number, sb: CallSig, seq: number, first = 0): string {
+  if (b < a) return mismatchMessage(b, sb, a, sa, seq, first);
+  const n = seq + 1 - first;
   return `rank ${a} called ${describeCall(sa)} #${n} while rank ${b} called ${describeCall(sb)} #${n}: ` +
     "every rank must call the same collectives, compute() included (it is collective), in the same order";
 }
@@ -63,9 +63,21 @@ export class CallLedger {
   /** signatures of peers' calls this rank has not reached yet: seq -> src -> signature */
   private readonly early = new Map<number, Map<number, CallSig>>();
   private nextSeq = 0;
+  /** calls of the world's own set-up (the choice of transport), before the user's: not counted in messages */
+  private setup = 0;
 
   constructor(rank: number) {
     this.rank = rank;
+  }
+
+  /** The calls so far were the world's set-up: messages number the user's calls from the next one. */
+  endSetup(): void {
+    this.setup = this.nextSeq;
+  }
+
+  /** How messages name call `seq`: "#1" for the user's first. */
+  label(seq: number): string {
+    return `#${seq + 1 - this.setup}`;
   }
 
   /** The sequence number the next call takes. */
@@ -87,7 +99,7 @@ export class CallLedger {
     if (theirs) {
       for (const [src, s] of theirs) {
         if (!same(s, sig)) {
-          mismatch = mismatchMessage(src, s, this.rank, sig, seq);
+          mismatch = mismatchMessage(src, s, this.rank, sig, seq, this.setup);
           break;
         }
       }
@@ -98,11 +110,11 @@ export class CallLedger {
   /** A message of `src`'s call `seq` arrived: the mismatch with this rank's call of that number, if any. */
   arrived(src: number, seq: number, sig: CallSig): string | null {
     const own = this.mine.get(seq);
-    if (own) return same(own, sig) ? null : mismatchMessage(src, sig, this.rank, own, seq);
+    if (own) return same(own, sig) ? null : mismatchMessage(src, sig, this.rank, own, seq, this.setup);
     if (seq < this.nextSeq) return null; // a call this rank made too long ago to remember
     let m = this.early.get(seq);
     if (!m) this.early.set(seq, (m = new Map()));
-    for (const [other, s] of m) if (other !== src && !same(s, sig)) return mismatchMessage(src, sig, other, s, seq);
+    for (const [other, s] of m) if (other !== src && !same(s, sig)) return mismatchMessage(src, sig, other, s, seq, this.setup);
     if (!m.has(src)) m.set(src, sig);
     return null;
   }

@@ -19,3 +19,10 @@ export class CommError extends TesseraError {
 
 export const commError = (code: CommErrorCode, message: string, cause?: unknown): CommError =>
   new CommError(code, message, cause === undefined ? undefined : { cause });
+
+/** Throws INVALID_ARGUMENT unless `r` is a rank of a world of `size`. */
+export function checkRank(r: unknown, size: number, what: string): asserts r is number {
+  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
+    throw commError("INVALID_ARGUMENT", `${what} ${String(r)} is not a rank of a world of size ${size}`);
+  }
+}

@@ -9,6 +9,8 @@ import { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
 import { endFrozenStep } from "./end-step.js";
 import { commError } from "./errors.js";
 import { establish } from "./mesh.js";
+import { jobKey } from "./rendezvous.js";
+import { joinSharedMemory, transportMode, type TransportReport } from "./shm-setup.js";
 import { singleWorld, type World } from "./world.js";
 import { WsWorld as WsWorldClass, type RankLostHandler, type WorldFailureHandler, type WsWorld } from "./world-ws.js";
 
@@ -39,6 +41,7 @@ export interface InitOptions {
 
 let current: Promise<World> | null = null;
 let currentWorld: World | null = null;
+let report: TransportReport | null = null;
 const pendingLost: RankLostHandler[] = [];
 const pendingFailure: WorldFailureHandler[] = [];
 
@@ -53,6 +56,7 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
     const collectiveTimeoutMs = opts.collectiveTimeoutMs !== undefined
       ? checkCollectiveTimeout(opts.collectiveTimeoutMs, "collectiveTimeoutMs")
       : collectiveTimeoutFromEnv(env);
+    transportMode(env); // a bad TESSERA_TRANSPORT is refused on one rank too
     if (info.size === 1) return (currentWorld = singleWorld);
     const tenv = env.TESSERA_TIMEOUT_MS ? Number(env.TESSERA_TIMEOUT_MS) : undefined;
     if (tenv !== undefined && !(tenv > 0)) throw commError("INVALID_ARGUMENT", `TESSERA_TIMEOUT_MS=${env.TESSERA_TIMEOUT_MS} is not a positive number`);
@@ -64,6 +68,12 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
       limits: { heartbeatMs: opts.heartbeatMs, peerTimeoutMs: opts.peerTimeoutMs, maxPayload: opts.maxPayload },
       collectiveTimeoutMs,
     });
+    try {
+      report = await joinSharedMemory(world, env, jobKey(info));
+    } catch (e) {
+      await world.close().catch(() => {});
+      throw e;
+    }
     // a frozen peer would keep srun waiting for its task after every other rank exits: end the step
     world.onRankLost((rank, _reason, how) => {
       if (how.unresponsive) endFrozenStep(env, rank);
@@ -76,6 +86,14 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
     current = null;
   });
   return current;
+}
+
+/**
+ * How this rank talks to the others: "shm" (shared memory with every rank: all on this host), "shm+ws"
+ * (shared memory with `localRanks`, WebSockets to the rest), "ws", or "none" (a world of one).
+ */
+export function transportReport(): TransportReport | { transport: "none"; localRanks: number[]; why: string } {
+  return currentWorld && currentWorld !== singleWorld && report ? report : { transport: "none", localRanks: [getWorld().rank], why: "a world of one rank" };
 }
 
 /** The world initWorld() made (the single-process world before or without it). */
@@ -91,6 +109,7 @@ export async function closeWorld(): Promise<void> {
   const w = currentWorld;
   current = null;
   currentWorld = null;
+  report = null;
   if (isWs(w)) await w.close();
 }
 
@@ -151,6 +170,7 @@ export { WsWorld, type RankLostHandler, type WorldFailureHandler } from "./world
 export { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
 export { expandHostlist } from "./hostlist.js";
 export { CommError, type CommErrorCode } from "./errors.js";
+export type { TransportReport } from "./shm-setup.js";
 export { launchLocal, type LaunchOptions } from "./launch.js";
 export { canonicalReduce } from "./collectives.js";
 

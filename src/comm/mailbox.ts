@@ -41,6 +41,11 @@ export class Mailbox {
     return n;
   }
 
+  /** Whether the message `key` is here, waiting for its wait. */
+  has(key: string): boolean {
+    return (this.queues.get(key)?.length ?? 0) > 0;
+  }
+
   deliver(key: string, p: Payload): void {
     const ws = this.waiters.get(key);
     if (ws && ws.length) {

@@ -20,9 +20,11 @@ import type { TransportLimits } from "../transport/limits.js";
 import { CLOSE_TAG, CallLedger, FINGERPRINT, describeCall, type CallSig } from "./call-check.js";
 import { DEFAULT_COLLECTIVE_TIMEOUT_MS, formatWait } from "./collective-timeout.js";
 import * as coll from "./collectives.js";
-import { CommError, commError, type CommErrorCode } from "./errors.js";
+import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
+import { AddressTableWait } from "./address-table.js";
 import { fromPayload, toPayload, type Payload } from "./payload.js";
+import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
 /** `unresponsive`: the peer stopped answering heartbeats (frozen or on a dead host), it did not just disconnect. */
@@ -38,12 +40,6 @@ export interface WsWorldOptions {
   limits: TransportLimits;
   /** a wait for one message longer than this fails the world with COMM_TIMEOUT (default 10 min; 0: never) */
   collectiveTimeoutMs?: number;
-}
-
-function checkRank(r: unknown, size: number, what: string): asserts r is number {
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
-    throw commError("INVALID_ARGUMENT", `${what} ${String(r)} is not a rank of a world of size ${size}`);
-  }
 }
 
 export class WsWorld implements World, coll.Comm {
@@ -65,9 +61,11 @@ export class WsWorld implements World, coll.Comm {
   /** the Abort this rank sent when its world broke: also told to a peer that connects afterwards */
   private abortFrame: Uint8Array | null = null;
   private closing = false;
-  /** rank 0's address table, when it arrives (non-zero ranks) */
-  table: AddressTableMsg | null = null;
-  private tableWaiter: ((t: AddressTableMsg) => void) | null = null;
+  private readonly tableWait = new AddressTableWait();
+  /** rank 0's address table, when it arrived (non-zero ranks) */
+  get table(): AddressTableMsg | null { return this.tableWait.table; }
+  /** the shared-memory exchange with the ranks of this host (shm-setup.ts), if any */
+  private local: ShmExchange | null = null;
   /** called once when the world closes (server, rendezvous file) */
   onClose: (() => Promise<void>) | null = null;
 
@@ -87,6 +85,12 @@ export class WsWorld implements World, coll.Comm {
   }
 
   // ---- links -------------------------------------------------------------------------------------------
+
+  /** The choice of transport is made (its collectives are not the user's); ranks of `make`'s exchange share memory. */
+  endSetup(make: ((deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange) | null): void {
+    this.ledger.endSetup();
+    if (make) this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
+  }
 
   hasLink(rank: number): boolean {
     return this.links.has(rank);
@@ -111,7 +115,7 @@ export class WsWorld implements World, coll.Comm {
 
   /** Operations waiting for a peer (messages, links, the address table): while any waits, this rank is not idle. */
   get pendingOperations(): number {
-    return this.links.waiting + (this.tableWaiter ? 1 : 0) + this.mailbox.waiting;
+    return this.links.waiting + (this.tableWait.waiting ? 1 : 0) + this.mailbox.waiting;
   }
 
   get connectedRanks(): number[] {
@@ -142,24 +146,7 @@ export class WsWorld implements World, coll.Comm {
   }
 
   waitTable(deadline: number, what: string): Promise<AddressTableMsg> {
-    if (this.table) return Promise.resolve(this.table);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.tableWaiter = null;
-        reject(commError("RENDEZVOUS_FAILED", what));
-      }, Math.max(0, deadline - Date.now()));
-      this.tableWaiter = (tab) => {
-        clearTimeout(t);
-        resolve(tab);
-      };
-      this.failureHandlers.push((err) => {
-        if (this.tableWaiter) {
-          clearTimeout(t);
-          this.tableWaiter = null;
-          reject(err);
-        }
-      });
-    });
+    return this.tableWait.wait(deadline, what);
   }
 
   // ---- failure -----------------------------------------------------------------------------------------
@@ -206,6 +193,8 @@ export class WsWorld implements World, coll.Comm {
     this.broken = err;
     this.mailbox.rejectWaits(err);
     this.links.rejectAll(err);
+    this.local?.fail(err);
+    this.tableWait.fail(err);
     if (abort) {
       const frame = encode(abort);
       this.abortFrame = frame;
@@ -248,6 +237,7 @@ export class WsWorld implements World, coll.Comm {
   // ---- incoming ----------------------------------------------------------------------------------------
 
   private onFrame(src: number, fragments: Uint8Array[]): void {
+    this.local?.progress(); // what a local peer wrote before it sent this (a Goodbye, an Abort) comes first
     let m: Msg;
     try {
       m = decodeFragments(fragments);
@@ -257,17 +247,8 @@ export class WsWorld implements World, coll.Comm {
     }
     switch (m.kind) {
       case "collective":
-        if (!this.checkCall(src, m.seq, m)) return;
-        if (m.total > m.payload.length) {
-          this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
-        } else {
-          this.mailbox.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
-        }
-        return;
       case "p2p":
-        if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
-        else this.mailbox.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
-        return;
+        return this.accept(src, m);
       case "abort":
         // passed on to this rank's own peers: the ranks that sent it may not have links to them
         if (m.code && WORLD_CODES.has(m.code)) this.failWorld(m.code as "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", m.reason);
@@ -280,9 +261,7 @@ export class WsWorld implements World, coll.Comm {
         return;
       case "addresses":
         if (src === 0) {
-          this.table = m;
-          this.tableWaiter?.(m);
-          this.tableWaiter = null;
+          this.tableWait.arrived(m);
         }
         return;
       case "fingerprint":
@@ -292,6 +271,16 @@ export class WsWorld implements World, coll.Comm {
       default:
         return; // hello, heartbeat: nothing to do
     }
+  }
+
+  /** A collective's or point-to-point message (or piece of one), from a WebSocket link or shared memory. */
+  private accept(src: number, m: CollectiveMsg | PointToPointMsg): void {
+    if (m.kind === "collective") {
+      if (!this.checkCall(src, m.seq, m)) return;
+      if (m.total > m.payload.length) this.assemble(`c:${m.seq}:${m.step}:${src}`, src, m, m.offset, m.total);
+      else this.mailbox.deliver(`c:${m.seq}:${m.step}:${src}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload, parts: m.parts });
+    } else if (m.total > m.payload.length) this.assemble(`p:${src}:${m.tag}`, src, m, m.offset, m.total);
+    else this.mailbox.deliver(`p:${src}:${m.tag}`, { dtype: m.dtype, shape: m.shape, bytes: m.payload });
   }
 
   /** Checks a peer's message of its call `seq` against this rank's calls; false (the world broken) on a mismatch. */
@@ -311,6 +300,9 @@ export class WsWorld implements World, coll.Comm {
 
   private wait(key: string, src: number, what: () => string): Promise<Payload> {
     if (this.broken) return Promise.reject(this.broken);
+    const local = this.local;
+    // a local peer's message: spin for it a moment, then let the exchange's watcher sleep for it
+    if (local?.isLocal(src) && !local.spinUntil(() => this.mailbox.has(key))) queueMicrotask(() => void local.watch());
     return this.mailbox.wait(key, src, what, () => {
       if (this.departed.has(src)) return commError("RANK_LOST", `rank ${src} has closed its world`);
       if (this.closing) return commError("WORLD_CLOSED", "the world is closed");
@@ -357,8 +349,14 @@ export class WsWorld implements World, coll.Comm {
   private readonly frames = (make: (bytes: Uint8Array, offset: number, total: number) => CollectiveMsg | PointToPointMsg, bytes: Uint8Array, inPlace: boolean): Frame[] =>
     splitFrames(make, bytes, inPlace, this.limits.maxPayload);
 
-
   async post(dests: number[], h: coll.Header, p: Payload): Promise<void> {
+    let queued: Promise<unknown> | null = null;
+    if (this.local) {
+      if (this.broken) throw this.broken;
+      ({ remote: dests, queued } = this.local.postCollective(dests, h, p));
+    }
+    if (queued) await queued;
+    if (dests.length === 0) return;
     const links = await Promise.all(dests.map((d) => this.linkFor(d)));
     const frames = this.frames(
       (bytes, offset, total) => ({
@@ -376,7 +374,7 @@ export class WsWorld implements World, coll.Comm {
   }
 
   take(src: number, call: coll.Call, step: number): Promise<Payload> {
-    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} #${call.seq + 1} for rank ${src} (step ${step})`);
+    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`);
   }
 
   begin(op: CollOp, root = 0, reduce = ReduceOp.None, tag = 0): coll.Call {
@@ -425,6 +423,7 @@ export class WsWorld implements World, coll.Comm {
     if (dest === this.rank) throw commError("INVALID_ARGUMENT", `send to itself (rank ${dest}) is not supported`);
     if (!Number.isInteger(tag) || tag < 0 || tag > 0x7fffffff) throw commError("INVALID_ARGUMENT", `tag ${tag} is not an integer in [0, 2^31)`);
     const p = toPayload(value);
+    if (this.local?.isLocal(dest)) return this.broken ? Promise.reject(this.broken) : (this.local.send(dest, p, tag) ?? undefined);
     const seq = this.p2pSeq.get(dest) ?? 0;
     this.p2pSeq.set(dest, seq + 1);
     const frames = this.frames(
@@ -459,10 +458,9 @@ export class WsWorld implements World, coll.Comm {
       rank: this.rank,
       size: this.size,
       send: async (q, text) => (await this.linkFor(q)).send(encode({ kind: "fingerprint", rank: this.rank, seq, fingerprint: text })),
-      take: async (q) => new TextDecoder().decode((await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check #${seq + 1} for rank ${q}`)).bytes),
+      take: async (q) => new TextDecoder().decode((await this.wait(`f:${seq}:${q}`, q, () => `a graph fingerprint check ${this.ledger.label(seq)} for rank ${q}`)).bytes),
     }, fingerprint, what);
   }
-
 
   /**
    * Closes the world: a barrier (so no rank leaves while others still need it; skipped when the world is
@@ -490,6 +488,7 @@ export class WsWorld implements World, coll.Comm {
       }),
     );
     this.mailbox.rejectWaits(commError("WORLD_CLOSED", "the world was closed"));
+    this.local?.fail(commError("WORLD_CLOSED", "the world was closed"));
     await this.onClose?.();
   }
 }

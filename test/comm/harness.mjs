@@ -20,15 +20,15 @@ export function freePort() {
 }
 
 /**
- * Starts a world. Returns { ranks: [{ child, lines, stderr, exit: Promise<{code, signal}> }], token, port,
+ * Starts a world (of `fixture`, default fixtures/rank.mjs). Returns { ranks: [{ child, lines, stderr, exit: Promise<{code, signal}> }], token, port,
  * waitFor(rank, pred, ms), kill(sig) } .
  */
-export async function startWorld(np, scenario, { env = {}, envFor = () => ({}), token, port } = {}) {
+export async function startWorld(np, scenario, { env = {}, envFor = () => ({}), token, port, fixture = FIXTURE } = {}) {
   port ??= await freePort();
   token ??= randomBytes(32).toString("hex");
   const ranks = [];
   for (let r = 0; r < np; r++) {
-    const child = spawn(process.execPath, [FIXTURE, scenario], {
+    const child = spawn(process.execPath, [fixture, scenario], {
       env: {
         ...process.env,
         TESSERA_RANK: String(r),

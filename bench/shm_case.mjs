@@ -1,0 +1,68 @@
+// One rank of bench/shm.mjs: the protocol of bench/peers/mpi_collectives.c on tessera's world (whatever
+// transport TESSERA_TRANSPORT picks): allreduce of one float64 (a JS number, LAT timed ops after 200
+// warm-up, each timed on its own; median), of 64 MiB of float64 (BW_REPS after one warm-up, a barrier
+// before each; median), bcast of 1 MiB (a Uint8Array) from rank 0 and gather of 1 MiB per rank to rank 0
+// (REPS each after a barrier; median). Rank 0 prints one JSON line.
+//   node bench/shm_case.mjs [LAT] [BW_MIB] [BW_REPS] [REPS]   (under launchLocal: TESSERA_RANK etc.)
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const comm = await import(pathToFileURL(join(here, "..", "dist", "comm", "index.js")).href);
+const [lat = 2000, bwMiB = 64, bwReps = 5, reps = 50] = process.argv.slice(2).map(Number);
+const w = await comm.initWorld();
+const { rank: r, size: P } = w;
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[(s.length >> 1) - 1] + s[s.length >> 1]) / 2;
+};
+const out = { engine: `tessera-${comm.transportReport().transport}`, ranks: P };
+
+let v = 0;
+for (let i = 0; i < 200; i++) v = await w.allreduce(r + 1);
+await w.barrier();
+const t = new Float64Array(Math.max(lat, reps, bwReps));
+for (let i = 0; i < lat; i++) {
+  const t0 = performance.now();
+  v = await w.allreduce(r + 1);
+  t[i] = performance.now() - t0;
+}
+out.lat_median_us = median(t.subarray(0, lat)) * 1e3;
+out.lat_ok = v === (P * (P + 1)) / 2;
+
+const n = (bwMiB << 20) / 8;
+const a = new Float64Array(n);
+for (let i = 0; i < n; i++) a[i] = (i % 1000) + r;
+let b = await w.allreduce(a);
+for (let k = 0; k < bwReps; k++) {
+  await w.barrier();
+  const t0 = performance.now();
+  b = await w.allreduce(a);
+  t[k] = performance.now() - t0;
+}
+out.bw_bytes = a.byteLength;
+out.bw_gb_per_s = a.byteLength / (median(t.subarray(0, bwReps)) / 1e3) / 1e9;
+out.bw_ok = b[n - 1] === P * ((n - 1) % 1000) + (P * (P - 1)) / 2;
+
+const m = 1 << 20;
+const s = new Uint8Array(m).fill(r);
+for (let k = 0; k < 5; k++) await w.bcast(r === 0 ? s : null, 0);
+for (let k = 0; k < reps; k++) {
+  await w.barrier();
+  const t0 = performance.now();
+  await w.bcast(r === 0 ? s : null, 0);
+  t[k] = performance.now() - t0;
+}
+out.bcast_1mib_us = median(t.subarray(0, reps)) * 1e3;
+let g;
+for (let k = 0; k < 5; k++) await w.gather(s, 0);
+for (let k = 0; k < reps; k++) {
+  await w.barrier();
+  const t0 = performance.now();
+  g = await w.gather(s, 0);
+  t[k] = performance.now() - t0;
+}
+out.gather_1mib_us = median(t.subarray(0, reps)) * 1e3;
+out.gather_ok = r !== 0 || (g.length === P && g[P - 1][0] === P - 1);
+if (r === 0) console.log(JSON.stringify(out));
+await comm.closeWorld();

@@ -1,0 +1,292 @@
+/**
+ * The shared-memory exchange of one rank with the other ranks of its host: posts messages into the ring
+ * to each peer, drains the rings from them and hands each whole message to the world (which files it in
+ * the same mailbox as messages that came over WebSockets, so collectives, their order of combination and
+ * their failures are the same on both transports).
+ *
+ * Progress is made by whoever needs it, like an MPI progress engine: a rank that waits for a message
+ * first spins for a short while (TESSERA_SHM_SPIN_US, default 1000 µs: a peer on another core answers
+ * in well under a microsecond, and a futex wake-up costs tens), draining and writing as it goes; then a
+ * futex wait on its doorbell on a libuv thread takes over (waitAsync), woken by a peer's write, with a
+ * timeout so that the world's failure (a lost rank, seen on its WebSocket link) is always noticed. So no
+ * rank spins for more than the spin budget when idle, and none ever blocks its event loop for longer.
+ * Large messages are cut into pieces of a quarter ring, so writer and reader copy at the same time; a
+ * message that does not fit at once is queued and written as the reader frees room.
+ */
+import type { CollectiveMsg, PointToPointMsg } from "../protocol/messages.js";
+import type { ShmAddon } from "../transport/shm-addon.js";
+import type { RecordHead, ShmSegment } from "../transport/shm-segment.js";
+import type { Header } from "./collectives.js";
+import type { Payload } from "./payload.js";
+
+/** A whole message from a local peer, as if it came over a WebSocket link (its payload is this rank's own copy). */
+export type LocalMessage = CollectiveMsg | PointToPointMsg;
+const COLLECTIVE = 1;
+const P2P = 2;
+
+interface Outgoing {
+  head: RecordHead;
+  bytes: Uint8Array;
+  /** bytes[0] is the payload's byte `base` */
+  base: number;
+  /** next byte of bytes to write */
+  pos: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface Assembly {
+  head: RecordHead;
+  bytes: Uint8Array;
+  got: number;
+}
+
+export interface ShmExchangeOptions {
+  /** spin this long in a wait before sleeping, µs */
+  spinUs: number;
+  /** each futex sleep of the watcher lasts at most this long, ms */
+  sleepMs: number;
+  /** more local ranks than cores: yield at every spin turn */
+  oversubscribed: boolean;
+}
+
+/** Native spin turns between two looks at the rings (a pause each, about 10-100 µs in all). */
+const SPIN_TURNS = 2048;
+/**
+ * A spinning wait yields the core every YIELD_EVERY turns (about a microsecond): a peer running on another
+ * core answers well within that, so a wait that lasts longer most likely waits for a peer that is not
+ * running, perhaps queued on this very core (more ranks than cores, or other processes): it should run.
+ * With more local ranks than cores (as Open MPI does when oversubscribed), every turn yields.
+ */
+const YIELD_EVERY = 32;
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export class ShmExchange {
+  /** world ranks of the local ranks, in local order */
+  readonly ranks: readonly number[];
+  private readonly localOf = new Map<number, number>();
+  private readonly queues: Outgoing[][];
+  private readonly partial: (Assembly | null)[];
+  private readonly peers: number[];
+  private queued = 0;
+  private failed: Error | null = null;
+  private watching = false;
+  /** whether the watcher sleeps in a futex, and on which doorbell value */
+  private watcherAsleep = false;
+  private watcherBell = 0;
+  private readonly bellOffset: number;
+
+  constructor(
+    private readonly seg: ShmSegment,
+    private readonly addon: ShmAddon,
+    ranks: number[],
+    private readonly deliver: (src: number, m: LocalMessage) => void,
+    /** whether the world waits for any message (the watcher runs while it does, or while sends are queued) */
+    private readonly busy: () => boolean,
+    private readonly opts: ShmExchangeOptions,
+  ) {
+    this.ranks = ranks;
+    ranks.forEach((r, i) => this.localOf.set(r, i));
+    this.queues = ranks.map(() => []);
+    this.partial = ranks.map(() => null);
+    this.peers = ranks.map((_, i) => i).filter((i) => i !== seg.me);
+    this.bellOffset = seg.bellOffset(seg.me);
+  }
+
+  isLocal(rank: number): boolean {
+    return this.localOf.has(rank);
+  }
+
+  /**
+   * Posts a message to local rank `rank`: null when written whole at once, else a promise settled when
+   * its last piece is. `copy`: the caller may change `bytes` afterwards (send()), so a queued rest is copied.
+   */
+  post(rank: number, head: RecordHead, bytes: Uint8Array, copy: boolean): Promise<void> | null {
+    if (this.failed) return Promise.reject(this.failed);
+    const to = this.localOf.get(rank)!;
+    const q = this.queues[to]!;
+    let pos = 0;
+    if (q.length === 0) {
+      pos = this.write(to, head, bytes, 0, 0);
+      if (pos > bytes.length) return null;
+    }
+    return new Promise((resolve, reject) => {
+      const o = copy ? { bytes: bytes.slice(pos), base: pos, pos: 0 } : { bytes, base: 0, pos };
+      q.push({ head: { ...head }, ...o, resolve, reject });
+      this.queued++;
+      void this.watch();
+    });
+  }
+
+  /** Posts a collective's message to `dests`: see postMany. */
+  postCollective(dests: number[], h: Header, p: Payload): { remote: number[]; queued: Promise<unknown> | null } {
+    const head = { kind: COLLECTIVE, dtype: p.dtype, op: h.op, reduce: h.reduce, seq: h.seq, step: h.step, root: h.root, tag: h.tag, offset: 0, total: p.bytes.length, parts: p.parts ?? [] };
+    return this.postMany(dests, head, p.bytes, false); // collectives leave their inputs alone until they resolve
+  }
+
+  /** send(): a point-to-point message to local rank `dest` (its bytes are copied if it must wait for room). */
+  send(dest: number, p: Payload, tag: number): Promise<void> | null {
+    return this.post(dest, { kind: P2P, dtype: p.dtype, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag, offset: 0, total: p.bytes.length, parts: [] }, p.bytes, true);
+  }
+
+  /**
+   * Posts one message to each of `dests` that is local; returns the others (for the WebSocket links)
+   * and, when some local post is queued, a promise settled once all are written.
+   */
+  postMany(dests: number[], head: RecordHead, bytes: Uint8Array, copy: boolean): { remote: number[]; queued: Promise<unknown> | null } {
+    let remote: number[] | null = null;
+    let queued: Promise<void>[] | null = null;
+    for (let i = 0; i < dests.length; i++) {
+      const d = dests[i]!;
+      if (!this.localOf.has(d)) {
+        (remote ??= []).push(d);
+        continue;
+      }
+      const q = this.post(d, i === dests.length - 1 ? head : { ...head }, bytes, copy);
+      if (q) (queued ??= []).push(q);
+    }
+    return { remote: remote ?? [], queued: queued && Promise.all(queued) };
+  }
+
+  /**
+   * Writes pieces of `bytes` (payload byte `base` is bytes[0]) from bytes[pos] while they fit; rings the
+   * reader if any was written. Returns the next position, or bytes.length + 1 once the last piece is written.
+   */
+  private write(to: number, head: RecordHead, bytes: Uint8Array, base: number, pos: number): number {
+    const max = this.seg.maxPiece(head.parts.length);
+    const end = bytes.length;
+    let wrote = false;
+    for (;;) {
+      const len = Math.min(max, end - pos);
+      head.offset = base + pos;
+      if (!this.seg.tryWrite(to, head, bytes, pos, len)) break;
+      wrote = true;
+      pos += len;
+      if (pos >= end) {
+        pos = end + 1;
+        break;
+      }
+    }
+    if (wrote && this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
+    return pos;
+  }
+
+  /** Writes what the rings have room for of the queued messages. */
+  private pump(): boolean {
+    let moved = false;
+    for (const to of this.peers) {
+      const q = this.queues[to]!;
+      while (q.length) {
+        const o = q[0]!;
+        const pos = this.write(to, o.head, o.bytes, o.base, o.pos);
+        if (pos !== o.pos) moved = true;
+        if (pos <= o.bytes.length) {
+          o.pos = pos;
+          break;
+        }
+        q.shift();
+        this.queued--;
+        o.resolve();
+      }
+    }
+    return moved;
+  }
+
+  /** Drains every ring to this rank and writes what it can of the queued messages; whether anything moved. */
+  progress(): boolean {
+    if (this.failed) return false;
+    let moved = false;
+    const seg = this.seg;
+    for (const from of this.peers) {
+      for (let rec = seg.peek(from); rec; rec = seg.peek(from)) {
+        moved = true;
+        const whole = rec.offset === 0 && rec.payload.length === rec.total;
+        let done: Assembly | null = null;
+        if (whole) done = { head: rec, bytes: rec.payload.slice(), got: rec.total };
+        else {
+          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
+          a.bytes.set(rec.payload, rec.offset);
+          a.got += rec.payload.length;
+          if (a.got >= a.bytes.length) {
+            done = a;
+            this.partial[from] = null;
+          }
+        }
+        if (seg.consume(from) && seg.ring(from)) this.addon.wake(seg.buf, seg.bellOffset(from), 1);
+        if (done) {
+          const h = done.head;
+          const src = this.ranks[from]!;
+          const { dtype, tag, seq } = h;
+          const common = { src, dtype, tag, seq, shape: [], offset: 0, total: done.bytes.length, payload: done.bytes };
+          this.deliver(src, h.kind === COLLECTIVE
+            ? { kind: "collective", op: h.op, root: h.root, step: h.step, reduce: h.reduce, parts: h.parts, ...common }
+            : { kind: "p2p", dst: this.ranks[this.seg.me]!, ...common });
+          if (this.failed) return true;
+        }
+      }
+    }
+    if (this.queued && this.pump()) moved = true;
+    return moved;
+  }
+
+  /** Spins until `done()`, making progress, for at most the spin budget after the last progress; whether it became true. */
+  spinUntil(done: () => boolean): boolean {
+    if (done()) return true;
+    // while this thread spins, writers need not wake a sleeping watcher: it drains the rings itself
+    if (this.watcherAsleep) this.seg.setSleeping(false);
+    const budget = this.opts.spinUs / 1000;
+    let deadline = performance.now() + budget;
+    let ok = false;
+    const yieldEvery = this.opts.oversubscribed ? 1 : YIELD_EVERY;
+    for (;;) {
+      const bell = this.seg.bell(this.seg.me);
+      // the budget bounds idle spinning: while bytes move (a large message streams), it starts again
+      if (this.progress()) deadline = performance.now() + budget;
+      if ((ok = done()) || this.failed || performance.now() > deadline) break;
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, yieldEvery);
+    }
+    if (this.watcherAsleep && !this.failed) {
+      this.seg.setSleeping(true);
+      // a write it was not woken for: wake it, so it sees what is queued now
+      if (this.seg.bell(this.seg.me) !== this.watcherBell) this.addon.wake(this.seg.buf, this.bellOffset, 1);
+    }
+    return ok;
+  }
+
+  /** Makes progress without blocking the event loop while the world waits or sends are queued. */
+  async watch(): Promise<void> {
+    if (this.watching || this.failed) return;
+    this.watching = true;
+    try {
+      while (!this.failed && (this.queued > 0 || this.busy())) {
+        const bell = this.seg.bell(this.seg.me);
+        if (this.progress()) {
+          await tick(); // the continuations of what was delivered run (and may make progress themselves)
+          continue;
+        }
+        this.seg.setSleeping(true); // before the last look: a writer after it sees the flag and wakes us
+        if (this.seg.bell(this.seg.me) === bell) {
+          this.watcherBell = bell;
+          this.watcherAsleep = true;
+          try {
+            await this.addon.waitAsync(this.seg.buf, this.bellOffset, bell, this.opts.sleepMs);
+          } finally {
+            this.watcherAsleep = false;
+          }
+        }
+        this.seg.setSleeping(false);
+      }
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  /** Fails every queued send with `err`; later posts fail with it too. */
+  fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = err;
+    for (const q of this.queues) for (const o of q.splice(0)) o.reject(err);
+    this.queued = 0;
+    this.seg.setSleeping(false);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Loads the shared-memory addon (native/shm.cc, built by `npm install` when a compiler is there), or
+ * returns null: without it ranks on one host talk over WebSockets as ranks on different hosts do.
+ * TESSERA_TRANSPORT=ws never loads it.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+/** The addon's functions (see native/shm.cc for what each does). */
+export interface ShmAddon {
+  /** a new segment (the name must not exist), mode 0600, zero-filled, mapped */
+  create(name: string, bytes: number): ArrayBuffer;
+  /** maps an existing segment of exactly `bytes` bytes */
+  open(name: string, bytes: number): ArrayBuffer;
+  /** removes the name (true), or it was gone (false); mappings stay valid */
+  unlink(name: string): boolean;
+  /** blocks while the word at `byteOffset` holds `expected`, at most `timeoutMs` */
+  wait(buf: ArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): "ok" | "not-equal" | "timed-out";
+  /** wait() on a thread of libuv's pool */
+  waitAsync(buf: ArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): Promise<"ok" | "not-equal" | "timed-out">;
+  /** wakes up to `count` waiters of the word, in any process */
+  wake(buf: ArrayBuffer, byteOffset: number, count?: number): number;
+  /** spins at most `spins` turns (yielding the core every `yieldEvery`, 0 never) while the word holds `expected`; whether it changed */
+  spin(buf: ArrayBuffer, byteOffset: number, expected: number, spins: number, yieldEvery?: number): boolean;
+  yield(): void;
+  abi: number;
+}
+
+/** Where `npm install` puts the addon (relative to dist/transport/ and src/transport/ alike). */
+export const ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/tessera_shm.node", import.meta.url));
+
+let cached: ShmAddon | null | undefined;
+let whyMissing = "";
+
+/** The addon, or null when it is not built (or cannot load here: whyShmAddonMissing() says why). */
+export function loadShmAddon(): ShmAddon | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  if (process.platform !== "linux") whyMissing = `the shared-memory addon needs Linux (this is ${process.platform})`;
+  else if (!existsSync(ADDON_PATH)) whyMissing = `the shared-memory addon is not built (${ADDON_PATH} is absent: run npm install with a C++ compiler)`;
+  else {
+    try {
+      cached = createRequire(import.meta.url)(ADDON_PATH) as ShmAddon;
+    } catch (e) {
+      whyMissing = `the shared-memory addon did not load: ${(e as Error).message}`;
+    }
+  }
+  return cached;
+}
+
+/** Why loadShmAddon() returned null ("" when it did not). */
+export function whyShmAddonMissing(): string {
+  loadShmAddon();
+  return whyMissing;
+}

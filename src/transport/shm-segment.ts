@@ -1,0 +1,247 @@
+/**
+ * The layout of a shared-memory segment of L ranks of one host, and its single-producer single-consumer
+ * rings (one per ordered pair of local ranks, L * (L - 1) of them).
+ *
+ *   header (64 B): magic, version, L, ring bytes, attached count
+ *   per local rank (128 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
+ *     waits for) and `sleeping` (1 while this rank sleeps in a futex on its doorbell: only then do peers
+ *     pay for a wake system call); the fields are 64 bytes apart, on their own cache lines
+ *   per ring: head (bytes written, mod 2^32), tail (bytes read), writerWaiting (the writer found no room
+ *     and waits for the reader to ring its doorbell), each on its own cache line; then the data.
+ *
+ * Records in a ring are 8-byte aligned and never wrap: one that does not fit before the end is preceded by
+ * a padding record to the end. A record is a 56-byte head (length, kind, dtype, op, reduce, seq, step,
+ * root, tag, offset and total of the payload it is a piece of, piece length, part count), the parts table
+ * (24 B a part), then the payload's bytes. Positions only grow (mod 2^32); rings hold at most 2^30 bytes.
+ * Plain reads and writes of the data are published by the sequentially consistent Atomics.store of head
+ * (or tail), and read after the Atomics.load of it.
+ */
+import type { PartInfo } from "../protocol/messages.js";
+
+export const SHM_MAGIC = 0x4d485354; // "TSHM"
+export const SHM_VERSION = 1;
+const HEADER = 64;
+const CTRL = 128;
+const RING_HDR = 192;
+const REC_HEAD = 56;
+const PART = 24;
+const KIND_PAD = 0;
+/** the parts of a record without any (shared, never modified) */
+const NO_PARTS: PartInfo[] = [];
+
+export const align8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** What a record says besides its payload bytes. */
+export interface RecordHead {
+  /** 1 collective, 2 point-to-point */
+  kind: number;
+  dtype: number;
+  op: number;
+  reduce: number;
+  seq: number;
+  step: number;
+  root: number;
+  tag: number;
+  /** where this piece starts in the whole payload, and the whole payload's length */
+  offset: number;
+  total: number;
+  parts: PartInfo[];
+}
+
+/** A record read from a ring: its payload bytes are a view into the segment, valid until consume(). */
+export interface RingRecord extends RecordHead {
+  payload: Uint8Array;
+}
+
+/** Bytes of a segment of `L` ranks with rings of `ringBytes`. */
+export function segmentBytes(L: number, ringBytes: number): number {
+  return HEADER + CTRL * L + (RING_HDR + ringBytes) * L * (L - 1);
+}
+
+/**
+ * The ring size for `L` local ranks: 4 MiB each up to 4 ranks, less beyond so that the rings stay within
+ * 64 MiB, but at least 64 KiB (a segment is sparse: pages of a ring are touched only as it is used, and
+ * the collectives of large worlds talk to O(log L) peers); a power of two.
+ */
+export function defaultRingBytes(L: number): number {
+  let b = 4 << 20;
+  while (b > 64 << 10 && b * L * (L - 1) > 64 << 20) b /= 2;
+  return b;
+}
+
+/** One rank's view of a segment: it writes the rings to its peers and reads the rings from them. */
+export class ShmSegment {
+  readonly buf: ArrayBuffer;
+  readonly L: number;
+  readonly ringBytes: number;
+  readonly me: number;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly u8: Uint8Array;
+  private readonly mask: number;
+
+  constructor(buf: ArrayBuffer, L: number, ringBytes: number, me: number) {
+    if (ringBytes < 1024 || ringBytes > 1 << 30 || (ringBytes & (ringBytes - 1)) !== 0) throw new RangeError(`ring size ${ringBytes} is not a power of two in [1 KiB, 1 GiB]`);
+    if (buf.byteLength !== segmentBytes(L, ringBytes)) throw new RangeError(`segment of ${buf.byteLength} bytes is not one of ${L} ranks with rings of ${ringBytes}`);
+    this.buf = buf;
+    this.L = L;
+    this.ringBytes = ringBytes;
+    this.me = me;
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    this.u8 = new Uint8Array(buf);
+    this.mask = ringBytes - 1;
+  }
+
+  /** Writes the header (the creator, before any other rank maps it). */
+  init(): void {
+    this.i32[0] = SHM_MAGIC;
+    this.i32[1] = SHM_VERSION;
+    this.i32[2] = this.L;
+    this.i32[3] = this.ringBytes;
+  }
+
+  /** Whether the header is the one this rank expects. */
+  valid(): boolean {
+    return this.i32[0] === SHM_MAGIC && this.i32[1] === SHM_VERSION && this.i32[2] === this.L && this.i32[3] === this.ringBytes;
+  }
+
+  /** Counts this rank as having mapped the segment; returns how many have. */
+  attach(): number {
+    return Atomics.add(this.i32, 4, 1) + 1;
+  }
+
+  /** Byte offsets of local rank i's doorbell and sleeping words. */
+  bellOffset(i: number): number {
+    return HEADER + CTRL * i;
+  }
+  sleepingOffset(i: number): number {
+    return HEADER + CTRL * i + 64;
+  }
+  bell(i: number): number {
+    return Atomics.load(this.i32, this.bellOffset(i) >> 2);
+  }
+  setSleeping(on: boolean): void {
+    Atomics.store(this.i32, this.sleepingOffset(this.me) >> 2, on ? 1 : 0);
+  }
+  /** Bumps local rank i's doorbell; true if it sleeps (the caller then wakes it). */
+  ring(i: number): boolean {
+    Atomics.add(this.i32, this.bellOffset(i) >> 2, 1);
+    return Atomics.load(this.i32, this.sleepingOffset(i) >> 2) !== 0;
+  }
+
+  /** Byte offset of the ring from local rank `w` to local rank `r`. */
+  private ringAt(w: number, r: number): number {
+    const idx = w * (this.L - 1) + (r < w ? r : r - 1);
+    return HEADER + CTRL * this.L + (RING_HDR + this.ringBytes) * idx;
+  }
+
+  /** The most payload bytes one record carries: a quarter of a ring, so that writer and reader overlap. */
+  maxPiece(nparts: number): number {
+    return this.ringBytes / 4 - REC_HEAD - PART * nparts;
+  }
+
+  /**
+   * Writes one record to local rank `to`: `len` bytes of `bytes` from `start`. False when the ring has no
+   * room now (the reader is then asked to ring this rank's doorbell once it frees some).
+   */
+  tryWrite(to: number, h: RecordHead, bytes: Uint8Array, start: number, len: number): boolean {
+    const at = this.ringAt(this.me, to);
+    const head = this.i32[at >> 2]! >>> 0;
+    const headBytes = REC_HEAD + PART * h.parts.length;
+    const want = headBytes + align8(len);
+    const pos = head & this.mask;
+    const toEnd = this.ringBytes - pos;
+    const need = want <= toEnd ? want : toEnd + want;
+    if (!this.room(at, head, need)) return false;
+    let p = pos;
+    let newHead = head;
+    if (want > toEnd) {
+      const pad = (at + RING_HDR + pos) >> 2;
+      this.i32[pad] = toEnd;
+      this.i32[pad + 1] = KIND_PAD;
+      newHead = (newHead + toEnd) >>> 0;
+      p = 0;
+    }
+    const rec = at + RING_HDR + p;
+    const w = rec >> 2;
+    const i32 = this.i32;
+    i32[w] = want;
+    i32[w + 1] = h.kind | (h.dtype << 8) | (h.op << 16) | (h.reduce << 24);
+    i32[w + 2] = h.seq;
+    i32[w + 3] = h.step;
+    i32[w + 4] = h.root;
+    i32[w + 5] = h.tag;
+    this.f64[(rec + 24) >> 3] = h.offset;
+    this.f64[(rec + 32) >> 3] = h.total;
+    i32[w + 10] = len;
+    i32[w + 11] = h.parts.length;
+    for (let k = 0; k < h.parts.length; k++) {
+      const q = h.parts[k]!;
+      const b = rec + REC_HEAD + PART * k;
+      i32[b >> 2] = q.rank;
+      i32[(b >> 2) + 1] = q.dtype;
+      this.f64[(b + 8) >> 3] = q.offset;
+      this.f64[(b + 16) >> 3] = q.length;
+    }
+    if (len === 8) {
+      // a number: two words, no subarray to make
+      const src = start + bytes.byteOffset;
+      if ((src & 3) === 0) {
+        const v = new Int32Array(bytes.buffer, src, 2);
+        i32[(rec + headBytes) >> 2] = v[0]!;
+        i32[((rec + headBytes) >> 2) + 1] = v[1]!;
+      } else this.u8.set(bytes.subarray(start, start + 8), rec + headBytes);
+    } else if (len > 0) this.u8.set(len === bytes.length ? bytes : bytes.subarray(start, start + len), rec + headBytes);
+    Atomics.store(i32, at >> 2, (newHead + want) | 0);
+    return true;
+  }
+
+  private room(at: number, head: number, need: number): boolean {
+    const tailAt = (at + 64) >> 2;
+    if (this.ringBytes - ((head - (Atomics.load(this.i32, tailAt) >>> 0)) >>> 0) >= need) return true;
+    Atomics.store(this.i32, (at + 128) >> 2, 1); // ask the reader for a ring of the doorbell, then look again
+    return this.ringBytes - ((head - (Atomics.load(this.i32, tailAt) >>> 0)) >>> 0) >= need;
+  }
+
+  /** The next record from local rank `from`, or null; its payload is a view valid until consume(from). */
+  peek(from: number): RingRecord | null {
+    const at = this.ringAt(from, this.me);
+    const i32 = this.i32;
+    for (;;) {
+      const tail = i32[(at + 64) >> 2]! >>> 0;
+      if ((Atomics.load(i32, at >> 2) >>> 0) === tail) return null;
+      const rec = at + RING_HDR + (tail & this.mask);
+      const w = rec >> 2;
+      const word = i32[w + 1]!;
+      if ((word & 0xff) === KIND_PAD) {
+        Atomics.store(i32, (at + 64) >> 2, (tail + i32[w]!) | 0);
+        continue;
+      }
+      const nparts = i32[w + 11]!;
+      const parts: PartInfo[] = nparts ? [] : NO_PARTS;
+      for (let k = 0; k < nparts; k++) {
+        const b = rec + REC_HEAD + PART * k;
+        parts.push({ rank: i32[b >> 2]!, dtype: i32[(b >> 2) + 1]!, offset: this.f64[(b + 8) >> 3]!, length: this.f64[(b + 16) >> 3]! });
+      }
+      const start = rec + REC_HEAD + PART * nparts;
+      return {
+        kind: word & 0xff, dtype: (word >> 8) & 0xff, op: (word >> 16) & 0xff, reduce: (word >>> 24) & 0xff,
+        seq: i32[w + 2]!, step: i32[w + 3]!, root: i32[w + 4]!, tag: i32[w + 5]!,
+        offset: this.f64[(rec + 24) >> 3]!, total: this.f64[(rec + 32) >> 3]!, parts,
+        payload: this.u8.subarray(start, start + i32[w + 10]!),
+      };
+    }
+  }
+
+  /** Frees the record peek(from) returned; true if its writer waits for room (the caller rings it). */
+  consume(from: number): boolean {
+    const at = this.ringAt(from, this.me);
+    const tail = this.i32[(at + 64) >> 2]! >>> 0;
+    const len = this.i32[(at + RING_HDR + (tail & this.mask)) >> 2]!;
+    Atomics.store(this.i32, (at + 64) >> 2, (tail + len) | 0);
+    if (Atomics.load(this.i32, (at + 128) >> 2) === 0) return false;
+    Atomics.store(this.i32, (at + 128) >> 2, 0);
+    return true;
+  }
+}
