@@ -1,5 +1,5 @@
 /**
- * The allocator of a kernel memory: first fit over an address-ordered free list, with coalescing, and
+ * The allocator of a kernel memory: best fit over an address-ordered free list, with coalescing, and
  * memory.grow when the top is reached. Only one thread allocates in a given memory (FACTS: several
  * instances on one shared memory must not each run an allocator).
  *
@@ -175,11 +175,20 @@ export class Heap implements Allocator {
 
   alloc(bytes: number, reclaimed = false): number {
     const size = align(Math.max(bytes, 1));
+    // best fit (the smallest hole that holds it, the lowest of equals): with chunks of a few sizes (full
+    // and edge chunks), first fit put an edge chunk into a hole a full chunk had left, the next full chunk
+    // found no hole and the memory grew: 493 MiB instead of 287 writing a 14,000² array in 2,048² chunks
+    let best = -1;
     for (let i = 0; i < this.free_.length; i++) {
       const f = this.free_[i]!;
-      if (f.size < size) continue;
+      if (f.size < size || (best >= 0 && f.size >= this.free_[best]!.size)) continue;
+      best = i;
+      if (f.size === size) break;
+    }
+    if (best >= 0) {
+      const f = this.free_[best]!;
       const addr = f.addr;
-      if (f.size === size) this.free_.splice(i, 1);
+      if (f.size === size) this.free_.splice(best, 1);
       else {
         f.addr += size;
         f.size -= size;

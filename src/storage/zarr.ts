@@ -18,6 +18,7 @@ import { readZstdInPlace } from "./zstd.js";
 import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
 import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
 import { writeFileSynced } from "./durable.js";
+import { giveBackStaging, takeStaging } from "./staging.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -183,11 +184,21 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
   }
   if (sink.perm) throw new Error("internal: tessera writes chunks in C order");
   const file = join(sink.dir, chunkKey(sink.key, idx));
-  const where = `writing ${file}`;
   const n = sizeOf(cs);
   const whole = shape.every((s, a) => s === cs[a]);
   // uncompressed and in the array's own dtype: the chunk's bytes are written from where it was computed
-  const raw = whole && sameBytes(d, data) ? new Uint8Array(data.buffer, data.byteOffset, n * d.bytes) : Buffer.allocUnsafe(n * d.bytes);
+  const staging = whole && sameBytes(d, data) ? null : takeStaging(n * d.bytes);
+  try {
+    await writeChunk(sink, file, d, n, shape, data, staging ? staging.subarray(0, n * d.bytes) : new Uint8Array(data.buffer, data.byteOffset, n * d.bytes), whole, encoders);
+  } finally {
+    if (staging) giveBackStaging(staging);
+  }
+}
+
+/** Writes one chunk's `raw` bytes (the kernel memory's own, or staging to fill from `data`) to its file. */
+async function writeChunk(sink: ZarrSink, file: string, d: DiskDType, n: number, shape: readonly number[], data: TypedArray, raw: Uint8Array, whole: boolean, encoders?: ChunkEncoders): Promise<void> {
+  const cs = sink.chunkShape;
+  const where = `writing ${file}`;
   if (raw.buffer === data.buffer) {
     // nothing to convert
   } else if (whole) encode(d, data, 0, n, raw, where);
