@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -187,6 +187,7 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
   const n = sizeOf(cs);
   const whole = shape.every((s, a) => s === cs[a]);
   // uncompressed and in the array's own dtype: the chunk's bytes are written from where it was computed
+  if (!whole && !sink.codecs.length && sameBytes(d, data)) return writePaddedChunk(sink, file, d, shape, data);
   const staging = whole && sameBytes(d, data) ? null : takeStaging(n * d.bytes);
   try {
     await writeChunk(sink, file, d, n, shape, data, staging ? staging.subarray(0, n * d.bytes) : new Uint8Array(data.buffer, data.byteOffset, n * d.bytes), whole, encoders);
@@ -194,6 +195,74 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
     if (staging) giveBackStaging(staging);
   }
 }
+
+/**
+ * An uncompressed edge chunk in the array's own dtype: its rows written from the kernel memory and the
+ * padding (the fill value, to the stored chunk's full size) from one small buffer, by writev, so no
+ * chunk-sized staging copy is made.
+ */
+function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: readonly number[], data: TypedArray): void {
+  const cs = sink.chunkShape;
+  const nd = cs.length;
+  const last = cs[nd - 1]!;
+  const one = Buffer.alloc(d.bytes);
+  encode(d, Float64Array.of(sink.fill), 0, 1, one, `${sink.dir}: fill_value`);
+  const pad = Buffer.alloc(last * d.bytes);
+  for (let i = 0; i < last; i++) one.copy(pad, i * d.bytes);
+  const runs: Uint8Array[] = [];
+  const rowLen = shape[nd - 1]! * d.bytes;
+  const idx = new Array<number>(Math.max(0, nd - 1)).fill(0);
+  let at = 0; // element offset in data (C order over the region)
+  for (;;) {
+    if (idx.every((v, a) => v < shape[a]!)) {
+      if (rowLen) runs.push(new Uint8Array(data.buffer, data.byteOffset + at * d.bytes, rowLen));
+      at += shape[nd - 1]!;
+      if (rowLen < pad.length) runs.push(pad.subarray(0, pad.length - rowLen));
+    } else runs.push(pad);
+    let a = nd - 2;
+    while (a >= 0 && ++idx[a]! === cs[a]) idx[a--] = 0;
+    if (a < 0) break;
+  }
+  const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const fd = openSync(tmp, "w");
+    try {
+      let pos = 0;
+      for (let i = 0; i < runs.length; i += IOV_BATCH) {
+        const batch = runs.slice(i, i + IOV_BATCH);
+        const want = batch.reduce((k, r) => k + r.length, 0);
+        let done = writevSync(fd, batch, pos);
+        // a short write: the rest run by run
+        for (let j = 0, skip = done; done < want && j < batch.length; j++) {
+          const r = batch[j]!;
+          if (skip >= r.length) {
+            skip -= r.length;
+            continue;
+          }
+          let off = skip;
+          skip = 0;
+          while (off < r.length) {
+            const w = writeSync(fd, r, off, r.length - off, pos + done);
+            off += w;
+            done += w;
+          }
+        }
+        pos += want;
+      }
+      if (sink.fsync) fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Buffers per writev (Linux's IOV_MAX). */
+const IOV_BATCH = 1024;
 
 /** Writes one chunk's `raw` bytes (the kernel memory's own, or staging to fill from `data`) to its file. */
 async function writeChunk(sink: ZarrSink, file: string, d: DiskDType, n: number, shape: readonly number[], data: TypedArray, raw: Uint8Array, whole: boolean, encoders?: ChunkEncoders): Promise<void> {
