@@ -21,8 +21,8 @@ export class Model {
   private sampleCount = 0;
   /** something ran at the last sample (a compute going, a bar running): pages are updated at full rate */
   active = false;
-  /** changes when a compute starts, finishes or fails, an error comes, or a worker comes or goes: what a
-   * page that paces its updates is sent at once rather than at its next frame */
+  /** changes when a compute finishes or fails, an error comes, or a worker comes or goes: what a page
+   * that paces its updates is sent at once rather than at its next frame */
   stateKey = "";
 
   constructor(
@@ -49,7 +49,7 @@ export class Model {
     let runsEnded = 0;
     for (const s of this.sources) for (const r of s.runs()) r.status === "running" ? runsRunning++ : runsEnded++;
     this.active = running > 0 || runsRunning > 0 || this.rows.some((r) => r.running > 0);
-    this.stateKey = `${runsRunning}:${runsEnded}:${this.stream.errorCount}:${this.rows.length}`;
+    this.stateKey = `${runsEnded}:${this.stream.errorCount}:${this.rows.length}`;
     if (this.sampleCount++ % 2 === 0) {
       const p: MemoryPoint = { t: now, used: 0, rss: 0, limit: 0 };
       for (const r of this.rows) {

@@ -91,7 +91,9 @@
   const FRAME_MS = 1000;
   let lastFrame = -Infinity;
   let drawnState = "";
-  const stateOf = (s) => `${s.startedAt}:${s.totals.runsFinished}:${s.totals.runsFailed}:${s.totals.runsRunning}:${s.errors.length}:${s.workers.length}`;
+  // (a compute's start is not drawn at once: it shows in the next frame, and a short compute would
+  // otherwise pay a frame for its start and another for its end)
+  const stateOf = (s) => `${s.startedAt}:${s.totals.runsFinished}:${s.totals.runsFailed}:${s.errors.length}:${s.workers.length}`;
   let timer = null;
   function schedule() {
     if (document.hidden || !state.snap) return; // a tab nobody looks at draws nothing (until it is shown)
@@ -352,8 +354,13 @@
     g.fillText(`${seconds(span / 1000)} shown; ${state.bars.length} batches kept`, labelW, cssH - 8);
   }
 
-  // the stream and "last heartbeat" move on between updates only when something runs
-  setInterval(() => state.snap && schedule(), 1000);
+  // the stream and "last heartbeat" move on between updates
+  // while something runs, a frame a second; when nothing does, one every IDLE_MS (heartbeats, CPU)
+  const IDLE_MS = 5000;
+  setInterval(() => {
+    const s = state.snap;
+    if (s && (s.totals.runsRunning > 0 || s.stream.running.length > 0 || performance.now() - lastFrame >= IDLE_MS)) schedule();
+  }, 1000);
   window.addEventListener("resize", () => state.snap && schedule());
   document.addEventListener("visibilitychange", () => state.snap && schedule());
   connect();
