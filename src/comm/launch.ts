@@ -8,7 +8,7 @@
  * the first failure's exit code (128 + signal number for a signal).
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,8 +37,42 @@ export interface LaunchOptions {
 
 const RUN_JS = join(dirname(fileURLToPath(import.meta.url)), "..", "run.js");
 
-/** A free TCP port on loopback (released before returning; rank 0 binds it moments later). */
-export function freePort(host = "127.0.0.1"): Promise<number> {
+/**
+ * A free TCP port on loopback (released before returning; rank 0 binds it moments later). Taken below the
+ * kernel's ephemeral range when it can: a port the kernel handed out (port 0) is one it may hand out again
+ * meanwhile as the source port of any outgoing connection (a world of 33 ranks makes hundreds), and rank 0's
+ * listen then fails with EADDRINUSE (seen under load); below the range only another listener can take it.
+ */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  const [lo] = ephemeralRange();
+  const span = Math.min(8192, lo - 10_000);
+  for (let i = 0; span > 0 && i < 20; i++) {
+    const port = lo - 1 - Math.floor(Math.random() * span);
+    if (await canListen(host, port)) return port;
+  }
+  return listenAny(host);
+}
+
+/** The kernel's ephemeral port range (Linux; the IANA default elsewhere). */
+export function ephemeralRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isInteger(a) && Number.isInteger(b) && a! > 1024) return [a!, b!];
+  } catch {
+    /* not Linux */
+  }
+  return [49152, 65535];
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+function listenAny(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
