@@ -53,13 +53,14 @@ export interface Comm {
 export const LARGE_BYTES = 64 * 1024;
 /** Worlds of at most this many ranks may exchange directly with every rank (large reductions). */
 export const DIRECT_MAX = 8;
-const BCAST_STEP = 1000;
+/** The step of the broadcast of a tree reduction's result (shm-numbers.ts takes the same steps). */
+export const BCAST_STEP = 1000;
 const GATHER_STEP = 3000;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
 
-const hdr = (call: Call, step: number): Header => ({ ...call, step });
+const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
 
 /** Both at once: a send and a receive of one round. */
 async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload): Promise<Payload> {

@@ -23,7 +23,8 @@ import * as coll from "./collectives.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
-import { fromPayload, toPayload, type Payload } from "./payload.js";
+import { fromPayload, toPayload, type BuiltinOp, type Payload } from "./payload.js";
+import { allreduceNumber } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
@@ -298,11 +299,12 @@ export class WsWorld implements World, coll.Comm {
     else this.mailbox.progress(key); // the wait for it starts again
   }
 
-  private wait(key: string, src: number, what: () => string): Promise<Payload> {
+  /** `spin`: whether a local peer's message is spun for first (takeValue spun already). */
+  private wait(key: string, src: number, what: () => string, spin = true): Promise<Payload> {
     if (this.broken) return Promise.reject(this.broken);
     const local = this.local;
     // a local peer's message: spin for it a moment, then let the exchange's watcher sleep for it
-    if (local?.isLocal(src) && !local.spinUntil(() => this.mailbox.has(key))) queueMicrotask(() => void local.watch());
+    if (local?.isLocal(src) && !(spin && local.spinUntil(() => this.mailbox.has(key)))) queueMicrotask(() => void local.watch());
     return this.mailbox.wait(key, src, what, () => {
       if (this.departed.has(src)) return commError("RANK_LOST", `rank ${src} has closed its world`);
       if (this.closing) return commError("WORLD_CLOSED", "the world is closed");
@@ -373,21 +375,46 @@ export class WsWorld implements World, coll.Comm {
     }
   }
 
-  take(src: number, call: coll.Call, step: number): Promise<Payload> {
-    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`);
+  take(src: number, call: coll.Call, step: number, spin = true): Promise<Payload> {
+    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`, spin);
+  }
+
+  /** NumberComm (shm-numbers.ts): written straight into the local rings where they have room, else posted. */
+  postNumber(dests: number[], h: coll.Header, value: number): Promise<void> | null {
+    let rest: number[] | null = null;
+    for (const d of dests) if (!this.local!.sendNumber(d, h, value)) (rest ??= []).push(d);
+    return rest ? this.post(rest, h, toPayload(value)) : null;
+  }
+
+  /** NumberComm: a turn of the event loop when synchronous collectives have held it off too long. */
+  loopTurn(): Promise<void> | null {
+    return this.local?.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
+  }
+
+  /** NumberComm: a local peer's value, read straight from the ring if it comes within the spin budget, else a promise. */
+  takeValue(src: number, call: coll.Call, step: number): unknown {
+    if (this.broken) return Promise.reject(this.broken);
+    let key: string | null = null;
+    const keyOf = () => (key ??= `c:${call.seq}:${step}:${src}`);
+    let p = this.mailbox.empty ? undefined : this.mailbox.takeNow(keyOf());
+    if (p) return fromPayload(p);
+    const v = this.local!.takeNumber(src, call, step, () => this.mailbox.has(keyOf()));
+    if (v !== undefined) return v;
+    p = this.mailbox.takeNow(keyOf());
+    return p ? fromPayload(p) : this.take(src, call, step, false).then(fromPayload);
   }
 
   begin(op: CollOp, root = 0, reduce = ReduceOp.None, tag = 0): coll.Call {
-    return { ...this.beginCall({ op, root, reduce, tag }), op };
+    return { op, root, reduce, tag, seq: this.beginCall({ op, root, reduce, tag }) };
   }
 
   /** Starts this rank's next collective: its sequence number; a mismatch with a peer's call of it fails the world. */
-  private beginCall(sig: CallSig): CallSig & { seq: number } {
+  private beginCall(sig: CallSig): number {
     if (this.broken) throw this.broken;
     if (this.closing) throw commError("WORLD_CLOSED", "the world is closed");
     const { seq, mismatch } = this.ledger.begin(sig);
     if (mismatch !== null) throw this.failWorld("COLLECTIVE_MISMATCH", mismatch);
-    return { ...sig, seq };
+    return seq;
   }
 
   // ---- World -------------------------------------------------------------------------------------------
@@ -404,6 +431,10 @@ export class WsWorld implements World, coll.Comm {
     return coll.reduce(this, value, op, root);
   }
   async allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
+    // a number between ranks that all share memory, when nothing else is in flight: without the event loop
+    if (typeof value === "number" && typeof op === "string" && this.local?.ranks.length === this.size && this.local.idle && this.mailbox.waiting === 0) {
+      return allreduceNumber(this, value, op as BuiltinOp) as Promise<T>;
+    }
     return coll.allreduce(this, value, op);
   }
   async gather<T>(value: T, root = 0): Promise<T[] | undefined> {
@@ -453,7 +484,7 @@ export class WsWorld implements World, coll.Comm {
    * COLLECTIVE_MISMATCH naming the ranks that differ from rank 0.
    */
   async checkFingerprint(fingerprint: string, what = "graph"): Promise<void> {
-    const { seq } = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
+    const seq = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
     await compareFingerprints({
       rank: this.rank,
       size: this.size,
