@@ -15,7 +15,7 @@
  */
 import { DType, type CollectiveMsg, type PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";
-import type { RecordHead, ShmSegment } from "../transport/shm-segment.js";
+import type { RecordHead, RingRecord, ShmSegment } from "../transport/shm-segment.js";
 import type { Call, Header } from "./collectives.js";
 import type { Payload } from "./payload.js";
 
@@ -84,6 +84,8 @@ export class ShmExchange {
   private readonly localOf = new Map<number, number>();
   private readonly queues: Outgoing[][];
   private readonly partial: (Assembly | null)[];
+  /** receiveInto()'s destinations, by "local rank:seq:step" */
+  private readonly into = new Map<string, Uint8Array>();
   private readonly peers: number[];
   private queued = 0;
   private failed: Error | null = null;
@@ -197,6 +199,26 @@ export class ShmExchange {
     return pos;
   }
 
+  /**
+   * Asks for local rank `rank`'s message of step `step` of call `seq` to be assembled in `bytes` (of its
+   * exact length) instead of a buffer of its own, if its first piece has not come yet; returns the function
+   * that withdraws the request (once the message is taken).
+   */
+  receiveInto(rank: number, seq: number, step: number, bytes: Uint8Array): () => void {
+    const key = `${this.localOf.get(rank)}:${seq}:${step}`;
+    this.into.set(key, bytes);
+    return () => this.into.delete(key);
+  }
+
+  private takeDestination(from: number, rec: RingRecord): Uint8Array | undefined {
+    if (rec.kind !== COLLECTIVE) return undefined;
+    const key = `${from}:${rec.seq}:${rec.step}`;
+    const into = this.into.get(key);
+    if (!into || into.length !== rec.total) return undefined;
+    this.into.delete(key);
+    return into;
+  }
+
   /** Writes what the rings have room for of the queued messages. */
   private pump(): boolean {
     let moved = false;
@@ -227,10 +249,11 @@ export class ShmExchange {
       for (let rec = seg.peek(from); rec; rec = seg.peek(from)) {
         moved = true;
         const whole = rec.offset === 0 && rec.payload.length === rec.total;
+        const into = rec.offset === 0 && this.into.size > 0 ? this.takeDestination(from, rec) : undefined;
         let done: Assembly | null = null;
-        if (whole) done = { head: rec, bytes: rec.payload.slice(), got: rec.total };
+        if (whole) done = { head: rec, bytes: into ? (into.set(rec.payload), into) : rec.payload.slice(), got: rec.total };
         else {
-          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
+          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
           a.bytes.set(rec.payload, rec.offset);
           a.got += rec.payload.length;
           if (a.got >= a.bytes.length) {

@@ -379,6 +379,13 @@ export class WsWorld implements World, coll.Comm {
     return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`, spin);
   }
 
+  /** take() into `into` when the message comes over shared memory (ShmExchange.receiveInto). */
+  takeInto(src: number, call: coll.Call, step: number, into: Uint8Array): Promise<Payload> {
+    const withdraw = this.local?.isLocal(src) ? this.local.receiveInto(src, call.seq, step, into) : null;
+    const p = this.take(src, call, step);
+    return withdraw ? p.finally(withdraw) : p;
+  }
+
   /** NumberComm (shm-numbers.ts): written straight into the local rings where they have room, else posted. */
   postNumber(dests: number[], h: coll.Header, value: number): Promise<void> | null {
     let rest: number[] | null = null;
