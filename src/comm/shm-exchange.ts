@@ -11,7 +11,9 @@
  * timeout so that the world's failure (a lost rank, seen on its WebSocket link) is always noticed. So no
  * rank spins for more than the spin budget when idle, and none ever blocks its event loop for longer.
  * Large messages are cut into pieces of a quarter ring, so writer and reader copy at the same time; a
- * message that does not fit at once is queued and written as the reader frees room.
+ * message that does not fit at once is queued and written as the reader frees room; a collective can ask
+ * for a message to be assembled in its result (receiveInto). Collectives of one number skip the mailbox:
+ * sendNumber/takeNumber write and read their records in place (shm-numbers.ts).
  */
 import { DType, type CollectiveMsg, type PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";

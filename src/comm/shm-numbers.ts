@@ -11,9 +11,11 @@
  * same canonical one, so ranks on this path and on the general one interoperate and results are
  * bit-identical to the WebSocket path's.
  */
-import { CollOp } from "../protocol/messages.js";
-import { BCAST_STEP, type Call, type Header } from "./collectives.js";
-import { combine, reduceOpCode, type BuiltinOp } from "./payload.js";
+import { CollOp, ReduceOp } from "../protocol/messages.js";
+import { BCAST_STEP, type Call, type Comm, type Header } from "./collectives.js";
+import type { Mailbox } from "./mailbox.js";
+import { combine, fromPayload, reduceOpCode, toPayload, type BuiltinOp, type Payload } from "./payload.js";
+import type { ShmExchange } from "./shm-exchange.js";
 
 export interface NumberComm {
   readonly rank: number;
@@ -77,4 +79,54 @@ export async function allreduceNumber(c: NumberComm, value: number, op: BuiltinO
   }
   if (sends) await Promise.all(sends);
   return acc as number;
+}
+
+/** What ShmNumbers needs of its world (WsWorld). */
+interface NumberWorld extends Comm {
+  /** the error that broke the world, if one did */
+  readonly failure: Error | null;
+  /** `spin` false: wait without spinning first (takeValue spun already) */
+  take(src: number, call: Call, step: number, spin?: boolean): Promise<Payload>;
+}
+
+/** A world's NumberComm over its shared-memory exchange (every rank of the world local to this one). */
+export class ShmNumbers implements NumberComm {
+  readonly rank: number;
+  readonly size: number;
+
+  constructor(private readonly world: NumberWorld, private readonly local: ShmExchange, private readonly mailbox: Mailbox) {
+    this.rank = world.rank;
+    this.size = world.size;
+  }
+
+  /** Whether a collective may take this path now: every rank shares memory with this one, and nothing else is in flight. */
+  usable(): boolean {
+    return this.local.ranks.length === this.size && this.local.idle && this.mailbox.waiting === 0;
+  }
+
+  begin(op: CollOp, root = 0, reduce: number = ReduceOp.None, tag = 0): Call {
+    return this.world.begin(op, root, reduce, tag);
+  }
+
+  postNumber(dests: number[], h: Header, value: number): Promise<void> | null {
+    let rest: number[] | null = null;
+    for (const d of dests) if (!this.local.sendNumber(d, h, value)) (rest ??= []).push(d);
+    return rest ? this.world.post(rest, h, toPayload(value)) : null;
+  }
+
+  loopTurn(): Promise<void> | null {
+    return this.local.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
+  }
+
+  takeValue(src: number, call: Call, step: number): unknown {
+    if (this.world.failure) return Promise.reject(this.world.failure);
+    let key: string | null = null;
+    const keyOf = () => (key ??= `c:${call.seq}:${step}:${src}`); // WsWorld's mailbox key
+    let p = this.mailbox.empty ? undefined : this.mailbox.takeNow(keyOf());
+    if (p) return fromPayload(p);
+    const v = this.local.takeNumber(src, call, step, () => this.mailbox.has(keyOf()));
+    if (v !== undefined) return v;
+    p = this.mailbox.takeNow(keyOf());
+    return p ? fromPayload(p) : this.world.take(src, call, step, false).then(fromPayload);
+  }
 }

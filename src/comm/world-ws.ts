@@ -24,7 +24,7 @@ import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
 import { fromPayload, toPayload, type BuiltinOp, type Payload } from "./payload.js";
-import { allreduceNumber } from "./shm-numbers.js";
+import { ShmNumbers, allreduceNumber } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
@@ -67,6 +67,8 @@ export class WsWorld implements World, coll.Comm {
   get table(): AddressTableMsg | null { return this.tableWait.table; }
   /** the shared-memory exchange with the ranks of this host (shm-setup.ts), if any */
   private local: ShmExchange | null = null;
+  /** collectives of one number without the event loop, when every rank shares this one's memory */
+  private numbers: ShmNumbers | null = null;
   /** called once when the world closes (server, rendezvous file) */
   onClose: (() => Promise<void>) | null = null;
 
@@ -91,6 +93,7 @@ export class WsWorld implements World, coll.Comm {
   endSetup(make: ((deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange) | null): void {
     this.ledger.endSetup();
     if (make) this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
+    if (this.local) this.numbers = new ShmNumbers(this, this.local, this.mailbox);
   }
 
   hasLink(rank: number): boolean {
@@ -299,7 +302,7 @@ export class WsWorld implements World, coll.Comm {
     else this.mailbox.progress(key); // the wait for it starts again
   }
 
-  /** `spin`: whether a local peer's message is spun for first (takeValue spun already). */
+  /** `spin`: whether a local peer's message is spun for first (ShmNumbers.takeValue spun already). */
   private wait(key: string, src: number, what: () => string, spin = true): Promise<Payload> {
     if (this.broken) return Promise.reject(this.broken);
     const local = this.local;
@@ -386,31 +389,6 @@ export class WsWorld implements World, coll.Comm {
     return withdraw ? p.finally(withdraw) : p;
   }
 
-  /** NumberComm (shm-numbers.ts): written straight into the local rings where they have room, else posted. */
-  postNumber(dests: number[], h: coll.Header, value: number): Promise<void> | null {
-    let rest: number[] | null = null;
-    for (const d of dests) if (!this.local!.sendNumber(d, h, value)) (rest ??= []).push(d);
-    return rest ? this.post(rest, h, toPayload(value)) : null;
-  }
-
-  /** NumberComm: a turn of the event loop when synchronous collectives have held it off too long. */
-  loopTurn(): Promise<void> | null {
-    return this.local?.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
-  }
-
-  /** NumberComm: a local peer's value, read straight from the ring if it comes within the spin budget, else a promise. */
-  takeValue(src: number, call: coll.Call, step: number): unknown {
-    if (this.broken) return Promise.reject(this.broken);
-    let key: string | null = null;
-    const keyOf = () => (key ??= `c:${call.seq}:${step}:${src}`);
-    let p = this.mailbox.empty ? undefined : this.mailbox.takeNow(keyOf());
-    if (p) return fromPayload(p);
-    const v = this.local!.takeNumber(src, call, step, () => this.mailbox.has(keyOf()));
-    if (v !== undefined) return v;
-    p = this.mailbox.takeNow(keyOf());
-    return p ? fromPayload(p) : this.take(src, call, step, false).then(fromPayload);
-  }
-
   begin(op: CollOp, root = 0, reduce = ReduceOp.None, tag = 0): coll.Call {
     return { op, root, reduce, tag, seq: this.beginCall({ op, root, reduce, tag }) };
   }
@@ -439,9 +417,7 @@ export class WsWorld implements World, coll.Comm {
   }
   async allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
     // a number between ranks that all share memory, when nothing else is in flight: without the event loop
-    if (typeof value === "number" && typeof op === "string" && this.local?.ranks.length === this.size && this.local.idle && this.mailbox.waiting === 0) {
-      return allreduceNumber(this, value, op as BuiltinOp) as Promise<T>;
-    }
+    if (typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
     return coll.allreduce(this, value, op);
   }
   async gather<T>(value: T, root = 0): Promise<T[] | undefined> {
