@@ -59,7 +59,9 @@ export function mismatchMessage(a: number, sa: CallSig, b: number, sb: CallSig, 
 
 export class CallLedger {
   private readonly rank: number;
-  private readonly mine = new Map<number, CallSig>();
+  /** this rank's last REMEMBERED calls, at seq % REMEMBERED (a ring, not a Map: no garbage per call) */
+  private readonly mine: (CallSig | undefined)[] = new Array(REMEMBERED);
+  private readonly mineSeq = new Float64Array(REMEMBERED).fill(-1);
   /** signatures of peers' calls this rank has not reached yet: seq -> src -> signature */
   private readonly early = new Map<number, Map<number, CallSig>>();
   private nextSeq = 0;
@@ -91,10 +93,10 @@ export class CallLedger {
    */
   begin(sig: CallSig): { seq: number; mismatch: string | null } {
     const seq = this.nextSeq++;
-    this.mine.set(seq, sig);
-    this.mine.delete(seq - REMEMBERED);
-    const theirs = this.early.get(seq);
-    this.early.delete(seq);
+    this.mine[seq % REMEMBERED] = sig;
+    this.mineSeq[seq % REMEMBERED] = seq;
+    const theirs = this.early.size ? this.early.get(seq) : undefined;
+    if (theirs) this.early.delete(seq);
     let mismatch: string | null = null;
     if (theirs) {
       for (const [src, s] of theirs) {
@@ -109,7 +111,7 @@ export class CallLedger {
 
   /** A message of `src`'s call `seq` arrived: the mismatch with this rank's call of that number, if any. */
   arrived(src: number, seq: number, sig: CallSig): string | null {
-    const own = this.mine.get(seq);
+    const own = seq >= 0 && this.mineSeq[seq % REMEMBERED] === seq ? this.mine[seq % REMEMBERED] : undefined;
     if (own) return same(own, sig) ? null : mismatchMessage(src, sig, this.rank, own, seq, this.setup);
     if (seq < this.nextSeq) return null; // a call this rank made too long ago to remember
     let m = this.early.get(seq);

@@ -19,7 +19,7 @@
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
 import {
-  EMPTY_PAYLOAD, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, unpackParts,
+  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, unpackParts,
   type BuiltinOp, type Payload, type Typed,
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
@@ -47,19 +47,26 @@ export interface Comm {
   post(dests: number[], h: Header, p: Payload): Promise<void>;
   /** the payload `src` posted in step `step` of `call` */
   take(src: number, call: Call, step: number): Promise<Payload>;
+  /** take(), asking for the payload to be assembled in `into` (of its exact length) where the transport can: its bytes are then `into` */
+  takeInto?(src: number, call: Call, step: number, into: Uint8Array): Promise<Payload>;
 }
+
+/** take() into `into` where the Comm can; whether the payload's bytes are `into` says if it did. */
+const takeInto = (c: Comm, src: number, call: Call, step: number, into: Uint8Array) => (c.takeInto ? c.takeInto(src, call, step, into) : c.take(src, call, step));
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
 
 /** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
 export const LARGE_BYTES = 64 * 1024;
 /** Worlds of at most this many ranks may exchange directly with every rank (large reductions). */
 export const DIRECT_MAX = 8;
-const BCAST_STEP = 1000;
+/** The step of the broadcast of a tree reduction's result (shm-numbers.ts takes the same steps). */
+export const BCAST_STEP = 1000;
 const GATHER_STEP = 3000;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
 
-const hdr = (call: Call, step: number): Header => ({ ...call, step });
+const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
 
 /** Both at once: a send and a receive of one round. */
 async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload): Promise<Payload> {
@@ -159,9 +166,10 @@ function segment(n: number, P: number, s: number): [number, number] {
 
 /**
  * Reduce-scatter by direct exchange: each rank receives every rank's copy of its own segment and combines
- * them in the canonical tree. Returns this rank's reduced segment (a new array).
+ * them in the canonical tree. Returns this rank's reduced segment (a new array; `into`, where the result
+ * goes, when the transport assembled a peer's copy in it: the tree then combines in place there).
  */
-async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call): Promise<Typed> {
+async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call, into?: Typed): Promise<Typed> {
   const { rank: r, size: P } = c;
   const n = value.length;
   const sends: Promise<void>[] = [];
@@ -176,11 +184,13 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call): 
   operands[r] = value.subarray(a, b);
   owned[r] = false; // the caller's input is not
   const dtype = typedDtype(value);
+  // one peer's copy is received where the result goes: operands[0] is then that buffer from the tree's first step on
+  const q0 = r === 0 ? 1 : 0;
   await Promise.all([
     ...sends,
     ...Array.from({ length: P }, async (_, q) => {
       if (q === r) return;
-      const p = await c.take(q, call, 0);
+      const p = await (into && q === q0 ? takeInto(c, q, call, 0, bytesOf(into)) : c.take(q, call, 0));
       if (p.dtype !== dtype || p.bytes.byteLength !== (b - a) * value.BYTES_PER_ELEMENT) {
         throw commError("COLLECTIVE_MISMATCH", `rank ${q} contributed ${p.bytes.byteLength} bytes of ${DType[p.dtype]} to a reduction of ${n} ${DType[dtype]} (each rank must pass the same length and type)`);
       }
@@ -290,15 +300,21 @@ export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<
   if (large && c.size > DIRECT_MAX) return (await rabenseifner(c, value, op as BuiltinOp, call)) as T;
   if (large && c.size <= DIRECT_MAX) {
     const { rank: r, size: P } = c;
-    const mine = await reduceScatter(c, value, op as BuiltinOp, call);
+    // every segment is received straight into the result where the transport can (shared memory): no
+    // buffers of their own to fault in, fill and copy from
     const out = new (value.constructor as new (n: number) => Typed)(value.length);
-    out.set(mine, segment(value.length, P, r)[0]);
+    const [a, b] = segment(value.length, P, r);
+    const region = out.subarray(a, b);
+    const mine = await reduceScatter(c, value, op as BuiltinOp, call, region);
+    if (!sameBytes(mine, region)) region.set(mine);
     const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
     await Promise.all([
-      c.post(others, hdr(call, 1), toPayload(mine)),
+      c.post(others, hdr(call, 1), toPayload(region)),
       ...others.map(async (q) => {
-        const p = await c.take(q, call, 1);
-        out.set(typedOf(p.dtype, p.bytes), segment(value.length, P, q)[0]);
+        const [s, e] = segment(value.length, P, q);
+        const dest = bytesOf(out.subarray(s, e));
+        const p = await takeInto(c, q, call, 1, dest);
+        if (!sameBytes(p.bytes, dest)) out.set(typedOf(p.dtype, p.bytes), s);
       }),
     ]);
     return out as T;

@@ -41,6 +41,11 @@ export class Mailbox {
     return n;
   }
 
+  /** Whether no message is here. */
+  get empty(): boolean {
+    return this.queues.size === 0;
+  }
+
   /** Whether the message `key` is here, waiting for its wait. */
   has(key: string): boolean {
     return (this.queues.get(key)?.length ?? 0) > 0;
@@ -63,6 +68,15 @@ export class Mailbox {
   /** Part of the message `key` arrived: its waits start again. */
   progress(key: string): void {
     for (const w of this.waiters.get(key) ?? []) this.arm(w);
+  }
+
+  /** The message `key` if it is here (taken), else undefined. */
+  takeNow(key: string): Payload | undefined {
+    const q = this.queues.get(key);
+    if (!q || q.length === 0) return undefined;
+    const p = q.shift()!;
+    if (q.length === 0) this.queues.delete(key);
+    return p;
   }
 
   /** The message `key` from `src`: at once when queued, else (unless `refuse()` gives an error) when it comes. */

@@ -11,12 +11,14 @@
  * timeout so that the world's failure (a lost rank, seen on its WebSocket link) is always noticed. So no
  * rank spins for more than the spin budget when idle, and none ever blocks its event loop for longer.
  * Large messages are cut into pieces of a quarter ring, so writer and reader copy at the same time; a
- * message that does not fit at once is queued and written as the reader frees room.
+ * message that does not fit at once is queued and written as the reader frees room; a collective can ask
+ * for a message to be assembled in its result (receiveInto). Collectives of one number skip the mailbox:
+ * sendNumber/takeNumber write and read their records in place (shm-numbers.ts).
  */
-import type { CollectiveMsg, PointToPointMsg } from "../protocol/messages.js";
+import { DType, type CollectiveMsg, type PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";
-import type { RecordHead, ShmSegment } from "../transport/shm-segment.js";
-import type { Header } from "./collectives.js";
+import type { RecordHead, RingRecord, ShmSegment } from "../transport/shm-segment.js";
+import type { Call, Header } from "./collectives.js";
 import type { Payload } from "./payload.js";
 
 /** A whole message from a local peer, as if it came over a WebSocket link (its payload is this rank's own copy). */
@@ -59,6 +61,23 @@ const SPIN_TURNS = 2048;
  * With more local ranks than cores (as Open MPI does when oversubscribed), every turn yields.
  */
 const YIELD_EVERY = 32;
+/**
+ * ... but not in the first YIELD_AFTER_MS of a wait when there are no more local ranks than cores: a peer
+ * on the other core that is about to answer answers within that, and a yield (a system call, and perhaps
+ * another process's time slice) would only delay seeing it.
+ */
+const YIELD_AFTER_MS = 0.05;
+/** A run of collectives that complete synchronously lets the event loop turn at least this often, ms. */
+const LOOP_HOLD_MS = 10;
+
+/** How often a wait that began at `t0` yields the core now (addon.spin's yieldEvery; 0 never). */
+function yieldEvery(oversubscribed: boolean, t0: number, now: number): number {
+  if (oversubscribed) return 1;
+  return now - t0 < YIELD_AFTER_MS ? 0 : YIELD_EVERY;
+}
+
+/** takeNumber's native spin turns between two looks at the ring it waits on (it returns early when the doorbell rings). */
+const TAKE_SPIN_TURNS = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export class ShmExchange {
@@ -67,6 +86,8 @@ export class ShmExchange {
   private readonly localOf = new Map<number, number>();
   private readonly queues: Outgoing[][];
   private readonly partial: (Assembly | null)[];
+  /** receiveInto()'s destinations, by "local rank:seq:step" */
+  private readonly into = new Map<string, Uint8Array>();
   private readonly peers: number[];
   private queued = 0;
   private failed: Error | null = null;
@@ -75,6 +96,15 @@ export class ShmExchange {
   private watcherAsleep = false;
   private watcherBell = 0;
   private readonly bellOffset: number;
+  /** the head of sendNumber's records (reused: tryWriteNumber reads it at once) */
+  private readonly numberHead: RecordHead = { kind: COLLECTIVE, dtype: DType.Number, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag: 0, offset: 0, total: 8, parts: [] };
+  /** when a run of synchronous collectives began without the event loop turning since (-1: it turned) */
+  private heldSince = -1;
+  private readonly loopTurned = () => {
+    this.heldSince = -1;
+  };
+  /** the doorbell when takeNumber last drained every ring */
+  private lastBell = -1;
 
   constructor(
     private readonly seg: ShmSegment,
@@ -171,6 +201,26 @@ export class ShmExchange {
     return pos;
   }
 
+  /**
+   * Asks for local rank `rank`'s message of step `step` of call `seq` to be assembled in `bytes` (of its
+   * exact length) instead of a buffer of its own, if its first piece has not come yet; returns the function
+   * that withdraws the request (once the message is taken).
+   */
+  receiveInto(rank: number, seq: number, step: number, bytes: Uint8Array): () => void {
+    const key = `${this.localOf.get(rank)}:${seq}:${step}`;
+    this.into.set(key, bytes);
+    return () => this.into.delete(key);
+  }
+
+  private takeDestination(from: number, rec: RingRecord): Uint8Array | undefined {
+    if (rec.kind !== COLLECTIVE) return undefined;
+    const key = `${from}:${rec.seq}:${rec.step}`;
+    const into = this.into.get(key);
+    if (!into || into.length !== rec.total) return undefined;
+    this.into.delete(key);
+    return into;
+  }
+
   /** Writes what the rings have room for of the queued messages. */
   private pump(): boolean {
     let moved = false;
@@ -201,10 +251,11 @@ export class ShmExchange {
       for (let rec = seg.peek(from); rec; rec = seg.peek(from)) {
         moved = true;
         const whole = rec.offset === 0 && rec.payload.length === rec.total;
+        const into = rec.offset === 0 && this.into.size > 0 ? this.takeDestination(from, rec) : undefined;
         let done: Assembly | null = null;
-        if (whole) done = { head: rec, bytes: rec.payload.slice(), got: rec.total };
+        if (whole) done = { head: rec, bytes: into ? (into.set(rec.payload), into) : rec.payload.slice(), got: rec.total };
         else {
-          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
+          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
           a.bytes.set(rec.payload, rec.offset);
           a.got += rec.payload.length;
           if (a.got >= a.bytes.length) {
@@ -229,21 +280,104 @@ export class ShmExchange {
     return moved;
   }
 
+  /**
+   * Whether the event loop should turn before the next collective completes synchronously: collectives
+   * that find their peers ready never return to it (their promises resolve in microtasks), so a loop of
+   * them would hold off timers and sockets (heartbeats, a lost peer's news) for as long as it runs.
+   * True once LOOP_HOLD_MS passed since the first synchronous completion after the loop last turned.
+   */
+  holdsLoop(): boolean {
+    const now = performance.now();
+    if (this.heldSince < 0) {
+      this.heldSince = now;
+      setImmediate(this.loopTurned);
+      return false;
+    }
+    return now - this.heldSince > LOOP_HOLD_MS;
+  }
+
+  /** Whether nothing is queued to be written (a collective's messages can then be written at once, in order). */
+  get idle(): boolean {
+    return this.queued === 0 && !this.failed;
+  }
+
+  /**
+   * Writes a collective's message of one number to local rank `rank` straight into the ring (the record a
+   * posted toPayload(value) makes): true, or false when it must be posted as usual (no room, or queued sends
+   * to it go first).
+   */
+  sendNumber(rank: number, h: Header, value: number): boolean {
+    const to = this.localOf.get(rank)!;
+    if (this.failed || this.queues[to]!.length) return false;
+    const head = this.numberHead;
+    head.op = h.op;
+    head.reduce = h.reduce;
+    head.seq = h.seq;
+    head.step = h.step;
+    head.root = h.root;
+    head.tag = h.tag;
+    if (!this.seg.tryWriteNumber(to, head, value)) return false;
+    if (this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
+    return true;
+  }
+
+  /**
+   * The number local rank `rank` sent in step `step` of call `h` (sendNumber's record, or a posted
+   * toPayload(number)'s), read straight from the ring: spins for it in this thread for at most the spin
+   * budget (from the start: the event loop is never held longer), draining what comes before it through
+   * the usual path. Undefined when it did not come as such a record in time, or when `inMailbox()` says the
+   * usual path delivered it (the caller then takes it from the mailbox, or waits for it as usual).
+   */
+  takeNumber(rank: number, h: Call, step: number, inMailbox: () => boolean): number | undefined {
+    if (this.failed) return undefined;
+    const from = this.localOf.get(rank)!;
+    const seg = this.seg;
+    if (this.watcherAsleep) seg.setSleeping(false); // this thread drains the rings while it spins (see spinUntil)
+    const t0 = performance.now();
+    const deadline = t0 + this.opts.spinUs / 1000;
+    let got: number | undefined;
+    for (;;) {
+      const bell = seg.bell(seg.me);
+      const rec = seg.next(from);
+      if (rec >= 0 && seg.isNumberOf(rec, COLLECTIVE, DType.Number, h.seq, step, h.op, h.root, h.reduce, h.tag)) {
+        got = seg.numberAt(rec);
+        if (seg.consume(from) && seg.ring(from)) this.addon.wake(seg.buf, seg.bellOffset(from), 1);
+        break;
+      }
+      // something else first (or from another peer): the usual path files it, and perhaps ours with it
+      if (rec >= 0 || bell !== this.lastBell || this.queued) {
+        const moved = this.progress();
+        if (this.failed || (moved && inMailbox())) break;
+      }
+      this.lastBell = bell;
+      const now = performance.now();
+      if (now > deadline) break;
+      this.addon.spin(seg.buf, this.bellOffset, bell, TAKE_SPIN_TURNS, yieldEvery(this.opts.oversubscribed, t0, now));
+    }
+    if (this.watcherAsleep && !this.failed) {
+      seg.setSleeping(true);
+      if (seg.bell(seg.me) !== this.watcherBell) this.addon.wake(seg.buf, this.bellOffset, 1);
+    }
+    return got;
+  }
+
   /** Spins until `done()`, making progress, for at most the spin budget after the last progress; whether it became true. */
   spinUntil(done: () => boolean): boolean {
     if (done()) return true;
     // while this thread spins, writers need not wake a sleeping watcher: it drains the rings itself
     if (this.watcherAsleep) this.seg.setSleeping(false);
     const budget = this.opts.spinUs / 1000;
-    let deadline = performance.now() + budget;
+    const t0 = performance.now();
+    let deadline = t0 + budget;
     let ok = false;
-    const yieldEvery = this.opts.oversubscribed ? 1 : YIELD_EVERY;
     for (;;) {
       const bell = this.seg.bell(this.seg.me);
       // the budget bounds idle spinning: while bytes move (a large message streams), it starts again
       if (this.progress()) deadline = performance.now() + budget;
-      if ((ok = done()) || this.failed || performance.now() > deadline) break;
-      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, yieldEvery);
+      if ((ok = done()) || this.failed) break;
+      const now = performance.now();
+      if (now > deadline) break;
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, yieldEvery(this.opts.oversubscribed, t0, now));
     }
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);

@@ -23,7 +23,8 @@ import * as coll from "./collectives.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
-import { fromPayload, toPayload, type Payload } from "./payload.js";
+import { fromPayload, toPayload, type BuiltinOp, type Payload } from "./payload.js";
+import { ShmNumbers, allreduceNumber } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
@@ -66,6 +67,8 @@ export class WsWorld implements World, coll.Comm {
   get table(): AddressTableMsg | null { return this.tableWait.table; }
   /** the shared-memory exchange with the ranks of this host (shm-setup.ts), if any */
   private local: ShmExchange | null = null;
+  /** collectives of one number without the event loop, when every rank shares this one's memory */
+  private numbers: ShmNumbers | null = null;
   /** called once when the world closes (server, rendezvous file) */
   onClose: (() => Promise<void>) | null = null;
 
@@ -90,6 +93,7 @@ export class WsWorld implements World, coll.Comm {
   endSetup(make: ((deliver: (src: number, m: LocalMessage) => void, busy: () => boolean) => ShmExchange) | null): void {
     this.ledger.endSetup();
     if (make) this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
+    if (this.local) this.numbers = new ShmNumbers(this, this.local, this.mailbox);
   }
 
   hasLink(rank: number): boolean {
@@ -298,11 +302,12 @@ export class WsWorld implements World, coll.Comm {
     else this.mailbox.progress(key); // the wait for it starts again
   }
 
-  private wait(key: string, src: number, what: () => string): Promise<Payload> {
+  /** `spin`: whether a local peer's message is spun for first (ShmNumbers.takeValue spun already). */
+  private wait(key: string, src: number, what: () => string, spin = true): Promise<Payload> {
     if (this.broken) return Promise.reject(this.broken);
     const local = this.local;
     // a local peer's message: spin for it a moment, then let the exchange's watcher sleep for it
-    if (local?.isLocal(src) && !local.spinUntil(() => this.mailbox.has(key))) queueMicrotask(() => void local.watch());
+    if (local?.isLocal(src) && !(spin && local.spinUntil(() => this.mailbox.has(key)))) queueMicrotask(() => void local.watch());
     return this.mailbox.wait(key, src, what, () => {
       if (this.departed.has(src)) return commError("RANK_LOST", `rank ${src} has closed its world`);
       if (this.closing) return commError("WORLD_CLOSED", "the world is closed");
@@ -373,21 +378,28 @@ export class WsWorld implements World, coll.Comm {
     }
   }
 
-  take(src: number, call: coll.Call, step: number): Promise<Payload> {
-    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`);
+  take(src: number, call: coll.Call, step: number, spin = true): Promise<Payload> {
+    return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`, spin);
+  }
+
+  /** take() into `into` when the message comes over shared memory (ShmExchange.receiveInto). */
+  takeInto(src: number, call: coll.Call, step: number, into: Uint8Array): Promise<Payload> {
+    const withdraw = this.local?.isLocal(src) ? this.local.receiveInto(src, call.seq, step, into) : null;
+    const p = this.take(src, call, step);
+    return withdraw ? p.finally(withdraw) : p;
   }
 
   begin(op: CollOp, root = 0, reduce = ReduceOp.None, tag = 0): coll.Call {
-    return { ...this.beginCall({ op, root, reduce, tag }), op };
+    return { op, root, reduce, tag, seq: this.beginCall({ op, root, reduce, tag }) };
   }
 
   /** Starts this rank's next collective: its sequence number; a mismatch with a peer's call of it fails the world. */
-  private beginCall(sig: CallSig): CallSig & { seq: number } {
+  private beginCall(sig: CallSig): number {
     if (this.broken) throw this.broken;
     if (this.closing) throw commError("WORLD_CLOSED", "the world is closed");
     const { seq, mismatch } = this.ledger.begin(sig);
     if (mismatch !== null) throw this.failWorld("COLLECTIVE_MISMATCH", mismatch);
-    return { ...sig, seq };
+    return seq;
   }
 
   // ---- World -------------------------------------------------------------------------------------------
@@ -404,6 +416,8 @@ export class WsWorld implements World, coll.Comm {
     return coll.reduce(this, value, op, root);
   }
   async allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
+    // a number between ranks that all share memory, when nothing else is in flight: without the event loop
+    if (typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
     return coll.allreduce(this, value, op);
   }
   async gather<T>(value: T, root = 0): Promise<T[] | undefined> {
@@ -453,7 +467,7 @@ export class WsWorld implements World, coll.Comm {
    * COLLECTIVE_MISMATCH naming the ranks that differ from rank 0.
    */
   async checkFingerprint(fingerprint: string, what = "graph"): Promise<void> {
-    const { seq } = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
+    const seq = this.beginCall({ op: FINGERPRINT, root: 0, reduce: ReduceOp.None, tag: 0 });
     await compareFingerprints({
       rank: this.rank,
       size: this.size,

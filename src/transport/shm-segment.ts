@@ -79,6 +79,8 @@ export class ShmSegment {
   private readonly f64: Float64Array;
   private readonly u8: Uint8Array;
   private readonly mask: number;
+  /** the head the record reserve() placed ends at (publish() stores it) */
+  private reservedHead = 0;
 
   constructor(buf: ArrayBuffer, L: number, ringBytes: number, me: number) {
     if (ringBytes < 1024 || ringBytes > 1 << 30 || (ringBytes & (ringBytes - 1)) !== 0) throw new RangeError(`ring size ${ringBytes} is not a power of two in [1 KiB, 1 GiB]`);
@@ -146,14 +148,37 @@ export class ShmSegment {
    * room now (the reader is then asked to ring this rank's doorbell once it frees some).
    */
   tryWrite(to: number, h: RecordHead, bytes: Uint8Array, start: number, len: number): boolean {
+    const rec = this.reserve(to, h, len);
+    if (rec < 0) return false;
+    const data = rec + REC_HEAD + PART * h.parts.length;
+    if (len === 8 && ((start + bytes.byteOffset) & 3) === 0) {
+      // a number: two words (copied as words: a float64 store could change a NaN's bits), no subarray to make
+      const v = new Int32Array(bytes.buffer, start + bytes.byteOffset, 2);
+      this.i32[data >> 2] = v[0]!;
+      this.i32[(data >> 2) + 1] = v[1]!;
+    } else if (len > 0) this.u8.set(len === bytes.length ? bytes : bytes.subarray(start, start + len), data);
+    this.publish(to);
+    return true;
+  }
+
+  /** Writes a record of one number (a JS number's 8 bytes, as toPayload encodes it) to `to`; false when no room. */
+  tryWriteNumber(to: number, h: RecordHead, value: number): boolean {
+    const rec = this.reserve(to, h, 8);
+    if (rec < 0) return false;
+    this.f64[(rec + REC_HEAD) >> 3] = value;
+    this.publish(to);
+    return true;
+  }
+
+  /** Room for a record of `len` payload bytes in the ring to `to`, its head and parts written: its byte offset, or -1. */
+  private reserve(to: number, h: RecordHead, len: number): number {
     const at = this.ringAt(this.me, to);
     const head = this.i32[at >> 2]! >>> 0;
-    const headBytes = REC_HEAD + PART * h.parts.length;
-    const want = headBytes + align8(len);
+    const want = REC_HEAD + PART * h.parts.length + align8(len);
     const pos = head & this.mask;
     const toEnd = this.ringBytes - pos;
     const need = want <= toEnd ? want : toEnd + want;
-    if (!this.room(at, head, need)) return false;
+    if (!this.room(at, head, need)) return -1;
     let p = pos;
     let newHead = head;
     if (want > toEnd) {
@@ -163,6 +188,7 @@ export class ShmSegment {
       newHead = (newHead + toEnd) >>> 0;
       p = 0;
     }
+    this.reservedHead = (newHead + want) | 0;
     const rec = at + RING_HDR + p;
     const w = rec >> 2;
     const i32 = this.i32;
@@ -184,17 +210,42 @@ export class ShmSegment {
       this.f64[(b + 8) >> 3] = q.offset;
       this.f64[(b + 16) >> 3] = q.length;
     }
-    if (len === 8) {
-      // a number: two words, no subarray to make
-      const src = start + bytes.byteOffset;
-      if ((src & 3) === 0) {
-        const v = new Int32Array(bytes.buffer, src, 2);
-        i32[(rec + headBytes) >> 2] = v[0]!;
-        i32[((rec + headBytes) >> 2) + 1] = v[1]!;
-      } else this.u8.set(bytes.subarray(start, start + 8), rec + headBytes);
-    } else if (len > 0) this.u8.set(len === bytes.length ? bytes : bytes.subarray(start, start + len), rec + headBytes);
-    Atomics.store(i32, at >> 2, (newHead + want) | 0);
-    return true;
+    return rec;
+  }
+
+  /** Makes the record reserve() placed (and the padding before it, if any) visible to the reader of the ring to `to`. */
+  private publish(to: number): void {
+    Atomics.store(this.i32, this.ringAt(this.me, to) >> 2, this.reservedHead);
+  }
+
+  /**
+   * The byte offset of the next record from local rank `from` (padding skipped), or -1 when there is none:
+   * for readers that look at its head before they take it (isNumberOf, numberAt, then consume).
+   */
+  next(from: number): number {
+    const at = this.ringAt(from, this.me);
+    const i32 = this.i32;
+    for (;;) {
+      const tail = i32[(at + 64) >> 2]! >>> 0;
+      if ((Atomics.load(i32, at >> 2) >>> 0) === tail) return -1;
+      const rec = at + RING_HDR + (tail & this.mask);
+      if ((i32[(rec >> 2) + 1]! & 0xff) !== KIND_PAD) return rec;
+      Atomics.store(i32, (at + 64) >> 2, (tail + i32[rec >> 2]!) | 0);
+    }
+  }
+
+  /** Whether the record at `rec` is a whole collective message of one JS number with exactly this call, step and signature. */
+  isNumberOf(rec: number, kind: number, dtype: number, seq: number, step: number, op: number, root: number, reduce: number, tag: number): boolean {
+    const w = rec >> 2;
+    const i32 = this.i32;
+    return i32[w + 1] === (kind | (dtype << 8) | (op << 16) | (reduce << 24)) && i32[w + 2] === seq && i32[w + 3] === step &&
+      i32[w + 4] === root && i32[w + 5] === tag && i32[w + 10] === 8 && i32[w + 11] === 0 &&
+      this.f64[(rec + 24) >> 3] === 0 && this.f64[(rec + 32) >> 3] === 8;
+  }
+
+  /** The number a record that isNumberOf() carries. */
+  numberAt(rec: number): number {
+    return this.f64[(rec + REC_HEAD) >> 3]!;
   }
 
   private room(at: number, head: number, need: number): boolean {
