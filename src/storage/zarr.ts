@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, writevSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, writevSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -17,7 +17,6 @@ import type { ChunkDecoders, ChunkEncoders } from "./types.js";
 import { readZstdInPlace } from "./zstd.js";
 import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
 import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
-import { writeFileSynced } from "./durable.js";
 import { giveBackStaging, takeStaging } from "./staging.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
@@ -223,40 +222,51 @@ function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: rea
     while (a >= 0 && ++idx[a]! === cs[a]) idx[a--] = 0;
     if (a < 0) break;
   }
+  writeChunkFile(file, sink.fsync, (fd) => {
+    let pos = 0;
+    for (let i = 0; i < runs.length; i += IOV_BATCH) {
+      const batch = runs.slice(i, i + IOV_BATCH);
+      const want = batch.reduce((k, r) => k + r.length, 0);
+      let done = writevSync(fd, batch, pos);
+      // a short write: the rest run by run
+      for (let j = 0, skip = done; done < want && j < batch.length; j++) {
+        const r = batch[j]!;
+        if (skip >= r.length) {
+          skip -= r.length;
+          continue;
+        }
+        let off = skip;
+        skip = 0;
+        while (off < r.length) {
+          const w = writeSync(fd, r, off, r.length - off, pos + done);
+          off += w;
+          done += w;
+        }
+      }
+      pos += want;
+    }
+  });
+}
+
+/**
+ * Writes a chunk file through `write(fd)` under a temporary name, fdatasync'ed when `fsync`, then renamed
+ * over the chunk: a crash leaves the chunk old or new, never torn. IO_ERROR naming the file.
+ */
+function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => void): void {
   const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
   try {
     mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, "w");
     try {
-      let pos = 0;
-      for (let i = 0; i < runs.length; i += IOV_BATCH) {
-        const batch = runs.slice(i, i + IOV_BATCH);
-        const want = batch.reduce((k, r) => k + r.length, 0);
-        let done = writevSync(fd, batch, pos);
-        // a short write: the rest run by run
-        for (let j = 0, skip = done; done < want && j < batch.length; j++) {
-          const r = batch[j]!;
-          if (skip >= r.length) {
-            skip -= r.length;
-            continue;
-          }
-          let off = skip;
-          skip = 0;
-          while (off < r.length) {
-            const w = writeSync(fd, r, off, r.length - off, pos + done);
-            off += w;
-            done += w;
-          }
-        }
-        pos += want;
-      }
-      if (sink.fsync) fdatasyncSync(fd);
+      write(fd);
+      if (fsync) fdatasyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
+    if (e instanceof TesseraError) throw e;
     throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -282,26 +292,11 @@ async function writeChunk(sink: ZarrSink, file: string, d: DiskDType, n: number,
   const inPlace = z?.zstdInPlace && raw.buffer === data.buffer ? z.zstdInPlace : null;
   const own = !inPlace && z?.zstd ? z.zstd : null;
   const bytes = inPlace || own ? null : await encodeBytes(sink.codecs, raw);
-  const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
+  writeChunkFile(file, sink.fsync, (fd) => {
     if (bytes) {
-      if (sink.fsync) writeFileSynced(tmp, bytes);
-      else writeFileSync(tmp, bytes);
-    } else {
-      const fd = openSync(tmp, "w");
-      try {
-        if (inPlace) writeZstdFrame(fd, raw.byteOffset, raw.length, inPlace, file);
-        else own!.write(fd, raw, file);
-        if (sink.fsync) fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    if (e instanceof TesseraError) throw e;
-    throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
-  }
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, done);
+    } else if (inPlace) writeZstdFrame(fd, raw.byteOffset, raw.length, inPlace, file);
+    else own!.write(fd, raw, file);
+  });
 }
