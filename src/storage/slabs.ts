@@ -7,13 +7,13 @@
  * Uncompressed Zarr chunks in C order and C-order .npy files: their slabs are byte ranges of the files.
  * The files a task meets stay open for all of its slabs (a slab of a 2048-row chunk is a few rows).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { TesseraError } from "../errors.js";
 import type { TypedArray } from "../dtype.js";
 import { cStrides, forEachRun, sizeOf } from "../grid.js";
 import { decode, parseTypestr, sameBytes, type DiskDType } from "./disk-dtype.js";
-import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
+import { chunkBoxes, forEachPairRun, readRunsAt } from "./chunk-runs.js";
 import { chunkKey, type ZarrSource } from "./zarr-meta.js";
 import { readFully, type NpySource } from "./npy.js";
 import type { SourceSpec } from "./types.js";
@@ -88,7 +88,7 @@ class ZarrSlabs implements SlabReader {
   private readonly expected: number;
   /** the chunk files met so far (null: missing, read as the fill value) */
   private readonly open = new Map<string, OpenChunk | null>();
-  private scratch = new Uint8Array(0);
+  private scratch = Buffer.alloc(0);
 
   constructor(private readonly src: ZarrSource) {
     this.d = parseTypestr(src.typestr, src.dir);
@@ -97,38 +97,22 @@ class ZarrSlabs implements SlabReader {
   }
 
   read(start: readonly number[], shape: readonly number[], into: TypedArray): void {
-    const nd = shape.length;
-    if (sizeOf(shape) === 0) return;
     const src = this.src;
     const cs = src.chunkShape;
     const d = this.d;
-    const lo = start.map((s, a) => Math.floor(s / cs[a]!));
-    const hi = start.map((s, a) => Math.floor((s + shape[a]! - 1) / cs[a]!));
     const regionSt = cStrides(shape);
-    const idx = [...lo];
-    const box = new Array<number>(nd);
     const same = sameBytes(d, into);
-    for (;;) {
-      let inChunk = 0;
-      let inRegion = 0;
-      for (let a = 0; a < nd; a++) {
-        const c0 = idx[a]! * cs[a]!;
-        const b0 = Math.max(c0, start[a]!);
-        box[a] = Math.min(c0 + cs[a]!, start[a]! + shape[a]!) - b0;
-        inChunk += (b0 - c0) * this.chunkSt[a]!;
-        inRegion += (b0 - start[a]!) * regionSt[a]!;
-      }
+    for (const { idx, box, inChunk, inRegion } of chunkBoxes(cs, this.chunkSt, start, shape)) {
       const chunk = this.chunk(idx);
       if (chunk === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (r, _r, n) => into.fill(src.fill, r, r + n));
       else if (box.every((b, a) => a === 0 || b === cs[a])) {
         // whole rows of the chunk: one range of its file, into the region's rows (one readv), or decoded from scratch
-        const bytes = sizeOf(box) * d.bytes;
         if (same) {
           const runs: Uint8Array[] = [];
           forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (r, _r, n) => runs.push(new Uint8Array(into.buffer, into.byteOffset + r * d.bytes, n * d.bytes)));
           readRunsAt(chunk.fd, chunk.file, runs, inChunk * d.bytes);
         } else {
-          const raw = this.rawAt(chunk, inChunk * d.bytes, bytes);
+          const raw = this.rawAt(chunk, inChunk * d.bytes, sizeOf(box) * d.bytes);
           let at = 0;
           forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (r, _r, n) => {
             decode(d, raw.subarray(at, at + n * d.bytes), n, into, r, this.where(chunk, idx));
@@ -142,9 +126,6 @@ class ZarrSlabs implements SlabReader {
           else decode(d, this.rawAt(chunk, c * d.bytes, n * d.bytes), n, into, r, this.where(chunk, idx));
         });
       }
-      let a = nd - 1;
-      while (a >= 0 && ++idx[a]! > hi[a]!) idx[a] = lo[a--]!;
-      if (a < 0) return;
     }
   }
 
@@ -178,16 +159,10 @@ class ZarrSlabs implements SlabReader {
   }
 
   /** `bytes` bytes of the chunk file from `at`, in a scratch buffer reused by the next call. */
-  private rawAt(c: OpenChunk, at: number, bytes: number): Uint8Array {
-    if (this.scratch.length < bytes) this.scratch = new Uint8Array(bytes);
-    const out = this.scratch.subarray(0, bytes);
-    let done = 0;
-    while (done < bytes) {
-      const n = readSync(c.fd, out, done, bytes - done, at + done);
-      if (n === 0) throw new TesseraError("FORMAT_ERROR", `${c.file}: the chunk ends at byte ${at + done} (truncated while reading?)`);
-      done += n;
-    }
-    return out;
+  private rawAt(c: OpenChunk, at: number, bytes: number): Buffer {
+    if (this.scratch.length < bytes) this.scratch = Buffer.alloc(bytes);
+    readFully(c.fd, this.scratch, bytes, at, c.file);
+    return this.scratch.subarray(0, bytes);
   }
 
   private where(c: OpenChunk, idx: readonly number[]): string {

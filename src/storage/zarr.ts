@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, writevSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -16,7 +16,7 @@ import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders, ChunkEncoders } from "./types.js";
 import { readZstdInPlace } from "./zstd.js";
 import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
-import { forEachPairRun, readRunsAt } from "./chunk-runs.js";
+import { chunkBoxes, forEachPairRun, readRunsAt, writeRunsAt } from "./chunk-runs.js";
 import { giveBackStaging, takeStaging } from "./staging.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
@@ -41,8 +41,6 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   const d = parseTypestr(src.typestr, src.dir);
   const cs = src.chunkShape;
   const chunkElems = sizeOf(cs);
-  const lo = start.map((s, a) => Math.floor(s / cs[a]!));
-  const hi = start.map((s, a) => Math.floor((s + shape[a]! - 1) / cs[a]!));
   const regionSt = cStrides(shape);
   const chunkSt = cStrides(cs);
   // a transposed chunk (v2 order F, v3 transpose): element j of the chunk is at sum_a j[a] * storedSt[a]
@@ -55,20 +53,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
   const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
   const inPlace = zstd && !src.perm && nd > 0 && sameBytes(d, into) ? (decoders?.zstdInPlace ?? null) : null;
-  const idx = [...lo];
-  for (;;) {
-    // the part of the region in chunk idx, as a box: its shape, its origin in the chunk and in the region
-    const box = new Array<number>(nd);
-    let inChunk = 0;
-    let inRegion = 0;
-    for (let a = 0; a < nd; a++) {
-      const c0 = idx[a]! * cs[a]!;
-      const b0 = Math.max(c0, start[a]!);
-      const b1 = Math.min(c0 + cs[a]!, start[a]! + shape[a]!);
-      box[a] = b1 - b0;
-      inChunk += (b0 - c0) * storedSt[a]!;
-      inRegion += (b0 - start[a]!) * regionSt[a]!;
-    }
+  for (const { idx, box, inChunk, inRegion } of chunkBoxes(cs, storedSt, start, shape)) {
     const key = chunkKey(src.key, idx);
     const file = join(src.dir, key);
     const where = `${file} (chunk [${idx.join(", ")}])`;
@@ -82,7 +67,6 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
       if (box.every((b, a) => a === 0 || b === shape[a])) runs.push(new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, box[0]! * rowBytes));
       else forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => runs.push(new Uint8Array(into.buffer, into.byteOffset + a * d.bytes, n * d.bytes)));
       if (!readChunkInto(file, expected, from, runs)) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
-      if (!next(idx, lo, hi)) return;
       continue;
     }
     // a zstd storage chunk that is the task's whole chunk (or whole rows of it) in the array's own dtype:
@@ -91,7 +75,6 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
       const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!);
       if (got === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
       else if (got !== expected) throw wrongSize(file, got, expected, cs, d);
-      if (!next(idx, lo, hi)) return;
       continue;
     }
     let raw: Uint8Array | null;
@@ -110,19 +93,11 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
         gatherTransposed(d, raw, chunkElems, box, storedSt, inChunk, regionSt, inRegion, into, where);
       }
     }
-    if (!next(idx, lo, hi)) return;
   }
 }
 
 const wrongSize = (file: string, got: number, expected: number, cs: readonly number[], d: DiskDType) =>
   new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${got} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
-
-/** Steps a block index through [lo, hi] (inclusive) in C order; false when done. */
-function next(idx: number[], lo: readonly number[], hi: readonly number[]): boolean {
-  let a = idx.length - 1;
-  while (a >= 0 && ++idx[a]! > hi[a]!) idx[a] = lo[a--]!;
-  return a >= 0;
-}
 
 /**
  * Reads the bytes from `from` on of an uncompressed chunk file straight into `runs` (one after another, as
@@ -222,30 +197,7 @@ function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: rea
     while (a >= 0 && ++idx[a]! === cs[a]) idx[a--] = 0;
     if (a < 0) break;
   }
-  writeChunkFile(file, sink.fsync, (fd) => {
-    let pos = 0;
-    for (let i = 0; i < runs.length; i += IOV_BATCH) {
-      const batch = runs.slice(i, i + IOV_BATCH);
-      const want = batch.reduce((k, r) => k + r.length, 0);
-      let done = writevSync(fd, batch, pos);
-      // a short write: the rest run by run
-      for (let j = 0, skip = done; done < want && j < batch.length; j++) {
-        const r = batch[j]!;
-        if (skip >= r.length) {
-          skip -= r.length;
-          continue;
-        }
-        let off = skip;
-        skip = 0;
-        while (off < r.length) {
-          const w = writeSync(fd, r, off, r.length - off, pos + done);
-          off += w;
-          done += w;
-        }
-      }
-      pos += want;
-    }
-  });
+  writeChunkFile(file, sink.fsync, (fd) => writeRunsAt(fd, runs, 0));
 }
 
 /**
@@ -271,8 +223,6 @@ function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => voi
   }
 }
 
-/** Buffers per writev (Linux's IOV_MAX). */
-const IOV_BATCH = 1024;
 
 /** Writes one chunk's `raw` bytes (the kernel memory's own, or staging to fill from `data`) to its file. */
 async function writeChunk(sink: ZarrSink, file: string, d: DiskDType, n: number, shape: readonly number[], data: TypedArray, raw: Uint8Array, whole: boolean, encoders?: ChunkEncoders): Promise<void> {

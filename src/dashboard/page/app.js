@@ -38,13 +38,21 @@
   // ---- connection ----------------------------------------------------------------------------------
   // The server sends an update when the page says "ready" (and at once when a compute ends or fails): the
   // page asks a little before its next frame is due, so it gets what it will draw and no more.
+  // An update that comes unasked is the server's "at once" (a change of state): drawn without waiting.
   let socket = null;
   let readyTimer = null;
+  let asked = false;
+  function ask() {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send("ready");
+      asked = true;
+    }
+  }
   function askForNext() {
     if (readyTimer !== null) clearTimeout(readyTimer);
     readyTimer = setTimeout(() => {
       readyTimer = null;
-      if (socket && socket.readyState === WebSocket.OPEN) socket.send("ready");
+      ask();
     }, Math.max(0, FRAME_MS - 350));
   }
   function connect() {
@@ -54,7 +62,7 @@
     socket = ws;
     ws.onopen = () => {
       setConnection(true);
-      ws.send("ready");
+      ask();
     };
     ws.onmessage = (ev) => receive(JSON.parse(ev.data));
     ws.onclose = () => {
@@ -80,24 +88,21 @@
     if (state.memory.length > MAX_POINTS) state.memory.splice(0, state.memory.length - MAX_POINTS);
     state.snap = s;
     state.receivedAt = performance.now();
-    schedule();
+    const urgent = first || !asked;
+    asked = false;
+    schedule(urgent);
   }
 
   // Every frame costs the browser its whole pipeline (style, layout, paint, composite: about 10 ms of
   // CPU in software on a compute node's headless Chromium, whatever changed), and it may share the
   // machine with the compute it shows. So while a compute runs the page draws once a second (numbers a
-  // person reads like top's), and a change of state (a compute finished or failed, an error, a worker
-  // came or went, the first update) at once. Updates arriving meanwhile are drawn together in the next frame.
+  // person reads like top's), and what the server sends unasked (a compute finished or failed, an error, a
+  // worker came or went: model.ts stateKey) at once. Updates arriving meanwhile are drawn together in the next frame.
   const FRAME_MS = 1000;
   let lastFrame = -Infinity;
-  let drawnState = "";
-  // (a compute's start is not drawn at once: it shows in the next frame, and a short compute would
-  // otherwise pay a frame for its start and another for its end)
-  const stateOf = (s) => `${s.startedAt}:${s.totals.runsFinished}:${s.totals.runsFailed}:${s.errors.length}:${s.workers.length}`;
   let timer = null;
-  function schedule() {
+  function schedule(now = false) {
     if (document.hidden || !state.snap) return; // a tab nobody looks at draws nothing (until it is shown)
-    const now = stateOf(state.snap) !== drawnState;
     if (state.dirty && !now) return;
     if (now && timer !== null) clearTimeout(timer);
     state.dirty = true;
@@ -113,7 +118,6 @@
     lastFrame = performance.now();
     const s = state.snap;
     if (!s) return;
-    drawnState = stateOf(s);
     askForNext();
     renderHeader(s);
     renderProgress(s);
