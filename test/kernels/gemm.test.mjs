@@ -21,7 +21,9 @@ const GUARD = 16; // elements of untouched margin around every operand's region
 
 const wasmMem = createSharedMemory(PAGES);
 const jsMem = createSharedMemory(PAGES);
+process.env.TESSERA_KERNELS = "wasm"; // GEMM is the wasm kernel's, whichever backend runs programs
 const wasm = instantiateKernels(wasmMem, kernelModule());
+delete process.env.TESSERA_KERNELS;
 const SIDES = [
   { name: "wasm", mem: wasmMem, run: (rec) => wasm.gemm(rec) },
   { name: "js", mem: jsMem, run: (rec) => runGemmReference(jsMem.buffer, rec) },
