@@ -19,6 +19,7 @@
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { invalid, show } from "../errors.js";
+import { blasGemm, blasInfo, blasMissing } from "./blas.js";
 import { runGemmReference } from "./gemm-reference.js";
 import { runReference } from "./reference.js";
 
@@ -74,12 +75,21 @@ export interface Kernels {
   readonly zstdCompress?: ZstdCompress;
 }
 
-/** Which GEMM arithmetic kernelModule() loads: "plain" (canonical, the default) or "fma" (TESSERA_GEMM=fma). */
-export function gemmFlavour(): "plain" | "fma" {
+/**
+ * Which GEMM the kernels run: "blas" (an optimized BLAS on this machine: kernels/blas.ts; the default where
+ * one loads), "plain" (the canonical arithmetic of abi.ts: the default without a BLAS, and the bits the JS
+ * twin and every machine share) or "fma" (the relaxed-SIMD build). TESSERA_GEMM names one; an explicit
+ * "blas" without a BLAS is an error, never a silent fallback.
+ */
+export function gemmFlavour(): "plain" | "fma" | "blas" {
   const v = process.env.TESSERA_GEMM;
-  if (v === undefined || v === "" || v === "plain") return "plain";
-  if (v === "fma") return "fma";
-  throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "plain" (the default) or "fma"`);
+  if (v === undefined || v === "") return blasInfo() ? "blas" : "plain";
+  if (v === "plain" || v === "fma") return v;
+  if (v === "blas") {
+    if (!blasInfo()) throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM "blas": ${blasMissing()}`);
+    return "blas";
+  }
+  throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "blas" (the default where a BLAS loads), "plain" or "fma"`);
 }
 
 interface ZstdExports {
@@ -186,9 +196,10 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   }
   const instance = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory));
   const run = instance.exports.run as (prog: number) => number;
-  const gemm = instance.exports.gemm as (rec: number) => number;
+  const canonicalGemm = instance.exports.gemm as (rec: number) => number;
+  const gemm = (gemmFlavour() === "blas" ? blasGemm(memory, (rec) => canonicalGemm(rec >>> 0)) : null) ?? ((rec: number) => canonicalGemm(rec >>> 0));
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm, ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
 }
