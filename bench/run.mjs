@@ -267,6 +267,8 @@ export function summarize(jobs, runsByJob) {
       throughput: Number.isFinite(med) && work ? work / med : NaN, unit: CASES[job.case].unit,
       peakRssMiB: good.length ? Math.max(...good.map((r) => r.peakRssMiB ?? NaN).filter(Number.isFinite)) : NaN,
       result: good[0]?.result ?? null, note: notes.join("; ") || null,
+      // what a tessera run says it ran with (the kernel targets compare it with the C control on as many threads)
+      ...(Number.isFinite(good[0]?.raw?.workers) ? { workers: good[0].raw.workers } : {}), ...(good[0]?.raw?.kernels ? { kernels: good[0].raw.kernels } : {}),
       // storage steps: the peak the step sampled in itself during its timed call alone (the row's is the whole step)
       ...(good.some((r) => Number.isFinite(r.timedRssMiB)) ? { timedRssMiB: Math.max(...good.map((r) => r.timedRssMiB).filter(Number.isFinite)) } : {}),
     };
@@ -282,7 +284,7 @@ export function summarize(jobs, runsByJob) {
       const vr = withKey.map((r) => ({ ...r, seconds: r.variants.find((v) => v.key === key).seconds }));
       rows.push({ ...fmtRow(job, `${job.engine}-${key}`, v0.label, vr), peakRssMiB: NaN, base: `tessera-${key}` });
     }
-    if ((job.engine === "tessera" || job.engine === "tessera-before") && runs.some((r) => r.second)) {
+    if ((job.engine === "tessera" || job.engine === "tessera-before" || ENGINES[job.engine]?.kernels) && runs.some((r) => r.second)) {
       const second = runs.filter((r) => r.second).map((r) => ({
         ...r, seconds: r.second.seconds, result: r.second.result,
         status: checkResult(job.case, job.n, r.second.result) ? "warning" : "ok",
