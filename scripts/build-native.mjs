@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm install` step: builds the native addons (native/, node-addon-api: shared memory, the BLAS bridge) with node-gyp against the
+// `npm install` step: builds the native addons (native/, node-addon-api: shared memory, GEMM) with node-gyp against the
 // Node headers on this machine (nodedir from .npmrc / npm_config_nodedir, else /usr when
 // /usr/include/node/node.h exists), never downloading headers. It never fails the install: without a
 // compiler, on another OS, or with TESSERA_NO_NATIVE=1, it says so and ranks on one host use WebSockets
@@ -43,5 +43,5 @@ if (run.status !== 0) {
 }
 if (!existsSync(join(native, "build", "Release", "tessera_shm.node"))) fallback("node-gyp produced no tessera_shm.node");
 say("shared-memory addon built (native/build/Release/tessera_shm.node)");
-// the BLAS bridge opens OpenBLAS at run time (kernels/blas.ts): built here, it needs no BLAS to build
-if (existsSync(join(native, "build", "Release", "tessera_blas.node"))) say("BLAS bridge built (native/build/Release/tessera_blas.node): matmul uses OpenBLAS where it is installed");
+// the GEMM addon opens OpenBLAS at run time (kernels/native-gemm.ts): it needs no BLAS to build
+if (existsSync(join(native, "build", "Release", "tessera_gemm.node"))) say("GEMM addon built (native/build/Release/tessera_gemm.node): matmul uses OpenBLAS where it is installed, else the native canonical kernel");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the C++ toolchain node-gyp needs for the native addons (native/): g++, make and python3 from
 # Debian's packages when one is missing; and OpenBLAS's single-threaded build (libopenblas0-serial), which
-# the BLAS bridge (native/blas/, kernels/blas.ts) opens at run time for matmul (without it the canonical
+# the GEMM addon (native/gemm/, kernels/native-gemm.ts) opens at run time for matmul (without it the canonical
 # wasm GEMM runs; CI's TESSERA_EXPECT_BLAS=1 test checks that it loaded). Must run before `npm ci`, whose install step builds the addon
 # (scripts/build-native.mjs; without a compiler it falls back to WebSockets, and CI's TESSERA_EXPECT_SHM=1
 # test would then fail). The Node headers come with Node itself (/usr/include/node): nothing is downloaded.

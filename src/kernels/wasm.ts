@@ -19,7 +19,7 @@
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { invalid, show } from "../errors.js";
-import { blasGemm, blasInfo, blasMissing } from "./blas.js";
+import { blasInfo, blasMissing, nativeGemm } from "./native-gemm.js";
 import { runGemmReference } from "./gemm-reference.js";
 import { runReference } from "./reference.js";
 
@@ -76,9 +76,10 @@ export interface Kernels {
 }
 
 /**
- * Which GEMM the kernels run: "blas" (an optimized BLAS on this machine: kernels/blas.ts; the default where
- * one loads), "plain" (the canonical arithmetic of abi.ts: the default without a BLAS, and the bits the JS
- * twin and every machine share) or "fma" (the relaxed-SIMD build). TESSERA_GEMM names one; an explicit
+ * Which GEMM arithmetic the kernels run: "blas" (an optimized BLAS on this machine: kernels/native-gemm.ts;
+ * the default where one loads), "plain" (the canonical arithmetic of abi.ts: the default without a BLAS,
+ * and the bits the JS twin and every machine share; run by the GEMM addon's native canonical kernel where
+ * it is built, unless TESSERA_KERNELS=wasm, else by the wasm kernel) or "fma" (the relaxed-SIMD wasm build). TESSERA_GEMM names one; an explicit
  * "blas" without a BLAS is an error, never a silent fallback.
  */
 export function gemmFlavour(): "plain" | "fma" | "blas" {
@@ -197,7 +198,10 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   const instance = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory));
   const run = instance.exports.run as (prog: number) => number;
   const canonicalGemm = instance.exports.gemm as (rec: number) => number;
-  const gemm = (gemmFlavour() === "blas" ? blasGemm(memory, (rec) => canonicalGemm(rec >>> 0)) : null) ?? ((rec: number) => canonicalGemm(rec >>> 0));
+  const wasmGemm = (rec: number) => canonicalGemm(rec >>> 0);
+  const flavour = gemmFlavour();
+  const native = flavour === "blas" ? nativeGemm(memory, "blas", wasmGemm) : flavour === "plain" && process.env.TESSERA_KERNELS !== "wasm" ? nativeGemm(memory, "canonical", wasmGemm) : null;
+  const gemm = native ?? wasmGemm;
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);

@@ -1,4 +1,4 @@
-// matmul with the default GEMM where a BLAS loads (kernels/blas.ts): the suite itself runs with
+// matmul with the default GEMM where a BLAS loads (kernels/native-gemm.ts): the suite itself runs with
 // TESSERA_GEMM=plain (scripts/test.mjs), so this runs a child with TESSERA_GEMM unset. BLAS's bits are
 // not the canonical ones, so: within a dot product's error bound of the reference, not all equal to it
 // (BLAS ran), the same bits for 1 and 2 workers and on a repeated compute, int32 exact.
@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { blasInfo, blasMissing } from "../../dist/kernels/blas.js";
+import { blasInfo, blasMissing } from "../../dist/kernels/native-gemm.js";
 
 const child = fileURLToPath(new URL("./fixtures/matmul-blas-child.mjs", import.meta.url));
 

@@ -17,7 +17,11 @@ process.env.TESSERA_GEMM = "plain";
 
 const wasmMem = createSharedMemory(PAGES);
 const jsMem = createSharedMemory(PAGES);
+// the wasm kernel itself (with TESSERA_KERNELS unset, plain GEMM runs on the GEMM addon's native
+// canonical kernel where it is built: native-gemm.test.mjs checks it against this one)
+process.env.TESSERA_KERNELS = "wasm";
 const wasm = instantiateKernels(wasmMem, kernelModule());
+delete process.env.TESSERA_KERNELS;
 const SIDES = [
   { name: "wasm", mem: wasmMem, run: (rec) => wasm.gemm(rec) },
   { name: "js", mem: jsMem, run: (rec) => runGemmReference(jsMem.buffer, rec) },
