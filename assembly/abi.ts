@@ -23,6 +23,7 @@ export const MAX_TILE = 4096;
 export const MAX_REGS = 64;
 export const SCRATCH_BYTES = 65536;
 export const RNG_BLOCK = 256;
+export const TILE_SUM_LANES = 16;
 
 // Slot record (f64 words)
 export const S_KIND = 0;

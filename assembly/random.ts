@@ -8,7 +8,8 @@
 //   +0 u32 valid   +8 u64 block of the state   +16 u64 first element of the next group the state yields
 //   +32 v128 A0 A1 A2 A3 B0 B1 B2 B3 (xoshiro words s0..s3 of each lane pair)
 //   +160 f64[4] u1   +192 f64[4] u2   +224 f64[4] one group's values   +256 a saved copy of the state
-//   +384 f64[4] per-lane sums of a fused RANDOM -> RSUM tile   +416 2 x v128 loop constants
+//   +384 f64[16] lane sums (by f % 16) of a fused RANDOM -> RSUM tile
+//   +160 2 x v128 loop constants of that sum (over u1 and u2: a fused run is uniform, which never uses them)
 
 const R_VALID = 0;
 const R_BLOCK = 8;
@@ -18,8 +19,8 @@ const R_U1 = 160;
 const R_U2 = 192;
 const R_OUT = 224;
 const R_SAVE = 256;
-const R_LACC = 384; // f64[4]: randomSum's per-lane sums of the current tile
-const R_K = 416; // 2 x v128: sumGroups' loop constants
+const R_LACC = 384; // f64[16]: randomSum's lane sums (by f % 16) of the current tile
+const R_K = 160; // 2 x v128: sumQuads' loop constants (shares R_U1 / R_U2, used by normal values only)
 
 const GOLDEN: u64 = 0x9E3779B97F4A7C15;
 const SEED_XOR: u64 = 0x5851F42D4C957F2D;
@@ -137,45 +138,63 @@ function groupValues(rec: usize, kind: i32, out: usize, commit: bool): void {
 // (x - 1) + k is one rounding of the real x - 1 + k, and so is x + c when c = k - 1 exactly; likewise
 // (x - 1) - k with c = -(1 + k) exact, and the bare toUnit value x - 1 with c = -1.
 
-/** Lane sums of n full groups: lanes (0, 1) += x, lanes (2, 3) += x (c == 0: x + 0 == x); commits the state. */
-function sumGroupsX(rec: usize, n: i32): void {
-  const st = rec + R_STATE;
-  let a0 = v128.load(st, 0), a1 = v128.load(st, 16), a2 = v128.load(st, 32), a3 = v128.load(st, 48);
-  let b0 = v128.load(st, 64), b1 = v128.load(st, 80), b2 = v128.load(st, 96), b3 = v128.load(st, 112);
-  let accA = v128.load(rec + R_LACC), accB = v128.load(rec + R_LACC, 16);
-  // loop constants come from memory, so the compiler keeps them in registers instead of rematerializing
-  // them (with two shifts) in every iteration
-  const e = v128.load(rec + R_K);
-  for (let k = 0; k < n; k++) {
-    accA = f64x2.add(accA, v128.or(i64x2.shr_u(i64x2.add(a0, a3), 12), e));
-    accB = f64x2.add(accB, v128.or(i64x2.shr_u(i64x2.add(b0, b3), 12), e));
-    let t = i64x2.shl(a1, 17);
-    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
-    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
-    t = i64x2.shl(b1, 17);
-    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
-    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
-  }
-  v128.store(st, a0, 0); v128.store(st, a1, 16); v128.store(st, a2, 32); v128.store(st, a3, 48);
-  v128.store(st, b0, 64); v128.store(st, b1, 80); v128.store(st, b2, 96); v128.store(st, b3, 112);
-  v128.store(rec + R_LACC, accA);
-  v128.store(rec + R_LACC, accB, 16);
+/** x of one lane pair: the f64 with bits ((s0 + s3) >> 12) | exponent of 1.0, in [1, 2). */
+// @ts-ignore: decorator
+@inline function unitX(s0: v128, s3: v128, e: v128): v128 {
+  return v128.or(i64x2.shr_u(i64x2.add(s0, s3), 12), e);
 }
 
-/** Lane sums of n full groups: lanes (0, 1) += x + c, lanes (2, 3) += x + c; commits the state. */
-function sumGroupsXC(rec: usize, n: i32): void {
+/**
+ * Lane sums of 4 * n4 consecutive full groups from a global index that is a multiple of 16: lane sum
+ * f % 16 += x + c for each element f, in order; commits the state. Four groups (16 elements) per
+ * iteration, each into its own pair of accumulators, so the 16 lane sums are 8 independent add chains;
+ * both lane pairs step together (one pair alone is latency-bound). withC false (c == 0, also for -0):
+ * x + 0 == x, so the add is skipped. Inlined with a constant withC: each caller gets one branch-free loop.
+ */
+// @ts-ignore: decorator
+@inline function sumQuads(rec: usize, n4: i32, withC: bool): void {
   const st = rec + R_STATE;
+  const acc = rec + R_LACC;
   let a0 = v128.load(st, 0), a1 = v128.load(st, 16), a2 = v128.load(st, 32), a3 = v128.load(st, 48);
   let b0 = v128.load(st, 64), b1 = v128.load(st, 80), b2 = v128.load(st, 96), b3 = v128.load(st, 112);
-  let accA = v128.load(rec + R_LACC), accB = v128.load(rec + R_LACC, 16);
+  let pA0 = v128.load(acc, 0), pB0 = v128.load(acc, 16), pA1 = v128.load(acc, 32), pB1 = v128.load(acc, 48);
+  let pA2 = v128.load(acc, 64), pB2 = v128.load(acc, 80), pA3 = v128.load(acc, 96), pB3 = v128.load(acc, 112);
   // loop constants come from memory, so the compiler keeps them in registers instead of rematerializing
   // them (with two shifts) in every iteration
   const e = v128.load(rec + R_K);
   const c = v128.load(rec + R_K, 16);
-  for (let k = 0; k < n; k++) {
-    accA = f64x2.add(accA, f64x2.add(v128.or(i64x2.shr_u(i64x2.add(a0, a3), 12), e), c));
-    accB = f64x2.add(accB, f64x2.add(v128.or(i64x2.shr_u(i64x2.add(b0, b3), 12), e), c));
+  for (let k = 0; k < n4; k++) {
+    let xA = unitX(a0, a3, e), xB = unitX(b0, b3, e);
+    if (withC) { xA = f64x2.add(xA, c); xB = f64x2.add(xB, c); }
+    pA0 = f64x2.add(pA0, xA); pB0 = f64x2.add(pB0, xB);
     let t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+    xA = unitX(a0, a3, e); xB = unitX(b0, b3, e);
+    if (withC) { xA = f64x2.add(xA, c); xB = f64x2.add(xB, c); }
+    pA1 = f64x2.add(pA1, xA); pB1 = f64x2.add(pB1, xB);
+    t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+    xA = unitX(a0, a3, e); xB = unitX(b0, b3, e);
+    if (withC) { xA = f64x2.add(xA, c); xB = f64x2.add(xB, c); }
+    pA2 = f64x2.add(pA2, xA); pB2 = f64x2.add(pB2, xB);
+    t = i64x2.shl(a1, 17);
+    a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
+    a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
+    t = i64x2.shl(b1, 17);
+    b2 = v128.xor(b2, b0); b3 = v128.xor(b3, b1); b1 = v128.xor(b1, b2); b0 = v128.xor(b0, b3); b2 = v128.xor(b2, t);
+    b3 = v128.or(i64x2.shl(b3, 45), i64x2.shr_u(b3, 19));
+    xA = unitX(a0, a3, e); xB = unitX(b0, b3, e);
+    if (withC) { xA = f64x2.add(xA, c); xB = f64x2.add(xB, c); }
+    pA3 = f64x2.add(pA3, xA); pB3 = f64x2.add(pB3, xB);
+    t = i64x2.shl(a1, 17);
     a2 = v128.xor(a2, a0); a3 = v128.xor(a3, a1); a1 = v128.xor(a1, a2); a0 = v128.xor(a0, a3); a2 = v128.xor(a2, t);
     a3 = v128.or(i64x2.shl(a3, 45), i64x2.shr_u(a3, 19));
     t = i64x2.shl(b1, 17);
@@ -184,38 +203,78 @@ function sumGroupsXC(rec: usize, n: i32): void {
   }
   v128.store(st, a0, 0); v128.store(st, a1, 16); v128.store(st, a2, 32); v128.store(st, a3, 48);
   v128.store(st, b0, 64); v128.store(st, b1, 80); v128.store(st, b2, 96); v128.store(st, b3, 112);
-  v128.store(rec + R_LACC, accA);
-  v128.store(rec + R_LACC, accB, 16);
+  v128.store(acc, pA0, 0); v128.store(acc, pB0, 16); v128.store(acc, pA1, 32); v128.store(acc, pB1, 48);
+  v128.store(acc, pA2, 64); v128.store(acc, pB2, 80); v128.store(acc, pA3, 96); v128.store(acc, pB3, 112);
+}
+
+function sumQuadsX(rec: usize, n4: i32): void {
+  sumQuads(rec, n4, false);
+}
+
+function sumQuadsXC(rec: usize, n4: i32): void {
+  sumQuads(rec, n4, true);
+}
+
+/** One full group at global index g: lane sum (g + l) % 16 += x + c for its 4 elements; commits the state. */
+function sumGroup(rec: usize, g: u64, cs: f64): void {
+  unitsNow(rec, rec + R_OUT);
+  advance(rec, 1);
+  const acc = rec + R_LACC + (<usize>(g & 15) << 3);
+  for (let l: usize = 0; l < 4; l++) {
+    const at = acc + (l << 3);
+    store<f64>(at, load<f64>(at) + ((load<f64>(rec + R_OUT + (l << 3)) + 1.0) + cs));
+  }
 }
 
 /**
- * Lane sums of n consecutive full groups: lanes (0, 1) += x + c, lanes (2, 3) += x + c, in order; commits the
- * state. Both lane pairs step together: one pair alone is latency-bound.
+ * Lane sums of n consecutive full groups from global index g (a multiple of 4), in order: single groups up
+ * to the next multiple of 16, then whole quads of groups, then the last single groups; commits the state.
  */
-function sumGroups(rec: usize, n: i32, cs: f64): void {
-  v128.store(rec + R_K, i64x2.splat(EXP_ONE));
-  v128.store(rec + R_K, f64x2.splat(cs), 16);
-  if (cs == 0) sumGroupsX(rec, n); // also for c = -0: x + -0 == x
-  else sumGroupsXC(rec, n);
+function sumGroups(rec: usize, g: u64, n: i32, cs: f64): void {
+  while (n > 0 && (g & 15) != 0) {
+    sumGroup(rec, g, cs);
+    g += 4;
+    n--;
+  }
+  const n4 = n >> 2;
+  if (n4 > 0) {
+    v128.store(rec + R_K, i64x2.splat(EXP_ONE));
+    v128.store(rec + R_K, f64x2.splat(cs), 16);
+    if (cs == 0) sumQuadsX(rec, n4); // also for c = -0: x + -0 == x
+    else sumQuadsXC(rec, n4);
+    g += <u64>n4 << 4;
+  }
+  for (let i = n4 << 2; i < n; i++) {
+    sumGroup(rec, g, cs);
+    g += 4;
+  }
 }
 
 /**
  * Fused uniform RANDOM -> tileSum: returns tileSum over c in [0, len) of (x + cs) for the uniform value
- * x - 1 of global index f0 + c, with exactly tileSum's association (p[c % 4], then (p0 + p1) + (p2 + p3)).
- * Element f feeds lane f % 4, and lane l's elements are exactly partial (l - f0) % 4's, in the same order.
+ * x - 1 of global index f0 + c, with exactly tileSum's association (p[c % 16], folded by halves).
+ * Element f feeds lane sum f % 16, and that lane sum's elements are exactly partial (f - f0) % 16's, in the
+ * same order.
  */
 export function randomSum(f0: u64, len: i32, seed: u64, rec: usize, cs: f64): f64 {
   if (len <= 0) return 0.0;
-  v128.store(rec + R_LACC, f64x2.splat(0.0));
-  v128.store(rec + R_LACC, f64x2.splat(0.0), 16);
+  const acc = rec + R_LACC;
+  for (let j: usize = 0; j < 128; j += 16) v128.store(acc + j, f64x2.splat(0.0));
   walk(0, f0, len, seed, 0, rec, true, cs);
-  const m = <usize>(f0 & 3);
-  // partial j holds lane (j + m) % 4
-  const p0 = load<f64>(rec + R_LACC + ((m & 3) << 3));
-  const p1 = load<f64>(rec + R_LACC + (((m + 1) & 3) << 3));
-  const p2 = load<f64>(rec + R_LACC + (((m + 2) & 3) << 3));
-  const p3 = load<f64>(rec + R_LACC + (((m + 3) & 3) << 3));
-  return (p0 + p1) + (p2 + p3);
+  // partial j is lane sum (j + f0) % 16; fold by halves as abi.ts's tileSum
+  const m = <usize>(f0 & 15);
+  const q0 = lane(acc, m, 0) + lane(acc, m, 8), q1 = lane(acc, m, 1) + lane(acc, m, 9);
+  const q2 = lane(acc, m, 2) + lane(acc, m, 10), q3 = lane(acc, m, 3) + lane(acc, m, 11);
+  const q4 = lane(acc, m, 4) + lane(acc, m, 12), q5 = lane(acc, m, 5) + lane(acc, m, 13);
+  const q6 = lane(acc, m, 6) + lane(acc, m, 14), q7 = lane(acc, m, 7) + lane(acc, m, 15);
+  const r0 = q0 + q4, r1 = q1 + q5, r2 = q2 + q6, r3 = q3 + q7;
+  return (r0 + r2) + (r1 + r3);
+}
+
+/** Partial j of randomSum: the lane sum (j + m) % 16. */
+// @ts-ignore: decorator
+@inline function lane(acc: usize, m: usize, j: usize): f64 {
+  return load<f64>(acc + (((j + m) & 15) << 3));
 }
 
 /**
@@ -251,7 +310,7 @@ export function random(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec:
     while (g < segEnd) {
       if (g >= f0 && g + 4 <= segEnd) {
         const n = <i32>((segEnd - g) >> 2);
-        if (sum) sumGroups(rec, n, cs);
+        if (sum) sumGroups(rec, g, n, cs);
         else {
           const at = dst + (<usize>(g - f0) << 3);
           if (kind == 0) uniformGroups(rec, at, n);
@@ -268,7 +327,7 @@ export function random(dst: usize, f0: u64, len: i32, seed: u64, kind: i32, rec:
       for (let e = lo; e < hi; e++) {
         const v = load<f64>(tmp + (<usize>(e - g) << 3));
         if (sum) {
-          const at = rec + R_LACC + (<usize>(e & 3) << 3);
+          const at = rec + R_LACC + (<usize>(e & 15) << 3);
           store<f64>(at, load<f64>(at) + ((v + 1.0) + cs));
         } else store<f64>(dst + (<usize>(e - f0) << 3), v);
       }

@@ -2,46 +2,96 @@
 // Scalar mode (slot last == 0): one accumulator; vector mode (last == 1): one accumulator per column.
 // Only [0, len) of the register is read and only len accumulators are touched.
 
-/** tileSum: p[i % 4] += v[i]; (p0 + p1) + (p2 + p3). Two f64x2 accumulators are exactly p01 and p23. */
-export function tileSum(a: usize, len: i32): f64 {
-  let p01 = f64x2.splat(0.0);
-  let p23 = f64x2.splat(0.0);
-  const n = <usize>len << 3;
-  const n4 = <usize>(len & ~3) << 3;
-  let i: usize = 0;
-  for (; i < n4; i += 32) {
-    p01 = f64x2.add(p01, v128.load(a + i));
-    p23 = f64x2.add(p23, v128.load(a + i, 16));
-  }
-  let p0 = f64x2.extract_lane(p01, 0);
-  let p1 = f64x2.extract_lane(p01, 1);
-  let p2 = f64x2.extract_lane(p23, 0);
-  const p3 = f64x2.extract_lane(p23, 1);
-  if (i < n) p0 += load<f64>(a + i);
-  if (i + 8 < n) p1 += load<f64>(a + i, 8);
-  if (i + 16 < n) p2 += load<f64>(a + i, 16);
-  return (p0 + p1) + (p2 + p3);
+// tileSum and tileProd (abi.ts): 16 interleaved accumulators p[i % 16], folded by halves. Eight f64x2
+// accumulators are exactly p_{2k}, p_{2k+1} (k = 0..7); a tail of r < 16 elements feeds pair k with
+// elements 2k, 2k+1 of the tail where they exist and the identity (0 or 1) where not, which leaves the
+// accumulator's bits unchanged (+0 + x == x for every accumulator value reachable from +0, x * 1 == x).
+
+/** The k-th pair of a tail of r elements at t, with `identity` for lanes past the tail's end. */
+// @ts-ignore: decorator
+@inline function tailPair(t: usize, k: i32, r: i32, identity: f64): v128 {
+  const o = <usize>k << 4;
+  if (2 * k + 2 <= r) return v128.load(t + o);
+  if (2 * k + 1 == r) return f64x2.replace_lane(f64x2.splat(identity), 0, load<f64>(t + o));
+  return f64x2.splat(identity);
 }
 
-/** tileProd: as tileSum with * and 1. */
-export function tileProd(a: usize, len: i32): f64 {
-  let p01 = f64x2.splat(1.0);
-  let p23 = f64x2.splat(1.0);
-  const n = <usize>len << 3;
-  const n4 = <usize>(len & ~3) << 3;
-  let i: usize = 0;
-  for (; i < n4; i += 32) {
-    p01 = f64x2.mul(p01, v128.load(a + i));
-    p23 = f64x2.mul(p23, v128.load(a + i, 16));
+/** (x - m)^2 on two lanes. */
+// @ts-ignore: decorator
+@inline function sq(x: v128, m: v128): v128 {
+  const d = f64x2.sub(x, m);
+  return f64x2.mul(d, d);
+}
+
+/** sq of the k-th pair of a tail of r elements at t, +0 for lanes past the tail's end. */
+// @ts-ignore: decorator
+@inline function sqTail(t: usize, k: i32, r: i32, m: v128): v128 {
+  const o = <usize>k << 4;
+  if (2 * k + 2 <= r) return sq(v128.load(t + o), m);
+  const zero = f64x2.splat(0.0);
+  if (2 * k + 1 == r) {
+    const d = load<f64>(t + o) - f64x2.extract_lane(m, 0); // never a 16-byte load past the tail's end
+    return f64x2.replace_lane(zero, 0, d * d);
   }
-  let p0 = f64x2.extract_lane(p01, 0);
-  let p1 = f64x2.extract_lane(p01, 1);
-  let p2 = f64x2.extract_lane(p23, 0);
-  const p3 = f64x2.extract_lane(p23, 1);
-  if (i < n) p0 *= load<f64>(a + i);
-  if (i + 8 < n) p1 *= load<f64>(a + i, 8);
-  if (i + 16 < n) p2 *= load<f64>(a + i, 16);
-  return (p0 * p1) * (p2 * p3);
+  return zero;
+}
+
+/** q_j = p_j + p_{j+8}; r_j = q_j + q_{j+4}; s_j = r_j + r_{j+2}; s_0 + s_1 (pairs as above). */
+// @ts-ignore: decorator
+@inline function foldSum(p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, p6: v128, p7: v128): f64 {
+  const s = f64x2.add(f64x2.add(f64x2.add(p0, p4), f64x2.add(p2, p6)), f64x2.add(f64x2.add(p1, p5), f64x2.add(p3, p7)));
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+/** tileProd's fold: foldSum with *. */
+// @ts-ignore: decorator
+@inline function foldProd(p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, p6: v128, p7: v128): f64 {
+  const s = f64x2.mul(f64x2.mul(f64x2.mul(p0, p4), f64x2.mul(p2, p6)), f64x2.mul(f64x2.mul(p1, p5), f64x2.mul(p3, p7)));
+  return f64x2.extract_lane(s, 0) * f64x2.extract_lane(s, 1);
+}
+
+/** tileSum of a[0..len). */
+export function tileSum(a: usize, len: i32): f64 {
+  const n16 = len & ~15;
+  let p0 = f64x2.splat(0.0), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
+  for (let i = 0; i < n16; i += 16) {
+    const at = a + (<usize>i << 3);
+    p0 = f64x2.add(p0, v128.load(at, 0)); p1 = f64x2.add(p1, v128.load(at, 16));
+    p2 = f64x2.add(p2, v128.load(at, 32)); p3 = f64x2.add(p3, v128.load(at, 48));
+    p4 = f64x2.add(p4, v128.load(at, 64)); p5 = f64x2.add(p5, v128.load(at, 80));
+    p6 = f64x2.add(p6, v128.load(at, 96)); p7 = f64x2.add(p7, v128.load(at, 112));
+  }
+  const r = len - n16;
+  if (r > 0) {
+    const t = a + (<usize>n16 << 3);
+    p0 = f64x2.add(p0, tailPair(t, 0, r, 0.0)); p1 = f64x2.add(p1, tailPair(t, 1, r, 0.0));
+    p2 = f64x2.add(p2, tailPair(t, 2, r, 0.0)); p3 = f64x2.add(p3, tailPair(t, 3, r, 0.0));
+    p4 = f64x2.add(p4, tailPair(t, 4, r, 0.0)); p5 = f64x2.add(p5, tailPair(t, 5, r, 0.0));
+    p6 = f64x2.add(p6, tailPair(t, 6, r, 0.0)); p7 = f64x2.add(p7, tailPair(t, 7, r, 0.0));
+  }
+  return foldSum(p0, p1, p2, p3, p4, p5, p6, p7);
+}
+
+/** tileProd of a[0..len): as tileSum with * and 1. */
+export function tileProd(a: usize, len: i32): f64 {
+  const n16 = len & ~15;
+  let p0 = f64x2.splat(1.0), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
+  for (let i = 0; i < n16; i += 16) {
+    const at = a + (<usize>i << 3);
+    p0 = f64x2.mul(p0, v128.load(at, 0)); p1 = f64x2.mul(p1, v128.load(at, 16));
+    p2 = f64x2.mul(p2, v128.load(at, 32)); p3 = f64x2.mul(p3, v128.load(at, 48));
+    p4 = f64x2.mul(p4, v128.load(at, 64)); p5 = f64x2.mul(p5, v128.load(at, 80));
+    p6 = f64x2.mul(p6, v128.load(at, 96)); p7 = f64x2.mul(p7, v128.load(at, 112));
+  }
+  const r = len - n16;
+  if (r > 0) {
+    const t = a + (<usize>n16 << 3);
+    p0 = f64x2.mul(p0, tailPair(t, 0, r, 1.0)); p1 = f64x2.mul(p1, tailPair(t, 1, r, 1.0));
+    p2 = f64x2.mul(p2, tailPair(t, 2, r, 1.0)); p3 = f64x2.mul(p3, tailPair(t, 3, r, 1.0));
+    p4 = f64x2.mul(p4, tailPair(t, 4, r, 1.0)); p5 = f64x2.mul(p5, tailPair(t, 5, r, 1.0));
+    p6 = f64x2.mul(p6, tailPair(t, 6, r, 1.0)); p7 = f64x2.mul(p7, tailPair(t, 7, r, 1.0));
+  }
+  return foldProd(p0, p1, p2, p3, p4, p5, p6, p7);
 }
 
 /** NaN-propagating min (isMax false) or max of a[0..len) folded into acc. */
@@ -130,27 +180,23 @@ export function argReduce(isMax: bool, skipNaN: bool, vector: bool, pv: usize, p
 export function varScalar(pn: usize, pm: usize, pM2: usize, a: usize, len: i32): void {
   const nb = <f64>len;
   const mb = tileSum(a, len) / nb;
-  // M2b = tileSum((a - mb)^2), with the same p[i % 4] association
+  // M2b = tileSum((a - mb)^2), with the same 16-lane association
   const m = f64x2.splat(mb);
-  let p01 = f64x2.splat(0.0);
-  let p23 = f64x2.splat(0.0);
-  const n = <usize>len << 3;
-  const n4 = <usize>(len & ~3) << 3;
-  let i: usize = 0;
-  for (; i < n4; i += 32) {
-    const d0 = f64x2.sub(v128.load(a + i), m);
-    const d1 = f64x2.sub(v128.load(a + i, 16), m);
-    p01 = f64x2.add(p01, f64x2.mul(d0, d0));
-    p23 = f64x2.add(p23, f64x2.mul(d1, d1));
+  const n16 = len & ~15;
+  let p0 = f64x2.splat(0.0), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
+  for (let i = 0; i < n16; i += 16) {
+    const at = a + (<usize>i << 3);
+    p0 = f64x2.add(p0, sq(v128.load(at, 0), m)); p1 = f64x2.add(p1, sq(v128.load(at, 16), m));
+    p2 = f64x2.add(p2, sq(v128.load(at, 32), m)); p3 = f64x2.add(p3, sq(v128.load(at, 48), m));
+    p4 = f64x2.add(p4, sq(v128.load(at, 64), m)); p5 = f64x2.add(p5, sq(v128.load(at, 80), m));
+    p6 = f64x2.add(p6, sq(v128.load(at, 96), m)); p7 = f64x2.add(p7, sq(v128.load(at, 112), m));
   }
-  let p0 = f64x2.extract_lane(p01, 0);
-  let p1 = f64x2.extract_lane(p01, 1);
-  let p2 = f64x2.extract_lane(p23, 0);
-  const p3 = f64x2.extract_lane(p23, 1);
-  if (i < n) { const d = load<f64>(a + i) - mb; p0 += d * d; }
-  if (i + 8 < n) { const d = load<f64>(a + i, 8) - mb; p1 += d * d; }
-  if (i + 16 < n) { const d = load<f64>(a + i, 16) - mb; p2 += d * d; }
-  const M2b = (p0 + p1) + (p2 + p3);
+  const t = a + (<usize>n16 << 3), r = len - n16;
+  p0 = f64x2.add(p0, sqTail(t, 0, r, m)); p1 = f64x2.add(p1, sqTail(t, 1, r, m));
+  p2 = f64x2.add(p2, sqTail(t, 2, r, m)); p3 = f64x2.add(p3, sqTail(t, 3, r, m));
+  p4 = f64x2.add(p4, sqTail(t, 4, r, m)); p5 = f64x2.add(p5, sqTail(t, 5, r, m));
+  p6 = f64x2.add(p6, sqTail(t, 6, r, m)); p7 = f64x2.add(p7, sqTail(t, 7, r, m));
+  const M2b = foldSum(p0, p1, p2, p3, p4, p5, p6, p7);
   const na = load<f64>(pn);
   if (na == 0) {
     store<f64>(pn, nb);

@@ -237,7 +237,7 @@ async function sectionPipeline(o, dist, runs, controls) {
   ];
   const env = { TESSERA_WORKERS: undefined }; // spawn drops undefined variables
   controls.pipelineBefore = await spin(o, "before pipeline");
-  // The native control for this kind of work: C generate-and-sum (AVX2) on 1 then 2 threads, in every rep.
+  // The native control for this kind of work: C generate-and-sum (16 lane sets, the CPU's widest vectors) on 1 then 2 threads, in every rep.
   // Its 2-thread speed-up is the most this host gives to compute-bound SIMD work on two cores (vCPUs
   // may share physical cores' execution units), the ceiling for the 2-rank speed-up.
   const gensumN = Math.min(o.n * o.n, 1e9);
@@ -253,7 +253,7 @@ async function sectionPipeline(o, dist, runs, controls) {
       const res = await runNativeGensum(gensumN, threads);
       const ok = res && !res.missing && !res.error && Number.isFinite(res.seconds);
       runs.push({ section: "pipeline", key: `gensum-${threads}t`, label: `C gensum ${threads} thread${threads > 1 ? "s" : ""}`, n: gensumN, rep, gate,
-        ...(ok ? { seconds: res.seconds, rate: res.doubles_per_s } : { missing: res?.missing, error: res?.missing ? undefined : res?.error ?? "no output" }) });
+        ...(ok ? { seconds: res.seconds, rate: res.doubles_per_s, simd: res.simd } : { missing: res?.missing, error: res?.missing ? undefined : res?.error ?? "no output" }) });
       log(`native gensum ${threads}t rep ${rep + 1}: ${ok ? `${res.seconds.toFixed(3)} s (${(res.doubles_per_s / 1e9).toFixed(2)} G doubles/s)` : res?.missing ?? res?.error}`);
     }
   }
@@ -382,7 +382,7 @@ function summarize(o, runs, notes) {
     for (const [k, g] of [["gensum-1t", g1], ["gensum-2t", g2]]) {
       if (!any(k)) continue;
       const gn = runs.find((r) => r.key === k).n;
-      const row = { section: "pipeline", key: k, what: `native control: ${gn.toExponential(2)} doubles`, engine: `C gensum (AVX2) ${k === "gensum-1t" ? "1 thread" : "2 threads"}`, value: g.median, min: g.min, max: g.max, reps: g.n, unit: "s" };
+      const row = { section: "pipeline", key: k, what: `native control: ${gn.toExponential(2)} doubles`, engine: `C gensum (${(runs.find((r) => r.key === k).simd ?? "simd").toUpperCase()}) ${k === "gensum-1t" ? "1 thread" : "2 threads"}`, value: g.median, min: g.min, max: g.max, reps: g.n, unit: "s" };
       if (k === "gensum-2t") Object.assign(row, { ratio: ceiling, ratioNote: "speed-up of 2 threads over 1: this host's ceiling for the pipeline's speed-up", pairedRatio: paired("gensum-2t", "gensum-1t") });
       push(row);
     }

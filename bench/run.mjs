@@ -143,11 +143,12 @@ function tinySizes(quick) {
 // ---- running one job ---------------------------------------------------------------------------------
 
 /** One run of bench/tessera_case.mjs on the build in dist.dir (tessera: the snapshot of dist/; tessera-before: --before-dist). */
-async function runTessera(caseName, n, chunk, o, dist) {
+/** One tessera case in a process of its own; `kernels` forces TESSERA_KERNELS (else the engine's default). */
+async function runTessera(caseName, n, chunk, o, dist, kernels) {
   if (dist.missing) return { case: caseName, engine: "tessera", missing: dist.missing };
   if (dist.error) return { case: caseName, engine: "tessera", error: dist.error };
   const argv = [process.execPath, join(here, "tessera_case.mjs"), caseName, String(n), String(chunk), String(o.seed), String(o.workers)];
-  const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir }, timeoutMs: o.timeout * 1000 });
+  const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir, ...(kernels ? { TESSERA_KERNELS: kernels } : {}) }, timeoutMs: o.timeout * 1000 });
   if (r.timedOut) return { error: `timed out after ${o.timeout} s` };
   const parsed = lastJsonLine(r.stdout);
   if (!parsed) return { error: `exit ${r.code ?? r.signal}, no JSON output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` };
@@ -194,6 +195,7 @@ export function makeJobs(o, dist, before, storage = storageContext({ base: o.sto
         const base = { group, case: caseName, n, chunk, engine, label: ENGINES[engine].label, expectN: n };
         const add = (runAt, extra = {}) => jobs.push({ ...base, ...extra, runAt, run: () => runAt(n) });
         if (engine === "tessera") add((m) => runTessera(caseName, m, chunk, o, dist));
+        else if (ENGINES[engine].kernels) add((m) => runTessera(caseName, m, chunk, o, dist, ENGINES[engine].kernels));
         else if (engine === "tessera-before") add((m) => runTessera(caseName, m, chunk, o, before), before.label ? { label: before.label } : {});
         else if (engine === "dask-threads") add((m) => runDask(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, scheduler: "threads", workers: o.workers, timeoutMs }));
         else if (engine === "dask-distributed") add((m) => runDask(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, scheduler: "distributed", workers: 2, timeoutMs }));
@@ -265,6 +267,8 @@ export function summarize(jobs, runsByJob) {
       throughput: Number.isFinite(med) && work ? work / med : NaN, unit: CASES[job.case].unit,
       peakRssMiB: good.length ? Math.max(...good.map((r) => r.peakRssMiB ?? NaN).filter(Number.isFinite)) : NaN,
       result: good[0]?.result ?? null, note: notes.join("; ") || null,
+      // what a tessera run says it ran with (the kernel targets compare it with the C control on as many threads)
+      ...(Number.isFinite(good[0]?.raw?.workers) ? { workers: good[0].raw.workers } : {}), ...(good[0]?.raw?.kernels ? { kernels: good[0].raw.kernels } : {}),
       // storage steps: the peak the step sampled in itself during its timed call alone (the row's is the whole step)
       ...(good.some((r) => Number.isFinite(r.timedRssMiB)) ? { timedRssMiB: Math.max(...good.map((r) => r.timedRssMiB).filter(Number.isFinite)) } : {}),
     };
@@ -280,7 +284,7 @@ export function summarize(jobs, runsByJob) {
       const vr = withKey.map((r) => ({ ...r, seconds: r.variants.find((v) => v.key === key).seconds }));
       rows.push({ ...fmtRow(job, `${job.engine}-${key}`, v0.label, vr), peakRssMiB: NaN, base: `tessera-${key}` });
     }
-    if ((job.engine === "tessera" || job.engine === "tessera-before") && runs.some((r) => r.second)) {
+    if ((job.engine === "tessera" || job.engine === "tessera-before" || ENGINES[job.engine]?.kernels) && runs.some((r) => r.second)) {
       const second = runs.filter((r) => r.second).map((r) => ({
         ...r, seconds: r.second.seconds, result: r.second.result,
         status: checkResult(job.case, job.n, r.second.result) ? "warning" : "ok",
@@ -391,7 +395,7 @@ export async function main(argv) {
   }
   const started = new Date();
   const t0 = performance.now();
-  const dist = o.engines.includes("tessera") ? snapshotDist() : { error: "tessera not selected" };
+  const dist = o.engines.some((e) => e === "tessera" || ENGINES[e].kernels) ? snapshotDist() : { error: "tessera not selected" };
   const storage = storageContext({ base: o.storageDir ?? undefined, cold: o.coldReads });
   // a signal must not leave gigabytes behind: stop the running child, remove the storage directory and the snapshot
   const onSignal = (sig) => {

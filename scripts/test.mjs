@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const uvu = join(root, "node_modules", "uvu", "bin.js");
-const child = spawn(process.execPath, [uvu, "test", "\\.test\\.mjs$", ...process.argv.slice(2)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+// The suite checks matmul against the canonical bits of abi.ts (the JS twin's), so it runs with the canonical
+// GEMM unless told otherwise; the default GEMM where a BLAS loads (kernels/native-gemm.ts) is tested explicitly by
+// test/kernels/native-gemm.test.mjs and, with TESSERA_GEMM unset, by test/array/matmul-blas.test.mjs's child process.
+const env = { ...process.env, TESSERA_GEMM: process.env.TESSERA_GEMM ?? "plain" };
+const child = spawn(process.execPath, [uvu, "test", "\\.test\\.mjs$", ...process.argv.slice(2)], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
 let out = "";
 child.stdout.on("data", (d) => {
   out += d;

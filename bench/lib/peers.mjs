@@ -94,7 +94,7 @@ async function native(mode, args, timeoutMs) {
 
 /** Summing a 512 MiB float64 array: { gb_per_s (median of 9), gb_per_s_min, gb_per_s_max, ok }. */
 export const runNativeSum = ({ threads = 1 } = {}) => native("sum", [threads], 120_000);
-/** AVX2 xoshiro256+ generate-and-sum of n doubles on one thread: { seconds, doubles_per_s, mean }. */
+/** xoshiro256+ generate-and-sum of n doubles (16 lane sets, the widest vectors the CPU has) on `threads` threads: { seconds, doubles_per_s, mean, simd }. */
 export const runNativeGensum = (n = 1e9, threads = 1) => native("gensum", [Math.round(n), threads], 120_000);
 /** Host-contention control: { iters_per_s_1, iters_per_s_2, ratio }; ratio near 2 on two free cores. */
 export const runNativeSpin = (seconds = 1) => native("spin", [seconds], 60_000 + seconds * 3000);

@@ -2,6 +2,8 @@
 // rows: { group, case, n, chunk, engine, label, status, reps, median, min, max, throughput, unit,
 //         peakRssMiB, vsTessera, note } as bench/run.mjs builds them.
 
+import { kernelTargetRows } from "./kernel-targets.mjs";
+
 const fin = Number.isFinite;
 
 /** The targets of issue 9 the table is read against (see bench/README.md, "Issue 9: before and after"). */
@@ -149,6 +151,7 @@ export function targetRows(rows) {
     });
   }
   out.push(...storageTargetRows(rows));
+  out.push(...kernelTargetRows(rows));
   return out;
 }
 
@@ -231,12 +234,13 @@ const targetCells = (t) => [t.check, t.case, t.case === "ones_tiny_tasks" ? t.n.
 
 function targetsTerminal(rows, meta) {
   const all = targetRows(rows);
-  return [...targetsTable(all.filter((t) => t.issue === 9), meta, 9), ...targetsTable(all.filter((t) => t.issue === 10), meta, 10)];
+  return [9, 10, 15].flatMap((issue) => targetsTable(all.filter((t) => t.issue === issue), meta, issue));
 }
 
 const TARGET_INTRO = {
   9: "ratios of medians in this run; ratio < 1: tessera is faster or smaller",
   10: "storage; ratios of medians in this run; GB/s ratios > 1: tessera is faster",
+  15: "native kernels; tessera's throughput ÷ the C control's on as many threads, medians of this run",
 };
 
 function targetsTable(targets, meta, issue) {
@@ -298,8 +302,8 @@ export function renderMarkdown(rows, skipped, meta, svgName) {
   for (const s of skipped) out.push(`| ${s.case} | - | - | - | - | - | - | - | skipped: ${esc(s.note)} |`);
   out.push("", "Median of the interleaved reps; min–max over them. Throughput: elements/s (el/s) for the random pipelines, GB/s of array data for the existing arrays, tasks/s for the per-task case. time ÷ tessera: the engine's time for tessera's work (from throughputs), > 1 means tessera is faster. Peak RSS: the whole process tree (dask distributed's workers included), sampled every 20 ms (the tree rescanned every 200 ms).", "");
   const all = targetRows(rows);
-  const intro = { 9: "Ratios of medians in this run; below 1, tessera is faster (or smaller).", 10: "Storage: ratios of medians in this run; GB/s ratios above 1, tessera is faster." };
-  for (const issue of [9, 10]) {
+  const intro = { 9: "Ratios of medians in this run; below 1, tessera is faster (or smaller).", 10: "Storage: ratios of medians in this run; GB/s ratios above 1, tessera is faster.", 15: "Native kernels: tessera's throughput ÷ the C control's on as many threads (the machine's limit for that work), medians of this run; the wasm rows are context." };
+  for (const issue of [9, 10, 15]) {
     const targets = all.filter((t) => t.issue === issue);
     if (!targets.length) continue;
     const quick = meta.options.quick ? " With --quick, runs of a few ms and peak RSS near the processes' baseline: read the targets from a full run." : "";

@@ -45,7 +45,8 @@ constexpr int HF_F32_SUB = 1, HF_F32_MUL = 2, HF_F32_EDGES = 4, HF_STEP_ZERO = 8
 constexpr int RC_OK = 0, RC_BAD_MAGIC = 1, RC_BAD_OPCODE = 2, RC_BAD_HEADER = 3, RC_OUT_OF_BOUNDS = 4;
 
 // tileSum / tileProd: interleaved accumulators, folded in halves (abi.ts)
-constexpr int SUM_LANES = 16;
+constexpr int TILE_SUM_LANES = 16;
+constexpr int SUM_LANES = TILE_SUM_LANES;
 
 inline bool isUnary(int op) { return op >= OP_NEG && op <= OP_RINT; }
 inline bool isBinary(int op) { return op >= OP_ADD && op <= OP_IFLOORDIV; }

@@ -61,6 +61,9 @@ export const MAX_RANDOM_OPS = 96;
 /** Random numbers: values depend only on (seed, global flat index); see RANDOM below. */
 export const RNG_BLOCK = 256;
 
+/** Interleaved accumulators of tileSum / tileProd (see below); RNG_BLOCK is a multiple of it. */
+export const TILE_SUM_LANES = 16;
+
 /** Slot record layout (f64 words). */
 export const S = { KIND: 0, DTYPE: 1, BASE: 2, LAST: 3, ROW: 4 } as const;
 export const SLOT_MEM = 1;
@@ -146,8 +149,13 @@ export const DT_BYTES = [8, 4, 4, 1] as const;
  *                       edge(j) = STOP for j == n, else (HF.STEP_ZERO ? (j / n) * DELTA : j * STEP) + START,
  *                       rounded to float32 with HF.F32_EDGES (numpy's linspace, then astype).
  *
- * tileSum(v) (and tileProd with *) is defined exactly so both interpreters agree bit for bit:
- *   p0 = p1 = p2 = p3 = 0 (1 for prod); for i in 0..len-1: p[i % 4] += v[i]; result = (p0 + p1) + (p2 + p3)
+ * tileSum(v) (and tileProd with *) is defined exactly so every interpreter agrees bit for bit, whatever its
+ * vector width: TILE_SUM_LANES = 16 interleaved accumulators, folded by halves:
+ *   p_0 .. p_15 = 0 (1 for prod); for i in 0..len-1: p[i % 16] += v[i];
+ *   q_j = p_j + p_{j+8} (j < 8); r_j = q_j + q_{j+4} (j < 4); s_j = r_j + r_{j+2} (j < 2); result = s_0 + s_1
+ * Sixteen, because one chain of dependent adds is latency-bound: 16 lanes are 8 wasm f64x2, 4 AVX2 or
+ * 2 AVX-512 accumulators, enough independent chains for every width, and folding by halves is each
+ * width's natural reduction (add the upper half of the accumulators to the lower, repeat).
  *
  * chanCombine((na, ma, M2a), nb, mb, M2b), exactly in this order:
  *   if na == 0: (nb, mb, M2b); else N = na + nb; d = mb - ma;

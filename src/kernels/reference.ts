@@ -16,6 +16,7 @@ import {
   PROGRAM_MAGIC,
   RC,
   RNG_BLOCK,
+  TILE_SUM_LANES,
   S,
   SLOT_INDEX,
   SLOT_MEM,
@@ -294,14 +295,22 @@ function binaryOp(op: number, a: number, b: number): number {
   }
 }
 
-/** tileSum / tileProd exactly as abi.ts defines them. */
-function tileFold(f: Float64Array, at: number, len: number, prod: boolean): number {
-  const p = prod ? [1, 1, 1, 1] : [0, 0, 0, 0];
-  for (let i = 0; i < len; i++) {
-    if (prod) p[i % 4]! *= f[at + i]!;
-    else p[i % 4]! += f[at + i]!;
+/** The fold of abi.ts's tileSum (prod: with *): q_j = p_j + p_{j+8}, r_j = q_j + q_{j+4}, s_j = r_j + r_{j+2}, s_0 + s_1. */
+function foldLanes(p: number[], prod: boolean): number {
+  for (let half = TILE_SUM_LANES >> 1; half >= 1; half >>= 1) {
+    for (let j = 0; j < half; j++) p[j] = prod ? p[j]! * p[j + half]! : p[j]! + p[j + half]!;
   }
-  return prod ? (p[0]! * p[1]!) * (p[2]! * p[3]!) : (p[0]! + p[1]!) + (p[2]! + p[3]!);
+  return p[0]!;
+}
+
+/** tileSum / tileProd exactly as abi.ts defines them: TILE_SUM_LANES interleaved accumulators, folded by halves. */
+function tileFold(f: Float64Array, at: number, len: number, prod: boolean): number {
+  const p = new Array<number>(TILE_SUM_LANES).fill(prod ? 1 : 0);
+  for (let i = 0; i < len; i++) {
+    if (prod) p[i % TILE_SUM_LANES]! *= f[at + i]!;
+    else p[i % TILE_SUM_LANES]! += f[at + i]!;
+  }
+  return foldLanes(p, prod);
 }
 
 function checkInstr(code: Int32Array, pc: number, nregs: number, nslots: number, nconst: number, kindOf: (s: number) => number, lastOf: (s: number) => number, dtypeOf: (s: number) => number, constOf: (k: number) => number): number {
@@ -563,12 +572,12 @@ function runTile(x: Ctx, code: Int32Array, keys: bigint[], c0: number, len: numb
           if (slotField(x, w2, S.LAST) === 0) {
             const nb = len;
             const mb = tileFold(f64, r, len, false) / nb;
-            const p = [0, 0, 0, 0];
+            const p = new Array<number>(TILE_SUM_LANES).fill(0);
             for (let i = 0; i < len; i++) {
               const d = f64[r + i]! - mb;
-              p[i % 4]! += d * d;
+              p[i % TILE_SUM_LANES]! += d * d;
             }
-            const M2b = (p[0]! + p[1]!) + (p[2]! + p[3]!);
+            const M2b = foldLanes(p, false);
             const na = dv.getFloat64(pn, true);
             if (na === 0) {
               dv.setFloat64(pn, nb, true);

@@ -21,6 +21,7 @@ import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { invalid, show } from "../errors.js";
 import { kernelBackend } from "./backend.js";
+import { blasInfo, blasMissing, nativeGemm } from "./native-gemm.js";
 import { runGemmReference } from "./gemm-reference.js";
 import { type NativeLevel, loadNativeKernels, nativeLevel, nativeRun } from "./native.js";
 import { runReference } from "./reference.js";
@@ -80,12 +81,22 @@ export interface Kernels {
   readonly zstdCompress?: ZstdCompress;
 }
 
-/** Which GEMM arithmetic kernelModule() loads: "plain" (canonical, the default) or "fma" (TESSERA_GEMM=fma). */
-export function gemmFlavour(): "plain" | "fma" {
+/**
+ * Which GEMM arithmetic the kernels run: "blas" (an optimized BLAS on this machine: kernels/native-gemm.ts;
+ * the default where one loads), "plain" (the canonical arithmetic of abi.ts: the default without a BLAS,
+ * and the bits the JS twin and every machine share; run by the GEMM addon's native canonical kernel where
+ * it is built, unless TESSERA_KERNELS=wasm, else by the wasm kernel) or "fma" (the relaxed-SIMD wasm build). TESSERA_GEMM names one; an explicit
+ * "blas" without a BLAS is an error, never a silent fallback.
+ */
+export function gemmFlavour(): "plain" | "fma" | "blas" {
   const v = process.env.TESSERA_GEMM;
-  if (v === undefined || v === "" || v === "plain") return "plain";
-  if (v === "fma") return "fma";
-  throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "plain" (the default) or "fma"`);
+  if (v === undefined || v === "") return blasInfo() ? "blas" : "plain";
+  if (v === "plain" || v === "fma") return v;
+  if (v === "blas") {
+    if (!blasInfo()) throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM "blas": ${blasMissing()}`);
+    return "blas";
+  }
+  throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "blas" (the default where a BLAS loads), "plain" or "fma"`);
 }
 
 interface ZstdExports {
@@ -196,16 +207,19 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   }
   const instance = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory));
   const run = instance.exports.run as (prog: number) => number;
-  const gemm = instance.exports.gemm as (rec: number) => number;
+  const canonicalGemm = instance.exports.gemm as (rec: number) => number;
+  const wasmGemm = (rec: number) => canonicalGemm(rec >>> 0);
+  const flavour = gemmFlavour();
+  const native = flavour === "blas" ? nativeGemm(memory, "blas", wasmGemm) : flavour === "plain" && process.env.TESSERA_KERNELS !== "wasm" ? nativeGemm(memory, "canonical", wasmGemm) : null;
+  const gemm = native ?? wasmGemm;
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);
   const extras = { ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
-  const gemmRun = (rec: number) => gemm(rec >>> 0);
   if (backend === "native") {
     const addon = loadNativeKernels()!;
     const level = nativeLevel(addon);
-    return { name: `native-${level}`, run: nativeRun(addon, memory, level), gemm: gemmRun, ...extras };
+    return { name: `native-${level}`, run: nativeRun(addon, memory, level), gemm, ...extras };
   }
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: gemmRun, ...extras };
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm, ...extras };
 }

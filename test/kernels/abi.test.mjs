@@ -25,7 +25,7 @@ test("assembly/abi.ts mirrors src/kernels/abi.ts", () => {
   for (const [k, v] of Object.entries(abi.RC)) (assert.is(consts[`RC_${k}`], v, k), n++);
   for (const [k, v] of Object.entries(abi.HIST_P)) (assert.is(consts[`HIST_P_${k}`], v, k), n++);
   for (const [k, v] of Object.entries(abi.HF)) (assert.is(consts[`HF_${k}`], v, k), n++);
-  for (const k of ["PROGRAM_MAGIC", "MAX_DIMS", "MAX_TILE", "MAX_REGS", "SCRATCH_BYTES", "RNG_BLOCK", "SLOT_MEM", "SLOT_INDEX", "MAX_SLOTS"]) {
+  for (const k of ["PROGRAM_MAGIC", "MAX_DIMS", "MAX_TILE", "MAX_REGS", "SCRATCH_BYTES", "RNG_BLOCK", "TILE_SUM_LANES", "SLOT_MEM", "SLOT_INDEX", "MAX_SLOTS"]) {
     assert.is(consts[k], abi[k], k);
   }
   // MAX_RANDOM_OPS is computed in assembly/abi.ts from the scratch layout

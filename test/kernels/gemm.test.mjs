@@ -4,127 +4,28 @@
 // beta 1 gives the bits of one call; bad records get the same RC from both and write nothing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { DT, G, GEMM_MAGIC, GEMM_SCRATCH_BYTES, GEMM_WORDS, RC } from "../../dist/kernels/abi.js";
+import { DT, GEMM_SCRATCH_BYTES, GEMM_WORDS, RC } from "../../dist/kernels/abi.js";
 import { writeGemmRecord } from "../../dist/kernels/gemm-record.js";
 import { runGemmReference } from "../../dist/kernels/gemm-reference.js";
-import { KERNEL_RESERVED_BYTES, createSharedMemory, gemmFlavour, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
+import { createSharedMemory, gemmFlavour, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
 import { firstDiff, rng, same } from "./harness.mjs";
+import { LAYOUTS, PAGES, REC, SCRATCH, SIZES, layout, load, naive, regionOf, strides, writeRecord } from "./gemm-layout.mjs";
 
 delete process.env.TESSERA_KERNELS;
-delete process.env.TESSERA_GEMM;
-
-const PAGES = 512; // 32 MiB per memory
-const REC = KERNEL_RESERVED_BYTES;
-const SCRATCH = REC + 4096;
-const DATA = SCRATCH + GEMM_SCRATCH_BYTES + 4096;
-const GUARD = 16; // elements of untouched margin around every operand's region
+// the canonical kernel (the default GEMM is the BLAS bridge where one loads: blas.test.mjs)
+process.env.TESSERA_GEMM = "plain";
 
 const wasmMem = createSharedMemory(PAGES);
 const jsMem = createSharedMemory(PAGES);
-process.env.TESSERA_KERNELS = "wasm"; // GEMM is the wasm kernel's, whichever backend runs programs
+// the wasm kernel itself (with TESSERA_KERNELS unset, plain GEMM runs on the GEMM addon's native
+// canonical kernel where it is built: native-gemm.test.mjs checks it against this one)
+process.env.TESSERA_KERNELS = "wasm";
 const wasm = instantiateKernels(wasmMem, kernelModule());
 delete process.env.TESSERA_KERNELS;
 const SIDES = [
   { name: "wasm", mem: wasmMem, run: (rec) => wasm.gemm(rec) },
   { name: "js", mem: jsMem, run: (rec) => runGemmReference(jsMem.buffer, rec) },
 ];
-const TYPED = { [DT.F64]: Float64Array, [DT.F32]: Float32Array };
-
-function writeRecord(buf, rec, r) {
-  const w = new Float64Array(buf, rec, GEMM_WORDS);
-  w.fill(0);
-  w[G.MAGIC] = r.magic ?? GEMM_MAGIC;
-  w[G.DTYPE] = r.dtype;
-  w[G.M] = r.m;
-  w[G.N] = r.n;
-  w[G.K] = r.k;
-  [w[G.A], w[G.A_ROW], w[G.A_COL]] = [r.a, r.ars, r.acs];
-  [w[G.B], w[G.B_ROW], w[G.B_COL]] = [r.b, r.brs, r.bcs];
-  [w[G.C], w[G.C_ROW], w[G.C_COL]] = [r.c, r.crs, r.ccs];
-  w[G.BETA] = r.beta;
-  w[G.SCRATCH] = r.scratch ?? SCRATCH;
-  w[G.SCRATCH_BYTES] = r.scratchBytes ?? GEMM_SCRATCH_BYTES;
-}
-
-/** Element offsets (from the base) of a rows×cols operand: its lowest and highest. */
-function span(rows, cols, rs, cs) {
-  if (rows === 0 || cols === 0) return [0, 0];
-  const di = (rows - 1) * rs, dk = (cols - 1) * cs;
-  return [Math.min(di, 0) + Math.min(dk, 0), Math.max(di, 0) + Math.max(dk, 0)];
-}
-
-/** Strides for a layout: "row" (C-order, padded rows), "col" (F-order, i.e. a transpose), "flip" (C-order, both axes reversed), "neg" (rows reversed), "gap" (strides 2 and 3 + pad). */
-function strides(layout, rows, cols, pad) {
-  switch (layout) {
-    case "row": return [cols + pad, 1];
-    case "col": return [1, rows + pad];
-    case "flip": return [-(cols + pad), -1];
-    case "neg": return [-(cols + pad), 1];
-    case "gap": return [3 * cols + pad, 3];
-    case "tcol": return [2, 2 * rows + pad]; // a column-major view with a step of 2
-  }
-  throw new Error(layout);
-}
-
-/**
- * Lays out one GEMM (A m×k, B k×n, C m×n with the given layouts) in the data area: every operand in its own
- * region with GUARD elements either side; the same bytes in both memories. Returns the record fields, the
- * regions and a function that reads an operand element back.
- */
-function layout(p, seed) {
-  const T = TYPED[p.dtype], e = T.BYTES_PER_ELEMENT;
-  const r = rng(seed);
-  let at = DATA;
-  const ops = {};
-  const dims = { a: [p.m, p.k], b: [p.k, p.n], c: [p.m, p.n] };
-  for (const name of ["a", "b", "c"]) {
-    const [rows, cols] = dims[name];
-    const [rs, cs] = p.strides?.[name] ?? strides(p.layouts?.[name] ?? "row", rows, cols, p.pad ?? 0);
-    const [lo, hi] = span(rows, cols, rs, cs);
-    const len = hi - lo + 1 + 2 * GUARD;
-    const region = (at + 15) & ~15;
-    const base = region + (GUARD - lo) * e;
-    ops[name] = { rows, cols, rs, cs, region, len, base };
-    at = region + len * e + 64;
-  }
-  if (at > PAGES * 65536) throw new Error("test case too large");
-  const values = {};
-  for (const name of ["a", "b", "c"]) {
-    const o = ops[name];
-    const v = new T(o.len);
-    const gen = p.values?.[name] ?? p.values?.all ?? ((rand) => (rand() - 0.5) * 200);
-    for (let i = 0; i < o.len; i++) v[i] = gen(r, i);
-    if (name === "c" && p.beta === 0 && !p.values?.c) v.fill(NaN); // beta 0 must never read C
-    values[name] = v;
-  }
-  const rec = { dtype: p.dtype, m: p.m, n: p.n, k: p.k, beta: p.beta };
-  for (const name of ["a", "b", "c"]) [rec[name], rec[`${name}rs`], rec[`${name}cs`]] = [ops[name].base, ops[name].rs, ops[name].cs];
-  return { rec, ops, values, T, e };
-}
-
-function load(side, L) {
-  for (const name of ["a", "b", "c"]) new L.T(side.mem.buffer, L.ops[name].region, L.ops[name].len).set(L.values[name]);
-}
-const regionOf = (side, L, name) => new L.T(side.mem.buffer.slice(L.ops[name].region, L.ops[name].region + L.ops[name].len * L.e));
-
-/** The naive triple loop of the canonical arithmetic over the initial values (an independent oracle). */
-function naive(L) {
-  const { ops, values, rec } = L;
-  const f32 = rec.dtype === DT.F32;
-  const at = (name, i, j) => values[name][(ops[name].base - ops[name].region) / L.e + i * ops[name].rs + j * ops[name].cs];
-  const out = L.T.from(values.c);
-  for (let i = 0; i < rec.m; i++) {
-    for (let j = 0; j < rec.n; j++) {
-      let acc = rec.beta ? at("c", i, j) : 0;
-      for (let kk = 0; kk < rec.k; kk++) {
-        const p = at("a", i, kk) * at("b", kk, j);
-        acc = f32 ? Math.fround(acc + Math.fround(p)) : acc + p;
-      }
-      out[(ops.c.base - ops.c.region) / L.e + i * ops.c.rs + j * ops.c.cs] = acc;
-    }
-  }
-  return out;
-}
 
 /** Runs one case on both sides; returns their C regions (and the A, B regions, which must be unchanged). */
 function runBoth(L, { records } = {}) {
@@ -155,8 +56,6 @@ function check(p, seed, label) {
   return { L, c: w.c };
 }
 
-const SIZES = [0, 1, 2, 3, 5, 6, 7, 12, 17, 63, 97, 129];
-const LAYOUTS = ["row", "col", "flip", "neg", "gap", "tcol"];
 
 test("random sizes, f64 and f32, beta 0 and 1: wasm = twin = naive loop, bit for bit", () => {
   const r = rng(7);
@@ -348,7 +247,7 @@ test("Kernels.gemm: the wasm export, or the twin under TESSERA_KERNELS=js", () =
   assert.is(typeof wasm.gemm, "function");
 });
 
-test("TESSERA_GEMM: plain by default; fma loads the relaxed-SIMD build; anything else is an error", () => {
+test("TESSERA_GEMM: plain, fma (the relaxed-SIMD build) or blas; anything else is an error", () => {
   assert.is(gemmFlavour(), "plain");
   process.env.TESSERA_GEMM = "avx";
   try {
@@ -357,10 +256,10 @@ test("TESSERA_GEMM: plain by default; fma loads the relaxed-SIMD build; anything
     assert.is(gemmFlavour(), "fma");
     const fmaModule = kernelModule();
     assert.is(kernelModule(), fmaModule); // cached per flavour
-    delete process.env.TESSERA_GEMM;
+    process.env.TESSERA_GEMM = "plain";
     assert.is.not(kernelModule(), fmaModule);
   } finally {
-    delete process.env.TESSERA_GEMM;
+    process.env.TESSERA_GEMM = "plain";
   }
 });
 
@@ -370,7 +269,7 @@ test("the FMA build: one rounding per step (where the CPU fuses), same k order, 
   try {
     fma = instantiateKernels(wasmMem, kernelModule());
   } finally {
-    delete process.env.TESSERA_GEMM;
+    process.env.TESSERA_GEMM = "plain";
   }
   const side = { name: "fma", mem: wasmMem, run: (rec) => fma.gemm(rec) };
   // 1×1×1, beta 1: C = -(1 + 2^-29), A = B = 1 + 2^-30: fused 2^-60, two roundings 0

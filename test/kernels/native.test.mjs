@@ -31,7 +31,7 @@ if (!addon) {
     for (const [k, v] of Object.entries(abi.RC)) is(`RC_${k}`, v);
     for (const [k, v] of Object.entries(abi.HIST_P)) is(`HIST_P_${k}`, v);
     for (const [k, v] of Object.entries(abi.HF)) is(`HF_${k}`, v);
-    for (const k of ["PROGRAM_MAGIC", "MAX_DIMS", "MAX_TILE", "MAX_REGS", "SCRATCH_BYTES", "RNG_BLOCK", "SLOT_MEM", "SLOT_INDEX", "MAX_SLOTS", "MAX_RANDOM_OPS"]) is(k, abi[k]);
+    for (const k of ["PROGRAM_MAGIC", "MAX_DIMS", "MAX_TILE", "MAX_REGS", "SCRATCH_BYTES", "RNG_BLOCK", "SLOT_MEM", "SLOT_INDEX", "MAX_SLOTS", "MAX_RANDOM_OPS", "TILE_SUM_LANES"]) is(k, abi[k]);
     assert.ok(n > 100);
   });
 

@@ -92,15 +92,34 @@ test("nanargmin / nanargmax: NaN skipped, first index on ties, an all-NaN slice 
   }
 });
 
-test("scalar RSUM follows tileSum's association exactly", () => {
-  const n = 11;
-  const data = [1e16, 1, 1, 1, -1e16, 1, 1, 1, 3, 0.5, 0.25];
-  const res = reduceProgram("RSUM", 1, n, false, data, 1024);
-  const p = [0, 0, 0, 0];
-  data.forEach((v, i) => (p[i % 4] += v));
-  const want = 0 + ((p[0] + p[1]) + (p[2] + p[3]));
-  assert.is(res.out[0].a0[0], want);
-  assert.is(res.out[1].a0[0], want);
+test("scalar RSUM follows tileSum's association exactly: 16 interleaved lanes folded by halves", () => {
+  // large values that cancel only in some associations, over 2 full rounds of 16 lanes and a tail of 7
+  const data = [];
+  for (let i = 0; i < 39; i++) data.push(i % 5 === 0 ? (i % 2 ? 1e16 : -1e16) : i % 3 === 0 ? 0.75 : 1 + i / 8);
+  const p = new Array(16).fill(0);
+  data.forEach((v, i) => (p[i % 16] += v));
+  const q = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => p[j] + p[j + 8]);
+  const r = [0, 1, 2, 3].map((j) => q[j] + q[j + 4]);
+  const want = 0 + ((r[0] + r[2]) + (r[1] + r[3]));
+  // the old 4-lane association gives other bits for these data, so this test tells the two apart
+  const p4 = [0, 0, 0, 0];
+  data.forEach((v, i) => (p4[i % 4] += v));
+  assert.is.not((p4[0] + p4[1]) + (p4[2] + p4[3]), want);
+  for (const tile of [1024, 16, 20]) {
+    const res = reduceProgram("RSUM", 1, data.length, false, data, tile);
+    // with several tiles, each tile's sum is added to the accumulator in order
+    let acc = 0;
+    for (let c0 = 0; c0 < data.length; c0 += tile) {
+      const part = data.slice(c0, c0 + tile);
+      const pp = new Array(16).fill(0);
+      part.forEach((v, i) => (pp[i % 16] += v));
+      for (let h = 8; h >= 1; h >>= 1) for (let j = 0; j < h; j++) pp[j] += pp[j + h];
+      acc += pp[0];
+    }
+    if (tile === 1024) assert.is(acc, want);
+    assert.is(res.out[0].a0[0], acc, `wasm, tile ${tile}`);
+    assert.is(res.out[1].a0[0], acc, `js, tile ${tile}`);
+  }
 });
 
 test("argmin / argmax: first index on ties, first NaN wins and sticks", () => {
