@@ -2,6 +2,7 @@
 // (binding.gyp), in their own namespace so the levels link side by side.
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "asmath.h"
@@ -9,7 +10,6 @@
 #include "program.h"
 
 namespace tk::avx512 {
-constexpr int SPAN_MAX = MAX_TILE;
 #include "vec.inc"
 #include "reduce.inc"
 #include "elementwise.inc"
