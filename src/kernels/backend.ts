@@ -4,7 +4,7 @@
  * TESSERA_KERNELS=native that cannot be honoured is an error, never a silent fallback.
  */
 import { invalid, show } from "../errors.js";
-import { loadNativeKernels, nativeLevel, whyNativeKernelsMissing } from "./native.js";
+import { type NativeLevel, loadNativeKernels, nativeLevel, whyNativeKernelsMissing } from "./native.js";
 
 export type KernelBackend = "native" | "wasm" | "js";
 
@@ -22,4 +22,11 @@ export function kernelBackend(env: Record<string, string | undefined> = process.
   }
   nativeLevel(addon, env); // validates TESSERA_NATIVE_LEVEL
   return "native";
+}
+
+/** The Kernels.name the workers of this process get (wasm.ts instantiateKernels): js, wasm-simd or native-<level>. */
+export function kernelsName(env: Record<string, string | undefined> = process.env): "js" | "wasm-simd" | `native-${NativeLevel}` {
+  const backend = kernelBackend(env);
+  if (backend === "native") return `native-${nativeLevel(loadNativeKernels()!, env)}`;
+  return backend === "js" ? "js" : "wasm-simd";
 }
