@@ -205,7 +205,8 @@ function runOn(wasm, js, natives, tpl, arrays, geometry, tile) {
     for (const name of names) {
       const w = outs[0][name], n = out[name];
       const d = approx ? w.findIndex((v, k) => !close(v, n[k], 4)) : firstDiff(w, n);
-      if (d !== -1) throw new Error(`${what} ${name}[${d}] = ${n[d]}, wasm ${w[d]}${approx ? " (beyond 4 ulps)" : ""}`);
+      const show = (v) => (Object.is(v, -0) ? "-0" : String(v));
+      if (d !== -1) throw new Error(`${what} ${name}[${d}] = ${show(n[d])}, wasm ${show(w[d])}${approx ? " (beyond 4 ulps)" : ""}`);
     }
     return { level: side.level, rc, out };
   });
