@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <new>
 
 #include "abi.h"
 #include "levels.h"
@@ -44,7 +45,11 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     tk::Prog p;
     bool empty = false;
     rc = tk::validate(b->mem, (uint64_t)len, (uint64_t)prog, p, empty);
-    if (rc == tk::RC_OK && !empty) rc = b->run(p);
+    try {
+      if (rc == tk::RC_OK && !empty) rc = b->run(p);
+    } catch (const std::bad_alloc&) {  // a span cache could not be allocated (random.inc)
+      throw Napi::Error::New(info.Env(), "native kernels: out of memory for a random-number span");
+    }
   }
   return Napi::Number::New(info.Env(), rc);
 }
