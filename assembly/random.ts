@@ -150,6 +150,8 @@ function groupValues(rec: usize, kind: i32, out: usize, commit: bool): void {
  * iteration, each into its own pair of accumulators, so the 16 lane sums are 8 independent add chains;
  * both lane pairs step together (one pair alone is latency-bound). withC false (c == 0, also for -0):
  * x + 0 == x, so the add is skipped. Inlined with a constant withC: each caller gets one branch-free loop.
+ * The group step is written out four times on purpose: AssemblyScript has no macros, an inline function
+ * cannot update its caller's locals, and a one-group loop would have to rotate the 8 accumulators.
  */
 // @ts-ignore: decorator
 @inline function sumQuads(rec: usize, n4: i32, withC: bool): void {

@@ -50,48 +50,43 @@
   return f64x2.extract_lane(s, 0) * f64x2.extract_lane(s, 1);
 }
 
-/** tileSum of a[0..len). */
-export function tileSum(a: usize, len: i32): f64 {
+/** tileSum (prod false) or tileProd of a[0..len); inlined with a constant `prod`, one branch-free loop each. */
+// @ts-ignore: decorator
+@inline function tileFold(a: usize, len: i32, prod: bool): f64 {
+  const id = prod ? 1.0 : 0.0;
   const n16 = len & ~15;
-  let p0 = f64x2.splat(0.0), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
+  let p0 = f64x2.splat(id), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
   for (let i = 0; i < n16; i += 16) {
     const at = a + (<usize>i << 3);
-    p0 = f64x2.add(p0, v128.load(at, 0)); p1 = f64x2.add(p1, v128.load(at, 16));
-    p2 = f64x2.add(p2, v128.load(at, 32)); p3 = f64x2.add(p3, v128.load(at, 48));
-    p4 = f64x2.add(p4, v128.load(at, 64)); p5 = f64x2.add(p5, v128.load(at, 80));
-    p6 = f64x2.add(p6, v128.load(at, 96)); p7 = f64x2.add(p7, v128.load(at, 112));
+    p0 = op(p0, v128.load(at, 0), prod); p1 = op(p1, v128.load(at, 16), prod);
+    p2 = op(p2, v128.load(at, 32), prod); p3 = op(p3, v128.load(at, 48), prod);
+    p4 = op(p4, v128.load(at, 64), prod); p5 = op(p5, v128.load(at, 80), prod);
+    p6 = op(p6, v128.load(at, 96), prod); p7 = op(p7, v128.load(at, 112), prod);
   }
   const r = len - n16;
   if (r > 0) {
     const t = a + (<usize>n16 << 3);
-    p0 = f64x2.add(p0, tailPair(t, 0, r, 0.0)); p1 = f64x2.add(p1, tailPair(t, 1, r, 0.0));
-    p2 = f64x2.add(p2, tailPair(t, 2, r, 0.0)); p3 = f64x2.add(p3, tailPair(t, 3, r, 0.0));
-    p4 = f64x2.add(p4, tailPair(t, 4, r, 0.0)); p5 = f64x2.add(p5, tailPair(t, 5, r, 0.0));
-    p6 = f64x2.add(p6, tailPair(t, 6, r, 0.0)); p7 = f64x2.add(p7, tailPair(t, 7, r, 0.0));
+    p0 = op(p0, tailPair(t, 0, r, id), prod); p1 = op(p1, tailPair(t, 1, r, id), prod);
+    p2 = op(p2, tailPair(t, 2, r, id), prod); p3 = op(p3, tailPair(t, 3, r, id), prod);
+    p4 = op(p4, tailPair(t, 4, r, id), prod); p5 = op(p5, tailPair(t, 5, r, id), prod);
+    p6 = op(p6, tailPair(t, 6, r, id), prod); p7 = op(p7, tailPair(t, 7, r, id), prod);
   }
-  return foldSum(p0, p1, p2, p3, p4, p5, p6, p7);
+  return prod ? foldProd(p0, p1, p2, p3, p4, p5, p6, p7) : foldSum(p0, p1, p2, p3, p4, p5, p6, p7);
+}
+
+// @ts-ignore: decorator
+@inline function op(x: v128, y: v128, prod: bool): v128 {
+  return prod ? f64x2.mul(x, y) : f64x2.add(x, y);
+}
+
+/** tileSum of a[0..len). */
+export function tileSum(a: usize, len: i32): f64 {
+  return tileFold(a, len, false);
 }
 
 /** tileProd of a[0..len): as tileSum with * and 1. */
 export function tileProd(a: usize, len: i32): f64 {
-  const n16 = len & ~15;
-  let p0 = f64x2.splat(1.0), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0;
-  for (let i = 0; i < n16; i += 16) {
-    const at = a + (<usize>i << 3);
-    p0 = f64x2.mul(p0, v128.load(at, 0)); p1 = f64x2.mul(p1, v128.load(at, 16));
-    p2 = f64x2.mul(p2, v128.load(at, 32)); p3 = f64x2.mul(p3, v128.load(at, 48));
-    p4 = f64x2.mul(p4, v128.load(at, 64)); p5 = f64x2.mul(p5, v128.load(at, 80));
-    p6 = f64x2.mul(p6, v128.load(at, 96)); p7 = f64x2.mul(p7, v128.load(at, 112));
-  }
-  const r = len - n16;
-  if (r > 0) {
-    const t = a + (<usize>n16 << 3);
-    p0 = f64x2.mul(p0, tailPair(t, 0, r, 1.0)); p1 = f64x2.mul(p1, tailPair(t, 1, r, 1.0));
-    p2 = f64x2.mul(p2, tailPair(t, 2, r, 1.0)); p3 = f64x2.mul(p3, tailPair(t, 3, r, 1.0));
-    p4 = f64x2.mul(p4, tailPair(t, 4, r, 1.0)); p5 = f64x2.mul(p5, tailPair(t, 5, r, 1.0));
-    p6 = f64x2.mul(p6, tailPair(t, 6, r, 1.0)); p7 = f64x2.mul(p7, tailPair(t, 7, r, 1.0));
-  }
-  return foldProd(p0, p1, p2, p3, p4, p5, p6, p7);
+  return tileFold(a, len, true);
 }
 
 /** NaN-propagating min (isMax false) or max of a[0..len) folded into acc. */

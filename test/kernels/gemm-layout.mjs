@@ -14,6 +14,25 @@ export const GUARD = 16; // elements of untouched margin around every operand's 
 export const SIZES = [0, 1, 2, 3, 5, 6, 7, 12, 17, 63, 97, 129];
 export const LAYOUTS = ["row", "col", "flip", "neg", "gap", "tcol"];
 
+/**
+ * "Every layout": each pair of A and B layouts (with C's layout the (t * cStep)-th, cycling), sizes around
+ * the tile, f64 and f32 alternating, beta alternating: [case, seed] pairs for a test's own check.
+ */
+export function layoutCases(seed0, cStep = 1) {
+  const out = [];
+  let t = 0;
+  for (const la of LAYOUTS) {
+    for (const lb of LAYOUTS) {
+      const lc = LAYOUTS[(t * cStep) % LAYOUTS.length];
+      const dtype = t % 2 ? DT.F32 : DT.F64;
+      const values = dtype === DT.F32 ? { all: (rand) => Math.fround((rand() - 0.5) * 8) } : undefined;
+      out.push([{ dtype, m: 13 + (t % 5), n: 9 + (t % 7), k: 31 + t, beta: t % 2, pad: t % 3, layouts: { a: la, b: lb, c: lc }, values }, seed0 + t]);
+      t++;
+    }
+  }
+  return out;
+}
+
 export const TYPED = { [DT.F64]: Float64Array, [DT.F32]: Float32Array };
 
 export function writeRecord(buf, rec, r) {

@@ -9,7 +9,7 @@ import { writeGemmRecord } from "../../dist/kernels/gemm-record.js";
 import { runGemmReference } from "../../dist/kernels/gemm-reference.js";
 import { createSharedMemory, gemmFlavour, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
 import { firstDiff, rng, same } from "./harness.mjs";
-import { LAYOUTS, PAGES, REC, SCRATCH, SIZES, layout, load, naive, regionOf, strides, writeRecord } from "./gemm-layout.mjs";
+import { LAYOUTS, layoutCases, PAGES, REC, SCRATCH, SIZES, layout, load, naive, regionOf, strides, writeRecord } from "./gemm-layout.mjs";
 
 delete process.env.TESSERA_KERNELS;
 // the canonical kernel (the default GEMM is the BLAS bridge where one loads: blas.test.mjs)
@@ -69,16 +69,7 @@ test("random sizes, f64 and f32, beta 0 and 1: wasm = twin = naive loop, bit for
 });
 
 test("every layout of A, B and C (transposes, negative strides, gaps, padded C rows)", () => {
-  let t = 0;
-  for (const la of LAYOUTS) {
-    for (const lb of LAYOUTS) {
-      const lc = LAYOUTS[t % LAYOUTS.length];
-      const dtype = t % 2 ? DT.F32 : DT.F64;
-      const values = dtype === DT.F32 ? { all: (rand) => Math.fround((rand() - 0.5) * 8) } : undefined;
-      check({ dtype, m: 13 + (t % 5), n: 9 + (t % 7), k: 31 + t, beta: t % 2, pad: t % 3, layouts: { a: la, b: lb, c: lc }, values }, 500 + t, "layouts");
-      t++;
-    }
-  }
+  for (const [p, seed] of layoutCases(500)) check(p, seed, "layouts");
 });
 
 test("blocks beyond one cache block in every dimension (M > MC, N > NC, K > KC)", () => {

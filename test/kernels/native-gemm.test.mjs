@@ -14,7 +14,7 @@ import * as abi from "../../dist/kernels/abi.js";
 import { blasCandidates, blasInfo, blasMissing, canonicalIsa, gemmAddonAbi, gemmAddonMissing, nativeGemm } from "../../dist/kernels/native-gemm.js";
 import { createSharedMemory, gemmFlavour, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
 import { firstDiff, rng, same } from "./harness.mjs";
-import { LAYOUTS, PAGES, REC, SCRATCH, SIZES, layout, load, naive, regionOf, writeRecord } from "./gemm-layout.mjs";
+import { layoutCases, PAGES, REC, SCRATCH, SIZES, layout, load, naive, regionOf, writeRecord } from "./gemm-layout.mjs";
 
 delete process.env.TESSERA_KERNELS;
 
@@ -114,16 +114,7 @@ blasTest("random sizes, f64 and f32, beta 0 and 1: within a dot product's error 
 });
 
 blasTest("every layout of A, B and C: row-major, transposed, negative strides, gaps (packed), padded rows", () => {
-  let t = 0;
-  for (const la of LAYOUTS) {
-    for (const lb of LAYOUTS) {
-      const lc = LAYOUTS[(t * 5) % LAYOUTS.length];
-      const dtype = t % 2 ? DT.F32 : DT.F64;
-      const values = dtype === DT.F32 ? { all: (rand) => Math.fround((rand() - 0.5) * 8) } : undefined;
-      check({ dtype, m: 13 + (t % 5), n: 9 + (t % 7), k: 31 + t, beta: t % 2, pad: t % 3, layouts: { a: la, b: lb, c: lc }, values }, 700 + t, "layouts");
-      t++;
-    }
-  }
+  for (const [p, seed] of layoutCases(700, 5)) check(p, seed, "layouts");
   // degenerate shapes: a row, a column, 1×1, with any stride along their dimensions of 1
   for (const [m, n, k] of [[1, 17, 9], [17, 1, 9], [1, 1, 40], [9, 17, 1]]) check({ dtype: DT.F64, m, n, k, beta: 1, layouts: { a: "col", b: "row", c: "col" } }, m * 100 + n, "degenerate");
 });
@@ -251,16 +242,7 @@ nativeTest("random sizes, f64 and f32, beta 0 and 1: the wasm kernel's bits in e
 });
 
 nativeTest("every layout of A, B and C; blocks beyond every cache block; C a sub-block of a larger matrix", () => {
-  let t = 0;
-  for (const la of LAYOUTS) {
-    for (const lb of LAYOUTS) {
-      const lc = LAYOUTS[(t * 5) % LAYOUTS.length];
-      const dtype = t % 2 ? DT.F32 : DT.F64;
-      const values = dtype === DT.F32 ? { all: (rand) => Math.fround((rand() - 0.5) * 8) } : undefined;
-      sameAsWasm({ dtype, m: 13 + (t % 5), n: 9 + (t % 7), k: 31 + t, beta: t % 2, pad: t % 3, layouts: { a: la, b: lb, c: lc }, values }, 1700 + t, "layouts");
-      t++;
-    }
-  }
+  for (const [p, seed] of layoutCases(1700, 5)) sameAsWasm(p, seed, "layouts");
   sameAsWasm({ dtype: DT.F64, m: 200, n: 1100, k: 600, beta: 1 }, 1, "beyond MC, NC and KC");
   sameAsWasm({ dtype: DT.F32, m: 101, n: 530, k: 700, beta: 0, layouts: { a: "col", b: "col", c: "flip" }, pad: 3 }, 2, "f32, transposed");
   for (const beta of [0, 1]) sameAsWasm({ dtype: DT.F64, m: 14, n: 11, k: 20, beta, strides: { c: [50, 1] }, values: { c: (rand, i) => (i % 7 === 0 ? NaN : i) } }, 9, "sub-block");
