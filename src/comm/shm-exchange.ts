@@ -13,13 +13,14 @@
  * Large messages are cut into pieces of a quarter ring, so writer and reader copy at the same time; a
  * message that does not fit at once is queued and written as the reader frees room; a collective can ask
  * for a message to be assembled in its result (receiveInto). Collectives of one number skip the mailbox:
- * sendNumber/takeNumber write and read their records in place (shm-numbers.ts).
+ * sendNumber/takeNumber write and read their records in place (shm-numbers.ts); a large reduction can
+ * combine its peers' records where they lie in the rings (a RingConsumer, shm-reduce.ts).
  */
 import { DType, type CollectiveMsg, type PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";
 import type { RecordHead, RingRecord, ShmSegment } from "../transport/shm-segment.js";
 import type { Call, Header } from "./collectives.js";
-import type { Payload } from "./payload.js";
+import { uninitBytes, type Payload } from "./payload.js";
 
 /** A whole message from a local peer, as if it came over a WebSocket link (its payload is this rank's own copy). */
 export type LocalMessage = CollectiveMsg | PointToPointMsg;
@@ -41,6 +42,16 @@ interface Assembly {
   head: RecordHead;
   bytes: Uint8Array;
   got: number;
+}
+
+/**
+ * A reader of records straight from the rings (shm-reduce.ts): progress() leaves the records it claims at
+ * the heads of their rings (those behind them wait) and lets it take them in step(), through takeRecord().
+ */
+export interface RingConsumer {
+  claims(from: number, rec: RingRecord): boolean;
+  /** takes what it can of the claimed records; whether it took any */
+  step(): boolean;
 }
 
 export interface ShmExchangeOptions {
@@ -80,6 +91,13 @@ function yieldEvery(oversubscribed: boolean, t0: number, now: number): number {
 const TAKE_SPIN_TURNS = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+/** A whole message's own copy of a record's payload (in `into` when given). */
+function copyOf(payload: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  const out = into ?? uninitBytes(payload.length);
+  out.set(payload);
+  return out;
+}
+
 export class ShmExchange {
   /** world ranks of the local ranks, in local order */
   readonly ranks: readonly number[];
@@ -105,6 +123,8 @@ export class ShmExchange {
   };
   /** the doorbell when takeNumber last drained every ring */
   private lastBell = -1;
+  /** the records of the ring consumer, if one is set, are left to it */
+  private consumer: RingConsumer | null = null;
 
   constructor(
     private readonly seg: ShmSegment,
@@ -221,6 +241,34 @@ export class ShmExchange {
     return into;
   }
 
+  /** The segment (for a RingConsumer's peeks) and this rank's local index in it. */
+  get segment(): ShmSegment {
+    return this.seg;
+  }
+
+  /** Local index of world rank `rank`. */
+  localIndex(rank: number): number {
+    return this.localOf.get(rank)!;
+  }
+
+  /** Whether a message of step `step` of call `seq` from local rank `rank` is being assembled already (its first pieces came). */
+  assembling(rank: number, seq: number, step: number): boolean {
+    const a = this.partial[this.localOf.get(rank)!];
+    return !!a && a.head.kind === COLLECTIVE && a.head.seq === seq && a.head.step === step;
+  }
+
+  /** Lets `c` read the records it claims from now on (false when another consumer is set); null removes it. */
+  setConsumer(c: RingConsumer | null): boolean {
+    if (c && (this.consumer || this.failed)) return false;
+    this.consumer = c;
+    return true;
+  }
+
+  /** Frees the record at the head of the ring from local rank `from` (a RingConsumer took it), ringing its writer if it waits for room. */
+  takeRecord(from: number): void {
+    if (this.seg.consume(from) && this.seg.ring(from)) this.addon.wake(this.seg.buf, this.seg.bellOffset(from), 1);
+  }
+
   /** Writes what the rings have room for of the queued messages. */
   private pump(): boolean {
     let moved = false;
@@ -249,13 +297,14 @@ export class ShmExchange {
     const seg = this.seg;
     for (const from of this.peers) {
       for (let rec = seg.peek(from); rec; rec = seg.peek(from)) {
+        if (this.consumer?.claims(from, rec)) break; // it stays at the head of its ring for the consumer
         moved = true;
         const whole = rec.offset === 0 && rec.payload.length === rec.total;
         const into = rec.offset === 0 && this.into.size > 0 ? this.takeDestination(from, rec) : undefined;
         let done: Assembly | null = null;
-        if (whole) done = { head: rec, bytes: into ? (into.set(rec.payload), into) : rec.payload.slice(), got: rec.total };
+        if (whole) done = { head: rec, bytes: copyOf(rec.payload, into), got: rec.total };
         else {
-          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
+          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? uninitBytes(rec.total), got: 0 }) : this.partial[from]!;
           a.bytes.set(rec.payload, rec.offset);
           a.got += rec.payload.length;
           if (a.got >= a.bytes.length) {
@@ -276,6 +325,7 @@ export class ShmExchange {
         }
       }
     }
+    if (this.consumer?.step()) moved = true;
     if (this.queued && this.pump()) moved = true;
     return moved;
   }
@@ -421,6 +471,7 @@ export class ShmExchange {
     this.failed = err;
     for (const q of this.queues) for (const o of q.splice(0)) o.reject(err);
     this.queued = 0;
+    this.consumer = null;
     this.seg.setSleeping(false);
   }
 }

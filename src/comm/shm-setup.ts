@@ -17,6 +17,7 @@ import { availableParallelism, hostname } from "node:os";
 import { loadShmAddon, whyShmAddonMissing } from "../transport/shm-addon.js";
 import { ShmSegment, defaultRingBytes, segmentBytes } from "../transport/shm-segment.js";
 import { commError } from "./errors.js";
+import { useNativeCombine, type NativeCombine } from "./payload.js";
 import { ShmExchange } from "./shm-exchange.js";
 import type { WsWorld } from "./world-ws.js";
 
@@ -130,6 +131,8 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
       return notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
     }
     const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me));
+    // large sums and products in the addon's loops (the same bits as the JS ones; ws-only ranks keep JS)
+    if (addon.combine) useNativeCombine(addon.combine as NativeCombine);
     world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100, oversubscribed: L > availableParallelism() }));
     return { transport: group.length === world.size ? "shm" : "shm+ws", localRanks: group, why: "" };
   } finally {

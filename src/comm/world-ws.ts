@@ -23,7 +23,8 @@ import * as coll from "./collectives.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
-import { fromPayload, toPayload, type BuiltinOp, type Payload } from "./payload.js";
+import { EMPTY_PAYLOAD, fromPayload, toPayload, type BuiltinOp, type Payload, type Typed } from "./payload.js";
+import { InPlaceReduction } from "./shm-reduce.js";
 import { ShmNumbers, allreduceNumber } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
@@ -380,6 +381,27 @@ export class WsWorld implements World, coll.Comm {
 
   take(src: number, call: coll.Call, step: number, spin = true): Promise<Payload> {
     return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`, spin);
+  }
+
+  get allLocal(): boolean {
+    return this.local !== null && this.local.ranks.length === this.size;
+  }
+
+  /** coll.Comm's reduceSegments: an InPlaceReduction over the rings (shm-reduce.ts), when every rank shares memory and none of the peers' copies came yet. */
+  reduceSegments(call: coll.Call, step: number, mine: Typed, out: Typed, op: BuiltinOp, n: number): Promise<void> | null {
+    const local = this.local;
+    if (!local || !this.allLocal || this.broken) return null;
+    for (let q = 0; q < this.size; q++) {
+      if (q !== this.rank && (this.mailbox.has(`c:${call.seq}:${step}:${q}`) || local.assembling(q, call.seq, step))) return null;
+    }
+    const key = `r:${call.seq}:${step}`;
+    const reduction = new InPlaceReduction(local, { call, step, mine, out, op, n }, this.rank, this.size, (err) => {
+      if (err) this.failWorld("COLLECTIVE_MISMATCH", err.message);
+      else this.mailbox.deliver(key, EMPTY_PAYLOAD);
+    });
+    if (!local.setConsumer(reduction)) return null;
+    const peer = this.rank === 0 ? 1 : 0;
+    return this.wait(key, peer, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for the other ranks' copies of this rank's segment (step ${step})`).then(() => {});
   }
 
   /** take() into `into` when the message comes over shared memory (ShmExchange.receiveInto). */
