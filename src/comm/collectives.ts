@@ -76,6 +76,7 @@ const GATHER_STEP = 3000;
 /** gather and allgather by direct messages between ranks that all share memory */
 const DIRECT_GATHER_STEP = 3001;
 const DIRECT_ALLGATHER_STEP = 3002;
+const DIRECT_BCAST_STEP = 3003;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
@@ -133,6 +134,15 @@ async function bcastPayload(c: Comm, p: Payload | null, root: number, call: Call
 
 export async function bcast<T>(c: Comm, value: T, root: number): Promise<T> {
   const call = c.begin(CollOp.Bcast, root);
+  if (c.allLocal && c.size <= DIRECT_MAX) {
+    // every rank shares memory: the root posts to all at once (one copy into its area for all of them,
+    // where it fits), and each copies it out, all in parallel; no rank passes it on
+    if (c.rank === root) {
+      await c.post(Array.from({ length: c.size }, (_, q) => q).filter((q) => q !== root), hdr(call, DIRECT_BCAST_STEP), toPayload(value));
+      return value;
+    }
+    return fromPayload(await c.take(root, call, DIRECT_BCAST_STEP)) as T;
+  }
   const p = c.rank === root ? toPayload(value) : null;
   const got = await bcastPayload(c, p, root, call, 0);
   return c.rank === root ? value : (fromPayload(got) as T);

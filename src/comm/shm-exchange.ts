@@ -26,6 +26,11 @@ import { uninitBytes, type Payload } from "./payload.js";
 export type LocalMessage = CollectiveMsg | PointToPointMsg;
 const COLLECTIVE = 1;
 const P2P = 2;
+/** a collective's message whose bytes lie in its sender's area (the record carries none; its total is their length) */
+const AREA = 3;
+/** Messages to several local ranks at once this large or larger go through the sender's area, if it has room. */
+const AREA_MIN = 64 * 1024;
+const NO_BYTES = new Uint8Array(0);
 
 interface Outgoing {
   head: RecordHead;
@@ -185,17 +190,26 @@ export class ShmExchange {
    */
   postMany(dests: number[], head: RecordHead, bytes: Uint8Array, copy: boolean): { remote: number[]; queued: Promise<unknown> | null } {
     let remote: number[] | null = null;
+    let locals: number[] | null = null;
+    for (const d of dests) (this.localOf.has(d) ? (locals ??= []) : (remote ??= [])).push(d);
     let queued: Promise<void>[] | null = null;
-    for (let i = 0; i < dests.length; i++) {
-      const d = dests[i]!;
-      if (!this.localOf.has(d)) {
-        (remote ??= []).push(d);
-        continue;
+    if (locals) {
+      // one copy into this rank's area for all the local readers, instead of one into each ring
+      const area = head.kind === COLLECTIVE && locals.length >= 2 && bytes.length >= AREA_MIN && this.mayPublish(locals) && this.seg.publishArea(bytes, locals.length);
+      const h = area ? { ...head, kind: AREA } : head;
+      for (let i = 0; i < locals.length; i++) {
+        const q = this.post(locals[i]!, i === locals.length - 1 ? h : { ...h }, area ? NO_BYTES : bytes, copy);
+        if (q) (queued ??= []).push(q);
       }
-      const q = this.post(d, i === dests.length - 1 ? head : { ...head }, bytes, copy);
-      if (q) (queued ??= []).push(q);
     }
     return { remote: remote ?? [], queued: queued && Promise.all(queued) };
+  }
+
+  /** Whether a message to `locals` may go through this rank's area now: nothing is queued to them (it would overtake it). */
+  private mayPublish(locals: number[]): boolean {
+    if (this.failed || this.seg.areaBytes === 0) return false;
+    for (const d of locals) if (this.queues[this.localOf.get(d)!]!.length) return false;
+    return true;
   }
 
   /**
@@ -233,7 +247,7 @@ export class ShmExchange {
   }
 
   private takeDestination(from: number, rec: RingRecord): Uint8Array | undefined {
-    if (rec.kind !== COLLECTIVE) return undefined;
+    if (rec.kind !== COLLECTIVE && rec.kind !== AREA) return undefined;
     const key = `${from}:${rec.seq}:${rec.step}`;
     const into = this.into.get(key);
     if (!into || into.length !== rec.total) return undefined;
@@ -302,7 +316,11 @@ export class ShmExchange {
         const whole = rec.offset === 0 && rec.payload.length === rec.total;
         const into = rec.offset === 0 && this.into.size > 0 ? this.takeDestination(from, rec) : undefined;
         let done: Assembly | null = null;
-        if (whole) done = { head: rec, bytes: copyOf(rec.payload, into), got: rec.total };
+        if (rec.kind === AREA) {
+          const bytes = into ?? uninitBytes(rec.total);
+          seg.readArea(from, bytes);
+          done = { head: rec, bytes, got: rec.total };
+        } else if (whole) done = { head: rec, bytes: copyOf(rec.payload, into), got: rec.total };
         else {
           const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? uninitBytes(rec.total), got: 0 }) : this.partial[from]!;
           a.bytes.set(rec.payload, rec.offset);
@@ -318,7 +336,7 @@ export class ShmExchange {
           const src = this.ranks[from]!;
           const { dtype, tag, seq } = h;
           const common = { src, dtype, tag, seq, shape: [], offset: 0, total: done.bytes.length, payload: done.bytes };
-          this.deliver(src, h.kind === COLLECTIVE
+          this.deliver(src, h.kind !== P2P
             ? { kind: "collective", op: h.op, root: h.root, step: h.step, reduce: h.reduce, parts: h.parts, ...common }
             : { kind: "p2p", dst: this.ranks[this.seg.me]!, ...common });
           if (this.failed) return true;

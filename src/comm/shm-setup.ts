@@ -66,6 +66,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
   const addon = mode === "ws" ? null : loadShmAddon();
   if (mode === "shm" && !addon) throw commError("INVALID_ARGUMENT", `TESSERA_TRANSPORT=shm, but ${whyShmAddonMissing()}`);
   let ringBytes = positive(env, "TESSERA_SHM_RING_BYTES", 0, 1024);
+  let areaBytes = positive(env, "TESSERA_SHM_AREA_BYTES", -1, 0);
   const spinUs = positive(env, "TESSERA_SHM_SPIN_US", 1000, 0);
   const me = world.rank;
   const offers = await world.allgather<Offer>({ host: hostIdentity(env), capable: addon !== null });
@@ -76,7 +77,9 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
   const leader = addon && group.length >= 2 && group[0] === me;
   if (ringBytes === 0) ringBytes = defaultRingBytes(group.length);
   if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes > 1 << 30) throw commError("INVALID_ARGUMENT", `TESSERA_SHM_RING_BYTES=${ringBytes} is not a power of two of at most 1 GiB`);
-  const bytes = segmentBytes(group.length, ringBytes);
+  if (areaBytes < 0) areaBytes = ringBytes; // a broadcast of up to a ring's size is copied in once
+  if (areaBytes % 8 !== 0 || areaBytes > 1 << 30) throw commError("INVALID_ARGUMENT", `TESSERA_SHM_AREA_BYTES=${areaBytes} is not a multiple of 8 of at most 1 GiB`);
+  const bytes = segmentBytes(group.length, ringBytes, areaBytes);
   const L = group.length;
   let name: string | null = null;
   let buf: ArrayBuffer | null = null;
@@ -95,7 +98,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
     try {
       buf = addon.create(name, bytes);
       process.once("exit", unlink);
-      const seg = new ShmSegment(buf, L, ringBytes, 0);
+      const seg = new ShmSegment(buf, L, ringBytes, 0, areaBytes);
       seg.init();
       seg.attach();
     } catch (e) {
@@ -110,7 +113,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
     if (!leader && theirs) {
       try {
         buf = addon!.open(theirs, bytes);
-        const seg = new ShmSegment(buf, L, ringBytes, group.indexOf(me));
+        const seg = new ShmSegment(buf, L, ringBytes, group.indexOf(me), areaBytes);
         if (!seg.valid()) throw new Error(`segment ${theirs} does not hold the expected header`);
         if (seg.attach() === L) addon!.unlink(theirs); // the last rank to map it removes its name
       } catch (e) {
@@ -130,7 +133,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
       if (mode === "shm") throw commError("INVALID_ARGUMENT", `TESSERA_TRANSPORT=shm, but the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
       return notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
     }
-    const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me));
+    const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me), areaBytes);
     // large sums and products in the addon's loops (the same bits as the JS ones; ws-only ranks keep JS)
     if (addon.combine) useNativeCombine(addon.combine as NativeCombine);
     world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100, oversubscribed: L > availableParallelism() }));
