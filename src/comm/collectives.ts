@@ -19,7 +19,7 @@
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
 import {
-  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, unpackParts,
+  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike, unpackParts,
   type BuiltinOp, type Payload, type Typed,
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
@@ -332,7 +332,7 @@ export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<
     const { rank: r, size: P } = c;
     // every segment is received straight into the result where the transport can (shared memory): no
     // buffers of their own to fault in, fill and copy from
-    const out = new (value.constructor as new (n: number) => Typed)(value.length);
+    const out = uninitLike(value, value.length); // every element is written below: no pass to zero it first
     const [a, b] = segment(value.length, P, r);
     const region = out.subarray(a, b);
     const mine = await reduceScatter(c, value, op as BuiltinOp, call, region);

@@ -31,6 +31,8 @@ const AREA = 3;
 /** Messages to several local ranks at once this large or larger go through the sender's area, if it has room. */
 const AREA_MIN = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
+/** Pieces at least this large ring the reader's doorbell each (smaller ones once, after the last one written). */
+const RING_EACH_PIECE = 32 * 1024;
 
 interface Outgoing {
   head: RecordHead;
@@ -80,9 +82,13 @@ const YIELD_EVERY = 32;
 /**
  * ... but not in the first YIELD_AFTER_MS of a wait when there are no more local ranks than cores: a peer
  * on the other core that is about to answer answers within that, and a yield (a system call, and perhaps
- * another process's time slice) would only delay seeing it.
+ * another process's time slice) would only delay seeing it. Short: when the peer shares this core (another
+ * process took the other one), every microsecond spun before yielding is one the peer cannot run (with
+ * 50 µs, a round trip between two ranks on one busy core took 100 µs; with 10 µs, 20).
  */
-const YIELD_AFTER_MS = 0.05;
+const YIELD_AFTER_MS = 0.01;
+/** Native spin turns of one call while a wait may not yield yet (a few µs: the call must not outlast YIELD_AFTER_MS by much). */
+const EARLY_TURNS = 64;
 /** A run of collectives that complete synchronously lets the event loop turn at least this often, ms. */
 const LOOP_HOLD_MS = 10;
 
@@ -121,6 +127,7 @@ export class ShmExchange {
   private readonly bellOffset: number;
   /** the head of sendNumber's records (reused: tryWriteNumber reads it at once) */
   private readonly numberHead: RecordHead = { kind: COLLECTIVE, dtype: DType.Number, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag: 0, offset: 0, total: 8, parts: [] };
+  private readonly emptyHead: RecordHead = { ...this.numberHead, dtype: DType.None, total: 0, parts: [] };
   /** when a run of synchronous collectives began without the event loop turning since (-1: it turned) */
   private heldSince = -1;
   private readonly loopTurned = () => {
@@ -219,20 +226,29 @@ export class ShmExchange {
   private write(to: number, head: RecordHead, bytes: Uint8Array, base: number, pos: number): number {
     const max = this.seg.maxPiece(head.parts.length);
     const end = bytes.length;
-    let wrote = false;
+    let unrung = false;
     for (;;) {
       const len = Math.min(max, end - pos);
       head.offset = base + pos;
       if (!this.seg.tryWrite(to, head, bytes, pos, len)) break;
-      wrote = true;
+      unrung = true;
       pos += len;
       if (pos >= end) {
         pos = end + 1;
         break;
       }
+      // a piece of a large message: the reader copies it out while this rank writes the next
+      if (len >= RING_EACH_PIECE) {
+        this.ringBell(to);
+        unrung = false;
+      }
     }
-    if (wrote && this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
+    if (unrung) this.ringBell(to);
     return pos;
+  }
+
+  private ringBell(to: number): void {
+    if (this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
   }
 
   /**
@@ -371,13 +387,13 @@ export class ShmExchange {
 
   /**
    * Writes a collective's message of one number to local rank `rank` straight into the ring (the record a
-   * posted toPayload(value) makes): true, or false when it must be posted as usual (no room, or queued sends
+   * posted toPayload(value) makes; null: the record of a posted EMPTY_PAYLOAD, a barrier's): true, or false when it must be posted as usual (no room, or queued sends
    * to it go first).
    */
-  sendNumber(rank: number, h: Header, value: number): boolean {
+  sendNumber(rank: number, h: Header, value: number | null): boolean {
     const to = this.localOf.get(rank)!;
     if (this.failed || this.queues[to]!.length) return false;
-    const head = this.numberHead;
+    const head = value === null ? this.emptyHead : this.numberHead;
     head.op = h.op;
     head.reduce = h.reduce;
     head.seq = h.seq;
@@ -395,8 +411,9 @@ export class ShmExchange {
    * budget (from the start: the event loop is never held longer), draining what comes before it through
    * the usual path. Undefined when it did not come as such a record in time, or when `inMailbox()` says the
    * usual path delivered it (the caller then takes it from the mailbox, or waits for it as usual).
+   * `empty`: the message is an empty one (sendNumber(null)'s, a barrier's): 0 when it came.
    */
-  takeNumber(rank: number, h: Call, step: number, inMailbox: () => boolean): number | undefined {
+  takeNumber(rank: number, h: Call, step: number, inMailbox: () => boolean, empty = false): number | undefined {
     if (this.failed) return undefined;
     const from = this.localOf.get(rank)!;
     const seg = this.seg;
@@ -407,8 +424,8 @@ export class ShmExchange {
     for (;;) {
       const bell = seg.bell(seg.me);
       const rec = seg.next(from);
-      if (rec >= 0 && seg.isNumberOf(rec, COLLECTIVE, DType.Number, h.seq, step, h.op, h.root, h.reduce, h.tag)) {
-        got = seg.numberAt(rec);
+      if (rec >= 0 && seg.isNumberOf(rec, COLLECTIVE, empty ? DType.None : DType.Number, h.seq, step, h.op, h.root, h.reduce, h.tag, empty ? 0 : 8)) {
+        got = empty ? 0 : seg.numberAt(rec);
         if (seg.consume(from) && seg.ring(from)) this.addon.wake(seg.buf, seg.bellOffset(from), 1);
         break;
       }
@@ -420,7 +437,8 @@ export class ShmExchange {
       this.lastBell = bell;
       const now = performance.now();
       if (now > deadline) break;
-      this.addon.spin(seg.buf, this.bellOffset, bell, TAKE_SPIN_TURNS, yieldEvery(this.opts.oversubscribed, t0, now));
+      const every = yieldEvery(this.opts.oversubscribed, t0, now);
+      this.addon.spin(seg.buf, this.bellOffset, bell, every ? TAKE_SPIN_TURNS : EARLY_TURNS, every);
     }
     if (this.watcherAsleep && !this.failed) {
       seg.setSleeping(true);
@@ -445,7 +463,8 @@ export class ShmExchange {
       if ((ok = done()) || this.failed) break;
       const now = performance.now();
       if (now > deadline) break;
-      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, yieldEvery(this.opts.oversubscribed, t0, now));
+      const every = yieldEvery(this.opts.oversubscribed, t0, now);
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, every ? SPIN_TURNS : EARLY_TURNS, every);
     }
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);

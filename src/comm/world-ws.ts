@@ -25,7 +25,7 @@ import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
 import { EMPTY_PAYLOAD, fromPayload, toPayload, type BuiltinOp, type Payload, type Typed } from "./payload.js";
 import { InPlaceReduction } from "./shm-reduce.js";
-import { ShmNumbers, allreduceNumber } from "./shm-numbers.js";
+import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
@@ -427,6 +427,7 @@ export class WsWorld implements World, coll.Comm {
   // ---- World -------------------------------------------------------------------------------------------
 
   async barrier(): Promise<void> {
+    if (this.numbers?.usable()) return barrierNumbers(this.numbers); // without the event loop, as allreduce of a number
     return coll.barrier(this);
   }
   async bcast<T>(value: T, root = 0): Promise<T> {

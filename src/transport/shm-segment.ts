@@ -29,6 +29,7 @@ const RING_HDR = 192;
 const REC_HEAD = 56;
 const PART = 24;
 const KIND_PAD = 0;
+const PIECE_MAX = 256 * 1024;
 /** the parts of a record without any (shared, never modified) */
 const NO_PARTS: PartInfo[] = [];
 
@@ -173,9 +174,13 @@ export class ShmSegment {
     return HEADER + CTRL * this.L + (RING_HDR + this.ringBytes) * idx;
   }
 
-  /** The most payload bytes one record carries: a quarter of a ring, so that writer and reader overlap. */
+  /**
+   * The most payload bytes one record carries: a quarter of a ring, and at most PIECE_MAX, so that writer
+   * and reader overlap (a reader starts copying a 1 MiB message out after its first 256 KiB, not after all
+   * of it); a multiple of 8, so that pieces of typed arrays hold whole elements.
+   */
   maxPiece(nparts: number): number {
-    return this.ringBytes / 4 - REC_HEAD - PART * nparts;
+    return Math.min(this.ringBytes / 4, PIECE_MAX) - REC_HEAD - PART * nparts;
   }
 
   /**
@@ -196,11 +201,11 @@ export class ShmSegment {
     return true;
   }
 
-  /** Writes a record of one number (a JS number's 8 bytes, as toPayload encodes it) to `to`; false when no room. */
-  tryWriteNumber(to: number, h: RecordHead, value: number): boolean {
-    const rec = this.reserve(to, h, 8);
+  /** Writes a record of one number (a JS number's 8 bytes, as toPayload encodes it; null: no bytes, a barrier's) to `to`; false when no room. */
+  tryWriteNumber(to: number, h: RecordHead, value: number | null): boolean {
+    const rec = this.reserve(to, h, value === null ? 0 : 8);
     if (rec < 0) return false;
-    this.f64[(rec + REC_HEAD) >> 3] = value;
+    if (value !== null) this.f64[(rec + REC_HEAD) >> 3] = value;
     this.publish(to);
     return true;
   }
@@ -269,13 +274,13 @@ export class ShmSegment {
     }
   }
 
-  /** Whether the record at `rec` is a whole collective message of one JS number with exactly this call, step and signature. */
-  isNumberOf(rec: number, kind: number, dtype: number, seq: number, step: number, op: number, root: number, reduce: number, tag: number): boolean {
+  /** Whether the record at `rec` is a whole message of `len` bytes (8: one JS number; 0: none) with exactly this call, step and signature. */
+  isNumberOf(rec: number, kind: number, dtype: number, seq: number, step: number, op: number, root: number, reduce: number, tag: number, len = 8): boolean {
     const w = rec >> 2;
     const i32 = this.i32;
     return i32[w + 1] === (kind | (dtype << 8) | (op << 16) | (reduce << 24)) && i32[w + 2] === seq && i32[w + 3] === step &&
-      i32[w + 4] === root && i32[w + 5] === tag && i32[w + 10] === 8 && i32[w + 11] === 0 &&
-      this.f64[(rec + 24) >> 3] === 0 && this.f64[(rec + 32) >> 3] === 8;
+      i32[w + 4] === root && i32[w + 5] === tag && i32[w + 10] === len && i32[w + 11] === 0 &&
+      this.f64[(rec + 24) >> 3] === 0 && this.f64[(rec + 32) >> 3] === len;
   }
 
   /** The number a record that isNumberOf() carries. */
