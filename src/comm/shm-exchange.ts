@@ -21,6 +21,7 @@ import type { ShmAddon } from "../transport/shm-addon.js";
 import type { RecordHead, RingRecord, ShmSegment } from "../transport/shm-segment.js";
 import type { Call, Header } from "./collectives.js";
 import { uninitBytes, type Payload } from "./payload.js";
+import { LOOP_HOLD_MS, SPIN_TURNS, TAKE_SPIN_TURNS, spinTurns } from "./shm-spin.js";
 
 /** A whole message from a local peer, as if it came over a WebSocket link (its payload is this rank's own copy). */
 export type LocalMessage = CollectiveMsg | PointToPointMsg;
@@ -70,36 +71,6 @@ export interface ShmExchangeOptions {
   oversubscribed: boolean;
 }
 
-/** Native spin turns between two looks at the rings (a pause each, about 10-100 µs in all). */
-const SPIN_TURNS = 2048;
-/**
- * A spinning wait yields the core every YIELD_EVERY turns (about a microsecond): a peer running on another
- * core answers well within that, so a wait that lasts longer most likely waits for a peer that is not
- * running, perhaps queued on this very core (more ranks than cores, or other processes): it should run.
- * With more local ranks than cores (as Open MPI does when oversubscribed), every turn yields.
- */
-const YIELD_EVERY = 32;
-/**
- * ... but not in the first YIELD_AFTER_MS of a wait when there are no more local ranks than cores: a peer
- * on the other core that is about to answer answers within that, and a yield (a system call, and perhaps
- * another process's time slice) would only delay seeing it. Short: when the peer shares this core (another
- * process took the other one), every microsecond spun before yielding is one the peer cannot run (with
- * 50 µs, a round trip between two ranks on one busy core took 100 µs; with 10 µs, 20).
- */
-const YIELD_AFTER_MS = 0.01;
-/** Native spin turns of one call while a wait may not yield yet (a few µs: the call must not outlast YIELD_AFTER_MS by much). */
-const EARLY_TURNS = 64;
-/** A run of collectives that complete synchronously lets the event loop turn at least this often, ms. */
-const LOOP_HOLD_MS = 10;
-
-/** How often a wait that began at `t0` yields the core now (addon.spin's yieldEvery; 0 never). */
-function yieldEvery(oversubscribed: boolean, t0: number, now: number): number {
-  if (oversubscribed) return 1;
-  return now - t0 < YIELD_AFTER_MS ? 0 : YIELD_EVERY;
-}
-
-/** takeNumber's native spin turns between two looks at the ring it waits on (it returns early when the doorbell rings). */
-const TAKE_SPIN_TURNS = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 /** A whole message's own copy of a record's payload (in `into` when given). */
@@ -437,8 +408,8 @@ export class ShmExchange {
       this.lastBell = bell;
       const now = performance.now();
       if (now > deadline) break;
-      const every = yieldEvery(this.opts.oversubscribed, t0, now);
-      this.addon.spin(seg.buf, this.bellOffset, bell, every ? TAKE_SPIN_TURNS : EARLY_TURNS, every);
+      const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, TAKE_SPIN_TURNS);
+      this.addon.spin(seg.buf, this.bellOffset, bell, turns, every);
     }
     if (this.watcherAsleep && !this.failed) {
       seg.setSleeping(true);
@@ -463,8 +434,8 @@ export class ShmExchange {
       if ((ok = done()) || this.failed) break;
       const now = performance.now();
       if (now > deadline) break;
-      const every = yieldEvery(this.opts.oversubscribed, t0, now);
-      this.addon.spin(this.seg.buf, this.bellOffset, bell, every ? SPIN_TURNS : EARLY_TURNS, every);
+      const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, SPIN_TURNS);
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, turns, every);
     }
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);

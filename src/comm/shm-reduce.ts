@@ -69,6 +69,17 @@ export class InPlaceReduction implements RingConsumer {
     this.kinds = new Array(size);
   }
 
+  /**
+   * Starts the reduction over `x`'s rings, unless another one runs or a peer's copy already came (`came`,
+   * the mailbox, or in pieces being assembled): false then, and the caller takes the copies as usual.
+   */
+  static start(x: ShmExchange, spec: InPlaceSpec, rank: number, size: number, came: (q: number) => boolean, done: (err: CommError | null) => void): boolean {
+    for (let q = 0; q < size; q++) {
+      if (q !== rank && (came(q) || x.assembling(q, spec.call.seq, spec.step))) return false;
+    }
+    return x.setConsumer(new InPlaceReduction(x, spec, rank, size, done));
+  }
+
   claims(_from: number, rec: RingRecord): boolean {
     const c = this.spec.call;
     return !this.finished && rec.kind === COLLECTIVE && rec.seq === c.seq && rec.step === this.spec.step &&
