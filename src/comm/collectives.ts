@@ -15,6 +15,11 @@
  * to O(log P) peers, all at distance 2^k (mod P) from a rank: binomial trees (bcast, reduce, gather),
  * recursive doubling and halving (allreduce), dissemination (barrier) and Bruck (allgather, bandwidth-
  * optimal: each rank receives each other block once). Only small worlds use direct exchanges.
+ *
+ * Shared memory (Comm.allLocal: every rank shares memory with this one, the same answer on every rank):
+ * bcast, gather and allgather exchange directly (a message posted to several readers is copied once, into
+ * the sender's area), and the large reduce-scatter combines the peers' copies where they lie
+ * (Comm.reduceSegments); the combination order stays the canonical one, so the bits do not change.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
@@ -361,7 +366,7 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   const { rank: r, size: P } = c;
   if (isLarge(value, fn, P) && P <= DIRECT_MAX) {
     const [a, b] = segment(value.length, P, r);
-    const into = c.reduceSegments ? new (value.constructor as new (n: number) => Typed)(b - a) : undefined;
+    const into = c.reduceSegments ? uninitLike(value, b - a) : undefined; // written whole before it is read
     const mine = await reduceScatter(c, value, op as BuiltinOp, call, into);
     if (r !== root) {
       await c.post([root], hdr(call, 1), toPayload(mine));
