@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { loadShmAddon, whyShmAddonMissing } from "../transport/shm-addon.js";
-import { ShmSegment, defaultRingBytes, segmentBytes } from "../transport/shm-segment.js";
+import { ShmSegment, defaultAreaBytes, defaultRingBytes, segmentBytes } from "../transport/shm-segment.js";
 import { commError } from "./errors.js";
 import { useNativeCombine, type NativeCombine } from "./payload.js";
 import { ShmExchange } from "./shm-exchange.js";
@@ -77,7 +77,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
   const leader = addon && group.length >= 2 && group[0] === me;
   if (ringBytes === 0) ringBytes = defaultRingBytes(group.length);
   if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes > 1 << 30) throw commError("INVALID_ARGUMENT", `TESSERA_SHM_RING_BYTES=${ringBytes} is not a power of two of at most 1 GiB`);
-  if (areaBytes < 0) areaBytes = ringBytes; // a broadcast of up to a ring's size is copied in once
+  if (areaBytes < 0) areaBytes = defaultAreaBytes(group.length);
   if (areaBytes % 8 !== 0 || areaBytes > 1 << 30) throw commError("INVALID_ARGUMENT", `TESSERA_SHM_AREA_BYTES=${areaBytes} is not a multiple of 8 of at most 1 GiB`);
   const bytes = segmentBytes(group.length, ringBytes, areaBytes);
   const L = group.length;

@@ -73,6 +73,18 @@ export function defaultRingBytes(L: number): number {
   return b;
 }
 
+/**
+ * The area size for `L` local ranks: 16 MiB each up to 4 ranks (the segments of a 64 MiB allreduce's
+ * allgather on 4 ranks fit: each is copied in once for its 3 readers, not once into each ring), less beyond
+ * so that the areas stay within 64 MiB, but at least 64 KiB (only a message for two or more readers goes
+ * there, and pages are touched only as they are used); a power of two.
+ */
+export function defaultAreaBytes(L: number): number {
+  let b = 16 << 20;
+  while (b > 64 << 10 && b * L > 64 << 20) b /= 2;
+  return b;
+}
+
 /** One rank's view of a segment: it writes the rings to its peers and reads the rings from them. */
 export class ShmSegment {
   readonly buf: ArrayBuffer;

@@ -4,7 +4,7 @@
 // is published for several readers and refused again until every one of them has copied it out.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ShmSegment, defaultRingBytes, segmentBytes } from "../../dist/transport/shm-segment.js";
+import { ShmSegment, defaultAreaBytes, defaultRingBytes, segmentBytes } from "../../dist/transport/shm-segment.js";
 
 const head = (i, parts = []) => ({ kind: 1, dtype: 4, op: 3, reduce: 1, seq: i, step: i % 7, root: 1, tag: i * 3, offset: 0, total: 0, parts });
 const bytesOf = (i) => Uint8Array.from({ length: (i * 53) % 200 }, (_, k) => (i + k * 7) & 255);
@@ -74,6 +74,15 @@ test("ring sizes: powers of two, 4 MiB up to 4 local ranks, at most 64 MiB of ri
   assert.is(defaultRingBytes(16), 256 << 10);
   assert.is(defaultRingBytes(256), 64 << 10);
   assert.throws(() => new ShmSegment(new ArrayBuffer(segmentBytes(2, 3000)), 2, 3000, 0), /power of two/);
+});
+
+test("area sizes: 16 MiB up to 4 local ranks, at most 64 MiB of areas beyond (at least 64 KiB each)", () => {
+  assert.is(defaultAreaBytes(2), 16 << 20);
+  assert.is(defaultAreaBytes(4), 16 << 20);
+  assert.is(defaultAreaBytes(8), 8 << 20);
+  assert.is(defaultAreaBytes(64), 1 << 20);
+  assert.is(defaultAreaBytes(4096), 64 << 10);
+  assert.is(segmentBytes(4, 1 << 20, 16 << 20) - segmentBytes(4, 1 << 20), 64 << 20);
 });
 
 test("an area: published once for its readers, refused while any has not copied it out, and for messages past its size", () => {
