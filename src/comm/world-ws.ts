@@ -388,7 +388,8 @@ export class WsWorld implements World, coll.Comm {
 
   // ---- World -------------------------------------------------------------------------------------------
 
-  async barrier(): Promise<void> {
+  // not async (nor allreduce): an async function returning the path's promise adds two microtask turns
+  barrier(): Promise<void> {
     if (this.numbers?.usable()) return barrierNumbers(this.numbers); // without the event loop, as allreduce of a number
     return coll.barrier(this);
   }
@@ -400,7 +401,7 @@ export class WsWorld implements World, coll.Comm {
     checkRank(root, this.size, "root");
     return coll.reduce(this, value, op, root);
   }
-  async allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
+  allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
     // a number between ranks that all share memory, when nothing else is in flight: without the event loop
     if (typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
     return coll.allreduce(this, value, op);
