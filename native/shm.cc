@@ -210,6 +210,69 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// combine(out, left, right, dtype, op): out[i] = left[i] op right[i] over typed arrays of one type and
+// length (out may be left or right), for the reductions of large arrays. Only the ops whose results are
+// fixed by IEEE 754 and two's-complement arithmetic bit for bit, as the JS loops of src/comm/payload.ts
+// compute them: sum and prod (op 0, 1) of float64, float32 (a float op rounds once, as JS's double op
+// rounded to float does: 53 >= 2 * 24 + 2 bits), int32 and uint8 (wrapping, as `| 0`, Math.imul and a
+// Uint8Array store do). No -ffast-math: the compiler vectorizes these loops without reassociating.
+// dtype codes are the protocol's (1 float64, 2 float32, 3 int32, 4 uint8). Returns false when it does
+// not do this combination (the caller runs its JS loop).
+template <typename T>
+void CombineLoop(T* o, const T* l, const T* r, size_t n, int op) {
+  if (op == 0) {
+    for (size_t i = 0; i < n; i++) o[i] = static_cast<T>(l[i] + r[i]);
+  } else {
+    for (size_t i = 0; i < n; i++) o[i] = static_cast<T>(l[i] * r[i]);
+  }
+}
+
+void* ViewData(const Napi::TypedArray& t) {
+  return static_cast<char*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+}
+
+Napi::Value Combine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto o = info[0].As<Napi::TypedArray>();
+  auto l = info[1].As<Napi::TypedArray>();
+  auto r = info[2].As<Napi::TypedArray>();
+  int dtype = info[3].As<Napi::Number>().Int32Value();
+  int op = info[4].As<Napi::Number>().Int32Value();
+  size_t n = o.ElementLength();
+  if (l.ElementLength() != n || r.ElementLength() != n || l.TypedArrayType() != o.TypedArrayType() || r.TypedArrayType() != o.TypedArrayType() || (op != 0 && op != 1)) {
+    return Napi::Boolean::New(env, false);
+  }
+  // partial overlaps (not the same array) are left to the caller: the loops assume none
+  char* po = static_cast<char*>(ViewData(o));
+  const char* pl = static_cast<const char*>(ViewData(l));
+  const char* pr = static_cast<const char*>(ViewData(r));
+  size_t bytes = o.ByteLength();
+  auto overlaps = [&](const char* p) { return p != po && p < po + bytes && po < p + bytes; };
+  if (overlaps(pl) || overlaps(pr)) return Napi::Boolean::New(env, false);
+  switch (dtype) {
+    case 1:
+      if (o.TypedArrayType() != napi_float64_array) return Napi::Boolean::New(env, false);
+      CombineLoop(reinterpret_cast<double*>(po), reinterpret_cast<const double*>(pl), reinterpret_cast<const double*>(pr), n, op);
+      break;
+    case 2:
+      if (o.TypedArrayType() != napi_float32_array) return Napi::Boolean::New(env, false);
+      CombineLoop(reinterpret_cast<float*>(po), reinterpret_cast<const float*>(pl), reinterpret_cast<const float*>(pr), n, op);
+      break;
+    case 3:
+      // int32 wraps: computed on uint32 (signed overflow is undefined in C++), the same bits
+      if (o.TypedArrayType() != napi_int32_array) return Napi::Boolean::New(env, false);
+      CombineLoop(reinterpret_cast<uint32_t*>(po), reinterpret_cast<const uint32_t*>(pl), reinterpret_cast<const uint32_t*>(pr), n, op);
+      break;
+    case 4:
+      if (o.TypedArrayType() != napi_uint8_array) return Napi::Boolean::New(env, false);
+      CombineLoop(reinterpret_cast<uint8_t*>(po), reinterpret_cast<const uint8_t*>(pl), reinterpret_cast<const uint8_t*>(pr), n, op);
+      break;
+    default:
+      return Napi::Boolean::New(env, false);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 Napi::Value Yield(const Napi::CallbackInfo& info) {
   sched_yield();
   return info.Env().Undefined();
@@ -224,7 +287,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wake", Napi::Function::New(env, Wake));
   exports.Set("spin", Napi::Function::New(env, Spin));
   exports.Set("yield", Napi::Function::New(env, Yield));
-  exports.Set("abi", Napi::Number::New(env, 1));
+  exports.Set("combine", Napi::Function::New(env, Combine));
+  exports.Set("abi", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -15,11 +15,16 @@
  * to O(log P) peers, all at distance 2^k (mod P) from a rank: binomial trees (bcast, reduce, gather),
  * recursive doubling and halving (allreduce), dissemination (barrier) and Bruck (allgather, bandwidth-
  * optimal: each rank receives each other block once). Only small worlds use direct exchanges.
+ *
+ * Shared memory (Comm.allLocal: every rank shares memory with this one, the same answer on every rank):
+ * bcast, gather and allgather exchange directly (a message posted to several readers is copied once, into
+ * the sender's area), and the large reduce-scatter combines the peers' copies where they lie
+ * (Comm.reduceSegments); the combination order stays the canonical one, so the bits do not change.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
 import {
-  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, unpackParts,
+  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike, unpackParts,
   type BuiltinOp, type Payload, type Typed,
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
@@ -49,6 +54,17 @@ export interface Comm {
   take(src: number, call: Call, step: number): Promise<Payload>;
   /** take(), asking for the payload to be assembled in `into` (of its exact length) where the transport can: its bytes are then `into` */
   takeInto?(src: number, call: Call, step: number, into: Uint8Array): Promise<Payload>;
+  /**
+   * Where the transport can (every rank shares memory with this one): receives every peer's copy of this
+   * rank's segment in step `step` of `call` and combines them with `mine` in the canonical tree where they
+   * lie, into `out` (shm-reduce.ts); settles when `out` holds the result. Else null: take() them.
+   */
+  reduceSegments?(call: Call, step: number, mine: Typed, out: Typed, op: BuiltinOp, n: number): Promise<void> | null;
+  /**
+   * Whether every rank of the world shares memory with this one (the same answer on every rank): direct
+   * exchanges then beat trees (no hop copies a message again, a post costs a copy into a ring, not a link).
+   */
+  readonly allLocal?: boolean;
 }
 
 /** take() into `into` where the Comm can; whether the payload's bytes are `into` says if it did. */
@@ -62,6 +78,10 @@ export const DIRECT_MAX = 8;
 /** The step of the broadcast of a tree reduction's result (shm-numbers.ts takes the same steps). */
 export const BCAST_STEP = 1000;
 const GATHER_STEP = 3000;
+/** gather and allgather by direct messages between ranks that all share memory */
+const DIRECT_GATHER_STEP = 3001;
+const DIRECT_ALLGATHER_STEP = 3002;
+const DIRECT_BCAST_STEP = 3003;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
@@ -119,6 +139,15 @@ async function bcastPayload(c: Comm, p: Payload | null, root: number, call: Call
 
 export async function bcast<T>(c: Comm, value: T, root: number): Promise<T> {
   const call = c.begin(CollOp.Bcast, root);
+  if (c.allLocal && c.size <= DIRECT_MAX) {
+    // every rank shares memory: the root posts to all at once (one copy into its area for all of them,
+    // where it fits), and each copies it out, all in parallel; no rank passes it on
+    if (c.rank === root) {
+      await c.post(Array.from({ length: c.size }, (_, q) => q).filter((q) => q !== root), hdr(call, DIRECT_BCAST_STEP), toPayload(value));
+      return value;
+    }
+    return fromPayload(await c.take(root, call, DIRECT_BCAST_STEP)) as T;
+  }
   const p = c.rank === root ? toPayload(value) : null;
   const got = await bcastPayload(c, p, root, call, 0);
   return c.rank === root ? value : (fromPayload(got) as T);
@@ -172,13 +201,19 @@ function segment(n: number, P: number, s: number): [number, number] {
 async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call, into?: Typed): Promise<Typed> {
   const { rank: r, size: P } = c;
   const n = value.length;
+  const [a, b] = segment(n, P, r);
+  // combined where the peers' copies lie (shared memory), before any of them comes: asked before the posts
+  const inPlace = into && P > 1 && c.reduceSegments ? c.reduceSegments(call, 0, value.subarray(a, b), into, op, n) : null;
   const sends: Promise<void>[] = [];
   for (let s = 0; s < P; s++) {
     if (s === r) continue;
-    const [a, b] = segment(n, P, s);
-    sends.push(c.post([s], hdr(call, 0), toPayload(value.subarray(a, b))));
+    const [sa, sb] = segment(n, P, s);
+    sends.push(c.post([s], hdr(call, 0), toPayload(value.subarray(sa, sb))));
   }
-  const [a, b] = segment(n, P, r);
+  if (inPlace) {
+    await Promise.all([...sends, inPlace]);
+    return into!;
+  }
   const operands: Typed[] = new Array(P);
   const owned: boolean[] = new Array(P).fill(true); // received buffers are this rank's to overwrite
   operands[r] = value.subarray(a, b);
@@ -302,7 +337,7 @@ export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<
     const { rank: r, size: P } = c;
     // every segment is received straight into the result where the transport can (shared memory): no
     // buffers of their own to fault in, fill and copy from
-    const out = new (value.constructor as new (n: number) => Typed)(value.length);
+    const out = uninitLike(value, value.length); // every element is written below: no pass to zero it first
     const [a, b] = segment(value.length, P, r);
     const region = out.subarray(a, b);
     const mine = await reduceScatter(c, value, op as BuiltinOp, call, region);
@@ -330,7 +365,9 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   const call = c.begin(CollOp.Reduce, root, reduceOpCode(fn));
   const { rank: r, size: P } = c;
   if (isLarge(value, fn, P) && P <= DIRECT_MAX) {
-    const mine = await reduceScatter(c, value, op as BuiltinOp, call);
+    const [a, b] = segment(value.length, P, r);
+    const into = c.reduceSegments ? uninitLike(value, b - a) : undefined; // written whole before it is read
+    const mine = await reduceScatter(c, value, op as BuiltinOp, call, into);
     if (r !== root) {
       await c.post([root], hdr(call, 1), toPayload(mine));
       return undefined;
@@ -360,6 +397,7 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
 export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
   const call = c.begin(CollOp.Gather, root);
   const { rank: r, size: P } = c;
+  if (c.allLocal) return directGather(c, value, root, call);
   const rel = (r - root + P) % P;
   const items: { rank: number; p: Payload }[] = r === root ? [] : [{ rank: r, p: toPayload(value) }];
   for (let mask = 1; mask < P; mask *= 2) {
@@ -381,12 +419,42 @@ export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | 
   return out;
 }
 
+/**
+ * Gather between ranks that all share memory: each rank posts its value to the root at once (one copy into
+ * the ring, one out of it into the root's value; the senders copy in parallel), instead of the tree's
+ * packing and passing on of subtrees.
+ */
+async function directGather<T>(c: Comm, value: T, root: number, call: Call): Promise<T[] | undefined> {
+  const { rank: r, size: P } = c;
+  if (r !== root) {
+    await c.post([root], hdr(call, DIRECT_GATHER_STEP), toPayload(value));
+    return undefined;
+  }
+  const out: T[] = new Array(P);
+  out[r] = value;
+  await Promise.all(Array.from({ length: P }, async (_, q) => {
+    if (q !== r) out[q] = fromPayload(await c.take(q, call, DIRECT_GATHER_STEP)) as T;
+  }));
+  return out;
+}
+
 /** Bruck's allgather: ceil(log2 P) rounds for any P; round k sends the 2^k blocks held so far. */
 async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number): Promise<Payload[]> {
   const call = c.begin(op, 0, ReduceOp.None, tag);
   const { rank: r, size: P } = c;
   const blocks: Payload[] = new Array(P);
   blocks[r] = mine;
+  if (c.allLocal && P <= DIRECT_MAX) {
+    // every rank shares memory: each posts its block to every other at once (no block is packed or passed on)
+    const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
+    await Promise.all([
+      c.post(others, hdr(call, DIRECT_ALLGATHER_STEP), mine),
+      ...others.map(async (q) => {
+        blocks[q] = await c.take(q, call, DIRECT_ALLGATHER_STEP);
+      }),
+    ]);
+    return blocks;
+  }
   for (let d = 1, k = 0; d < P; d *= 2, k++) {
     const cnt = Math.min(d, P - d);
     const items = Array.from({ length: cnt }, (_, i) => {

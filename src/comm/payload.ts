@@ -20,6 +20,25 @@ export interface Payload {
 
 export const EMPTY_PAYLOAD: Payload = { dtype: DType.None, shape: [], bytes: new Uint8Array(0) };
 
+/** Below this many bytes a new array's zero filling costs nothing worth avoiding. */
+const UNINIT_MIN = 64 * 1024;
+
+/**
+ * A new Uint8Array (a plain one, not a Buffer: its own ArrayBuffer at offset 0) whose bytes are NOT zeroed,
+ * for a buffer the caller overwrites whole at once (a received message): zeroing a large allocation is a
+ * pass over memory for nothing (and a page fault per page where the allocator hands out fresh memory).
+ */
+export function uninitBytes(n: number): Uint8Array {
+  if (n < UNINIT_MIN) return new Uint8Array(n);
+  return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+}
+
+/** A new typed array like `like` of `n` elements, not zeroed (see uninitBytes). */
+export function uninitLike<T extends Typed>(like: T, n: number): T {
+  const C = like.constructor as new (buf: ArrayBuffer, off: number, n: number) => T;
+  return new C(uninitBytes(n * like.BYTES_PER_ELEMENT).buffer as ArrayBuffer, 0, n);
+}
+
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -137,12 +156,28 @@ const U8: Record<BuiltinOp, Kernel<Uint8Array>> = {
   max: (o, l, r, n) => { for (let i = 0; i < n; i++) o[i] = Math.max(l[i]!, r[i]!); },
 };
 
+/** A native loop for combineInto: out = left op (0 sum, 1 prod) right over `dtype`; false when it does not do that case. */
+export type NativeCombine = (out: Typed, left: Typed, right: Typed, dtype: DType, op: number) => boolean;
+let native: NativeCombine | null = null;
+/** Arrays shorter than this are combined in JS (a native call costs about a microsecond). */
+const NATIVE_MIN = 4096;
+
+/**
+ * Lets combineInto run sums and products of large arrays in `fn` (the shared-memory addon's, loaded where
+ * ranks share memory: a JS loop combines 64 MiB in about twice the time). The bits are the same as the JS
+ * loops' (IEEE 754 and two's-complement arithmetic fix them; see native/shm.cc).
+ */
+export function useNativeCombine(fn: NativeCombine | null): void {
+  native = fn;
+}
+
 /** out[i] = left[i] op right[i]; `out` may be `left` or `right`. int32 wraps as in numpy; float32 rounds each result. */
 export function combineInto(out: Typed, left: Typed, right: Typed, op: BuiltinOp): void {
   const n = out.length;
   if (left.length !== n || right.length !== n || left.constructor !== out.constructor || right.constructor !== out.constructor) {
     throw commError("COLLECTIVE_MISMATCH", `cannot combine a ${left.constructor.name}(${left.length}) and a ${right.constructor.name}(${right.length})`);
   }
+  if (native && n >= NATIVE_MIN && (op === "sum" || op === "prod") && native(out, left, right, typedDtype(out), op === "sum" ? 0 : 1)) return;
   if (out instanceof Float64Array) F64[op](out, left as Float64Array, right as Float64Array, n);
   else if (out instanceof Float32Array) F32[op](out, left as Float32Array, right as Float32Array, n);
   else if (out instanceof Int32Array) I32[op](out, left as Int32Array, right as Int32Array, n);

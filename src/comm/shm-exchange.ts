@@ -13,18 +13,27 @@
  * Large messages are cut into pieces of a quarter ring, so writer and reader copy at the same time; a
  * message that does not fit at once is queued and written as the reader frees room; a collective can ask
  * for a message to be assembled in its result (receiveInto). Collectives of one number skip the mailbox:
- * sendNumber/takeNumber write and read their records in place (shm-numbers.ts).
+ * sendNumber/takeNumber write and read their records in place (shm-numbers.ts); a large reduction can
+ * combine its peers' records where they lie in the rings (a RingConsumer, shm-reduce.ts).
  */
 import { DType, type CollectiveMsg, type PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";
 import type { RecordHead, RingRecord, ShmSegment } from "../transport/shm-segment.js";
 import type { Call, Header } from "./collectives.js";
-import type { Payload } from "./payload.js";
+import { uninitBytes, type Payload } from "./payload.js";
+import { LOOP_HOLD_MS, SPIN_TURNS, TAKE_SPIN_TURNS, spinTurns } from "./shm-spin.js";
 
 /** A whole message from a local peer, as if it came over a WebSocket link (its payload is this rank's own copy). */
 export type LocalMessage = CollectiveMsg | PointToPointMsg;
 const COLLECTIVE = 1;
 const P2P = 2;
+/** a collective's message whose bytes lie in its sender's area (the record carries none; its total is their length) */
+const AREA = 3;
+/** Messages to several local ranks at once this large or larger go through the sender's area, if it has room. */
+const AREA_MIN = 64 * 1024;
+const NO_BYTES = new Uint8Array(0);
+/** Pieces at least this large ring the reader's doorbell each (smaller ones once, after the last one written). */
+const RING_EACH_PIECE = 32 * 1024;
 
 interface Outgoing {
   head: RecordHead;
@@ -43,6 +52,16 @@ interface Assembly {
   got: number;
 }
 
+/**
+ * A reader of records straight from the rings (shm-reduce.ts): progress() leaves the records it claims at
+ * the heads of their rings (those behind them wait) and lets it take them in step(), through takeRecord().
+ */
+export interface RingConsumer {
+  claims(from: number, rec: RingRecord): boolean;
+  /** takes what it can of the claimed records; whether it took any */
+  step(): boolean;
+}
+
 export interface ShmExchangeOptions {
   /** spin this long in a wait before sleeping, µs */
   spinUs: number;
@@ -52,33 +71,14 @@ export interface ShmExchangeOptions {
   oversubscribed: boolean;
 }
 
-/** Native spin turns between two looks at the rings (a pause each, about 10-100 µs in all). */
-const SPIN_TURNS = 2048;
-/**
- * A spinning wait yields the core every YIELD_EVERY turns (about a microsecond): a peer running on another
- * core answers well within that, so a wait that lasts longer most likely waits for a peer that is not
- * running, perhaps queued on this very core (more ranks than cores, or other processes): it should run.
- * With more local ranks than cores (as Open MPI does when oversubscribed), every turn yields.
- */
-const YIELD_EVERY = 32;
-/**
- * ... but not in the first YIELD_AFTER_MS of a wait when there are no more local ranks than cores: a peer
- * on the other core that is about to answer answers within that, and a yield (a system call, and perhaps
- * another process's time slice) would only delay seeing it.
- */
-const YIELD_AFTER_MS = 0.05;
-/** A run of collectives that complete synchronously lets the event loop turn at least this often, ms. */
-const LOOP_HOLD_MS = 10;
-
-/** How often a wait that began at `t0` yields the core now (addon.spin's yieldEvery; 0 never). */
-function yieldEvery(oversubscribed: boolean, t0: number, now: number): number {
-  if (oversubscribed) return 1;
-  return now - t0 < YIELD_AFTER_MS ? 0 : YIELD_EVERY;
-}
-
-/** takeNumber's native spin turns between two looks at the ring it waits on (it returns early when the doorbell rings). */
-const TAKE_SPIN_TURNS = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** A whole message's own copy of a record's payload (in `into` when given). */
+function copyOf(payload: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  const out = into ?? uninitBytes(payload.length);
+  out.set(payload);
+  return out;
+}
 
 export class ShmExchange {
   /** world ranks of the local ranks, in local order */
@@ -98,6 +98,7 @@ export class ShmExchange {
   private readonly bellOffset: number;
   /** the head of sendNumber's records (reused: tryWriteNumber reads it at once) */
   private readonly numberHead: RecordHead = { kind: COLLECTIVE, dtype: DType.Number, op: 0, reduce: 0, seq: 0, step: 0, root: 0, tag: 0, offset: 0, total: 8, parts: [] };
+  private readonly emptyHead: RecordHead = { ...this.numberHead, dtype: DType.None, total: 0, parts: [] };
   /** when a run of synchronous collectives began without the event loop turning since (-1: it turned) */
   private heldSince = -1;
   private readonly loopTurned = () => {
@@ -105,6 +106,8 @@ export class ShmExchange {
   };
   /** the doorbell when takeNumber last drained every ring */
   private lastBell = -1;
+  /** the records of the ring consumer, if one is set, are left to it */
+  private consumer: RingConsumer | null = null;
 
   constructor(
     private readonly seg: ShmSegment,
@@ -165,17 +168,26 @@ export class ShmExchange {
    */
   postMany(dests: number[], head: RecordHead, bytes: Uint8Array, copy: boolean): { remote: number[]; queued: Promise<unknown> | null } {
     let remote: number[] | null = null;
+    let locals: number[] | null = null;
+    for (const d of dests) (this.localOf.has(d) ? (locals ??= []) : (remote ??= [])).push(d);
     let queued: Promise<void>[] | null = null;
-    for (let i = 0; i < dests.length; i++) {
-      const d = dests[i]!;
-      if (!this.localOf.has(d)) {
-        (remote ??= []).push(d);
-        continue;
+    if (locals) {
+      // one copy into this rank's area for all the local readers, instead of one into each ring
+      const area = head.kind === COLLECTIVE && locals.length >= 2 && bytes.length >= AREA_MIN && this.mayPublish(locals) && this.seg.publishArea(bytes, locals.length);
+      const h = area ? { ...head, kind: AREA } : head;
+      for (let i = 0; i < locals.length; i++) {
+        const q = this.post(locals[i]!, i === locals.length - 1 ? h : { ...h }, area ? NO_BYTES : bytes, copy);
+        if (q) (queued ??= []).push(q);
       }
-      const q = this.post(d, i === dests.length - 1 ? head : { ...head }, bytes, copy);
-      if (q) (queued ??= []).push(q);
     }
     return { remote: remote ?? [], queued: queued && Promise.all(queued) };
+  }
+
+  /** Whether a message to `locals` may go through this rank's area now: nothing is queued to them (it would overtake it). */
+  private mayPublish(locals: number[]): boolean {
+    if (this.failed || this.seg.areaBytes === 0) return false;
+    for (const d of locals) if (this.queues[this.localOf.get(d)!]!.length) return false;
+    return true;
   }
 
   /**
@@ -185,20 +197,29 @@ export class ShmExchange {
   private write(to: number, head: RecordHead, bytes: Uint8Array, base: number, pos: number): number {
     const max = this.seg.maxPiece(head.parts.length);
     const end = bytes.length;
-    let wrote = false;
+    let unrung = false;
     for (;;) {
       const len = Math.min(max, end - pos);
       head.offset = base + pos;
       if (!this.seg.tryWrite(to, head, bytes, pos, len)) break;
-      wrote = true;
+      unrung = true;
       pos += len;
       if (pos >= end) {
         pos = end + 1;
         break;
       }
+      // a piece of a large message: the reader copies it out while this rank writes the next
+      if (len >= RING_EACH_PIECE) {
+        this.ringBell(to);
+        unrung = false;
+      }
     }
-    if (wrote && this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
+    if (unrung) this.ringBell(to);
     return pos;
+  }
+
+  private ringBell(to: number): void {
+    if (this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
   }
 
   /**
@@ -213,12 +234,40 @@ export class ShmExchange {
   }
 
   private takeDestination(from: number, rec: RingRecord): Uint8Array | undefined {
-    if (rec.kind !== COLLECTIVE) return undefined;
+    if (rec.kind !== COLLECTIVE && rec.kind !== AREA) return undefined;
     const key = `${from}:${rec.seq}:${rec.step}`;
     const into = this.into.get(key);
     if (!into || into.length !== rec.total) return undefined;
     this.into.delete(key);
     return into;
+  }
+
+  /** The segment (for a RingConsumer's peeks) and this rank's local index in it. */
+  get segment(): ShmSegment {
+    return this.seg;
+  }
+
+  /** Local index of world rank `rank`. */
+  localIndex(rank: number): number {
+    return this.localOf.get(rank)!;
+  }
+
+  /** Whether a message of step `step` of call `seq` from local rank `rank` is being assembled already (its first pieces came). */
+  assembling(rank: number, seq: number, step: number): boolean {
+    const a = this.partial[this.localOf.get(rank)!];
+    return !!a && a.head.kind === COLLECTIVE && a.head.seq === seq && a.head.step === step;
+  }
+
+  /** Lets `c` read the records it claims from now on (false when another consumer is set); null removes it. */
+  setConsumer(c: RingConsumer | null): boolean {
+    if (c && (this.consumer || this.failed)) return false;
+    this.consumer = c;
+    return true;
+  }
+
+  /** Frees the record at the head of the ring from local rank `from` (a RingConsumer took it), ringing its writer if it waits for room. */
+  takeRecord(from: number): void {
+    if (this.seg.consume(from) && this.seg.ring(from)) this.addon.wake(this.seg.buf, this.seg.bellOffset(from), 1);
   }
 
   /** Writes what the rings have room for of the queued messages. */
@@ -249,13 +298,18 @@ export class ShmExchange {
     const seg = this.seg;
     for (const from of this.peers) {
       for (let rec = seg.peek(from); rec; rec = seg.peek(from)) {
+        if (this.consumer?.claims(from, rec)) break; // it stays at the head of its ring for the consumer
         moved = true;
         const whole = rec.offset === 0 && rec.payload.length === rec.total;
         const into = rec.offset === 0 && this.into.size > 0 ? this.takeDestination(from, rec) : undefined;
         let done: Assembly | null = null;
-        if (whole) done = { head: rec, bytes: into ? (into.set(rec.payload), into) : rec.payload.slice(), got: rec.total };
+        if (rec.kind === AREA) {
+          const bytes = into ?? uninitBytes(rec.total);
+          seg.readArea(from, bytes);
+          done = { head: rec, bytes, got: rec.total };
+        } else if (whole) done = { head: rec, bytes: copyOf(rec.payload, into), got: rec.total };
         else {
-          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? new Uint8Array(rec.total), got: 0 }) : this.partial[from]!;
+          const a = rec.offset === 0 ? (this.partial[from] = { head: rec, bytes: into ?? uninitBytes(rec.total), got: 0 }) : this.partial[from]!;
           a.bytes.set(rec.payload, rec.offset);
           a.got += rec.payload.length;
           if (a.got >= a.bytes.length) {
@@ -269,13 +323,14 @@ export class ShmExchange {
           const src = this.ranks[from]!;
           const { dtype, tag, seq } = h;
           const common = { src, dtype, tag, seq, shape: [], offset: 0, total: done.bytes.length, payload: done.bytes };
-          this.deliver(src, h.kind === COLLECTIVE
+          this.deliver(src, h.kind !== P2P
             ? { kind: "collective", op: h.op, root: h.root, step: h.step, reduce: h.reduce, parts: h.parts, ...common }
             : { kind: "p2p", dst: this.ranks[this.seg.me]!, ...common });
           if (this.failed) return true;
         }
       }
     }
+    if (this.consumer?.step()) moved = true;
     if (this.queued && this.pump()) moved = true;
     return moved;
   }
@@ -303,13 +358,13 @@ export class ShmExchange {
 
   /**
    * Writes a collective's message of one number to local rank `rank` straight into the ring (the record a
-   * posted toPayload(value) makes): true, or false when it must be posted as usual (no room, or queued sends
+   * posted toPayload(value) makes; null: the record of a posted EMPTY_PAYLOAD, a barrier's): true, or false when it must be posted as usual (no room, or queued sends
    * to it go first).
    */
-  sendNumber(rank: number, h: Header, value: number): boolean {
+  sendNumber(rank: number, h: Header, value: number | null): boolean {
     const to = this.localOf.get(rank)!;
     if (this.failed || this.queues[to]!.length) return false;
-    const head = this.numberHead;
+    const head = value === null ? this.emptyHead : this.numberHead;
     head.op = h.op;
     head.reduce = h.reduce;
     head.seq = h.seq;
@@ -327,8 +382,9 @@ export class ShmExchange {
    * budget (from the start: the event loop is never held longer), draining what comes before it through
    * the usual path. Undefined when it did not come as such a record in time, or when `inMailbox()` says the
    * usual path delivered it (the caller then takes it from the mailbox, or waits for it as usual).
+   * `empty`: the message is an empty one (sendNumber(null)'s, a barrier's): 0 when it came.
    */
-  takeNumber(rank: number, h: Call, step: number, inMailbox: () => boolean): number | undefined {
+  takeNumber(rank: number, h: Call, step: number, inMailbox: () => boolean, empty = false): number | undefined {
     if (this.failed) return undefined;
     const from = this.localOf.get(rank)!;
     const seg = this.seg;
@@ -339,8 +395,8 @@ export class ShmExchange {
     for (;;) {
       const bell = seg.bell(seg.me);
       const rec = seg.next(from);
-      if (rec >= 0 && seg.isNumberOf(rec, COLLECTIVE, DType.Number, h.seq, step, h.op, h.root, h.reduce, h.tag)) {
-        got = seg.numberAt(rec);
+      if (rec >= 0 && seg.isNumberOf(rec, COLLECTIVE, empty ? DType.None : DType.Number, h.seq, step, h.op, h.root, h.reduce, h.tag, empty ? 0 : 8)) {
+        got = empty ? 0 : seg.numberAt(rec);
         if (seg.consume(from) && seg.ring(from)) this.addon.wake(seg.buf, seg.bellOffset(from), 1);
         break;
       }
@@ -352,7 +408,8 @@ export class ShmExchange {
       this.lastBell = bell;
       const now = performance.now();
       if (now > deadline) break;
-      this.addon.spin(seg.buf, this.bellOffset, bell, TAKE_SPIN_TURNS, yieldEvery(this.opts.oversubscribed, t0, now));
+      const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, TAKE_SPIN_TURNS);
+      this.addon.spin(seg.buf, this.bellOffset, bell, turns, every);
     }
     if (this.watcherAsleep && !this.failed) {
       seg.setSleeping(true);
@@ -377,7 +434,8 @@ export class ShmExchange {
       if ((ok = done()) || this.failed) break;
       const now = performance.now();
       if (now > deadline) break;
-      this.addon.spin(this.seg.buf, this.bellOffset, bell, SPIN_TURNS, yieldEvery(this.opts.oversubscribed, t0, now));
+      const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, SPIN_TURNS);
+      this.addon.spin(this.seg.buf, this.bellOffset, bell, turns, every);
     }
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);
@@ -421,6 +479,7 @@ export class ShmExchange {
     this.failed = err;
     for (const q of this.queues) for (const o of q.splice(0)) o.reject(err);
     this.queued = 0;
+    this.consumer = null;
     this.seg.setSleeping(false);
   }
 }

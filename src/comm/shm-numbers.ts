@@ -1,5 +1,5 @@
 /**
- * Collectives of one JS number between ranks that all share memory, without the event loop: each message
+ * Collectives of one JS number (and the barrier, of empty messages) between ranks that all share memory, without the event loop: each message
  * is written straight into the ring to its peer and read straight out of the ring from it while this
  * thread spins (ShmExchange.sendNumber/takeNumber), so a collective whose peers are ready completes in
  * one synchronous run (a few microseconds) instead of a chain of promises, event-loop turns and a futex
@@ -14,19 +14,19 @@
 import { CollOp, ReduceOp } from "../protocol/messages.js";
 import { BCAST_STEP, type Call, type Comm, type Header } from "./collectives.js";
 import type { Mailbox } from "./mailbox.js";
-import { combine, fromPayload, reduceOpCode, toPayload, type BuiltinOp, type Payload } from "./payload.js";
+import { EMPTY_PAYLOAD, combine, fromPayload, reduceOpCode, toPayload, type BuiltinOp, type Payload } from "./payload.js";
 import type { ShmExchange } from "./shm-exchange.js";
 
 export interface NumberComm {
   readonly rank: number;
   readonly size: number;
   begin(op: CollOp, root?: number, reduce?: number, tag?: number): Call;
-  /** sends a number to each of `dests`: written at once (null), or a promise of the usual post when a ring has no room */
-  postNumber(dests: number[], h: Header, value: number): Promise<void> | null;
+  /** sends a number (null: an empty message, a barrier's) to each of `dests`: written at once (null), or a promise of the usual post when a ring has no room */
+  postNumber(dests: number[], h: Header, value: number | null): Promise<void> | null;
   /** a promise to await before the collective goes on when the event loop must turn first (ShmExchange.holdsLoop), else null */
   loopTurn(): Promise<void> | null;
-  /** what `src` posted in `step` of `call` (a number, unless a rank mismatched): at once when it comes in the spin budget, else a promise */
-  takeValue(src: number, call: Call, step: number): unknown;
+  /** what `src` posted in `step` of `call` (a number, unless a rank mismatched; `empty`: an empty message, undefined): at once when it comes in the spin budget, else a promise */
+  takeValue(src: number, call: Call, step: number, empty?: boolean): unknown;
 }
 
 const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
@@ -81,6 +81,22 @@ export async function allreduceNumber(c: NumberComm, value: number, op: BuiltinO
   return acc as number;
 }
 
+/** barrier (collectives.ts's dissemination barrier: round k sends an empty message to r + 2^k and takes r - 2^k's). */
+export async function barrierNumbers(c: NumberComm, tag = 0): Promise<void> {
+  const call = c.begin(CollOp.Barrier, 0, ReduceOp.None, tag);
+  const turn = c.loopTurn();
+  if (turn) await turn;
+  const { rank: r, size: P } = c;
+  let sends: Promise<void>[] | null = null;
+  for (let d = 1, k = 0; d < P; d *= 2, k++) {
+    const q = c.postNumber([(r + d) % P], hdr(call, k), null);
+    if (q) (sends ??= []).push(q);
+    const got = c.takeValue((r - d + P) % P, call, k, true);
+    if (got instanceof Promise) await got;
+  }
+  if (sends) await Promise.all(sends);
+}
+
 /** What ShmNumbers needs of its world (WsWorld). */
 interface NumberWorld extends Comm {
   /** the error that broke the world, if one did */
@@ -108,24 +124,24 @@ export class ShmNumbers implements NumberComm {
     return this.world.begin(op, root, reduce, tag);
   }
 
-  postNumber(dests: number[], h: Header, value: number): Promise<void> | null {
+  postNumber(dests: number[], h: Header, value: number | null): Promise<void> | null {
     let rest: number[] | null = null;
     for (const d of dests) if (!this.local.sendNumber(d, h, value)) (rest ??= []).push(d);
-    return rest ? this.world.post(rest, h, toPayload(value)) : null;
+    return rest ? this.world.post(rest, h, value === null ? EMPTY_PAYLOAD : toPayload(value)) : null;
   }
 
   loopTurn(): Promise<void> | null {
     return this.local.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
   }
 
-  takeValue(src: number, call: Call, step: number): unknown {
+  takeValue(src: number, call: Call, step: number, empty = false): unknown {
     if (this.world.failure) return Promise.reject(this.world.failure);
     let key: string | null = null;
     const keyOf = () => (key ??= `c:${call.seq}:${step}:${src}`); // WsWorld's mailbox key
     let p = this.mailbox.empty ? undefined : this.mailbox.takeNow(keyOf());
     if (p) return fromPayload(p);
-    const v = this.local.takeNumber(src, call, step, () => this.mailbox.has(keyOf()));
-    if (v !== undefined) return v;
+    const v = this.local.takeNumber(src, call, step, () => this.mailbox.has(keyOf()), empty);
+    if (v !== undefined) return empty ? undefined : v;
     p = this.mailbox.takeNow(keyOf());
     return p ? fromPayload(p) : this.world.take(src, call, step, false).then(fromPayload);
   }

@@ -15,8 +15,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { loadShmAddon, whyShmAddonMissing } from "../transport/shm-addon.js";
-import { ShmSegment, defaultRingBytes, segmentBytes } from "../transport/shm-segment.js";
+import { ShmSegment, defaultAreaBytes, defaultRingBytes, segmentBytes } from "../transport/shm-segment.js";
 import { commError } from "./errors.js";
+import { useNativeCombine, type NativeCombine } from "./payload.js";
 import { ShmExchange } from "./shm-exchange.js";
 import type { WsWorld } from "./world-ws.js";
 
@@ -65,6 +66,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
   const addon = mode === "ws" ? null : loadShmAddon();
   if (mode === "shm" && !addon) throw commError("INVALID_ARGUMENT", `TESSERA_TRANSPORT=shm, but ${whyShmAddonMissing()}`);
   let ringBytes = positive(env, "TESSERA_SHM_RING_BYTES", 0, 1024);
+  let areaBytes = positive(env, "TESSERA_SHM_AREA_BYTES", -1, 0);
   const spinUs = positive(env, "TESSERA_SHM_SPIN_US", 1000, 0);
   const me = world.rank;
   const offers = await world.allgather<Offer>({ host: hostIdentity(env), capable: addon !== null });
@@ -75,7 +77,9 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
   const leader = addon && group.length >= 2 && group[0] === me;
   if (ringBytes === 0) ringBytes = defaultRingBytes(group.length);
   if ((ringBytes & (ringBytes - 1)) !== 0 || ringBytes > 1 << 30) throw commError("INVALID_ARGUMENT", `TESSERA_SHM_RING_BYTES=${ringBytes} is not a power of two of at most 1 GiB`);
-  const bytes = segmentBytes(group.length, ringBytes);
+  if (areaBytes < 0) areaBytes = defaultAreaBytes(group.length);
+  if (areaBytes % 8 !== 0 || areaBytes > 1 << 30) throw commError("INVALID_ARGUMENT", `TESSERA_SHM_AREA_BYTES=${areaBytes} is not a multiple of 8 of at most 1 GiB`);
+  const bytes = segmentBytes(group.length, ringBytes, areaBytes);
   const L = group.length;
   let name: string | null = null;
   let buf: ArrayBuffer | null = null;
@@ -94,7 +98,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
     try {
       buf = addon.create(name, bytes);
       process.once("exit", unlink);
-      const seg = new ShmSegment(buf, L, ringBytes, 0);
+      const seg = new ShmSegment(buf, L, ringBytes, 0, areaBytes);
       seg.init();
       seg.attach();
     } catch (e) {
@@ -109,7 +113,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
     if (!leader && theirs) {
       try {
         buf = addon!.open(theirs, bytes);
-        const seg = new ShmSegment(buf, L, ringBytes, group.indexOf(me));
+        const seg = new ShmSegment(buf, L, ringBytes, group.indexOf(me), areaBytes);
         if (!seg.valid()) throw new Error(`segment ${theirs} does not hold the expected header`);
         if (seg.attach() === L) addon!.unlink(theirs); // the last rank to map it removes its name
       } catch (e) {
@@ -129,7 +133,9 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
       if (mode === "shm") throw commError("INVALID_ARGUMENT", `TESSERA_TRANSPORT=shm, but the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
       return notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
     }
-    const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me));
+    const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me), areaBytes);
+    // large sums and products in the addon's loops (the same bits as the JS ones; ws-only ranks keep JS)
+    if (addon.combine) useNativeCombine(addon.combine as NativeCombine);
     world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100, oversubscribed: L > availableParallelism() }));
     return { transport: group.length === world.size ? "shm" : "shm+ws", localRanks: group, why: "" };
   } finally {

@@ -10,7 +10,7 @@
  * so it reaches every rank of a world whose links span it (the start-up tree does) in a few hops.
  */
 import {
-  CollOp, DType, ReduceOp, decodeFragments, encode, type AbortMsg, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
+  CollOp, DType, ReduceOp, decodeFragments, encode, type AddressTableMsg, type CollectiveMsg, type Msg, type PointToPointMsg,
 } from "../protocol/messages.js";
 import type { Frame, Link, LinkClosed } from "../transport/link.js";
 import { PeerLinks, type Dial } from "./peer-links.js";
@@ -23,16 +23,14 @@ import * as coll from "./collectives.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
-import { fromPayload, toPayload, type BuiltinOp, type Payload } from "./payload.js";
-import { ShmNumbers, allreduceNumber } from "./shm-numbers.js";
+import { EMPTY_PAYLOAD, fromPayload, toPayload, type BuiltinOp, type Payload, type Typed } from "./payload.js";
+import { InPlaceReduction } from "./shm-reduce.js";
+import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
+import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { ReduceFn, World } from "./world.js";
 
-/** `unresponsive`: the peer stopped answering heartbeats (frozen or on a dead host), it did not just disconnect. */
-export type RankLostHandler = (rank: number, reason: string, how: { unresponsive: boolean }) => void;
-
-/** Told once when the world breaks, with the error every pending and later operation fails with. */
-export type WorldFailureHandler = (err: CommError) => void;
+export type { RankLostHandler, WorldFailureHandler };
 
 /** The codes a world can break with besides RANK_LOST: every rank fails with the same. */
 const WORLD_CODES: ReadonlySet<string> = new Set<CommErrorCode>(["COLLECTIVE_MISMATCH", "COMM_TIMEOUT"]);
@@ -51,17 +49,11 @@ export class WsWorld implements World, coll.Comm {
   private readonly mailbox: Mailbox;
   private readonly pieces = new Reassembly();
   private readonly departed = new Set<number>();
-  private readonly failureHandlers: WorldFailureHandler[] = [];
   private readonly p2pSeq = new Map<number, number>();
   private readonly ledger: CallLedger;
-  private broken: CommError | null = null;
-  /** the lost rank, when the world broke with RANK_LOST */
-  private lost: { rank: number; reason: string; unresponsive: boolean } | null = null;
-  /** settles when the Abort telling the other ranks why this world broke was written (or could not be) */
-  private told: Promise<void> = Promise.resolve();
-  /** the Abort this rank sent when its world broke: also told to a peer that connects afterwards */
-  private abortFrame: Uint8Array | null = null;
   private closing = false;
+  /** how this world breaks: the error, the Abort told to the peers, the failure handlers */
+  private readonly fail: WorldFailure;
   private readonly tableWait = new AddressTableWait();
   /** rank 0's address table, when it arrived (non-zero ranks) */
   get table(): AddressTableMsg | null { return this.tableWait.table; }
@@ -75,6 +67,17 @@ export class WsWorld implements World, coll.Comm {
   constructor(rank: number, size: number, opts: WsWorldOptions) {
     this.rank = rank;
     this.size = size;
+    this.fail = new WorldFailure({
+      rank,
+      closing: () => this.closing,
+      failPending: (err) => {
+        this.mailbox.rejectWaits(err);
+        this.links.rejectAll(err);
+        this.local?.fail(err);
+        this.tableWait.fail(err);
+      },
+      tell: (frame, except) => Promise.all(this.links.entries().filter(([q, l]) => q !== except && l.open).map(([, l]) => l.send(frame).catch(() => {}))).then(() => {}),
+    });
     this.limits = opts.limits;
     this.ledger = new CallLedger(rank);
     const timeoutMs = opts.collectiveTimeoutMs ?? DEFAULT_COLLECTIVE_TIMEOUT_MS;
@@ -140,7 +143,7 @@ export class WsWorld implements World, coll.Comm {
       },
     );
     // a peer that connects to a broken rank (it needs it in a collective) learns why at once
-    if (this.abortFrame) link.send(this.abortFrame).catch(() => {});
+    if (this.fail.abortFrame) link.send(this.fail.abortFrame).catch(() => {});
   }
 
   /** Resolves when links to all `ranks` exist; rejects at `deadline` (with `describe(missing)`) or on a loss. */
@@ -157,27 +160,21 @@ export class WsWorld implements World, coll.Comm {
 
   /** Registers a callback for the first lost rank (called at once if one was lost already). */
   onRankLost(cb: RankLostHandler): () => void {
-    return this.onFailure(() => {
-      if (this.lost) cb(this.lost.rank, this.lost.reason, { unresponsive: this.lost.unresponsive });
-    });
+    return this.fail.onRankLost(cb);
   }
 
   /** Registers a callback for the failure that breaks this world, whatever its code (called at once if it broke already). */
   onFailure(cb: WorldFailureHandler): () => void {
-    this.failureHandlers.push(cb);
-    if (this.broken) {
-      const err = this.broken;
-      queueMicrotask(() => cb(err));
-    }
-    return () => {
-      const i = this.failureHandlers.indexOf(cb);
-      if (i >= 0) this.failureHandlers.splice(i, 1);
-    };
+    return this.fail.onFailure(cb);
   }
 
   /** The error that broke this world, if one did. */
   get failure(): CommError | null {
-    return this.broken;
+    return this.fail.broken;
+  }
+
+  private get broken(): CommError | null {
+    return this.fail.broken;
   }
 
   /**
@@ -185,47 +182,17 @@ export class WsWorld implements World, coll.Comm {
    * on a failure waits for this, or its peers would see only a closed connection (RANK_LOST), not the cause.
    */
   failureSent(ms = 1000): Promise<void> {
-    return Promise.race([this.told, new Promise<void>((r) => setTimeout(r, ms).unref())]);
-  }
-
-  /**
-   * Breaks the world with `err`: fails every pending and later operation, sends `abort` to the other ranks
-   * (unless they told this one), and calls the failure handlers.
-   */
-  private breakWith(err: CommError, abort: AbortMsg | null, except = -1): void {
-    if (this.broken || this.closing) return;
-    this.broken = err;
-    this.mailbox.rejectWaits(err);
-    this.links.rejectAll(err);
-    this.local?.fail(err);
-    this.tableWait.fail(err);
-    if (abort) {
-      const frame = encode(abort);
-      this.abortFrame = frame;
-      const sends = this.links.entries().filter(([q, l]) => q !== except && l.open).map(([, l]) => l.send(frame).catch(() => {}));
-      this.told = Promise.all(sends).then(() => {});
-    }
-    for (const cb of this.failureHandlers.slice()) {
-      try {
-        cb(err);
-      } catch (e) {
-        process.stderr.write(`tessera: a world failure callback threw: ${(e as Error).stack ?? e}\n`);
-      }
-    }
+    return this.fail.sent(ms);
   }
 
   /** Declares `rank` lost: fails every pending and later operation, tells the peers it has links to (unless told). */
   markLost(rank: number, reason: string, tellOthers = true, unresponsive = false): void {
-    if (this.broken || this.closing) return;
-    this.lost = { rank, reason, unresponsive };
-    const err = commError("RANK_LOST", rank === this.rank ? `this rank aborted: ${reason}` : `rank ${rank} was lost: ${reason}`);
-    this.breakWith(err, tellOthers ? { kind: "abort", rank, reason } : null, rank);
+    this.fail.markLost(rank, reason, tellOthers, unresponsive);
   }
 
   /** Fails every rank's world with `code` (COLLECTIVE_MISMATCH, COMM_TIMEOUT) and `message`; returns the error. */
   failWorld(code: "COLLECTIVE_MISMATCH" | "COMM_TIMEOUT", message: string, tellOthers = true): CommError {
-    this.breakWith(commError(code, message), tellOthers ? { kind: "abort", rank: this.rank, reason: message, code } : null);
-    return this.broken ?? commError(code, message);
+    return this.fail.failWorld(code, message, tellOthers);
   }
 
   /** Tells every rank this one gives up (they fail with RANK_LOST naming this rank), then fails locally. */
@@ -382,6 +349,23 @@ export class WsWorld implements World, coll.Comm {
     return this.wait(`c:${call.seq}:${step}:${src}`, src, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${src} (step ${step})`, spin);
   }
 
+  get allLocal(): boolean {
+    return this.local !== null && this.local.ranks.length === this.size;
+  }
+
+  /** coll.Comm's reduceSegments: an InPlaceReduction over the rings (shm-reduce.ts), when every rank shares memory; it settles through the mailbox. */
+  reduceSegments(call: coll.Call, step: number, mine: Typed, out: Typed, op: BuiltinOp, n: number): Promise<void> | null {
+    if (!this.local || !this.allLocal || this.broken) return null;
+    const key = `r:${call.seq}:${step}`;
+    const came = (q: number) => this.mailbox.has(`c:${call.seq}:${step}:${q}`);
+    const started = InPlaceReduction.start(this.local, { call, step, mine, out, op, n }, this.rank, this.size, came, (err) => {
+      if (err) this.failWorld("COLLECTIVE_MISMATCH", err.message);
+      else this.mailbox.deliver(key, EMPTY_PAYLOAD);
+    });
+    if (!started) return null;
+    return this.wait(key, this.rank === 0 ? 1 : 0, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for the other ranks' copies of this rank's segment (step ${step})`).then(() => {});
+  }
+
   /** take() into `into` when the message comes over shared memory (ShmExchange.receiveInto). */
   takeInto(src: number, call: coll.Call, step: number, into: Uint8Array): Promise<Payload> {
     const withdraw = this.local?.isLocal(src) ? this.local.receiveInto(src, call.seq, step, into) : null;
@@ -404,7 +388,9 @@ export class WsWorld implements World, coll.Comm {
 
   // ---- World -------------------------------------------------------------------------------------------
 
-  async barrier(): Promise<void> {
+  // not async (nor allreduce): an async function returning the path's promise adds two microtask turns
+  barrier(): Promise<void> {
+    if (this.numbers?.usable()) return barrierNumbers(this.numbers); // without the event loop, as allreduce of a number
     return coll.barrier(this);
   }
   async bcast<T>(value: T, root = 0): Promise<T> {
@@ -415,7 +401,7 @@ export class WsWorld implements World, coll.Comm {
     checkRank(root, this.size, "root");
     return coll.reduce(this, value, op, root);
   }
-  async allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
+  allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
     // a number between ranks that all share memory, when nothing else is in flight: without the event loop
     if (typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
     return coll.allreduce(this, value, op);

@@ -24,6 +24,8 @@ export interface ShmAddon {
   /** spins at most `spins` turns (yielding the core every `yieldEvery`, 0 never) while the word holds `expected`; whether it changed */
   spin(buf: ArrayBuffer, byteOffset: number, expected: number, spins: number, yieldEvery?: number): boolean;
   yield(): void;
+  /** out = left op right elementwise (op 0 sum, 1 prod; dtype 1 float64, 2 float32, 3 int32, 4 uint8); false when it does not do this case (abi >= 2) */
+  combine?(out: ArrayBufferView, left: ArrayBufferView, right: ArrayBufferView, dtype: number, op: number): boolean;
   abi: number;
 }
 

@@ -2,12 +2,15 @@
  * The layout of a shared-memory segment of L ranks of one host, and its single-producer single-consumer
  * rings (one per ordered pair of local ranks, L * (L - 1) of them).
  *
- *   header (64 B): magic, version, L, ring bytes, attached count
- *   per local rank (128 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
- *     waits for) and `sleeping` (1 while this rank sleeps in a futex on its doorbell: only then do peers
- *     pay for a wake system call); the fields are 64 bytes apart, on their own cache lines
+ *   header (64 B): magic, version, L, ring bytes, attached count, area bytes
+ *   per local rank (192 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
+ *     waits for), `sleeping` (1 while this rank sleeps in a futex on its doorbell: only then do peers
+ *     pay for a wake system call) and its area's readers (how many peers have still to copy what it
+ *     published in its area); the fields are 64 bytes apart, on their own cache lines
  *   per ring: head (bytes written, mod 2^32), tail (bytes read), writerWaiting (the writer found no room
  *     and waits for the reader to ring its doorbell), each on its own cache line; then the data.
+ *   per local rank: its area (area bytes, 0 for none), where it publishes one message that several peers
+ *     read (a broadcast's): written once, copied out by each reader, free again when all have.
  *
  * Records in a ring are 8-byte aligned and never wrap: one that does not fit before the end is preceded by
  * a padding record to the end. A record is a 56-byte head (length, kind, dtype, op, reduce, seq, step,
@@ -19,13 +22,14 @@
 import type { PartInfo } from "../protocol/messages.js";
 
 export const SHM_MAGIC = 0x4d485354; // "TSHM"
-export const SHM_VERSION = 1;
+export const SHM_VERSION = 2;
 const HEADER = 64;
-const CTRL = 128;
+const CTRL = 192;
 const RING_HDR = 192;
 const REC_HEAD = 56;
 const PART = 24;
 const KIND_PAD = 0;
+const PIECE_MAX = 256 * 1024;
 /** the parts of a record without any (shared, never modified) */
 const NO_PARTS: PartInfo[] = [];
 
@@ -53,9 +57,9 @@ export interface RingRecord extends RecordHead {
   payload: Uint8Array;
 }
 
-/** Bytes of a segment of `L` ranks with rings of `ringBytes`. */
-export function segmentBytes(L: number, ringBytes: number): number {
-  return HEADER + CTRL * L + (RING_HDR + ringBytes) * L * (L - 1);
+/** Bytes of a segment of `L` ranks with rings of `ringBytes` and areas of `areaBytes` (a multiple of 8). */
+export function segmentBytes(L: number, ringBytes: number, areaBytes = 0): number {
+  return HEADER + CTRL * L + (RING_HDR + ringBytes) * L * (L - 1) + areaBytes * L;
 }
 
 /**
@@ -69,12 +73,25 @@ export function defaultRingBytes(L: number): number {
   return b;
 }
 
+/**
+ * The area size for `L` local ranks: 16 MiB each up to 4 ranks (the segments of a 64 MiB allreduce's
+ * allgather on 4 ranks fit: each is copied in once for its 3 readers, not once into each ring), less beyond
+ * so that the areas stay within 64 MiB, but at least 64 KiB (only a message for two or more readers goes
+ * there, and pages are touched only as they are used); a power of two.
+ */
+export function defaultAreaBytes(L: number): number {
+  let b = 16 << 20;
+  while (b > 64 << 10 && b * L > 64 << 20) b /= 2;
+  return b;
+}
+
 /** One rank's view of a segment: it writes the rings to its peers and reads the rings from them. */
 export class ShmSegment {
   readonly buf: ArrayBuffer;
   readonly L: number;
   readonly ringBytes: number;
   readonly me: number;
+  readonly areaBytes: number;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly u8: Uint8Array;
@@ -82,10 +99,12 @@ export class ShmSegment {
   /** the head the record reserve() placed ends at (publish() stores it) */
   private reservedHead = 0;
 
-  constructor(buf: ArrayBuffer, L: number, ringBytes: number, me: number) {
+  constructor(buf: ArrayBuffer, L: number, ringBytes: number, me: number, areaBytes = 0) {
     if (ringBytes < 1024 || ringBytes > 1 << 30 || (ringBytes & (ringBytes - 1)) !== 0) throw new RangeError(`ring size ${ringBytes} is not a power of two in [1 KiB, 1 GiB]`);
-    if (buf.byteLength !== segmentBytes(L, ringBytes)) throw new RangeError(`segment of ${buf.byteLength} bytes is not one of ${L} ranks with rings of ${ringBytes}`);
+    if (areaBytes < 0 || areaBytes % 8 !== 0 || areaBytes > 1 << 30) throw new RangeError(`area size ${areaBytes} is not a multiple of 8 in [0, 1 GiB]`);
+    if (buf.byteLength !== segmentBytes(L, ringBytes, areaBytes)) throw new RangeError(`segment of ${buf.byteLength} bytes is not one of ${L} ranks with rings of ${ringBytes} and areas of ${areaBytes}`);
     this.buf = buf;
+    this.areaBytes = areaBytes;
     this.L = L;
     this.ringBytes = ringBytes;
     this.me = me;
@@ -101,11 +120,12 @@ export class ShmSegment {
     this.i32[1] = SHM_VERSION;
     this.i32[2] = this.L;
     this.i32[3] = this.ringBytes;
+    this.i32[5] = this.areaBytes;
   }
 
   /** Whether the header is the one this rank expects. */
   valid(): boolean {
-    return this.i32[0] === SHM_MAGIC && this.i32[1] === SHM_VERSION && this.i32[2] === this.L && this.i32[3] === this.ringBytes;
+    return this.i32[0] === SHM_MAGIC && this.i32[1] === SHM_VERSION && this.i32[2] === this.L && this.i32[3] === this.ringBytes && this.i32[5] === this.areaBytes;
   }
 
   /** Counts this rank as having mapped the segment; returns how many have. */
@@ -132,15 +152,47 @@ export class ShmSegment {
     return Atomics.load(this.i32, this.sleepingOffset(i) >> 2) !== 0;
   }
 
+  /** Word index of local rank i's area readers count. */
+  private readersAt(i: number): number {
+    return (HEADER + CTRL * i + 128) >> 2;
+  }
+
+  private areaAt(i: number): number {
+    return HEADER + CTRL * this.L + (RING_HDR + this.ringBytes) * this.L * (this.L - 1) + this.areaBytes * i;
+  }
+
+  /**
+   * Publishes `bytes` in this rank's area for `readers` peers (each then calls areaRead and releases it):
+   * false when it does not fit or the peers have not all copied out what it published before.
+   */
+  publishArea(bytes: Uint8Array, readers: number): boolean {
+    const at = this.readersAt(this.me);
+    if (bytes.length > this.areaBytes || Atomics.load(this.i32, at) !== 0) return false;
+    this.u8.set(bytes, this.areaAt(this.me));
+    Atomics.store(this.i32, at, readers); // publishes the bytes (the records that name them are written after)
+    return true;
+  }
+
+  /** Copies the first `into.length` bytes that local rank `from` published in its area into `into`, and releases it for this rank. */
+  readArea(from: number, into: Uint8Array): void {
+    const a = this.areaAt(from);
+    into.set(this.u8.subarray(a, a + into.length));
+    Atomics.sub(this.i32, this.readersAt(from), 1);
+  }
+
   /** Byte offset of the ring from local rank `w` to local rank `r`. */
   private ringAt(w: number, r: number): number {
     const idx = w * (this.L - 1) + (r < w ? r : r - 1);
     return HEADER + CTRL * this.L + (RING_HDR + this.ringBytes) * idx;
   }
 
-  /** The most payload bytes one record carries: a quarter of a ring, so that writer and reader overlap. */
+  /**
+   * The most payload bytes one record carries: a quarter of a ring, and at most PIECE_MAX, so that writer
+   * and reader overlap (a reader starts copying a 1 MiB message out after its first 256 KiB, not after all
+   * of it); a multiple of 8, so that pieces of typed arrays hold whole elements.
+   */
   maxPiece(nparts: number): number {
-    return this.ringBytes / 4 - REC_HEAD - PART * nparts;
+    return Math.min(this.ringBytes / 4, PIECE_MAX) - REC_HEAD - PART * nparts;
   }
 
   /**
@@ -161,11 +213,11 @@ export class ShmSegment {
     return true;
   }
 
-  /** Writes a record of one number (a JS number's 8 bytes, as toPayload encodes it) to `to`; false when no room. */
-  tryWriteNumber(to: number, h: RecordHead, value: number): boolean {
-    const rec = this.reserve(to, h, 8);
+  /** Writes a record of one number (a JS number's 8 bytes, as toPayload encodes it; null: no bytes, a barrier's) to `to`; false when no room. */
+  tryWriteNumber(to: number, h: RecordHead, value: number | null): boolean {
+    const rec = this.reserve(to, h, value === null ? 0 : 8);
     if (rec < 0) return false;
-    this.f64[(rec + REC_HEAD) >> 3] = value;
+    if (value !== null) this.f64[(rec + REC_HEAD) >> 3] = value;
     this.publish(to);
     return true;
   }
@@ -234,13 +286,13 @@ export class ShmSegment {
     }
   }
 
-  /** Whether the record at `rec` is a whole collective message of one JS number with exactly this call, step and signature. */
-  isNumberOf(rec: number, kind: number, dtype: number, seq: number, step: number, op: number, root: number, reduce: number, tag: number): boolean {
+  /** Whether the record at `rec` is a whole message of `len` bytes (8: one JS number; 0: none) with exactly this call, step and signature. */
+  isNumberOf(rec: number, kind: number, dtype: number, seq: number, step: number, op: number, root: number, reduce: number, tag: number, len = 8): boolean {
     const w = rec >> 2;
     const i32 = this.i32;
     return i32[w + 1] === (kind | (dtype << 8) | (op << 16) | (reduce << 24)) && i32[w + 2] === seq && i32[w + 3] === step &&
-      i32[w + 4] === root && i32[w + 5] === tag && i32[w + 10] === 8 && i32[w + 11] === 0 &&
-      this.f64[(rec + 24) >> 3] === 0 && this.f64[(rec + 32) >> 3] === 8;
+      i32[w + 4] === root && i32[w + 5] === tag && i32[w + 10] === len && i32[w + 11] === 0 &&
+      this.f64[(rec + 24) >> 3] === 0 && this.f64[(rec + 32) >> 3] === len;
   }
 
   /** The number a record that isNumberOf() carries. */

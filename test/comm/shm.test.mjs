@@ -83,6 +83,29 @@ test("rings of 4 KiB: uneven messages wrap around many times; large and concurre
   }
 });
 
+test("broadcasts through the senders' areas, back to back from rotating roots, areas busy and free: the same bits as ws", async () => {
+  for (const np of [3, 4]) {
+    const ws = await run(np, "areas", { TESSERA_TRANSPORT: "ws" });
+    for (const env of [{ TESSERA_SHM_AREA_BYTES: "262144" }, { TESSERA_SHM_AREA_BYTES: "0" }, { TESSERA_SHM_RING_BYTES: "65536", TESSERA_SHM_AREA_BYTES: "131072" }]) {
+      const shm = await run(np, "areas", env);
+      for (let r = 0; r < np; r++) {
+        if (built) assert.is(shm[r].transport, "shm");
+        assert.equal(shm[r].res, ws[r].res, `rank ${r} of ${np} (${JSON.stringify(env)})`);
+      }
+    }
+  }
+});
+
+test("a large allreduce of other lengths on each rank: COLLECTIVE_MISMATCH on every rank, shm as ws", async () => {
+  for (const np of [2, 3]) {
+    for (const transport of ["ws", "auto"]) {
+      const res = await run(np, "mismatch", { TESSERA_TRANSPORT: transport });
+      for (const x of res) assert.is(x.code, "COLLECTIVE_MISMATCH", `${transport} ${np}: ${JSON.stringify(x)}`);
+      assert.match(res[0].message, /contributed \d+ bytes of Float64 to a reduction of/);
+    }
+  }
+});
+
 test("a rank SIGKILLed mid-transfer: every other rank fails with RANK_LOST and exits non-zero within 10 s; /dev/shm is clean", async () => {
   const before = ours();
   const np = 4;
