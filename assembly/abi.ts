@@ -137,6 +137,7 @@ export const RC_OK = 0;
 export const RC_BAD_MAGIC = 1;
 export const RC_BAD_OPCODE = 2;
 export const RC_BAD_HEADER = 3;
+export const RC_OUT_OF_BOUNDS = 4; // native only (wasm traps instead)
 
 // ---- Interpreter-private layout of the SCRATCH area (bytes from H_SCRATCH); the JS twin uses the same limits.
 export const SC_IDX = 0; // i32[MAX_DIMS]: the row odometer

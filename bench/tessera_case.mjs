@@ -161,9 +161,16 @@ async function main(argv) {
 
   const workersUsed = workers ?? (Number(process.env.TESSERA_WORKERS) || (await import("node:os")).availableParallelism());
   const peak = process.resourceUsage().maxRSS / 1024; // KiB -> MiB; worker threads share this process
+  // which kernels ran the programs (native-<level>, wasm-simd, js); a dist from before the native kernels has wasm or js
+  let kernels;
+  try {
+    kernels = (await import(pathToFileURL(join(distDir, "kernels", "backend.js")).href)).kernelsName();
+  } catch {
+    kernels = process.env.TESSERA_KERNELS === "js" ? "js" : "wasm-simd";
+  }
   console.log(JSON.stringify({
     ...out, seconds: Math.round(out.seconds * 1e5) / 1e5, peak_rss_mib: Math.round(peak * 10) / 10,
-    workers: workersUsed, seed, startup_seconds: Math.round(startup * 1e4) / 1e4, ...extra,
+    workers: workersUsed, kernels, seed, startup_seconds: Math.round(startup * 1e4) / 1e4, ...extra,
   }));
   await t.shutdown?.();
   return 0;

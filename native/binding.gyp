@@ -31,6 +31,25 @@
       "cflags_cc": ["-O2", "-std=c++17", "-ffp-contract=off"],
       "libraries": ["-ldl"],
       "conditions": [["OS!='linux' or target_arch!='x64'", {"type": "none", "sources!": ["gemm/addon.cc", "gemm/blas.cc", "gemm/canonical.cc"], "dependencies!": ["gemm_avx512", "gemm_avx2", "gemm_sse2"]}]]
+    },
+    {
+      "target_name": "kernels_avx512", "type": "static_library", "sources": ["kernels/interp_avx512.cc"],
+      "conditions": [["target_arch!='x64'", {"type": "none", "sources!": ["kernels/interp_avx512.cc"]}]],
+      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off", "-fno-math-errno", "-fno-strict-aliasing", "-mavx2", "-mfma", "-mbmi2", "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mprefer-vector-width=512"]
+    },
+    {
+      "target_name": "kernels_avx2", "type": "static_library", "sources": ["kernels/interp_avx2.cc"],
+      "conditions": [["target_arch!='x64'", {"type": "none", "sources!": ["kernels/interp_avx2.cc"]}]],
+      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off", "-fno-math-errno", "-fno-strict-aliasing", "-mavx2", "-mfma", "-mbmi2"]
+    },
+    {
+      "target_name": "tessera_kernels",
+      "sources": ["kernels/addon.cc", "kernels/validate.cc", "kernels/asmath.cc", "kernels/interp_scalar.cc"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except", "kernels_avx512", "kernels_avx2"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-fno-strict-aliasing"],
+      "conditions": [["target_arch!='x64'", {"type": "none", "sources!": ["kernels/addon.cc", "kernels/validate.cc", "kernels/asmath.cc", "kernels/interp_scalar.cc"]}]]
     }
+
   ]
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm install` step: builds the native addons (native/, node-addon-api: shared memory, GEMM) with node-gyp against the
-// Node headers on this machine (nodedir from .npmrc / npm_config_nodedir, else /usr when
+// `npm install` step: builds the native addons (native/, node-addon-api: shared memory, GEMM, the tile
+// interpreter) with node-gyp against the Node headers on this machine (nodedir from .npmrc / npm_config_nodedir, else /usr when
 // /usr/include/node/node.h exists), never downloading headers. It never fails the install: without a
 // compiler, on another OS, or with TESSERA_NO_NATIVE=1, it says so and ranks on one host use WebSockets
 // (src/transport/shm-addon.ts returns null when native/build/Release/tessera_shm.node is absent).
@@ -45,3 +45,6 @@ if (!existsSync(join(native, "build", "Release", "tessera_shm.node"))) fallback(
 say("shared-memory addon built (native/build/Release/tessera_shm.node)");
 // the GEMM addon opens OpenBLAS at run time (kernels/native-gemm.ts): it needs no BLAS to build
 if (existsSync(join(native, "build", "Release", "tessera_gemm.node"))) say("GEMM addon built (native/build/Release/tessera_gemm.node): matmul uses OpenBLAS where it is installed, else the native canonical kernel");
+// the native tile interpreter (kernels/native.ts): TESSERA_KERNELS defaults to it where it is built
+if (existsSync(join(native, "build", "Release", "tessera_kernels.node"))) say("native kernels built (native/build/Release/tessera_kernels.node): programs run natively (AVX-512 / AVX2 / SSE2), TESSERA_KERNELS=wasm for the wasm kernels");
+else say("native kernels not built: programs run on the wasm kernels");

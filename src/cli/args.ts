@@ -59,7 +59,9 @@ ranks (srun -n P node dist/run.js ..., mpirun, or --np):
   --timeout S          seconds to wait for the other ranks (default 60)
   --verbose            each rank says on stderr which transport it uses: shm (shared memory with the
                        ranks of its host, when the addon is built), ws, or both; TESSERA_TRANSPORT=ws
-                       forces WebSockets
+                       forces WebSockets; and which kernels run the programs: native-avx512, -avx2 or
+                       -scalar (the native addon, the default where built), wasm-simd or js
+                       (TESSERA_KERNELS=native|wasm|js)
   --collective-timeout S
                        seconds a rank may wait for another inside one collective or recv before
                        every rank fails with COMM_TIMEOUT (default 600; 0: no limit); it includes

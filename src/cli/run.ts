@@ -14,6 +14,7 @@ import { abortWorld, allgatherBytes, closeWorld, initWorld, onWorldFailure, tran
 import { launchLocal } from "../comm/launch.js";
 import { envLimits } from "../transport/limits.js";
 import { useRanks } from "../scheduler/engine.js";
+import { kernelsName } from "../kernels/backend.js";
 import { formatResult } from "./output.js";
 import { serveRanks } from "../dashboard/index.js";
 import { NEVER_SETTLED, watchUnsettled } from "./unsettled.js";
@@ -104,6 +105,7 @@ async function joinRanks(a: RunArgs): Promise<tessera.World> {
     const t = transportReport();
     const how = t.transport === "none" ? "none (one rank)" : t.transport === "ws" ? `ws (${t.why})` : `${t.transport} (shared memory with ranks ${t.localRanks.join(",")}${t.transport === "shm+ws" ? ", WebSockets to the others" : ""})`;
     console.error(`run.js: rank ${w.rank}/${w.size}: transport ${how}`);
+    console.error(`run.js: rank ${w.rank}/${w.size}: kernels ${kernelsName()}`);
   }
   if (w.size === 1) return w;
   // whatever the script is doing (a compute, a sleep, a wait of its own), a broken world ends this rank

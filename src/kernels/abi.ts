@@ -296,8 +296,12 @@ export function opArity(op: number): number {
   return -1;
 }
 
-/** Return codes of run(). */
-export const RC = { OK: 0, BAD_MAGIC: 1, BAD_OPCODE: 2, BAD_HEADER: 3 } as const;
+/**
+ * Return codes of run(). OUT_OF_BOUNDS comes from the native interpreter only, where the wasm kernels trap:
+ * it checks every address a program would touch before running it (its JS wrapper then throws the
+ * wasm trap's error, so callers see one behaviour).
+ */
+export const RC = { OK: 0, BAD_MAGIC: 1, BAD_OPCODE: 2, BAD_HEADER: 3, OUT_OF_BOUNDS: 4 } as const;
 
 /**
  * The GEMM record: one call of the GEMM kernel, gemm(rec), computes C = A·B (beta 0) or C += A·B (beta 1)

@@ -1,6 +1,7 @@
 /**
  * Loads the compiled kernels (tessera.simd.wasm, built from assembly/ next to this file in dist/kernels/)
- * and binds them to a shared memory. TESSERA_KERNELS=js selects the plain-JS twins instead.
+ * and binds them to a shared memory. TESSERA_KERNELS (backend.ts) selects the native interpreter (the
+ * default when built; native.ts), these wasm kernels, or the plain-JS twins.
  *
  * TESSERA_GEMM=fma selects tessera.fma.wasm instead: the same sources built with relaxed SIMD, whose GEMM
  * microkernel uses f64x2.relaxed_madd / f32x4.relaxed_madd (a fused multiply-add where the CPU has one:
@@ -19,8 +20,10 @@
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { invalid, show } from "../errors.js";
+import { kernelBackend } from "./backend.js";
 import { blasInfo, blasMissing, nativeGemm } from "./native-gemm.js";
 import { runGemmReference } from "./gemm-reference.js";
+import { type NativeLevel, loadNativeKernels, nativeLevel, nativeRun } from "./native.js";
 import { runReference } from "./reference.js";
 
 /** Largest memory the module accepts (pages of 64 KiB): 4 GiB. Must match asconfig.json maximumMemory. */
@@ -63,8 +66,11 @@ export type ZstdCompress = (dst: number, cap: number, src: number, from: number,
 /** zstdDecompress(dst, cap, src, srcLen, work) of assembly/zstd.ts: bytes written, or a negative code. */
 export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: number, work: number) => number;
 
+/** Which interpreter runs programs: the wasm kernels, the JS twin, or the native one at its dispatch level. */
+export type KernelsName = "wasm-simd" | "js" | `native-${NativeLevel}`;
+
 export interface Kernels {
-  readonly name: "wasm-simd" | "js";
+  readonly name: KernelsName;
   /** Runs the program at byte address prog; returns an RC code (abi.ts). */
   run(prog: number): number;
   /** Runs the GEMM record at byte address rec; returns an RC code (abi.ts: G). */
@@ -185,9 +191,13 @@ export function zstdEncoderOnOwnMemory(module?: WebAssembly.Module): { memory: W
   return { memory, compress, base: KERNEL_RESERVED_BYTES };
 }
 
-/** Binds kernels to memory (synchronously). With TESSERA_KERNELS=js, returns the JS twin instead. */
+/**
+ * Binds kernels to memory (synchronously), the backend kernelBackend() says: the JS twin, the wasm kernels,
+ * or the native interpreter for run() beside a wasm instance on the same memory for gemm and zstd.
+ */
 export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssembly.Module): Kernels {
-  if (process.env.TESSERA_KERNELS === "js") {
+  const backend = kernelBackend();
+  if (backend === "js") {
     // re-read memory.buffer on each call: a grown shared memory hands out a longer buffer
     return {
       name: "js",
@@ -205,5 +215,11 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm, ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
+  const extras = { ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
+  if (backend === "native") {
+    const addon = loadNativeKernels()!;
+    const level = nativeLevel(addon);
+    return { name: `native-${level}`, run: nativeRun(addon, memory, level), gemm, ...extras };
+  }
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm, ...extras };
 }

@@ -6,6 +6,7 @@
  */
 import os from "node:os";
 import { invalid, show } from "../errors.js";
+import { kernelBackend } from "../kernels/backend.js";
 import { createSharedMemory, kernelModule } from "../kernels/wasm.js";
 import type { RankComm } from "./ranks.js";
 import { Heap, MAX_KERNEL_BYTES } from "./heap.js";
@@ -53,13 +54,6 @@ export function kernelMemoryLimit(env: Record<string, string | undefined> = proc
   return bytes;
 }
 
-function checkKernels(): "js" | "wasm" {
-  const kernels = process.env.TESSERA_KERNELS;
-  if (kernels && kernels !== "js" && kernels !== "wasm") {
-    throw invalid("INVALID_ARGUMENT", `TESSERA_KERNELS ${show(kernels)} must be "wasm" (the default) or "js"`);
-  }
-  return kernels === "js" ? "js" : "wasm";
-}
 
 export class Engine {
   readonly heap: Heap;
@@ -74,14 +68,14 @@ export class Engine {
   ) {
     const memory = createSharedMemory(Math.ceil(RESERVED / 65536) + 16);
     this.heap = new Heap(memory, RESERVED, kernelMemoryLimit());
-    this.pool = new WorkerPool(this.heap, checkKernels() === "js" ? null : kernelModule(), workerEntry, workers);
+    this.pool = new WorkerPool(this.heap, kernelBackend() === "js" ? null : kernelModule(), workerEntry, workers);
   }
 
   /** Grows the pool to at least `workers` (rebuilding it; between computes only). */
   async ensureWorkers(workers: number): Promise<void> {
     if (this.pool.size >= workers) return;
     await this.pool.close();
-    this.pool = new WorkerPool(this.heap, checkKernels() === "js" ? null : kernelModule(), this.workerEntry, workers);
+    this.pool = new WorkerPool(this.heap, kernelBackend() === "js" ? null : kernelModule(), this.workerEntry, workers);
   }
 
   /** Runs fn after every compute queued before it; a failed one does not fail the ones behind it. */
@@ -102,7 +96,7 @@ let defaultRanks: RankComm | null = null;
 /** The process's engine (made with `workers` workers when it is new). `entry`: the worker threads' entry module. */
 export async function getEngine(entry: URL, workers?: number): Promise<Engine> {
   const want = workers ?? defaultWorkerCount();
-  checkKernels();
+  kernelBackend();
   kernelMemoryLimit();
   if (!defaultEngine) {
     defaultEngine = new Engine(entry, want);

@@ -6,6 +6,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as abi from "../../dist/kernels/abi.js";
 import { KERNEL_RESERVED_BYTES, createSharedMemory, instantiateKernels, kernelModule } from "../../dist/kernels/wasm.js";
+import { kernelBackend } from "../../dist/kernels/backend.js";
+import { loadNativeKernels } from "../../dist/kernels/native.js";
 import { DT, ProgramBuilder, flatGeom, runBoth } from "./harness.mjs";
 
 const root = new URL("../../", import.meta.url);
@@ -147,20 +149,33 @@ test("malformed programs: same RC from both interpreters", () => {
   for (const tile of [0, 6, 8192]) assert.equal(runBoth(good().b.build(), arrays, geom, tile).rc, [abi.RC.BAD_HEADER, abi.RC.BAD_HEADER], `tile ${tile}`);
 });
 
-test("kernelModule is cached; instantiateKernels honours TESSERA_KERNELS=js", () => {
+test("kernelModule is cached; instantiateKernels honours TESSERA_KERNELS=native|wasm|js (default native when built)", () => {
   assert.is(kernelModule(), kernelModule());
   const mem = createSharedMemory(2);
   assert.ok(mem.buffer instanceof SharedArrayBuffer);
-  assert.is(instantiateKernels(mem).name, "wasm-simd");
-  process.env.TESSERA_KERNELS = "js";
-  try {
-    const k = instantiateKernels(mem);
-    assert.is(k.name, "js");
-    assert.is(k.run(KERNEL_RESERVED_BYTES), abi.RC.BAD_MAGIC); // zeroed memory: no program there
-    mem.grow(1); // the twin sees the grown buffer
-    assert.is(k.run(2 * 65536), abi.RC.BAD_MAGIC);
-  } finally {
-    delete process.env.TESSERA_KERNELS;
+  const addon = loadNativeKernels();
+  assert.is(instantiateKernels(mem).name, addon ? `native-${addon.levels()[0]}` : "wasm-simd");
+  assert.is(kernelBackend({}), addon ? "native" : "wasm");
+  assert.is(kernelBackend({ TESSERA_KERNELS: "wasm" }), "wasm");
+  assert.throws(() => kernelBackend({ TESSERA_KERNELS: "wasm2" }), /TESSERA_KERNELS "wasm2" must be "native", "wasm" or "js"/);
+  if (!addon) assert.throws(() => kernelBackend({ TESSERA_KERNELS: "native" }), /TESSERA_KERNELS=native: /);
+  else assert.throws(() => kernelBackend({ TESSERA_NATIVE_LEVEL: "avx9" }), /TESSERA_NATIVE_LEVEL "avx9" must be one of/);
+  for (const [v, name] of [["js", "js"], ["wasm", "wasm-simd"], ...(addon ? addon.levels().map((l) => ["native", `native-${l}`, l]) : [])]) {
+    process.env.TESSERA_KERNELS = v;
+    if (name.startsWith("native-")) process.env.TESSERA_NATIVE_LEVEL = name.slice(7);
+    try {
+      const k = instantiateKernels(mem);
+      assert.is(k.name, name);
+      assert.is(k.run(KERNEL_RESERVED_BYTES), abi.RC.BAD_MAGIC); // zeroed memory: no program there
+      const grown = mem.buffer.byteLength;
+      mem.grow(1); // every backend sees the grown memory
+      assert.is(k.run(grown), abi.RC.BAD_MAGIC, `${name} after grow`);
+      assert.is(typeof k.gemm, "function");
+      assert.is(typeof k.zstd, v === "js" ? "undefined" : "function", `${name} zstd`);
+    } finally {
+      delete process.env.TESSERA_KERNELS;
+      delete process.env.TESSERA_NATIVE_LEVEL;
+    }
   }
   assert.is(instantiateKernels(mem).run(KERNEL_RESERVED_BYTES), abi.RC.BAD_MAGIC);
 });
