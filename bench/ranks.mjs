@@ -17,7 +17,8 @@
 // after --max-wait seconds it runs anyway and the row is flagged "contended". Writes
 // bench/results/<out>.json and .md (default ranks; --quick: ranks-quick).
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { removeSnapshot, snapshotBuild } from "./lib/snapshot.mjs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -491,11 +492,9 @@ async function main(argv) {
   if (o.help) { console.log(USAGE); return 0; }
   if (!existsSync(join(root, "dist", "run.js")) || !existsSync(join(root, "dist", "comm", "launch.js"))) { console.error("ranks: dist/ is not built: run `npm run build`"); return 1; }
   const started = new Date(), t0 = performance.now();
-  mkdirSync(join(here, ".build"), { recursive: true });
-  const dist = mkdtempSync(join(here, ".build", "dist-")); // a snapshot: a rebuild mid-run does not change what is measured
-  cpSync(join(root, "dist"), dist, { recursive: true });
+  const { snap, dist } = snapshotBuild(root); // a rebuild mid-run does not change what is measured
   // on Ctrl-C / kill: remove the snapshot and stop a SLURM cluster this run started (its own directory only)
-  const stopOnSignal = (sig) => { stopSlurm(activeSlurm); rmSync(dist, { recursive: true, force: true }); process.exit(sig === "SIGINT" ? 130 : 143); };
+  const stopOnSignal = (sig) => { stopSlurm(activeSlurm); removeSnapshot(snap); process.exit(sig === "SIGINT" ? 130 : 143); };
   process.once("SIGINT", stopOnSignal);
   process.once("SIGTERM", stopOnSignal);
   const runs = [], notes = [], controls = {};
@@ -531,7 +530,7 @@ async function main(argv) {
   } finally {
     process.off("SIGINT", stopOnSignal);
     process.off("SIGTERM", stopOnSignal);
-    rmSync(dist, { recursive: true, force: true });
+    removeSnapshot(snap);
   }
 }
 

@@ -9,7 +9,7 @@
 // (a failing or missing engine is a row, not a failure); 2 on bad arguments.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,7 @@ import { interleave, killRunning, lastJsonLine, machineInfo, median, minmax, run
 import { runDask, runNativeSpin, runNumpy, pythonMissing } from "./lib/peers.mjs";
 import { buildNative } from "./peers/native.mjs";
 import { renderMarkdown, renderSvg, renderTerminal, targetRows } from "./lib/report.mjs";
+import { removeSnapshot, snapshotBuild } from "./lib/snapshot.mjs";
 import { makeStorageJobs, storageContext, storageSpaceProblem } from "./lib/storage.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -333,12 +334,9 @@ function snapshotDist() {
   if (!existsSync(join(src, "index.js")) || !existsSync(join(src, "kernels", "tessera.simd.wasm"))) {
     return { error: "dist/ is not built: run `npm run build`" };
   }
-  // inside the repository (bench/.build is ignored), so the copy still resolves node_modules
-  mkdirSync(join(root, "bench", ".build"), { recursive: true });
-  const dir = mkdtempSync(join(root, "bench", ".build", "dist-"));
-  cpSync(src, dir, { recursive: true });
+  const { snap, dist: dir, addons: native } = snapshotBuild(root);
   const wasm = readFileSync(join(dir, "kernels", "tessera.simd.wasm"));
-  return { dir, wasmSha256: createHash("sha256").update(wasm).digest("hex").slice(0, 16) };
+  return { dir, snap, wasmSha256: createHash("sha256").update(wasm).digest("hex").slice(0, 16), addons: native };
 }
 
 /**
@@ -401,7 +399,7 @@ export async function main(argv) {
   const onSignal = (sig) => {
     killRunning();
     storage.cleanup();
-    if (dist.dir) rmSync(dist.dir, { recursive: true, force: true });
+    removeSnapshot(dist.snap);
     log(`bench: ${sig}: stopped, temporary files removed`);
     process.exit(130);
   };
@@ -465,7 +463,7 @@ export async function main(argv) {
     const meta = {
       started: started.toISOString(), seconds: Math.round((performance.now() - t0) / 100) / 10,
       options: { ...o }, machine: info, pythonPeers: py ?? "ok",
-      tessera: { ...source, wasmSha256: dist.wasmSha256 ?? null, dist: dist.error ?? "snapshot of dist/ at start" },
+      tessera: { ...source, wasmSha256: dist.wasmSha256 ?? null, addons: dist.addons ?? [], dist: dist.error ?? "snapshot of dist/ and the native addons at start" },
       tesseraBefore: before.missing ? { missing: before.missing, selected: o.engines.includes("tessera-before") }
         : { dir: before.dir, commit: before.commit, dirtyFiles: before.dirtyFiles, wasmSha256: before.wasmSha256, label: before.label },
       controls: { spinBefore, spinAfter },
@@ -501,7 +499,7 @@ export async function main(argv) {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
     storage.cleanup();
-    if (dist.dir) rmSync(dist.dir, { recursive: true, force: true });
+    removeSnapshot(dist.snap);
   }
 }
 
