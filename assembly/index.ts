@@ -21,4 +21,4 @@ export function gemmPeak(scratch: u32, kc: i32, reps: i32): void {
 export { zstdDecompress, zstdWorkBytes } from "./zstd";
 
 // Zstandard encoding of storage chunks written by toZarr (src/storage/zstd-write.ts), in the same memory.
-export { zstdCompress, zstdCompressBound, zstdCompressWorkBytes } from "./zstd-encode";
+export { zstdCompress, zstdCompressBound, zstdCompressWindowBytes, zstdCompressWorkBytes } from "./zstd-encode";

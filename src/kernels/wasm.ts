@@ -47,10 +47,19 @@ export const ZSTD_PART_BYTES = 1 << 20;
 /** zstdCompressBound(ZSTD_PART_BYTES) */
 export const ZSTD_PART_OUT_BYTES = 1049133;
 /**
- * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading, the encoder's
- * workspace and one part's output when writing (never both at once: each runs to its end synchronously).
+ * The encoder's match window (assembly/zstd-encode-state.ts WINDOW_LOG): a part of a chunk reads back at most
+ * this far before its start, so a chunk that is not in memory as stored (an edge chunk padded to full size,
+ * a dtype converted on disk) is encoded from a stage holding this much of it before the part, then the part
+ * (ZSTD_STAGE_BYTES): never the whole chunk.
  */
-export const ZSTD_AREA_BYTES = Math.max(ZSTD_WORK_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES);
+export const ZSTD_ENCODE_WINDOW_BYTES = 1 << 19;
+export const ZSTD_STAGE_BYTES = ZSTD_ENCODE_WINDOW_BYTES + 64 + ZSTD_PART_BYTES;
+/**
+ * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading, the encoder's
+ * workspace, one part's output and the stage when writing (never both at once: each runs to its end
+ * synchronously). Pages of it that a run does not use are never touched.
+ */
+export const ZSTD_AREA_BYTES = Math.max(ZSTD_WORK_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES + ZSTD_STAGE_BYTES + 128);
 
 /**
  * zstdCompress(dst, cap, src, from, to, total, work) of assembly/zstd-encode.ts: compresses bytes [from, to)
@@ -95,10 +104,12 @@ interface ZstdEncodeExports {
   zstdCompress(dst: number, cap: number, src: number, from: number, to: number, total: number, work: number): number;
   zstdCompressWorkBytes(): number;
   zstdCompressBound(n: number): number;
+  zstdCompressWindowBytes(): number;
 }
 /** The module's encoder, when it has one whose needs fit the areas reserved for it. */
 const zstdEncoderOf = (e: ZstdEncodeExports): ZstdCompress | undefined => {
-  if (typeof e.zstdCompress !== "function" || e.zstdCompressWorkBytes() > ZSTD_ENCODE_WORK_BYTES || e.zstdCompressBound(ZSTD_PART_BYTES) > ZSTD_PART_OUT_BYTES) return undefined;
+  if (typeof e.zstdCompress !== "function" || typeof e.zstdCompressWindowBytes !== "function") return undefined;
+  if (e.zstdCompressWorkBytes() > ZSTD_ENCODE_WORK_BYTES || e.zstdCompressBound(ZSTD_PART_BYTES) > ZSTD_PART_OUT_BYTES || e.zstdCompressWindowBytes() > ZSTD_ENCODE_WINDOW_BYTES) return undefined;
   const encode = e.zstdCompress;
   return (dst, cap, src, from, to, total, work) => encode(dst >>> 0, cap >>> 0, src >>> 0, from >>> 0, to >>> 0, total >>> 0, work >>> 0);
 };

@@ -15,7 +15,8 @@ import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders, ChunkEncoders } from "./types.js";
 import { readZstdInPlace } from "./zstd.js";
-import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
+import { ownZstdLevel, writeZstdFrame, writeZstdStaged } from "./zstd-write.js";
+import { StoredChunkBytes, bytesSource, type ByteSource } from "./chunk-bytes.js";
 import { chunkBoxes, forEachPairRun, readRunsAt, writeRunsAt } from "./chunk-runs.js";
 import { giveBackStaging, takeStaging } from "./staging.js";
 
@@ -159,14 +160,47 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
   if (sink.perm) throw new Error("internal: tessera writes chunks in C order");
   const file = join(sink.dir, chunkKey(sink.key, idx));
   const n = sizeOf(cs);
-  const whole = shape.every((s, a) => s === cs[a]);
+  const asStored = shape.every((s, a) => s === cs[a]) && sameBytes(d, data); // the chunk's bytes are the file's
+  const raw = asStored ? new Uint8Array(data.buffer, data.byteOffset, n * d.bytes) : null;
   // uncompressed and in the array's own dtype: the chunk's bytes are written from where it was computed
-  if (!whole && !sink.codecs.length && sameBytes(d, data)) return writePaddedChunk(sink, file, d, shape, data);
-  const staging = whole && sameBytes(d, data) ? null : takeStaging(n * d.bytes);
+  if (!sink.codecs.length && sameBytes(d, data)) return raw ? writeChunkFile(file, sink.fsync, (fd) => writeAll(fd, raw)) : writePaddedChunk(sink, file, d, shape, data);
+  const where = `writing ${file}`;
+  const z = sink.codecs.length === 1 && sink.codecs[0]!.id === "zstd" && ownZstdLevel(sink.codecs[0]!.level) ? encoders : undefined;
+  // zstd by tessera's encoder: from the kernel memory when the chunk is there as stored, else through the
+  // stage of the worker's zstd area (or of the writer's own memory), part by part
+  if (z?.zstdInPlace && raw) return writeChunkFile(file, sink.fsync, (fd) => writeZstdFrame(fd, raw.byteOffset, raw.length, z.zstdInPlace!, file));
+  const bytes = raw ? bytesSource(raw) : new StoredChunkBytes(d, data, shape, cs, sink.fill, where);
+  if (z?.zstdInPlace) return writeChunkFile(file, sink.fsync, (fd) => writeZstdStaged(fd, bytes, z.zstdInPlace!, file));
+  if (z?.zstd) return writeChunkFile(file, sink.fsync, (fd) => z.zstd!.write(fd, bytes, file));
+  // uncompressed in another dtype: converted part by part into a small buffer, written from there
+  if (!sink.codecs.length) return writeChunkFile(file, sink.fsync, (fd) => writeInParts(fd, bytes));
+  // numcodecs' codecs take the whole chunk
+  const staging = raw ? null : takeStaging(n * d.bytes);
   try {
-    await writeChunk(sink, file, d, n, shape, data, staging ? staging.subarray(0, n * d.bytes) : new Uint8Array(data.buffer, data.byteOffset, n * d.bytes), whole, encoders);
+    const whole = raw ?? staging!.subarray(0, n * d.bytes);
+    if (staging) bytes.fill(whole, 0);
+    const encoded = await encodeBytes(sink.codecs, whole);
+    writeChunkFile(file, sink.fsync, (fd) => writeAll(fd, encoded));
   } finally {
     if (staging) giveBackStaging(staging);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+}
+
+const PART_BYTES = 1 << 20;
+let partBuffer: Buffer | null = null;
+
+/** Writes the bytes `bytes` produces through one reused buffer of PART_BYTES. */
+function writeInParts(fd: number, bytes: ByteSource): void {
+  const buf = (partBuffer ??= Buffer.allocUnsafeSlow(PART_BYTES));
+  for (let at = 0; at < bytes.total; ) {
+    const n = Math.min(PART_BYTES, bytes.total - at);
+    bytes.fill(buf.subarray(0, n), at);
+    for (let done = 0; done < n; ) done += writeSync(fd, buf, done, n - done, at + done);
+    at += n;
   }
 }
 
@@ -224,29 +258,3 @@ function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => voi
 }
 
 
-/** Writes one chunk's `raw` bytes (the kernel memory's own, or staging to fill from `data`) to its file. */
-async function writeChunk(sink: ZarrSink, file: string, d: DiskDType, n: number, shape: readonly number[], data: TypedArray, raw: Uint8Array, whole: boolean, encoders?: ChunkEncoders): Promise<void> {
-  const cs = sink.chunkShape;
-  const where = `writing ${file}`;
-  if (raw.buffer === data.buffer) {
-    // nothing to convert
-  } else if (whole) encode(d, data, 0, n, raw, where);
-  else {
-    const one = Buffer.alloc(d.bytes);
-    encode(d, Float64Array.of(sink.fill), 0, 1, one, `${sink.dir}: fill_value`);
-    (raw as Buffer).fill(one);
-    forEachPairRun(shape, cStrides(shape), 0, cStrides(cs), 0, (r, c, len) => encode(d, data, r, len, raw.subarray(c * d.bytes, (c + len) * d.bytes), where));
-  }
-  const z = sink.codecs.length === 1 && sink.codecs[0]!.id === "zstd" && ownZstdLevel(sink.codecs[0]!.level) ? encoders : undefined;
-  // zstd by tessera's encoder: from the kernel memory when the chunk is there, else from the writer's own
-  const inPlace = z?.zstdInPlace && raw.buffer === data.buffer ? z.zstdInPlace : null;
-  const own = !inPlace && z?.zstd ? z.zstd : null;
-  const bytes = inPlace || own ? null : await encodeBytes(sink.codecs, raw);
-  writeChunkFile(file, sink.fsync, (fd) => {
-    if (bytes) {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, done);
-    } else if (inPlace) writeZstdFrame(fd, raw.byteOffset, raw.length, inPlace, file);
-    else own!.write(fd, raw, file);
-  });
-}
