@@ -63,6 +63,7 @@ const KIND_OF: i32 = 3;
 
 // state of the frame being decoded (one decode at a time per instance)
 let work: usize = 0;
+let offMax: usize = 0xffffffff; // the farthest a match may reach back (a streamed frame's window)
 let hufLog: u32 = 0; // 0: no Huffman table yet in this frame
 let llLog: i32 = -1; // -1: no table yet in this frame (Repeat_Mode is then corrupt)
 let mlLog: i32 = -1;
@@ -846,7 +847,7 @@ function execute(op: usize, frameStart: usize, limit: usize): usize {
     } else memory.copy(op, lp, ll);
     op += ll;
     lp += ll;
-    if (off > op - frameStart) return 0;
+    if (off > op - frameStart || off > offMax) return 0;
     const from = op - off;
     if (off >= 16 && op + ml + 16 <= limit) {
       let k: usize = 0;
@@ -930,12 +931,90 @@ function xxh64(p: usize, len: usize): u64 {
 
 // ---- frames
 
+const NEED_INPUT: i32 = 1;
+const NEED_OUTPUT: i32 = 2;
+const E_STREAM: i32 = -8; // a frame the streamed decoder leaves to zstdDecompress (see zstdStream)
+
+// the block decodeBlock decoded: where its input ends, where its output ends, whether it was the frame's last
+let blkNext: usize = 0;
+let blkOp: usize = 0;
+let blkLast: u32 = 0;
+let blkSum: u32 = 0;
+
+/**
+ * Decodes the block whose header is at ip (input up to send) to op (output up to dend; matches reach back
+ * to frameStart). `stream`: input may follow (NEED_INPUT when the block is not all in [ip, send)), and
+ * output room can be made (NEED_OUTPUT when the block might not fit before dend), both before anything is
+ * consumed or written. Sets blkNext, blkOp, blkLast (and blkSum: the checksum after a last block) on 0.
+ */
+function decodeBlock(ip: usize, send: usize, op: usize, dend: usize, frameStart: usize, disjoint: bool, checksum: u32, stream: i32): i32 {
+  if (ip + 3 > send) return stream & 1 ? NEED_INPUT : E_TRUNCATED;
+  const bh = <u32>load<u16>(ip) | ((<u32>load<u8>(ip, 2)) << 16);
+  ip += 3;
+  const last = bh & 1;
+  const type = (bh >> 1) & 3;
+  const size = <usize>(bh >> 3);
+  if (type == 3) return E_CORRUPT;
+  const inSize: usize = type == 1 ? 1 : size;
+  if (size > <usize>BLOCK_MAX) return E_CORRUPT;
+  let next = ip + inSize; // the first input byte not yet read once this block is decoded
+  const tail: usize = last && checksum ? 4 : 0;
+  if (next + tail > send) return stream & 1 ? NEED_INPUT : E_TRUNCATED;
+  if (stream & 2 && op + (type == 2 ? <usize>BLOCK_MAX : size) > dend) return NEED_OUTPUT;
+  if (tail) blkSum = load<u32>(next);
+  next += tail;
+  blkLast = last;
+  blkNext = next;
+  // input at [next, send) is unread: output must not reach it when it lies ahead of op
+  const limit = !disjoint && next >= op && next < dend ? next : dend;
+  if (type == 0) {
+    if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
+    memory.copy(op, ip, size);
+    blkOp = op + size;
+    return 0;
+  }
+  if (type == 1) {
+    if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
+    memory.fill(op, load<u8>(ip), size);
+    blkOp = op + size;
+    return 0;
+  }
+  const bend = ip + size;
+  // literals alone go straight to op when that cannot reach this block's input
+  const used = readLiterals(ip, bend, disjoint || op + <usize>BLOCK_MAX <= ip ? op : 0, dend);
+  if (used < 0) return used;
+  const rs = readSequences(ip + <usize>used, bend);
+  if (rs < 0) return rs;
+  if (litDirect) {
+    blkOp = op + <usize>litSize;
+    return 0;
+  }
+  const out = <usize>blockSize();
+  if (op + out > limit) return op + out > dend ? E_DST_SIZE : E_OVERLAP;
+  op = execute(op, frameStart, limit);
+  if (op == 0) return E_CORRUPT;
+  blkOp = op;
+  return 0;
+}
+
+/** Resets the per-frame state: no tables yet, the initial repeat offsets. */
+function frameBegin(): void {
+  hufLog = 0;
+  llLog = -1;
+  mlLog = -1;
+  ofLog = -1;
+  rep1 = 1;
+  rep2 = 4;
+  rep3 = 8;
+}
+
 /**
  * Decodes the zstd frames (and skips skippable frames) of [src, src + srcLen) into [dst, dst + cap),
  * using `ws` (ZSTD_WORK_BYTES, apart from both). Returns the bytes written or a negative ZSTD_E_* code.
  */
 export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize, ws: usize): i32 {
   work = ws;
+  offMax = 0xffffffff;
   const dend = dst + cap;
   const send = src + srcLen;
   let ip = src;
@@ -978,69 +1057,121 @@ export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize
     ip += fcsBytes;
     if (fcsBytes && fcs > <u64>(dend - op)) return E_DST_SIZE;
     const frameStart = op;
-    hufLog = 0;
-    llLog = -1;
-    mlLog = -1;
-    ofLog = -1;
-    rep1 = 1;
-    rep2 = 4;
-    rep3 = 8;
-    let sum: u32 = 0;
+    frameBegin();
     for (;;) {
-      if (ip + 3 > send) return E_TRUNCATED;
-      const bh = <u32>load<u16>(ip) | ((<u32>load<u8>(ip, 2)) << 16);
-      ip += 3;
-      const last = bh & 1;
-      const type = (bh >> 1) & 3;
-      const size = <usize>(bh >> 3);
-      if (type == 3) return E_CORRUPT;
-      const inSize: usize = type == 1 ? 1 : size;
-      if (size > <usize>BLOCK_MAX) return E_CORRUPT;
-      if (ip + inSize > send) return E_TRUNCATED;
-      let next = ip + inSize; // the first input byte not yet read once this block is decoded
-      if (last && checksum) {
-        if (next + 4 > send) return E_TRUNCATED;
-        sum = load<u32>(next);
-        next += 4;
-      }
-      // input at [next, send) is unread: output must not reach it when it lies ahead of op
-      const limit = next >= op && next < dend ? next : dend;
-      if (type == 0) {
-        if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
-        memory.copy(op, ip, size);
-        op += size;
-      } else if (type == 1) {
-        if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
-        memory.fill(op, load<u8>(ip), size);
-        op += size;
-      } else {
-        const bend = ip + size;
-        // literals alone go straight to op when that cannot reach this block's input
-        const used = readLiterals(ip, bend, disjoint || op + <usize>BLOCK_MAX <= ip ? op : 0, dend);
-        if (used < 0) return used;
-        const rs = readSequences(ip + <usize>used, bend);
-        if (rs < 0) return rs;
-        if (litDirect) {
-          op += <usize>litSize;
-          ip = next;
-          if (last) break;
-          continue;
-        }
-        const out = <usize>blockSize();
-        if (op + out > limit) return op + out > dend ? E_DST_SIZE : E_OVERLAP;
-        op = execute(op, frameStart, limit);
-        if (op == 0) return E_CORRUPT;
-      }
-      ip = next;
-      if (last) break;
+      const rc = decodeBlock(ip, send, op, dend, frameStart, disjoint, checksum, 0);
+      if (rc != 0) return rc;
+      ip = blkNext;
+      op = blkOp;
+      if (blkLast) break;
     }
     const made = op - frameStart;
     if (fcsBytes && <u64>made != fcs) return E_CORRUPT;
-    if (checksum && <u32>xxh64(frameStart, made) != sum) return E_CHECKSUM;
+    if (checksum && <u32>xxh64(frameStart, made) != blkSum) return E_CHECKSUM;
   }
   const total = op - dst;
   if (total > 0x7fffffff) return E_DST_SIZE;
   return <i32>total;
+}
+
+// ---- streamed frames: a chunk decoded with bounded memory (a stage of input, a stage of output)
+
+let sIn: u32 = 0; // input bytes consumed (offsets into the chunk file)
+let sPos: u32 = 0; // output bytes made
+let sWindow: u32 = 0; // the frame's window: output bytes before sPos that matches may reach back to
+let sFcs: u64 = 0; // the frame's content size (sHasFcs)
+let sHasFcs = false;
+let sPhase: u32 = 0; // 0: before the frame header, 1: in its blocks, 2: done
+
+/** Starts a streamed decode (zstdStream) of a new chunk. */
+export function zstdStreamBegin(): void {
+  sIn = 0;
+  sPos = 0;
+  sWindow = 0;
+  sPhase = 0;
+}
+
+/** Input bytes the streamed decode has consumed, output bytes it has made, and the frame's window. */
+export function zstdStreamIn(): u32 {
+  return sIn;
+}
+export function zstdStreamPos(): u32 {
+  return sPos;
+}
+export function zstdStreamWindow(): u32 {
+  return sWindow;
+}
+
+/**
+ * Decodes one zstd frame (a Zarr chunk) as far as its input and output stages allow. Addresses are those
+ * the chunk file's byte 0 (inBase) and the output's byte 0 (outBase) would have, modulo 2^32: the caller
+ * holds file bytes [zstdStreamIn(), inEnd - inBase) at their addresses (`final`: that is the file's end),
+ * and output bytes from zstdStreamPos() - zstdStreamWindow() (or 0) on, with room up to outEnd, which is
+ * the chunk's end unless `more` (room can be made). Returns 0 when the frame is decoded, NEED_INPUT (1) or
+ * NEED_OUTPUT (2) with nothing of the next block consumed, or a negative code: E_STREAM (-8) for a frame
+ * that zstdDecompress must decode instead (a content checksum, a window above maxWindow, a skippable frame
+ * first), before any output.
+ */
+export function zstdStream(outBase: usize, outEnd: usize, more: i32, inBase: usize, inEnd: usize, final: i32, maxWindow: u32, ws: usize): i32 {
+  work = ws;
+  let ip = inBase + <usize>sIn;
+  if (sPhase == 0) {
+    if (ip + 18 > inEnd && !final) return NEED_INPUT; // the longest frame header
+    if (ip + 4 > inEnd) return E_TRUNCATED;
+    const magic = load<u32>(ip);
+    if ((magic & 0xfffffff0) == 0x184d2a50) return E_STREAM;
+    if (magic != 0xfd2fb528) return E_CORRUPT;
+    ip += 4;
+    if (ip >= inEnd) return E_TRUNCATED;
+    const fhd = <u32>load<u8>(ip++);
+    if (fhd & 8) return E_CORRUPT;
+    const fcsFlag = fhd >> 6;
+    const single = (fhd >> 5) & 1;
+    const dictFlag = fhd & 3;
+    const dictBytes: usize = dictFlag == 3 ? 4 : <usize>dictFlag;
+    const fcsBytes: usize = fcsFlag == 0 ? <usize>single : fcsFlag == 1 ? 2 : fcsFlag == 2 ? 4 : 8;
+    const hdr = <usize>(single ? 0 : 1) + dictBytes + fcsBytes;
+    if (ip + hdr > inEnd) return E_TRUNCATED;
+    let window: u64 = 0;
+    if (!single) {
+      const wd = <u32>load<u8>(ip++);
+      const base = (<u64>1) << <u64>(10 + (wd >> 3));
+      window = base + (base >> 3) * <u64>(wd & 7);
+    }
+    let dict: u32 = 0;
+    for (let i: usize = 0; i < dictBytes; i++) dict |= (<u32>load<u8>(ip + i)) << <u32>(i << 3);
+    ip += dictBytes;
+    if (dict != 0) return E_UNSUPPORTED;
+    let fcs: u64 = 0;
+    if (fcsBytes == 1) fcs = <u64>load<u8>(ip);
+    else if (fcsBytes == 2) fcs = <u64>load<u16>(ip) + 256;
+    else if (fcsBytes == 4) fcs = <u64>load<u32>(ip);
+    else if (fcsBytes == 8) fcs = load<u64>(ip);
+    ip += fcsBytes;
+    if (single) window = fcs;
+    if ((fhd >> 2) & 1 || window > <u64>maxWindow) return E_STREAM;
+    if (fcsBytes && !more && fcs > <u64>(outEnd - outBase)) return E_DST_SIZE;
+    sHasFcs = fcsBytes != 0;
+    sFcs = fcs;
+    sWindow = <u32>window;
+    sIn = <u32>(ip - inBase);
+    sPhase = 1;
+    frameBegin();
+  }
+  if (sPhase == 1) {
+    offMax = <usize>sWindow;
+    const stream = (final ? 0 : 1) | (more ? 2 : 0);
+    for (;;) {
+      const rc = decodeBlock(inBase + <usize>sIn, inEnd, outBase + <usize>sPos, outEnd, outBase, true, 0, stream);
+      if (rc != 0) return rc;
+      sIn = <u32>(blkNext - inBase);
+      sPos = <u32>(blkOp - outBase);
+      if (blkLast) break;
+    }
+    if (sHasFcs && <u64>sPos != sFcs) return E_CORRUPT;
+    sPhase = 2;
+  }
+  return 0;
 }
 
 /** The workspace zstdDecompress needs, in bytes. */

@@ -38,6 +38,21 @@ export const KERNEL_RESERVED_BYTES = 65536;
 export const ZSTD_WORK_BYTES = 675840;
 
 /**
+ * The streamed decoder's stages (assembly/zstd.ts zstdStream), for chunks not decoded in place (an edge
+ * chunk, a task over several storage chunks, a dtype converted from disk): the output stage keeps the
+ * frame's window (at most ZSTD_STREAM_WINDOW_BYTES: zstd's levels up to 4 on large chunks, and every
+ * chunk of up to 2 MiB) and at least a megabyte of new output; the input stage a megabyte of the file.
+ * A frame with a larger window is decoded whole, in a memory of the worker's own.
+ */
+export const ZSTD_STREAM_WINDOW_BYTES = 2 << 20;
+export const ZSTD_OUT_STAGE_BYTES = ZSTD_STREAM_WINDOW_BYTES + (1 << 20);
+export const ZSTD_IN_STAGE_BYTES = 1 << 20;
+/** Bytes the streamed decoder needs: workspace, output stage, input stage (each 64-aligned, 64 bytes of slack after). */
+export const ZSTD_STREAM_BYTES = ZSTD_WORK_BYTES + ZSTD_OUT_STAGE_BYTES + 64 + ZSTD_IN_STAGE_BYTES + 64 + 192;
+/** The stage sizes storage/zstd.ts's streamed reads take (streamerAt). */
+export const ZSTD_STAGES = { outBytes: ZSTD_OUT_STAGE_BYTES, inBytes: ZSTD_IN_STAGE_BYTES, maxWindow: ZSTD_STREAM_WINDOW_BYTES } as const;
+
+/**
  * Bytes of the zstd encoder's workspace (assembly/zstd-encode.ts: zstdCompressWorkBytes), and of each part
  * of a chunk it compresses per call: the worker's zstd area holds the workspace, then the output of one part
  * (zstdCompressBound(ZSTD_PART_BYTES)), which is written to the file before the next part is compressed.
@@ -55,11 +70,11 @@ export const ZSTD_PART_OUT_BYTES = 1049133;
 export const ZSTD_ENCODE_WINDOW_BYTES = 1 << 19;
 export const ZSTD_STAGE_BYTES = ZSTD_ENCODE_WINDOW_BYTES + 64 + ZSTD_PART_BYTES;
 /**
- * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading, the encoder's
+ * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace and stages when reading, the encoder's
  * workspace, one part's output and the stage when writing (never both at once: each runs to its end
  * synchronously). Pages of it that a run does not use are never touched.
  */
-export const ZSTD_AREA_BYTES = Math.max(ZSTD_WORK_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES + ZSTD_STAGE_BYTES + 128);
+export const ZSTD_AREA_BYTES = Math.max(ZSTD_STREAM_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES + ZSTD_STAGE_BYTES + 128);
 
 /**
  * zstdCompress(dst, cap, src, from, to, total, work) of assembly/zstd-encode.ts: compresses bytes [from, to)
@@ -71,6 +86,16 @@ export type ZstdCompress = (dst: number, cap: number, src: number, from: number,
 /** zstdDecompress(dst, cap, src, srcLen, work) of assembly/zstd.ts: bytes written, or a negative code. */
 export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: number, work: number) => number;
 
+/** The streamed decoder of assembly/zstd.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window): storage/zstd.ts's ZstdStreamFns. */
+export interface ZstdStreamFns {
+  begin(): void;
+  /** zstdStream(outBase, outEnd, more, inBase, inEnd, final, maxWindow, work): 0 done, 1 needs input, 2 needs output room, or a negative code */
+  step(outBase: number, outEnd: number, more: boolean, inBase: number, inEnd: number, final: boolean, maxWindow: number, work: number): number;
+  consumed(): number;
+  made(): number;
+  window(): number;
+}
+
 export interface Kernels {
   readonly name: "wasm-simd" | "js";
   /** Runs the program at byte address prog; returns an RC code (abi.ts). */
@@ -79,6 +104,8 @@ export interface Kernels {
   gemm(rec: number): number;
   /** zstd decoding in the same memory, with a workspace of ZSTD_WORK_BYTES (absent for the JS twin) */
   readonly zstd?: ZstdDecompress;
+  /** streamed zstd decoding in the same memory, with ZSTD_STREAM_BYTES (absent for the JS twin) */
+  readonly zstdStream?: ZstdStreamFns;
   /** zstd encoding in the same memory, with a workspace of ZSTD_ENCODE_WORK_BYTES (absent for the JS twin) */
   readonly zstdCompress?: ZstdCompress;
 }
@@ -95,9 +122,28 @@ interface ZstdExports {
   zstdDecompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
   zstdWorkBytes(): number;
 }
+interface ZstdStreamExports {
+  zstdStream(outBase: number, outEnd: number, more: number, inBase: number, inEnd: number, final: number, maxWindow: number, work: number): number;
+  zstdStreamBegin(): void;
+  zstdStreamIn(): number;
+  zstdStreamPos(): number;
+  zstdStreamWindow(): number;
+}
 const zstdOf = (e: ZstdExports): ZstdDecompress => {
   const decode = e.zstdDecompress;
   return (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0);
+};
+/** The module's streamed decoder (addresses may wrap: they are taken modulo 2^32). */
+const zstdStreamOf = (e: ZstdStreamExports): ZstdStreamFns | undefined => {
+  if (typeof e.zstdStream !== "function") return undefined;
+  const step = e.zstdStream;
+  return {
+    begin: e.zstdStreamBegin,
+    step: (ob, oe, more, ib, ie, final, mw, w) => step(ob >>> 0, oe >>> 0, more ? 1 : 0, ib >>> 0, ie >>> 0, final ? 1 : 0, mw >>> 0, w >>> 0),
+    consumed: () => e.zstdStreamIn() >>> 0,
+    made: () => e.zstdStreamPos() >>> 0,
+    window: () => e.zstdStreamWindow() >>> 0,
+  };
 };
 
 interface ZstdEncodeExports {
@@ -166,10 +212,11 @@ const importsFor = (memory: WebAssembly.Memory) => ({
  * the module's static data below KERNEL_RESERVED_BYTES and the decoder's buffers above. Throws when the
  * module cannot be loaded (the caller then decodes with numcodecs).
  */
-export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress: ZstdDecompress; workBytes: number; base: number } {
+export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress: ZstdDecompress; stream?: ZstdStreamFns; stages: typeof ZSTD_STAGES; workBytes: number; base: number } {
   const memory = createSharedMemory(2 + Math.ceil(KERNEL_RESERVED_BYTES / 65536));
-  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdExports;
-  return { memory, decompress: zstdOf(e), workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
+  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdExports & ZstdStreamExports;
+  const stream = zstdStreamOf(e);
+  return { memory, decompress: zstdOf(e), ...(stream ? { stream } : {}), stages: ZSTD_STAGES, workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
 }
 
 /**
@@ -200,6 +247,7 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   const gemm = instance.exports.gemm as (rec: number) => number;
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
+  const zstdStream = zstd ? zstdStreamOf(instance.exports as unknown as ZstdStreamExports) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}), ...(zstdStream ? { zstdStream } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
 }

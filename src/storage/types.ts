@@ -6,7 +6,7 @@ import type { Hdf5Source } from "./hdf5.js";
 import type { NpySink, NpySource } from "./npy.js";
 import type { NpzSource } from "./npz.js";
 import type { ZarrSink, ZarrSource } from "./zarr-meta.js";
-import type { ZstdChunkReader, ZstdInPlace } from "./zstd.js";
+import type { ZstdChunkReader, ZstdInPlace, ZstdStreamer } from "./zstd.js";
 import type { ZstdChunkWriter, ZstdEncoder } from "./zstd-write.js";
 
 /** Where a stored array's elements are read from. */
@@ -20,6 +20,8 @@ export interface ChunkDecoders {
   zstd: ZstdChunkReader | null;
   /** zstd in the memory the destination lies in (the kernel memory), with the worker's workspace there */
   zstdInPlace: ZstdInPlace | null;
+  /** zstd streamed through the stages of the worker's zstd area (in the kernel memory) */
+  zstdStream: ZstdStreamer | null;
 }
 
 /** Faster encoders a worker lends the format code (each null where it has none: numcodecs' serve). */

@@ -14,7 +14,7 @@ import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-
 import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders, ChunkEncoders } from "./types.js";
-import { readZstdInPlace } from "./zstd.js";
+import { readZstdInPlace, streamZstd, type ZstdStreamer } from "./zstd.js";
 import { ownZstdLevel, writeZstdFrame, writeZstdStaged } from "./zstd-write.js";
 import { StoredChunkBytes, bytesSource, type ByteSource } from "./chunk-bytes.js";
 import { chunkBoxes, forEachPairRun, readRunsAt, writeRunsAt } from "./chunk-runs.js";
@@ -54,6 +54,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
   const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
   const inPlace = zstd && !src.perm && nd > 0 && sameBytes(d, into) ? (decoders?.zstdInPlace ?? null) : null;
+  const streamer = zstd && !src.perm ? (decoders?.zstdStream ?? zstd.streamer) : null;
   for (const { idx, box, inChunk, inRegion } of chunkBoxes(cs, storedSt, start, shape)) {
     const key = chunkKey(src.key, idx);
     const file = join(src.dir, key);
@@ -73,10 +74,23 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     // a zstd storage chunk that is the task's whole chunk (or whole rows of it) in the array's own dtype:
     // decoded straight into place
     if (inPlace && box.every((b, a) => b === cs[a] && (a === 0 || b === shape[a]))) {
-      const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!);
+      const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!, streamer);
       if (got === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
       else if (got !== expected) throw wrongSize(file, got, expected, cs, d);
       continue;
+    }
+    // any other zstd chunk (not transposed): streamed, each part's elements converted into the region's
+    if (streamer) {
+      const got = streamChunkInto(file, expected, d, streamer, box, chunkSt, inChunk, regionSt, inRegion, into, where);
+      if (got === null) {
+        forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+        continue;
+      }
+      if (got !== false) {
+        if (got !== expected) throw wrongSize(file, got, expected, cs, d);
+        continue;
+      }
+      // false: a frame the streamed decoder leaves to the whole-frame one, below
     }
     let raw: Uint8Array | null;
     if (zstd) raw = zstd.read(file, expected);
@@ -97,6 +111,47 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
 }
 
+/**
+ * Streams the zstd chunk `file` into the region: each decoded part's elements that the box holds, converted
+ * into place. Returns the bytes decoded, null when the file is missing, false when the frame needs the
+ * whole-frame decoder.
+ */
+function streamChunkInto(file: string, expected: number, d: DiskDType, s: ZstdStreamer, box: number[], chunkSt: number[], inChunk: number, regionSt: number[], inRegion: number, into: TypedArray, where: string): number | null | false {
+  const runs: number[] = []; // (element in the chunk, element in the region, elements), in the chunk's order
+  forEachPairRun(box, chunkSt, inChunk, regionSt, inRegion, (c, r, n) => runs.push(c, r, n));
+  const w = d.bytes;
+  let k = 0;
+  const deliver = (bytes: Uint8Array, from: number) => {
+    const e0 = from / w;
+    const e1 = e0 + Math.floor(bytes.length / w);
+    while (k < runs.length && runs[k]! + runs[k + 2]! <= e0) k += 3;
+    for (let j = k; j < runs.length && runs[j]! < e1; j += 3) {
+      const lo = Math.max(runs[j]!, e0);
+      const hi = Math.min(runs[j]! + runs[j + 2]!, e1);
+      decode(d, bytes.subarray((lo - e0) * w, (hi - e0) * w), hi - lo, into, runs[j + 1]! + (lo - runs[j]!), where);
+    }
+  };
+  const fd = openChunkFile(file);
+  if (fd === null) return null;
+  try {
+    return streamZstd(fd, fstatSync(fd).size, file, expected, w, s, deliver) ?? false;
+  } catch (e) {
+    throw e instanceof TesseraError ? e : new TesseraError("FORMAT_ERROR", `${file}: cannot decode the zstd chunk: ${(e as Error).message}`, { cause: e });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open chunk file, or null when it is missing. */
+function openChunkFile(file: string): number | null {
+  try {
+    return openSync(file, "r");
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return null;
+    throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 const wrongSize = (file: string, got: number, expected: number, cs: readonly number[], d: DiskDType) =>
   new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${got} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
 
@@ -105,13 +160,8 @@ const wrongSize = (file: string, got: number, expected: number, cs: readonly num
  * the file holds them), after checking the file is exactly a chunk's size; false when the file is missing.
  */
 function readChunkInto(file: string, expected: number, from: number, runs: Uint8Array[]): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return false;
-    throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
-  }
+  const fd = openChunkFile(file);
+  if (fd === null) return false;
   try {
     const size = fstatSync(fd).size;
     if (size !== expected) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${size} bytes, not the ${expected} of a chunk of this array (truncated, or not a chunk of this array)`);

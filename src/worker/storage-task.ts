@@ -5,7 +5,7 @@
 import { withTask } from "./task-failure.js";
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import { ZSTD_ENCODE_WINDOW_BYTES as WINDOW, ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
+import { ZSTD_ENCODE_WINDOW_BYTES as WINDOW, ZSTD_ENCODE_WORK_BYTES, ZSTD_STAGES, ZSTD_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
 import type { ChunkDecoders, ChunkEncoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
@@ -16,10 +16,11 @@ let encoders: Promise<ChunkEncoders> | null = null;
 
 /**
  * This thread's decoders: zstd in the kernel memory (tasks' chunks are there) with the worker's zstd area,
- * and in a memory of its own (made on first use); null where the kernel module cannot load (numcodecs then).
+ * in place or streamed through the area's stages, and whole in a memory of its own (made on first use);
+ * null where the kernel module cannot load (numcodecs then).
  */
 async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
-  const { ZstdChunkReader } = await import("../storage/zstd.js");
+  const { ZstdChunkReader, streamerAt } = await import("../storage/zstd.js");
   let zstd: InstanceType<typeof ZstdChunkReader> | null = null;
   try {
     kernelModule();
@@ -29,7 +30,9 @@ async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
   }
   const k = ctx.kernels.zstd;
   const work = ctx.areas.zstd;
-  return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work } : null };
+  if (!zstd || !k || !work) return { zstd, zstdInPlace: null, zstdStream: null };
+  const stream = ctx.kernels.zstdStream;
+  return { zstd, zstdInPlace: { decompress: k, work }, zstdStream: stream ? streamerAt(ctx.memory, stream, work, work + ZSTD_WORK_BYTES, ZSTD_STAGES) : null };
 }
 
 /**
