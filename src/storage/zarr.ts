@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -19,6 +19,7 @@ import { ownZstdLevel, writeZstdFrame, writeZstdStaged } from "./zstd-write.js";
 import { StoredChunkBytes, bytesSource, type ByteSource } from "./chunk-bytes.js";
 import { chunkBoxes, forEachPairRun, readRunsAt, writeRunsAt } from "./chunk-runs.js";
 import { giveBackStaging, takeStaging } from "./staging.js";
+import { deferSync } from "./durable.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -230,7 +231,7 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
     const whole = raw ?? staging!.subarray(0, n * d.bytes);
     if (staging) bytes.fill(whole, 0);
     const encoded = await encodeBytes(sink.codecs, whole);
-    writeChunkFile(file, sink.fsync, (fd) => writeAll(fd, encoded));
+    await writeChunkFile(file, sink.fsync, (fd) => writeAll(fd, encoded));
   } finally {
     if (staging) giveBackStaging(staging);
   }
@@ -259,7 +260,7 @@ function writeInParts(fd: number, bytes: ByteSource): void {
  * padding (the fill value, to the stored chunk's full size) from one small buffer, by writev, so no
  * chunk-sized staging copy is made.
  */
-function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: readonly number[], data: TypedArray): void {
+function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: readonly number[], data: TypedArray): void | Promise<void> {
   const cs = sink.chunkShape;
   const nd = cs.length;
   const last = cs[nd - 1]!;
@@ -281,26 +282,32 @@ function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: rea
     while (a >= 0 && ++idx[a]! === cs[a]) idx[a--] = 0;
     if (a < 0) break;
   }
-  writeChunkFile(file, sink.fsync, (fd) => writeRunsAt(fd, runs, 0));
+  return writeChunkFile(file, sink.fsync, (fd) => writeRunsAt(fd, runs, 0));
 }
 
 /**
- * Writes a chunk file through `write(fd)` under a temporary name, fdatasync'ed when `fsync`, then renamed
- * over the chunk: a crash leaves the chunk old or new, never torn. IO_ERROR naming the file.
+ * Writes a chunk file through `write(fd)` under a temporary name, then renames it over the chunk: a crash
+ * leaves the chunk old or new, never torn. With `fsync` the file is fdatasync'ed before the rename, in the
+ * background (storage/durable.ts deferSync: the worker computes on meanwhile; toZarr waits for every
+ * worker's before it writes the metadata). IO_ERROR naming the file.
  */
-function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => void): void {
+function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => void): void | Promise<void> {
   const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
+  let fd = -1;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const fd = openSync(tmp, "w");
-    try {
-      write(fd);
-      if (fsync) fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
+    fd = openSync(tmp, "w");
+    write(fd);
+    if (fsync) {
+      const handed = fd;
+      fd = -1;
+      return deferSync(handed, tmp, file);
     }
+    closeSync(fd);
+    fd = -1;
     renameSync(tmp, file);
   } catch (e) {
+    if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
     if (e instanceof TesseraError) throw e;
     throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
