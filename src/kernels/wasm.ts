@@ -38,17 +38,15 @@ export const KERNEL_RESERVED_BYTES = 65536;
 export const ZSTD_WORK_BYTES = 675840;
 
 /**
- * The streamed decoder's stages (assembly/zstd.ts zstdStream), for chunks not decoded in place (an edge
- * chunk, a task over several storage chunks, a dtype converted from disk): the output stage keeps the
- * frame's window (at most ZSTD_STREAM_WINDOW_BYTES: zstd's levels up to 4 on large chunks, and every
- * chunk of up to 2 MiB) and at least a megabyte of new output; the input stage a megabyte of the file.
- * A frame with a larger window is decoded whole, in a memory of the worker's own.
+ * The streamed decoder's stages (assembly/zstd.ts zstdStream, in the small memory of storage/zstd.ts's
+ * ZstdChunkReader), for chunks not decoded in place (an edge chunk, a task over several storage chunks, a
+ * dtype converted from disk): the output stage keeps the frame's window (at most ZSTD_STREAM_WINDOW_BYTES:
+ * zstd's levels up to 4 on large chunks, and every chunk of up to 2 MiB) and at least a megabyte of new
+ * output; the input stage a megabyte of the file. A frame with a larger window is decoded whole there.
  */
 export const ZSTD_STREAM_WINDOW_BYTES = 2 << 20;
 export const ZSTD_OUT_STAGE_BYTES = ZSTD_STREAM_WINDOW_BYTES + (1 << 20);
 export const ZSTD_IN_STAGE_BYTES = 1 << 20;
-/** Bytes the streamed decoder needs: workspace, output stage, input stage (each 64-aligned, 64 bytes of slack after). */
-export const ZSTD_STREAM_BYTES = ZSTD_WORK_BYTES + ZSTD_OUT_STAGE_BYTES + 64 + ZSTD_IN_STAGE_BYTES + 64 + 192;
 /** The stage sizes storage/zstd.ts's streamed reads take (streamerAt). */
 export const ZSTD_STAGES = { outBytes: ZSTD_OUT_STAGE_BYTES, inBytes: ZSTD_IN_STAGE_BYTES, maxWindow: ZSTD_STREAM_WINDOW_BYTES } as const;
 
@@ -64,17 +62,18 @@ export const ZSTD_PART_OUT_BYTES = 1049133;
 /**
  * The encoder's match window (assembly/zstd-encode-state.ts WINDOW_LOG): a part of a chunk reads back at most
  * this far before its start, so a chunk that is not in memory as stored (an edge chunk padded to full size,
- * a dtype converted on disk) is encoded from a stage holding this much of it before the part, then the part
- * (ZSTD_STAGE_BYTES): never the whole chunk.
+ * a dtype converted on disk) is encoded from a stage holding this much of it before the part, then the part:
+ * never the whole chunk (storage/zstd-write.ts ZstdChunkWriter).
  */
 export const ZSTD_ENCODE_WINDOW_BYTES = 1 << 19;
-export const ZSTD_STAGE_BYTES = ZSTD_ENCODE_WINDOW_BYTES + 64 + ZSTD_PART_BYTES;
 /**
- * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace and stages when reading, the encoder's
- * workspace, one part's output and the stage when writing (never both at once: each runs to its end
- * synchronously). Pages of it that a run does not use are never touched.
+ * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading in place, the
+ * encoder's workspace and one part's output when writing a chunk from where it lies (never both at once:
+ * each runs to its end synchronously). The stages of streamed reads and staged writes are not here but in
+ * small memories of the worker's own (storage/zstd.ts, zstd-write.ts): fixed areas of the kernel memory
+ * count against every worker's memory limit, even where no storage task runs.
  */
-export const ZSTD_AREA_BYTES = Math.max(ZSTD_STREAM_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES + ZSTD_STAGE_BYTES + 128);
+export const ZSTD_AREA_BYTES = Math.max(ZSTD_WORK_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES);
 
 /**
  * zstdCompress(dst, cap, src, from, to, total, work) of assembly/zstd-encode.ts: compresses bytes [from, to)
@@ -104,8 +103,6 @@ export interface Kernels {
   gemm(rec: number): number;
   /** zstd decoding in the same memory, with a workspace of ZSTD_WORK_BYTES (absent for the JS twin) */
   readonly zstd?: ZstdDecompress;
-  /** streamed zstd decoding in the same memory, with ZSTD_STREAM_BYTES (absent for the JS twin) */
-  readonly zstdStream?: ZstdStreamFns;
   /** zstd encoding in the same memory, with a workspace of ZSTD_ENCODE_WORK_BYTES (absent for the JS twin) */
   readonly zstdCompress?: ZstdCompress;
 }
@@ -247,7 +244,6 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   const gemm = instance.exports.gemm as (rec: number) => number;
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
-  const zstdStream = zstd ? zstdStreamOf(instance.exports as unknown as ZstdStreamExports) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);
-  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}), ...(zstdStream ? { zstdStream } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
+  return { name: "wasm-simd", run: (prog: number) => run(prog >>> 0), gemm: (rec: number) => gemm(rec >>> 0), ...(zstd ? { zstd } : {}), ...(zstdCompress ? { zstdCompress } : {}) };
 }

@@ -15,7 +15,7 @@ import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders, ChunkEncoders } from "./types.js";
 import { readZstdInPlace, streamZstd, type ZstdStreamer } from "./zstd.js";
-import { ownZstdLevel, writeZstdFrame, writeZstdStaged } from "./zstd-write.js";
+import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
 import { StoredChunkBytes, bytesSource, type ByteSource } from "./chunk-bytes.js";
 import { chunkBoxes, forEachPairRun, readRunsAt, writeRunsAt } from "./chunk-runs.js";
 import { giveBackStaging, takeStaging } from "./staging.js";
@@ -55,7 +55,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
   const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
   const inPlace = zstd && !src.perm && nd > 0 && sameBytes(d, into) ? (decoders?.zstdInPlace ?? null) : null;
-  const streamer = zstd && !src.perm ? (decoders?.zstdStream ?? zstd.streamer) : null;
+  const streamer = zstd && !src.perm ? zstd.streamer : null;
   for (const { idx, box, inChunk, inRegion } of chunkBoxes(cs, storedSt, start, shape)) {
     const key = chunkKey(src.key, idx);
     const file = join(src.dir, key);
@@ -218,10 +218,9 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
   const where = `writing ${file}`;
   const z = sink.codecs.length === 1 && sink.codecs[0]!.id === "zstd" && ownZstdLevel(sink.codecs[0]!.level) ? encoders : undefined;
   // zstd by tessera's encoder: from the kernel memory when the chunk is there as stored, else through the
-  // stage of the worker's zstd area (or of the writer's own memory), part by part
+  // stage of the writer's own memory, part by part
   if (z?.zstdInPlace && raw) return writeChunkFile(file, sink.fsync, (fd) => writeZstdFrame(fd, raw.byteOffset, raw.length, z.zstdInPlace!, file));
   const bytes = raw ? bytesSource(raw) : new StoredChunkBytes(d, data, shape, cs, sink.fill, where);
-  if (z?.zstdInPlace) return writeChunkFile(file, sink.fsync, (fd) => writeZstdStaged(fd, bytes, z.zstdInPlace!, file));
   if (z?.zstd) return writeChunkFile(file, sink.fsync, (fd) => z.zstd!.write(fd, bytes, file));
   // uncompressed in another dtype: converted part by part into a small buffer, written from there
   if (!sink.codecs.length) return writeChunkFile(file, sink.fsync, (fd) => writeInParts(fd, bytes));

@@ -6,11 +6,12 @@
  * chunk, a bounded workspace (the worker's zstd area) whatever the chunk's size.
  *   - writeZstdFrame: the chunk is in the kernel memory as stored (a task's whole chunk in the array's own
  *     dtype), and so are the worker's workspace and output area;
- *   - writeZstdStaged: the chunk is not in memory as stored (an edge chunk padded with the fill value, a
- *     dtype converted on disk): its stored bytes are made part by part into the stage of the worker's zstd
- *     area, which keeps the encoder's window (the bytes a part's matches may reach back to) before each
- *     part. No chunk-sized copy is ever made;
- *   - ZstdChunkWriter: the same, in a small memory of its own (threads whose kernels are the JS twin).
+ *   - ZstdChunkWriter (writeZstdStaged): the chunk is not in memory as stored (an edge chunk padded with
+ *     the fill value, a dtype converted on disk): its stored bytes are made part by part into a stage of a
+ *     small memory of the writer's own (a few MiB, whatever the chunk's size), which keeps the encoder's
+ *     window (the bytes a part's matches may reach back to) before each part. No chunk-sized copy is
+ *     made. (The stage is not in the kernel memory: every worker's fixed areas there count against its
+ *     memory limit, while only storage writes need this.)
  *
  * numcodecs' zstd stays the fallback (a kernel module that cannot load, and levels other than 1 and below:
  * this encoder implements zstd's level 1 only).
@@ -18,10 +19,7 @@
 import { writeSync } from "node:fs";
 import type { ByteSource } from "./chunk-bytes.js";
 
-/**
- * A zstd encoder bound to `memory`, with a workspace at `work`, an output area of `outBytes` at `out` and a
- * stage of window + 64 + partBytes bytes at `stage` there.
- */
+/** A zstd encoder bound to `memory`, with a workspace at `work` and an output area of `outBytes` at `out` there. */
 export interface ZstdEncoder {
   memory: WebAssembly.Memory;
   /** zstdCompress(dst, cap, src, from, to, total, work): bytes written, or a negative code */
@@ -31,6 +29,10 @@ export interface ZstdEncoder {
   outBytes: number;
   /** input bytes per call (a multiple of 128 KiB) whose output fits outBytes */
   partBytes: number;
+}
+
+/** A ZstdEncoder with a stage of window + 64 + partBytes bytes at `stage` in its memory. */
+export interface ZstdStagedEncoder extends ZstdEncoder {
   stage: number;
   /** how far back before a part the encoder reads (zstdCompressWindowBytes) */
   window: number;
@@ -68,7 +70,7 @@ function writeOut(fd: number, e: ZstdEncoder, n: number): number {
  * itself, and the encoder is handed the address the chunk's byte 0 would have (modulo 2^32), so it reads
  * the bytes it reads from a whole chunk at the same offsets: the frame is the one writeZstdFrame makes.
  */
-export function writeZstdStaged(fd: number, bytes: ByteSource, e: ZstdEncoder, file: string): number {
+export function writeZstdStaged(fd: number, bytes: ByteSource, e: ZstdStagedEncoder, file: string): number {
   const total = bytes.total;
   let lo = 0; // the stage holds the chunk's bytes [lo, hi)
   let hi = 0;
@@ -96,14 +98,14 @@ export function writeZstdStaged(fd: number, bytes: ByteSource, e: ZstdEncoder, f
  * stage], a few MiB whatever the chunk's size.
  */
 export class ZstdChunkWriter {
-  private enc: ZstdEncoder | null = null;
+  private enc: ZstdStagedEncoder | null = null;
 
   constructor(
     private readonly bind: () => { memory: WebAssembly.Memory; compress: ZstdEncoder["compress"]; base: number },
     private readonly sizes: { workBytes: number; partBytes: number; outBytes: number; window: number },
   ) {}
 
-  private get e(): ZstdEncoder {
+  private get e(): ZstdStagedEncoder {
     if (!this.enc) {
       const m = this.bind();
       const { workBytes, partBytes, outBytes, window } = this.sizes;

@@ -5,7 +5,7 @@
 import { withTask } from "./task-failure.js";
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import { ZSTD_ENCODE_WINDOW_BYTES as WINDOW, ZSTD_ENCODE_WORK_BYTES, ZSTD_STAGES, ZSTD_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
+import { ZSTD_ENCODE_WINDOW_BYTES as WINDOW, ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
 import type { ChunkDecoders, ChunkEncoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
@@ -15,12 +15,13 @@ let decoders: Promise<ChunkDecoders> | null = null;
 let encoders: Promise<ChunkEncoders> | null = null;
 
 /**
- * This thread's decoders: zstd in the kernel memory (tasks' chunks are there) with the worker's zstd area,
- * in place or streamed through the area's stages, and whole in a memory of its own (made on first use);
- * null where the kernel module cannot load (numcodecs then).
+ * This thread's decoders: zstd in place in the kernel memory (tasks' chunks are there) with the worker's
+ * zstd area, and in a small memory of its own (made on first use): streamed through its stages, or whole
+ * (grown to the chunk's size) for frames the streamed decoder leaves; null where the kernel module cannot
+ * load (numcodecs then).
  */
 async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
-  const { ZstdChunkReader, streamerAt } = await import("../storage/zstd.js");
+  const { ZstdChunkReader } = await import("../storage/zstd.js");
   let zstd: InstanceType<typeof ZstdChunkReader> | null = null;
   try {
     kernelModule();
@@ -30,16 +31,13 @@ async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
   }
   const k = ctx.kernels.zstd;
   const work = ctx.areas.zstd;
-  if (!zstd || !k || !work) return { zstd, zstdInPlace: null, zstdStream: null };
-  const stream = ctx.kernels.zstdStream;
-  return { zstd, zstdInPlace: { decompress: k, work }, zstdStream: stream ? streamerAt(ctx.memory, stream, work, work + ZSTD_WORK_BYTES, ZSTD_STAGES) : null };
+  return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work } : null };
 }
 
 /**
- * This thread's encoders: zstd in the kernel memory (a write task's chunk is there) with the worker's zstd
- * area (the workspace, one part's output, then the stage for chunks not in memory as stored), and in a small
- * memory of its own (made on first use, for threads whose kernels lack the encoder); null where the kernel
- * module cannot load (numcodecs then).
+ * This thread's encoders: zstd in the kernel memory (a write task's chunk is there, as stored) with the
+ * worker's zstd area (the workspace, then one part's output), and staged in a small memory of its own (made
+ * on first use) for chunks not in memory as stored; null where the kernel module cannot load (numcodecs then).
  */
 async function threadEncoders(ctx: ExecContext): Promise<ChunkEncoders> {
   const { ZstdChunkWriter } = await import("../storage/zstd-write.js");
@@ -53,9 +51,7 @@ async function threadEncoders(ctx: ExecContext): Promise<ChunkEncoders> {
   const k = ctx.kernels.zstdCompress;
   const area = ctx.areas.zstd;
   if (!own || !k || !area) return { zstd: own, zstdInPlace: null };
-  const out = area + ZSTD_ENCODE_WORK_BYTES;
-  const stage = Math.ceil((out + OUT_BYTES) / 64) * 64;
-  return { zstd: own, zstdInPlace: { memory: ctx.memory, compress: k, work: area, out, outBytes: OUT_BYTES, partBytes: ZSTD_PART_BYTES, stage, window: WINDOW } };
+  return { zstd: own, zstdInPlace: { memory: ctx.memory, compress: k, work: area, out: area + ZSTD_ENCODE_WORK_BYTES, outBytes: OUT_BYTES, partBytes: ZSTD_PART_BYTES } };
 }
 
 export class StorageTasks {
