@@ -4,7 +4,7 @@
  * the option a write is atomic (temporary name, then rename) but a power loss may lose what the page
  * cache had not yet written back; with it, what a write returned having written survives one.
  */
-import { close, closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readdirSync, rename, rm, writeSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readdirSync, renameSync, rm, writeSync } from "node:fs";
 import { join } from "node:path";
 import { TesseraError } from "../errors.js";
 
@@ -56,12 +56,17 @@ export async function deferSync(fd: number, tmp: string, file: string): Promise<
       failed ??= new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${e.message}`, { cause: e });
       rm(tmp, { force: true }, () => done());
     };
-    fdatasync(fd, (e1) =>
-      close(fd, (e2) => {
-        if (e1 || e2) return fail((e1 ?? e2)!);
-        rename(tmp, file, (e3) => (e3 ? fail(e3) : done()));
-      }),
-    );
+    // the sync on the thread pool; the close and the rename after it are quick system calls
+    fdatasync(fd, (synced) => {
+      try {
+        closeSync(fd);
+        if (synced) throw synced;
+        renameSync(tmp, file);
+        done();
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
   });
   pending.add(p);
   void p.then(() => pending.delete(p));
