@@ -337,6 +337,13 @@ test("streamed through the worker's stages: frames of every level decode bit-exa
     assert.is(streamFile(file, n, 1).got, null, name);
     assert.ok(same(new ZstdChunkReader(() => m).read(file, n), name === "concatenated" ? [...text, ...text] : text), `${name}: the whole decode reads it`);
   }
+  // a frame without a content size (a window of 2 MiB): within the chunk, or more than it
+  const unsized = join(dir, "hand-unsized.zst");
+  writeFileSync(unsized, Uint8Array.from([...MAGIC, 0x00, 0x58, ...block(true, 1, 5000), 0x33]));
+  const u = streamFile(unsized, 5000, 8);
+  assert.is(u.got, 5000);
+  assert.ok(u.out.every((b) => b === 0x33));
+  throwsCode(() => streamFile(unsized, 4096, 8), "FORMAT_ERROR", "hand-unsized.zst", "more than the 4096 bytes");
   // damaged: truncated, larger than the chunk, flipped bits: a FORMAT_ERROR naming the file or the right bytes
   const frame = await Zstd.fromConfig({ level: 1 }).encode(big);
   const cutFile = join(dir, "stream-cut.zst");
