@@ -38,7 +38,7 @@ export const KERNEL_RESERVED_BYTES = 65536;
 export const ZSTD_WORK_BYTES = 675840;
 
 /**
- * The streamed decoder's stages (assembly/zstd.ts zstdStream, in the small memory of storage/zstd.ts's
+ * The streamed decoder's stages (assembly/zstd-stream.ts, in the small memory of storage/zstd.ts's
  * ZstdChunkReader), for chunks not decoded in place (an edge chunk, a task over several storage chunks, a
  * dtype converted from disk): the output stage keeps the frame's window (at most ZSTD_STREAM_WINDOW_BYTES:
  * zstd's levels up to 4 on large chunks, and every chunk of up to 2 MiB) and at least a megabyte of new
@@ -85,7 +85,7 @@ export type ZstdCompress = (dst: number, cap: number, src: number, from: number,
 /** zstdDecompress(dst, cap, src, srcLen, work) of assembly/zstd.ts: bytes written, or a negative code. */
 export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: number, work: number) => number;
 
-/** The streamed decoder of assembly/zstd.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window): storage/zstd.ts's ZstdStreamFns. */
+/** The streamed decoder of assembly/zstd-stream.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window): storage/zstd.ts's ZstdStreamFns. */
 export interface ZstdStreamFns {
   begin(): void;
   /** zstdStream(outBase, outEnd, more, inBase, inEnd, final, maxWindow, work): 0 done, 1 needs input, 2 needs output room, or a negative code */

@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { TesseraError } from "../errors.js";
 
-/** The streamed decoder of assembly/zstd.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window). */
+/** The streamed decoder of assembly/zstd-stream.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window). */
 export interface ZstdStreamFns {
   begin(): void;
   /** zstdStream(outBase, outEnd, more, inBase, inEnd, final, maxWindow, work): 0 done, 1 needs input, 2 needs output room, or a negative code */
