@@ -19,6 +19,7 @@ export function gemmPeak(scratch: u32, kc: i32, reps: i32): void {
 
 // Zstandard decoding of storage chunks (src/storage/zstd.ts binds it to a memory of its own or the kernels').
 export { zstdDecompress, zstdWorkBytes } from "./zstd";
+export { zstdStream, zstdStreamBegin, zstdStreamIn, zstdStreamPos, zstdStreamWindow } from "./zstd-stream";
 
 // Zstandard encoding of storage chunks written by toZarr (src/storage/zstd-write.ts), in the same memory.
-export { zstdCompress, zstdCompressBound, zstdCompressWorkBytes } from "./zstd-encode";
+export { zstdCompress, zstdCompressBound, zstdCompressWindowBytes, zstdCompressWorkBytes } from "./zstd-encode";

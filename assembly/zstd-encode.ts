@@ -79,6 +79,14 @@ export function zstdCompressWorkBytes(): u32 {
   return WORK_BYTES;
 }
 
+/**
+ * How far back from a part's start zstdCompress reads the chunk: every match it takes, and every byte it
+ * compares, lies within the window (the frame's declared one: the whole chunk when it is one segment).
+ */
+export function zstdCompressWindowBytes(): u32 {
+  return <u32>1 << WINDOW_LOG;
+}
+
 /** Bytes of dst that zstdCompress of `n` bytes of a chunk (a part or all of it) needs at most. */
 export function zstdCompressBound(n: u32): u32 {
   return n + 3 * ((n + BLOCK_MAX - 1) / BLOCK_MAX + 1) + 18 + SLACK;
@@ -89,6 +97,8 @@ export function zstdCompressBound(n: u32): u32 {
  * zstdCompressBound(to - from)), with the workspace at wk: from 0 the frame header first, up to total the
  * last block. from must be a multiple of 128 KiB, and each part must follow the previous one (the
  * workspace keeps the match finder's state between them). Returns the bytes written, or a negative code.
+ * A call reads only bytes [max(0, from - zstdCompressWindowBytes()), to) of the chunk: the caller may hold
+ * just those (src is then the address the chunk's byte 0 would have: addresses wrap modulo 2^32).
  */
 export function zstdCompress(dst: u32, cap: u32, src: u32, from: u32, to: u32, total: u32, wk: u32): i32 {
   useWork(<usize>wk);

@@ -11,14 +11,15 @@
 // (the caller then decodes again from a separate copy of the input). Wild copies never pass that limit.
 //
 // Returns the number of bytes written, or a negative ZSTD_E_* code. Every input read is bounds-checked; no
-// write goes beyond [dst, dst + cap).
+// write goes beyond [dst, dst + cap). The block decoder (decodeBlock) also serves the streamed frames of
+// zstd-stream.ts.
 
-const E_CORRUPT: i32 = -1;
-const E_DST_SIZE: i32 = -2;
-const E_UNSUPPORTED: i32 = -3;
+export const E_CORRUPT: i32 = -1;
+export const E_DST_SIZE: i32 = -2;
+export const E_UNSUPPORTED: i32 = -3;
 const E_OVERLAP: i32 = -4;
 const E_CHECKSUM: i32 = -5;
-const E_TRUNCATED: i32 = -6;
+export const E_TRUNCATED: i32 = -6;
 
 const BLOCK_MAX: u32 = 131072;
 const HUF_FAST_LOG: u32 = 11; // Huffman tables are indexed by 11 bits at least (RFC 8878: codes are at most 11 bits)
@@ -63,6 +64,7 @@ const KIND_OF: i32 = 3;
 
 // state of the frame being decoded (one decode at a time per instance)
 let work: usize = 0;
+let offMax: usize = 0xffffffff; // the farthest a match may reach back (a streamed frame's window)
 let hufLog: u32 = 0; // 0: no Huffman table yet in this frame
 let llLog: i32 = -1; // -1: no table yet in this frame (Repeat_Mode is then corrupt)
 let mlLog: i32 = -1;
@@ -846,7 +848,7 @@ function execute(op: usize, frameStart: usize, limit: usize): usize {
     } else memory.copy(op, lp, ll);
     op += ll;
     lp += ll;
-    if (off > op - frameStart) return 0;
+    if (off > op - frameStart || off > offMax) return 0;
     const from = op - off;
     if (off >= 16 && op + ml + 16 <= limit) {
       let k: usize = 0;
@@ -930,12 +932,95 @@ function xxh64(p: usize, len: usize): u64 {
 
 // ---- frames
 
+export const NEED_INPUT: i32 = 1;
+export const NEED_OUTPUT: i32 = 2;
+
+// the block decodeBlock decoded: where its input ends, where its output ends, whether it was the frame's last
+export let blkNext: usize = 0;
+export let blkOp: usize = 0;
+export let blkLast: u32 = 0;
+let blkSum: u32 = 0;
+
+/**
+ * Decodes the block whose header is at ip (input up to send) to op (output up to dend; matches reach back
+ * to frameStart). `stream`: input may follow (NEED_INPUT when the block is not all in [ip, send)), and
+ * output room can be made (NEED_OUTPUT when the block might not fit before dend), both before anything is
+ * consumed or written. Sets blkNext, blkOp, blkLast (and blkSum: the checksum after a last block) on 0.
+ */
+export function decodeBlock(ip: usize, send: usize, op: usize, dend: usize, frameStart: usize, disjoint: bool, checksum: u32, stream: i32): i32 {
+  if (ip + 3 > send) return stream & 1 ? NEED_INPUT : E_TRUNCATED;
+  const bh = <u32>load<u16>(ip) | ((<u32>load<u8>(ip, 2)) << 16);
+  ip += 3;
+  const last = bh & 1;
+  const type = (bh >> 1) & 3;
+  const size = <usize>(bh >> 3);
+  if (type == 3) return E_CORRUPT;
+  const inSize: usize = type == 1 ? 1 : size;
+  if (size > <usize>BLOCK_MAX) return E_CORRUPT;
+  let next = ip + inSize; // the first input byte not yet read once this block is decoded
+  const tail: usize = last && checksum ? 4 : 0;
+  if (next + tail > send) return stream & 1 ? NEED_INPUT : E_TRUNCATED;
+  if (stream & 2 && op + (type == 2 ? <usize>BLOCK_MAX : size) > dend) return NEED_OUTPUT;
+  if (tail) blkSum = load<u32>(next);
+  next += tail;
+  blkLast = last;
+  blkNext = next;
+  // input at [next, send) is unread: output must not reach it when it lies ahead of op
+  const limit = !disjoint && next >= op && next < dend ? next : dend;
+  if (type == 0) {
+    if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
+    memory.copy(op, ip, size);
+    blkOp = op + size;
+    return 0;
+  }
+  if (type == 1) {
+    if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
+    memory.fill(op, load<u8>(ip), size);
+    blkOp = op + size;
+    return 0;
+  }
+  const bend = ip + size;
+  // literals alone go straight to op when that cannot reach this block's input
+  const used = readLiterals(ip, bend, disjoint || op + <usize>BLOCK_MAX <= ip ? op : 0, dend);
+  if (used < 0) return used;
+  const rs = readSequences(ip + <usize>used, bend);
+  if (rs < 0) return rs;
+  if (litDirect) {
+    blkOp = op + <usize>litSize;
+    return 0;
+  }
+  const out = <usize>blockSize();
+  if (op + out > limit) return op + out > dend ? E_DST_SIZE : E_OVERLAP;
+  op = execute(op, frameStart, limit);
+  if (op == 0) return E_CORRUPT;
+  blkOp = op;
+  return 0;
+}
+
+/** Sets the workspace of the decode in progress, and how far back its matches may reach. */
+export function useWorkspace(ws: usize, maxOffset: usize): void {
+  work = ws;
+  offMax = maxOffset;
+}
+
+/** Resets the per-frame state: no tables yet, the initial repeat offsets. */
+export function frameBegin(): void {
+  hufLog = 0;
+  llLog = -1;
+  mlLog = -1;
+  ofLog = -1;
+  rep1 = 1;
+  rep2 = 4;
+  rep3 = 8;
+}
+
 /**
  * Decodes the zstd frames (and skips skippable frames) of [src, src + srcLen) into [dst, dst + cap),
  * using `ws` (ZSTD_WORK_BYTES, apart from both). Returns the bytes written or a negative ZSTD_E_* code.
  */
 export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize, ws: usize): i32 {
   work = ws;
+  offMax = 0xffffffff;
   const dend = dst + cap;
   const send = src + srcLen;
   let ip = src;
@@ -978,65 +1063,17 @@ export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize
     ip += fcsBytes;
     if (fcsBytes && fcs > <u64>(dend - op)) return E_DST_SIZE;
     const frameStart = op;
-    hufLog = 0;
-    llLog = -1;
-    mlLog = -1;
-    ofLog = -1;
-    rep1 = 1;
-    rep2 = 4;
-    rep3 = 8;
-    let sum: u32 = 0;
+    frameBegin();
     for (;;) {
-      if (ip + 3 > send) return E_TRUNCATED;
-      const bh = <u32>load<u16>(ip) | ((<u32>load<u8>(ip, 2)) << 16);
-      ip += 3;
-      const last = bh & 1;
-      const type = (bh >> 1) & 3;
-      const size = <usize>(bh >> 3);
-      if (type == 3) return E_CORRUPT;
-      const inSize: usize = type == 1 ? 1 : size;
-      if (size > <usize>BLOCK_MAX) return E_CORRUPT;
-      if (ip + inSize > send) return E_TRUNCATED;
-      let next = ip + inSize; // the first input byte not yet read once this block is decoded
-      if (last && checksum) {
-        if (next + 4 > send) return E_TRUNCATED;
-        sum = load<u32>(next);
-        next += 4;
-      }
-      // input at [next, send) is unread: output must not reach it when it lies ahead of op
-      const limit = next >= op && next < dend ? next : dend;
-      if (type == 0) {
-        if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
-        memory.copy(op, ip, size);
-        op += size;
-      } else if (type == 1) {
-        if (op + size > limit) return op + size > dend ? E_DST_SIZE : E_OVERLAP;
-        memory.fill(op, load<u8>(ip), size);
-        op += size;
-      } else {
-        const bend = ip + size;
-        // literals alone go straight to op when that cannot reach this block's input
-        const used = readLiterals(ip, bend, disjoint || op + <usize>BLOCK_MAX <= ip ? op : 0, dend);
-        if (used < 0) return used;
-        const rs = readSequences(ip + <usize>used, bend);
-        if (rs < 0) return rs;
-        if (litDirect) {
-          op += <usize>litSize;
-          ip = next;
-          if (last) break;
-          continue;
-        }
-        const out = <usize>blockSize();
-        if (op + out > limit) return op + out > dend ? E_DST_SIZE : E_OVERLAP;
-        op = execute(op, frameStart, limit);
-        if (op == 0) return E_CORRUPT;
-      }
-      ip = next;
-      if (last) break;
+      const rc = decodeBlock(ip, send, op, dend, frameStart, disjoint, checksum, 0);
+      if (rc != 0) return rc;
+      ip = blkNext;
+      op = blkOp;
+      if (blkLast) break;
     }
     const made = op - frameStart;
     if (fcsBytes && <u64>made != fcs) return E_CORRUPT;
-    if (checksum && <u32>xxh64(frameStart, made) != sum) return E_CHECKSUM;
+    if (checksum && <u32>xxh64(frameStart, made) != blkSum) return E_CHECKSUM;
   }
   const total = op - dst;
   if (total > 0x7fffffff) return E_DST_SIZE;

@@ -270,11 +270,12 @@ export async function toZarr(array: ChunkedArray | NDArray, path: string, opts?:
 
   const sink: ZarrSink = { format: "zarr", ...layout, fsync };
   const chunks = layout.chunkShape.map((c, d) => blocksOf(a.shape[d]!, c));
+  // with fsync, each chunk's sync runs in the background of its worker; the compute ends once all are done
   await computeOnEngine(WORKER_ENTRY, { lower: (hashInputs) => lower([{ node: a.node, chunks, sink }], { hashInputs }) }, {
     workers: computeOpts.workers,
     signal: computeOpts.signal,
     onProgress: typeof computeOpts.progress === "function" ? computeOpts.progress : undefined,
-  });
+  }, fsync);
   await barrierRanks(WORKER_ENTRY); // every rank's chunks are in
   await onRankZero(rank, () => {
     if (format === 2 && attributes === undefined) rmSync(join(dir, ".zattrs"), { force: true });

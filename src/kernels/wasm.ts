@@ -42,6 +42,19 @@ export const KERNEL_RESERVED_BYTES = 65536;
 export const ZSTD_WORK_BYTES = 675840;
 
 /**
+ * The streamed decoder's stages (assembly/zstd-stream.ts, in the small memory of storage/zstd.ts's
+ * ZstdChunkReader), for chunks not decoded in place (an edge chunk, a task over several storage chunks, a
+ * dtype converted from disk): the output stage keeps the frame's window (at most ZSTD_STREAM_WINDOW_BYTES:
+ * zstd's levels up to 4 on large chunks, and every chunk of up to 2 MiB) and at least a megabyte of new
+ * output; the input stage a megabyte of the file. A frame with a larger window is decoded whole there.
+ */
+export const ZSTD_STREAM_WINDOW_BYTES = 2 << 20;
+export const ZSTD_OUT_STAGE_BYTES = ZSTD_STREAM_WINDOW_BYTES + (1 << 20);
+export const ZSTD_IN_STAGE_BYTES = 1 << 20;
+/** The stage sizes storage/zstd.ts's streamed reads take (streamerAt). */
+export const ZSTD_STAGES = { outBytes: ZSTD_OUT_STAGE_BYTES, inBytes: ZSTD_IN_STAGE_BYTES, maxWindow: ZSTD_STREAM_WINDOW_BYTES } as const;
+
+/**
  * Bytes of the zstd encoder's workspace (assembly/zstd-encode.ts: zstdCompressWorkBytes), and of each part
  * of a chunk it compresses per call: the worker's zstd area holds the workspace, then the output of one part
  * (zstdCompressBound(ZSTD_PART_BYTES)), which is written to the file before the next part is compressed.
@@ -51,8 +64,18 @@ export const ZSTD_PART_BYTES = 1 << 20;
 /** zstdCompressBound(ZSTD_PART_BYTES) */
 export const ZSTD_PART_OUT_BYTES = 1049133;
 /**
- * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading, the encoder's
- * workspace and one part's output when writing (never both at once: each runs to its end synchronously).
+ * The encoder's match window (assembly/zstd-encode-state.ts WINDOW_LOG): a part of a chunk reads back at most
+ * this far before its start, so a chunk that is not in memory as stored (an edge chunk padded to full size,
+ * a dtype converted on disk) is encoded from a stage holding this much of it before the part, then the part:
+ * never the whole chunk (storage/zstd-write.ts ZstdChunkWriter).
+ */
+export const ZSTD_ENCODE_WINDOW_BYTES = 1 << 19;
+/**
+ * Bytes of a worker's zstd area (WorkerAreas.zstd): the decoder's workspace when reading in place, the
+ * encoder's workspace and one part's output when writing a chunk from where it lies (never both at once:
+ * each runs to its end synchronously). The stages of streamed reads and staged writes are not here but in
+ * small memories of the worker's own (storage/zstd.ts, zstd-write.ts): fixed areas of the kernel memory
+ * count against every worker's memory limit, even where no storage task runs.
  */
 export const ZSTD_AREA_BYTES = Math.max(ZSTD_WORK_BYTES, ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES);
 
@@ -68,6 +91,16 @@ export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: num
 
 /** Which interpreter runs programs: the wasm kernels, the JS twin, or the native one at its dispatch level. */
 export type KernelsName = "wasm-simd" | "js" | `native-${NativeLevel}`;
+
+/** The streamed decoder of assembly/zstd-stream.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window): storage/zstd.ts's ZstdStreamFns. */
+export interface ZstdStreamFns {
+  begin(): void;
+  /** zstdStream(outBase, outEnd, more, inBase, inEnd, final, maxWindow, work): 0 done, 1 needs input, 2 needs output room, or a negative code */
+  step(outBase: number, outEnd: number, more: boolean, inBase: number, inEnd: number, final: boolean, maxWindow: number, work: number): number;
+  consumed(): number;
+  made(): number;
+  window(): number;
+}
 
 export interface Kernels {
   readonly name: KernelsName;
@@ -103,19 +136,40 @@ interface ZstdExports {
   zstdDecompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
   zstdWorkBytes(): number;
 }
+interface ZstdStreamExports {
+  zstdStream(outBase: number, outEnd: number, more: number, inBase: number, inEnd: number, final: number, maxWindow: number, work: number): number;
+  zstdStreamBegin(): void;
+  zstdStreamIn(): number;
+  zstdStreamPos(): number;
+  zstdStreamWindow(): number;
+}
 const zstdOf = (e: ZstdExports): ZstdDecompress => {
   const decode = e.zstdDecompress;
   return (dst, cap, src, srcLen, work) => decode(dst >>> 0, cap >>> 0, src >>> 0, srcLen >>> 0, work >>> 0);
+};
+/** The module's streamed decoder (addresses may wrap: they are taken modulo 2^32). */
+const zstdStreamOf = (e: ZstdStreamExports): ZstdStreamFns | undefined => {
+  if (typeof e.zstdStream !== "function") return undefined;
+  const step = e.zstdStream;
+  return {
+    begin: e.zstdStreamBegin,
+    step: (ob, oe, more, ib, ie, final, mw, w) => step(ob >>> 0, oe >>> 0, more ? 1 : 0, ib >>> 0, ie >>> 0, final ? 1 : 0, mw >>> 0, w >>> 0),
+    consumed: () => e.zstdStreamIn() >>> 0,
+    made: () => e.zstdStreamPos() >>> 0,
+    window: () => e.zstdStreamWindow() >>> 0,
+  };
 };
 
 interface ZstdEncodeExports {
   zstdCompress(dst: number, cap: number, src: number, from: number, to: number, total: number, work: number): number;
   zstdCompressWorkBytes(): number;
   zstdCompressBound(n: number): number;
+  zstdCompressWindowBytes(): number;
 }
 /** The module's encoder, when it has one whose needs fit the areas reserved for it. */
 const zstdEncoderOf = (e: ZstdEncodeExports): ZstdCompress | undefined => {
-  if (typeof e.zstdCompress !== "function" || e.zstdCompressWorkBytes() > ZSTD_ENCODE_WORK_BYTES || e.zstdCompressBound(ZSTD_PART_BYTES) > ZSTD_PART_OUT_BYTES) return undefined;
+  if (typeof e.zstdCompress !== "function" || typeof e.zstdCompressWindowBytes !== "function") return undefined;
+  if (e.zstdCompressWorkBytes() > ZSTD_ENCODE_WORK_BYTES || e.zstdCompressBound(ZSTD_PART_BYTES) > ZSTD_PART_OUT_BYTES || e.zstdCompressWindowBytes() > ZSTD_ENCODE_WINDOW_BYTES) return undefined;
   const encode = e.zstdCompress;
   return (dst, cap, src, from, to, total, work) => encode(dst >>> 0, cap >>> 0, src >>> 0, from >>> 0, to >>> 0, total >>> 0, work >>> 0);
 };
@@ -172,10 +226,11 @@ const importsFor = (memory: WebAssembly.Memory) => ({
  * the module's static data below KERNEL_RESERVED_BYTES and the decoder's buffers above. Throws when the
  * module cannot be loaded (the caller then decodes with numcodecs).
  */
-export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress: ZstdDecompress; workBytes: number; base: number } {
+export function zstdOnOwnMemory(module?: WebAssembly.Module): { memory: WebAssembly.Memory; decompress: ZstdDecompress; stream?: ZstdStreamFns; stages: typeof ZSTD_STAGES; workBytes: number; base: number } {
   const memory = createSharedMemory(2 + Math.ceil(KERNEL_RESERVED_BYTES / 65536));
-  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdExports;
-  return { memory, decompress: zstdOf(e), workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
+  const e = new WebAssembly.Instance(module ?? kernelModule(), importsFor(memory)).exports as unknown as ZstdExports & ZstdStreamExports;
+  const stream = zstdStreamOf(e);
+  return { memory, decompress: zstdOf(e), ...(stream ? { stream } : {}), stages: ZSTD_STAGES, workBytes: e.zstdWorkBytes(), base: KERNEL_RESERVED_BYTES };
 }
 
 /**

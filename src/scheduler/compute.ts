@@ -20,13 +20,26 @@ export interface ComputeRequest {
   lower(hashInputs: boolean): BoundPlan;
 }
 
-/** Runs a compute on the default engine (workers from `entry`, the worker threads' entry module). */
-export async function computeOnEngine(entry: URL, req: ComputeRequest, opts: RunOptions = {}): Promise<RunResult[]> {
+/**
+ * Runs a compute on the default engine (workers from `entry`, the worker threads' entry module).
+ * `settleWrites`: it ends only once the workers' background writes (durable chunk writes) are on disk,
+ * and fails with the first of those that failed.
+ */
+export async function computeOnEngine(entry: URL, req: ComputeRequest, opts: RunOptions = {}, settleWrites = false): Promise<RunResult[]> {
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(entry, workers);
   return engine.serialize(async () => {
     if (workers !== undefined) await engine.ensureWorkers(workers);
-    return runIsolated(engine, req, { ...opts, workers });
+    if (!settleWrites) return runIsolated(engine, req, { ...opts, workers });
+    let out: RunResult[];
+    try {
+      out = await runIsolated(engine, req, { ...opts, workers });
+    } catch (e) {
+      await engine.pool.settle().catch(() => {}); // the compute's own failure is the one to report
+      throw e;
+    }
+    await engine.pool.settle();
+    return out;
   });
 }
 

@@ -132,6 +132,20 @@ export class WorkerPool {
       s.layers.set(spec.layer, a);
       s.worker.postMessage({ type: "layer", spec, arena: a } satisfies ToWorker);
     }
+    return this.ask(s, spec.kind === "write", (batch) => ({ type: "run", layer: spec.layer, batch, start, end }));
+  }
+
+  /**
+   * Waits until every worker's background writes (toZarr's durable chunks, storage/durable.ts) are on
+   * disk; rejects with the first failure (IO_ERROR naming the chunk).
+   */
+  async settle(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.slots.map((s) => this.ask(s, true, (batch) => ({ type: "settle", batch }))));
+  }
+
+  /** Sends worker s the message `make(batch)` of a new batch number; settles when the worker answers it. */
+  private ask(s: Slot, writes: boolean, make: (batch: number) => ToWorker): Promise<void> {
     const batch = this.nextBatch++;
     s.worker.ref();
     let answer: () => void = () => {};
@@ -141,8 +155,8 @@ export class WorkerPool {
         answer();
         f(...a);
       };
-      s.busy.push({ batch, resolve: settle(resolve), reject: settle(reject), writes: spec.kind === "write", answered });
-      s.worker.postMessage({ type: "run", layer: spec.layer, batch, start, end } satisfies ToWorker);
+      s.busy.push({ batch, resolve: settle(resolve), reject: settle(reject), writes, answered });
+      s.worker.postMessage(make(batch));
     });
   }
 
@@ -179,6 +193,12 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    // background writes first (a worker terminated while its chunk syncs would leave them under their
+    // temporary names), as long as WRITE_GRACE_MS
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((ok) => (timer = setTimeout(ok, WRITE_GRACE_MS)));
+    await Promise.race([this.settle().catch(() => {}), grace]);
+    clearTimeout(timer);
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];

@@ -16,7 +16,7 @@ export type SinkSpec = NpySink | ZarrSink;
 
 /** Faster decoders a worker lends the format code (each null where it has none: the portable ones serve). */
 export interface ChunkDecoders {
-  /** zstd in a memory of the worker's own */
+  /** zstd in a small memory of the worker's own: streamed through its stages, or whole */
   zstd: ZstdChunkReader | null;
   /** zstd in the memory the destination lies in (the kernel memory), with the worker's workspace there */
   zstdInPlace: ZstdInPlace | null;
@@ -24,7 +24,7 @@ export interface ChunkDecoders {
 
 /** Faster encoders a worker lends the format code (each null where it has none: numcodecs' serve). */
 export interface ChunkEncoders {
-  /** zstd in a memory of the worker's own (for bytes that are not in the kernel memory) */
+  /** zstd staged in a small memory of the worker's own (for chunks not in the kernel memory as stored) */
   zstd: ZstdChunkWriter | null;
   /** zstd in the kernel memory, where the data handed to writeRegion lies, with the worker's zstd area */
   zstdInPlace: ZstdEncoder | null;

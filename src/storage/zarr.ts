@@ -4,7 +4,7 @@
  * the Zarr chunks), padded to full size at the array's edge as Zarr stores it, to a temporary name that is
  * renamed over the chunk: a crash leaves every chunk file old or new, never torn.
  */
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { TesseraError } from "../errors.js";
@@ -14,10 +14,12 @@ import { decode, encode, parseTypestr, sameBytes, type DiskDType } from "./disk-
 import { decodeBytes, encodeBytes } from "./zarr-codecs.js";
 import { chunkKey, type ZarrSink, type ZarrSource } from "./zarr-meta.js";
 import type { ChunkDecoders, ChunkEncoders } from "./types.js";
-import { readZstdInPlace } from "./zstd.js";
+import { readZstdInPlace, streamZstd, type ZstdStreamer } from "./zstd.js";
 import { ownZstdLevel, writeZstdFrame } from "./zstd-write.js";
+import { StoredChunkBytes, bytesSource, type ByteSource } from "./chunk-bytes.js";
 import { chunkBoxes, forEachPairRun, readRunsAt, writeRunsAt } from "./chunk-runs.js";
 import { giveBackStaging, takeStaging } from "./staging.js";
+import { deferSync } from "./durable.js";
 
 export type { ZarrSink, ZarrSource } from "./zarr-meta.js";
 
@@ -53,6 +55,7 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
   const zstd = src.codecs.length === 1 && src.codecs[0]!.id === "zstd" ? (decoders?.zstd ?? null) : null;
   const inPlace = zstd && !src.perm && nd > 0 && sameBytes(d, into) ? (decoders?.zstdInPlace ?? null) : null;
+  const streamer = zstd && !src.perm ? zstd.streamer : null;
   for (const { idx, box, inChunk, inRegion } of chunkBoxes(cs, storedSt, start, shape)) {
     const key = chunkKey(src.key, idx);
     const file = join(src.dir, key);
@@ -72,10 +75,23 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
     // a zstd storage chunk that is the task's whole chunk (or whole rows of it) in the array's own dtype:
     // decoded straight into place
     if (inPlace && box.every((b, a) => b === cs[a] && (a === 0 || b === shape[a]))) {
-      const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!);
+      const got = readZstdInPlace(file, new Uint8Array(into.buffer, into.byteOffset + inRegion * d.bytes, expected), inPlace, zstd!, streamer);
       if (got === null) forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
       else if (got !== expected) throw wrongSize(file, got, expected, cs, d);
       continue;
+    }
+    // any other zstd chunk (not transposed): streamed, each part's elements converted into the region's
+    if (streamer) {
+      const got = streamChunkInto(file, expected, d, streamer, box, chunkSt, inChunk, regionSt, inRegion, into, where);
+      if (got === null) {
+        forEachPairRun(box, regionSt, inRegion, regionSt, inRegion, (a, _b, n) => into.fill(src.fill, a, a + n));
+        continue;
+      }
+      if (got !== false) {
+        if (got !== expected) throw wrongSize(file, got, expected, cs, d);
+        continue;
+      }
+      // false: a frame the streamed decoder leaves to the whole-frame one, below
     }
     let raw: Uint8Array | null;
     if (zstd) raw = zstd.read(file, expected);
@@ -96,6 +112,47 @@ export async function readZarrRegion(src: ZarrSource, start: readonly number[], 
   }
 }
 
+/**
+ * Streams the zstd chunk `file` into the region: each decoded part's elements that the box holds, converted
+ * into place. Returns the bytes decoded, null when the file is missing, false when the frame needs the
+ * whole-frame decoder.
+ */
+function streamChunkInto(file: string, expected: number, d: DiskDType, s: ZstdStreamer, box: number[], chunkSt: number[], inChunk: number, regionSt: number[], inRegion: number, into: TypedArray, where: string): number | null | false {
+  const runs: number[] = []; // (element in the chunk, element in the region, elements), in the chunk's order
+  forEachPairRun(box, chunkSt, inChunk, regionSt, inRegion, (c, r, n) => runs.push(c, r, n));
+  const w = d.bytes;
+  let k = 0;
+  const deliver = (bytes: Uint8Array, from: number) => {
+    const e0 = from / w;
+    const e1 = e0 + Math.floor(bytes.length / w);
+    while (k < runs.length && runs[k]! + runs[k + 2]! <= e0) k += 3;
+    for (let j = k; j < runs.length && runs[j]! < e1; j += 3) {
+      const lo = Math.max(runs[j]!, e0);
+      const hi = Math.min(runs[j]! + runs[j + 2]!, e1);
+      decode(d, bytes.subarray((lo - e0) * w, (hi - e0) * w), hi - lo, into, runs[j + 1]! + (lo - runs[j]!), where);
+    }
+  };
+  const fd = openChunkFile(file);
+  if (fd === null) return null;
+  try {
+    return streamZstd(fd, fstatSync(fd).size, file, expected, w, s, deliver) ?? false;
+  } catch (e) {
+    throw e instanceof TesseraError ? e : new TesseraError("FORMAT_ERROR", `${file}: cannot decode the zstd chunk: ${(e as Error).message}`, { cause: e });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open chunk file, or null when it is missing. */
+function openChunkFile(file: string): number | null {
+  try {
+    return openSync(file, "r");
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return null;
+    throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 const wrongSize = (file: string, got: number, expected: number, cs: readonly number[], d: DiskDType) =>
   new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${got} bytes, not the ${expected} of a [${cs.join(", ")}] ${d.typestr} chunk (truncated, or not a chunk of this array)`);
 
@@ -104,13 +161,8 @@ const wrongSize = (file: string, got: number, expected: number, cs: readonly num
  * the file holds them), after checking the file is exactly a chunk's size; false when the file is missing.
  */
 function readChunkInto(file: string, expected: number, from: number, runs: Uint8Array[]): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return false;
-    throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}: ${(e as Error).message}`, { cause: e });
-  }
+  const fd = openChunkFile(file);
+  if (fd === null) return false;
   try {
     const size = fstatSync(fd).size;
     if (size !== expected) throw new TesseraError("FORMAT_ERROR", `${file}: the chunk holds ${size} bytes, not the ${expected} of a chunk of this array (truncated, or not a chunk of this array)`);
@@ -159,14 +211,46 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
   if (sink.perm) throw new Error("internal: tessera writes chunks in C order");
   const file = join(sink.dir, chunkKey(sink.key, idx));
   const n = sizeOf(cs);
-  const whole = shape.every((s, a) => s === cs[a]);
+  const asStored = shape.every((s, a) => s === cs[a]) && sameBytes(d, data); // the chunk's bytes are the file's
+  const raw = asStored ? new Uint8Array(data.buffer, data.byteOffset, n * d.bytes) : null;
   // uncompressed and in the array's own dtype: the chunk's bytes are written from where it was computed
-  if (!whole && !sink.codecs.length && sameBytes(d, data)) return writePaddedChunk(sink, file, d, shape, data);
-  const staging = whole && sameBytes(d, data) ? null : takeStaging(n * d.bytes);
+  if (!sink.codecs.length && sameBytes(d, data)) return raw ? writeChunkFile(file, sink.fsync, (fd) => writeAll(fd, raw)) : writePaddedChunk(sink, file, d, shape, data);
+  const where = `writing ${file}`;
+  const z = sink.codecs.length === 1 && sink.codecs[0]!.id === "zstd" && ownZstdLevel(sink.codecs[0]!.level) ? encoders : undefined;
+  // zstd by tessera's encoder: from the kernel memory when the chunk is there as stored, else through the
+  // stage of the writer's own memory, part by part
+  if (z?.zstdInPlace && raw) return writeChunkFile(file, sink.fsync, (fd) => writeZstdFrame(fd, raw.byteOffset, raw.length, z.zstdInPlace!, file));
+  const bytes = raw ? bytesSource(raw) : new StoredChunkBytes(d, data, shape, cs, sink.fill, where);
+  if (z?.zstd) return writeChunkFile(file, sink.fsync, (fd) => z.zstd!.write(fd, bytes, file));
+  // uncompressed in another dtype: converted part by part into a small buffer, written from there
+  if (!sink.codecs.length) return writeChunkFile(file, sink.fsync, (fd) => writeInParts(fd, bytes));
+  // numcodecs' codecs take the whole chunk
+  const staging = raw ? null : takeStaging(n * d.bytes);
   try {
-    await writeChunk(sink, file, d, n, shape, data, staging ? staging.subarray(0, n * d.bytes) : new Uint8Array(data.buffer, data.byteOffset, n * d.bytes), whole, encoders);
+    const whole = raw ?? staging!.subarray(0, n * d.bytes);
+    if (staging) bytes.fill(whole, 0);
+    const encoded = await encodeBytes(sink.codecs, whole);
+    await writeChunkFile(file, sink.fsync, (fd) => writeAll(fd, encoded));
   } finally {
     if (staging) giveBackStaging(staging);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+}
+
+const PART_BYTES = 1 << 20;
+let partBuffer: Buffer | null = null;
+
+/** Writes the bytes `bytes` produces through one reused buffer of PART_BYTES. */
+function writeInParts(fd: number, bytes: ByteSource): void {
+  const buf = (partBuffer ??= Buffer.allocUnsafeSlow(PART_BYTES));
+  for (let at = 0; at < bytes.total; ) {
+    const n = Math.min(PART_BYTES, bytes.total - at);
+    bytes.fill(buf.subarray(0, n), at);
+    for (let done = 0; done < n; ) done += writeSync(fd, buf, done, n - done, at + done);
+    at += n;
   }
 }
 
@@ -175,7 +259,7 @@ export async function writeZarrRegion(sink: ZarrSink, start: readonly number[], 
  * padding (the fill value, to the stored chunk's full size) from one small buffer, by writev, so no
  * chunk-sized staging copy is made.
  */
-function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: readonly number[], data: TypedArray): void {
+function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: readonly number[], data: TypedArray): void | Promise<void> {
   const cs = sink.chunkShape;
   const nd = cs.length;
   const last = cs[nd - 1]!;
@@ -197,26 +281,32 @@ function writePaddedChunk(sink: ZarrSink, file: string, d: DiskDType, shape: rea
     while (a >= 0 && ++idx[a]! === cs[a]) idx[a--] = 0;
     if (a < 0) break;
   }
-  writeChunkFile(file, sink.fsync, (fd) => writeRunsAt(fd, runs, 0));
+  return writeChunkFile(file, sink.fsync, (fd) => writeRunsAt(fd, runs, 0));
 }
 
 /**
- * Writes a chunk file through `write(fd)` under a temporary name, fdatasync'ed when `fsync`, then renamed
- * over the chunk: a crash leaves the chunk old or new, never torn. IO_ERROR naming the file.
+ * Writes a chunk file through `write(fd)` under a temporary name, then renames it over the chunk: a crash
+ * leaves the chunk old or new, never torn. With `fsync` the file is fdatasync'ed before the rename, in the
+ * background (storage/durable.ts deferSync: the worker computes on meanwhile; toZarr waits for every
+ * worker's before it writes the metadata). IO_ERROR naming the file.
  */
-function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => void): void {
+function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => void): void | Promise<void> {
   const tmp = `${file}.tessera-tmp-${process.pid}-${threadId}-${serial++}`;
+  let fd = -1;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const fd = openSync(tmp, "w");
-    try {
-      write(fd);
-      if (fsync) fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
+    fd = openSync(tmp, "w");
+    write(fd);
+    if (fsync) {
+      const handed = fd;
+      fd = -1;
+      return deferSync(handed, tmp, file);
     }
+    closeSync(fd);
+    fd = -1;
     renameSync(tmp, file);
   } catch (e) {
+    if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
     if (e instanceof TesseraError) throw e;
     throw new TesseraError("IO_ERROR", `cannot write the chunk ${file}: ${(e as Error).message}`, { cause: e });
@@ -224,29 +314,3 @@ function writeChunkFile(file: string, fsync: boolean, write: (fd: number) => voi
 }
 
 
-/** Writes one chunk's `raw` bytes (the kernel memory's own, or staging to fill from `data`) to its file. */
-async function writeChunk(sink: ZarrSink, file: string, d: DiskDType, n: number, shape: readonly number[], data: TypedArray, raw: Uint8Array, whole: boolean, encoders?: ChunkEncoders): Promise<void> {
-  const cs = sink.chunkShape;
-  const where = `writing ${file}`;
-  if (raw.buffer === data.buffer) {
-    // nothing to convert
-  } else if (whole) encode(d, data, 0, n, raw, where);
-  else {
-    const one = Buffer.alloc(d.bytes);
-    encode(d, Float64Array.of(sink.fill), 0, 1, one, `${sink.dir}: fill_value`);
-    (raw as Buffer).fill(one);
-    forEachPairRun(shape, cStrides(shape), 0, cStrides(cs), 0, (r, c, len) => encode(d, data, r, len, raw.subarray(c * d.bytes, (c + len) * d.bytes), where));
-  }
-  const z = sink.codecs.length === 1 && sink.codecs[0]!.id === "zstd" && ownZstdLevel(sink.codecs[0]!.level) ? encoders : undefined;
-  // zstd by tessera's encoder: from the kernel memory when the chunk is there, else from the writer's own
-  const inPlace = z?.zstdInPlace && raw.buffer === data.buffer ? z.zstdInPlace : null;
-  const own = !inPlace && z?.zstd ? z.zstd : null;
-  const bytes = inPlace || own ? null : await encodeBytes(sink.codecs, raw);
-  writeChunkFile(file, sink.fsync, (fd) => {
-    if (bytes) {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, done);
-    } else if (inPlace) writeZstdFrame(fd, raw.byteOffset, raw.length, inPlace, file);
-    else own!.write(fd, raw, file);
-  });
-}

@@ -130,7 +130,12 @@ export interface DropLayerMessage {
   type: "drop";
   layer: number;
 }
-export type ToWorker = InitMessage | LayerMessage | RunMessage | DropLayerMessage;
+/** Answered (done or failed, as a batch) once the worker's background writes are on disk (storage/durable.ts). */
+export interface SettleMessage {
+  type: "settle";
+  batch: number;
+}
+export type ToWorker = InitMessage | LayerMessage | RunMessage | DropLayerMessage | SettleMessage;
 
 // worker -> main
 export interface DoneMessage {

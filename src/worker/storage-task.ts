@@ -5,7 +5,7 @@
 import { withTask } from "./task-failure.js";
 import { typedArrayFor } from "../dtype.js";
 import { Grid } from "../grid.js";
-import { ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
+import { ZSTD_ENCODE_WINDOW_BYTES as WINDOW, ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES as OUT_BYTES, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../kernels/wasm.js";
 import type { ChunkDecoders, ChunkEncoders, SinkSpec, SourceSpec } from "../storage/types.js";
 import type { StorageTaskSpec } from "./messages.js";
 import type { ExecContext } from "./program-task.js";
@@ -15,8 +15,10 @@ let decoders: Promise<ChunkDecoders> | null = null;
 let encoders: Promise<ChunkEncoders> | null = null;
 
 /**
- * This thread's decoders: zstd in the kernel memory (tasks' chunks are there) with the worker's zstd area,
- * and in a memory of its own (made on first use); null where the kernel module cannot load (numcodecs then).
+ * This thread's decoders: zstd in place in the kernel memory (tasks' chunks are there) with the worker's
+ * zstd area, and in a small memory of its own (made on first use): streamed through its stages, or whole
+ * (grown to the chunk's size) for frames the streamed decoder leaves; null where the kernel module cannot
+ * load (numcodecs then).
  */
 async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
   const { ZstdChunkReader } = await import("../storage/zstd.js");
@@ -33,23 +35,23 @@ async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
 }
 
 /**
- * This thread's encoders: zstd in the kernel memory (a write task's chunk is there) with the worker's zstd
- * area (the workspace, then one part's output), and in a memory of its own (made on first use); null where
- * the kernel module cannot load (numcodecs then).
+ * This thread's encoders: zstd in the kernel memory (a write task's chunk is there, as stored) with the
+ * worker's zstd area (the workspace, then one part's output), and staged in a small memory of its own (made
+ * on first use) for chunks not in memory as stored; null where the kernel module cannot load (numcodecs then).
  */
 async function threadEncoders(ctx: ExecContext): Promise<ChunkEncoders> {
   const { ZstdChunkWriter } = await import("../storage/zstd-write.js");
   let own: InstanceType<typeof ZstdChunkWriter> | null = null;
   try {
     kernelModule();
-    own = new ZstdChunkWriter(() => zstdEncoderOnOwnMemory(), ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, OUT_BYTES);
+    own = new ZstdChunkWriter(() => zstdEncoderOnOwnMemory(), { workBytes: ZSTD_ENCODE_WORK_BYTES, partBytes: ZSTD_PART_BYTES, outBytes: OUT_BYTES, window: WINDOW });
   } catch {
     own = null;
   }
   const k = ctx.kernels.zstdCompress;
   const area = ctx.areas.zstd;
-  const zstdInPlace = own && k && area ? { memory: ctx.memory, compress: k, work: area, out: area + ZSTD_ENCODE_WORK_BYTES, outBytes: OUT_BYTES, partBytes: ZSTD_PART_BYTES } : null;
-  return { zstd: own, zstdInPlace };
+  if (!own || !k || !area) return { zstd: own, zstdInPlace: null };
+  return { zstd: own, zstdInPlace: { memory: ctx.memory, compress: k, work: area, out: area + ZSTD_ENCODE_WORK_BYTES, outBytes: OUT_BYTES, partBytes: ZSTD_PART_BYTES } };
 }
 
 export class StorageTasks {

@@ -60,6 +60,17 @@ export function serveTasks(adapter: BlockAdapter): void {
         // one batch after another: a mapBlocks batch awaits its function, and the next must not overlap it
         queue = queue.then(() => runBatch(m));
         return;
+      case "settle":
+        // after the batches before it: their durable writes may still be syncing in the background
+        queue = queue.then(() =>
+          import("../storage/durable.js")
+            .then((d) => d.settleDeferred())
+            .then(
+              () => post({ type: "done", batch: m.batch }),
+              (e: Error) => fail(m.batch, 0, e),
+            ),
+        );
+        return;
     }
   });
   let queue: Promise<void> = Promise.resolve();

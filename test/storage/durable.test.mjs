@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,6 +61,24 @@ test("fsync writes the same arrays; a bad fsync value is INVALID_ARGUMENT", asyn
   assert.is(await loadNpy(join(dir, "s.npy"), { chunks: 100 }).sum().compute(), want);
   await rejectsCode(toZarr(x, join(dir, "t.zarr"), { fsync: 1 }), "INVALID_ARGUMENT", "fsync");
   await rejectsCode(saveNpy(x, join(dir, "t.npy"), { fsync: "yes" }), "INVALID_ARGUMENT", "fsync");
+});
+
+test("a chunk whose background sync or rename fails: toZarr fails with IO_ERROR naming it, no temporary file left, the next write is clean", async () => {
+  const x = random.random([300, 400], { chunks: 100, seed: 3 });
+  const p = join(dir, "fails.zarr");
+  await toZarr(x, p, { fsync: true });
+  // the same layout is replaced chunk by chunk: a directory in the place of chunk 1.2 refuses the rename
+  rmSync(join(p, "1.2"));
+  mkdirSync(join(p, "1.2"));
+  writeFileSync(join(p, "1.2", "x"), "in the way");
+  for (const fsync of [true, false]) {
+    await rejectsCode(toZarr(x.add(1), p, { fsync, overwrite: true }), "IO_ERROR", join(p, "1.2"));
+    assert.equal(readdirSync(p).filter((f) => f.includes("tessera-tmp")), [], `fsync ${fsync}: no temporary file left`);
+  }
+  rmSync(join(p, "1.2"), { recursive: true });
+  await toZarr(x.add(1), p, { fsync: true, overwrite: true });
+  const [got, want] = [(await openZarr(p).compute()).data, (await x.add(1).compute()).data];
+  assert.ok(got.length === want.length && got.every((v, i) => v === want[i]), "a later write has nothing of the failure");
 });
 
 test.after(async () => {

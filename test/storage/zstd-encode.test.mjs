@@ -11,9 +11,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Zstd from "numcodecs/zstd";
-import { ZSTD_AREA_BYTES, ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES, ZSTD_WORK_BYTES, createSharedMemory, instantiateKernels, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
+import { ZSTD_AREA_BYTES, ZSTD_ENCODE_WINDOW_BYTES, ZSTD_ENCODE_WORK_BYTES, ZSTD_PART_BYTES, ZSTD_PART_OUT_BYTES, ZSTD_WORK_BYTES, createSharedMemory, instantiateKernels, kernelModule, zstdEncoderOnOwnMemory, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
 import { ZstdChunkWriter, writeZstdFrame } from "../../dist/storage/zstd-write.js";
-import { random, toZarr } from "../../dist/index.js";
+import { bytesSource } from "../../dist/storage/chunk-bytes.js";
+import { openZarr, random, toZarr } from "../../dist/index.js";
 
 const PY = "/usr/bin/python3";
 const hasNumcodecs = spawnSync(PY, ["-c", "import numcodecs"]).status === 0;
@@ -112,6 +113,7 @@ test("the kernel module's encoder fits the areas the pool reserves (else toZarr 
   const e = new WebAssembly.Instance(kernelModule(), { env: { memory: createSharedMemory(2), abort: () => {} } }).exports;
   assert.is(e.zstdCompressWorkBytes(), ZSTD_ENCODE_WORK_BYTES, "ZSTD_ENCODE_WORK_BYTES is the encoder's own need");
   assert.ok(e.zstdCompressBound(ZSTD_PART_BYTES) <= ZSTD_PART_OUT_BYTES);
+  assert.is(e.zstdCompressWindowBytes(), ZSTD_ENCODE_WINDOW_BYTES, "the stage keeps the encoder's own window");
   assert.ok(ZSTD_AREA_BYTES >= ZSTD_ENCODE_WORK_BYTES + ZSTD_PART_OUT_BYTES && ZSTD_AREA_BYTES >= ZSTD_WORK_BYTES);
   assert.type(instantiateKernels(createSharedMemory(2)).zstdCompress, "function", "the kernels in a worker have the encoder");
 });
@@ -190,17 +192,32 @@ for k in range(${names.length}):
   }
 });
 
-test("ZstdChunkWriter and writeZstdFrame write the encoder's frame to a file, part by part", async () => {
+test("ZstdChunkWriter (through its stage) and writeZstdFrame write the encoder's frame to a file, part by part", async () => {
   const bytes = Uint8Array.from({ length: 3 * BLOCK + 5 }, (_, i) => (i % 977) & 0xff);
   const want = compress(bytes).frame;
-  const w = new ZstdChunkWriter(() => zstdEncoderOnOwnMemory(), ZSTD_ENCODE_WORK_BYTES, BLOCK, ZSTD_PART_OUT_BYTES);
+  const sizes = (partBytes) => ({ workBytes: ZSTD_ENCODE_WORK_BYTES, partBytes, outBytes: ZSTD_PART_OUT_BYTES, window: ZSTD_ENCODE_WINDOW_BYTES });
+  const w = new ZstdChunkWriter(() => zstdEncoderOnOwnMemory(), sizes(BLOCK));
   const f = join(dir, "w.zst");
   let fd = openSync(f, "w");
-  assert.is(w.write(fd, bytes, f), want.length);
+  assert.is(w.write(fd, bytesSource(bytes), f), want.length);
   closeSync(fd);
   assert.ok(readFileSync(f).equals(want), "the same frame in parts of 128 KiB");
+  // chunks larger than the stage (which holds the window and one part): matches reach back across parts, into
+  // bytes the stage has already let go of in the far past; the frame is still the one from the whole chunk
+  const r = rng(9);
+  const motif = Uint8Array.from({ length: 4096 }, () => Math.floor(r() * 256));
+  for (const n of [ZSTD_ENCODE_WINDOW_BYTES, ZSTD_ENCODE_WINDOW_BYTES + 1, 3 * ZSTD_PART_BYTES + 12345, 5 * ZSTD_PART_BYTES]) {
+    const big = Uint8Array.from({ length: n }, (_, i) => (r() < 0.7 ? motif[(i * 7) % 4096] : Math.floor(r() * 256)));
+    for (const part of [BLOCK, ZSTD_PART_BYTES]) {
+      const staged = new ZstdChunkWriter(() => zstdEncoderOnOwnMemory(), sizes(part));
+      fd = openSync(f, "w");
+      staged.write(fd, bytesSource(big), f);
+      closeSync(fd);
+      assert.ok(readFileSync(f).equals(compress(big).frame), `${n} bytes in parts of ${part}: the whole chunk's frame`);
+    }
+  }
   fd = openSync(f, "w");
-  w.write(fd, new Uint8Array(0), f);
+  w.write(fd, bytesSource(new Uint8Array(0)), f);
   closeSync(fd);
   assert.ok(same(new Uint8Array(await Zstd.fromConfig({ level: 1 }).decode(readFileSync(f))), new Uint8Array(0)), "an empty chunk");
   assert.type(writeZstdFrame, "function");
@@ -217,7 +234,22 @@ test("toZarr with codec zstd (v2 and v3) writes the encoder's frames, whole and 
     await toZarr(x, p, { codec: "zstd", format });
     const key = (i) => (format === 2 ? `${i}.0` : join("c", `${i}`, "0"));
     assert.ok(readFileSync(join(p, key(0))).equals(compress(head).frame), `v${format}: the whole chunk, compressed in the kernel memory`);
-    assert.ok(readFileSync(join(p, key(1))).equals(compress(bytesOf(edge)).frame), `v${format}: the edge chunk, compressed in the writer's memory`);
+    assert.ok(readFileSync(join(p, key(1))).equals(compress(bytesOf(edge)).frame), `v${format}: the edge chunk, staged in the writer's memory`);
+  }
+  // chunks larger than the encoder's window, edge chunks on both axes, and a dtype converted on disk: the
+  // stored bytes made part by part through the stage give the frames of the padded (converted) chunks
+  const y = random.random([700, 650], { chunks: [512, 512], seed: 4 });
+  const yd = (await y.compute()).data;
+  for (const dtype of ["float64", "float32"]) {
+    const p = join(dir, `big-${dtype}.zarr`);
+    await toZarr(y, p, { codec: "zstd", dtype });
+    for (const [i, j] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      const chunk = dtype === "float64" ? new Float64Array(512 * 512) : new Float32Array(512 * 512);
+      for (let r = 0; r < 512 && i * 512 + r < 700; r++) for (let c = 0; c < 512 && j * 512 + c < 650; c++) chunk[r * 512 + c] = yd[(i * 512 + r) * 650 + j * 512 + c];
+      assert.ok(readFileSync(join(p, `${i}.${j}`)).equals(compress(bytesOf(chunk)).frame), `${dtype} chunk ${i}.${j}`);
+    }
+    const back = (await openZarr(p).compute()).data;
+    assert.ok(back.every((v, k) => v === (dtype === "float64" ? yd[k] : Math.fround(yd[k]))), `${dtype}: read back exactly`);
   }
   const p = join(dir, "l5.zarr");
   await toZarr(x, p, { codec: { name: "zstd", level: 5 } });

@@ -7,12 +7,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Zstd from "numcodecs/zstd";
-import { ZSTD_WORK_BYTES, createSharedMemory, instantiateKernels, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
-import { ZstdChunkReader, readZstdInPlace } from "../../dist/storage/zstd.js";
+import { ZSTD_IN_STAGE_BYTES, ZSTD_OUT_STAGE_BYTES, ZSTD_STREAM_WINDOW_BYTES, ZSTD_WORK_BYTES, createSharedMemory, instantiateKernels, zstdOnOwnMemory } from "../../dist/kernels/wasm.js";
+import { ZstdChunkReader, readZstdInPlace, streamZstd, streamerAt } from "../../dist/storage/zstd.js";
 import { throwsCode } from "../helpers/check.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-zstd-"));
@@ -223,11 +223,14 @@ test("in place in the destination's memory: whole chunks, a frame that would ove
     writeFileSync(file, await Zstd.fromConfig({ level: 1 }).encode(bytes));
     const need = at + bytes.length + 64;
     if (need > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
-    new Uint8Array(k.memory.buffer).fill(0xa5, at, at + bytes.length + 64);
-    const dest = new Uint8Array(k.memory.buffer, at, bytes.length);
-    assert.is(readZstdInPlace(file, dest, { decompress: k.decompress, work }, apart), bytes.length, name);
-    assert.ok(same(dest, bytes), `${name}: decoded in place`);
-    assert.ok(new Uint8Array(k.memory.buffer, at + bytes.length, 64).every((b) => b === 0xa5), `${name}: nothing past the chunk`);
+    for (const streamer of [null, apart.streamer]) {
+      new Uint8Array(k.memory.buffer).fill(0xa5, at, at + bytes.length + 64);
+      const dest = new Uint8Array(k.memory.buffer, at, bytes.length);
+      const how = streamer ? "streamed when not in place" : "decoded apart when not in place";
+      assert.is(readZstdInPlace(file, dest, { decompress: k.decompress, work }, apart, streamer), bytes.length, `${name}, ${how}`);
+      assert.ok(same(dest, bytes), `${name}: decoded in place (${how})`);
+      assert.ok(new Uint8Array(k.memory.buffer, at + bytes.length, 64).every((b) => b === 0xa5), `${name}: nothing past the chunk`);
+    }
   }
   const dest = new Uint8Array(k.memory.buffer, at, 1000);
   assert.is(readZstdInPlace(join(dir, "none.zst"), dest, { decompress: k.decompress, work }, apart), null, "missing");
@@ -235,6 +238,136 @@ test("in place in the destination's memory: whole chunks, a frame that would ove
   const frame = await Zstd.fromConfig({ level: 1 }).encode(data.text.subarray(0, 500));
   writeFileSync(join(dir, "short.zst"), frame);
   assert.is(readZstdInPlace(join(dir, "short.zst"), dest, { decompress: k.decompress, work }, apart), 500, "a shorter chunk: the caller sees its size");
+});
+
+/** The window a frame declares (its content size when it is one segment), and whether it has a checksum. */
+function frameWindow(f) {
+  const fhd = f[4];
+  const single = (fhd >> 5) & 1;
+  const dictBytes = [0, 1, 2, 4][fhd & 3];
+  if (!single) {
+    const wd = f[5];
+    const base = 2 ** (10 + (wd >> 3));
+    return { window: base + (base / 8) * (wd & 7), checksum: (fhd >> 2) & 1 };
+  }
+  const fcsBytes = [1, 2, 4, 8][fhd >> 6];
+  const at = 5 + dictBytes;
+  const fcs = fcsBytes === 1 ? f[at] : fcsBytes === 2 ? f[at] + (f[at + 1] << 8) + 256 : f[at] + f[at + 1] * 256 + f[at + 2] * 65536 + f[at + 3] * 2 ** 24;
+  return { window: fcs, checksum: (fhd >> 2) & 1 };
+}
+
+/**
+ * Streams the chunk file through a streamer in a memory of its own (workspace, then the stages):
+ * { got, out, ordered, stagesOk }, parts checked to come in order, on element boundaries, and the memory
+ * past the stages untouched.
+ */
+function streamFile(file, expected, w) {
+  const k = zstdOnOwnMemory();
+  const work = Math.ceil(k.base / 64) * 64;
+  const s = streamerAt(k.memory, k.stream, work, work + ZSTD_WORK_BYTES, k.stages);
+  const end = s.inStage + ZSTD_IN_STAGE_BYTES + 64;
+  if (end + GUARD > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end + GUARD - k.memory.buffer.byteLength) / 65536));
+  new Uint8Array(k.memory.buffer).fill(0xa5, end, end + GUARD);
+  const out = new Uint8Array(expected);
+  let next = 0;
+  let ordered = true;
+  const fd = openSync(file, "r");
+  try {
+    const got = streamZstd(fd, fstatSync(fd).size, file, expected, w, s, (bytes, from) => {
+      ordered &&= from === next && (from % w === 0) && (bytes.length % w === 0 || from + bytes.length === expected);
+      out.set(bytes, from);
+      next = from + bytes.length;
+    });
+    const stagesOk = new Uint8Array(k.memory.buffer, end, GUARD).every((b) => b === 0xa5);
+    return { got, out, ordered: ordered && (got === null || next === got), stagesOk };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test("streamed through the worker's stages: frames of every level decode bit-exactly in parts; others are left to the whole decode", async () => {
+  const data = samples();
+  const r = rng(21);
+  // past the stages (a 2 MiB window and a megabyte of output; a megabyte of input): 5 MiB, compressible
+  // in places, incompressible in others, so that input and output stages both refill many times
+  const motif = Uint8Array.from({ length: 5000 }, () => Math.floor(r() * 256));
+  const big = Uint8Array.from({ length: 5 * 2 ** 20 + 77 }, (_, i) => ((i >> 16) % 3 === 0 ? Math.floor(r() * 256) : motif[(i * 3) % 5000]));
+  const f64 = new Uint8Array(Float64Array.from({ length: 2 ** 19 }, r).buffer); // 4 MiB of random doubles
+  let streamed = 0;
+  let whole = 0;
+  for (const level of [-5, 1, 3, 6, 9, 19]) {
+    const z = Zstd.fromConfig({ level });
+    for (const [name, bytes] of Object.entries({ ...data, big, f64 })) {
+      if (bytes.length === 0) continue;
+      if (level === 19 && bytes.length > 2 ** 20) continue; // slow; level 9 makes windows of 4 MiB there
+      const frame = await z.encode(bytes);
+      const file = join(dir, `stream-${name}-${level}.zst`);
+      writeFileSync(file, frame);
+      for (const w of [1, 8]) {
+        if (bytes.length % w) continue;
+        const { got, out, ordered, stagesOk } = streamFile(file, bytes.length, w);
+        assert.ok(stagesOk, `${name} at level ${level}: wrote past the stages`);
+        const { window, checksum } = frameWindow(frame);
+        if (window > ZSTD_STREAM_WINDOW_BYTES || checksum) {
+          assert.is(got, null, `${name} at level ${level}: a window of ${window} is left to the whole decode`);
+          whole++;
+          continue;
+        }
+        assert.is(got, bytes.length, `${name} at level ${level} (window ${window})`);
+        assert.ok(ordered, `${name} at level ${level}: parts in order, on element boundaries`);
+        assert.ok(same(out, bytes), `${name} at level ${level}, elements of ${w}: different bytes`);
+        streamed++;
+      }
+    }
+  }
+  assert.ok(streamed > 60 && whole > 0, `${streamed} streamed, ${whole} left to the whole decode`);
+  assert.ok(ZSTD_OUT_STAGE_BYTES < big.length, "the big sample is larger than the output stage");
+  // frames made by hand: a checksum, a skippable frame first, two frames: left to the whole decode
+  const text = new TextEncoder().encode("streamed ".repeat(50));
+  const one = Uint8Array.from([...header(text.length), ...block(true, 0, text.length), ...text]);
+  const cases = {
+    checksum: Uint8Array.from([...header(text.length, true), ...block(true, 0, text.length), ...text, ...le32(xxh64(text))]),
+    skippable: Uint8Array.from([...le32(0x184d2a50), ...le32(2), 9, 9, ...one]),
+    concatenated: Uint8Array.from([...one, ...one]),
+  };
+  for (const [name, frame] of Object.entries(cases)) {
+    const file = join(dir, `hand-${name}.zst`);
+    writeFileSync(file, frame);
+    const n = name === "concatenated" ? 2 * text.length : text.length;
+    assert.is(streamFile(file, n, 1).got, null, name);
+    assert.ok(same(new ZstdChunkReader(() => m).read(file, n), name === "concatenated" ? [...text, ...text] : text), `${name}: the whole decode reads it`);
+  }
+  // a frame without a content size (a window of 2 MiB): within the chunk, or more than it
+  const unsized = join(dir, "hand-unsized.zst");
+  writeFileSync(unsized, Uint8Array.from([...MAGIC, 0x00, 0x58, ...block(true, 1, 5000), 0x33]));
+  const u = streamFile(unsized, 5000, 8);
+  assert.is(u.got, 5000);
+  assert.ok(u.out.every((b) => b === 0x33));
+  throwsCode(() => streamFile(unsized, 4096, 8), "FORMAT_ERROR", "hand-unsized.zst", "more than the 4096 bytes");
+  // damaged: truncated, larger than the chunk, flipped bits: a FORMAT_ERROR naming the file or the right bytes
+  const frame = await Zstd.fromConfig({ level: 1 }).encode(big);
+  const cutFile = join(dir, "stream-cut.zst");
+  for (const cut of [1, 3, 1000, frame.length >> 1, frame.length - 10]) {
+    writeFileSync(cutFile, frame.subarray(0, frame.length - cut));
+    throwsCode(() => streamFile(cutFile, big.length, 1), "FORMAT_ERROR", "stream-cut.zst");
+  }
+  writeFileSync(cutFile, frame);
+  throwsCode(() => streamFile(cutFile, big.length - 8, 8), "FORMAT_ERROR", "stream-cut.zst", "more than");
+  const f = await Zstd.fromConfig({ level: 3 }).encode(data.text);
+  for (let k = 0; k < 200; k++) {
+    const g = f.slice();
+    g[Math.floor(r() * g.length)] ^= 1 << Math.floor(r() * 8);
+    writeFileSync(cutFile, g);
+    let res;
+    try {
+      res = streamFile(cutFile, data.text.length, 1);
+    } catch (e) {
+      assert.is(e.code, "FORMAT_ERROR", `flip ${k}: ${e.message}`);
+      continue;
+    }
+    assert.ok(res.stagesOk, `flip ${k}: wrote past the stages`);
+    assert.ok(res.got === null || res.got <= data.text.length, `flip ${k}`);
+  }
 });
 
 const hasZstd = spawnSync("zstd", ["--version"]).status === 0;
