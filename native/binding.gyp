@@ -49,7 +49,15 @@
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-fno-strict-aliasing"],
       "conditions": [["target_arch!='x64'", {"type": "none", "sources!": ["kernels/addon.cc", "kernels/validate.cc", "kernels/asmath.cc", "kernels/interp_scalar.cc"]}]]
+    },
+    {
+      "target_name": "tessera_codecs",
+      "sources": ["codecs/zstd.cc"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-O2", "-std=c++17"],
+      "libraries": ["-ldl"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["codecs/zstd.cc"]}]]
     }
-
   ]
 }

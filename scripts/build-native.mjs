@@ -49,6 +49,7 @@ const ADDONS = [
   ["tessera_shm", "shared-memory addon built: ranks on one host talk through shared memory", "shared-memory addon not built: ranks on one host will talk over WebSockets"],
   ["tessera_kernels", "native kernels built: programs run natively (AVX-512 / AVX2 / SSE2), TESSERA_KERNELS=wasm for the wasm kernels", "native kernels not built: programs run on the wasm kernels"],
   ["tessera_gemm", "GEMM addon built: matmul uses OpenBLAS where it is installed, else the native canonical kernel", "GEMM addon not built: matmul runs on the wasm GEMM kernel"],
+  ["tessera_codecs", "zstd reader built: zstd chunks decode with the system's libzstd", "zstd reader not built: zstd chunks decode with the wasm decoder"],
 ];
 const jobs = String(Math.max(1, Math.min(4, availableParallelism())));
 for (const [target, built, missing] of ADDONS) {

@@ -18,6 +18,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { TesseraError } from "../errors.js";
+import { E_NATIVE_IO, type ZstdFdReader } from "./native-zstd.js";
 
 /** The streamed decoder of assembly/zstd-stream.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window). */
 export interface ZstdStreamFns {
@@ -86,6 +87,8 @@ function why(rc: number, expected: number): string {
 export interface ZstdInPlace {
   decompress(dst: number, cap: number, src: number, srcLen: number, work: number): number;
   work: number;
+  /** the system's libzstd decoding the open file straight into place (storage/native-zstd.ts), where it loads */
+  readFd?: ZstdFdReader;
 }
 
 /** Reads zstd chunk files and decodes them in a memory of their own (made on first use), one chunk at a time. */
@@ -182,6 +185,12 @@ export function readZstdInPlace(file: string, dest: Uint8Array, k: ZstdInPlace, 
   try {
     const size = fstatSync(fd).size;
     const n = dest.length;
+    if (k.readFd) {
+      const got = k.readFd(fd, size, dest.byteOffset, n);
+      if (got === E_NATIVE_IO) throw new TesseraError("IO_ERROR", `cannot read the chunk ${file}`);
+      if (got < 0) throw decodeError(file, got, n);
+      return got;
+    }
     let rc = -1;
     if (size <= n) {
       readAll(fd, file, dest.subarray(n - size));

@@ -31,7 +31,9 @@ async function threadDecoders(ctx: ExecContext): Promise<ChunkDecoders> {
   }
   const k = ctx.kernels.zstd;
   const work = ctx.areas.zstd;
-  return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work } : null };
+  const { nativeZstdReader } = await import("../storage/native-zstd.js");
+  const readFd = nativeZstdReader(ctx.memory) ?? undefined;
+  return { zstd, zstdInPlace: zstd && k && work ? { decompress: k, work, ...(readFd ? { readFd } : {}) } : null };
 }
 
 /**
