@@ -14,6 +14,7 @@ namespace tk::avx2 {
 #include "reduce.inc"
 #include "elementwise.inc"
 #include "random.inc"
+#include "fused.inc"
 #include "histogram.inc"
 #include "interpreter.inc"
 }  // namespace tk::avx2

@@ -15,6 +15,7 @@ namespace tk::avx512 {
 #include "reduce.inc"
 #include "elementwise.inc"
 #include "random.inc"
+#include "fused.inc"
 #include "histogram.inc"
 #include "interpreter.inc"
 }  // namespace tk::avx512
