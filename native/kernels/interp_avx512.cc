@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <immintrin.h>
 
 #include "asmath.h"
@@ -15,6 +16,7 @@ namespace tk::avx512 {
 #include "reduce.inc"
 #include "elementwise.inc"
 #include "random.inc"
+#include "fused.inc"
 #include "histogram.inc"
 #include "interpreter.inc"
 }  // namespace tk::avx512

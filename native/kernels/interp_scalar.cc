@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "asmath.h"
 #include "levels.h"
@@ -14,6 +15,7 @@ namespace tk::scalar {
 #include "reduce.inc"
 #include "elementwise.inc"
 #include "random.inc"
+#include "fused.inc"
 #include "histogram.inc"
 #include "interpreter.inc"
 }  // namespace tk::scalar

@@ -184,6 +184,36 @@ if (!addon) {
     }
   });
 
+  test("a program that is only the fused run, by whole rows: long rows (the row buffer moves), every tile remainder, constants, at every level", () => {
+    // native/kernels/fused.inc sums tile t while making tile t + 1's blocks in a buffer of twice a tile's
+    // blocks (and a group): long rows move them; tiles that are not multiples of 16 or 256 cut blocks and accumulators
+    const cases = [[3, 70000, 2, 1024], [200, 40001, 1, 12], [2 ** 40 + 77, 33333, 2, 1000], [0, 65536, 1, 4096], [255, 20000, 2, 300],
+      [1, 17000, 1, 4], [4095, 16385, 3, 4092], [2 ** 53 - 301, 300, 1, 64], [7, 255, 3, 1024], [256, 257, 2, 256],
+      // many short rows: each row's last tile is summed while the next row's first blocks are made (AVX-512),
+      // beside or before it in the buffer, or moved; contiguous rows (stride = rowLen) share a block
+      [5, 300, 40, 64, 300], [1000, 1500, 30, 1024], [77, 2048, 12, 1024, 2048], [3, 9, 50, 4, 9], [129, 700, 25, 12]];
+    for (const [f0, rowLen, rows, tile, stride = rowLen + 4099] of cases) {
+      for (const k of [1, 3, -0.5]) {
+        const b = new ProgramBuilder();
+        const ix = b.indexSlot(), acc = b.memSlot(DT.F64);
+        const r = b.reg();
+        b.emit(OP.RANDOM, r, ix, 0, b.seed(777 + rowLen));
+        b.emit(OP.ADD, r, r, b.constant(k), 2);
+        b.emit(OP.RSUM, r, acc);
+        const res = runLevels(b.build(), { acc: { dtype: DT.F64, length: 1, init: [0.5] } }, (a) => ({
+          extents: [rows],
+          rowLen,
+          slots: [{ base: f0, last: 1, rows: [stride] }, { base: a.acc, last: 0, rows: [0] }],
+        }), tile);
+        assert.equal(res.rc, [0, 0]);
+        const what = `k=${k} f0=${f0} rowLen=${rowLen} rows=${rows} tile=${tile}`;
+        assert.is(firstDiff(res.out[0].acc, res.out[1].acc), -1, `${what}: wasm ${res.out[0].acc[0]} js ${res.out[1].acc[0]}`);
+        assert.ok(Math.abs(res.out[1].acc[0] - 0.5 - rows * rowLen * (k + 0.5)) < 6 * Math.sqrt(rows * rowLen / 12) + 1, what); // 6 sigma
+        assert.is(res.natives.length, addon.levels().length, what); // every level ran (and matched wasm)
+      }
+    }
+  });
+
   test("bounds: any slot, register file, scratch or program part outside the memory is RC.OUT_OF_BOUNDS; the wrapper throws wasm's trap", () => {
     const mem = createSharedMemory(4);
     const size = mem.buffer.byteLength;
