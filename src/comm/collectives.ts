@@ -20,6 +20,10 @@
  * bcast, gather and allgather exchange directly (a message posted to several readers is copied once, into
  * the sender's area), and the large reduce-scatter combines the peers' copies where they lie
  * (Comm.reduceSegments); the combination order stays the canonical one, so the bits do not change.
+ *
+ * Several hosts, some of several ranks (Comm.topology, decided once per world): barrier and bcast go
+ * through one leader per host, and so do allreduce and reduce where every host's ranks are contiguous
+ * (topology.ts derives why that keeps the canonical tree exactly; hierarchical.ts); else the above.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError } from "./errors.js";
@@ -28,6 +32,9 @@ import {
   type BuiltinOp, type Payload, type Typed,
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
+import { canonicalReduce } from "./canonical.js";
+import type { HostTopology } from "./topology.js";
+import { hierAllreduce, hierBarrier, hierBcast, hierReduce } from "./hierarchical.js";
 
 /** One collective call: the same on every rank, as every rank calls the same collectives in the same order. */
 export interface Call {
@@ -65,6 +72,8 @@ export interface Comm {
    * exchanges then beat trees (no hop copies a message again, a post costs a copy into a ring, not a link).
    */
   readonly allLocal?: boolean;
+  /** which ranks share a host, when some do and others do not (hierarchical.ts goes node-locally first) */
+  readonly topology?: HostTopology | null;
 }
 
 /** take() into `into` where the Comm can; whether the payload's bytes are `into` says if it did. */
@@ -94,18 +103,12 @@ async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload
   return got;
 }
 
-/** The canonical combination of values given in rank order (the reference every algorithm matches). */
-export function canonicalReduce<T>(values: T[], op: ReduceFn<T>): T {
-  const acc = values.slice();
-  for (let mask = 1; mask < acc.length; mask *= 2) {
-    for (let i = 0; i + mask < acc.length; i += 2 * mask) acc[i] = combine(acc[i], acc[i + mask], op as ReduceFn<unknown>) as T;
-  }
-  return acc[0]!;
-}
+export { canonicalReduce };
 
 /** `tag` CLOSE_TAG: the barrier of closing a world, which a user's barrier on another rank must not match. */
 export async function barrier(c: Comm, tag = 0): Promise<void> {
   const call = c.begin(CollOp.Barrier, 0, ReduceOp.None, tag);
+  if (c.topology?.grouped) return hierBarrier(c, c.topology, call);
   const { rank: r, size: P } = c;
   for (let d = 1, k = 0; d < P; d *= 2, k++) {
     await exchange(c, (r + d) % P, (r - d + P) % P, hdr(call, k), EMPTY_PAYLOAD);
@@ -139,6 +142,7 @@ async function bcastPayload(c: Comm, p: Payload | null, root: number, call: Call
 
 export async function bcast<T>(c: Comm, value: T, root: number): Promise<T> {
   const call = c.begin(CollOp.Bcast, root);
+  if (c.topology?.grouped) return hierBcast(c, c.topology, value, root, call);
   if (c.allLocal && c.size <= DIRECT_MAX) {
     // every rank shares memory: the root posts to all at once (one copy into its area for all of them,
     // where it fits), and each copies it out, all in parallel; no rank passes it on
@@ -331,6 +335,7 @@ async function rabenseifner(c: Comm, value: Typed, op: BuiltinOp, call: Call): P
 export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<T> {
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
+  if (c.topology?.reductions) return hierAllreduce(c, c.topology, value, op, call);
   const large = isLarge(value, fn, c.size);
   if (large && c.size > DIRECT_MAX) return (await rabenseifner(c, value, op as BuiltinOp, call)) as T;
   if (large && c.size <= DIRECT_MAX) {
@@ -363,6 +368,7 @@ export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<
 export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number): Promise<T | undefined> {
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Reduce, root, reduceOpCode(fn));
+  if (c.topology?.reductions) return hierReduce(c, c.topology, value, op, root, call);
   const { rank: r, size: P } = c;
   if (isLarge(value, fn, P) && P <= DIRECT_MAX) {
     const [a, b] = segment(value.length, P, r);
