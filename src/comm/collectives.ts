@@ -21,8 +21,8 @@
  * the sender's area), and the large reduce-scatter combines the peers' copies where they lie
  * (Comm.reduceSegments); the combination order stays the canonical one, so the bits do not change.
  *
- * Several hosts, some of several ranks (Comm.topology, decided once per world): barrier and bcast go
- * through one leader per host, and so do allreduce and reduce where every host's ranks are contiguous
+ * Several hosts, some of several ranks (Comm.topology, decided once per world): barrier, bcast, gather
+ * and allgather go through one leader per host, and so do allreduce and reduce where every host's ranks are contiguous
  * (topology.ts derives why that keeps the canonical tree exactly; hierarchical.ts); else the above.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
@@ -34,7 +34,7 @@ import {
 import type { ReduceFn } from "./world.js";
 import { canonicalReduce } from "./canonical.js";
 import type { HostTopology } from "./topology.js";
-import { hierAllreduce, hierBarrier, hierBcast, hierReduce } from "./hierarchical.js";
+import { hierAllgather, hierAllreduce, hierBarrier, hierBcast, hierGather, hierReduce } from "./hierarchical.js";
 
 /** One collective call: the same on every rank, as every rank calls the same collectives in the same order. */
 export interface Call {
@@ -402,6 +402,7 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
  */
 export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
   const call = c.begin(CollOp.Gather, root);
+  if (c.topology?.grouped) return hierGather(c, c.topology, value, root, call);
   const { rank: r, size: P } = c;
   if (c.allLocal) return directGather(c, value, root, call);
   const rel = (r - root + P) % P;
@@ -447,6 +448,7 @@ async function directGather<T>(c: Comm, value: T, root: number, call: Call): Pro
 /** Bruck's allgather: ceil(log2 P) rounds for any P; round k sends the 2^k blocks held so far. */
 async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number): Promise<Payload[]> {
   const call = c.begin(op, 0, ReduceOp.None, tag);
+  if (c.topology?.grouped) return hierAllgather(c, c.topology, mine, call);
   const { rank: r, size: P } = c;
   const blocks: Payload[] = new Array(P);
   blocks[r] = mine;

@@ -12,7 +12,8 @@
  * every other path.
  */
 import type { ReduceFn } from "./world.js";
-import { EMPTY_PAYLOAD, combine, fromPayload, toPayload } from "./payload.js";
+import { EMPTY_PAYLOAD, combine, fromPayload, packParts, toPayload, unpackParts, type Payload } from "./payload.js";
+import { commError } from "./errors.js";
 import { canonicalReduce } from "./canonical.js";
 import type { Call, Comm, Header } from "./collectives.js";
 import type { HostTopology } from "./topology.js";
@@ -143,3 +144,91 @@ export async function hierBarrier(c: Comm, t: HostTopology, call: Call): Promise
   if (host.length > 1) await c.post(host.slice(1), hdr(call, DOWN_STEP), EMPTY_PAYLOAD);
 }
 
+
+/** Parts of a packed payload, into `into` by rank (a rank outside the world is a mismatch of calls). */
+function unpackInto(into: (Payload | undefined)[], p: Payload, what: string): void {
+  for (const it of unpackParts(p)) {
+    if (it.rank < 0 || it.rank >= into.length) throw commError("COLLECTIVE_MISMATCH", `${what} received a value of rank ${it.rank}`);
+    into[it.rank] = it.p;
+  }
+}
+
+const partsOf = (have: (Payload | undefined)[], ranks: number[]) => packParts(ranks.map((q) => ({ rank: q, p: have[q]! })));
+
+/** A host's payloads at its leader (in `have`, by rank); its other ranks post theirs and return false. */
+async function collectHost(c: Comm, t: HostTopology, mine: Payload, have: (Payload | undefined)[], call: Call): Promise<boolean> {
+  const host = t.hosts[t.hostOf[c.rank]!]!;
+  have[c.rank] = mine;
+  if (host[0] !== c.rank) {
+    await c.post([host[0]!], hdr(call, UP_STEP), mine);
+    return false;
+  }
+  await Promise.all(host.slice(1).map(async (q) => (have[q] = await c.take(q, call, UP_STEP))));
+  return true;
+}
+
+/**
+ * Gather to `root`: each host's values at its leader, a binomial tree over the leaders (in host order
+ * relative to the root's host; each passes on its subtree's values packed), then the root's leader to the root.
+ */
+export async function hierGather<T>(c: Comm, t: HostTopology, value: T, root: number, call: Call): Promise<T[] | undefined> {
+  t.taken.gather++;
+  const { rank: r, size: P } = c;
+  const H = t.hosts.length;
+  const have: (Payload | undefined)[] = new Array(P);
+  const rootLead = leaderOf(t, root);
+  if (await collectHost(c, t, toPayload(value), have, call)) {
+    const h0 = t.hostOf[rootLead]!;
+    const rel = (t.hostOf[r]! - h0 + H) % H;
+    let held = t.hosts[t.hostOf[r]!]!.slice();
+    for (let mask = 1; mask < H; mask *= 2) {
+      if (rel & mask) {
+        await c.post([t.hosts[(rel - mask + h0) % H]![0]!], hdr(call, CROSS_STEP), partsOf(have, held));
+        return undefined;
+      }
+      if (rel + mask < H) {
+        const child = t.hosts[(rel + mask + h0) % H]![0]!;
+        const got = await c.take(child, call, CROSS_STEP);
+        unpackInto(have, got, "gather");
+        held = held.concat(got.parts!.map((x) => x.rank));
+      }
+    }
+    if (r !== root) {
+      await c.post([root], hdr(call, DOWN_STEP), partsOf(have, held.filter((q) => q !== root)));
+      return undefined;
+    }
+  } else if (r === root) unpackInto(have, await c.take(rootLead, call, DOWN_STEP), "gather");
+  if (r !== root) return undefined;
+  const out: T[] = new Array(P);
+  for (let q = 0; q < P; q++) if (q !== r) out[q] = fromPayload(have[q]!) as T;
+  out[r] = value;
+  return out;
+}
+
+/**
+ * Every rank's payload on every rank: each host's at its leader, Bruck's allgather between the leaders
+ * (round k passes on the 2^k hosts' payloads held so far), then each leader's one post of all to its host.
+ */
+export async function hierAllgather(c: Comm, t: HostTopology, mine: Payload, call: Call): Promise<Payload[]> {
+  t.taken.allgather++;
+  const { rank: r, size: P } = c;
+  const H = t.hosts.length;
+  const h = t.hostOf[r]!;
+  const host = t.hosts[h]!;
+  const have: (Payload | undefined)[] = new Array(P);
+  if (!(await collectHost(c, t, mine, have, call))) {
+    unpackInto(have, await c.take(host[0]!, call, DOWN_STEP), "allgather");
+    have[r] = mine;
+    return have as Payload[];
+  }
+  for (let d = 1, k = 0; d < H; d *= 2, k++) {
+    const cnt = Math.min(d, H - d);
+    const ranks = Array.from({ length: cnt }, (_, i) => t.hosts[(h + i) % H]!).flat();
+    const to = t.hosts[(h - d + H) % H]![0]!;
+    const from = t.hosts[(h + d) % H]![0]!;
+    const [, got] = await Promise.all([c.post([to], hdr(call, CROSS_STEP + k), partsOf(have, ranks)), c.take(from, call, CROSS_STEP + k)]);
+    unpackInto(have, got, "allgather");
+  }
+  if (host.length > 1) await c.post(host.slice(1), hdr(call, DOWN_STEP), partsOf(have, Array.from({ length: P }, (_, q) => q)));
+  return have as Payload[];
+}

@@ -19,8 +19,8 @@
  * [3,4): rank 3's value goes to host a's leader, which combines 2 op 3 and then (0 op 1) op (2 op 3);
  * 1+3: [0,1) | [1,2) [2,4). Interleaved hosts (0,2 | 1,3) are not contiguous: today's algorithms.
  *
- * Broadcasts and barriers combine nothing: they go through one leader per host (the host's lowest rank)
- * in any world of several hosts where some host holds several ranks.
+ * Broadcasts, barriers, gathers and allgathers combine nothing: they go through one leader per host (the
+ * host's lowest rank) in any world of several hosts where some host holds several ranks.
  */
 
 /** How often each collective took the hierarchical path on this rank (the transport report shows it). */
@@ -29,6 +29,8 @@ export interface HierarchyCounts {
   reduce: number;
   bcast: number;
   barrier: number;
+  gather: number;
+  allgather: number;
 }
 
 export interface HostTopology {
@@ -38,7 +40,7 @@ export interface HostTopology {
   readonly hostOf: number[];
   /** reductions go node-locally first (every host's ranks are contiguous; several hosts; one has several ranks) */
   readonly reductions: boolean;
-  /** broadcasts and barriers go through one leader per host (several hosts; one has several ranks) */
+  /** bcast, barrier, gather and allgather go through one leader per host (several hosts; one has several ranks) */
   readonly grouped: boolean;
   /** per host, its canonical pieces [start, end) (when `reductions`) */
   readonly pieces: [number, number][][];
@@ -84,6 +86,6 @@ export function hostTopology(groups: number[][], P: number): HostTopology {
     grouped: several,
     pieces: reductions ? byLowest.map((g) => canonicalPieces(g[0]!, g[g.length - 1]! + 1, P)) : [],
     why,
-    taken: { allreduce: 0, reduce: 0, bcast: 0, barrier: 0 },
+    taken: { allreduce: 0, reduce: 0, bcast: 0, barrier: 0, gather: 0, allgather: 0 },
   };
 }

@@ -1,6 +1,6 @@
 // Collectives of several hosts node-locally first (topology.ts, hierarchical.ts): where every host's ranks
 // are contiguous, the leaders combine the canonical tree's nodes in its own order (checked for every
-// contiguous split of 1..9 ranks with an op that writes the order out, in one process); real ranks on fake
+// contiguous split of 2..9 ranks with an op that writes the order out, in one process); real ranks on fake
 // hosts (TESSERA_SHM_HOST) give the ws path's bits and report the path taken; a rank killed mid-collective.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ADDON_PATH } from "../../dist/transport/shm-addon.js";
 import { canonicalPieces, hostTopology } from "../../dist/comm/topology.js";
-import { hierAllreduce, hierBarrier, hierBcast, hierReduce } from "../../dist/comm/hierarchical.js";
+import { hierAllgather, hierAllreduce, hierBarrier, hierBcast, hierGather, hierReduce } from "../../dist/comm/hierarchical.js";
 import { canonicalReduce } from "../../dist/comm/collectives.js";
 import { startWorld } from "./harness.mjs";
 
@@ -65,13 +65,22 @@ function fakeWorld(P) {
   return { comms: Array.from({ length: P }, (_, r) => comm(r)) };
 }
 
+/** A barrier in which the last rank arrives late (after every pending message was delivered): no rank may leave before. */
+async function barrierHolds(comms, t, call) {
+  let arrived = false;
+  const last = comms.length - 1;
+  await Promise.all(comms.map((c) => c.rank === last
+    ? new Promise((r) => setImmediate(r)).then(() => { arrived = true; return hierBarrier(c, t, call); })
+    : hierBarrier(c, t, call).then(() => assert.ok(arrived, `rank ${c.rank} left the barrier before rank ${last} came`))));
+}
+
 /** Every split of 0..P-1 into contiguous hosts (compositions of P). */
 function* splits(P, from = 0) {
   if (from === P) return yield [];
   for (let e = from + 1; e <= P; e++) for (const rest of splits(P, e)) yield [Array.from({ length: e - from }, (_, k) => from + k), ...rest];
 }
 
-test("every contiguous split of 1..9 ranks: allreduce and reduce combine in exactly the canonical order; bcast and barrier reach every rank", async () => {
+test("every contiguous split of 2..9 ranks: allreduce and reduce combine in exactly the canonical order; bcast, barrier, gather and allgather reach every rank", async () => {
   let n = 0;
   for (let P = 2; P <= 9; P++) {
     for (const hosts of splits(P)) {
@@ -89,11 +98,37 @@ test("every contiguous split of 1..9 ranks: allreduce and reduce combine in exac
         const bc = await Promise.all(comms.map((c) => hierBcast(c, t, c.rank === b ? `v${b}` : null, b, call(3 + b, b))));
         assert.equal(bc, new Array(P).fill(`v${b}`));
       }
-      await Promise.all(comms.map((c) => hierBarrier(c, t, call(100))));
+      await barrierHolds(comms, t, call(100));
+      const pay = (q) => ({ dtype: 4, shape: [], bytes: Uint8Array.of(q, 7) }); // DType.Uint8
+      const ag = await Promise.all(comms.map((c) => hierAllgather(c, t, pay(c.rank), call(101))));
+      for (const blocks of ag) assert.equal(blocks.map((b) => [...b.bytes]), Array.from({ length: P }, (_, q) => [q, 7]));
+      const g = await Promise.all(comms.map((c) => hierGather(c, t, `g${c.rank}`, root, call(102, root))));
+      assert.equal(g, Array.from({ length: P }, (_, r) => (r === root ? Array.from({ length: P }, (_, q) => `g${q}`) : undefined)));
       n++;
     }
   }
   assert.is(n, 494); // 2^(P-1) splits of P ranks, less the one host of all and the P hosts of one rank, P = 2..9
+});
+
+test("hosts that are not contiguous (interleaved, uneven): bcast, barrier, gather and allgather through the leaders reach every rank", async () => {
+  for (const [P, hostOf] of [[4, (r) => r % 2], [5, (r) => r % 2], [6, (r) => r % 3], [7, (r) => (r * 5) % 3], [5, (r) => (r === 2 ? 1 : 0)]]) {
+    const groups = [];
+    for (let r = 0; r < P; r++) (groups[hostOf(r)] ??= []).push(r);
+    const t = hostTopology(groups, P);
+    assert.is(t.reductions, false);
+    assert.is(t.grouped, true);
+    const { comms } = fakeWorld(P);
+    const call = (seq, root = 0) => ({ op: 0, seq, root, reduce: 0, tag: 0 });
+    for (let b = 0; b < P; b++) {
+      const bc = await Promise.all(comms.map((c) => hierBcast(c, t, c.rank === b ? `v${b}` : null, b, call(1 + b, b))));
+      assert.equal(bc, new Array(P).fill(`v${b}`));
+      const g = await Promise.all(comms.map((c) => hierGather(c, t, `g${c.rank}`, b, call(100 + b, b))));
+      assert.equal(g, Array.from({ length: P }, (_, r) => (r === b ? Array.from({ length: P }, (_, q) => `g${q}`) : undefined)));
+    }
+    const ag = await Promise.all(comms.map((c) => hierAllgather(c, t, { dtype: 4, shape: [], bytes: Uint8Array.of(c.rank) }, call(200))));
+    for (const blocks of ag) assert.equal(blocks.map((x) => [...x.bytes]), Array.from({ length: P }, (_, q) => [q]));
+    await barrierHolds(comms, t, call(201));
+  }
 });
 
 async function world(np, scenario, hostOf, env = {}, fixture = HIER) {
@@ -130,8 +165,10 @@ test("4 real ranks on fake hosts: every result equals TESSERA_TRANSPORT=ws bit f
       assert.ok(h, `${topo.name}: no hierarchy reported`);
       assert.is(h.reductions, topo.reductions, topo.name);
       assert.is(h.grouped, true);
-      // 8 allreduce + 8 reduce of arrays, 1 + 1 + 2 of numbers and strings; 4 x 4 + 1 bcasts; 3 barriers
-      assert.equal(h.taken, topo.reductions ? { allreduce: 10, reduce: 9, bcast: 17, barrier: 3 } : { allreduce: 0, reduce: 0, bcast: 17, barrier: 3 }, topo.name);
+      // 8 allreduce + 8 reduce of arrays, 1 + 1 + 2 of numbers and strings; 4 x 4 + 1 bcasts; 3 barriers;
+      // 8 + 1 gathers; 4 allgathers + 1 of bytes
+      const flat = { bcast: 17, barrier: 3, gather: 9, allgather: 5 };
+      assert.equal(h.taken, topo.reductions ? { allreduce: 10, reduce: 9, ...flat } : { allreduce: 0, reduce: 0, ...flat }, topo.name);
     }
   }
 });
