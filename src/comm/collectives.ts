@@ -26,7 +26,7 @@
  * (topology.ts derives why that keeps the canonical tree exactly; hierarchical.ts); else the above.
  */
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
-import { commError } from "./errors.js";
+import { commError, type CommError } from "./errors.js";
 import {
   EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike, unpackParts,
   type BuiltinOp, type Payload, type Typed,
@@ -74,6 +74,8 @@ export interface Comm {
   readonly allLocal?: boolean;
   /** which ranks share a host, when some do and others do not (hierarchical.ts goes node-locally first) */
   readonly topology?: HostTopology | null;
+  /** fails every rank's world with `code` and `message` (a mismatch only one rank can see); returns the error */
+  failWorld?(code: "COLLECTIVE_MISMATCH", message: string): CommError;
 }
 
 /** take() into `into` where the Comm can; whether the payload's bytes are `into` says if it did. */

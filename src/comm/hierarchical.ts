@@ -13,7 +13,7 @@
  */
 import type { ReduceFn } from "./world.js";
 import { EMPTY_PAYLOAD, combine, fromPayload, packParts, toPayload, unpackParts, type Payload } from "./payload.js";
-import { commError } from "./errors.js";
+import { CommError, commError } from "./errors.js";
 import { canonicalReduce } from "./canonical.js";
 import type { Call, Comm, Header } from "./collectives.js";
 import type { HostTopology } from "./topology.js";
@@ -46,22 +46,36 @@ async function reduceToZero(c: Comm, t: HostTopology, value: unknown, op: Reduce
   values.push(...got);
   // node start -> its value, for the nodes this host holds
   const acc = new Map<number, unknown>();
-  const pieceEnd = new Array<number>(P);
-  t.pieces.forEach((ps) => ps.forEach(([s, e]) => { for (let q = s; q < e; q++) pieceEnd[q] = e; }));
-  for (const [s, e] of t.pieces[h]!) acc.set(s, canonicalReduce(values.slice(s - a, e - a), op));
+  const pieceEnd = t.pieceEnd;
+  const join = (left: unknown, right: unknown) => mismatchFailsAll(c, () => combine(left, right, op));
+  for (const [s, e] of t.pieces[h]!) acc.set(s, mismatchFailsAll(c, () => canonicalReduce(values.slice(s - a, e - a), op)));
   for (let mask = 1, k = 0; mask < P; mask *= 2, k++) {
     for (let i = 0; i + mask < P; i += 2 * mask) {
       if (Math.min(i + 2 * mask, P) <= pieceEnd[i]!) continue; // inside a piece: combined already
       const left = t.hostOf[i]!;
       const right = t.hostOf[i + mask]!;
       if (left !== h && right !== h) continue;
-      if (left === right) acc.set(i, combine(acc.get(i), acc.get(i + mask), op));
+      if (left === right) acc.set(i, join(acc.get(i), acc.get(i + mask)));
       else if (right === h) await c.post([t.hosts[left]![0]!], hdr(call, CROSS_STEP + k), toPayload(acc.get(i + mask)));
-      else acc.set(i, combine(acc.get(i), fromPayload(await c.take(t.hosts[right]![0]!, call, CROSS_STEP + k)), op));
+      else acc.set(i, join(acc.get(i), fromPayload(await c.take(t.hosts[right]![0]!, call, CROSS_STEP + k))));
       acc.delete(i + mask);
     }
   }
   return r === 0 ? acc.get(0) : undefined;
+}
+
+/**
+ * Values that cannot be combined (another length or type on some rank) are found by one leader only,
+ * while the others wait for it: the whole world fails with the leader's COLLECTIVE_MISMATCH, as the flat
+ * large reductions fail on every rank.
+ */
+function mismatchFailsAll<T>(c: Comm, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof CommError && e.code === "COLLECTIVE_MISMATCH" && c.failWorld) throw c.failWorld("COLLECTIVE_MISMATCH", `rank ${c.rank}: ${e.message} (each rank must pass the same length and type)`);
+    throw e;
+  }
 }
 
 /**

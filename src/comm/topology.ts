@@ -44,6 +44,8 @@ export interface HostTopology {
   readonly grouped: boolean;
   /** per host, its canonical pieces [start, end) (when `reductions`) */
   readonly pieces: [number, number][][];
+  /** the end of the piece each rank is in (when `reductions`) */
+  readonly pieceEnd: number[];
   /** why reductions keep today's algorithms (empty when they do not) */
   readonly why: string;
   readonly taken: HierarchyCounts;
@@ -79,12 +81,16 @@ export function hostTopology(groups: number[][], P: number): HostTopology {
   const contiguous = byLowest.every((g) => g[g.length - 1]! - g[0]! === g.length - 1);
   const why = !several ? (byLowest.length < 2 ? "one host" : "no host holds several ranks") : !contiguous ? "the ranks of a host are not a contiguous range" : "";
   const reductions = why === "";
+  const pieces = reductions ? byLowest.map((g) => canonicalPieces(g[0]!, g[g.length - 1]! + 1, P)) : [];
+  const pieceEnd = new Array<number>(P).fill(-1);
+  for (const [s, e] of pieces.flat()) for (let q = s; q < e; q++) pieceEnd[q] = e;
   return {
     hosts: byLowest,
     hostOf,
     reductions,
     grouped: several,
-    pieces: reductions ? byLowest.map((g) => canonicalPieces(g[0]!, g[g.length - 1]! + 1, P)) : [],
+    pieces,
+    pieceEnd,
     why,
     taken: { allreduce: 0, reduce: 0, bcast: 0, barrier: 0, gather: 0, allgather: 0 },
   };

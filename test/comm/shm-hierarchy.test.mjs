@@ -185,6 +185,13 @@ test("TESSERA_SHM_HIERARCHY=off on one rank keeps the flat algorithms on all (sa
   }
 });
 
+test("a large allreduce of other lengths on each rank, 2 + 2 and 3 + 1: every rank fails with COLLECTIVE_MISMATCH (as on ws)", async () => {
+  for (const topo of TOPOLOGIES.slice(0, 2)) {
+    const got = await world(4, "mismatch", topo.host, {}, SHM);
+    for (const x of got) assert.is(x.code, "COLLECTIVE_MISMATCH", `${topo.name}: ${JSON.stringify(x)}`);
+  }
+});
+
 for (const victim of [1, 2]) {
   test(`2 hosts x 2 ranks, rank ${victim} (${victim === 2 ? "a host's leader" : "not a leader"}) SIGKILLed in the middle of hierarchical allreduces: the others fail with RANK_LOST within 10 s`, async () => {
     const w = await startWorld(4, "killmid", { env: { FIX_VICTIM: String(victim), FIX_KILL_MS: "400" }, envFor: (r) => ({ TESSERA_SHM_HOST: r < 2 ? "a" : "b" }), fixture: SHM });
