@@ -20,7 +20,8 @@ import type { HostTopology } from "./topology.js";
 
 /** Steps of the hierarchical algorithms (collectives.ts uses 0..3003; levels of the tree add to these). */
 const UP_STEP = 4000; // a host's rank -> its leader
-const CROSS_STEP = 4100; // leader -> leader, + the tree level (reductions) or the round (barrier, bcast)
+const CROSS_STEP = 4100; // leader -> leader, + the tree level (reductions) or the round (barrier, allgather)
+const SPREAD_STEP = 4400; // leader -> leader in a broadcast (an allreduce's follows its reduction's CROSS_STEP messages)
 const DOWN_STEP = 4200; // a leader -> its host's ranks
 const RELAY_STEP = 4300; // rank 0 -> a reduction's root
 
@@ -102,7 +103,7 @@ async function spread<T>(c: Comm, t: HostTopology, value: T, root: number, call:
   let mask = 1;
   while (mask < H) {
     if (rel & mask) {
-      p = await c.take(t.hosts[(rel - mask + t.hostOf[rootLead]!) % H]![0]!, call, CROSS_STEP);
+      p = await c.take(t.hosts[(rel - mask + t.hostOf[rootLead]!) % H]![0]!, call, SPREAD_STEP);
       break;
     }
     mask <<= 1;
@@ -111,7 +112,7 @@ async function spread<T>(c: Comm, t: HostTopology, value: T, root: number, call:
   for (mask >>= 1; mask > 0; mask >>= 1) if (rel + mask < H) leaders.push(t.hosts[(rel + mask + t.hostOf[rootLead]!) % H]![0]!);
   const locals = host.filter((q) => q !== r && q !== root);
   await Promise.all([
-    leaders.length ? c.post(leaders, hdr(call, CROSS_STEP), p!) : null,
+    leaders.length ? c.post(leaders, hdr(call, SPREAD_STEP), p!) : null,
     locals.length ? c.post(locals, hdr(call, DOWN_STEP), p!) : null,
   ]);
   return r === root ? value : (fromPayload(p!) as T);
