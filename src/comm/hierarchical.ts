@@ -21,9 +21,9 @@ import type { HostTopology } from "./topology.js";
 /** Steps of the hierarchical algorithms (collectives.ts uses 0..3003; levels of the tree add to these). */
 const UP_STEP = 4000; // a host's rank -> its leader
 const CROSS_STEP = 4100; // leader -> leader, + the tree level (reductions) or the round (barrier, allgather)
-const SPREAD_STEP = 4400; // leader -> leader in a broadcast (an allreduce's follows its reduction's CROSS_STEP messages)
 const DOWN_STEP = 4200; // a leader -> its host's ranks
 const RELAY_STEP = 4300; // rank 0 -> a reduction's root
+const SPREAD_STEP = 4400; // leader -> leader in a broadcast (an allreduce's follows its reduction's CROSS_STEP messages)
 
 const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
 
