@@ -165,10 +165,11 @@ test("4 real ranks on fake hosts: every result equals TESSERA_TRANSPORT=ws bit f
       assert.ok(h, `${topo.name}: no hierarchy reported`);
       assert.is(h.reductions, topo.reductions, topo.name);
       assert.is(h.grouped, true);
-      // 8 allreduce + 8 reduce of arrays, 1 + 1 + 2 of numbers and strings; 4 x 4 + 1 bcasts; 3 barriers;
-      // 8 + 1 gathers; 4 allgathers + 1 of bytes
+      // 6 allreduce + 6 reduce of arrays below the large-message size (the 1 MiB ones keep the flat
+      // reduce-scatter), 1 + 1 + 2 of numbers and strings; 4 x 4 + 1 bcasts; 3 barriers; 8 + 1 gathers;
+      // 4 allgathers + 1 of bytes
       const flat = { bcast: 17, barrier: 3, gather: 9, allgather: 5 };
-      assert.equal(h.taken, topo.reductions ? { allreduce: 10, reduce: 9, ...flat } : { allreduce: 0, reduce: 0, ...flat }, topo.name);
+      assert.equal(h.taken, topo.reductions ? { allreduce: 8, reduce: 7, ...flat } : { allreduce: 0, reduce: 0, ...flat }, topo.name);
     }
   }
 });
@@ -185,19 +186,21 @@ test("TESSERA_SHM_HIERARCHY=off on one rank keeps the flat algorithms on all (sa
   }
 });
 
-test("a large allreduce of other lengths on each rank, 2 + 2 and 3 + 1: every rank fails with COLLECTIVE_MISMATCH (as on ws)", async () => {
+test("an allreduce of other lengths on each rank, 2 + 2 and 3 + 1, small (node-locally first) and large: every rank fails with COLLECTIVE_MISMATCH", async () => {
   for (const topo of TOPOLOGIES.slice(0, 2)) {
-    const got = await world(4, "mismatch", topo.host, {}, SHM);
-    for (const x of got) assert.is(x.code, "COLLECTIVE_MISMATCH", `${topo.name}: ${JSON.stringify(x)}`);
+    for (const fixture of [HIER, SHM]) {
+      const got = await world(4, "mismatch", topo.host, {}, fixture);
+      for (const x of got) assert.is(x.code, "COLLECTIVE_MISMATCH", `${topo.name}: ${JSON.stringify(x)}`);
+    }
   }
 });
 
 for (const victim of [1, 2]) {
   test(`2 hosts x 2 ranks, rank ${victim} (${victim === 2 ? "a host's leader" : "not a leader"}) SIGKILLed in the middle of hierarchical allreduces: the others fail with RANK_LOST within 10 s`, async () => {
-    const w = await startWorld(4, "killmid", { env: { FIX_VICTIM: String(victim), FIX_KILL_MS: "400" }, envFor: (r) => ({ TESSERA_SHM_HOST: r < 2 ? "a" : "b" }), fixture: SHM });
+    const w = await startWorld(4, "killmid", { env: { FIX_VICTIM: String(victim), FIX_KILL_MS: "400" }, envFor: (r) => ({ TESSERA_SHM_HOST: r < 2 ? "a" : "b" }), fixture: HIER });
     try {
       const ready = await Promise.all([0, 1, 2, 3].map((r) => w.waitFor(r, (l) => l.event === "ready")));
-      if (built) assert.ok(ready.every((l) => l.transport === "shm+ws"));
+      if (built) assert.ok(ready.every((l) => l.transport === "shm+ws" && l.hierarchy.reductions));
       const killed = await w.ranks[victim].exit;
       const t0 = Date.now();
       assert.is(killed.signal, "SIGKILL");
@@ -205,6 +208,7 @@ for (const victim of [1, 2]) {
         const l = await w.waitFor(r, (x) => x.event === "rejected", 10000);
         assert.is(l.code, "RANK_LOST", JSON.stringify(l));
         assert.ok(l.n > 0, "it was killed in the middle of the allreduces, not before");
+        if (built) assert.ok(l.taken.allreduce >= l.n && l.taken.barrier > 0, JSON.stringify(l.taken));
       }
       const exits = await Promise.all([0, 1, 2, 3].filter((q) => q !== victim).map((r) => w.ranks[r].exit));
       for (const e of exits) assert.is(e.code, 1);
