@@ -341,9 +341,8 @@ export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<
   const large = isLarge(value, fn, c.size);
   // node-locally first below the large-message size only: above it, the flat reduce-scatter + allgather
   // spreads the combining and copying over every rank, where a leader would combine its host's L arrays
-  // alone (work that grows with L). Fake 2 x 2 hosts on a loaded 2-core machine, medians of 15 runs: one
-  // float64 0.84 ms through the leaders, 1.20 ms flat; 8 MiB 51 ms and 59 ms (flat swings 29-87): no clear win
-  // at 2 ranks per host to set against that.
+  // alone (work that grows with L). Fake 2 x 2 hosts, a loaded 2-core machine, medians of 15 runs: one f64
+  // 0.84 ms through the leaders, 1.20 ms flat; 8 MiB 51 and 59 ms (flat swings 29-87 ms): no clear win.
   if (c.topology?.reductions && !large) return hierAllreduce(c, c.topology, value, op, call);
   if (large && c.size > DIRECT_MAX) return (await rabenseifner(c, value, op as BuiltinOp, call)) as T;
   if (large && c.size <= DIRECT_MAX) {
