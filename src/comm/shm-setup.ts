@@ -19,6 +19,7 @@ import { ShmSegment, defaultAreaBytes, defaultRingBytes, segmentBytes } from "..
 import { commError } from "./errors.js";
 import { useNativeCombine, type NativeCombine } from "./payload.js";
 import { ShmExchange } from "./shm-exchange.js";
+import { hostTopology, type HierarchyCounts } from "./topology.js";
 import type { WsWorld } from "./world-ws.js";
 
 export type TransportMode = "auto" | "ws" | "shm";
@@ -29,6 +30,11 @@ export interface TransportReport {
   localRanks: number[];
   /** why not shared memory, when ws alone */
   why: string;
+  /**
+   * In a world of several hosts: whether reductions and broadcasts/barriers go node-locally first
+   * (topology.ts), why reductions do not, and how often each collective did on this rank so far (live).
+   */
+  hierarchy?: { reductions: boolean; grouped: boolean; why: string; taken: HierarchyCounts };
 }
 
 export function transportMode(env: Record<string, string | undefined>): TransportMode {
@@ -58,6 +64,8 @@ function positive(env: Record<string, string | undefined>, name: string, dflt: n
 interface Offer {
   host: string;
   capable: boolean;
+  /** TESSERA_SHM_HIERARCHY is not "off" (every rank must agree: the algorithms are chosen from the offers) */
+  hierarchy: boolean;
 }
 
 /** Agrees with the other ranks on shared memory and attaches it to `world`; every rank must call it. */
@@ -69,7 +77,7 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
   let areaBytes = positive(env, "TESSERA_SHM_AREA_BYTES", -1, 0);
   const spinUs = positive(env, "TESSERA_SHM_SPIN_US", 1000, 0);
   const me = world.rank;
-  const offers = await world.allgather<Offer>({ host: hostIdentity(env), capable: addon !== null });
+  const offers = await world.allgather<Offer>({ host: hostIdentity(env), capable: addon !== null, hierarchy: env.TESSERA_SHM_HIERARCHY !== "off" });
   const group = offers.flatMap((o, r) => (o.capable && o.host === offers[me]!.host ? [r] : []));
   const notShm = (why: string): TransportReport => ({ transport: "ws", localRanks: [me], why });
   const whyWs = mode === "ws" ? "TESSERA_TRANSPORT=ws" : !addon ? whyShmAddonMissing() : "no other rank on this host";
@@ -124,20 +132,28 @@ export async function joinSharedMemory(world: WsWorld, env: Record<string, strin
     const mapped = await world.allgather<boolean>(buf !== null);
     unlink();
     process.removeListener("exit", unlink);
+    // the hosts whose ranks share memory, the same on every rank (each rank's own group is decided as below)
+    const hosts = new Map<string, number[]>();
+    offers.forEach((o, r) => { if (o.capable) hosts.set(o.host, [...(hosts.get(o.host) ?? []), r]); });
+    const sharing = [...hosts.values()].filter((g) => g.length >= 2 && g.every((r) => mapped[r]));
+    const topo = hostTopology(sharing, world.size);
+    // TESSERA_SHM_HIERARCHY=off (on any rank) keeps the flat algorithms in a mixed world (to compare them)
+    if (sharing.length >= 1 && topo.hosts.length >= 2 && offers.every((o) => o.hierarchy)) world.topology = topo;
+    const hierarchy = world.topology ? { reductions: topo.reductions, grouped: topo.grouped, why: topo.why, taken: topo.taken } : undefined;
     if (group.length < 2 || !addon) {
       world.endSetup(null);
-      return notShm(whyWs);
+      return { ...notShm(whyWs), hierarchy };
     }
     if (!group.every((r) => mapped[r])) {
       world.endSetup(null);
       if (mode === "shm") throw commError("INVALID_ARGUMENT", `TESSERA_TRANSPORT=shm, but the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
-      return notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`);
+      return { ...notShm(`the ranks of this host could not share memory${error ? ` (${error})` : ""}`), hierarchy };
     }
     const seg = new ShmSegment(buf!, L, ringBytes, group.indexOf(me), areaBytes);
     // large sums and products in the addon's loops (the same bits as the JS ones; ws-only ranks keep JS)
     if (addon.combine) useNativeCombine(addon.combine as NativeCombine);
     world.endSetup((deliver, busy) => new ShmExchange(seg, addon, group, deliver, busy, { spinUs, sleepMs: 100, oversubscribed: L > availableParallelism() }));
-    return { transport: group.length === world.size ? "shm" : "shm+ws", localRanks: group, why: "" };
+    return { transport: group.length === world.size ? "shm" : "shm+ws", localRanks: group, why: "", hierarchy };
   } finally {
     unlink();
     process.removeListener("exit", unlink);

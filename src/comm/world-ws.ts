@@ -28,6 +28,7 @@ import { InPlaceReduction } from "./shm-reduce.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
 import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
+import type { HostTopology } from "./topology.js";
 import type { ReduceFn, World } from "./world.js";
 
 export type { RankLostHandler, WorldFailureHandler };
@@ -59,6 +60,8 @@ export class WsWorld implements World, coll.Comm {
   get table(): AddressTableMsg | null { return this.tableWait.table; }
   /** the shared-memory exchange with the ranks of this host (shm-setup.ts), if any */
   private local: ShmExchange | null = null;
+  /** which ranks share a host, in a world of several hosts (set by shm-setup.ts; collectives go node-locally first) */
+  topology: HostTopology | null = null;
   /** collectives of one number without the event loop, when every rank shares this one's memory */
   private numbers: ShmNumbers | null = null;
   /** called once when the world closes (server, rendezvous file) */
@@ -169,13 +172,9 @@ export class WsWorld implements World, coll.Comm {
   }
 
   /** The error that broke this world, if one did. */
-  get failure(): CommError | null {
-    return this.fail.broken;
-  }
+  get failure(): CommError | null { return this.fail.broken; }
 
-  private get broken(): CommError | null {
-    return this.fail.broken;
-  }
+  private get broken(): CommError | null { return this.fail.broken; }
 
   /**
    * Settles once the other ranks were sent why this world broke (at most `ms` later): a process that exits
