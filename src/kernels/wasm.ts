@@ -25,6 +25,7 @@ import { blasInfo, blasMissing, nativeGemm } from "./native-gemm.js";
 import { runGemmReference } from "./gemm-reference.js";
 import { type NativeLevel, loadNativeKernels, nativeLevel, nativeRun } from "./native.js";
 import { runReference } from "./reference.js";
+import type { ZstdStreamFns } from "../zstd-stream.js";
 
 /** Largest memory the module accepts (pages of 64 KiB): 4 GiB. Must match asconfig.json maximumMemory. */
 export const MAX_PAGES = 65536;
@@ -92,15 +93,6 @@ export type ZstdDecompress = (dst: number, cap: number, src: number, srcLen: num
 /** Which interpreter runs programs: the wasm kernels, the JS twin, or the native one at its dispatch level. */
 export type KernelsName = "wasm-simd" | "js" | `native-${NativeLevel}`;
 
-/** The streamed decoder of assembly/zstd-stream.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window): storage/zstd.ts's ZstdStreamFns. */
-export interface ZstdStreamFns {
-  begin(): void;
-  /** zstdStream(outBase, outEnd, more, inBase, inEnd, final, maxWindow, work): 0 done, 1 needs input, 2 needs output room, or a negative code */
-  step(outBase: number, outEnd: number, more: boolean, inBase: number, inEnd: number, final: boolean, maxWindow: number, work: number): number;
-  consumed(): number;
-  made(): number;
-  window(): number;
-}
 
 export interface Kernels {
   readonly name: KernelsName;

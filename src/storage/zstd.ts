@@ -19,16 +19,8 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { TesseraError } from "../errors.js";
 import { E_NATIVE_IO, type ZstdFdReader } from "./native-zstd.js";
+import type { ZstdStreamFns } from "../zstd-stream.js";
 
-/** The streamed decoder of assembly/zstd-stream.ts (zstdStreamBegin, zstdStream, zstdStreamIn/Pos/Window). */
-export interface ZstdStreamFns {
-  begin(): void;
-  /** zstdStream(outBase, outEnd, more, inBase, inEnd, final, maxWindow, work): 0 done, 1 needs input, 2 needs output room, or a negative code */
-  step(outBase: number, outEnd: number, more: boolean, inBase: number, inEnd: number, final: boolean, maxWindow: number, work: number): number;
-  consumed(): number;
-  made(): number;
-  window(): number;
-}
 
 /** The streamed decoder's stages (kernels/wasm.ts says how large the worker's zstd area makes them). */
 export interface ZstdStageSizes {
