@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,8 @@ int Code(size_t r) {
 /** load(paths) -> { library, version } | null */
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  static std::mutex loading;  // every worker thread loads it: one at a time
+  std::lock_guard<std::mutex> hold(loading);
   Napi::Array paths = info[0].As<Napi::Array>();
   for (uint32_t i = 0; i < paths.Length() && !zstd.handle; i++) {
     std::string path = paths.Get(i).As<Napi::String>();
@@ -113,7 +117,7 @@ Napi::Value ReadFd(const Napi::CallbackInfo& info) {
   const int fd = info[1].As<Napi::Number>().Int32Value();
   const int64_t size = info[2].As<Napi::Number>().Int64Value();
   const int64_t dst = info[3].As<Napi::Number>().Int64Value(), cap = info[4].As<Napi::Number>().Int64Value();
-  if (dst < 0 || cap < 0 || size < 0 || static_cast<uint64_t>(dst + cap) > length) throw Napi::RangeError::New(env, "tessera zstd reader: the destination is not inside the memory");
+  if (dst < 0 || cap < 0 || size < 0 || static_cast<uint64_t>(cap) > length || static_cast<uint64_t>(dst) > length - static_cast<uint64_t>(cap)) throw Napi::RangeError::New(env, "tessera zstd reader: the destination is not inside the memory");
   ThreadDecoder& d = decoder;
   if (!d.dctx) {
     d.dctx = zstd.createDCtx();
@@ -128,7 +132,8 @@ Napi::Value ReadFd(const Napi::CallbackInfo& info) {
     const size_t want = static_cast<size_t>(std::min<int64_t>(PIECE, size - at));
     ssize_t got;
     do got = pread(fd, d.in.data(), want, at); while (got < 0 && errno == EINTR);
-    if (got <= 0) return Napi::Number::New(env, E_IO);
+    if (got == 0) return Napi::Number::New(env, E_TRUNCATED);  // the file is shorter than it was
+    if (got < 0) return Napi::Number::New(env, E_IO);
     at += got;
     InBuffer in{d.in.data(), static_cast<size_t>(got), 0};
     while (in.pos < in.size) {
@@ -138,7 +143,7 @@ Napi::Value ReadFd(const Napi::CallbackInfo& info) {
       if (in.pos + out.pos == before) return Napi::Number::New(env, out.pos == out.size ? E_DST_SIZE : E_CORRUPT);
     }
   }
-  if (last != 0) return Napi::Number::New(env, E_TRUNCATED);  // the input ended inside a frame
+  if (last != 0) return Napi::Number::New(env, out.pos == out.size ? E_DST_SIZE : E_TRUNCATED);  // input ended inside a frame
   return Napi::Number::New(env, static_cast<double>(out.pos));
 }
 

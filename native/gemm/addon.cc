@@ -7,6 +7,7 @@
 // so the pointer of the view passed with each call is the memory's base.
 #include <napi.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace {
 
 using namespace tessera_gemm;
 
-const char* isa = nullptr;  // the canonical kernel's build, chosen once per process (useIsa may force one)
+// the canonical kernel's build, chosen once per process (useIsa may force one: tests of every build)
+std::atomic<const char*> isa{nullptr};
 
 uint8_t* MemoryOf(const Napi::CallbackInfo& info, size_t* length) {
   napi_value buffer;
@@ -51,8 +53,8 @@ Napi::Value UseIsa(const Napi::CallbackInfo& info) {
   std::string force = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   const char* chosen = CanonicalIsa(force.c_str());
   if (!chosen) return info.Env().Null();
-  isa = chosen;
-  return Napi::String::New(info.Env(), isa);
+  isa.store(chosen);
+  return Napi::String::New(info.Env(), chosen);
 }
 
 template <typename T>
@@ -75,12 +77,13 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     if (!r.beta) r.f32 ? ZeroC<float>(mem, r) : ZeroC<double>(mem, r);
     return Napi::Number::New(env, RC_OK);
   }
-  if (!isa) isa = CanonicalIsa(nullptr);
+  const char* build = isa.load();
+  if (!build) isa.store(build = CanonicalIsa(nullptr));
   // a stride along a dimension of 1 is never used: 0 keeps the kernel's address arithmetic in range
   auto st = [](int64_t dim, int64_t s) { return dim > 1 ? s : 0; };
   CanonicalArgs g{r.f32, r.m, r.n, r.k, mem + r.a, st(r.m, r.ars), st(r.k, r.acs), mem + r.b, st(r.k, r.brs), st(r.n, r.bcs),
                   mem + r.c, st(r.m, r.crs), st(r.n, r.ccs), r.beta};
-  CanonicalGemm(isa, g);
+  CanonicalGemm(build, g);
   return Napi::Number::New(env, RC_OK);
 }
 

@@ -3,9 +3,11 @@
 //
 // Why dlopen, not linking: the addon builds on any machine with a compiler (no BLAS headers or -dev
 // package needed), loads on machines without OpenBLAS (the JS side then keeps the canonical wasm GEMM),
-// and the library is chosen at run time: OpenBLAS's single-threaded build first (Debian's
-// libopenblas0-serial), because the pool already runs one GEMM per worker thread; a threaded build is
-// used only with openblas_set_num_threads(1), so a call never spawns threads of its own. Only the cblas
+// and the library is chosen at run time: OpenBLAS's threaded build first (Debian's libopenblas0-pthread),
+// told to use one thread (OPENBLAS_NUM_THREADS=1 before it loads, openblas_set_num_threads(1) after),
+// because the pool already runs one GEMM per worker thread and a threaded build locks its buffers for
+// concurrent callers; a serial build is thread-safe only when built with USE_LOCKING=1, which its
+// configuration does not say, so it comes after. Only the cblas
 // entry points are used, with prototypes declared here.
 //
 // Arithmetic: BLAS kernels use FMA and their own blocking, so the bits are not the canonical ones of abi.ts
@@ -24,6 +26,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <cstdlib>
+#include <mutex>
 #include <string>
 
 namespace tessera_gemm {
@@ -110,6 +114,8 @@ int Gemm(uint8_t* mem, const Record& r) {
   }
   int64_t used = 0;  // bytes of scratch taken by packed operands
   auto take = [&](int64_t elements, int64_t* at) {
+    // sizes up to 2^31 each: m * k elements may not fit the scratch by far, nor elements * E in 64 bits
+    if (elements < 0 || elements > (scratchBytes - used - 63) / E) return false;
     int64_t bytes = (elements * E + 63) & ~int64_t{63};
     if (used + bytes > scratchBytes) return false;
     *at = scratch + used;
@@ -156,7 +162,13 @@ int Gemm(uint8_t* mem, const Record& r) {
 }  // namespace
 
 const BlasLibrary* LoadBlas(const std::vector<std::string>& paths) {
+  // every worker thread loads it: one at a time, and the library stays once one has loaded it
+  static std::mutex loading;
+  std::lock_guard<std::mutex> hold(loading);
   for (size_t i = 0; i < paths.size() && !blas.handle; i++) {
+    // a threaded OpenBLAS starts no thread pool of its own when told so before it loads (the pool runs
+    // one call per worker thread); threaded builds also lock their buffers, so concurrent calls are safe
+    if (!getenv("OPENBLAS_NUM_THREADS")) setenv("OPENBLAS_NUM_THREADS", "1", 0);
     void* h = dlopen(paths[i].c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) continue;
     auto d = reinterpret_cast<Dgemm>(dlsym(h, "cblas_dgemm"));

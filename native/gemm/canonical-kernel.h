@@ -132,7 +132,7 @@ void Run(const CanonicalArgs& g) {
   static thread_local Buffers<T> buf;
   T* pa = reinterpret_cast<T*>(buf.a.data());
   T* pb = reinterpret_cast<T*>(buf.b.data());
-  alignas(GEMM_VBYTES) T tile[S::MR * S::NR];
+  alignas(GEMM_VBYTES) T tile[S::MR * S::NR] = {};  // lanes past an edge tile stay +0 (never NaN or denormal garbage)
   T* A = reinterpret_cast<T*>(g.a);
   T* B = reinterpret_cast<T*>(g.b);
   T* C = reinterpret_cast<T*>(g.c);

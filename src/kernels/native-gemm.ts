@@ -1,7 +1,7 @@
 /**
  * The GEMM addon (native/gemm/): GEMM records run natively on the calling thread's kernel memory, either
- * by an optimized BLAS found on this machine (OpenBLAS, its single-threaded build first: the default
- * arithmetic where one loads) or by the canonical kernel built for this CPU's widest vectors (AVX-512,
+ * by an optimized BLAS found on this machine (OpenBLAS with one thread per call: the default arithmetic
+ * where one loads) or by the canonical kernel built for this CPU's widest vectors (AVX-512,
  * AVX2 or SSE2, chosen once; the same bits as the wasm kernel and the JS twin, whatever the width).
  * TESSERA_GEMM chooses the arithmetic (wasm.ts).
  *
@@ -19,18 +19,20 @@ import { fileURLToPath } from "node:url";
 export const GEMM_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/tessera_gemm.node", import.meta.url));
 
 /**
- * Libraries tried in order: TESSERA_BLAS_LIBRARY when set (and then only it), else OpenBLAS's serial
- * build, then its threaded builds (used with one thread per call), at Debian's and common paths.
+ * Libraries tried in order: TESSERA_BLAS_LIBRARY when set (and then only it), else OpenBLAS's threaded
+ * builds (used with one thread per call), then its serial one, at Debian's and common paths.
  */
 export function blasCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const own = env.TESSERA_BLAS_LIBRARY;
   if (own) return [own];
   const dirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"];
+  // the threaded build first: told to use one thread (native/gemm/blas.cc), it locks its buffers for
+  // concurrent callers; a serial build is safe for them only if built with USE_LOCKING=1, which it does not say
   return [
-    ...dirs.map((d) => `${d}/openblas-serial/libopenblas.so.0`),
     ...dirs.map((d) => `${d}/openblas-pthread/libopenblas.so.0`),
-    ...dirs.map((d) => `${d}/openblas-openmp/libopenblas.so.0`),
     ...dirs.map((d) => `${d}/libopenblas.so.0`),
+    ...dirs.map((d) => `${d}/openblas-openmp/libopenblas.so.0`),
+    ...dirs.map((d) => `${d}/openblas-serial/libopenblas.so.0`),
   ];
 }
 
@@ -93,7 +95,7 @@ export function blasInfo(): BlasInfo | null {
   else {
     const candidates = blasCandidates();
     blas = a.load(candidates.filter((p) => existsSync(p)));
-    if (!blas) blasWhy = `no BLAS library found (tried ${candidates.length === 1 ? candidates[0] : "OpenBLAS at the usual paths"}; Debian: apt-get install libopenblas0-serial)`;
+    if (!blas) blasWhy = `no BLAS library found (tried ${candidates.length === 1 ? candidates[0] : "OpenBLAS at the usual paths"}; Debian: apt-get install libopenblas0-pthread)`;
   }
   return blas;
 }
@@ -126,7 +128,7 @@ export function nativeGemm(memory: WebAssembly.Memory, how: "blas" | "canonical"
   let view = new Uint8Array(memory.buffer);
   return (rec: number) => {
     if (view.byteLength !== memory.buffer.byteLength) view = new Uint8Array(memory.buffer);
-    const rc = a.gemm(view, rec, useBlas);
+    const rc = a.gemm(view, rec >>> 0, useBlas);
     return rc === fallback ? wasm(rec) : rc;
   };
 }

@@ -115,7 +115,9 @@ export interface Kernels {
  */
 export function gemmFlavour(): "plain" | "fma" | "blas" {
   const v = process.env.TESSERA_GEMM;
-  if (v === undefined || v === "") return blasInfo() ? "blas" : "plain";
+  // kernels forced to wasm or the JS twin keep their canonical GEMM too, unless BLAS is asked for by name
+  const forced = process.env.TESSERA_KERNELS === "wasm" || process.env.TESSERA_KERNELS === "js";
+  if (v === undefined || v === "") return !forced && blasInfo() ? "blas" : "plain";
   if (v === "plain" || v === "fma") return v;
   if (v === "blas") {
     if (!blasInfo()) throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM "blas": ${blasMissing()}`);

@@ -82,16 +82,19 @@ function check(p, seed, label) {
   return { L, c: got.c, want };
 }
 
-blasTest("the library: OpenBLAS, serial build first; TESSERA_GEMM defaults to blas", () => {
+blasTest("the library: OpenBLAS, threaded build first; TESSERA_GEMM defaults to blas (plain when the kernels are forced to wasm)", () => {
   assert.match(info.library, /libopenblas/);
-  assert.ok(blasCandidates({})[0].includes("openblas-serial"), "the single-threaded build is tried first");
+  assert.ok(blasCandidates({})[0].includes("openblas-pthread"), "the threaded build (one thread per call, locked buffers) is tried first");
   assert.equal(blasCandidates({ TESSERA_BLAS_LIBRARY: "/x/libblas.so" }), ["/x/libblas.so"]);
   const saved = process.env.TESSERA_GEMM;
   try {
     delete process.env.TESSERA_GEMM;
     assert.is(gemmFlavour(), "blas");
+    process.env.TESSERA_KERNELS = "wasm";
+    assert.is(gemmFlavour(), "plain", "TESSERA_KERNELS=wasm keeps the canonical GEMM");
     process.env.TESSERA_GEMM = "blas";
-    assert.is(gemmFlavour(), "blas");
+    assert.is(gemmFlavour(), "blas", "unless BLAS is named");
+    delete process.env.TESSERA_KERNELS;
   } finally {
     if (saved === undefined) delete process.env.TESSERA_GEMM;
     else process.env.TESSERA_GEMM = saved;
