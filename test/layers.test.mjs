@@ -59,7 +59,7 @@ test("no module imports from a layer above its own", () => {
 
 // One loader per addon, in the layer that uses it: the rest of that layer (and every layer above) goes
 // through the loader, which says why an addon is missing and falls back.
-const ADDON_LOADERS = ["transport/shm-addon.ts", "kernels/native-gemm.ts", "kernels/native.ts", "storage/native-zstd.ts"];
+const ADDON_LOADERS = ["native-addon.ts", "transport/shm-addon.ts", "kernels/native-gemm.ts", "kernels/native.ts", "storage/native-zstd.ts"];
 test("only each native addon's loader touches it (native/ is below every layer)", () => {
   const bad = [];
   for (const f of files(SRC)) {

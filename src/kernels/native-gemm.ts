@@ -12,11 +12,7 @@
  * CPUs and between chunkings of K, in the last bits; TESSERA_GEMM=plain keeps the canonical arithmetic.
  */
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-
-/** Where `npm install` puts the addon (relative to dist/kernels/ and src/kernels/ alike). */
-export const GEMM_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/tessera_gemm.node", import.meta.url));
+import { addonLoader } from "../native-addon.js";
 
 /**
  * Libraries tried in order: TESSERA_BLAS_LIBRARY when set (and then only it), else OpenBLAS's threaded
@@ -54,31 +50,15 @@ interface GemmAddon {
   abi: Record<string, number> & { G: Record<string, number> };
 }
 
-let addon: GemmAddon | null | undefined;
-let addonMissing = "";
+const loader = addonLoader<GemmAddon>("tessera_gemm.node", "the GEMM addon", () =>
+  process.platform !== "linux" || process.arch !== "x64" ? `the GEMM addon is built for Linux on x86-64 (this is ${process.platform} ${process.arch})` : null);
+const gemmAddon = (): GemmAddon | null => loader.load();
 let blas: BlasInfo | null | undefined;
 let blasWhy = "";
 
-/** The addon, or null (gemmAddonMissing() says why). Loads once per thread. */
-function gemmAddon(): GemmAddon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  if (process.platform !== "linux" || process.arch !== "x64") addonMissing = `the GEMM addon is built for Linux on x86-64 (this is ${process.platform} ${process.arch})`;
-  else if (!existsSync(GEMM_ADDON_PATH)) addonMissing = `the GEMM addon is not built (${GEMM_ADDON_PATH} is absent: run npm install with a C++ compiler)`;
-  else {
-    try {
-      addon = createRequire(import.meta.url)(GEMM_ADDON_PATH) as GemmAddon;
-    } catch (e) {
-      addonMissing = `the GEMM addon does not load: ${(e as Error).message}`;
-    }
-  }
-  return addon;
-}
-
 /** Why the addon is absent ("" when it loads). */
 export function gemmAddonMissing(): string {
-  gemmAddon();
-  return addonMissing;
+  return loader.why();
 }
 
 /** The addon's copy of the record's constants (checked against abi.ts by the tests), or null. */
@@ -91,7 +71,7 @@ export function blasInfo(): BlasInfo | null {
   if (blas !== undefined) return blas;
   blas = null;
   const a = gemmAddon();
-  if (!a) blasWhy = addonMissing;
+  if (!a) blasWhy = loader.why();
   else {
     const candidates = blasCandidates();
     blas = a.load(candidates.filter((p) => existsSync(p)));

@@ -7,9 +7,7 @@
  * (FMA is never used for arithmetic: every operation rounds as in wasm), or scalar (SSE2).
  * TESSERA_NATIVE_LEVEL=avx512|avx2|scalar picks a level (tests run every level the CPU has).
  */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { addonLoader } from "../native-addon.js";
 import { invalid, show } from "../errors.js";
 import { RC } from "./abi.js";
 
@@ -29,31 +27,18 @@ export interface NativeKernelsAddon {
   constants: Record<string, number>;
 }
 
-/** Where `npm install` puts the addon (relative to dist/kernels/ and src/kernels/ alike). */
-export const NATIVE_KERNELS_PATH = fileURLToPath(new URL("../../native/build/Release/tessera_kernels.node", import.meta.url));
+const addon = addonLoader<NativeKernelsAddon>("tessera_kernels.node", "the native kernels", () => (process.arch !== "x64" ? `the native kernels are built for x86-64 only (this is ${process.arch})` : null));
 
-let cached: NativeKernelsAddon | null | undefined;
-let whyMissing = "";
+/** Where `npm install` puts the addon. */
+export const NATIVE_KERNELS_PATH = addon.path;
 
 /** The addon, or null (whyNativeKernelsMissing() says why). */
 export function loadNativeKernels(): NativeKernelsAddon | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.arch !== "x64") whyMissing = `the native kernels are built for x86-64 only (this is ${process.arch})`;
-  else if (!existsSync(NATIVE_KERNELS_PATH)) whyMissing = `the native kernels are not built (${NATIVE_KERNELS_PATH} is absent: run npm install with a C++ compiler)`;
-  else {
-    try {
-      cached = createRequire(import.meta.url)(NATIVE_KERNELS_PATH) as NativeKernelsAddon;
-    } catch (e) {
-      whyMissing = `the native kernels did not load: ${(e as Error).message}`;
-    }
-  }
-  return cached;
+  return addon.load();
 }
 
 export function whyNativeKernelsMissing(): string {
-  loadNativeKernels();
-  return whyMissing;
+  return addon.why();
 }
 
 /** The level TESSERA_NATIVE_LEVEL asks for (validated against this CPU), or the best one. */

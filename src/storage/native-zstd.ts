@@ -7,11 +7,7 @@
  * exact, so only speed differs.
  */
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-
-/** Where `npm install` puts the addon (relative to dist/storage/ and src/storage/ alike). */
-export const ZSTD_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/tessera_codecs.node", import.meta.url));
+import { addonLoader } from "../native-addon.js";
 
 interface ZstdAddon {
   load(paths: string[]): { library: string; version: string } | null;
@@ -22,22 +18,21 @@ interface ZstdAddon {
 /** Decodes the `size`-byte zstd file open at fd into memory[dst, dst + cap): bytes, or a negative code (storage/zstd.ts). */
 export type ZstdFdReader = (fd: number, size: number, dst: number, cap: number) => number;
 
+const loader = addonLoader<ZstdAddon>("tessera_codecs.node", "the zstd reader", () =>
+  process.env.TESSERA_NATIVE_ZSTD === "0" ? "TESSERA_NATIVE_ZSTD=0" : process.platform !== "linux" ? `the zstd reader is built for Linux (this is ${process.platform})` : null);
 let addon: ZstdAddon | null | undefined;
 let library: { library: string; version: string } | null = null;
 
+/** The addon with libzstd opened, or null (not built, or no libzstd: the wasm decoder runs). */
 function loaded(): ZstdAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
-  if (process.env.TESSERA_NATIVE_ZSTD === "0" || process.platform !== "linux" || !existsSync(ZSTD_ADDON_PATH)) return addon;
-  try {
-    const a = createRequire(import.meta.url)(ZSTD_ADDON_PATH) as ZstdAddon;
-    const own = process.env.TESSERA_ZSTD_LIBRARY;
-    const paths = own ? [own] : ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu"].map((d) => `${d}/libzstd.so.1`);
-    library = a.load(paths.filter((p) => existsSync(p)));
-    if (library) addon = a;
-  } catch {
-    addon = null;
-  }
+  const a = loader.load();
+  if (!a) return addon;
+  const own = process.env.TESSERA_ZSTD_LIBRARY;
+  const paths = own ? [own] : ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu"].map((d) => `${d}/libzstd.so.1`);
+  library = a.load(paths.filter((p) => existsSync(p)));
+  if (library) addon = a;
   return addon;
 }
 

@@ -3,9 +3,7 @@
  * returns null: without it ranks on one host talk over WebSockets as ranks on different hosts do.
  * TESSERA_TRANSPORT=ws never loads it.
  */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { addonLoader } from "../native-addon.js";
 
 /** The addon's functions (see native/shm.cc for what each does). */
 export interface ShmAddon {
@@ -29,30 +27,17 @@ export interface ShmAddon {
   abi: number;
 }
 
-/** Where `npm install` puts the addon (relative to dist/transport/ and src/transport/ alike). */
-export const ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/tessera_shm.node", import.meta.url));
+const addon = addonLoader<ShmAddon>("tessera_shm.node", "the shared-memory addon", () => (process.platform !== "linux" ? `the shared-memory addon needs Linux (this is ${process.platform})` : null));
 
-let cached: ShmAddon | null | undefined;
-let whyMissing = "";
+/** Where `npm install` puts the addon. */
+export const ADDON_PATH = addon.path;
 
 /** The addon, or null when it is not built (or cannot load here: whyShmAddonMissing() says why). */
 export function loadShmAddon(): ShmAddon | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.platform !== "linux") whyMissing = `the shared-memory addon needs Linux (this is ${process.platform})`;
-  else if (!existsSync(ADDON_PATH)) whyMissing = `the shared-memory addon is not built (${ADDON_PATH} is absent: run npm install with a C++ compiler)`;
-  else {
-    try {
-      cached = createRequire(import.meta.url)(ADDON_PATH) as ShmAddon;
-    } catch (e) {
-      whyMissing = `the shared-memory addon did not load: ${(e as Error).message}`;
-    }
-  }
-  return cached;
+  return addon.load();
 }
 
 /** Why loadShmAddon() returned null ("" when it did not). */
 export function whyShmAddonMissing(): string {
-  loadShmAddon();
-  return whyMissing;
+  return addon.why();
 }
