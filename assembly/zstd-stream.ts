@@ -5,7 +5,7 @@
 // Addresses are the ones the file's byte 0 and the output's byte 0 would have, modulo 2^32, so offsets
 // into the frame stay what they are in a whole decode.
 
-import { E_CORRUPT, E_DST_SIZE, E_TRUNCATED, E_UNSUPPORTED, NEED_INPUT, blkLast, blkNext, blkOp, decodeBlock, frameBegin, useWorkspace } from "./zstd";
+import { E_CORRUPT, E_DST_SIZE, E_TRUNCATED, NEED_INPUT, blkLast, blkNext, blkOp, decodeBlock, fhChecksum, fhFcs, fhHasFcs, fhNext, fhWindow, frameBegin, readFrameHeader, useWorkspace } from "./zstd";
 
 const E_STREAM: i32 = -8; // a frame the streamed decoder leaves to zstdDecompress
 
@@ -55,38 +55,14 @@ export function zstdStream(outBase: usize, outEnd: usize, more: i32, inBase: usi
     if ((magic & 0xfffffff0) == 0x184d2a50) return E_STREAM;
     if (magic != 0xfd2fb528) return E_CORRUPT;
     ip += 4;
-    if (ip >= inEnd) return E_TRUNCATED;
-    const fhd = <u32>load<u8>(ip++);
-    if (fhd & 8) return E_CORRUPT;
-    const fcsFlag = fhd >> 6;
-    const single = (fhd >> 5) & 1;
-    const dictFlag = fhd & 3;
-    const dictBytes: usize = dictFlag == 3 ? 4 : <usize>dictFlag;
-    const fcsBytes: usize = fcsFlag == 0 ? <usize>single : fcsFlag == 1 ? 2 : fcsFlag == 2 ? 4 : 8;
-    const hdr = <usize>(single ? 0 : 1) + dictBytes + fcsBytes;
-    if (ip + hdr > inEnd) return E_TRUNCATED;
-    let window: u64 = 0;
-    if (!single) {
-      const wd = <u32>load<u8>(ip++);
-      const base = (<u64>1) << <u64>(10 + (wd >> 3));
-      window = base + (base >> 3) * <u64>(wd & 7);
-    }
-    let dict: u32 = 0;
-    for (let i: usize = 0; i < dictBytes; i++) dict |= (<u32>load<u8>(ip + i)) << <u32>(i << 3);
-    ip += dictBytes;
-    if (dict != 0) return E_UNSUPPORTED;
-    let fcs: u64 = 0;
-    if (fcsBytes == 1) fcs = <u64>load<u8>(ip);
-    else if (fcsBytes == 2) fcs = <u64>load<u16>(ip) + 256;
-    else if (fcsBytes == 4) fcs = <u64>load<u32>(ip);
-    else if (fcsBytes == 8) fcs = load<u64>(ip);
-    ip += fcsBytes;
-    if (single) window = fcs;
-    if ((fhd >> 2) & 1 || window > <u64>maxWindow) return E_STREAM;
-    if (fcsBytes && !more && fcs > <u64>(outEnd - outBase)) return E_DST_SIZE;
-    sHasFcs = fcsBytes != 0;
-    sFcs = fcs;
-    sWindow = <u32>window;
+    const fh = readFrameHeader(ip, inEnd);
+    if (fh != 0) return fh;
+    ip = fhNext;
+    if (fhChecksum || fhWindow > <u64>maxWindow) return E_STREAM;
+    if (fhHasFcs && !more && fhFcs > <u64>(outEnd - outBase)) return E_DST_SIZE;
+    sHasFcs = fhHasFcs;
+    sFcs = fhFcs;
+    sWindow = <u32>fhWindow;
     sIn = <u32>(ip - inBase);
     sPhase = 1;
     frameBegin();

@@ -1018,6 +1018,53 @@ export function frameBegin(): void {
  * Decodes the zstd frames (and skips skippable frames) of [src, src + srcLen) into [dst, dst + cap),
  * using `ws` (ZSTD_WORK_BYTES, apart from both). Returns the bytes written or a negative ZSTD_E_* code.
  */
+// readFrameHeader's results (as decodeBlock's blk* above): where the header ends, the frame's window,
+// its content size when it says one, and whether a checksum follows the last block
+export let fhNext: usize = 0;
+export let fhWindow: u64 = 0;
+export let fhFcs: u64 = 0;
+export let fhHasFcs: bool = false;
+export let fhChecksum: u32 = 0;
+
+/**
+ * The frame header from ip (just past the magic number) within [ip, end): 0 with the fh* globals set, or
+ * E_TRUNCATED, E_CORRUPT (the reserved bit) or E_UNSUPPORTED (a dictionary). Shared by the whole-frame
+ * decoder below and the streamed one (zstd-stream.ts).
+ */
+export function readFrameHeader(ip: usize, end: usize): i32 {
+  if (ip >= end) return E_TRUNCATED;
+  const fhd = <u32>load<u8>(ip++);
+  if (fhd & 8) return E_CORRUPT; // reserved bit
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const dictFlag = fhd & 3;
+  const dictBytes: usize = dictFlag == 3 ? 4 : <usize>dictFlag;
+  const fcsBytes: usize = fcsFlag == 0 ? <usize>single : fcsFlag == 1 ? 2 : fcsFlag == 2 ? 4 : 8;
+  const hdr = <usize>(single ? 0 : 1) + dictBytes + fcsBytes;
+  if (ip + hdr > end) return E_TRUNCATED;
+  let window: u64 = 0;
+  if (!single) {
+    const wd = <u32>load<u8>(ip++);
+    const base = (<u64>1) << <u64>(10 + (wd >> 3));
+    window = base + (base >> 3) * <u64>(wd & 7);
+  }
+  let dict: u32 = 0;
+  for (let i: usize = 0; i < dictBytes; i++) dict |= (<u32>load<u8>(ip + i)) << <u32>(i << 3);
+  ip += dictBytes;
+  if (dict != 0) return E_UNSUPPORTED;
+  let fcs: u64 = 0;
+  if (fcsBytes == 1) fcs = <u64>load<u8>(ip);
+  else if (fcsBytes == 2) fcs = <u64>load<u16>(ip) + 256;
+  else if (fcsBytes == 4) fcs = <u64>load<u32>(ip);
+  else if (fcsBytes == 8) fcs = load<u64>(ip);
+  fhNext = ip + fcsBytes;
+  fhWindow = single ? fcs : window;
+  fhFcs = fcs;
+  fhHasFcs = fcsBytes != 0;
+  fhChecksum = (fhd >> 2) & 1;
+  return 0;
+}
+
 export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize, ws: usize): i32 {
   work = ws;
   offMax = 0xffffffff;
@@ -1039,29 +1086,11 @@ export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize
     }
     if (magic != 0xfd2fb528) return E_CORRUPT;
     ip += 4;
-    if (ip >= send) return E_TRUNCATED;
-    const fhd = <u32>load<u8>(ip++);
-    if (fhd & 8) return E_CORRUPT; // reserved bit
-    const fcsFlag = fhd >> 6;
-    const single = (fhd >> 5) & 1;
-    const checksum = (fhd >> 2) & 1;
-    const dictFlag = fhd & 3;
-    const dictBytes: usize = dictFlag == 3 ? 4 : <usize>dictFlag;
-    const fcsBytes: usize = fcsFlag == 0 ? <usize>single : fcsFlag == 1 ? 2 : fcsFlag == 2 ? 4 : 8;
-    const hdr = <usize>(single ? 0 : 1) + dictBytes + fcsBytes;
-    if (ip + hdr > send) return E_TRUNCATED;
-    if (!single) ip++; // window descriptor: the whole output is the window here
-    let dict: u32 = 0;
-    for (let i: usize = 0; i < dictBytes; i++) dict |= (<u32>load<u8>(ip + i)) << <u32>(i << 3);
-    ip += dictBytes;
-    if (dict != 0) return E_UNSUPPORTED;
-    let fcs: u64 = 0;
-    if (fcsBytes == 1) fcs = <u64>load<u8>(ip);
-    else if (fcsBytes == 2) fcs = <u64>load<u16>(ip) + 256;
-    else if (fcsBytes == 4) fcs = <u64>load<u32>(ip);
-    else if (fcsBytes == 8) fcs = load<u64>(ip);
-    ip += fcsBytes;
-    if (fcsBytes && fcs > <u64>(dend - op)) return E_DST_SIZE;
+    const fh = readFrameHeader(ip, send);
+    if (fh != 0) return fh;
+    ip = fhNext; // the window descriptor is not needed here: the whole output is the window
+    const checksum = fhChecksum, hasFcs = fhHasFcs, fcs = fhFcs;
+    if (hasFcs && fcs > <u64>(dend - op)) return E_DST_SIZE;
     const frameStart = op;
     frameBegin();
     for (;;) {
@@ -1072,7 +1101,7 @@ export function zstdDecompress(dst: usize, cap: usize, src: usize, srcLen: usize
       if (blkLast) break;
     }
     const made = op - frameStart;
-    if (fcsBytes && <u64>made != fcs) return E_CORRUPT;
+    if (hasFcs && <u64>made != fcs) return E_CORRUPT;
     if (checksum && <u32>xxh64(frameStart, made) != blkSum) return E_CHECKSUM;
   }
   const total = op - dst;
