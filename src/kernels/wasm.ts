@@ -113,16 +113,20 @@ export interface Kernels {
  * it is built, unless TESSERA_KERNELS=wasm, else by the wasm kernel) or "fma" (the relaxed-SIMD wasm build). TESSERA_GEMM names one; an explicit
  * "blas" without a BLAS is an error, never a silent fallback.
  */
-export function gemmFlavour(): "plain" | "fma" | "blas" {
-  const v = process.env.TESSERA_GEMM;
+export function gemmFlavour(env: Record<string, string | undefined> = process.env): "plain" | "fma" | "blas" {
+  const v = gemmSetting(env);
   // kernels forced to wasm or the JS twin keep their canonical GEMM too, unless BLAS is asked for by name
-  const forced = process.env.TESSERA_KERNELS === "wasm" || process.env.TESSERA_KERNELS === "js";
-  if (v === undefined || v === "") return !forced && blasInfo() ? "blas" : "plain";
-  if (v === "plain" || v === "fma") return v;
-  if (v === "blas") {
-    if (!blasInfo()) throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM "blas": ${blasMissing()}`);
-    return "blas";
-  }
+  const forced = env.TESSERA_KERNELS === "wasm" || env.TESSERA_KERNELS === "js";
+  if (v === "") return !forced && blasInfo() ? "blas" : "plain";
+  if (v === "blas" && !blasInfo()) throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM "blas": ${blasMissing()}`);
+  return v;
+}
+
+/** TESSERA_GEMM as named ("" when unset), validated; nothing is loaded to decide the default. */
+function gemmSetting(env: Record<string, string | undefined> = process.env): "" | "plain" | "fma" | "blas" {
+  const v = env.TESSERA_GEMM;
+  if (v === undefined || v === "") return "";
+  if (v === "plain" || v === "fma" || v === "blas") return v;
   throw invalid("INVALID_ARGUMENT", `TESSERA_GEMM ${show(v)} must be "blas" (the default where a BLAS loads), "plain" or "fma"`);
 }
 
@@ -175,7 +179,9 @@ const cached = new Map<string, WebAssembly.Module>();
  * TESSERA_GEMM=fma. Throws when this engine lacks SIMD or threads (or relaxed SIMD, for the FMA build).
  */
 export function kernelModule(): WebAssembly.Module {
-  const flavour = gemmFlavour();
+  // which module file: only fma has one of its own, so the default (BLAS or not) need not load a BLAS here
+  const setting = gemmSetting();
+  const flavour = setting === "fma" ? "fma" : setting === "blas" ? gemmFlavour() : "plain";
   const hit = cached.get(flavour);
   if (hit) return hit;
   const file = flavour === "fma" ? "tessera.fma.wasm" : "tessera.simd.wasm";
@@ -258,9 +264,17 @@ export function instantiateKernels(memory: WebAssembly.Memory, module?: WebAssem
   const run = instance.exports.run as (prog: number) => number;
   const canonicalGemm = instance.exports.gemm as (rec: number) => number;
   const wasmGemm = (rec: number) => canonicalGemm(rec >>> 0);
-  const flavour = gemmFlavour();
-  const native = flavour === "blas" ? nativeGemm(memory, "blas", wasmGemm) : flavour === "plain" && process.env.TESSERA_KERNELS !== "wasm" ? nativeGemm(memory, "canonical", wasmGemm) : null;
-  const gemm = native ?? wasmGemm;
+  // chosen on the first GEMM record: a worker that never multiplies matrices never opens a BLAS
+  // (with the settings of now: the environment may change before then)
+  const env = { TESSERA_GEMM: process.env.TESSERA_GEMM, TESSERA_KERNELS: process.env.TESSERA_KERNELS };
+  gemmSetting(env); // a bad TESSERA_GEMM is an error now, not at the first matmul
+  let chosen: ((rec: number) => number) | null = null;
+  const choose = () => {
+    const flavour = gemmFlavour(env);
+    const native = flavour === "blas" ? nativeGemm(memory, "blas", wasmGemm) : flavour === "plain" && env.TESSERA_KERNELS !== "wasm" ? nativeGemm(memory, "canonical", wasmGemm) : null;
+    return native ?? wasmGemm;
+  };
+  const gemm = (rec: number) => (chosen ??= choose())(rec);
   const z = instance.exports as unknown as ZstdExports;
   const zstd = typeof z.zstdDecompress === "function" && z.zstdWorkBytes() <= ZSTD_WORK_BYTES ? zstdOf(z) : undefined;
   const zstdCompress = zstdEncoderOf(instance.exports as unknown as ZstdEncodeExports);

@@ -45,7 +45,7 @@ function data(n, seed) {
 }
 
 test("where libzstd is installed the reader loads", () => {
-  if (libzstd && process.platform === "linux") assert.ok(info, "libzstd.so.1 is here but the reader did not load (npm install builds it)");
+  if (libzstd && process.platform === "linux" && process.env.TESSERA_NATIVE_ZSTD !== "0") assert.ok(info, "libzstd.so.1 is here but the reader did not load (npm install builds it)");
   if (info) assert.match(info.version, /^1\./);
 });
 
