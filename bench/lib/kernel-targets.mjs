@@ -19,8 +19,11 @@ const PAIRS = [
   { cases: ["add_existing"], control: "add", target: KERNEL_TARGETS.bandwidth, second: true },
 ];
 
-/** rows: the bench's summarized rows; each tessera row carries `workers` (from its runs). */
-export function kernelTargetRows(rows) {
+/**
+ * rows: the bench's summarized rows; each tessera row carries `workers` (from its runs). fmt: the report's
+ * throughput formatter (report.mjs fmtThroughput, passed in: report.mjs imports this module).
+ */
+export function kernelTargetRows(rows, fmt) {
   const out = [];
   const measured = (r) => r && (r.status === "ok" || r.status === "warning") && fin(r.throughput);
   for (const p of PAIRS) {
@@ -36,14 +39,10 @@ export function kernelTargetRows(rows) {
         out.push({
           issue: 15, check: `${t.label} ÷ C ${p.control} ${threads} thread${threads > 1 ? "s" : ""}${t.kernels ? ` (${t.kernels})` : ""}`, case: t.case, n: t.n, value,
           target: ours ? `≥ ${p.target}×` : "", verdict: ours ? (value >= p.target ? "ok" : "MISSED") : "",
-          detail: `${fmtRate(t)} vs ${fmtRate(c)}`,
+          detail: `${fmt(t.throughput, t.unit)} vs ${fmt(c.throughput, t.unit)}`,
         });
       }
     }
   }
   return out;
-}
-
-function fmtRate(r) {
-  return r.unit === "GB/s" || /existing/.test(r.case) ? `${(r.throughput / 1e9).toFixed(2)} GB/s` : `${(r.throughput / 1e9).toFixed(2)} G el/s`;
 }

@@ -151,7 +151,7 @@ export function targetRows(rows) {
     });
   }
   out.push(...storageTargetRows(rows));
-  out.push(...kernelTargetRows(rows));
+  out.push(...kernelTargetRows(rows, fmtThroughput));
   return out;
 }
 
