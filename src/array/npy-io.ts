@@ -93,7 +93,7 @@ export async function saveNpy(array: ChunkedArray | NDArray, path: string, opts?
       workers: computeOpts.workers,
       signal: computeOpts.signal,
       onProgress: typeof computeOpts.progress === "function" ? computeOpts.progress : undefined,
-    });
+    }, "on-failure");
     await barrierRanks(WORKER_ENTRY); // every rank's chunks are in the file
     ok = true;
   } finally {

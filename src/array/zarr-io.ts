@@ -275,7 +275,7 @@ export async function toZarr(array: ChunkedArray | NDArray, path: string, opts?:
     workers: computeOpts.workers,
     signal: computeOpts.signal,
     onProgress: typeof computeOpts.progress === "function" ? computeOpts.progress : undefined,
-  }, fsync);
+  }, fsync ? "writes" : "on-failure");
   await barrierRanks(WORKER_ENTRY); // every rank's chunks are in
   await onRankZero(rank, () => {
     if (format === 2 && attributes === undefined) rmSync(join(dir, ".zattrs"), { force: true });

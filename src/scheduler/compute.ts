@@ -22,15 +22,17 @@ export interface ComputeRequest {
 
 /**
  * Runs a compute on the default engine (workers from `entry`, the worker threads' entry module).
- * `settleWrites`: it ends only once the workers' background writes (durable chunk writes) are on disk,
- * and fails with the first of those that failed.
+ * `settle`: "writes", it ends only once the workers' background writes (durable chunk writes) are on
+ * disk, and fails with the first of those that failed; "on-failure" (every write to files), a failed
+ * compute ends only once the workers have finished the chunks they were writing, so no temporary chunk
+ * file or rename follows the failure the caller sees; "never" (plain computes).
  */
-export async function computeOnEngine(entry: URL, req: ComputeRequest, opts: RunOptions = {}, settleWrites = false): Promise<RunResult[]> {
+export async function computeOnEngine(entry: URL, req: ComputeRequest, opts: RunOptions = {}, settle: "never" | "on-failure" | "writes" = "never"): Promise<RunResult[]> {
   const workers = opts.workers === undefined ? undefined : checkWorkers(opts.workers);
   const engine = await getEngine(entry, workers);
   return engine.serialize(async () => {
     if (workers !== undefined) await engine.ensureWorkers(workers);
-    if (!settleWrites) return runIsolated(engine, req, { ...opts, workers });
+    if (settle === "never") return runIsolated(engine, req, { ...opts, workers });
     let out: RunResult[];
     try {
       out = await runIsolated(engine, req, { ...opts, workers });
@@ -38,7 +40,7 @@ export async function computeOnEngine(entry: URL, req: ComputeRequest, opts: Run
       await engine.pool.settle().catch(() => {}); // the compute's own failure is the one to report
       throw e;
     }
-    await engine.pool.settle();
+    if (settle === "writes") await engine.pool.settle();
     return out;
   });
 }
