@@ -170,16 +170,20 @@ export class WorkerPool {
 
   /**
    * Stops workers that are still busy (after a failure or an abort) before their memory is reused. A
-   * worker writing files is let finish its batches first (a write terminated between its temporary file
-   * and the rename would leave the temporary file behind), for up to WRITE_GRACE_MS.
+   * worker holding a batch of file writes is let finish it first (a write terminated between its
+   * temporary file and the rename would leave the temporary file behind), for up to WRITE_GRACE_MS; the
+   * worker runs its batches in order, so a compute batch before the write finishes too, one after it is
+   * cut short. (Waiting only when every held batch wrote terminated a worker writing a chunk while it
+   * also held the next compute batch: toZarr's chunk writes are a layer of their own.)
    */
   async stopBusy(): Promise<void> {
     await Promise.all(
       this.slots.map(async (s, i) => {
-        if (s.busy.length && s.busy.every((b) => b.writes)) {
+        const writes = s.busy.filter((b) => b.writes);
+        if (writes.length) {
           let timer: NodeJS.Timeout | undefined;
           const grace = new Promise<void>((ok) => (timer = setTimeout(ok, WRITE_GRACE_MS)));
-          await Promise.race([Promise.all(s.busy.map((b) => b.answered)), grace]);
+          await Promise.race([Promise.all(writes.map((b) => b.answered)), grace]);
           clearTimeout(timer);
         }
         if (!s.busy.length) return;

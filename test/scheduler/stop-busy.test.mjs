@@ -1,0 +1,39 @@
+// WorkerPool.stopBusy (after a failure or an abort) lets a worker finish the file write it holds before
+// it terminates the worker, also when the worker holds a compute batch behind the write (toZarr's chunk
+// writes are a layer of their own, so a worker often holds one of each): a worker terminated between
+// the temporary file and the rename leaves the temporary file behind (CI saw "1.1.tessera-tmp-..." left
+// after a failed toZarr).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Heap } from "../../dist/scheduler/heap.js";
+import { WorkerPool } from "../../dist/scheduler/pool.js";
+
+const dir = mkdtempSync(join(tmpdir(), "tessera-stop-busy-"));
+process.env.TESSERA_TEST_WRITE_DIR = dir;
+
+test("a worker holding a write and then a compute batch finishes the write before it is stopped", async () => {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
+  const pool = new WorkerPool(new Heap(memory, 1 << 20), null, new URL("./fixtures/slow-write-worker.mjs", import.meta.url), 1);
+  try {
+    const write = pool.run(0, { kind: "write", layer: 1 }, () => 0, 0, 1);
+    const compute = pool.run(0, { kind: "elementwise", layer: 2 }, () => 0, 0, 1);
+    const outcome = (p) => p.then(() => "done", (e) => e.code);
+    const [wrote, computed] = [outcome(write), outcome(compute)];
+    await new Promise((ok) => setTimeout(ok, 100)); // the write is under way
+    assert.is(pool.inFlight(0), 2);
+    await pool.stopBusy();
+    assert.equal(readdirSync(dir), ["chunk-1"], "the chunk under its own name, no temporary file");
+    assert.is(await wrote, "done");
+    assert.is(await computed, "ABORTED", "the compute batch behind it is cut short");
+    assert.is(pool.inFlight(0), 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
