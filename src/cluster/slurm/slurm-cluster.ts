@@ -97,6 +97,11 @@ export class SlurmCluster extends ClusterBase {
   private readonly poller: NodeJS.Timeout;
   private polling: Promise<void> | null = null;
   private targetJobs = 0;
+  /**
+   * jobs whose sbatch has not answered yet: counted with the wanted ones, or a poll during a slow sbatch
+   * (the scale's first job submitted, its second on the way) submitted the missing job a second time
+   */
+  private submitting = 0;
   private barren = 0;
   private waitingSince = 0;
   private lastWaitReport = 0;
@@ -176,6 +181,11 @@ export class SlurmCluster extends ClusterBase {
     return [...this.records.values()].filter((r) => !FINAL.has(r.state) && !r.leaving);
   }
 
+  /** the jobs wanted and those on their way (sbatch not answered yet) */
+  private wantedCount(): number {
+    return this.wanted().length + this.submitting;
+  }
+
   private jobsFor(req: ScaleRequest): number {
     const per = this.spec.processes;
     if (typeof req === "number") return Math.ceil(nonNegativeInt(req, "scale") / per);
@@ -204,10 +214,11 @@ export class SlurmCluster extends ClusterBase {
     this.targetJobs = jobs;
     this.barren = 0;
     const wanted = this.wanted();
-    if (wanted.length < jobs) {
-      await this.submit(jobs - wanted.length);
+    if (this.wantedCount() < jobs) {
+      await this.submit(jobs - this.wantedCount());
       return;
     }
+    if (wanted.length <= jobs) return; // the rest are on their way (submit cancels any no longer wanted)
     // newest first, pending before running (nothing to hand off)
     const leave = wanted.sort((a, b) => Number(a.state === "RUNNING") - Number(b.state === "RUNNING") || Number(b.id) - Number(a.id)).slice(0, wanted.length - jobs);
     await this.release(leave, "the cluster scaled down");
@@ -215,10 +226,26 @@ export class SlurmCluster extends ClusterBase {
 
   private async submit(n: number): Promise<void> {
     const script = this.jobScript();
+    this.submitting += n;
     for (let i = 0; i < n; i++) {
-      const id = await this.slurm.submit(script);
-      this.records.set(id, { id, state: "PENDING", reason: "None", timeLeft: null, nodes: "", workers: [], submitted: Date.now(), leaving: false, joined: false, unlisted: 0 });
+      // closed or scaled down while the jobs before it were submitted: this one is not wanted any more
+      if (this.closing || this.wantedCount() > this.targetJobs) {
+        this.submitting--;
+        continue;
+      }
+      let id: string;
+      try {
+        id = await this.slurm.submit(script);
+      } catch (e) {
+        this.submitting -= n - i;
+        throw e;
+      }
+      this.submitting--;
+      const record: JobRecord = { id, state: "PENDING", reason: "None", timeLeft: null, nodes: "", workers: [], submitted: Date.now(), leaving: false, joined: false, unlisted: 0 };
+      this.records.set(id, record);
       this.log(`tessera: submitted job ${id} (${plural(this.spec.processes, "worker")} of ${plural(this.spec.threadsPerWorker, "thread")})`);
+      // closed, or scaled down, while sbatch ran: the job is not wanted any more
+      if (this.closing || this.wantedCount() > this.targetJobs) await this.release([record], this.closing ? "the cluster closed" : "the cluster scaled down");
     }
   }
 
@@ -235,14 +262,14 @@ export class SlurmCluster extends ClusterBase {
 
   /** @internal (Adaptable) workers asked for: the wanted jobs' */
   requested(): number {
-    return this.wanted().length * this.spec.processes;
+    return this.wantedCount() * this.spec.processes;
   }
 
   /** @internal (Adaptable) n more workers: whole jobs */
   grow(n: number): void {
     if (this.closing) return;
     const more = Math.ceil(n / this.spec.processes);
-    this.targetJobs = this.wanted().length + more;
+    this.targetJobs = this.wantedCount() + more;
     this.submit(more).catch((e) => this.log(`tessera: adaptive scaling could not submit a job: ${(e as Error).message}`));
   }
 
@@ -251,7 +278,7 @@ export class SlurmCluster extends ClusterBase {
     const idle = new Set(ids);
     const whole = this.wanted().filter((r) => r.workers.length > 0 && r.workers.every((w) => idle.has(w)));
     if (whole.length === 0) return;
-    this.targetJobs = Math.max(0, this.wanted().length - whole.length);
+    this.targetJobs = Math.max(0, this.wantedCount() - whole.length);
     this.release(whole, "idle (adaptive scaling)").catch((e) => this.log(`tessera: adaptive scaling could not cancel a job: ${(e as Error).message}`));
   }
 
@@ -291,10 +318,9 @@ export class SlurmCluster extends ClusterBase {
       const states = await this.slurm.states(ids);
       for (const id of ids) this.update(this.records.get(id)!, states.get(id));
     }
-    const wanted = this.wanted();
-    if (wanted.length < this.targetJobs && !this.closing) {
+    if (this.wantedCount() < this.targetJobs && !this.closing) {
       if (this.barren >= MAX_BARREN_JOBS) return;
-      await this.submit(this.targetJobs - wanted.length);
+      await this.submit(this.targetJobs - this.wantedCount());
     }
     this.reportWaiting();
   }

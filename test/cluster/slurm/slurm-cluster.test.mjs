@@ -164,6 +164,42 @@ test("dashboard: the cluster's jobs (state, walltime left) in its snapshot, with
   await plain.close();
 });
 
+test("a slow sbatch: polls while scale() submits add no job, and a scale down or close() meanwhile cancels the late ones", async () => {
+  // real sbatch took a second on a loaded CI machine: scale(2) submitted 3 jobs (a poll between the
+  // first and the second submit counted only the first)
+  class SlowSlurm extends LocalSlurm {
+    async submit(script) {
+      await sleep(400);
+      return super.submit("sleep 60"); // no worker: only the jobs are counted
+    }
+  }
+  const fake = new SlowSlurm();
+  const { cluster } = await open(fake);
+  try {
+    await cluster.scale(2);
+    assert.is(fake.submitted.length, 2, `scale(2) submitted ${fake.submitted.length} jobs`);
+    await sleep(500);
+    assert.is(fake.submitted.length, 2, "a poll submitted another");
+    const growing = cluster.scale(4);
+    await sleep(100);
+    await cluster.scale(1); // while the third job's sbatch runs: it and the second are cancelled
+    await growing;
+    await sleep(300);
+    assert.is(fake.submitted.length, 3, `submitted ${fake.submitted.length}`);
+    assert.equal(cluster.jobs.map((j) => j.id), [fake.submitted[0]]);
+    assert.equal(fake.submitted.map((id) => fake.jobs.get(id).state), ["RUNNING", "CANCELLED", "CANCELLED"]);
+    const late = cluster.scale(2);
+    await sleep(100);
+    await cluster.close();
+    await late.catch(() => {});
+    assert.is(fake.submitted.length, 4);
+    assert.ok(fake.submitted.every((id) => fake.jobs.get(id).state === "CANCELLED"), "close() left a job submitted during it");
+  } finally {
+    await cluster.close();
+    fake.killAll();
+  }
+});
+
 test("bad options and bad scale requests name the value", async () => {
   const fake = new LocalSlurm();
   await SlurmCluster.start({ cores: 1, memory: "1 GB", interface: "no-such-if0", log: () => {} }, fake).then(
