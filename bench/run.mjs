@@ -144,12 +144,12 @@ function tinySizes(quick) {
 // ---- running one job ---------------------------------------------------------------------------------
 
 /** One run of bench/tessera_case.mjs on the build in dist.dir (tessera: the snapshot of dist/; tessera-before: --before-dist). */
-/** One tessera case in a process of its own; `kernels` forces TESSERA_KERNELS (else the engine's default). */
-async function runTessera(caseName, n, chunk, o, dist, kernels) {
+/** One tessera case in a process of its own; `env`: the engine's own environment (ENGINES[e].env). */
+async function runTessera(caseName, n, chunk, o, dist, env = {}) {
   if (dist.missing) return { case: caseName, engine: "tessera", missing: dist.missing };
   if (dist.error) return { case: caseName, engine: "tessera", error: dist.error };
   const argv = [process.execPath, join(here, "tessera_case.mjs"), caseName, String(n), String(chunk), String(o.seed), String(o.workers)];
-  const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir, ...(kernels ? { TESSERA_KERNELS: kernels } : {}) }, timeoutMs: o.timeout * 1000 });
+  const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir, ...env }, timeoutMs: o.timeout * 1000 });
   if (r.timedOut) return { error: `timed out after ${o.timeout} s` };
   const parsed = lastJsonLine(r.stdout);
   if (!parsed) return { error: `exit ${r.code ?? r.signal}, no JSON output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` };
@@ -196,7 +196,7 @@ export function makeJobs(o, dist, before, storage = storageContext({ base: o.sto
         const base = { group, case: caseName, n, chunk, engine, label: ENGINES[engine].label, expectN: n };
         const add = (runAt, extra = {}) => jobs.push({ ...base, ...extra, runAt, run: () => runAt(n) });
         if (engine === "tessera") add((m) => runTessera(caseName, m, chunk, o, dist));
-        else if (ENGINES[engine].kernels) add((m) => runTessera(caseName, m, chunk, o, dist, ENGINES[engine].kernels));
+        else if (ENGINES[engine].env) add((m) => runTessera(caseName, m, chunk, o, dist, ENGINES[engine].env));
         else if (engine === "tessera-before") add((m) => runTessera(caseName, m, chunk, o, before), before.label ? { label: before.label } : {});
         else if (engine === "dask-threads") add((m) => runDask(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, scheduler: "threads", workers: o.workers, timeoutMs }));
         else if (engine === "dask-distributed") add((m) => runDask(caseName, { n: m, chunk: Math.min(chunk, m), seed: o.seed, scheduler: "distributed", workers: 2, timeoutMs }));
@@ -209,10 +209,14 @@ export function makeJobs(o, dist, before, storage = storageContext({ base: o.sto
                 run: () => runNative("gensum", [n * n, threads], timeoutMs), expectOverride: { value: (n * n) / 2, rel: 1e-3 } });
             }
           } else {
-            const mode = caseName === "sum_existing" ? "sum" : "add";
-            for (const threads of [1, 2]) {
-              jobs.push({ ...base, chunk: null, engine: `native-${mode}-${threads}t`, label: `C ${mode} ${threads} thread${threads > 1 ? "s" : ""} (limit)`, native: true,
-                run: () => runNative(mode, [threads, n * n], timeoutMs) });
+            // add: also into fresh memory (its page faults timed), as the persisted a + b writes
+            const modes = caseName === "sum_existing" ? ["sum"] : ["add", "add-fresh"];
+            for (const mode of modes) {
+              for (const threads of [1, 2]) {
+                const what = mode === "add-fresh" ? `add into fresh memory ${threads} thread${threads > 1 ? "s" : ""}` : `${mode} ${threads} thread${threads > 1 ? "s" : ""} (limit)`;
+                jobs.push({ ...base, chunk: null, engine: `native-${mode}-${threads}t`, label: `C ${what}`, native: true,
+                  run: () => runNative(mode, [threads, n * n], timeoutMs) });
+              }
             }
           }
         }
@@ -285,7 +289,7 @@ export function summarize(jobs, runsByJob) {
       const vr = withKey.map((r) => ({ ...r, seconds: r.variants.find((v) => v.key === key).seconds }));
       rows.push({ ...fmtRow(job, `${job.engine}-${key}`, v0.label, vr), peakRssMiB: NaN, base: `tessera-${key}` });
     }
-    if ((job.engine === "tessera" || job.engine === "tessera-before" || ENGINES[job.engine]?.kernels) && runs.some((r) => r.second)) {
+    if ((job.engine === "tessera" || job.engine === "tessera-before" || ENGINES[job.engine]?.env) && runs.some((r) => r.second)) {
       const second = runs.filter((r) => r.second).map((r) => ({
         ...r, seconds: r.second.seconds, result: r.second.result,
         status: checkResult(job.case, job.n, r.second.result) ? "warning" : "ok",
@@ -393,7 +397,7 @@ export async function main(argv) {
   }
   const started = new Date();
   const t0 = performance.now();
-  const dist = o.engines.some((e) => e === "tessera" || ENGINES[e].kernels) ? snapshotDist() : { error: "tessera not selected" };
+  const dist = o.engines.some((e) => e === "tessera" || ENGINES[e].env) ? snapshotDist() : { error: "tessera not selected" };
   const storage = storageContext({ base: o.storageDir ?? undefined, cold: o.coldReads });
   // a signal must not leave gigabytes behind: stop the running child, remove the storage directory and the snapshot
   const onSignal = (sig) => {

@@ -223,10 +223,12 @@ export const ENGINES = {
   // The engine of commit 123c012 (or whatever --before-dist DIR was built from: the label names its commit),
   // run by the same bench/tessera_case.mjs; only selected by default when --before-dist is given.
   "tessera-before": { label: "tessera before the redesign (123c012)", cases: BEFORE_CASES, optional: true },
-  // The same engine with the kernel backend forced (TESSERA_KERNELS): the rows that stay beside the default
-  // (native kernels where they are built, else wasm), selected by name.
-  "tessera-wasm": { label: "tessera, wasm kernels", cases: Object.keys(CASES).filter((c) => !CASES[c].storage), optional: true, kernels: "wasm" },
-  "tessera-js": { label: "tessera, js kernels", cases: Object.keys(CASES).filter((c) => !CASES[c].storage && c !== "ones_tiny_tasks"), optional: true, kernels: "js" },
+  // The same engine under an environment of its own (`env`), selected by name: the kernel backend forced
+  // (TESSERA_KERNELS: the rows that stay beside the default, native kernels where they are built, else
+  // wasm), or the kernel memory in huge pages (TESSERA_HUGE_PAGES=1, src/kernels/huge-pages.ts).
+  "tessera-wasm": { label: "tessera, wasm kernels", cases: Object.keys(CASES).filter((c) => !CASES[c].storage), optional: true, env: { TESSERA_KERNELS: "wasm" } },
+  "tessera-js": { label: "tessera, js kernels", cases: Object.keys(CASES).filter((c) => !CASES[c].storage && c !== "ones_tiny_tasks"), optional: true, env: { TESSERA_KERNELS: "js" } },
+  "tessera-thp": { label: "tessera, huge pages", cases: Object.keys(CASES).filter((c) => !CASES[c].storage), optional: true, env: { TESSERA_HUGE_PAGES: "1" } },
   "dask-threads": { label: "dask threads", cases: Object.keys(CASES).filter((c) => !NPY_CASES.includes(c)) },
   "dask-distributed": { label: "dask distributed 2×1", cases: ["random_mapblocks_add_sum", "ones_tiny_tasks"] },
   // transpose_add_sum0 is not natural block by block with one sequential generator (it pairs block (i, j) with (j, i))

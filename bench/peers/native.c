@@ -2,6 +2,7 @@
  *   native sum [THREADS] [N]  GB/s summing a float64 array of N doubles (default 2^26: 512 MiB; median of 9 passes),
  *                             8 AVX2 accumulators
  *   native add [THREADS] [N]  GB/s of c = a + b over float64 arrays of N doubles (3 streams counted), median of 9
+ *   native add-fresh [THREADS] [N]  the same with c new memory in each pass (its first-touch page faults timed)
  *   native gensum N [THREADS] xoshiro256+ generate-and-sum of N doubles in one pass, split over THREADS (default 1),
  *                             16 lane sets (AVX-512 where the CPU has it)
  *   native spin SECONDS     compute-bound loop on 1 then 2 pthreads: the ratio shows host contention
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #ifdef __AVX2__
 #include <immintrin.h>
@@ -104,13 +106,16 @@ static void *add_thread(void *arg) {
   return NULL;
 }
 
-static int mode_add(int threads, size_t n) {
+/* fresh: c is new memory in every pass (mmap'ed in the timed region, so its page faults are timed),
+ * as a persisted a + b writes into memory it has not touched before; else c is faulted in beforehand. */
+static int mode_add(int threads, size_t n, int fresh) {
   const size_t bytes = n * sizeof(double);
   const size_t rounded = (bytes + 63) & ~(size_t)63; /* aligned_alloc wants a multiple of the alignment */
-  double *a = aligned_alloc(64, rounded), *b = aligned_alloc(64, rounded), *c = aligned_alloc(64, rounded);
-  if (!a || !b || !c) { fprintf(stderr, "out of memory\n"); return 1; }
-  /* Same inputs as the engines' add_existing (i % 1000 and i % 999); c is faulted in before timing. */
-  for (size_t i = 0; i < n; i++) { a[i] = (double)(i % 1000); b[i] = (double)(i % 999); c[i] = 0; }
+  double *a = aligned_alloc(64, rounded), *b = aligned_alloc(64, rounded), *c = fresh ? NULL : aligned_alloc(64, rounded);
+  if (!a || !b || (!fresh && !c)) { fprintf(stderr, "out of memory\n"); return 1; }
+  /* Same inputs as the engines' add_existing (i % 1000 and i % 999). */
+  for (size_t i = 0; i < n; i++) { a[i] = (double)(i % 1000); b[i] = (double)(i % 999); }
+  if (!fresh) for (size_t i = 0; i < n; i++) c[i] = 0;
   enum { PASSES = 9 };
   double gbs[PASSES];
   for (int r = 0; r < PASSES; r++) {
@@ -118,6 +123,11 @@ static int mode_add(int threads, size_t n) {
     AddJob jobs[64];
     size_t per = n / threads;
     double t0 = now();
+    if (fresh) {
+      if (c) munmap(c, rounded);
+      c = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (c == MAP_FAILED) { fprintf(stderr, "out of memory\n"); return 1; }
+    }
     for (int k = 0; k < threads; k++) {
       jobs[k] = (AddJob){a + per * k, b + per * k, c + per * k, k == threads - 1 ? n - per * k : per};
       pthread_create(&tid[k], NULL, add_thread, &jobs[k]);
@@ -128,10 +138,11 @@ static int mode_add(int threads, size_t n) {
   double result = 0;
   for (size_t i = 0; i < n; i++) result += c[i]; /* exact: small integers, total < 2^53 */
   qsort(gbs, PASSES, sizeof(double), cmp_double);
-  printf("{\"engine\":\"c-native\",\"mode\":\"add\",\"threads\":%d,\"bytes\":%zu,\"passes\":%d,"
+  printf("{\"engine\":\"c-native\",\"mode\":\"add\",\"fresh\":%s,\"threads\":%d,\"bytes\":%zu,\"passes\":%d,"
          "\"gb_per_s\":%.2f,\"gb_per_s_min\":%.2f,\"gb_per_s_max\":%.2f,\"result\":%.1f}\n",
-         threads, 3 * bytes, PASSES, gbs[PASSES / 2], gbs[0], gbs[PASSES - 1], result);
-  free(a); free(b); free(c);
+         fresh ? "true" : "false", threads, 3 * bytes, PASSES, gbs[PASSES / 2], gbs[0], gbs[PASSES - 1], result);
+  free(a); free(b);
+  if (fresh) munmap(c, rounded); else free(c);
   return 0;
 }
 
@@ -355,12 +366,12 @@ int main(int argc, char **argv) {
     if (n < 64) { fprintf(stderr, "N must be at least 64\n"); return 2; }
     return mode_sum(threads, n);
   }
-  if (!strcmp(mode, "add")) {
+  if (!strcmp(mode, "add") || !strcmp(mode, "add-fresh")) {
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     if (threads < 1 || threads > 64) { fprintf(stderr, "threads must be 1..64\n"); return 2; }
     size_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : (size_t)1 << 26;
     if (n < 64) { fprintf(stderr, "N must be at least 64\n"); return 2; }
-    return mode_add(threads, n);
+    return mode_add(threads, n, !strcmp(mode, "add-fresh"));
   }
   if (!strcmp(mode, "gensum")) {
     int threads = argc > 3 ? atoi(argv[3]) : 1;
@@ -375,6 +386,6 @@ int main(int argc, char **argv) {
     if (files < 1 || threads < 1 || threads > 64) { fprintf(stderr, "FILES >= 1, THREADS 1..64\n"); return 2; }
     return mode_store(!strcmp(mode, "store-write"), argv[2], files, bytes, threads);
   }
-  fprintf(stderr, "usage: %s sum [THREADS] [N] | add [THREADS] [N] | gensum N [THREADS] | spin SECONDS | store-write|store-read DIR FILES BYTES THREADS\n", argv[0]);
+  fprintf(stderr, "usage: %s sum [THREADS] [N] | add|add-fresh [THREADS] [N] | gensum N [THREADS] | spin SECONDS | store-write|store-read DIR FILES BYTES THREADS\n", argv[0]);
   return 2;
 }

@@ -6,6 +6,10 @@
 //   constants           the numbers of abi.h, for the test that compares them with src/kernels/abi.ts
 #include <napi.h>
 
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -88,6 +92,32 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   return fn;
 }
 
+// adviseHugePages(view, bytes): madvise(MADV_HUGEPAGE) over `bytes` from the base of the memory under
+// view (2 MiB aligned inward); returns 0 or the errno.
+Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "adviseHugePages(view, bytes)");
+  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+  void* data = nullptr;
+  size_t length = 0, offset = 0;
+  napi_value buffer;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, view, &type, &length, &data, &buffer, &offset) != napi_ok || data == nullptr) {
+    throw Napi::Error::New(env, "adviseHugePages(view): no data pointer for the view");
+  }
+  const uintptr_t huge = uintptr_t(2) << 20;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(data) - offset;
+  const uintptr_t end = base + static_cast<uintptr_t>(info[1].As<Napi::Number>().DoubleValue());
+  const uintptr_t from = (base + huge - 1) & ~(huge - 1), to = end & ~(huge - 1);
+  int rc = 0;
+#ifdef MADV_HUGEPAGE
+  if (to > from && madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE) != 0) rc = errno;
+#else
+  rc = ENOSYS;
+#endif
+  return Napi::Number::New(env, rc);
+}
+
 Napi::Object Constants(Napi::Env env) {
   using namespace tk;
   Napi::Object c = Napi::Object::New(env);
@@ -119,6 +149,7 @@ Napi::Object Constants(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("levels", Napi::Function::New(env, Levels, "levels"));
   exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -23,6 +23,8 @@ export interface NativeKernelsAddon {
   levels(): NativeLevel[];
   /** binds to the memory under `view` (its base); run(prog, byteLength) returns an RC code */
   bind(view: Uint8Array, level?: NativeLevel): (prog: number, byteLength: number) => number;
+  /** madvise(MADV_HUGEPAGE) over `bytes` from the base of the memory under `view`: 0 or the errno */
+  adviseHugePages(view: Uint8Array, bytes: number): number;
   /** abi.h's numbers, by their C names */
   constants: Record<string, number>;
 }
