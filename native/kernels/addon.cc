@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "abi.h"
 #include "levels.h"
@@ -37,6 +38,18 @@ struct Binding {
   uint8_t* mem;
   RunFn run;
 };
+
+// The base of the memory under a typed-array view: its data pointer is at byteOffset within the buffer.
+uint8_t* memoryBase(Napi::Env env, Napi::Value v, const char* what) {
+  void* data = nullptr;
+  size_t length = 0, offset = 0;
+  napi_value buffer;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok || data == nullptr) {
+    throw Napi::Error::New(env, std::string(what) + ": no data pointer for the view");
+  }
+  return static_cast<uint8_t*>(data) - offset;
+}
 
 Napi::Value Run(const Napi::CallbackInfo& info) {
   const Binding* b = static_cast<const Binding*>(info.Data());
@@ -68,14 +81,7 @@ Napi::Value Levels(const Napi::CallbackInfo& info) {
 Napi::Value Bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "bind(view): view must be a Uint8Array over the memory");
-  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
-  void* data = nullptr;
-  size_t length = 0, offset = 0;
-  napi_value buffer;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, view, &type, &length, &data, &buffer, &offset) != napi_ok || data == nullptr) {
-    throw Napi::Error::New(env, "bind(view): no data pointer for the view");
-  }
+  uint8_t* const base = memoryBase(env, info[0], "bind(view)");
   const Level* level = nullptr;
   if (info.Length() >= 2 && info[1].IsString()) {
     const std::string want = info[1].As<Napi::String>().Utf8Value();
@@ -85,8 +91,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   } else {
     for (const Level& l : LEVELS) if (!level && l.supported()) level = &l;
   }
-  // the view's data pointer is at byteOffset within the buffer: the memory's base is before it
-  Binding* b = new Binding{static_cast<uint8_t*>(data) - offset, level->run};
+  Binding* b = new Binding{base, level->run};
   Napi::Function fn = Napi::Function::New(env, Run, "run", b);
   fn.AddFinalizer([](Napi::Env, Binding* p) { delete p; }, b);
   return fn;
@@ -97,16 +102,8 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
 Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "adviseHugePages(view, bytes)");
-  Napi::TypedArray view = info[0].As<Napi::TypedArray>();
-  void* data = nullptr;
-  size_t length = 0, offset = 0;
-  napi_value buffer;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, view, &type, &length, &data, &buffer, &offset) != napi_ok || data == nullptr) {
-    throw Napi::Error::New(env, "adviseHugePages(view): no data pointer for the view");
-  }
   const uintptr_t huge = uintptr_t(2) << 20;
-  const uintptr_t base = reinterpret_cast<uintptr_t>(data) - offset;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(memoryBase(env, info[0], "adviseHugePages(view)"));
   const uintptr_t end = base + static_cast<uintptr_t>(info[1].As<Napi::Number>().DoubleValue());
   const uintptr_t from = (base + huge - 1) & ~(huge - 1), to = end & ~(huge - 1);
   int rc = 0;
