@@ -7,7 +7,7 @@
 import os from "node:os";
 import { invalid, show } from "../errors.js";
 import { kernelBackend } from "../kernels/backend.js";
-import { type HugePages, adviseHugePages } from "../kernels/huge-pages.js";
+import { adviseHugePages } from "../kernels/huge-pages.js";
 import { createSharedMemory, kernelModule } from "../kernels/wasm.js";
 import type { RankComm } from "./ranks.js";
 import { Heap, MAX_KERNEL_BYTES } from "./heap.js";
@@ -58,8 +58,6 @@ export function kernelMemoryLimit(env: Record<string, string | undefined> = proc
 
 export class Engine {
   readonly heap: Heap;
-  /** whether the kernel memory has transparent huge pages (kernels/huge-pages.ts) */
-  readonly hugePages: HugePages;
   pool: WorkerPool;
   /** the ranks compute() splits its work among; null: this process alone */
   ranks: RankComm | null = null;
@@ -70,7 +68,7 @@ export class Engine {
     workers: number,
   ) {
     const memory = createSharedMemory(Math.ceil(RESERVED / 65536) + 16);
-    this.hugePages = adviseHugePages(memory);
+    adviseHugePages(memory); // TESSERA_HUGE_PAGES=1 only (kernels/huge-pages.ts)
     this.heap = new Heap(memory, RESERVED, kernelMemoryLimit());
     this.pool = new WorkerPool(this.heap, kernelBackend() === "js" ? null : kernelModule(), workerEntry, workers);
   }
