@@ -4,7 +4,7 @@
       "target_name": "tessera_shm",
       "sources": ["shm.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-O3", "-std=c++17"],
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["shm.cc"]}]]
     },
@@ -27,7 +27,7 @@
       "target_name": "tessera_gemm",
       "sources": ["gemm/addon.cc", "gemm/blas.cc", "gemm/canonical.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except", "gemm_avx512", "gemm_avx2", "gemm_sse2"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-O2", "-std=c++17", "-ffp-contract=off"],
       "libraries": ["-ldl"],
       "conditions": [["OS!='linux' or target_arch!='x64'", {"type": "none", "sources!": ["gemm/addon.cc", "gemm/blas.cc", "gemm/canonical.cc"], "dependencies!": ["gemm_avx512", "gemm_avx2", "gemm_sse2"]}]]
@@ -46,7 +46,7 @@
       "target_name": "tessera_kernels",
       "sources": ["kernels/addon.cc", "kernels/validate.cc", "kernels/asmath.cc", "kernels/interp_scalar.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except", "kernels_avx512", "kernels_avx2"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off", "-fno-math-errno", "-fno-strict-aliasing"],
       "conditions": [["target_arch!='x64'", {"type": "none", "sources!": ["kernels/addon.cc", "kernels/validate.cc", "kernels/asmath.cc", "kernels/interp_scalar.cc"]}]]
     },
@@ -54,7 +54,7 @@
       "target_name": "tessera_codecs",
       "sources": ["codecs/zstd.cc"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-O2", "-std=c++17"],
       "libraries": ["-ldl"],
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["codecs/zstd.cc"]}]]
