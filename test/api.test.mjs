@@ -150,7 +150,7 @@ test("cluster classes: LocalCluster, Client, Future methods and getters", () => 
   assert.type(tessera.LocalCluster.prototype[Symbol.asyncDispose], "function");
   const sc = members(tessera.SlurmCluster);
   // (private: activeIds jobOf jobsFor poll pollOnce release reportWaiting scaleJobs submit update wanted workerEvent; @internal: grow requested retire)
-  assert.equal(sc.methods, ["activeIds", "adapt", "close", "grow", "jobOf", "jobScript", "jobsFor", "poll", "pollOnce", "release", "reportWaiting", "requested", "retire", "scale", "scaleJobs", "stopAdapting", "submit", "update", "waitForWorkers", "wanted", "wantedCount", "workerEvent"]);
+  assert.equal(sc.methods, ["activeIds", "adapt", "close", "grow", "jobOf", "jobScript", "jobsFor", "poll", "pollOnce", "release", "reportWaiting", "requested", "retire", "scale", "scaleJobs", "stopAdapting", "submit", "unwanted", "update", "waitForWorkers", "wanted", "wantedCount", "workerEvent"]);
   assert.equal(sc.getters, ["address", "dashboardLink", "jobs", "workers"]);
   assert.type(tessera.SlurmCluster.start, "function");
   assert.type(tessera.SlurmCluster.prototype[Symbol.asyncDispose], "function");

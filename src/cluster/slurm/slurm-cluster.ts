@@ -186,6 +186,11 @@ export class SlurmCluster extends ClusterBase {
     return this.wanted().length + this.submitting;
   }
 
+  /** closed, or more jobs wanted and on their way than the target: the newest is not wanted */
+  private unwanted(): boolean {
+    return this.closing !== null || this.wantedCount() > this.targetJobs;
+  }
+
   private jobsFor(req: ScaleRequest): number {
     const per = this.spec.processes;
     if (typeof req === "number") return Math.ceil(nonNegativeInt(req, "scale") / per);
@@ -214,8 +219,9 @@ export class SlurmCluster extends ClusterBase {
     this.targetJobs = jobs;
     this.barren = 0;
     const wanted = this.wanted();
-    if (this.wantedCount() < jobs) {
-      await this.submit(jobs - this.wantedCount());
+    const count = wanted.length + this.submitting;
+    if (count < jobs) {
+      await this.submit(jobs - count);
       return;
     }
     if (wanted.length <= jobs) return; // the rest are on their way (submit cancels any no longer wanted)
@@ -229,7 +235,7 @@ export class SlurmCluster extends ClusterBase {
     this.submitting += n;
     for (let i = 0; i < n; i++) {
       // closed or scaled down while the jobs before it were submitted: this one is not wanted any more
-      if (this.closing || this.wantedCount() > this.targetJobs) {
+      if (this.unwanted()) {
         this.submitting--;
         continue;
       }
@@ -245,7 +251,7 @@ export class SlurmCluster extends ClusterBase {
       this.records.set(id, record);
       this.log(`tessera: submitted job ${id} (${plural(this.spec.processes, "worker")} of ${plural(this.spec.threadsPerWorker, "thread")})`);
       // closed, or scaled down, while sbatch ran: the job is not wanted any more
-      if (this.closing || this.wantedCount() > this.targetJobs) await this.release([record], this.closing ? "the cluster closed" : "the cluster scaled down");
+      if (this.unwanted()) await this.release([record], this.closing ? "the cluster closed" : "the cluster scaled down");
     }
   }
 
