@@ -35,6 +35,7 @@ import {
 import type { ReduceFn } from "./world.js";
 import { canonicalReduce } from "./canonical.js";
 import type { HostTopology } from "./topology.js";
+import { intoOut } from "./out-buffer.js";
 import { hierAllgather, hierAllreduce, hierBarrier, hierBcast, hierGather, hierReduce } from "./hierarchical.js";
 
 /** One collective call: the same on every rank, as every rank calls the same collectives in the same order. */
@@ -335,72 +336,89 @@ async function rabenseifner(c: Comm, value: Typed, op: BuiltinOp, call: Call): P
   return acc;
 }
 
-export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>): Promise<T> {
+/** `out`: the array the result goes to (checked by the caller: out-buffer.ts), written in place on the large direct path. */
+export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>, out?: Typed): Promise<T> {
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
   const large = isLarge(value, fn, c.size);
+  if (large && c.size <= DIRECT_MAX) return directAllreduce(c, value as Typed, op as BuiltinOp, call, out ?? uninitLike(value as Typed, (value as Typed).length)) as Promise<T>;
+  return intoOut(await generalAllreduce(c, value, fn, call, large), out);
+}
+
+/** allreduce on the paths that make their own result. */
+async function generalAllreduce<T>(c: Comm, value: T, fn: ReduceFn<unknown>, call: Call, large: boolean): Promise<T> {
   // node-locally first below the large-message size only: above it, the flat reduce-scatter + allgather
   // spreads the combining and copying over every rank, where a leader would combine its host's L arrays
   // alone (work that grows with L). Fake 2 x 2 hosts, a loaded 2-core machine, medians of 15 runs: one f64
   // 0.84 ms through the leaders, 1.20 ms flat; 8 MiB 51 and 59 ms (flat swings 29-87 ms): no clear win.
-  if (c.topology?.reductions && !large) return hierAllreduce(c, c.topology, value, op, call);
-  if (large && c.size > DIRECT_MAX) return (await rabenseifner(c, value, op as BuiltinOp, call)) as T;
-  if (large && c.size <= DIRECT_MAX) {
-    const { rank: r, size: P } = c;
-    // every segment is received straight into the result where the transport can (shared memory): no
-    // buffers of their own to fault in, fill and copy from
-    const out = uninitLike(value, value.length); // every element is written below: no pass to zero it first
-    const [a, b] = segment(value.length, P, r);
-    const region = out.subarray(a, b);
-    const mine = await reduceScatter(c, value, op as BuiltinOp, call, region);
-    if (!sameBytes(mine, region)) region.set(mine);
-    const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
-    await Promise.all([
-      c.post(others, hdr(call, 1), toPayload(region)),
-      ...others.map(async (q) => {
-        const [s, e] = segment(value.length, P, q);
-        const dest = bytesOf(out.subarray(s, e));
-        const p = await takeInto(c, q, call, 1, dest);
-        if (!sameBytes(p.bytes, dest)) out.set(typedOf(p.dtype, p.bytes), s);
-      }),
-    ]);
-    return out as T;
-  }
+  if (c.topology?.reductions && !large) return hierAllreduce(c, c.topology, value, fn as ReduceFn<T>, call);
+  if (large) return (await rabenseifner(c, value as Typed, fn as BuiltinOp, call)) as T;
   if (isPow2(c.size)) return (await doublingAllreduce(c, value, fn, call)) as T;
   const acc = await treeReduce(c, value, fn, call);
   const got = await bcastPayload(c, c.rank === 0 ? toPayload(acc) : null, 0, call, BCAST_STEP);
   return (c.rank === 0 ? acc : fromPayload(got)) as T;
 }
 
-export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number): Promise<T | undefined> {
+/**
+ * Large allreduce among at most DIRECT_MAX ranks: reduce-scatter, then every rank posts its reduced
+ * segment to all the others. Every segment is received straight into `out` where the transport can (shared
+ * memory): no buffers of their own to fault in, fill and copy from. Every element of `out` is written (a
+ * new one need not be zeroed first).
+ */
+async function directAllreduce(c: Comm, value: Typed, op: BuiltinOp, call: Call, out: Typed): Promise<Typed> {
+  const { rank: r, size: P } = c;
+  const [a, b] = segment(value.length, P, r);
+  const region = out.subarray(a, b);
+  const mine = await reduceScatter(c, value, op, call, region);
+  if (!sameBytes(mine, region)) region.set(mine);
+  const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
+  await Promise.all([
+    c.post(others, hdr(call, 1), toPayload(region)),
+    ...others.map(async (q) => {
+      const [s, e] = segment(value.length, P, q);
+      const dest = bytesOf(out.subarray(s, e));
+      const p = await takeInto(c, q, call, 1, dest);
+      if (!sameBytes(p.bytes, dest)) out.set(typedOf(p.dtype, p.bytes), s);
+    }),
+  ]);
+  return out;
+}
+
+/** `out`: as allreduce's, significant at the root only (written there, in place on the large path). */
+export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number, out?: Typed): Promise<T | undefined> {
   const fn = op as ReduceFn<unknown>;
   const call = c.begin(CollOp.Reduce, root, reduceOpCode(fn));
   const { rank: r, size: P } = c;
   const scatter = isLarge(value, fn, P) && P <= DIRECT_MAX;
-  if (c.topology?.reductions && !scatter) return hierReduce(c, c.topology, value, op, root, call); // as allreduce
+  const rootOut = r === root ? out : undefined;
+  if (c.topology?.reductions && !scatter) return intoOut(await hierReduce(c, c.topology, value, op, root, call), rootOut); // as allreduce
   if (scatter) {
     const [a, b] = segment(value.length, P, r);
-    const into = c.reduceSegments ? uninitLike(value, b - a) : undefined; // written whole before it is read
+    // every element of the root's result is written below (no pass to zero a new one); its own segment is
+    // reduced straight into its place there, the others' segments received there where the transport can
+    const result = r === root ? out ?? uninitLike(value, value.length) : undefined;
+    const into = c.reduceSegments ? result?.subarray(a, b) ?? uninitLike(value, b - a) : undefined; // written whole before it is read
     const mine = await reduceScatter(c, value, op as BuiltinOp, call, into);
-    if (r !== root) {
+    if (!result) {
       await c.post([root], hdr(call, 1), toPayload(mine));
       return undefined;
     }
-    const out = new (value.constructor as new (n: number) => Typed)(value.length);
-    out.set(mine, segment(value.length, P, r)[0]);
+    if (!sameBytes(mine, result.subarray(a, b))) result.set(mine, a);
     await Promise.all(
       Array.from({ length: P }, async (_, q) => {
         if (q === r) return;
-        const p = await c.take(q, call, 1);
-        out.set(typedOf(p.dtype, p.bytes), segment(value.length, P, q)[0]);
+        const [s, e] = segment(value.length, P, q);
+        const dest = bytesOf(result.subarray(s, e));
+        const p = await takeInto(c, q, call, 1, dest);
+        if (!sameBytes(p.bytes, dest)) result.set(typedOf(p.dtype, p.bytes), s);
       }),
     );
-    return out as T;
+    return result as T;
   }
   const acc = await treeReduce(c, value, fn, call);
-  if (root === 0) return r === 0 ? (acc as T) : undefined;
+  if (root === 0) return r === 0 ? intoOut(acc as T, rootOut) : undefined;
   if (r === 0) await c.post([root], hdr(call, RELAY_STEP), toPayload(acc));
-  if (r === root) return fromPayload(await c.take(0, call, RELAY_STEP)) as T;
+  if (r === root) return intoOut(fromPayload(await c.take(0, call, RELAY_STEP)) as T, rootOut);
   return undefined;
 }
 

@@ -165,7 +165,7 @@ export function abortWorld(reason: string): void {
   if (isWs(currentWorld)) currentWorld.abort(reason);
 }
 
-export { singleWorld, type World, type ReduceFn } from "./world.js";
+export { singleWorld, type World, type ReduceFn, type ReduceOptions } from "./world.js";
 export { WsWorld, type RankLostHandler, type WorldFailureHandler } from "./world-ws.js";
 export { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
 export { expandHostlist } from "./hostlist.js";
@@ -187,8 +187,8 @@ export const world: World = {
   },
   barrier: () => getWorld().barrier(),
   bcast: (value, root) => getWorld().bcast(value, root),
-  reduce: (value, op, root) => getWorld().reduce(value, op, root),
-  allreduce: (value, op) => getWorld().allreduce(value, op),
+  reduce: (value, op, root, options) => getWorld().reduce(value, op, root, options),
+  allreduce: (value, op, options) => getWorld().allreduce(value, op, options),
   gather: (value, root) => getWorld().gather(value, root),
   allgather: (value) => getWorld().allgather(value),
   send: (value, dest, tag) => getWorld().send(value, dest, tag),

@@ -25,6 +25,7 @@ import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
 import { EMPTY_PAYLOAD, fromPayload, toPayload, type BuiltinOp, type Payload, type Typed } from "./payload.js";
 import { InPlaceReduction } from "./shm-reduce.js";
+import { checkOut, type ReduceOptions } from "./out-buffer.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
 import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
@@ -396,14 +397,18 @@ export class WsWorld implements World, coll.Comm {
     checkRank(root, this.size, "root");
     return coll.bcast(this, value, root);
   }
-  async reduce<T>(value: T, op: ReduceFn<T> = "sum", root = 0): Promise<T | undefined> {
+  async reduce<T>(value: T, op: ReduceFn<T> = "sum", root = 0, options?: ReduceOptions<T>): Promise<T | undefined> {
     checkRank(root, this.size, "root");
-    return coll.reduce(this, value, op, root);
+    return coll.reduce(this, value, op, root, checkOut(value, options, "reduce"));
   }
-  allreduce<T>(value: T, op: ReduceFn<T> = "sum"): Promise<T> {
+  allreduce<T>(value: T, op: ReduceFn<T> = "sum", options?: ReduceOptions<T>): Promise<T> {
     // a number between ranks that all share memory, when nothing else is in flight: without the event loop
-    if (typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
-    return coll.allreduce(this, value, op);
+    if (options === undefined && typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
+    try {
+      return coll.allreduce(this, value, op, checkOut(value, options, "allreduce"));
+    } catch (e) {
+      return Promise.reject(e); // a promise either way, as from the async methods
+    }
   }
   async gather<T>(value: T, root = 0): Promise<T[] | undefined> {
     checkRank(root, this.size, "root");

@@ -3,7 +3,10 @@
  * launched as one of many ranks is a world of one: collectives return their own input.
  * (Multi-rank worlds over WebSockets are built on this interface.)
  */
-import { invalid, show } from "../errors.js";
+import { checkRank, commError } from "./errors.js";
+import { checkOut, intoOut, type ReduceOptions } from "./out-buffer.js";
+
+export type { ReduceOptions } from "./out-buffer.js";
 
 export type ReduceFn<T> = "sum" | "min" | "max" | "prod" | ((a: T, b: T) => T);
 
@@ -12,18 +15,14 @@ export interface World {
   readonly size: number;
   barrier(): Promise<void>;
   bcast<T>(value: T, root?: number): Promise<T>;
-  reduce<T>(value: T, op?: ReduceFn<T>, root?: number): Promise<T | undefined>;
-  allreduce<T>(value: T, op?: ReduceFn<T>): Promise<T>;
+  /** `options.out`: where the root's result goes (as MPI's receive buffer): see out-buffer.ts */
+  reduce<T>(value: T, op?: ReduceFn<T>, root?: number, options?: ReduceOptions<T>): Promise<T | undefined>;
+  /** `options.out`: where the result goes (as MPI's receive buffer, numpy's out=): see out-buffer.ts */
+  allreduce<T>(value: T, op?: ReduceFn<T>, options?: ReduceOptions<T>): Promise<T>;
   gather<T>(value: T, root?: number): Promise<T[] | undefined>;
   allgather<T>(value: T): Promise<T[]>;
   send(value: unknown, dest: number, tag?: number): Promise<void>;
   recv<T = unknown>(source: number, tag?: number): Promise<T>;
-}
-
-function checkRank(r: unknown, size: number, what: string): void {
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= size) {
-    throw invalid("INVALID_ARGUMENT", `${what} ${show(r)} is not a rank of a world of size ${size}`);
-  }
 }
 
 /** The world of a single process. */
@@ -35,12 +34,12 @@ export const singleWorld: World = {
     checkRank(root, 1, "root");
     return value;
   },
-  async reduce(value, _op, root = 0) {
+  async reduce(value, _op, root = 0, options) {
     checkRank(root, 1, "root");
-    return value;
+    return intoOut(value, checkOut(value, options, "reduce"));
   },
-  async allreduce(value) {
-    return value;
+  async allreduce(value, _op, options) {
+    return intoOut(value, checkOut(value, options, "allreduce"));
   },
   async gather(value, root = 0) {
     checkRank(root, 1, "root");
@@ -51,11 +50,11 @@ export const singleWorld: World = {
   },
   async send(_value, dest) {
     checkRank(dest, 1, "destination");
-    throw invalid("INVALID_ARGUMENT", "send to itself would never be received in a world of size 1");
+    throw commError("INVALID_ARGUMENT", "send to itself would never be received in a world of size 1");
   },
   async recv(source) {
     checkRank(source, 1, "source");
-    throw invalid("INVALID_ARGUMENT", "recv from itself would wait forever in a world of size 1");
+    throw commError("INVALID_ARGUMENT", "recv from itself would wait forever in a world of size 1");
   },
 };
 

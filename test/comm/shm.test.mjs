@@ -46,6 +46,14 @@ for (const np of [1, 2, 3, 4]) {
       if (built) assert.is(shm[r].transport, np === 1 ? "none" : "shm", `rank ${r} used ${shm[r].transport}`);
       if (built && np > 1) assert.equal(shm[r].localRanks, Array.from({ length: np }, (_, q) => q));
       assert.equal(shm[r].res, ws[r].res, `rank ${r}: shm and ws results differ`);
+      for (const n of [0, 1, 1001, 100_003]) {
+        // allreduce/reduce with { out }: the very array passed, holding the same bits as without it
+        assert.is(shm[r].res[`allreduce.out.${n}`], shm[r].res[`allreduce.${n}`], `rank ${r}: allreduce into out, n ${n}`);
+        assert.is(shm[r].res[`allreduce.out.same.${n}`], true);
+        assert.is(shm[r].res[`reduce.out.${n}`], shm[r].res[`reduce.${n}`], `rank ${r}: reduce into out, n ${n}`);
+        assert.is(shm[r].res[`reduce.out.same.${n}`], true);
+      }
+      if (big.FIX_BIG_MB) assert.is(shm[r].res["allreduce.out.64MiB"], shm[r].res["allreduce.64MiB"]);
     }
     if (np === 2) {
       // and both are the canonical combination
