@@ -29,7 +29,7 @@ const PAGE = 65536;
 /** 4 GiB: a wasm32 memory's limit */
 export const MAX_KERNEL_BYTES = 65536 * PAGE;
 const ALIGN = 64; // cache-line alignment keeps SIMD loads and worker areas apart
-const SWEEP_MIN_BYTES = 64 * 2 ** 20; // a collection before growing only when this much is persisted
+const SWEEP_MIN_BYTES = 64 * 2 ** 20; // a collection before growing only when this much is persisted (and adopted since the last)
 
 interface Owned {
   ref: WeakRef<object>;
@@ -47,8 +47,10 @@ export class Heap implements Allocator {
   private readonly owned = new Map<ChunkStore, Owned>();
   /** store chunks read in place by running tasks: never spilled (store -> chunk -> count) */
   private readonly pins = new Map<ChunkStore, Map<number, number>>();
-  /** persisted bytes from which growing tries a collection first (raised after one that freed nothing) */
-  private sweepAt = SWEEP_MIN_BYTES;
+  /** persisted bytes adopted since the last collection: the stores that may have died since (see mayReclaim) */
+  private adoptedSince = 0;
+  /** persisted bytes the last collection left (every one of them held then) */
+  private aliveAtReclaim = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -92,6 +94,7 @@ export class Heap implements Allocator {
   adopt(store: ChunkStore, owner: object): void {
     this.owned.set(store, { ref: new WeakRef(owner), store });
     finalizers.register(owner, { heap: this, store }, store);
+    this.adoptedSince += store.residentBytes();
   }
 
   /** Frees every chunk of a store (its owner is gone, or it is no longer wanted). */
@@ -135,14 +138,29 @@ export class Heap implements Allocator {
   }
 
   /**
-   * A full collection, then sweep(): the bytes freed (0 when V8's gc cannot be reached). When nothing was
-   * freed (the persisted arrays are all held), the next try waits until twice as much is persisted, so a
-   * program that keeps its arrays does not pay a full collection at every growth.
+   * A full collection, then sweep(): the bytes freed (0 when V8's gc cannot be reached). What it leaves is
+   * all held at that moment, which mayReclaim() remembers.
    */
   reclaim(): number {
     const freed = collectGarbage() ? this.sweep() : 0;
-    this.sweepAt = freed > 0 ? SWEEP_MIN_BYTES : Math.max(SWEEP_MIN_BYTES, 2 * this.ownedBytes);
+    this.adoptedSince = 0;
+    this.aliveAtReclaim = this.ownedBytes;
     return freed;
+  }
+
+  /**
+   * Whether growing the memory should try a collection first: with SWEEP_MIN_BYTES persisted, and only
+   * once the stores adopted since the last collection (the only ones that can have died since, unless the
+   * program dropped one it held then) amount to SWEEP_MIN_BYTES and a quarter of what that collection
+   * left. So a loop that persists a new array and drops the previous one gets the dropped one's memory,
+   * faulted in already, back by its second or third round (fresh pages cost more than a + b itself:
+   * 8192², 235 ms into new memory, 100-120 ms into reused; the third when the array just dropped is
+   * still held by the caller's suspended async frame, as V8 may keep an awaited value until the next
+   * macrotask); a program that holds all it persists pays one collection (about 10 ms with a small JS
+   * heap) each time its persisted bytes grew by a quarter.
+   */
+  private mayReclaim(): boolean {
+    return this.adoptedSince >= Math.max(SWEEP_MIN_BYTES, this.aliveAtReclaim / 4) && this.ownedBytes >= SWEEP_MIN_BYTES;
   }
 
   /**
@@ -198,9 +216,9 @@ export class Heap implements Allocator {
     const addr = this.top;
     const end = addr + size;
     const have = this.memory.buffer.byteLength;
-    // a collection before growing only once enough is persisted (sweepAt backs off after one that freed
-    // nothing): with persisted arrays held, growth must not cost a full collection every chunk
-    if (end > have && !reclaimed && this.ownedBytes >= this.sweepAt && this.reclaim() > 0) {
+    // a collection before growing only when it may free something (mayReclaim): with persisted arrays
+    // held, growth must not cost a full collection every chunk
+    if (end > have && !reclaimed && this.mayReclaim() && this.reclaim() > 0) {
       return this.alloc(bytes, true); // dropped persisted arrays made room: no growth
     }
     if (end > this.limit) {

@@ -71,4 +71,21 @@ test("a loop that persists and drops arrays reuses the memory instead of growing
   p = null;
 });
 
+test("c = a + b persisted again after c is dropped reuses c's memory, with a and b held (no new pages)", async () => {
+  const h = await heap();
+  h.reclaim();
+  // 96 MiB each: a and b held, as the benchmark's add_existing (whose second round grew by all of c)
+  const a = await random.random([3072, 4096], { chunks: 1024, seed: 5 }).persist();
+  const b = await random.random([3072, 4096], { chunks: 1024, seed: 6 }).persist();
+  let c = await a.add(b).persist();
+  const want = await c.sum().compute();
+  c = null;
+  await new Promise((r) => setImmediate(r)); // the persist call's own references are gone
+  const before = h.memory.buffer.byteLength;
+  c = await a.add(b).persist();
+  const grown = h.memory.buffer.byteLength - before;
+  assert.ok(grown < 32 * 2 ** 20, `memory grew by ${(grown / 2 ** 20).toFixed(0)} MiB instead of taking the dropped c's back`);
+  assert.is(await c.sum().compute(), want);
+});
+
 test.run();
