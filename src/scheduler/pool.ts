@@ -48,6 +48,8 @@ interface Slot {
   layers: Map<number, number>;
   /** batches sent and not answered, in order (the worker runs them one after another) */
   busy: Pending[];
+  /** it ran durable writes (fsync) since it last settled: their chunks may still sync and rename in the background */
+  unsettled: boolean;
 }
 
 /** Batches a worker may hold at once: the next is waiting there while it runs one, so no round trip idles it. */
@@ -83,7 +85,7 @@ export class WorkerPool {
 
   private spawn(areas: WorkerAreas): Slot {
     const worker = newWorker(this.entry);
-    const slot: Slot = { worker, areas, layers: new Map(), busy: [] };
+    const slot: Slot = { worker, areas, layers: new Map(), busy: [], unsettled: false };
     worker.on("message", (m: FromWorker) => this.onMessage(slot, m));
     worker.on("error", (e) => this.lost(slot, `threw ${e.message}`));
     worker.on("exit", (code) => {
@@ -132,6 +134,7 @@ export class WorkerPool {
       s.layers.set(spec.layer, a);
       s.worker.postMessage({ type: "layer", spec, arena: a } satisfies ToWorker);
     }
+    if (spec.kind === "write" && (spec.storage as { fsync?: boolean }).fsync === true) s.unsettled = true; // durable: synced after the task
     return this.ask(s, spec.kind === "write", (batch) => ({ type: "run", layer: spec.layer, batch, start, end }));
   }
 
@@ -141,7 +144,16 @@ export class WorkerPool {
    */
   async settle(): Promise<void> {
     if (this.closed) return;
-    await Promise.all(this.slots.map((s) => this.ask(s, true, (batch) => ({ type: "settle", batch }))));
+    await Promise.all(this.slots.map((s) => this.settleSlot(s)));
+  }
+
+  /** Worker s's background writes on disk (its batches before them done); rejects with its first failure. */
+  private async settleSlot(s: Slot): Promise<void> {
+    try {
+      await this.ask(s, true, (batch) => ({ type: "settle", batch }));
+    } finally {
+      s.unsettled = false; // settled either way: the worker answers once every sync ended
+    }
   }
 
   /** Sends worker s the message `make(batch)` of a new batch number; settles when the worker answers it. */
@@ -174,16 +186,22 @@ export class WorkerPool {
    * temporary file and the rename would leave the temporary file behind), for up to WRITE_GRACE_MS; the
    * worker runs its batches in order, so a compute batch before the write finishes too, one after it is
    * cut short. (Waiting only when every held batch wrote terminated a worker writing a chunk while it
-   * also held the next compute batch: toZarr's chunk writes are a layer of their own.)
+   * also held the next compute batch: toZarr's chunk writes are a layer of their own.) A worker that
+   * wrote durable chunks earlier (toZarr({ fsync: true }): the fdatasync and rename follow the task, in
+   * the background) is let finish its batches and those, as long: terminated, it left their temporary
+   * files.
    */
   async stopBusy(): Promise<void> {
     await Promise.all(
       this.slots.map(async (s, i) => {
         const writes = s.busy.filter((b) => b.writes);
-        if (writes.length) {
+        if (s.busy.length && (writes.length || s.unsettled)) {
+          // a worker whose durable chunks may still sync in the background (their batches answered) is
+          // asked to settle: it answers after the batches it holds and those syncs and renames
+          const finished = s.unsettled ? this.settleSlot(s).catch(() => {}) : Promise.all(writes.map((b) => b.answered));
           let timer: NodeJS.Timeout | undefined;
           const grace = new Promise<void>((ok) => (timer = setTimeout(ok, WRITE_GRACE_MS)));
-          await Promise.race([Promise.all(writes.map((b) => b.answered)), grace]);
+          await Promise.race([finished, grace]);
           clearTimeout(timer);
         }
         if (!s.busy.length) return;
