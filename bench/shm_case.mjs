@@ -3,7 +3,7 @@
 // warm-up, each timed on its own; median), of 64 MiB of float64 (BW_REPS after one warm-up, a barrier
 // before each; median) into one reused result array (`out`, as MPI's receive buffer), and into a new one
 // each time, bcast of 1 MiB (a Uint8Array) from rank 0 and gather of 1 MiB per rank to rank 0
-// (REPS each after a barrier; median). Rank 0 prints one JSON line.
+// (REPS each after a barrier; median; into reused buffers, and into new arrays). Rank 0 prints one JSON line.
 //   node bench/shm_case.mjs [LAT] [BW_MIB] [BW_REPS] [REPS]   (under launchLocal: TESSERA_RANK etc.)
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -60,25 +60,36 @@ out.bw_new_gb_per_s = a.byteLength / (median(t.subarray(0, bwReps)) / 1e3) / 1e9
 out.bw_ok &&= sumOk(c);
 c = null;
 
+// bcast and gather as MPI's: into buffers made once (a rank's receive buffer `rb`, the root's gather buffer
+// `gb`: options.out), and (tessera) into new arrays each time. A bcast is also timed on its slowest rank
+// (each rep's maximum over the ranks): the root returns once its value is posted, before any rank has it.
 const m = 1 << 20;
 const s = new Uint8Array(m).fill(r);
-for (let k = 0; k < 5; k++) await w.bcast(r === 0 ? s : null, 0);
-for (let k = 0; k < reps; k++) {
-  await w.barrier();
-  const t0 = performance.now();
-  await w.bcast(r === 0 ? s : null, 0);
-  t[k] = performance.now() - t0;
+const rb = new Uint8Array(m).fill(255);
+const gb = new Uint8Array(m * P).fill(255);
+async function timeReps(op) {
+  for (let k = 0; k < 5; k++) await op();
+  let v;
+  for (let k = 0; k < reps; k++) {
+    await w.barrier();
+    const t0 = performance.now();
+    v = await op();
+    t[k] = performance.now() - t0;
+  }
+  const slowest = await w.reduce(t.slice(0, reps), "max", 0);
+  return { v, here: median(t.subarray(0, reps)) * 1e3, slowest: r === 0 ? median(slowest) * 1e3 : null };
 }
-out.bcast_1mib_us = median(t.subarray(0, reps)) * 1e3;
-let g;
-for (let k = 0; k < 5; k++) await w.gather(s, 0);
-for (let k = 0; k < reps; k++) {
-  await w.barrier();
-  const t0 = performance.now();
-  g = await w.gather(s, 0);
-  t[k] = performance.now() - t0;
-}
-out.gather_1mib_us = median(t.subarray(0, reps)) * 1e3;
-out.gather_ok = r !== 0 || (g.length === P && g[P - 1][0] === P - 1);
+const bc = await timeReps(() => w.bcast(r === 0 ? s : null, 0, { out: r === 0 ? undefined : rb }));
+out.bcast_1mib_us = bc.here;
+out.bcast_1mib_slowest_us = bc.slowest;
+const bcNew = await timeReps(() => w.bcast(r === 0 ? s : null, 0));
+out.bcast_new_1mib_slowest_us = bcNew.slowest;
+const bcastOk = (x) => x.length === m && x[0] === 0 && x[m - 1] === 0;
+const ga = await timeReps(() => w.gather(s, 0, { out: gb }));
+out.gather_1mib_us = ga.here;
+const gaNew = await timeReps(() => w.gather(s, 0));
+out.gather_new_1mib_us = gaNew.here;
+const gatherOk = (g) => r !== 0 || (g.length === P && g.every((x, q) => x.length === m && x[0] === q && x[m - 1] === q));
+out.gather_ok = gatherOk(ga.v) && gatherOk(gaNew.v) && (r !== 0 || ga.v[P - 1].buffer === gb.buffer) && bcastOk(bc.v) && bcastOk(bcNew.v);
 if (r === 0) console.log(JSON.stringify(out));
 await comm.closeWorld();

@@ -2,7 +2,8 @@
  * Collective algorithms over a Comm (point-to-point delivery of payloads keyed by collective sequence
  * number, step and source rank). Each collective begins one Call (the world's next sequence number and the
  * call's signature: op, root, reduction, tag); every message of it carries the whole Call, so that a
- * receiver can tell a message of another collective from a late one (see call-check.ts).
+ * receiver can tell a message of another collective from a late one (see call-check.ts). The gathers
+ * (gather, allgather) are in gathers.ts, on the same Comm.
  *
  * Determinism: every reduction combines the ranks' values in one canonical tree, whatever the message
  * size, algorithm or arrival order: for mask = 1, 2, 4, ...: block [r, r+mask) op block [r+mask, r+2mask),
@@ -29,28 +30,17 @@
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError, type CommError } from "./errors.js";
 import {
-  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, packParts, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike, unpackParts,
+  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike,
   type BuiltinOp, type Payload, type Typed,
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
 import { canonicalReduce } from "./canonical.js";
 import type { HostTopology } from "./topology.js";
-import { intoOut } from "./out-buffer.js";
-import { hierAllgather, hierAllreduce, hierBarrier, hierBcast, hierGather, hierReduce } from "./hierarchical.js";
+import { stepHeader as hdr, type Call, type Header } from "./call-header.js";
+import { intoOut, receivedInto, valueInto } from "./out-buffer.js";
+import { hierAllreduce, hierBarrier, hierBcast, hierReduce } from "./hierarchical.js";
 
-/** One collective call: the same on every rank, as every rank calls the same collectives in the same order. */
-export interface Call {
-  op: CollOp;
-  seq: number;
-  root: number;
-  reduce: ReduceOp;
-  tag: number;
-}
-
-/** A message of a call: the call and the round of its algorithm. */
-export interface Header extends Call {
-  step: number;
-}
+export type { Call, Header } from "./call-header.js";
 
 export interface Comm {
   readonly rank: number;
@@ -81,7 +71,7 @@ export interface Comm {
 }
 
 /** take() into `into` where the Comm can; whether the payload's bytes are `into` says if it did. */
-const takeInto = (c: Comm, src: number, call: Call, step: number, into: Uint8Array) => (c.takeInto ? c.takeInto(src, call, step, into) : c.take(src, call, step));
+export const takeInto = (c: Comm, src: number, call: Call, step: number, into: Uint8Array) => (c.takeInto ? c.takeInto(src, call, step, into) : c.take(src, call, step));
 const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
 
 /** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
@@ -90,19 +80,14 @@ export const LARGE_BYTES = 64 * 1024;
 export const DIRECT_MAX = 8;
 /** The step of the broadcast of a tree reduction's result (shm-numbers.ts takes the same steps). */
 export const BCAST_STEP = 1000;
-const GATHER_STEP = 3000;
-/** gather and allgather by direct messages between ranks that all share memory */
-const DIRECT_GATHER_STEP = 3001;
-const DIRECT_ALLGATHER_STEP = 3002;
 const DIRECT_BCAST_STEP = 3003;
 const RELAY_STEP = 2000;
 
 const isPow2 = (n: number) => (n & (n - 1)) === 0;
 
-const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
 
 /** Both at once: a send and a receive of one round. */
-async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload): Promise<Payload> {
+export async function exchange(c: Comm, to: number, from: number, h: Header, p: Payload): Promise<Payload> {
   const [, got] = await Promise.all([c.post([to], h, p), c.take(from, h, h.step)]);
   return got;
 }
@@ -144,21 +129,31 @@ async function bcastPayload(c: Comm, p: Payload | null, root: number, call: Call
   return got!;
 }
 
-export async function bcast<T>(c: Comm, value: T, root: number): Promise<T> {
+/**
+ * `out` (checked: out-buffer.ts checkBcastOut): where a rank other than the root receives the value (over
+ * shared memory, assembled there straight from the ring), and where the root's is copied unless it is it.
+ */
+export async function bcast<T>(c: Comm, value: T, root: number, out?: Typed): Promise<T> {
   const call = c.begin(CollOp.Bcast, root);
-  if (c.topology?.grouped) return hierBcast(c, c.topology, value, root, call);
+  const what = `bcast from rank ${root}`;
+  if (c.topology?.grouped) {
+    const v = await hierBcast(c, c.topology, value, root, call);
+    return (out ? valueInto(v, out, what) : v) as T;
+  }
   if (c.allLocal && c.size <= DIRECT_MAX) {
     // every rank shares memory: the root posts to all at once (one copy into its area for all of them,
     // where it fits), and each copies it out, all in parallel; no rank passes it on
     if (c.rank === root) {
       await c.post(Array.from({ length: c.size }, (_, q) => q).filter((q) => q !== root), hdr(call, DIRECT_BCAST_STEP), toPayload(value));
-      return value;
+      return intoOut(value, out);
     }
+    if (out) return receivedInto(await takeInto(c, root, call, DIRECT_BCAST_STEP, bytesOf(out)), out, what) as T;
     return fromPayload(await c.take(root, call, DIRECT_BCAST_STEP)) as T;
   }
   const p = c.rank === root ? toPayload(value) : null;
   const got = await bcastPayload(c, p, root, call, 0);
-  return c.rank === root ? value : (fromPayload(got) as T);
+  if (c.rank === root) return intoOut(value, out);
+  return (out ? receivedInto(got, out, what) : fromPayload(got)) as T;
 }
 
 function isLarge(value: unknown, op: ReduceFn<unknown>, P: number): value is Typed {
@@ -420,98 +415,4 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
   if (r === 0) await c.post([root], hdr(call, RELAY_STEP), toPayload(acc));
   if (r === root) return intoOut(fromPayload(await c.take(0, call, RELAY_STEP)) as T, rootOut);
   return undefined;
-}
-
-/**
- * Binomial-tree gather to `root` (in ranks relative to it): each rank collects its subtree's values from
- * its children, then sends them, packed, to its parent; the root receives from log2 P children.
- */
-export async function gather<T>(c: Comm, value: T, root: number): Promise<T[] | undefined> {
-  const call = c.begin(CollOp.Gather, root);
-  if (c.topology?.grouped) return hierGather(c, c.topology, value, root, call);
-  const { rank: r, size: P } = c;
-  if (c.allLocal) return directGather(c, value, root, call);
-  const rel = (r - root + P) % P;
-  const items: { rank: number; p: Payload }[] = r === root ? [] : [{ rank: r, p: toPayload(value) }];
-  for (let mask = 1; mask < P; mask *= 2) {
-    if (rel & mask) {
-      await c.post([(rel - mask + root) % P], hdr(call, GATHER_STEP), packParts(items));
-      return undefined;
-    }
-    if (rel + mask < P) {
-      const from = (rel + mask + root) % P;
-      for (const it of unpackParts(await c.take(from, call, GATHER_STEP))) {
-        if (it.rank < 0 || it.rank >= P) throw commError("COLLECTIVE_MISMATCH", `gather received a value of rank ${it.rank}`);
-        items.push(it);
-      }
-    }
-  }
-  const out: T[] = new Array(P);
-  for (const it of items) out[it.rank] = fromPayload(it.p) as T;
-  out[r] = value;
-  return out;
-}
-
-/**
- * Gather between ranks that all share memory: each rank posts its value to the root at once (one copy into
- * the ring, one out of it into the root's value; the senders copy in parallel), instead of the tree's
- * packing and passing on of subtrees.
- */
-async function directGather<T>(c: Comm, value: T, root: number, call: Call): Promise<T[] | undefined> {
-  const { rank: r, size: P } = c;
-  if (r !== root) {
-    await c.post([root], hdr(call, DIRECT_GATHER_STEP), toPayload(value));
-    return undefined;
-  }
-  const out: T[] = new Array(P);
-  out[r] = value;
-  await Promise.all(Array.from({ length: P }, async (_, q) => {
-    if (q !== r) out[q] = fromPayload(await c.take(q, call, DIRECT_GATHER_STEP)) as T;
-  }));
-  return out;
-}
-
-/** Bruck's allgather: ceil(log2 P) rounds for any P; round k sends the 2^k blocks held so far. */
-async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number): Promise<Payload[]> {
-  const call = c.begin(op, 0, ReduceOp.None, tag);
-  if (c.topology?.grouped) return hierAllgather(c, c.topology, mine, call);
-  const { rank: r, size: P } = c;
-  const blocks: Payload[] = new Array(P);
-  blocks[r] = mine;
-  if (c.allLocal && P <= DIRECT_MAX) {
-    // every rank shares memory: each posts its block to every other at once (no block is packed or passed on)
-    const others = Array.from({ length: P }, (_, q) => q).filter((q) => q !== r);
-    await Promise.all([
-      c.post(others, hdr(call, DIRECT_ALLGATHER_STEP), mine),
-      ...others.map(async (q) => {
-        blocks[q] = await c.take(q, call, DIRECT_ALLGATHER_STEP);
-      }),
-    ]);
-    return blocks;
-  }
-  for (let d = 1, k = 0; d < P; d *= 2, k++) {
-    const cnt = Math.min(d, P - d);
-    const items = Array.from({ length: cnt }, (_, i) => {
-      const q = (r + i) % P;
-      return { rank: q, p: blocks[q]! };
-    });
-    const got = await exchange(c, (r - d + P) % P, (r + d) % P, hdr(call, k), packParts(items));
-    for (const { rank, p } of unpackParts(got)) {
-      if (rank < 0 || rank >= P) throw commError("COLLECTIVE_MISMATCH", `allgather received a block of rank ${rank}`);
-      blocks[rank] = p;
-    }
-  }
-  return blocks;
-}
-
-export async function allgather<T>(c: Comm, value: T): Promise<T[]> {
-  const blocks = await allgatherPayloads(c, toPayload(value), CollOp.Allgather, 0);
-  return blocks.map((p, q) => (q === c.rank ? value : (fromPayload(p) as T)));
-}
-
-/** Every rank's bytes, in rank order (this rank's own entry is `bytes` itself). */
-export async function allgatherBytes(c: Comm, bytes: Uint8Array, tag = 0): Promise<Uint8Array[]> {
-  const mine: Payload = { dtype: DType.Uint8, shape: [bytes.length], bytes };
-  const blocks = await allgatherPayloads(c, mine, CollOp.AllgatherBytes, tag);
-  return blocks.map((p, q) => (q === c.rank ? bytes : p.bytes));
 }

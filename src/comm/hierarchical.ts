@@ -15,7 +15,8 @@ import type { ReduceFn } from "./world.js";
 import { EMPTY_PAYLOAD, combine, fromPayload, packParts, toPayload, unpackParts, type Payload } from "./payload.js";
 import { CommError, commError } from "./errors.js";
 import { canonicalReduce } from "./canonical.js";
-import type { Call, Comm, Header } from "./collectives.js";
+import type { Comm } from "./collectives.js";
+import { stepHeader as hdr, type Call, type Header } from "./call-header.js";
 import type { HostTopology } from "./topology.js";
 
 /** Steps of the hierarchical algorithms (collectives.ts uses 0..3003; levels of the tree add to these). */
@@ -25,7 +26,6 @@ const DOWN_STEP = 4200; // a leader -> its host's ranks
 const RELAY_STEP = 4300; // rank 0 -> a reduction's root
 const SPREAD_STEP = 4400; // leader -> leader in a broadcast (an allreduce's follows its reduction's CROSS_STEP messages)
 
-const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
 
 const leaderOf = (t: HostTopology, r: number) => t.hosts[t.hostOf[r]!]![0]!;
 

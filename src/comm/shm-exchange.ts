@@ -19,7 +19,7 @@
 import { DType, type CollectiveMsg, type PointToPointMsg } from "../protocol/messages.js";
 import type { ShmAddon } from "../transport/shm-addon.js";
 import type { RecordHead, RingRecord, ShmSegment } from "../transport/shm-segment.js";
-import type { Call, Header } from "./collectives.js";
+import type { Call, Header } from "./call-header.js";
 import { uninitBytes, type Payload } from "./payload.js";
 import { LOOP_HOLD_MS, SPIN_TURNS, TAKE_SPIN_TURNS, spinTurns } from "./shm-spin.js";
 

@@ -12,7 +12,8 @@
  * bit-identical to the WebSocket path's.
  */
 import { CollOp, ReduceOp } from "../protocol/messages.js";
-import { BCAST_STEP, type Call, type Comm, type Header } from "./collectives.js";
+import { BCAST_STEP, type Comm } from "./collectives.js";
+import { stepHeader as hdr, type Call, type Header } from "./call-header.js";
 import type { Mailbox } from "./mailbox.js";
 import { EMPTY_PAYLOAD, combine, fromPayload, reduceOpCode, toPayload, type BuiltinOp, type Payload } from "./payload.js";
 import type { ShmExchange } from "./shm-exchange.js";
@@ -29,7 +30,6 @@ export interface NumberComm {
   takeValue(src: number, call: Call, step: number, empty?: boolean): unknown;
 }
 
-const hdr = (call: Call, step: number): Header => ({ op: call.op, seq: call.seq, root: call.root, reduce: call.reduce, tag: call.tag, step });
 
 /** allreduce of a number with a built-in op (collectives.ts's allreduce, for numbers). */
 export async function allreduceNumber(c: NumberComm, value: number, op: BuiltinOp): Promise<number> {

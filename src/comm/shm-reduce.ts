@@ -16,7 +16,7 @@
  */
 import { DType, type ReduceOp } from "../protocol/messages.js";
 import type { RingRecord } from "../transport/shm-segment.js";
-import type { Call } from "./collectives.js";
+import type { Call } from "./call-header.js";
 import { commError, type CommError } from "./errors.js";
 import { combineInto, typedDtype, typedOf, type BuiltinOp, type Typed } from "./payload.js";
 import type { RingConsumer, ShmExchange } from "./shm-exchange.js";

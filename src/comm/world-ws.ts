@@ -20,12 +20,13 @@ import type { TransportLimits } from "../transport/limits.js";
 import { CLOSE_TAG, CallLedger, FINGERPRINT, describeCall, type CallSig } from "./call-check.js";
 import { DEFAULT_COLLECTIVE_TIMEOUT_MS, formatWait } from "./collective-timeout.js";
 import * as coll from "./collectives.js";
+import * as gathers from "./gathers.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
 import { EMPTY_PAYLOAD, fromPayload, toPayload, type BuiltinOp, type Payload, type Typed } from "./payload.js";
 import { InPlaceReduction } from "./shm-reduce.js";
-import { checkOut, type ReduceOptions } from "./out-buffer.js";
+import { checkBcastOut, checkGatherOut, checkOut, withCheckedOut, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
 import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
@@ -393,33 +394,29 @@ export class WsWorld implements World, coll.Comm {
     if (this.numbers?.usable()) return barrierNumbers(this.numbers); // without the event loop, as allreduce of a number
     return coll.barrier(this);
   }
-  async bcast<T>(value: T, root = 0): Promise<T> {
+  async bcast<T>(value: T, root = 0, options?: BcastOptions<T>): Promise<T> {
     checkRank(root, this.size, "root");
-    return coll.bcast(this, value, root);
+    return withCheckedOut(() => checkBcastOut(value, options, this.rank === root), (out) => coll.bcast(this, value, root, out));
   }
   async reduce<T>(value: T, op: ReduceFn<T> = "sum", root = 0, options?: ReduceOptions<T>): Promise<T | undefined> {
     checkRank(root, this.size, "root");
-    return coll.reduce(this, value, op, root, checkOut(value, options, "reduce"));
+    return withCheckedOut(() => checkOut(value, options, "reduce"), (out) => coll.reduce(this, value, op, root, out));
   }
   allreduce<T>(value: T, op: ReduceFn<T> = "sum", options?: ReduceOptions<T>): Promise<T> {
     // a number between ranks that all share memory, when nothing else is in flight: without the event loop
     if (options === undefined && typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
-    try {
-      return coll.allreduce(this, value, op, checkOut(value, options, "allreduce"));
-    } catch (e) {
-      return Promise.reject(e); // a promise either way, as from the async methods
-    }
+    return withCheckedOut(() => checkOut(value, options, "allreduce"), (out) => coll.allreduce(this, value, op, out)); // a promise either way, as from the async methods
   }
-  async gather<T>(value: T, root = 0): Promise<T[] | undefined> {
+  async gather<T>(value: T, root = 0, options?: GatherOptions<T>): Promise<T[] | undefined> {
     checkRank(root, this.size, "root");
-    return coll.gather(this, value, root);
+    return withCheckedOut(() => checkGatherOut(value, options, this.rank === root, this.size), (out) => gathers.gather(this, value, root, out));
   }
   async allgather<T>(value: T): Promise<T[]> {
-    return coll.allgather(this, value);
+    return gathers.allgather(this, value);
   }
   /** Every rank's bytes in rank order, e.g. reduction partials; `tag` separates independent streams. */
   async allgatherBytes(bytes: Uint8Array, tag = 0): Promise<Uint8Array[]> {
-    return coll.allgatherBytes(this, bytes, tag);
+    return gathers.allgatherBytes(this, bytes, tag);
   }
 
   async send(value: unknown, dest: number, tag = 0): Promise<void> {

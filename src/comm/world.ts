@@ -4,9 +4,9 @@
  * (Multi-rank worlds over WebSockets are built on this interface.)
  */
 import { checkRank, commError } from "./errors.js";
-import { checkOut, intoOut, type ReduceOptions } from "./out-buffer.js";
+import { checkBcastOut, checkGatherOut, checkOut, intoOut, valueInto, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 
-export type { ReduceOptions } from "./out-buffer.js";
+export type { BcastOptions, GatherOptions, ReduceOptions } from "./out-buffer.js";
 
 export type ReduceFn<T> = "sum" | "min" | "max" | "prod" | ((a: T, b: T) => T);
 
@@ -14,12 +14,14 @@ export interface World {
   readonly rank: number;
   readonly size: number;
   barrier(): Promise<void>;
-  bcast<T>(value: T, root?: number): Promise<T>;
+  /** `options.out`: where the root's value goes (as MPI's buffer on a receiving rank): see out-buffer.ts */
+  bcast<T>(value: T, root?: number, options?: BcastOptions<T>): Promise<T>;
   /** `options.out`: where the root's result goes (as MPI's receive buffer): see out-buffer.ts */
   reduce<T>(value: T, op?: ReduceFn<T>, root?: number, options?: ReduceOptions<T>): Promise<T | undefined>;
   /** `options.out`: where the result goes (as MPI's receive buffer, numpy's out=): see out-buffer.ts */
   allreduce<T>(value: T, op?: ReduceFn<T>, options?: ReduceOptions<T>): Promise<T>;
-  gather<T>(value: T, root?: number): Promise<T[] | undefined>;
+  /** `options.out`: the root's receive buffer of every rank's value, as MPI_Gather's: see out-buffer.ts */
+  gather<T>(value: T, root?: number, options?: GatherOptions<T>): Promise<T[] | undefined>;
   allgather<T>(value: T): Promise<T[]>;
   send(value: unknown, dest: number, tag?: number): Promise<void>;
   recv<T = unknown>(source: number, tag?: number): Promise<T>;
@@ -30,9 +32,9 @@ export const singleWorld: World = {
   rank: 0,
   size: 1,
   async barrier() {},
-  async bcast(value, root = 0) {
+  async bcast(value, root = 0, options) {
     checkRank(root, 1, "root");
-    return value;
+    return intoOut(value, checkBcastOut(value, options, true));
   },
   async reduce(value, _op, root = 0, options) {
     checkRank(root, 1, "root");
@@ -41,9 +43,10 @@ export const singleWorld: World = {
   async allreduce(value, _op, options) {
     return intoOut(value, checkOut(value, options, "allreduce"));
   },
-  async gather(value, root = 0) {
+  async gather(value, root = 0, options) {
     checkRank(root, 1, "root");
-    return [value];
+    const out = checkGatherOut(value, options, true, 1);
+    return [out ? (valueInto(value, out, "gather's value of rank 0") as typeof value) : value];
   },
   async allgather(value) {
     return [value];

@@ -1,9 +1,10 @@
-// allreduce/reduce's `out` option (MPI's receive buffer) in a world of one, and the checks every world
+// allreduce/reduce/bcast/gather's `out` option (MPI's receive buffer) in a world of one, and the checks every world
 // makes of it (multi-rank results into `out`: shm.test.mjs's "equal" scenario, on both transports).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { singleWorld } from "../../dist/comm/world.js";
-import { checkOut } from "../../dist/comm/out-buffer.js";
+import { checkOut, receivedInto } from "../../dist/comm/out-buffer.js";
+import { DType } from "../../dist/protocol/messages.js";
 
 const rejects = async (p, code, re) => {
   try {
@@ -36,6 +37,37 @@ test("an out that cannot take the result is INVALID_ARGUMENT naming both", async
   await rejects(singleWorld.allreduce(3, "sum", { out: new Float64Array(1) }), "INVALID_ARGUMENT", /value's type and length \(number\)/);
   await rejects(singleWorld.reduce(x, "sum", 0, { out: [0, 0, 0, 0] }), "INVALID_ARGUMENT", /reduce's out \(object\) is not a Float64Array/);
   await rejects(singleWorld.allreduce(x, "sum", 7), "INVALID_ARGUMENT", /options 7 are not an object/);
+});
+
+test("a world of one: bcast and gather into out (gather's result views into it), and their checks", async () => {
+  const x = Float64Array.of(1, 2, 3);
+  const bout = new Float64Array(3);
+  assert.ok((await singleWorld.bcast(x, 0, { out: bout })) === bout);
+  assert.equal([...bout], [1, 2, 3]);
+  assert.ok((await singleWorld.bcast(x, 0, { out: x })) === x, "the root may pass its value as out");
+  const gout = new Float64Array(3);
+  const g = await singleWorld.gather(x, 0, { out: gout });
+  assert.is(g.length, 1);
+  assert.ok(g[0] === gout);
+  assert.equal([...gout], [1, 2, 3]);
+  await rejects(singleWorld.gather(x, 0, { out: new Float64Array(4) }), "INVALID_ARGUMENT", /gather's out \(Float64Array of 4\) is not of the value's type and 1 times its length \(Float64Array of 3, 1 ranks\)/);
+  await rejects(singleWorld.bcast(x, 0, { out: new Int32Array(3) }), "INVALID_ARGUMENT", /bcast's out \(Int32Array of 3\) is not of the value's type and length/);
+  await rejects(singleWorld.bcast({ a: 1 }, 0, { out: new Uint8Array(1) }), "INVALID_ARGUMENT", /bcast's out/);
+  await rejects(singleWorld.gather(x, 0, 5), "INVALID_ARGUMENT", /gather's options 5 are not an object/);
+});
+
+test("receivedInto: a payload of out's type and length is copied in (or was received there); any other is INVALID_ARGUMENT naming both", () => {
+  const out = new Float64Array(2);
+  const src = Float64Array.of(4, 5);
+  assert.ok(receivedInto({ dtype: DType.Float64, shape: [2], bytes: new Uint8Array(src.buffer) }, out, "bcast") === out);
+  assert.equal([...out], [4, 5]);
+  const inPlace = new Uint8Array(out.buffer);
+  out[0] = 9;
+  assert.ok(receivedInto({ dtype: DType.Float64, shape: [2], bytes: inPlace }, out, "bcast") === out);
+  assert.is(out[0], 9, "received in place: not copied over itself");
+  assert.throws(() => receivedInto({ dtype: DType.Float32, shape: [4], bytes: new Uint8Array(16) }, out, "bcast from rank 1"), (e) => e.code === "INVALID_ARGUMENT" && /bcast from rank 1: out \(Float64Array of 2\) cannot take Float32 of 16 bytes/.test(e.message));
+  assert.throws(() => receivedInto({ dtype: DType.Number, shape: [], bytes: new Uint8Array(8) }, out, "bcast"), /cannot take a number/);
+  assert.throws(() => receivedInto({ dtype: DType.Float64, shape: [3], bytes: new Uint8Array(24) }, out, "bcast"), /cannot take Float64 of 24 bytes/);
 });
 
 test("an out that overlaps the value is refused; adjacent views of one buffer are not", () => {

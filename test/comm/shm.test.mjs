@@ -52,6 +52,15 @@ for (const np of [1, 2, 3, 4]) {
         assert.is(shm[r].res[`allreduce.out.same.${n}`], true);
         assert.is(shm[r].res[`reduce.out.${n}`], shm[r].res[`reduce.${n}`], `rank ${r}: reduce into out, n ${n}`);
         assert.is(shm[r].res[`reduce.out.same.${n}`], true);
+        // bcast/gather with { out }: the root's value / every rank's, in the array passed
+        assert.is(shm[r].res[`bcast.out.${n}`], shm[r].res[`bcast.${n}`], `rank ${r}: bcast into out, n ${n}`);
+        assert.is(shm[r].res[`bcast.out.same.${n}`], true);
+        assert.equal(shm[r].res[`gather.out.${n}`], shm[r].res[`gather.${n}`], `rank ${r}: gather into out, n ${n}`);
+        assert.is(shm[r].res[`gather.out.same.${n}`], true);
+      }
+      for (const n of [1 << 20, (1 << 20) + 3, 5 << 20]) {
+        assert.is(shm[r].res[`bcast.u8.out.${n}`], shm[r].res[`bcast.u8.${n}`], `rank ${r}: bcast of bytes into out, n ${n}`);
+        assert.equal(shm[r].res[`gather.u8.out.${n}`], r === np - 1 ? shm[r].res[`gather.u8.sub.${n}`] : null, `rank ${r}: gather of bytes into out, n ${n}`);
       }
       if (big.FIX_BIG_MB) assert.is(shm[r].res["allreduce.out.64MiB"], shm[r].res["allreduce.64MiB"]);
     }
@@ -112,6 +121,25 @@ test("a large allreduce of other lengths on each rank: COLLECTIVE_MISMATCH on ev
       const res = await run(np, "mismatch", { TESSERA_TRANSPORT: transport });
       for (const x of res) assert.is(x.code, "COLLECTIVE_MISMATCH", `${transport} ${np}: ${JSON.stringify(x)}`);
       assert.match(res[0].message, /contributed \d+ bytes of Float64 to a reduction of/);
+    }
+  }
+});
+
+test("bcast/gather/allreduce into an out that cannot take the value: INVALID_ARGUMENT naming both on that rank only; the world goes on (shm and ws)", async () => {
+  for (const transport of ["ws", "auto"]) {
+    const res = await run(3, "outcheck", { TESSERA_TRANSPORT: transport });
+    for (const x of res) {
+      assert.is(x.after, 3, `${transport}: the world works after`);
+      if (x.rank === 2) {
+        assert.is(x.codes.bcast?.code, "INVALID_ARGUMENT", `${transport}: ${JSON.stringify(x.codes)}`);
+        assert.match(x.codes.bcast.message, /bcast from rank 0: out \(Float64Array of 1000\) cannot take Float64 of 8008 bytes|cannot take Float64Array of 1001/);
+      } else assert.is(x.codes.bcast, null, `${transport} rank ${x.rank}`);
+      if (x.rank === 0) {
+        assert.is(x.codes.gather?.code, "INVALID_ARGUMENT");
+        assert.match(x.codes.gather.message, /gather's out \(Float32Array of 3003\) is not of the value's type and 3 times its length \(Float64Array of 1001, 3 ranks\)/);
+      } else assert.is(x.codes.gather, null, `${transport} rank ${x.rank}: out is ignored off the root`);
+      if (x.rank === 1) assert.match(x.codes.allreduce?.message ?? "", /allreduce's out \(Float64Array of 7\) is not of the value's type and length \(Float64Array of 1001\)/);
+      else assert.is(x.codes.allreduce, null, `${transport} rank ${x.rank}: the others' allreduce completes`);
     }
   }
 });
