@@ -30,7 +30,7 @@
 import { CollOp, DType, ReduceOp } from "../protocol/messages.js";
 import { commError, type CommError } from "./errors.js";
 import {
-  EMPTY_PAYLOAD, bytesOf, combine, combineInto, fromPayload, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike,
+  EMPTY_PAYLOAD, combine, combineInto, fromPayload, reduceOpCode, toPayload, typedDtype, typedOf, uninitLike,
   type BuiltinOp, type Payload, type Typed,
 } from "./payload.js";
 import type { ReduceFn } from "./world.js";
@@ -51,8 +51,8 @@ export interface Comm {
   post(dests: number[], h: Header, p: Payload): Promise<void>;
   /** the payload `src` posted in step `step` of `call` */
   take(src: number, call: Call, step: number): Promise<Payload>;
-  /** take(), asking for the payload to be assembled in `into` (of its exact length) where the transport can: its bytes are then `into` */
-  takeInto?(src: number, call: Call, step: number, into: Uint8Array): Promise<Payload>;
+  /** take(), asking for the payload to be assembled in `into` (when it has its type and length) where the transport can: its bytes are then into's */
+  takeInto?(src: number, call: Call, step: number, into: Typed): Promise<Payload>;
   /**
    * Where the transport can (every rank shares memory with this one): receives every peer's copy of this
    * rank's segment in step `step` of `call` and combines them with `mine` in the canonical tree where they
@@ -71,7 +71,7 @@ export interface Comm {
 }
 
 /** take() into `into` where the Comm can; whether the payload's bytes are `into` says if it did. */
-export const takeInto = (c: Comm, src: number, call: Call, step: number, into: Uint8Array) => (c.takeInto ? c.takeInto(src, call, step, into) : c.take(src, call, step));
+export const takeInto = (c: Comm, src: number, call: Call, step: number, into: Typed) => (c.takeInto ? c.takeInto(src, call, step, into) : c.take(src, call, step));
 const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
 
 /** Typed arrays at least this large (bytes) use reduce-scatter + allgather instead of a tree. */
@@ -147,7 +147,7 @@ export async function bcast<T>(c: Comm, value: T, root: number, out?: Typed): Pr
       await c.post(Array.from({ length: c.size }, (_, q) => q).filter((q) => q !== root), hdr(call, DIRECT_BCAST_STEP), toPayload(value));
       return intoOut(value, out);
     }
-    if (out) return receivedInto(await takeInto(c, root, call, DIRECT_BCAST_STEP, bytesOf(out)), out, what) as T;
+    if (out) return receivedInto(await takeInto(c, root, call, DIRECT_BCAST_STEP, out), out, what) as T;
     return fromPayload(await c.take(root, call, DIRECT_BCAST_STEP)) as T;
   }
   const p = c.rank === root ? toPayload(value) : null;
@@ -228,7 +228,7 @@ async function reduceScatter(c: Comm, value: Typed, op: BuiltinOp, call: Call, i
     ...sends,
     ...Array.from({ length: P }, async (_, q) => {
       if (q === r) return;
-      const p = await (into && q === q0 ? takeInto(c, q, call, 0, bytesOf(into)) : c.take(q, call, 0));
+      const p = await (into && q === q0 ? takeInto(c, q, call, 0, into) : c.take(q, call, 0));
       if (p.dtype !== dtype || p.bytes.byteLength !== (b - a) * value.BYTES_PER_ELEMENT) {
         throw commError("COLLECTIVE_MISMATCH", `rank ${q} contributed ${p.bytes.byteLength} bytes of ${DType[p.dtype]} to a reduction of ${n} ${DType[dtype]} (each rank must pass the same length and type)`);
       }
@@ -371,7 +371,7 @@ async function directAllreduce(c: Comm, value: Typed, op: BuiltinOp, call: Call,
     c.post(others, hdr(call, 1), toPayload(region)),
     ...others.map(async (q) => {
       const [s, e] = segment(value.length, P, q);
-      const dest = bytesOf(out.subarray(s, e));
+      const dest = out.subarray(s, e);
       const p = await takeInto(c, q, call, 1, dest);
       if (!sameBytes(p.bytes, dest)) out.set(typedOf(p.dtype, p.bytes), s);
     }),
@@ -403,7 +403,7 @@ export async function reduce<T>(c: Comm, value: T, op: ReduceFn<T>, root: number
       Array.from({ length: P }, async (_, q) => {
         if (q === r) return;
         const [s, e] = segment(value.length, P, q);
-        const dest = bytesOf(result.subarray(s, e));
+        const dest = result.subarray(s, e);
         const p = await takeInto(c, q, call, 1, dest);
         if (!sameBytes(p.bytes, dest)) result.set(typedOf(p.dtype, p.bytes), s);
       }),

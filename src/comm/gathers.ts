@@ -9,14 +9,30 @@ import { stepHeader as hdr, type Call } from "./call-header.js";
 import { DIRECT_MAX, exchange, takeInto, type Comm } from "./collectives.js";
 import { commError } from "./errors.js";
 import { hierAllgather, hierGather } from "./hierarchical.js";
-import { gatherPart, receivedInto, valueInto } from "./out-buffer.js";
-import { bytesOf, fromPayload, packParts, toPayload, unpackParts, type Payload, type Typed } from "./payload.js";
+import { gatherPart, gatheredInto, gatheredValueInto } from "./out-buffer.js";
+import { fromPayload, packParts, toPayload, unpackParts, type Payload, type Typed } from "./payload.js";
 
 /** Steps of the gathers (collectives.ts's take 0..2000 and 3003; hierarchical.ts's 4000 and up). */
 const GATHER_STEP = 3000;
 /** gather and allgather by direct messages between ranks that all share memory */
 const DIRECT_GATHER_STEP = 3001;
 const DIRECT_ALLGATHER_STEP = 3002;
+
+/**
+ * `put` for every item, then the first error any threw: every value that fits goes into gather's out (as
+ * on the direct path, which takes them all before it rejects), not only those before the first refused.
+ */
+function eachThenThrow<I>(items: readonly I[], put: (it: I, i: number) => void): void {
+  let refused: unknown = null;
+  items.forEach((it, i) => {
+    try {
+      put(it, i);
+    } catch (e) {
+      refused ??= e;
+    }
+  });
+  if (refused !== null) throw refused;
+}
 
 /**
  * Binomial-tree gather to `root` (in ranks relative to it): each rank collects its subtree's values from
@@ -27,7 +43,12 @@ export async function gather<T>(c: Comm, value: T, root: number, out?: Typed): P
   const call = c.begin(CollOp.Gather, root);
   if (c.topology?.grouped) {
     const all = await hierGather(c, c.topology, value, root, call);
-    return all && out ? (all.map((v, q) => valueInto(v, gatherPart(out, q, (value as Typed).length), gatherFrom(q))) as T[]) : all;
+    if (!all || !out) return all;
+    const res: T[] = new Array(all.length);
+    eachThenThrow(all, (v, q) => {
+      res[q] = gatheredValueInto(v, out, q, (value as Typed).length) as T;
+    });
+    return res;
   }
   const { rank: r, size: P } = c;
   if (c.allLocal) return directGather(c, value, root, call, out);
@@ -48,12 +69,12 @@ export async function gather<T>(c: Comm, value: T, root: number, out?: Typed): P
   }
   const res: T[] = new Array(P);
   const n = out ? (value as Typed).length : 0;
-  for (const it of items) res[it.rank] = (out ? receivedInto(it.p, gatherPart(out, it.rank, n), gatherFrom(it.rank)) : fromPayload(it.p)) as T;
-  res[r] = (out ? valueInto(value, gatherPart(out, r, n), gatherFrom(r)) : value) as T;
+  res[r] = (out ? gatheredValueInto(value, out, r, n) : value) as T;
+  eachThenThrow(items, (it) => {
+    res[it.rank] = (out ? gatheredInto(it.p, out, it.rank, n) : fromPayload(it.p)) as T;
+  });
   return res;
 }
-
-const gatherFrom = (q: number) => `gather's value of rank ${q}`;
 
 /**
  * Gather between ranks that all share memory: each rank posts its value to the root at once (one copy into
@@ -68,15 +89,15 @@ async function directGather<T>(c: Comm, value: T, root: number, call: Call, out:
   }
   const res: T[] = new Array(P);
   const n = out ? (value as Typed).length : 0;
-  res[r] = (out ? valueInto(value, gatherPart(out, r, n), gatherFrom(r)) : value) as T;
-  await Promise.all(Array.from({ length: P }, async (_, q) => {
+  res[r] = (out ? gatheredValueInto(value, out, r, n) : value) as T;
+  // every take settles before the call does (an error, the first, after them): a message still streaming
+  // into its part of out must not land there after the caller was told the gather is over
+  const got = await Promise.allSettled(Array.from({ length: P }, async (_, q) => {
     if (q === r) return;
     if (!out) res[q] = fromPayload(await c.take(q, call, DIRECT_GATHER_STEP)) as T;
-    else {
-      const part = gatherPart(out, q, n);
-      res[q] = receivedInto(await takeInto(c, q, call, DIRECT_GATHER_STEP, bytesOf(part)), part, gatherFrom(q)) as T;
-    }
+    else res[q] = gatheredInto(await takeInto(c, q, call, DIRECT_GATHER_STEP, gatherPart(out, q, n)), out, q, n) as T;
   }));
+  for (const g of got) if (g.status === "rejected") throw g.reason;
   return res;
 }
 

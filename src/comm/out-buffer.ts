@@ -70,13 +70,23 @@ export function checkBcastOut(value: unknown, options: BcastOptions<unknown> | u
   return typedOut(out, "bcast");
 }
 
-/** gather's `out` on the root, of `size` ranks' values like `value` (undefined on the other ranks, which ignore it). */
-export function checkGatherOut(value: unknown, options: GatherOptions<unknown> | undefined, isRoot: boolean, size: number): Typed | undefined {
+/**
+ * gather's `out` on the root (rank `root` of `size`), for values like `value` (undefined on the other
+ * ranks, which ignore it). The root's value may be its own part of out (MPI_IN_PLACE's use), not any other
+ * bytes of it: the paths write the parts in different orders, so another overlap would give different results.
+ */
+export function checkGatherOut(value: unknown, options: GatherOptions<unknown> | undefined, root: number, rank: number, size: number): Typed | undefined {
   const out = optionsOut(options, "gather");
-  if (out === undefined || !isRoot) return undefined;
+  if (out === undefined || rank !== root) return undefined;
   const o = typedOut(out, "gather");
   if (typedDtype(value) !== typedDtype(o) || (value as Typed).length * size !== o.length) {
     throw commError("INVALID_ARGUMENT", `gather's out (${describe(out)}) is not of the value's type and ${size} times its length (${describe(value)}, ${size} ranks)`);
+  }
+  const v = value as Typed;
+  const own = gatherPart(o, root, v.length);
+  const overlaps = o.buffer === v.buffer && v.byteLength > 0 && v.byteOffset < o.byteOffset + o.byteLength && o.byteOffset < v.byteOffset + v.byteLength;
+  if (overlaps && !(v.byteOffset === own.byteOffset && v.byteLength === own.byteLength)) {
+    throw commError("INVALID_ARGUMENT", `gather's out overlaps the root's value other than as its own part (value bytes ${v.byteOffset}..${v.byteOffset + v.byteLength}, the root's part ${own.byteOffset}..${own.byteOffset + own.byteLength}): pass another array`);
   }
   return o;
 }
@@ -84,16 +94,29 @@ export function checkGatherOut(value: unknown, options: GatherOptions<unknown> |
 /** Rank q's part of gather's `out` (n elements each). */
 export const gatherPart = (out: Typed, q: number, n: number): Typed => out.subarray(q * n, (q + 1) * n);
 
+/** How an error names rank q's part of gather's `out` (n elements each). */
+const partLabel = (out: Typed, q: number, n: number) => `elements ${q * n}..${(q + 1) * n} of out (${describe(out)})`;
+
+/** Rank q's received value in its part of gather's `out`: receivedInto's checks, the message naming the part and the whole. */
+export function gatheredInto(p: Payload, out: Typed, q: number, n: number): Typed {
+  return receivedInto(p, gatherPart(out, q, n), `gather's value of rank ${q}`, partLabel(out, q, n));
+}
+
+/** Rank q's value (a path's result) in its part of gather's `out`, as valueInto. */
+export function gatheredValueInto(v: unknown, out: Typed, q: number, n: number): Typed {
+  return valueInto(v, gatherPart(out, q, n), `gather's value of rank ${q}`, partLabel(out, q, n));
+}
+
 /**
  * A received value in `out` (copied unless it was received into it): INVALID_ARGUMENT naming both when it is
  * not a typed array of out's type and length (a rank that sent another value than this rank expects).
  */
-export function receivedInto(p: Payload, out: Typed, what: string): Typed {
+export function receivedInto(p: Payload, out: Typed, what: string, outLabel = `out (${describe(out)})`): Typed {
   const b = p.bytes;
   const ok = p.dtype === typedDtype(out) && b.byteLength === out.byteLength;
   if (!ok) {
     const got = p.dtype === DType.Number ? "a number" : p.dtype === DType.Value || p.dtype === DType.None ? "a value that is not a typed array" : `${DType[p.dtype]} of ${b.byteLength} bytes`;
-    throw commError("INVALID_ARGUMENT", `${what}: out (${describe(out)}) cannot take ${got}`);
+    throw commError("INVALID_ARGUMENT", `${what}: ${outLabel} cannot take ${got}`);
   }
   if (b.buffer === out.buffer && b.byteOffset === out.byteOffset) return out; // received in place
   out.set(typedOf(p.dtype, b));
@@ -101,9 +124,9 @@ export function receivedInto(p: Payload, out: Typed, what: string): Typed {
 }
 
 /** A value (a path's result) in `out`: INVALID_ARGUMENT as receivedInto when it is not a typed array of out's type and length. */
-export function valueInto(v: unknown, out: Typed, what: string): Typed {
+export function valueInto(v: unknown, out: Typed, what: string, outLabel = `out (${describe(out)})`): Typed {
   if (v === out) return out;
-  if (typedDtype(v) !== typedDtype(out) || (v as Typed).length !== out.length) throw commError("INVALID_ARGUMENT", `${what}: out (${describe(out)}) cannot take ${describe(v)}`);
+  if (typedDtype(v) !== typedDtype(out) || (v as Typed).length !== out.length) throw commError("INVALID_ARGUMENT", `${what}: ${outLabel} cannot take ${describe(v)}`);
   out.set(v as Typed);
   return out;
 }

@@ -87,7 +87,7 @@ export class ShmExchange {
   private readonly queues: Outgoing[][];
   private readonly partial: (Assembly | null)[];
   /** receiveInto()'s destinations, by "local rank:seq:step" */
-  private readonly into = new Map<string, Uint8Array>();
+  private readonly into = new Map<string, { bytes: Uint8Array; dtype: DType }>();
   private readonly peers: number[];
   private queued = 0;
   private failed: Error | null = null;
@@ -223,23 +223,24 @@ export class ShmExchange {
   }
 
   /**
-   * Asks for local rank `rank`'s message of step `step` of call `seq` to be assembled in `bytes` (of its
-   * exact length) instead of a buffer of its own, if its first piece has not come yet; returns the function
+   * Asks for local rank `rank`'s message of step `step` of call `seq` to be assembled in `bytes` (when it is
+   * of that exact length and of type `dtype`) instead of a buffer of its own, if its first piece has not come yet; returns the function
    * that withdraws the request (once the message is taken).
    */
-  receiveInto(rank: number, seq: number, step: number, bytes: Uint8Array): () => void {
+  receiveInto(rank: number, seq: number, step: number, bytes: Uint8Array, dtype: DType): () => void {
     const key = `${this.localOf.get(rank)}:${seq}:${step}`;
-    this.into.set(key, bytes);
+    this.into.set(key, { bytes, dtype });
     return () => this.into.delete(key);
   }
 
+  /** receiveInto()'s destination of a message's first record: only when its type and length are the message's, so another value never lands there. */
   private takeDestination(from: number, rec: RingRecord): Uint8Array | undefined {
     if (rec.kind !== COLLECTIVE && rec.kind !== AREA) return undefined;
     const key = `${from}:${rec.seq}:${rec.step}`;
     const into = this.into.get(key);
-    if (!into || into.length !== rec.total) return undefined;
+    if (!into || into.bytes.length !== rec.total || into.dtype !== rec.dtype) return undefined;
     this.into.delete(key);
-    return into;
+    return into.bytes;
   }
 
   /** The segment (for a RingConsumer's peeks) and this rank's local index in it. */

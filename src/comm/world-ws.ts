@@ -24,7 +24,7 @@ import * as gathers from "./gathers.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
-import { EMPTY_PAYLOAD, fromPayload, toPayload, type BuiltinOp, type Payload, type Typed } from "./payload.js";
+import { EMPTY_PAYLOAD, bytesOf, fromPayload, toPayload, typedDtype, type BuiltinOp, type Payload, type Typed } from "./payload.js";
 import { InPlaceReduction } from "./shm-reduce.js";
 import { checkBcastOut, checkGatherOut, checkOut, withCheckedOut, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
@@ -368,8 +368,8 @@ export class WsWorld implements World, coll.Comm {
   }
 
   /** take() into `into` when the message comes over shared memory (ShmExchange.receiveInto). */
-  takeInto(src: number, call: coll.Call, step: number, into: Uint8Array): Promise<Payload> {
-    const withdraw = this.local?.isLocal(src) ? this.local.receiveInto(src, call.seq, step, into) : null;
+  takeInto(src: number, call: coll.Call, step: number, into: Typed): Promise<Payload> {
+    const withdraw = this.local?.isLocal(src) ? this.local.receiveInto(src, call.seq, step, bytesOf(into), typedDtype(into)) : null;
     const p = this.take(src, call, step);
     return withdraw ? p.finally(withdraw) : p;
   }
@@ -409,7 +409,7 @@ export class WsWorld implements World, coll.Comm {
   }
   async gather<T>(value: T, root = 0, options?: GatherOptions<T>): Promise<T[] | undefined> {
     checkRank(root, this.size, "root");
-    return withCheckedOut(() => checkGatherOut(value, options, this.rank === root, this.size), (out) => gathers.gather(this, value, root, out));
+    return withCheckedOut(() => checkGatherOut(value, options, root, this.rank, this.size), (out) => gathers.gather(this, value, root, out));
   }
   async allgather<T>(value: T): Promise<T[]> {
     return gathers.allgather(this, value);

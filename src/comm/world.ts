@@ -4,7 +4,7 @@
  * (Multi-rank worlds over WebSockets are built on this interface.)
  */
 import { checkRank, commError } from "./errors.js";
-import { checkBcastOut, checkGatherOut, checkOut, intoOut, valueInto, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
+import { checkBcastOut, checkGatherOut, checkOut, gatheredValueInto, intoOut, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 
 export type { BcastOptions, GatherOptions, ReduceOptions } from "./out-buffer.js";
 
@@ -45,8 +45,8 @@ export const singleWorld: World = {
   },
   async gather(value, root = 0, options) {
     checkRank(root, 1, "root");
-    const out = checkGatherOut(value, options, true, 1);
-    return [out ? (valueInto(value, out, "gather's value of rank 0") as typeof value) : value];
+    const out = checkGatherOut(value, options, 0, 0, 1);
+    return [out ? (gatheredValueInto(value, out, 0, out.length) as typeof value) : value];
   },
   async allgather(value) {
     return [value];

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { singleWorld } from "../../dist/comm/world.js";
-import { checkOut, receivedInto } from "../../dist/comm/out-buffer.js";
+import { checkGatherOut, checkOut, gatheredInto, receivedInto } from "../../dist/comm/out-buffer.js";
 import { DType } from "../../dist/protocol/messages.js";
 
 const rejects = async (p, code, re) => {
@@ -48,12 +48,23 @@ test("a world of one: bcast and gather into out (gather's result views into it),
   const gout = new Float64Array(3);
   const g = await singleWorld.gather(x, 0, { out: gout });
   assert.is(g.length, 1);
-  assert.ok(g[0] === gout);
+  assert.ok(g[0].buffer === gout.buffer && g[0].byteOffset === 0 && g[0].length === 3, "a view of out");
   assert.equal([...gout], [1, 2, 3]);
   await rejects(singleWorld.gather(x, 0, { out: new Float64Array(4) }), "INVALID_ARGUMENT", /gather's out \(Float64Array of 4\) is not of the value's type and 1 times its length \(Float64Array of 3, 1 ranks\)/);
   await rejects(singleWorld.bcast(x, 0, { out: new Int32Array(3) }), "INVALID_ARGUMENT", /bcast's out \(Int32Array of 3\) is not of the value's type and length/);
   await rejects(singleWorld.bcast({ a: 1 }, 0, { out: new Uint8Array(1) }), "INVALID_ARGUMENT", /bcast's out/);
   await rejects(singleWorld.gather(x, 0, 5), "INVALID_ARGUMENT", /gather's options 5 are not an object/);
+});
+
+test("gather's out may hold the root's value as its own part, not overlap it otherwise; errors name the part and the whole", async () => {
+  const out = new Float64Array(6);
+  const v = Float64Array.of(1, 2);
+  assert.ok(checkGatherOut(out.subarray(2, 4), { out }, 1, 1, 3) === out, "the root's own part: MPI_IN_PLACE's use");
+  assert.throws(() => checkGatherOut(out.subarray(1, 3), { out }, 1, 1, 3), (e) => e.code === "INVALID_ARGUMENT" && /overlaps the root's value other than as its own part \(value bytes 8\.\.24, the root's part 16\.\.32\)/.test(e.message));
+  assert.is(checkGatherOut(v, { out: "ignored off the root" }, 1, 0, 3), undefined);
+  const got = await singleWorld.gather(out.subarray(0, 6), 0, { out });
+  assert.ok(got[0].buffer === out.buffer && got[0].length === 6, "a world of one gathers in place");
+  assert.throws(() => gatheredInto({ dtype: DType.Float64, shape: [1], bytes: new Uint8Array(8) }, out, 1, 2), /gather's value of rank 1: elements 2\.\.4 of out \(Float64Array of 6\) cannot take Float64 of 8 bytes/);
 });
 
 test("receivedInto: a payload of out's type and length is copied in (or was received there); any other is INVALID_ARGUMENT naming both", () => {

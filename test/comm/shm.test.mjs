@@ -57,6 +57,7 @@ for (const np of [1, 2, 3, 4]) {
         assert.is(shm[r].res[`bcast.out.same.${n}`], true);
         assert.equal(shm[r].res[`gather.out.${n}`], shm[r].res[`gather.${n}`], `rank ${r}: gather into out, n ${n}`);
         assert.is(shm[r].res[`gather.out.same.${n}`], true);
+        assert.equal(shm[r].res[`gather.inplace.${n}`], shm[r].res[`gather.inplace.ref.${n}`], `rank ${r}: gather in place, n ${n}`);
       }
       for (const n of [1 << 20, (1 << 20) + 3, 5 << 20]) {
         assert.is(shm[r].res[`bcast.u8.out.${n}`], shm[r].res[`bcast.u8.${n}`], `rank ${r}: bcast of bytes into out, n ${n}`);
@@ -140,6 +141,12 @@ test("bcast/gather/allreduce into an out that cannot take the value: INVALID_ARG
       } else assert.is(x.codes.gather, null, `${transport} rank ${x.rank}: out is ignored off the root`);
       if (x.rank === 1) assert.match(x.codes.allreduce?.message ?? "", /allreduce's out \(Float64Array of 7\) is not of the value's type and length \(Float64Array of 1001\)/);
       else assert.is(x.codes.allreduce, null, `${transport} rank ${x.rank}: the others' allreduce completes`);
+      if (x.rank === 2) assert.match(x.codes.bcastType?.message ?? "", /bcast from rank 0: out \(Float64Array of 1001\) cannot take Float32 of 8008 bytes/, `${transport}: ${JSON.stringify(x.codes)}`);
+      else assert.is(x.codes.bcastType, null);
+      assert.is(x.untouched, true, `${transport} rank ${x.rank}: an out that refused the value still holds what it held`);
+      if (x.rank === 0) assert.match(x.codes.gatherLength?.message ?? "", /gather's value of rank 1: elements 1001\.\.2002 of out \(Float64Array of 3003\) cannot take Float64 of 8000 bytes|cannot take Float64Array of 1000/, `${transport}: ${JSON.stringify(x.codes)}`);
+      else assert.is(x.codes.gatherLength, null);
+      assert.is(x.settled, true, `${transport}: the other ranks' values were in out when the gather rejected`);
     }
   }
 });
