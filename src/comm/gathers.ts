@@ -102,7 +102,7 @@ async function directGather<T>(c: Comm, value: T, root: number, call: Call, out:
 }
 
 /** Bruck's allgather: ceil(log2 P) rounds for any P; round k sends the 2^k blocks held so far. */
-async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number): Promise<Payload[]> {
+async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number, into?: (q: number) => Typed): Promise<Payload[]> {
   const call = c.begin(op, 0, ReduceOp.None, tag);
   if (c.topology?.grouped) return hierAllgather(c, c.topology, mine, call);
   const { rank: r, size: P } = c;
@@ -114,7 +114,7 @@ async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number
     await Promise.all([
       c.post(others, hdr(call, DIRECT_ALLGATHER_STEP), mine),
       ...others.map(async (q) => {
-        blocks[q] = await c.take(q, call, DIRECT_ALLGATHER_STEP);
+        blocks[q] = await (into ? takeInto(c, q, call, DIRECT_ALLGATHER_STEP, into(q)) : c.take(q, call, DIRECT_ALLGATHER_STEP));
       }),
     ]);
     return blocks;
@@ -134,9 +134,20 @@ async function allgatherPayloads(c: Comm, mine: Payload, op: CollOp, tag: number
   return blocks;
 }
 
-export async function allgather<T>(c: Comm, value: T): Promise<T[]> {
-  const blocks = await allgatherPayloads(c, toPayload(value), CollOp.Allgather, 0);
-  return blocks.map((p, q) => (q === c.rank ? value : (fromPayload(p) as T)));
+/**
+ * Every rank's value on every rank. `out` (checked: out-buffer.ts checkGatherOut, with this rank as the
+ * root): where rank q's value goes, at q × its length, over shared memory straight from the ring.
+ */
+export async function allgather<T>(c: Comm, value: T, out?: Typed): Promise<T[]> {
+  const n = out ? (value as Typed).length : 0;
+  const blocks = await allgatherPayloads(c, toPayload(value), CollOp.Allgather, 0, out && ((q) => gatherPart(out, q, n)));
+  if (!out) return blocks.map((p, q) => (q === c.rank ? value : (fromPayload(p) as T)));
+  const res: T[] = new Array(blocks.length);
+  res[c.rank] = gatheredValueInto(value, out, c.rank, n, "allgather") as T;
+  eachThenThrow(blocks, (p, q) => {
+    if (q !== c.rank) res[q] = gatheredInto(p, out, q, n, "allgather") as T;
+  });
+  return res;
 }
 
 /** Every rank's bytes, in rank order (this rank's own entry is `bytes` itself). */

@@ -165,7 +165,7 @@ export function abortWorld(reason: string): void {
   if (isWs(currentWorld)) currentWorld.abort(reason);
 }
 
-export { singleWorld, type World, type ReduceFn, type ReduceOptions, type BcastOptions, type GatherOptions } from "./world.js";
+export { singleWorld, type World, type ReduceFn, type ReduceOptions, type BcastOptions, type GatherOptions, type AllgatherOptions } from "./world.js";
 export { WsWorld, type RankLostHandler, type WorldFailureHandler } from "./world-ws.js";
 export { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
 export { expandHostlist } from "./hostlist.js";
@@ -190,7 +190,7 @@ export const world: World = {
   reduce: (value, op, root, options) => getWorld().reduce(value, op, root, options),
   allreduce: (value, op, options) => getWorld().allreduce(value, op, options),
   gather: (value, root, options) => getWorld().gather(value, root, options),
-  allgather: (value) => getWorld().allgather(value),
+  allgather: (value, options) => getWorld().allgather(value, options),
   send: (value, dest, tag) => getWorld().send(value, dest, tag),
   recv: (source, tag) => getWorld().recv(source, tag),
 };

@@ -19,6 +19,11 @@ export interface BcastOptions<T> {
   out?: T;
 }
 
+export interface AllgatherOptions<T> {
+  /** receives every rank's value on every rank, rank q's at q × n (n: the length of each, which must be equal): as gather's out, on every rank; this rank's value may be its own part of it */
+  out?: T;
+}
+
 export interface GatherOptions<T> {
   /**
    * on the root, receives every rank's value, rank q's at q × n (n: the length of each, which must be
@@ -75,18 +80,18 @@ export function checkBcastOut(value: unknown, options: BcastOptions<unknown> | u
  * ranks, which ignore it). The root's value may be its own part of out (MPI_IN_PLACE's use), not any other
  * bytes of it: the paths write the parts in different orders, so another overlap would give different results.
  */
-export function checkGatherOut(value: unknown, options: GatherOptions<unknown> | undefined, root: number, rank: number, size: number): Typed | undefined {
-  const out = optionsOut(options, "gather");
+export function checkGatherOut(value: unknown, options: GatherOptions<unknown> | undefined, root: number, rank: number, size: number, what = "gather"): Typed | undefined {
+  const out = optionsOut(options, what);
   if (out === undefined || rank !== root) return undefined;
-  const o = typedOut(out, "gather");
+  const o = typedOut(out, what);
   if (typedDtype(value) !== typedDtype(o) || (value as Typed).length * size !== o.length) {
-    throw commError("INVALID_ARGUMENT", `gather's out (${describe(out)}) is not of the value's type and ${size} times its length (${describe(value)}, ${size} ranks)`);
+    throw commError("INVALID_ARGUMENT", `${what}'s out (${describe(out)}) is not of the value's type and ${size} times its length (${describe(value)}, ${size} ranks)`);
   }
   const v = value as Typed;
   const own = gatherPart(o, root, v.length);
   const overlaps = o.buffer === v.buffer && v.byteLength > 0 && v.byteOffset < o.byteOffset + o.byteLength && o.byteOffset < v.byteOffset + v.byteLength;
   if (overlaps && !(v.byteOffset === own.byteOffset && v.byteLength === own.byteLength)) {
-    throw commError("INVALID_ARGUMENT", `gather's out overlaps the root's value other than as its own part (value bytes ${v.byteOffset}..${v.byteOffset + v.byteLength}, the root's part ${own.byteOffset}..${own.byteOffset + own.byteLength}): pass another array`);
+    throw commError("INVALID_ARGUMENT", `${what}'s out overlaps the ${what === "gather" ? "root's " : ""}value other than as its own part (value bytes ${v.byteOffset}..${v.byteOffset + v.byteLength}, ${what === "gather" ? "the root's" : "this rank's"} part ${own.byteOffset}..${own.byteOffset + own.byteLength}): pass another array`);
   }
   return o;
 }
@@ -98,13 +103,13 @@ export const gatherPart = (out: Typed, q: number, n: number): Typed => out.subar
 const partLabel = (out: Typed, q: number, n: number) => `elements ${q * n}..${(q + 1) * n} of out (${describe(out)})`;
 
 /** Rank q's received value in its part of gather's `out`: receivedInto's checks, the message naming the part and the whole. */
-export function gatheredInto(p: Payload, out: Typed, q: number, n: number): Typed {
-  return receivedInto(p, gatherPart(out, q, n), `gather's value of rank ${q}`, partLabel(out, q, n));
+export function gatheredInto(p: Payload, out: Typed, q: number, n: number, what = "gather"): Typed {
+  return receivedInto(p, gatherPart(out, q, n), `${what}'s value of rank ${q}`, partLabel(out, q, n));
 }
 
 /** Rank q's value (a path's result) in its part of gather's `out`, as valueInto. */
-export function gatheredValueInto(v: unknown, out: Typed, q: number, n: number): Typed {
-  return valueInto(v, gatherPart(out, q, n), `gather's value of rank ${q}`, partLabel(out, q, n));
+export function gatheredValueInto(v: unknown, out: Typed, q: number, n: number, what = "gather"): Typed {
+  return valueInto(v, gatherPart(out, q, n), `${what}'s value of rank ${q}`, partLabel(out, q, n));
 }
 
 /**

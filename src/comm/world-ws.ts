@@ -26,7 +26,7 @@ import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
 import { EMPTY_PAYLOAD, bytesOf, fromPayload, toPayload, typedDtype, type BuiltinOp, type Payload, type Typed } from "./payload.js";
 import { InPlaceReduction } from "./shm-reduce.js";
-import { checkBcastOut, checkGatherOut, checkOut, withCheckedOut, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
+import { checkBcastOut, checkGatherOut, checkOut, withCheckedOut, type AllgatherOptions, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
 import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
@@ -411,8 +411,8 @@ export class WsWorld implements World, coll.Comm {
     checkRank(root, this.size, "root");
     return withCheckedOut(() => checkGatherOut(value, options, root, this.rank, this.size), (out) => gathers.gather(this, value, root, out));
   }
-  async allgather<T>(value: T): Promise<T[]> {
-    return gathers.allgather(this, value);
+  async allgather<T>(value: T, options?: AllgatherOptions<T>): Promise<T[]> {
+    return withCheckedOut(() => checkGatherOut(value, options, this.rank, this.rank, this.size, "allgather"), (out) => gathers.allgather(this, value, out));
   }
   /** Every rank's bytes in rank order, e.g. reduction partials; `tag` separates independent streams. */
   async allgatherBytes(bytes: Uint8Array, tag = 0): Promise<Uint8Array[]> {

@@ -4,9 +4,9 @@
  * (Multi-rank worlds over WebSockets are built on this interface.)
  */
 import { checkRank, commError } from "./errors.js";
-import { checkBcastOut, checkGatherOut, checkOut, gatheredValueInto, intoOut, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
+import { checkBcastOut, checkGatherOut, checkOut, gatheredValueInto, intoOut, type AllgatherOptions, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 
-export type { BcastOptions, GatherOptions, ReduceOptions } from "./out-buffer.js";
+export type { AllgatherOptions, BcastOptions, GatherOptions, ReduceOptions } from "./out-buffer.js";
 
 export type ReduceFn<T> = "sum" | "min" | "max" | "prod" | ((a: T, b: T) => T);
 
@@ -22,7 +22,8 @@ export interface World {
   allreduce<T>(value: T, op?: ReduceFn<T>, options?: ReduceOptions<T>): Promise<T>;
   /** `options.out`: the root's receive buffer of every rank's value, as MPI_Gather's: see out-buffer.ts */
   gather<T>(value: T, root?: number, options?: GatherOptions<T>): Promise<T[] | undefined>;
-  allgather<T>(value: T): Promise<T[]>;
+  /** `options.out`: every rank's receive buffer of every rank's value, as MPI_Allgather's: see out-buffer.ts */
+  allgather<T>(value: T, options?: AllgatherOptions<T>): Promise<T[]>;
   send(value: unknown, dest: number, tag?: number): Promise<void>;
   recv<T = unknown>(source: number, tag?: number): Promise<T>;
 }
@@ -48,8 +49,9 @@ export const singleWorld: World = {
     const out = checkGatherOut(value, options, 0, 0, 1);
     return [out ? (gatheredValueInto(value, out, 0, out.length) as typeof value) : value];
   },
-  async allgather(value) {
-    return [value];
+  async allgather(value, options) {
+    const out = checkGatherOut(value, options, 0, 0, 1, "allgather");
+    return [out ? (gatheredValueInto(value, out, 0, out.length, "allgather") as typeof value) : value];
   },
   async send(_value, dest) {
     checkRank(dest, 1, "destination");

@@ -39,7 +39,7 @@ test("an out that cannot take the result is INVALID_ARGUMENT naming both", async
   await rejects(singleWorld.allreduce(x, "sum", 7), "INVALID_ARGUMENT", /options 7 are not an object/);
 });
 
-test("a world of one: bcast and gather into out (gather's result views into it), and their checks", async () => {
+test("a world of one: bcast, gather and allgather into out (gather's result views into it), and their checks", async () => {
   const x = Float64Array.of(1, 2, 3);
   const bout = new Float64Array(3);
   assert.ok((await singleWorld.bcast(x, 0, { out: bout })) === bout);
@@ -54,6 +54,11 @@ test("a world of one: bcast and gather into out (gather's result views into it),
   await rejects(singleWorld.bcast(x, 0, { out: new Int32Array(3) }), "INVALID_ARGUMENT", /bcast's out \(Int32Array of 3\) is not of the value's type and length/);
   await rejects(singleWorld.bcast({ a: 1 }, 0, { out: new Uint8Array(1) }), "INVALID_ARGUMENT", /bcast's out/);
   await rejects(singleWorld.gather(x, 0, 5), "INVALID_ARGUMENT", /gather's options 5 are not an object/);
+  const aout = new Float64Array(3);
+  const ag = await singleWorld.allgather(x, { out: aout });
+  assert.ok(ag[0].buffer === aout.buffer && ag[0].length === 3);
+  assert.equal([...aout], [1, 2, 3]);
+  await rejects(singleWorld.allgather(x, { out: new Float32Array(3) }), "INVALID_ARGUMENT", /allgather's out \(Float32Array of 3\) is not of the value's type and 1 times its length/);
 });
 
 test("gather's out may hold the root's value as its own part, not overlap it otherwise; errors name the part and the whole", async () => {

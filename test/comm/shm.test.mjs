@@ -58,6 +58,9 @@ for (const np of [1, 2, 3, 4]) {
         assert.equal(shm[r].res[`gather.out.${n}`], shm[r].res[`gather.${n}`], `rank ${r}: gather into out, n ${n}`);
         assert.is(shm[r].res[`gather.out.same.${n}`], true);
         assert.equal(shm[r].res[`gather.inplace.${n}`], shm[r].res[`gather.inplace.ref.${n}`], `rank ${r}: gather in place, n ${n}`);
+        assert.equal(shm[r].res[`allgather.out.${n}`], shm[r].res[`allgather.${n}`], `rank ${r}: allgather into out, n ${n}`);
+        assert.is(shm[r].res[`allgather.out.same.${n}`], true);
+        assert.equal(shm[r].res[`allgather.inplace.${n}`], shm[r].res[`allgather.${n}`], `rank ${r}: allgather in place, n ${n}`);
       }
       for (const n of [1 << 20, (1 << 20) + 3, 5 << 20]) {
         assert.is(shm[r].res[`bcast.u8.out.${n}`], shm[r].res[`bcast.u8.${n}`], `rank ${r}: bcast of bytes into out, n ${n}`);
@@ -126,7 +129,7 @@ test("a large allreduce of other lengths on each rank: COLLECTIVE_MISMATCH on ev
   }
 });
 
-test("bcast/gather/allreduce into an out that cannot take the value: INVALID_ARGUMENT naming both on that rank only; the world goes on (shm and ws)", async () => {
+test("bcast/gather/allgather/allreduce into an out that cannot take the value: INVALID_ARGUMENT naming both on that rank only; the world goes on (shm and ws)", async () => {
   for (const transport of ["ws", "auto"]) {
     const res = await run(3, "outcheck", { TESSERA_TRANSPORT: transport });
     for (const x of res) {
@@ -146,6 +149,8 @@ test("bcast/gather/allreduce into an out that cannot take the value: INVALID_ARG
       assert.is(x.untouched, true, `${transport} rank ${x.rank}: an out that refused the value still holds what it held`);
       if (x.rank === 0) assert.match(x.codes.gatherLength?.message ?? "", /gather's value of rank 1: elements 1001\.\.2002 of out \(Float64Array of 3003\) cannot take Float64 of 8000 bytes|cannot take Float64Array of 1000/, `${transport}: ${JSON.stringify(x.codes)}`);
       else assert.is(x.codes.gatherLength, null);
+      // every rank receives rank 1's short value: every rank refuses it, after the allgather completed
+      assert.match(x.codes.allgatherLength?.message ?? "", x.rank === 1 ? /allgather's out \(Float64Array of 3003\) is not of the value's type and 3 times its length \(Float64Array of 1000/ : /allgather's value of rank 1: elements 1001\.\.2002 of out \(Float64Array of 3003\) cannot take/, `${transport} rank ${x.rank}: ${JSON.stringify(x.codes.allgatherLength)}`);
       assert.is(x.settled, true, `${transport}: the other ranks' values were in out when the gather rejected`);
     }
   }
