@@ -140,11 +140,14 @@ export class WorkerPool {
 
   /**
    * Waits until every worker's background writes (toZarr's durable chunks, storage/durable.ts) are on
-   * disk; rejects with the first failure (IO_ERROR naming the chunk).
+   * disk; rejects with the first failure (IO_ERROR naming the chunk), but only once every worker settled:
+   * rejecting at the first worker's failure let toZarr report it while another worker's chunks were still
+   * syncing under their temporary names (renamed just after the caller was told the write had failed).
    */
   async settle(): Promise<void> {
     if (this.closed) return;
-    await Promise.all(this.slots.map((s) => this.settleSlot(s)));
+    const settled = await Promise.allSettled(this.slots.map((s) => this.settleSlot(s)));
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
   }
 
   /** Worker s's background writes on disk (its batches before them done); rejects with its first failure. */
