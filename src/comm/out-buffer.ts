@@ -35,6 +35,10 @@ export interface GatherOptions<T> {
 
 const describe = (v: unknown): string => (ArrayBuffer.isView(v) ? `${v.constructor.name} of ${(v as Typed).length}` : v === null ? "null" : typeof v);
 
+/** Whether two views share a byte (empty views share none). */
+const sharesBytes = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
+  a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+
 function optionsOut(options: { out?: unknown } | undefined, what: string): unknown {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== "object") throw commError("INVALID_ARGUMENT", `${what}'s options ${String(options)} are not an object`);
@@ -54,7 +58,7 @@ export function checkOut(value: unknown, options: ReduceOptions<unknown> | undef
   if (typedDtype(value) !== typedDtype(o) || (value as Typed).length !== o.length) throw commError("INVALID_ARGUMENT", `${what}'s out (${describe(out)}) is not of the value's type and length (${describe(value)})`);
   const v = value as Typed;
   // the value is read (by this rank and its peers) while the result is written: they must not share bytes
-  if (o.buffer === v.buffer && o.byteLength > 0 && o.byteOffset < v.byteOffset + v.byteLength && v.byteOffset < o.byteOffset + o.byteLength) {
+  if (sharesBytes(o, v)) {
     throw commError("INVALID_ARGUMENT", `${what}'s out overlaps its value (bytes ${o.byteOffset}..${o.byteOffset + o.byteLength} and ${v.byteOffset}..${v.byteOffset + v.byteLength} of one buffer): pass another array`);
   }
   return o;
@@ -89,9 +93,9 @@ export function checkGatherOut(value: unknown, options: GatherOptions<unknown> |
   }
   const v = value as Typed;
   const own = gatherPart(o, root, v.length);
-  const overlaps = o.buffer === v.buffer && v.byteLength > 0 && v.byteOffset < o.byteOffset + o.byteLength && o.byteOffset < v.byteOffset + v.byteLength;
-  if (overlaps && !(v.byteOffset === own.byteOffset && v.byteLength === own.byteLength)) {
-    throw commError("INVALID_ARGUMENT", `${what}'s out overlaps the ${what === "gather" ? "root's " : ""}value other than as its own part (value bytes ${v.byteOffset}..${v.byteOffset + v.byteLength}, ${what === "gather" ? "the root's" : "this rank's"} part ${own.byteOffset}..${own.byteOffset + own.byteLength}): pass another array`);
+  if (sharesBytes(o, v) && !(v.byteOffset === own.byteOffset && v.byteLength === own.byteLength)) {
+    const whose = what === "gather" ? "the root's" : "this rank's";
+    throw commError("INVALID_ARGUMENT", `${what}'s out overlaps ${whose} value other than as its own part (value bytes ${v.byteOffset}..${v.byteOffset + v.byteLength}, ${whose} part ${own.byteOffset}..${own.byteOffset + own.byteLength}): pass another array`);
   }
   return o;
 }
