@@ -331,10 +331,13 @@ async function rabenseifner(c: Comm, value: Typed, op: BuiltinOp, call: Call): P
   return acc;
 }
 
-/** `out`: the array the result goes to (checked by the caller: out-buffer.ts), written in place on the large direct path. */
-export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>, out?: Typed): Promise<T> {
+/**
+ * `out`: the array the result goes to (checked by the caller: out-buffer.ts), written in place on the large
+ * direct path. `begun`: the call, when the caller began it already (shm-slots.ts's serial order).
+ */
+export async function allreduce<T>(c: Comm, value: T, op: ReduceFn<T>, out?: Typed, begun?: Call): Promise<T> {
   const fn = op as ReduceFn<unknown>;
-  const call = c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
+  const call = begun ?? c.begin(CollOp.Allreduce, 0, reduceOpCode(fn));
   const large = isLarge(value, fn, c.size);
   if (large && c.size <= DIRECT_MAX) return directAllreduce(c, value as Typed, op as BuiltinOp, call, out ?? uninitLike(value as Typed, (value as Typed).length)) as Promise<T>;
   return intoOut(await generalAllreduce(c, value, fn, call, large), out);

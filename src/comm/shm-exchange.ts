@@ -108,6 +108,7 @@ export class ShmExchange {
   private lastBell = -1;
   /** the records of the ring consumer, if one is set, are left to it */
   private consumer: RingConsumer | null = null;
+  private poller: (() => boolean) | null = null;
 
   constructor(
     private readonly seg: ShmSegment,
@@ -219,7 +220,12 @@ export class ShmExchange {
   }
 
   private ringBell(to: number): void {
-    if (this.seg.ring(to)) this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
+    if (this.seg.ring(to)) this.wakeRank(to);
+  }
+
+  /** Wakes local rank `to` from its futex sleep on its doorbell (after ringing it, having seen it asleep). */
+  wakeRank(to: number): void {
+    this.addon.wake(this.seg.buf, this.seg.bellOffset(to), 1);
   }
 
   /**
@@ -333,7 +339,46 @@ export class ShmExchange {
     }
     if (this.consumer?.step()) moved = true;
     if (this.queued && this.pump()) moved = true;
+    if (this.poller?.()) moved = true;
     return moved;
+  }
+
+  /** Called at the end of every progress(), e.g. the number slots' look (SlotBoard.poll): whether it completed something. */
+  setPoller(poll: (() => boolean) | null): void {
+    this.poller = poll;
+  }
+
+  /**
+   * Spins on this rank's doorbell until `done()`, for at most the spin budget from the start (the event loop
+   * is never held longer), draining the rings whenever the doorbell rang (a peer's message, e.g. the news
+   * of a mismatch, is filed as usual meanwhile); whether `done()` became true. takeNumber's loop, for a
+   * condition on the segment instead of a ring's next record.
+   */
+  spinOnBell(done: () => boolean): boolean {
+    if (this.failed) return false;
+    const seg = this.seg;
+    if (this.watcherAsleep) seg.setSleeping(false); // this thread drains the rings while it spins (see spinUntil)
+    const t0 = performance.now();
+    const deadline = t0 + this.opts.spinUs / 1000;
+    let ok = false;
+    for (;;) {
+      const bell = seg.bell(seg.me);
+      if ((ok = done())) break;
+      if (bell !== this.lastBell || this.queued) {
+        this.progress();
+        if (this.failed) break;
+      }
+      this.lastBell = bell;
+      const now = performance.now();
+      if (now > deadline) break;
+      const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, TAKE_SPIN_TURNS);
+      this.addon.spin(seg.buf, this.bellOffset, bell, turns, every);
+    }
+    if (this.watcherAsleep && !this.failed) {
+      seg.setSleeping(true);
+      if (seg.bell(seg.me) !== this.watcherBell) this.addon.wake(seg.buf, this.bellOffset, 1);
+    }
+    return ok;
   }
 
   /**

@@ -24,11 +24,12 @@ import * as gathers from "./gathers.js";
 import { CommError, checkRank, commError, type CommErrorCode } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { AddressTableWait } from "./address-table.js";
-import { EMPTY_PAYLOAD, bytesOf, fromPayload, toPayload, typedDtype, type BuiltinOp, type Payload, type Typed } from "./payload.js";
+import { EMPTY_PAYLOAD, bytesOf, fromPayload, reduceOpCode, toPayload, typedDtype, type BuiltinOp, type Payload, type Typed } from "./payload.js";
 import { InPlaceReduction } from "./shm-reduce.js";
 import { checkBcastOut, checkGatherOut, checkOut, withCheckedOut, type AllgatherOptions, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
 import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
+import { SlotBoard } from "./shm-slots.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { HostTopology } from "./topology.js";
 import type { ReduceFn, World } from "./world.js";
@@ -66,6 +67,8 @@ export class WsWorld implements World, coll.Comm {
   topology: HostTopology | null = null;
   /** collectives of one number without the event loop, when every rank shares this one's memory */
   private numbers: ShmNumbers | null = null;
+  /** allreduce of a number through the segment's slots, when every rank (at most DIRECT_MAX) shares it */
+  private slots: SlotBoard | null = null;
   /** called once when the world closes (server, rendezvous file) */
   onClose: (() => Promise<void>) | null = null;
 
@@ -102,6 +105,34 @@ export class WsWorld implements World, coll.Comm {
     this.ledger.endSetup();
     if (make) this.local = make((src, m) => this.accept(src, m), () => this.mailbox.waiting > 0);
     if (this.local) this.numbers = new ShmNumbers(this, this.local, this.mailbox);
+    if (this.local && this.allLocal && this.size <= coll.DIRECT_MAX) {
+      const slots = (this.slots = new SlotBoard(this, this.local));
+      this.local.setPoller(() => slots.poll());
+    }
+  }
+
+  // ---- the number slots (SlotBoard's SlotWorld) ----------------------------------------------------------
+
+  loopTurn(): Promise<void> | null {
+    return this.local!.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
+  }
+
+  waitSlots(call: coll.Call, missing: number): Promise<unknown> {
+    return this.wait(`s:${call.seq}`, missing, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${missing}'s number`, false);
+  }
+
+  slotsDone(call: coll.Call): void {
+    this.mailbox.deliver(`s:${call.seq}`, EMPTY_PAYLOAD);
+  }
+
+  slotMismatch(q: number, call: coll.Call, theirs: { op: number; reduce: number; isNumber: boolean }): CommError {
+    const other = this.ledger.arrived(q, call.seq, { op: theirs.op, root: 0, reduce: theirs.reduce, tag: 0 });
+    if (other !== null) return this.failWorld("COLLECTIVE_MISMATCH", other);
+    return this.failWorld(
+      "COLLECTIVE_MISMATCH",
+      `rank ${q} passed a value other than a number, or a function op, to ${describeCall(call)} ${this.ledger.label(call.seq)}, while rank ${this.rank} ` +
+        "passed a number: every rank must pass the same kind of value and the same op",
+    );
   }
 
   hasLink(rank: number): boolean {
@@ -403,6 +434,21 @@ export class WsWorld implements World, coll.Comm {
     return withCheckedOut(() => checkOut(value, options, "reduce"), (out) => coll.reduce(this, value, op, root, out));
   }
   allreduce<T>(value: T, op: ReduceFn<T> = "sum", options?: ReduceOptions<T>): Promise<T> {
+    const slots = this.slots;
+    if (slots) {
+      // a number, through the slots, in one round; any other value on the usual path, in the slots' order
+      if (typeof value === "number" && typeof op === "string") {
+        if (options === undefined) return slots.allreduce(value, op as BuiltinOp) as Promise<T>;
+        return withCheckedOut(() => checkOut(value, options, "allreduce"), () => slots.allreduce(value, op as BuiltinOp)) as Promise<T>;
+      }
+      let call: coll.Call;
+      try {
+        call = this.begin(CollOp.Allreduce, 0, reduceOpCode(op as ReduceFn<unknown>));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return slots.serial(call, () => withCheckedOut(() => checkOut(value, options, "allreduce"), (out) => coll.allreduce(this, value, op, out, call)));
+    }
     // a number between ranks that all share memory, when nothing else is in flight: without the event loop
     if (options === undefined && typeof value === "number" && typeof op === "string" && this.numbers?.usable()) return allreduceNumber(this.numbers, value, op as BuiltinOp) as Promise<T>;
     return withCheckedOut(() => checkOut(value, options, "allreduce"), (out) => coll.allreduce(this, value, op, out)); // a promise either way, as from the async methods

@@ -3,10 +3,12 @@
  * rings (one per ordered pair of local ranks, L * (L - 1) of them).
  *
  *   header (64 B): magic, version, L, ring bytes, attached count, area bytes
- *   per local rank (192 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
+ *   per local rank (320 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
  *     waits for), `sleeping` (1 while this rank sleeps in a futex on its doorbell: only then do peers
- *     pay for a wake system call) and its area's readers (how many peers have still to copy what it
- *     published in its area); the fields are 64 bytes apart, on their own cache lines
+ *     pay for a wake system call), its area's readers (how many peers have still to copy what it
+ *     published in its area) and its two number slots (each a stamp, a call signature and a float64:
+ *     the value it contributes to a collective of one number, shm-slots.ts); the fields are 64 bytes
+ *     apart, on their own cache lines
  *   per ring: head (bytes written, mod 2^32), tail (bytes read), writerWaiting (the writer found no room
  *     and waits for the reader to ring its doorbell), each on its own cache line; then the data.
  *   per local rank: its area (area bytes, 0 for none), where it publishes one message that several peers
@@ -22,9 +24,12 @@
 import type { PartInfo } from "../protocol/messages.js";
 
 export const SHM_MAGIC = 0x4d485354; // "TSHM"
-export const SHM_VERSION = 2;
+export const SHM_VERSION = 3;
 const HEADER = 64;
-const CTRL = 192;
+const CTRL = 320;
+/** where a rank's number slots start in its control block, and how far apart they are */
+const SLOTS_AT = 192;
+const SLOT_BYTES = 64;
 const RING_HDR = 192;
 const REC_HEAD = 56;
 const PART = 24;
@@ -150,6 +155,32 @@ export class ShmSegment {
   ring(i: number): boolean {
     Atomics.add(this.i32, this.bellOffset(i) >> 2, 1);
     return Atomics.load(this.i32, this.sleepingOffset(i) >> 2) !== 0;
+  }
+
+  /**
+   * Writes this rank's number slot `k` (0 or 1): `value` and `sig`, then `stamp`, which publishes them (a
+   * reader that loads the stamp sees both), and rings every peer's doorbell, calling `wake` for those that
+   * sleep (null: rings none; the peers see the slot when they next look).
+   */
+  writeSlot(k: number, stamp: number, sig: number, value: number, wake: ((i: number) => void) | null): void {
+    const at = this.slotAt(this.me, k);
+    this.f64[(at + 8) >> 3] = value;
+    Atomics.store(this.i32, (at + 4) >> 2, sig);
+    Atomics.store(this.i32, at >> 2, stamp);
+    if (wake) for (let i = 0; i < this.L; i++) if (i !== this.me && this.ring(i)) wake(i);
+  }
+  /** The stamp of local rank i's number slot k (read before its signature and value). */
+  slotStamp(i: number, k: number): number {
+    return Atomics.load(this.i32, this.slotAt(i, k) >> 2);
+  }
+  slotSig(i: number, k: number): number {
+    return Atomics.load(this.i32, (this.slotAt(i, k) + 4) >> 2);
+  }
+  slotValue(i: number, k: number): number {
+    return this.f64[(this.slotAt(i, k) + 8) >> 3]!;
+  }
+  private slotAt(i: number, k: number): number {
+    return HEADER + CTRL * i + SLOTS_AT + SLOT_BYTES * k;
   }
 
   /** Word index of local rank i's area readers count. */
