@@ -90,7 +90,7 @@ for (let rep = 0; rep < reps && tutorialN > 0; rep++) {
 }
 const tutorialRows = ["shm", "ws"].map((t) => ({ transport: t, seconds: median(tutorial.filter((x) => x.transport === t).map((x) => x.seconds)) }));
 
-const keys = ["lat_median_us", "bw_gb_per_s", "bw_new_gb_per_s", "bcast_1mib_us", "bcast_1mib_slowest_us", "bcast_new_1mib_slowest_us", "gather_1mib_us", "gather_new_1mib_us"];
+const keys = ["lat_median_us", "lat_steady_median_us", "bw_gb_per_s", "bw_new_gb_per_s", "bcast_1mib_us", "bcast_1mib_slowest_us", "bcast_new_1mib_slowest_us", "gather_1mib_us", "gather_new_1mib_us"];
 const summary = [];
 for (const P of [2, 4]) {
   for (const e of engines) {
@@ -109,11 +109,11 @@ const lines = [
   `# Shared-memory transport vs WebSockets vs Open MPI (${new Date().toISOString().slice(0, 16)}Z)`,
   "",
   `${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; medians of ${reps} interleaved runs; 1-min load average before/after each row's runs shown.`,
-  `allreduce of one float64: median of ${lat} timed ops; 64 MiB: median of 5, into one reused result array as MPI's receive buffer (tessera: \`{ out }\`), and (tessera) into a new array each time; bcast/gather of 1 MiB: median of 50 (each after a barrier), into buffers made once as MPI's (tessera: \`{ out }\`; bcast on rank 0, and on each rep's slowest rank), and (tessera) into new arrays each time.`,
+  `allreduce of one float64: median of ${lat} timed ops after 200 warm-up ones (right after start-up: on 2 cores the JIT's background compiles take a core from the ranks), and, the steady state, of 10,000 after 20,000 more (both engines alike); 64 MiB: median of 5, into one reused result array as MPI's receive buffer (tessera: \`{ out }\`), and (tessera) into a new array each time; bcast/gather of 1 MiB: median of 50 (each after a barrier), into buffers made once as MPI's (tessera: \`{ out }\`; bcast on rank 0, and on each rep's slowest rank), and (tessera) into new arrays each time.`,
   "",
-  "| ranks | engine | allreduce 1×f64 (µs) | allreduce 64 MiB (GB/s) | … into a new array (GB/s) | bcast 1 MiB, rank 0 (µs) | … slowest rank (µs) | … new arrays, slowest (µs) | gather 1 MiB (µs) | … into new arrays (µs) | results ok | load 1-min |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
-  ...summary.map((r) => `| ${r.P} | ${r.engine} | ${fmt(r.lat_median_us, 2)} | ${fmt(r.bw_gb_per_s, 2)} | ${fmt(r.bw_new_gb_per_s, 2)} | ${fmt(r.bcast_1mib_us, 0)} | ${fmt(r.bcast_1mib_slowest_us, 0)} | ${fmt(r.bcast_new_1mib_slowest_us, 0)} | ${fmt(r.gather_1mib_us, 0)} | ${fmt(r.gather_new_1mib_us, 0)} | ${r.ok} | ${r.load1.join("–")} |`),
+  "| ranks | engine | allreduce 1×f64 (µs) | … steady state (µs) | allreduce 64 MiB (GB/s) | … into a new array (GB/s) | bcast 1 MiB, rank 0 (µs) | … slowest rank (µs) | … new arrays, slowest (µs) | gather 1 MiB (µs) | … into new arrays (µs) | results ok | load 1-min |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ...summary.map((r) => `| ${r.P} | ${r.engine} | ${fmt(r.lat_median_us, 2)} | ${fmt(r.lat_steady_median_us, 2)} | ${fmt(r.bw_gb_per_s, 2)} | ${fmt(r.bw_new_gb_per_s, 2)} | ${fmt(r.bcast_1mib_us, 0)} | ${fmt(r.bcast_1mib_slowest_us, 0)} | ${fmt(r.bcast_new_1mib_slowest_us, 0)} | ${fmt(r.gather_1mib_us, 0)} | ${fmt(r.gather_new_1mib_us, 0)} | ${r.ok} | ${r.load1.join("–")} |`),
   "",
   ...(tutorialN > 0 ? [
     `Tutorial pipeline, \`run.js --np 2 --workers 1 --n ${tutorialN}\` (median seconds; results equal: ${new Set(tutorial.map((x) => x.result)).size === 1}):`,

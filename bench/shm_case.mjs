@@ -1,6 +1,6 @@
 // One rank of bench/shm.mjs: the protocol of bench/peers/mpi_collectives.c on tessera's world (whatever
 // transport TESSERA_TRANSPORT picks): allreduce of one float64 (a JS number, LAT timed ops after 200
-// warm-up, each timed on its own; median), of 64 MiB of float64 (BW_REPS after one warm-up, a barrier
+// warm-up, each timed on its own; median; then 10,000 more after 20,000 more: the steady state), of 64 MiB of float64 (BW_REPS after one warm-up, a barrier
 // before each; median) into one reused result array (`out`, as MPI's receive buffer), and into a new one
 // each time, bcast of 1 MiB (a Uint8Array) from rank 0 and gather of 1 MiB per rank to rank 0
 // (REPS each after a barrier; median; into reused buffers, and into new arrays). Rank 0 prints one JSON line.
@@ -30,6 +30,20 @@ for (let i = 0; i < lat; i++) {
 }
 out.lat_median_us = median(t.subarray(0, lat)) * 1e3;
 out.lat_ok = v === (P * (P + 1)) / 2;
+// and in the steady state: STEADY_WARM more ops (the JIT's tiers and its background compiles, which on
+// 2 cores take a core from the ranks, are over by then), then STEADY_LAT timed ones (the MPI peer does the same)
+const STEADY_WARM = 20000;
+const STEADY_LAT = 10000;
+for (let i = 0; i < STEADY_WARM; i++) v = await w.allreduce(r + 1);
+await w.barrier();
+const ts = new Float64Array(STEADY_LAT);
+for (let i = 0; i < STEADY_LAT; i++) {
+  const t0 = performance.now();
+  v = await w.allreduce(r + 1);
+  ts[i] = performance.now() - t0;
+}
+out.lat_steady_median_us = median(ts) * 1e3;
+out.lat_ok &&= v === (P * (P + 1)) / 2;
 
 const n = (bwMiB << 20) / 8;
 const a = new Float64Array(n);
