@@ -117,6 +117,15 @@ export class Mailbox {
     }
   }
 
+  /** Fails the waits for the message `key` with `err`. */
+  rejectKey(key: string, err: Error): void {
+    for (const w of this.waiters.get(key) ?? []) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.delete(key);
+  }
+
   /** Point-to-point messages from `src` that no recv took, by tag: "tag 7 (2 messages)". */
   unreceivedFrom(src: number): string {
     const tags: string[] = [];

@@ -370,7 +370,10 @@ export class ShmExchange {
       }
       this.lastBell = bell;
       const now = performance.now();
-      if (now > deadline) break;
+      if (now > deadline) {
+        ok = !this.failed && done(); // what the last spin saw come
+        break;
+      }
       const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, TAKE_SPIN_TURNS);
       this.addon.spin(seg.buf, this.bellOffset, bell, turns, every);
     }

@@ -7,19 +7,20 @@
  * bits. The ring-based recursive doubling it replaces needed log2(P) dependent rounds of a record written,
  * found and freed each; with more ranks than cores every round is a chance to wait for a descheduled peer.
  *
- * The slot of the call is chosen by a count of this rank's allreduce calls (every rank makes the same calls
- * in the same order, so the same count), alternating between two. Reuse is safe because a rank writes a
- * slot only after it has finished its previous allreduce, which needed every peer to have written that
- * one, hence to have finished reading the one before, the slot's previous use. So every allreduce of such
- * a world keeps that order: one that arrives while an earlier slot call of this rank still waits is
- * chained behind it (SlotBoard.serial).
+ * The slot of a call is chosen by a count of this rank's allreduce calls (every rank makes the same calls
+ * in the same order, so the same count), alternating between two. A slot is written again only once every
+ * peer has finished the allreduce that used it before (each rank publishes how many it has finished, and
+ * finishes them in order: one that arrives while an earlier one of this rank still waits is chained
+ * behind it, SlotBoard.serial). In step, that holds at once: a rank that finished call c - 1 saw every
+ * peer's slot of it, written after the peer had finished c - 2.
  *
- * Every allreduce of such a world writes its slot, whatever path it takes: a rank whose value is not a
- * number (or whose op is a function) writes a marker instead of a number, and takes the usual path. A peer
- * waiting on the slots sees the marker, or a signature of another op, and fails the world with
- * COLLECTIVE_MISMATCH naming both ranks' calls; the rank on the usual path then learns it from the abort.
+ * Every allreduce of such a world takes its turn, whatever path it takes: a rank whose value is not a
+ * number (or whose op is a function) writes a marker instead of a number, and takes the usual path. A rank
+ * waiting on the slots sees the marker, or a signature of another op, or that a peer began another
+ * collective under this call's sequence number (each rank publishes the collective it began last:
+ * ShmSegment.setBegun), and fails the world with COLLECTIVE_MISMATCH naming both ranks' calls.
  *
- * A rank waits by spinning on its doorbell (the slot writers ring it) for the exchange's spin budget, then
+ * A rank waits by spinning on its doorbell (slot writers ring it) for the exchange's spin budget, then
  * asynchronously through its world's mailbox, as for a message (the collective timeout, a lost rank and a
  * broken world end that wait the same way): the exchange's watcher polls the slots (SlotBoard.poll) as it
  * drains the rings, and delivers the wait's key when they are complete.
@@ -27,42 +28,55 @@
 import { CollOp } from "../protocol/messages.js";
 import type { ShmSegment } from "../transport/shm-segment.js";
 import type { Call } from "./call-header.js";
+import type { CallSig } from "./call-check.js";
 import { canonicalReduce } from "./canonical.js";
 import { reduceOpCode, type BuiltinOp } from "./payload.js";
 import type { ShmExchange } from "./shm-exchange.js";
 
-/** A slot's signature: the call's op and reduction, and whether the value is a number. */
-const NOT_A_NUMBER = 1 << 16;
-const sigOf = (call: Call, isNumber: boolean) => (call.op << 8) | call.reduce | (isNumber ? 0 : NOT_A_NUMBER);
+/** A call's signature as one word (the slots' and ShmSegment.setBegun's): op, reduction, tag (14 bits). */
+export const sigWord = (s: CallSig) => (s.op & 0xff) | ((s.reduce & 0xff) << 8) | ((s.tag & 0x3fff) << 16);
+const unSigWord = (w: number): CallSig => ({ op: w & 0xff, reduce: (w >> 8) & 0xff, root: 0, tag: (w >> 16) & 0x3fff });
+/** a slot's marker: its rank passed something other than a number (or a function op) */
+const NOT_A_NUMBER = 1 << 30;
 
 /** What the slots need of their world (WsWorld). */
 export interface SlotWorld {
+  readonly rank: number;
+  readonly size: number;
   begin(op: CollOp, root?: number, reduce?: number, tag?: number): Call;
   /** a promise to await first when the event loop must turn (ShmExchange.holdsLoop), else null */
   loopTurn(): Promise<void> | null;
-  /** waits, through the mailbox, until the board delivers call `call`'s slots; `missing`: a peer whose slot has not come */
-  waitSlots(call: Call, missing: number): Promise<unknown>;
-  /** delivers what waitSlots waits for */
+  /** waits, through the mailbox, until slotsDone(call); refused at once when one of `missing()` has left the world */
+  waitSlots(call: Call, missing: () => number[]): Promise<unknown>;
   slotsDone(call: Call): void;
-  /** fails the world: rank `q`'s slot holds signature `theirs` for call `call` (this rank passed a number); returns the error */
-  slotMismatch(q: number, call: Call, theirs: { op: number; reduce: number; isNumber: boolean }): Error;
+  /** ends waitSlots(call) with RANK_LOST: rank `q` (whose slot it lacks) left the world */
+  slotsLost(call: Call, q: number): void;
+  /**
+   * Fails the world with COLLECTIVE_MISMATCH: rank `q` called `theirs` where this rank called allreduce
+   * `call` with a number (`notNumber`: its allreduce had another value or a function op); returns the error.
+   */
+  slotMismatch(q: number, call: Call, theirs: CallSig, notNumber: boolean): Error;
 }
 
 interface Waiting {
   call: Call;
-  k: number;
+  /** the call's index among this rank's allreduces */
+  c: number;
   stamp: number;
   sig: number;
+  /** its slot is written (else it waits for the slot to be free) */
+  written: boolean;
+  value: number;
 }
 
 export class SlotBoard {
-  /** allreduce calls begun on this rank: the next one uses slot `count & 1` */
+  /** allreduce calls begun on this rank: call c uses slot c & 1 */
   private count = 0;
   /** the last of this rank's allreduce calls that has not finished (the next waits for it), or null */
   private tail: Promise<unknown> | null = null;
   /** the call whose slots the watcher polls for */
   private waiting: Waiting | null = null;
-  /** the error of a mismatch seen in the slots */
+  /** the error of a mismatch seen in the slots (the world is failed with it) */
   private mismatch: Error | null = null;
   private readonly wake: (i: number) => void;
   private readonly seg: ShmSegment;
@@ -71,7 +85,7 @@ export class SlotBoard {
   private readonly P: number;
   private readonly local: number[];
 
-  constructor(private readonly world: SlotWorld & { readonly rank: number; readonly size: number }, private readonly x: ShmExchange) {
+  constructor(private readonly world: SlotWorld, private readonly x: ShmExchange) {
     this.seg = x.segment;
     this.me = world.rank;
     this.P = world.size;
@@ -87,79 +101,138 @@ export class SlotBoard {
     } catch (e) {
       return Promise.reject(e);
     }
-    const k = this.count++ & 1;
+    const c = this.count++;
     const go = (): number | Promise<number> => {
       const turn = this.world.loopTurn();
-      return turn ? turn.then(() => this.start(call, k, value, op)) : this.start(call, k, value, op);
+      return turn ? turn.then(() => this.start(call, c, value, op)) : this.start(call, c, value, op);
     };
-    if (this.tail) return this.track(this.tail.then(go, go));
+    if (this.tail) return this.track(this.tail.then(go, go), c);
     try {
       const r = go();
-      return typeof r === "number" ? Promise.resolve(r) : this.track(r);
+      if (typeof r !== "number") return this.track(r, c);
+      this.seg.setFinished(c + 1);
+      return Promise.resolve(r);
     } catch (e) {
+      this.seg.setFinished(c + 1);
       return Promise.reject(e);
     }
   }
 
   /**
-   * Runs `usual` (allreduce `call`, begun already, on another path) after this rank's pending slot calls,
+   * Runs `usual` (allreduce `call`, begun already, on another path) in this rank's order of allreduces,
    * having marked the call's slot as not a number (see the file's comment).
    */
   serial<T>(call: Call, usual: () => Promise<T>): Promise<T> {
-    const k = this.count++ & 1;
+    const c = this.count++;
     const go = () => {
-      // not rung: a peer that waits on the slots sees the marker when it next looks (it is an error anyway)
-      this.seg.writeSlot(k, (call.seq + 1) | 0, sigOf(call, false), 0, null);
+      // only when the slot is free (it is, in step): a peer waiting on it would be a mismatch anyway
+      if (this.free(c)) this.seg.writeSlot(c & 1, (call.seq + 1) | 0, sigWord(call) | NOT_A_NUMBER, 0, this.wake);
       return usual();
     };
-    // tracked even when it starts at once: the next allreduce must not write a slot before this one is over
-    return this.track(this.tail ? this.tail.then(go, go) : go());
+    return this.track(this.tail ? this.tail.then(go, go) : go(), c);
   }
 
-  /** The watcher's look at the slots (ShmExchange.progress): whether the awaited call completed. */
+  /** The watcher's look at the slots (ShmExchange.progress): whether the awaited call moved on. */
   poll(): boolean {
     const w = this.waiting;
-    if (!w || this.missing(w.call, w.k, w.stamp, w.sig) >= 0) return false;
+    if (!w) return false;
+    if (!w.written) {
+      if (!this.free(w.c)) return false;
+      this.write(w);
+    }
+    if (this.missing(w.call, w.c & 1, w.stamp, w.sig) >= 0) return false;
     this.waiting = null;
-    this.world.slotsDone(w.call);
+    if (!this.mismatch) this.world.slotsDone(w.call); // else the failed world rejected the wait
     return true;
   }
 
-  private track<T>(p: Promise<T>): Promise<T> {
+  /** Rank `q` left the world: a wait that lacks its slot cannot end. */
+  peerLeft(q: number): void {
+    const w = this.waiting;
+    if (w && q !== this.me && this.seg.slotStamp(this.local[q]!, w.c & 1) !== w.stamp) {
+      this.waiting = null;
+      this.world.slotsLost(w.call, q);
+    }
+  }
+
+  /** Counts call c finished when `p` settles (before any later call, chained after it, starts). */
+  private track<T>(p: Promise<T>, c: number): Promise<T> {
     this.tail = p;
-    const clear = () => {
+    const done = () => {
+      this.seg.setFinished(c + 1);
       if (this.tail === p) this.tail = null;
     };
-    p.then(clear, clear);
+    p.then(done, done);
     return p;
   }
 
+  /** Whether slot c & 1 is free: every peer has finished call c - 2, its previous use (finished count >= c - 1). */
+  private free(c: number): boolean {
+    for (let q = 0; q < this.P; q++) if (q !== this.me && ((this.seg.finished(this.local[q]!) - (c - 1)) | 0) < 0) return false;
+    return true;
+  }
+
+  private write(w: Waiting): void {
+    this.seg.writeSlot(w.c & 1, w.stamp, w.sig, w.value, this.wake);
+    w.written = true;
+  }
+
   /** Writes this rank's slot of `call`, then waits for the peers': the result, or a promise of it. */
-  private start(call: Call, k: number, value: number, op: BuiltinOp): number | Promise<number> {
-    const stamp = (call.seq + 1) | 0;
-    const sig = sigOf(call, true);
-    this.seg.writeSlot(k, stamp, sig, value, this.wake);
-    if (this.x.spinOnBell(() => this.missing(call, k, stamp, sig) < 0)) return this.result(k, value, op);
-    this.waiting = { call, k, stamp, sig };
-    const first = Math.max(0, this.missing(call, k, stamp, sig));
-    return this.world.waitSlots(call, first).then(() => this.result(k, value, op));
+  private start(call: Call, c: number, value: number, op: BuiltinOp): number | Promise<number> {
+    const w: Waiting = { call, c, stamp: (call.seq + 1) | 0, sig: sigWord(call), written: false, value };
+    const ready = () => {
+      if (!w.written) {
+        if (!this.free(c)) return false;
+        this.write(w);
+      }
+      return this.missing(call, c & 1, w.stamp, w.sig) < 0;
+    };
+    if (this.x.spinOnBell(ready)) return this.result(c & 1, value, op);
+    this.waiting = w;
+    const missing = () => {
+      const out: number[] = [];
+      for (let q = 0; q < this.P; q++) if (q !== this.me && this.seg.slotStamp(this.local[q]!, c & 1) !== w.stamp) out.push(q);
+      return out;
+    };
+    const done = () => {
+      if (this.waiting === w) this.waiting = null;
+    };
+    return this.world.waitSlots(call, missing).then(() => {
+      done();
+      return this.result(c & 1, value, op);
+    }, (e) => {
+      done();
+      throw e;
+    });
   }
 
   /**
-   * The first local rank whose slot `k` does not carry `stamp` yet, or -1 when all do (or a mismatch was
-   * seen: the world is failed with it, and result() throws it).
+   * The first rank whose slot `k` does not carry `stamp` yet, or -1 when all do (or a mismatch was seen:
+   * the world is failed with it, and result() throws it).
    */
   private missing(call: Call, k: number, stamp: number, sig: number): number {
     if (this.mismatch) return -1;
     for (let q = 0; q < this.P; q++) {
       if (q === this.me) continue;
       const i = this.local[q]!;
-      if (this.seg.slotStamp(i, k) !== stamp) return q;
-      const theirs = this.seg.slotSig(i, k);
-      if (theirs !== sig) {
-        this.mismatch = this.world.slotMismatch(q, call, { op: (theirs >> 8) & 0xff, reduce: theirs & 0xff, isNumber: (theirs & NOT_A_NUMBER) === 0 });
+      if (this.seg.slotStamp(i, k) === stamp) {
+        const theirs = this.seg.slotSig(i, k);
+        if (theirs === sig) continue;
+        this.mismatch = this.world.slotMismatch(q, call, unSigWord(theirs), (theirs & NOT_A_NUMBER) !== 0);
         return -1;
       }
+      // not there yet: unless the peer began another collective under this number (one that only waits,
+      // a bcast from this rank, would never send this rank a message to tell it). A peer that went past it
+      // sent a message of it to some rank, whose ledger tells (a later call may already cover the line
+      // here: a peer's unawaited calls begin before its earlier ones are over)
+      if (this.seg.begunStamp(i) === stamp) {
+        const theirs = this.seg.begunSig(i);
+        if (theirs !== sig && this.seg.begunStamp(i) === stamp) { // the stamp again: the signature is its (setBegun)
+          this.mismatch = this.world.slotMismatch(q, call, unSigWord(theirs), false);
+          return -1;
+        }
+      }
+      return q;
     }
     return -1;
   }

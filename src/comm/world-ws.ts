@@ -29,7 +29,7 @@ import { InPlaceReduction } from "./shm-reduce.js";
 import { checkBcastOut, checkGatherOut, checkOut, withCheckedOut, type AllgatherOptions, type BcastOptions, type GatherOptions, type ReduceOptions } from "./out-buffer.js";
 import { WorldFailure, type RankLostHandler, type WorldFailureHandler } from "./world-failure.js";
 import { ShmNumbers, allreduceNumber, barrierNumbers } from "./shm-numbers.js";
-import { SlotBoard } from "./shm-slots.js";
+import { SlotBoard, sigWord } from "./shm-slots.js";
 import type { LocalMessage, ShmExchange } from "./shm-exchange.js";
 import type { HostTopology } from "./topology.js";
 import type { ReduceFn, World } from "./world.js";
@@ -117,22 +117,27 @@ export class WsWorld implements World, coll.Comm {
     return this.local!.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
   }
 
-  waitSlots(call: coll.Call, missing: number): Promise<unknown> {
-    return this.wait(`s:${call.seq}`, missing, () => `${describeCall(call)} ${this.ledger.label(call.seq)} for rank ${missing}'s number`, false);
+  waitSlots(call: coll.Call, missing: () => number[]): Promise<unknown> {
+    const gone = missing().find((q) => this.departed.has(q));
+    if (gone !== undefined) return Promise.reject(commError("RANK_LOST", `rank ${gone} has closed its world`));
+    const what = () => `${describeCall(call)} ${this.ledger.label(call.seq)} for the number of rank(s) ${missing().join(", ")}`;
+    return this.wait(`s:${call.seq}`, this.rank, what, false);
   }
 
   slotsDone(call: coll.Call): void {
     this.mailbox.deliver(`s:${call.seq}`, EMPTY_PAYLOAD);
   }
 
-  slotMismatch(q: number, call: coll.Call, theirs: { op: number; reduce: number; isNumber: boolean }): CommError {
-    const other = this.ledger.arrived(q, call.seq, { op: theirs.op, root: 0, reduce: theirs.reduce, tag: 0 });
-    if (other !== null) return this.failWorld("COLLECTIVE_MISMATCH", other);
-    return this.failWorld(
-      "COLLECTIVE_MISMATCH",
+  slotsLost(call: coll.Call, q: number): void {
+    this.mailbox.rejectKey(`s:${call.seq}`, commError("RANK_LOST", `rank ${q} closed its world while this rank waited for it`));
+  }
+
+  slotMismatch(q: number, call: coll.Call, theirs: CallSig, notNumber: boolean): CommError {
+    const other = notNumber ? null : this.ledger.arrived(q, call.seq, theirs);
+    return this.failWorld("COLLECTIVE_MISMATCH", other ?? (
       `rank ${q} passed a value other than a number, or a function op, to ${describeCall(call)} ${this.ledger.label(call.seq)}, while rank ${this.rank} ` +
-        "passed a number: every rank must pass the same kind of value and the same op",
-    );
+        "passed a number: every rank must pass the same kind of value and the same op"
+    ));
   }
 
   hasLink(rank: number): boolean {
@@ -261,6 +266,7 @@ export class WsWorld implements World, coll.Comm {
       case "goodbye":
         this.departed.add(src);
         this.mailbox.rejectWaits(commError("RANK_LOST", `rank ${src} closed its world while this rank waited for it`), src);
+        this.slots?.peerLeft(src);
         return;
       case "addresses":
         if (src === 0) {
@@ -415,6 +421,8 @@ export class WsWorld implements World, coll.Comm {
     if (this.closing) throw commError("WORLD_CLOSED", "the world is closed");
     const { seq, mismatch } = this.ledger.begin(sig);
     if (mismatch !== null) throw this.failWorld("COLLECTIVE_MISMATCH", mismatch);
+    // for the peers' slot waits (shm-slots.ts): a collective that only waits sends them nothing to match
+    if (this.slots) this.local!.segment.setBegun((seq + 1) | 0, sigWord(sig));
     return seq;
   }
 

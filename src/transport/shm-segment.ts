@@ -3,12 +3,13 @@
  * rings (one per ordered pair of local ranks, L * (L - 1) of them).
  *
  *   header (64 B): magic, version, L, ring bytes, attached count, area bytes
- *   per local rank (320 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
+ *   per local rank (384 B each): doorbell (bumped by every peer that wrote to this rank or freed space it
  *     waits for), `sleeping` (1 while this rank sleeps in a futex on its doorbell: only then do peers
  *     pay for a wake system call), its area's readers (how many peers have still to copy what it
- *     published in its area) and its two number slots (each a stamp, a call signature and a float64:
- *     the value it contributes to a collective of one number, shm-slots.ts); the fields are 64 bytes
- *     apart, on their own cache lines
+ *     published in its area), its two number slots (each a stamp, a call signature and a float64: the
+ *     value it contributes to an allreduce of one number, shm-slots.ts) and its calls line (the stamp and
+ *     signature of the collective it began last, and how many allreduces it has finished); the fields
+ *     are 64 bytes apart, on their own cache lines
  *   per ring: head (bytes written, mod 2^32), tail (bytes read), writerWaiting (the writer found no room
  *     and waits for the reader to ring its doorbell), each on its own cache line; then the data.
  *   per local rank: its area (area bytes, 0 for none), where it publishes one message that several peers
@@ -26,10 +27,12 @@ import type { PartInfo } from "../protocol/messages.js";
 export const SHM_MAGIC = 0x4d485354; // "TSHM"
 export const SHM_VERSION = 3;
 const HEADER = 64;
-const CTRL = 320;
+const CTRL = 384;
 /** where a rank's number slots start in its control block, and how far apart they are */
 const SLOTS_AT = 192;
 const SLOT_BYTES = 64;
+/** where a rank's calls line is in its control block */
+const CALLS_AT = 320;
 const RING_HDR = 192;
 const REC_HEAD = 56;
 const PART = 24;
@@ -181,6 +184,32 @@ export class ShmSegment {
   }
   private slotAt(i: number, k: number): number {
     return HEADER + CTRL * i + SLOTS_AT + SLOT_BYTES * k;
+  }
+
+  /**
+   * Publishes the stamp and signature of the collective this rank begins (its peers' slot waits read them).
+   * The stamp is cleared first: a reader that loads the stamp, the signature and the stamp again, and
+   * finds the same stamp twice, read the signature that goes with it (a seqlock).
+   */
+  setBegun(stamp: number, sig: number): void {
+    const at = (HEADER + CTRL * this.me + CALLS_AT) >> 2;
+    Atomics.store(this.i32, at, 0);
+    Atomics.store(this.i32, at + 1, sig);
+    Atomics.store(this.i32, at, stamp);
+  }
+  /** The stamp of the collective local rank i began last (0: none yet, or being changed), and its signature (see setBegun). */
+  begunStamp(i: number): number {
+    return Atomics.load(this.i32, (HEADER + CTRL * i + CALLS_AT) >> 2);
+  }
+  begunSig(i: number): number {
+    return Atomics.load(this.i32, ((HEADER + CTRL * i + CALLS_AT) >> 2) + 1);
+  }
+  /** How many allreduces this rank has finished (mod 2^32): its slots' readers' progress. */
+  setFinished(count: number): void {
+    Atomics.store(this.i32, ((HEADER + CTRL * this.me + CALLS_AT) >> 2) + 2, count | 0);
+  }
+  finished(i: number): number {
+    return Atomics.load(this.i32, ((HEADER + CTRL * i + CALLS_AT) >> 2) + 2);
   }
 
   /** Word index of local rank i's area readers count. */

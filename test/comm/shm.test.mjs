@@ -119,26 +119,28 @@ test("broadcasts through the senders' areas, back to back from rotating roots, a
   }
 });
 
-test("allreduce of numbers through the slots: the same bits as ws for 2-4 ranks, awaited, unawaited among arrays and function ops, with a late rank", async () => {
-  for (const np of [2, 3, 4]) {
+test("allreduce of numbers through the slots: the same bits as ws for 2-5 and 8 ranks, awaited, unawaited among arrays and function ops, with a late rank, after a failed call", async () => {
+  for (const np of [2, 3, 4, 5, 8]) {
     const ws = await run(np, "numbers", { TESSERA_TRANSPORT: "ws" });
     const shm = await run(np, "numbers", { TESSERA_TRANSPORT: "auto" });
     for (let r = 0; r < np; r++) {
       if (built) assert.is(shm[r].transport, "shm");
       assert.equal(shm[r].res, ws[r].res, `${np} ranks, rank ${r}: shm and ws results differ`);
       assert.equal(shm[r].res.late, [0, 1, 2, 3, 4].map((i) => (np - 1) * 3 + i));
+      if ((np & (np - 1)) === 0) assert.is(shm[r].res.strings, "INVALID_ARGUMENT");
     }
   }
 });
 
-test("a number on some ranks, an array or another op on one: COLLECTIVE_MISMATCH on every rank within seconds, naming both", async () => {
-  for (const mix of ["array", "op"]) {
+test("allreduce of a number on some ranks, of an array or with another op or a bcast on one: COLLECTIVE_MISMATCH on every rank within seconds, naming both", async () => {
+  for (const mix of ["array", "op", "bcast"]) {
     const res = await run(3, "numbermix", { TESSERA_TRANSPORT: "auto", FIX_MIX: mix });
     for (const x of res) {
       assert.is(x.code, "COLLECTIVE_MISMATCH", `${mix}: ${JSON.stringify(x)}`);
       assert.ok(x.ms < 5000, `${mix}: rank ${x.rank} erred after ${x.ms} ms`);
     }
-    if (built) assert.match(res.map((x) => x.message).join("\n"), mix === "array" ? /rank 0 passed a value other than a number, or a function op, to allreduce \(sum\) #2/ : /allreduce \(max\) #2/);
+    const expect = { array: /rank 0 passed a value other than a number, or a function op, to allreduce \(sum\) #2/, op: /allreduce \(max\) #2/, bcast: /called bcast \(root 0\) #2|bcast.*#2/ }[mix];
+    if (built) assert.match(res.map((x) => x.message).join("\n"), expect);
   }
 });
 
