@@ -33,9 +33,9 @@ import { canonicalReduce } from "./canonical.js";
 import { reduceOpCode, type BuiltinOp } from "./payload.js";
 import type { ShmExchange } from "./shm-exchange.js";
 
-/** A call's signature as one word (the slots' and ShmSegment.setBegun's): op, reduction, tag (14 bits). */
-export const sigWord = (s: CallSig) => (s.op & 0xff) | ((s.reduce & 0xff) << 8) | ((s.tag & 0x3fff) << 16);
-const unSigWord = (w: number): CallSig => ({ op: w & 0xff, reduce: (w >> 8) & 0xff, root: 0, tag: (w >> 16) & 0x3fff });
+/** A call's signature as one word (the slots' and ShmSegment.setBegun's, 24 bits): op, reduction, tag (8 bits). */
+export const sigWord = (s: CallSig) => (s.op & 0xff) | ((s.reduce & 0xff) << 8) | ((s.tag & 0xff) << 16);
+const unSigWord = (w: number): CallSig => ({ op: w & 0xff, reduce: (w >> 8) & 0xff, root: 0, tag: (w >> 16) & 0xff });
 /** a slot's marker: its rank passed something other than a number (or a function op) */
 const NOT_A_NUMBER = 1 << 30;
 
@@ -78,6 +78,11 @@ export class SlotBoard {
   private waiting: Waiting | null = null;
   /** the error of a mismatch seen in the slots (the world is failed with it) */
   private mismatch: Error | null = null;
+  /**
+   * Whether this rank's previous allreduce succeeded: then every peer contributed to it, so had finished
+   * the one before, and the next slot is free without looking (in step, the peers' lines stay unread).
+   */
+  private previousOk = true;
   private readonly wake: (i: number) => void;
   private readonly seg: ShmSegment;
   /** this rank, the world's size, and the local index of each rank (every rank of the world is local) */
@@ -110,12 +115,17 @@ export class SlotBoard {
     try {
       const r = go();
       if (typeof r !== "number") return this.track(r, c);
-      this.seg.setFinished(c + 1);
+      this.finish(c, true);
       return Promise.resolve(r);
     } catch (e) {
-      this.seg.setFinished(c + 1);
+      this.finish(c, false);
       return Promise.reject(e);
     }
+  }
+
+  private finish(c: number, ok: boolean): void {
+    this.seg.setFinished(c + 1);
+    this.previousOk = ok;
   }
 
   /**
@@ -140,7 +150,7 @@ export class SlotBoard {
       if (!this.free(w.c)) return false;
       this.write(w);
     }
-    if (this.missing(w.call, w.c & 1, w.stamp, w.sig) >= 0) return false;
+    if (this.missing(w.call, w.c & 1, w.stamp, w.sig, true) >= 0) return false;
     this.waiting = null;
     if (!this.mismatch) this.world.slotsDone(w.call); // else the failed world rejected the wait
     return true;
@@ -158,16 +168,20 @@ export class SlotBoard {
   /** Counts call c finished when `p` settles (before any later call, chained after it, starts). */
   private track<T>(p: Promise<T>, c: number): Promise<T> {
     this.tail = p;
-    const done = () => {
-      this.seg.setFinished(c + 1);
+    const done = (ok: boolean) => {
+      this.finish(c, ok);
       if (this.tail === p) this.tail = null;
     };
-    p.then(done, done);
+    p.then(() => done(true), () => done(false));
     return p;
   }
 
-  /** Whether slot c & 1 is free: every peer has finished call c - 2, its previous use (finished count >= c - 1). */
+  /**
+   * Whether slot c & 1 is free: every peer has finished call c - 2, its previous use (finished count >=
+   * c - 1). Known without looking when call c - 1 succeeded here (see previousOk).
+   */
   private free(c: number): boolean {
+    if (this.previousOk) return true;
     for (let q = 0; q < this.P; q++) if (q !== this.me && ((this.seg.finished(this.local[q]!) - (c - 1)) | 0) < 0) return false;
     return true;
   }
@@ -185,7 +199,7 @@ export class SlotBoard {
         if (!this.free(c)) return false;
         this.write(w);
       }
-      return this.missing(call, c & 1, w.stamp, w.sig) < 0;
+      return this.missing(call, c & 1, w.stamp, w.sig, false) < 0;
     };
     if (this.x.spinOnBell(ready)) return this.result(c & 1, value, op);
     this.waiting = w;
@@ -208,9 +222,11 @@ export class SlotBoard {
 
   /**
    * The first rank whose slot `k` does not carry `stamp` yet, or -1 when all do (or a mismatch was seen:
-   * the world is failed with it, and result() throws it).
+   * the world is failed with it, and result() throws it). `begun`: whether to look at the lines of the
+   * peers whose slot is missing (the watcher's polls do; the first spin does not, which leaves the lines
+   * their ranks write at every call unread, in their caches, while peers are in step).
    */
-  private missing(call: Call, k: number, stamp: number, sig: number): number {
+  private missing(call: Call, k: number, stamp: number, sig: number, begun: boolean): number {
     if (this.mismatch) return -1;
     for (let q = 0; q < this.P; q++) {
       if (q === this.me) continue;
@@ -225,9 +241,9 @@ export class SlotBoard {
       // a bcast from this rank, would never send this rank a message to tell it). A peer that went past it
       // sent a message of it to some rank, whose ledger tells (a later call may already cover the line
       // here: a peer's unawaited calls begin before its earlier ones are over)
-      if (this.seg.begunStamp(i) === stamp) {
-        const theirs = this.seg.begunSig(i);
-        if (theirs !== sig && this.seg.begunStamp(i) === stamp) { // the stamp again: the signature is its (setBegun)
+      if (begun) {
+        const [their, theirs] = this.seg.begun(i);
+        if (their === (stamp & 0x3ffffff) && theirs !== (sig & 0xffffff)) {
           this.mismatch = this.world.slotMismatch(q, call, unSigWord(theirs), false);
           return -1;
         }

@@ -187,29 +187,27 @@ export class ShmSegment {
   }
 
   /**
-   * Publishes the stamp and signature of the collective this rank begins (its peers' slot waits read them).
-   * The stamp is cleared first: a reader that loads the stamp, the signature and the stamp again, and
-   * finds the same stamp twice, read the signature that goes with it (a seqlock).
+   * Publishes the stamp (mod 2^26) and signature (24 bits) of the collective this rank begins, for its
+   * peers' slot waits: one aligned 8-byte store of a float64 holding both, so a reader never sees one
+   * call's stamp with another's signature; plain, not Atomics (a full fence at every collective), since
+   * readers only use it to tell a mismatch while they wait.
    */
   setBegun(stamp: number, sig: number): void {
-    const at = (HEADER + CTRL * this.me + CALLS_AT) >> 2;
-    Atomics.store(this.i32, at, 0);
-    Atomics.store(this.i32, at + 1, sig);
-    Atomics.store(this.i32, at, stamp);
+    this.f64[(HEADER + CTRL * this.me + CALLS_AT + 8) >> 3] = (stamp & 0x3ffffff) * 0x1000000 + (sig & 0xffffff);
   }
-  /** The stamp of the collective local rank i began last (0: none yet, or being changed), and its signature (see setBegun). */
-  begunStamp(i: number): number {
-    return Atomics.load(this.i32, (HEADER + CTRL * i + CALLS_AT) >> 2);
-  }
-  begunSig(i: number): number {
-    return Atomics.load(this.i32, ((HEADER + CTRL * i + CALLS_AT) >> 2) + 1);
+  /** The line setBegun wrote for local rank i: [stamp mod 2^26, signature], [0, 0] before any. */
+  begun(i: number): [number, number] {
+    const v = this.f64[(HEADER + CTRL * i + CALLS_AT + 8) >> 3]!;
+    const sig = v % 0x1000000;
+    return [(v - sig) / 0x1000000, sig];
   }
   /** How many allreduces this rank has finished (mod 2^32): its slots' readers' progress. */
   setFinished(count: number): void {
-    Atomics.store(this.i32, ((HEADER + CTRL * this.me + CALLS_AT) >> 2) + 2, count | 0);
+    // plain: stores leave in program order on x86 (TSO), after the loads of the values it finished reading
+    this.i32[(HEADER + CTRL * this.me + CALLS_AT) >> 2] = count | 0;
   }
   finished(i: number): number {
-    return Atomics.load(this.i32, ((HEADER + CTRL * i + CALLS_AT) >> 2) + 2);
+    return Atomics.load(this.i32, (HEADER + CTRL * i + CALLS_AT) >> 2);
   }
 
   /** Word index of local rank i's area readers count. */
