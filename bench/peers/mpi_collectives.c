@@ -19,6 +19,18 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* `warm` allreduces of one double, a barrier, then `n` each timed into t: their median, µs */
+static double allreduce_latency(int warm, int n, double *t, double *one, double *sum) {
+  for (int i = 0; i < warm; i++) MPI_Allreduce(one, sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (int i = 0; i < n; i++) {
+    double t0 = MPI_Wtime();
+    MPI_Allreduce(one, sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    t[i] = MPI_Wtime() - t0;
+  }
+  return median(t, n) * 1e6;
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int r, P;
@@ -31,26 +43,12 @@ int main(int argc, char **argv) {
   double *t = malloc(sizeof(double) * (lat > reps ? lat : reps) + 8);
 
   double one = r + 1, sum = 0;
-  for (int i = 0; i < 200; i++) MPI_Allreduce(&one, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Barrier(MPI_COMM_WORLD);
-  for (int i = 0; i < lat; i++) {
-    double t0 = MPI_Wtime();
-    MPI_Allreduce(&one, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    t[i] = MPI_Wtime() - t0;
-  }
-  double lat_us = median(t, lat) * 1e6;
+  double lat_us = allreduce_latency(200, lat, t, &one, &sum);
   int lat_ok = sum == P * (P + 1) / 2.0;
   /* the steady state, as bench/shm_case.mjs measures it: 20,000 more ops, then 10,000 timed */
   enum { STEADY_WARM = 20000, STEADY_LAT = 10000 };
   double *ts = malloc(sizeof(double) * STEADY_LAT);
-  for (int i = 0; i < STEADY_WARM; i++) MPI_Allreduce(&one, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Barrier(MPI_COMM_WORLD);
-  for (int i = 0; i < STEADY_LAT; i++) {
-    double t0 = MPI_Wtime();
-    MPI_Allreduce(&one, &sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    ts[i] = MPI_Wtime() - t0;
-  }
-  double lat_steady_us = median(ts, STEADY_LAT) * 1e6;
+  double lat_steady_us = allreduce_latency(STEADY_WARM, STEADY_LAT, ts, &one, &sum);
   lat_ok = lat_ok && sum == P * (P + 1) / 2.0;
 
   size_t n = (size_t)bw_mib * 1024 * 1024 / 8;

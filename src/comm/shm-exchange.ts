@@ -377,10 +377,7 @@ export class ShmExchange {
       const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, TAKE_SPIN_TURNS);
       this.addon.spin(seg.buf, this.bellOffset, bell, turns, every);
     }
-    if (this.watcherAsleep && !this.failed) {
-      seg.setSleeping(true);
-      if (seg.bell(seg.me) !== this.watcherBell) this.addon.wake(seg.buf, this.bellOffset, 1);
-    }
+    this.resumeWatcher();
     return ok;
   }
 
@@ -460,10 +457,7 @@ export class ShmExchange {
       const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, TAKE_SPIN_TURNS);
       this.addon.spin(seg.buf, this.bellOffset, bell, turns, every);
     }
-    if (this.watcherAsleep && !this.failed) {
-      seg.setSleeping(true);
-      if (seg.bell(seg.me) !== this.watcherBell) this.addon.wake(seg.buf, this.bellOffset, 1);
-    }
+    this.resumeWatcher();
     return got;
   }
 
@@ -486,12 +480,19 @@ export class ShmExchange {
       const [turns, every] = spinTurns(this.opts.oversubscribed, t0, now, SPIN_TURNS);
       this.addon.spin(this.seg.buf, this.bellOffset, bell, turns, every);
     }
+    this.resumeWatcher();
+    return ok;
+  }
+
+  /**
+   * After a spin in this thread: a watcher asleep in its futex is again the one writers wake, and is woken
+   * now if a write came that it was not woken for (so it sees what is queued now).
+   */
+  private resumeWatcher(): void {
     if (this.watcherAsleep && !this.failed) {
       this.seg.setSleeping(true);
-      // a write it was not woken for: wake it, so it sees what is queued now
       if (this.seg.bell(this.seg.me) !== this.watcherBell) this.addon.wake(this.seg.buf, this.bellOffset, 1);
     }
-    return ok;
   }
 
   /** Makes progress without blocking the event loop while the world waits or sends are queued. */
