@@ -397,6 +397,11 @@ export class ShmExchange {
     return now - this.heldSince > LOOP_HOLD_MS;
   }
 
+  /** A promise to await before the next synchronous collective goes on when the event loop must turn first (holdsLoop), else null. */
+  loopTurn(): Promise<void> | null {
+    return this.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
+  }
+
   /** Whether nothing is queued to be written (a collective's messages can then be written at once, in order). */
   get idle(): boolean {
     return this.queued === 0 && !this.failed;

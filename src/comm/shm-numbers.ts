@@ -131,7 +131,7 @@ export class ShmNumbers implements NumberComm {
   }
 
   loopTurn(): Promise<void> | null {
-    return this.local.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
+    return this.local.loopTurn();
   }
 
   takeValue(src: number, call: Call, step: number, empty = false): unknown {

@@ -44,8 +44,6 @@ export interface SlotWorld {
   readonly rank: number;
   readonly size: number;
   begin(op: CollOp, root?: number, reduce?: number, tag?: number): Call;
-  /** a promise to await first when the event loop must turn (ShmExchange.holdsLoop), else null */
-  loopTurn(): Promise<void> | null;
   /** waits, through the mailbox, until slotsDone(call); refused at once when one of `missing()` has left the world */
   waitSlots(call: Call, missing: () => number[]): Promise<unknown>;
   slotsDone(call: Call): void;
@@ -108,7 +106,7 @@ export class SlotBoard {
     }
     const c = this.count++;
     const go = (): number | Promise<number> => {
-      const turn = this.world.loopTurn();
+      const turn = this.x.loopTurn();
       return turn ? turn.then(() => this.start(call, c, value, op)) : this.start(call, c, value, op);
     };
     if (this.tail) return this.track(this.tail.then(go, go), c);

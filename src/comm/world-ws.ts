@@ -113,10 +113,6 @@ export class WsWorld implements World, coll.Comm {
 
   // ---- the number slots (SlotBoard's SlotWorld) ----------------------------------------------------------
 
-  loopTurn(): Promise<void> | null {
-    return this.local!.holdsLoop() ? new Promise((r) => setImmediate(r)) : null;
-  }
-
   waitSlots(call: coll.Call, missing: () => number[]): Promise<unknown> {
     const gone = missing().find((q) => this.departed.has(q));
     if (gone !== undefined) return Promise.reject(commError("RANK_LOST", `rank ${gone} has closed its world`));
