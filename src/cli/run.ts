@@ -100,6 +100,7 @@ async function joinRanks(a: RunArgs): Promise<tessera.World> {
   const w = await initWorld({
     interface: a.iface, coordinator: a.coordinator, timeoutMs: a.timeout && a.timeout * 1000,
     collectiveTimeoutMs: a.collectiveTimeout === undefined ? undefined : a.collectiveTimeout * 1000,
+    leaveAtExit: false, // main() closes it after the script; a script that never settles is reported (unsettled.ts)
   });
   if (a.verbose) {
     const t = transportReport();

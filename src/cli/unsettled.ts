@@ -1,17 +1,20 @@
 /**
- * A script whose promise never settles, with nothing left that could settle it. On one rank the event loop
- * empties and Node would exit 13 without a word; under several ranks the world's own connections keep the
- * loop alive, so every rank would wait forever. Both are caught here and end with a message.
+ * A script whose promise never settles, with nothing left that could settle it. The event loop empties (the
+ * world's connections do not hold it: WsWorld.holdProcess) and Node would exit 13 without a word; caught
+ * here at 'beforeExit', unless an operation of the world still waits for a peer (its wait may have no
+ * timer: no collective timeout), which keeps the loop a while and is looked at again.
  *
- * Under several ranks "nothing left" means: no operation of the world is waiting for a peer, and nothing
- * keeps the loop alive but the connections and servers the world held when the script started (and stdout
- * and stderr): no timer, worker, file or network request, child process or other socket of the script's.
- * That is checked every CHECK_MS, and must hold twice in a row.
+ * Under several ranks a second check, by resources, covers what holds the loop but cannot settle the
+ * script (a dashboard's server, listening since before the script started): "nothing left" means no
+ * operation of the world waits for a peer, and nothing keeps the loop alive but the connections and
+ * servers there were when the script started (and stdout and stderr): no timer, worker, file or network
+ * request, child process or other socket of the script's. That is checked every CHECK_MS, and must hold
+ * twice in a row.
  */
-import { pendingOperations } from "../comm/index.js";
+import { AT_EXIT_RECHECK_MS, pendingOperations } from "../comm/index.js";
 
 const CHECK_MS = 1000;
-/** resources the world owns: counted when the script starts */
+/** resources the run owns (a dashboard's server and its connections): counted when the script starts */
 const WORLD_TYPES = new Set(["TCPSocketWrap", "TCPServerWrap"]);
 /** stdout and stderr (pipes or a terminal) once written to; they do not wait for anything */
 const STDIO_TYPES = new Set(["PipeWrap", "TTYWrap"]);
@@ -35,8 +38,12 @@ export function watchUnsettled(promise: Promise<unknown>, ranks: boolean, onStuc
     process.off("beforeExit", onBeforeExit);
     clearInterval(timer);
   };
-  // one rank: the loop emptied while the script still waits
+  // the loop emptied while the script still waits
   const onBeforeExit = () => {
+    if (pendingOperations() > 0) {
+      setTimeout(() => {}, AT_EXIT_RECHECK_MS);
+      return;
+    }
     if (!settled) {
       stop();
       onStuck();

@@ -3,6 +3,8 @@
  * PMI, tessera's own variables), meets the other ranks and returns the World (the single-process world
  * when there is one rank); closeWorld() leaves it; onRankLost() is told when a peer is lost, and
  * onWorldFailure() of any failure that breaks the world (a lost rank, mismatched collectives, a timeout).
+ * A script that never calls closeWorld() leaves the world when it returns (leaveAtExit), as mpi4py
+ * finalizes MPI at exit.
  */
 import { checkCollectiveTimeout, collectiveTimeoutFromEnv } from "./collective-timeout.js";
 import { discoverWorld, parseHostPort, type WorldInfo } from "./discover.js";
@@ -37,6 +39,11 @@ export interface InitOptions {
   collectiveTimeoutMs?: number;
   /** the environment to discover from (default process.env) */
   env?: Record<string, string | undefined>;
+  /**
+   * whether a script that returns without closeWorld() leaves the world at 'beforeExit' (default true;
+   * run.js, which closes the world itself after the script and reports one that never settles, says false)
+   */
+  leaveAtExit?: boolean;
 }
 
 let current: Promise<World> | null = null;
@@ -80,6 +87,8 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
     });
     for (const cb of pendingLost.splice(0)) world.onRankLost(cb);
     for (const cb of pendingFailure.splice(0)) world.onFailure(cb);
+    world.holdProcess(false);
+    if (opts.leaveAtExit !== false) process.on("beforeExit", leaveAtExit);
     return (currentWorld = world);
   })();
   current.catch(() => {
@@ -110,7 +119,25 @@ export async function closeWorld(): Promise<void> {
   current = null;
   currentWorld = null;
   report = null;
+  process.off("beforeExit", leaveAtExit);
   if (isWs(w)) await w.close();
+}
+
+/** How often a rank whose script has returned looks again at operations still waiting for a peer, ms. */
+export const AT_EXIT_RECHECK_MS = 50;
+
+/**
+ * 'beforeExit' with the world open: the event loop has nothing left but the world's connections, which do
+ * not hold it (WsWorld.holdProcess), so the script has returned. An operation still waiting for a peer
+ * (unawaited, or awaited by a promise nothing else holds; with the collective timeout off its wait has no
+ * timer) gets the loop back a while, and is looked at again; else the world is left as closeWorld() leaves
+ * it (a barrier with every rank, goodbyes), after which the process exits.
+ */
+function leaveAtExit(): void {
+  const w = currentWorld;
+  if (!isWs(w)) return;
+  if (w.pendingOperations > 0) setTimeout(() => {}, AT_EXIT_RECHECK_MS);
+  else void closeWorld();
 }
 
 /**

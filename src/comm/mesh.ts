@@ -114,6 +114,7 @@ async function establishMesh(info: WorldInfo, opts: MeshOptions): Promise<WsWorl
     for (const f of cleanup) f();
     await server?.close();
   };
+  world.onHoldProcess = (hold) => server?.holdProcess(hold);
 
   try {
     if (me === 0) {

@@ -32,6 +32,8 @@ export class PeerLinks {
   dial: Dial | null = null;
   /** how long a dialer refused as CROSSING waits for the peer's own link before dialing again, ms */
   crossingWaitMs = 5000;
+  /** whether the links keep the process running (holdProcess) */
+  private holding = true;
 
   constructor(private readonly started: (link: Link) => void) {}
 
@@ -60,6 +62,12 @@ export class PeerLinks {
     return this.links.size;
   }
 
+  /** Whether the links, those here and those attached later, keep the process running. */
+  holdProcess(hold: boolean): void {
+    this.holding = hold;
+    for (const link of this.links.values()) link.holdProcess(hold);
+  }
+
   /** Operations waiting for a link. */
   get waiting(): number {
     return this.waiters.length + this.dialing.size;
@@ -73,6 +81,7 @@ export class PeerLinks {
   attach(link: Link): boolean {
     if (this.links.has(link.peer)) return false;
     this.links.set(link.peer, link);
+    if (!this.holding) link.holdProcess(false);
     this.started(link);
     for (const w of this.waiters.slice()) if (!w.need()) this.settle(w, null);
     return true;

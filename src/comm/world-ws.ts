@@ -71,6 +71,8 @@ export class WsWorld implements World, coll.Comm {
   private slots: SlotBoard | null = null;
   /** called once when the world closes (server, rendezvous file) */
   onClose: (() => Promise<void>) | null = null;
+  /** called by holdProcess for what the world holds besides its links (the server) */
+  onHoldProcess: ((hold: boolean) => void) | null = null;
 
   constructor(rank: number, size: number, opts: WsWorldOptions) {
     this.rank = rank;
@@ -148,6 +150,16 @@ export class WsWorld implements World, coll.Comm {
   /** Makes links on demand with `dial` (null: every link is made at start-up, a full mesh). */
   connectOnDemand(dial: Dial | null): void {
     this.links.dial = dial;
+  }
+
+  /**
+   * Whether the world's connections keep the process running. initWorld turns it off once the world is
+   * met, so that a rank whose script has returned reaches 'beforeExit' (and leaves the world there, see
+   * index.ts); close() turns it on again until the goodbyes are through.
+   */
+  holdProcess(hold: boolean): void {
+    this.links.holdProcess(hold);
+    this.onHoldProcess?.(hold);
   }
 
   /** Connects to `rank` now (the start-up tree); rejects with why it could not. */
@@ -519,6 +531,7 @@ export class WsWorld implements World, coll.Comm {
    */
   async close(graceMs = 2000): Promise<void> {
     if (this.closing) return;
+    this.holdProcess(true); // the barrier's waits are untimed below: the links keep the process until the goodbyes
     if (!this.broken) {
       this.mailbox.untimed(); // bounded here, not by the collective timeout (a mismatch still fails it at once)
       try {

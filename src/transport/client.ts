@@ -5,6 +5,7 @@
  * handshake's size are accepted from it.
  */
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import { WebSocket } from "ws";
 import { decode, encode, PROTOCOL_VERSION, type HelloMsg, type Msg } from "../protocol/messages.js";
 import { formatHostPort } from "./address.js";
@@ -101,7 +102,9 @@ export function connectPeer(host: string, port: number, auth: ClientAuth, limits
       fail(`${where} closed the connection (code ${code}${reason.length ? ` ${reason.toString()}` : ""})`, true),
     );
     let localAddress = "";
+    let socket: Socket | null = null;
     ws.on("upgrade", (res: IncomingMessage) => {
+      socket = res.socket;
       localAddress = res.socket.localAddress ?? "";
     });
     const clientNonce = newNonce();
@@ -140,7 +143,7 @@ export function connectPeer(host: string, port: number, auth: ClientAuth, limits
       clearTimeout(timer);
       ws.removeAllListeners();
       setMaxPayload(ws, limits.maxPayload);
-      const link = new Link(ws, auth.expect, limits);
+      const link = new Link(ws, socket!, auth.expect, limits); // messages come only after the upgrade
       resolve({ link, rank: auth.expect, localAddress: localAddress.replace(/^::ffff:/, "") });
     };
     ws.on("message", onMessage);

@@ -2,6 +2,7 @@
  * An authenticated WebSocket connection to one peer rank: binary frames in and out, ping/pong heartbeats,
  * and one close notification (with whether the peer was declared dead).
  */
+import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type { TransportLimits } from "./limits.js";
 
@@ -23,6 +24,8 @@ const MORE_OPTS = { binary: true, fin: false };
 export class Link {
   readonly peer: number;
   readonly ws: WebSocket;
+  /** the TCP connection under `ws` (holdProcess refs and unrefs it) */
+  private readonly socket: Socket;
   private handler: ((fragments: Uint8Array[]) => void) | null = null;
   private early: Uint8Array[][] = [];
   private closeHandler: ((info: LinkClosed) => void) | null = null;
@@ -37,8 +40,9 @@ export class Link {
     return this.lastSeen;
   }
 
-  constructor(ws: WebSocket, peer: number, limits: Pick<TransportLimits, "heartbeatMs" | "peerTimeoutMs">) {
+  constructor(ws: WebSocket, socket: Socket, peer: number, limits: Pick<TransportLimits, "heartbeatMs" | "peerTimeoutMs">) {
     this.ws = ws;
+    this.socket = socket;
     this.peer = peer;
     // a message in several fragments arrives as its fragments, not joined (a large payload is one of them)
     ws.binaryType = "fragments";
@@ -86,6 +90,12 @@ export class Link {
     this.early = [];
     for (const f of early) handler(f);
     if (this.closedInfo) onClose(this.closedInfo);
+  }
+
+  /** Whether this connection alone keeps the process running (its messages are read either way while it runs). */
+  holdProcess(hold: boolean): void {
+    if (hold) this.socket.ref();
+    else this.socket.unref();
   }
 
   get open(): boolean {

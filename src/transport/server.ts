@@ -68,6 +68,8 @@ export class PeerServer {
   private readonly peers = new Set<WebSocket>();
   private listening = true;
   private closed: Promise<void> | null = null;
+  /** whether the listening socket and connections still authenticating keep the process running */
+  private holding = true;
 
   private constructor(http: Server, wss: WebSocketServer, opts: ServerOptions) {
     this.http = http;
@@ -104,6 +106,21 @@ export class PeerServer {
     });
   }
 
+  /**
+   * Whether this server keeps the process running: its listening socket and the connections still
+   * authenticating (an authenticated one is its Link's to hold). Connections are admitted either way while
+   * the process runs.
+   */
+  holdProcess(hold: boolean): void {
+    this.holding = hold;
+    if (hold) this.http.ref();
+    else this.http.unref();
+    for (const sock of this.pending.keys()) {
+      if (hold) sock.ref();
+      else sock.unref();
+    }
+  }
+
   /** Connections that have not authenticated yet (for tests and diagnostics). */
   get pendingCount(): number {
     return this.pending.size;
@@ -116,6 +133,7 @@ export class PeerServer {
   /** A new TCP connection: pending, with its deadline, within the pending budget. */
   private admit(sock: Socket): void {
     const from = `${sock.remoteAddress}:${sock.remotePort}`;
+    if (!this.holding) sock.unref();
     if (!this.listening) {
       sock.destroy();
       return;
@@ -215,7 +233,7 @@ export class PeerServer {
       }
       setMaxPayload(ws, this.opts.limits.maxPayload);
       ws.removeAllListeners("error");
-      const link = new Link(ws, hello.rank, this.opts.limits);
+      const link = new Link(ws, sock, hello.rank, this.opts.limits);
       const refusal = this.opts.onPeer(hello, link)?.slice(0, 200);
       ws.send(encode({ kind: "proof", proof: proofFor(token, "server", t), refusal: refusal ?? "" }), { binary: true });
       if (refusal) {
