@@ -167,6 +167,23 @@ export class ChunkMemory {
     }
   }
 
+  /** Where input chunk k is read in place (a persisted chunk in this memory, a block inside mapBlocks), else -1. */
+  private inPlace(s: BufferState, k: number): number {
+    const bind = s.binding!;
+    if (bind.kind === "store" && bind.store.home === this.heap.home && bind.store.addrs[k]! >= 0) return bind.store.addrs[k]!;
+    if (bind.kind === "resident" && bind.home === this.heap.home && s.grid.nchunks === 1) return bind.addr;
+    return -1;
+  }
+
+  /**
+   * The new memory stageIn(buffer, k) takes for input chunk k, staged or not (the batch sizes measure a
+   * layer by its first task, whose chunk may be in by then): none when it is read in place.
+   */
+  stageBytes(buffer: number, k: number): number {
+    const s = this.state(buffer);
+    return s.binding && this.inPlace(s, k) < 0 ? this.chunkBytes(buffer, k) : 0;
+  }
+
   /** Makes an input chunk readable by a task: in place where possible, else copied in. */
   stageIn(buffer: number, k: number): void {
     const s = this.state(buffer);
@@ -176,17 +193,14 @@ export class ChunkMemory {
       throw new TesseraError("INVALID_ARGUMENT", "this array is persisted on a cluster: compute it with its client (client.compute, or after client.asDefault()) while the client is open");
     }
     const shape = this.plan.buffers[storageOf(this.plan, buffer)]!.shape;
-    if (bind.kind === "store" && bind.store.home === this.heap.home && bind.store.addrs[k]! >= 0) {
+    const here = this.inPlace(s, k);
+    if (here >= 0) {
       const heap = this.heap as Heap;
-      if (typeof heap.pin === "function") {
+      if (bind.kind === "store" && typeof heap.pin === "function") {
         heap.pin(bind.store, k);
         this.pinned.push({ store: bind.store, k });
       }
-      this.setAddress(s, k, bind.store.addrs[k]!);
-      return;
-    }
-    if (bind.kind === "resident" && bind.home === this.heap.home && s.grid.nchunks === 1) {
-      this.setAddress(s, k, bind.addr);
+      this.setAddress(s, k, here);
       return;
     }
     const dtype = this.plan.buffers[storageOf(this.plan, buffer)]!.dtype;

@@ -187,6 +187,11 @@ export class PlanRun {
     return this.ready.some((r) => r.size > 0);
   }
 
+  /** Tasks of layer `l` ready to hand out. */
+  readyIn(l: number): number {
+    return this.ready[l]!.size;
+  }
+
   /** The layer the next batch comes from (-1: none is ready). */
   nextLayer(): number {
     for (let l = this.ready.length - 1; l >= 0; l--) if (this.ready[l]!.size) return l;
@@ -325,8 +330,8 @@ export class PlanRun {
   private readonly elements: number[] = [];
 
   /**
-   * Bytes a task of layer l may give new memory to: the chunks it writes and the input chunks it reads
-   * (which may be copied in). Batches are capped by it; measured on the layer's first task.
+   * Bytes a task of layer l may give new memory to: the chunks it writes and the input chunks it copies in
+   * (not a persisted chunk it reads in place). Batches are capped by it; measured on the layer's first task.
    */
   writeBytes(l: number): number {
     if (l < 0 || this.tasks[l]!.count === 0) return 0;
@@ -338,7 +343,7 @@ export class PlanRun {
     }
     for (let r = this.readStart[i]!; r < this.readStart[i + 1]!; r++) {
       const c = this.reads[r]!;
-      if (this.plan.buffers[this.chunkBuffer[c]!]!.input !== undefined) n += this.memory.chunkBytes(this.chunkBuffer[c]!, this.chunkIndex[c]!);
+      if (this.plan.buffers[this.chunkBuffer[c]!]!.input !== undefined) n += this.memory.stageBytes(this.chunkBuffer[c]!, this.chunkIndex[c]!);
     }
     return n;
   }

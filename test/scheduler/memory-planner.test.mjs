@@ -79,6 +79,26 @@ test("user data is staged into kernel memory chunk by chunk, not whole", async (
   assert.ok(peak < 24 * MiB, `kernel memory peaked ${(peak / MiB).toFixed(1)} MiB for 32 MiB of data`);
 });
 
+test("a persisted input read in place is no new memory: its tasks go out in guided batches, user data copied in one by one", async () => {
+  // 8 chunks of 32 MiB, one worker: a batch is capped by the new memory it takes (32 MiB). User data is
+  // copied in, so each batch is one task; a persisted chunk is read where it lies, so the sum's batches
+  // follow the guided sizes (ceil(ready / 4)), and a second waits in the worker: fewer round trips.
+  const rows = 8 * 2048;
+  const data = new Float64Array(rows * 2048).fill(1);
+  const reports = async (x) => {
+    const seen = [];
+    const s = await x.sum().compute({ workers: 1, progress: (p) => seen.push(p.done) });
+    assert.is(s, rows * 2048);
+    return seen;
+  };
+  const copied = await reports(fromArray(data, { shape: [rows, 2048], chunks: 2048 }));
+  assert.equal(copied, [1, 2, 3, 4, 5, 6, 7, 8], "user data: one 32 MiB chunk staged per batch");
+  const persisted = await fromArray(data, { shape: [rows, 2048], chunks: 2048 }).persist({ workers: 1 });
+  const inPlace = await reports(persisted);
+  assert.ok(inPlace[0] >= 2 && inPlace.length < 8, `batches of a persisted input: ${JSON.stringify(inPlace)}`);
+  assert.is(inPlace.at(-1), 8);
+});
+
 test("persisting more than the kernel memory holds spills chunks to JS memory and reads them back (child process)", () => {
   const script = `
     import { random } from "./dist/index.js";
