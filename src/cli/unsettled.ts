@@ -2,7 +2,7 @@
  * A script whose promise never settles, with nothing left that could settle it. The event loop empties (the
  * world's connections do not hold it: WsWorld.holdProcess) and Node would exit 13 without a word; caught
  * here at 'beforeExit', unless an operation of the world still waits for a peer (its wait may have no
- * timer: no collective timeout), which keeps the loop a while and is looked at again.
+ * timer, with no collective timeout: the world then keeps the loop and looks again, comm/index.ts).
  *
  * Under several ranks a second check, by resources, covers what holds the loop but cannot settle the
  * script (a dashboard's server, listening since before the script started): "nothing left" means no
@@ -11,7 +11,7 @@
  * request, child process or other socket of the script's. That is checked every CHECK_MS, and must hold
  * twice in a row.
  */
-import { AT_EXIT_RECHECK_MS, pendingOperations } from "../comm/index.js";
+import { pendingOperations } from "../comm/index.js";
 
 const CHECK_MS = 1000;
 /** resources the run owns (a dashboard's server and its connections): counted when the script starts */
@@ -40,10 +40,7 @@ export function watchUnsettled(promise: Promise<unknown>, ranks: boolean, onStuc
   };
   // the loop emptied while the script still waits
   const onBeforeExit = () => {
-    if (pendingOperations() > 0) {
-      setTimeout(() => {}, AT_EXIT_RECHECK_MS);
-      return;
-    }
+    if (pendingOperations() > 0) return; // a wait for a peer: the world keeps the loop (comm/index.ts atLoopEnd)
     if (!settled) {
       stop();
       onStuck();

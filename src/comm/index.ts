@@ -3,7 +3,7 @@
  * PMI, tessera's own variables), meets the other ranks and returns the World (the single-process world
  * when there is one rank); closeWorld() leaves it; onRankLost() is told when a peer is lost, and
  * onWorldFailure() of any failure that breaks the world (a lost rank, mismatched collectives, a timeout).
- * A script that never calls closeWorld() leaves the world when it returns (leaveAtExit), as mpi4py
+ * A script that never calls closeWorld() leaves the world when it returns (atLoopEnd), as mpi4py
  * finalizes MPI at exit.
  */
 import { checkCollectiveTimeout, collectiveTimeoutFromEnv } from "./collective-timeout.js";
@@ -48,6 +48,8 @@ export interface InitOptions {
 
 let current: Promise<World> | null = null;
 let currentWorld: World | null = null;
+/** whether the open world is left at 'beforeExit' once nothing waits (InitOptions.leaveAtExit) */
+let leaveWhenIdle = true;
 let report: TransportReport | null = null;
 const pendingLost: RankLostHandler[] = [];
 const pendingFailure: WorldFailureHandler[] = [];
@@ -88,7 +90,8 @@ export function initWorld(opts: InitOptions = {}): Promise<World> {
     for (const cb of pendingLost.splice(0)) world.onRankLost(cb);
     for (const cb of pendingFailure.splice(0)) world.onFailure(cb);
     world.holdProcess(false);
-    if (opts.leaveAtExit !== false) process.on("beforeExit", leaveAtExit);
+    leaveWhenIdle = opts.leaveAtExit !== false;
+    process.on("beforeExit", atLoopEnd);
     return (currentWorld = world);
   })();
   current.catch(() => {
@@ -119,25 +122,26 @@ export async function closeWorld(): Promise<void> {
   current = null;
   currentWorld = null;
   report = null;
-  process.off("beforeExit", leaveAtExit);
+  process.off("beforeExit", atLoopEnd);
   if (isWs(w)) await w.close();
 }
 
 /** How often a rank whose script has returned looks again at operations still waiting for a peer, ms. */
-export const AT_EXIT_RECHECK_MS = 50;
+const AT_EXIT_RECHECK_MS = 50;
 
 /**
  * 'beforeExit' with the world open: the event loop has nothing left but the world's connections, which do
- * not hold it (WsWorld.holdProcess), so the script has returned. An operation still waiting for a peer
- * (unawaited, or awaited by a promise nothing else holds; with the collective timeout off its wait has no
- * timer) gets the loop back a while, and is looked at again; else the world is left as closeWorld() leaves
- * it (a barrier with every rank, goodbyes), after which the process exits.
+ * not hold it (WsWorld.holdProcess). An operation still waiting for a peer (with the collective timeout
+ * off its wait has no timer) gets the loop back a while, and is looked at again: a rank waiting in a
+ * collective, however long, never exits. Else the script has returned: unless its runner closes the world
+ * itself (run.js: leaveAtExit false), the world is left as closeWorld() leaves it (a barrier with every
+ * rank, goodbyes), after which the process exits.
  */
-function leaveAtExit(): void {
+function atLoopEnd(): void {
   const w = currentWorld;
   if (!isWs(w)) return;
   if (w.pendingOperations > 0) setTimeout(() => {}, AT_EXIT_RECHECK_MS);
-  else void closeWorld();
+  else if (leaveWhenIdle) closeWorld().catch((e) => process.stderr.write(`tessera: leaving the world at exit: ${(e as Error).message}\n`));
 }
 
 /**

@@ -69,6 +69,7 @@ export async function establishOnDemand(info: WorldInfo, opts: OnDemandOptions =
     for (const f of cleanup.splice(0)) f();
     await server?.close();
   };
+  world.onHoldProcess = (hold) => server?.holdProcess(hold);
   const auth = (expectRank: number): ClientAuth => ({ token, rank: me, size: info.size, job, host: server?.host ?? "", port: server?.port ?? 0, expect: expectRank });
   const precheck = (h: HelloMsg): string | undefined => {
     if (h.size !== info.size) return `it belongs to a world of ${h.size} ranks, this one has ${info.size}`;

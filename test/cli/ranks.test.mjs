@@ -150,6 +150,20 @@ test("under --np, everything after the script path is the script's, --np include
   assert.equal(JSON.parse(one.stdout), { rank: 0, size: 1, argv: ["a", "--np", "5", "b"] });
 });
 
+test("ranks waiting for a peer with no collective timeout stay (WebSockets: nothing else holds the loop): the tutorial, a late rank's lazy result, --dashboard", async () => {
+  const env = { TESSERA_TRANSPORT: "ws" };
+  const tut = await run(["--np", "2", "--workers", "1", "--collective-timeout", "0", "--n", "4000", "--chunk", "500", "--json"], { env });
+  assert.is(tut.code, 0, tut.stderr);
+  const one = await run(["--workers", "1", "--n", "4000", "--chunk", "500", "--json"]);
+  assert.is(JSON.parse(tut.stdout).result, JSON.parse(one.stdout).result);
+  for (const extra of [[], ["--dashboard", "0"]]) {
+    const late = await run(["--np", "2", "--workers", "1", "--collective-timeout", "0", ...extra, fixture("late-lazy.mjs")], { env });
+    assert.is(late.code, 0, `${extra.join(" ")}: ${late.stderr}`);
+    assert.is(late.stdout.trim().split("\n").at(-1), "499500");
+    assert.ok(late.seconds >= 1.5, `${late.seconds} s`);
+  }
+});
+
 test("a script that never settles ends every rank non-zero with a message, under --np too (was: a hang)", async () => {
   // on a hang, SIGTERM the launcher: it forwards it to the ranks (SIGKILL would orphan them)
   const all = await run(["--np", "2", fixture("never-settles.mjs")], { timeoutMs: 30_000, killSignal: "SIGTERM" });

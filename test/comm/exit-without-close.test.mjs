@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { launchLocal } from "../../dist/comm/launch.js";
 import { startWorld } from "./harness.mjs";
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "no-close.mjs");
@@ -18,8 +19,32 @@ async function run(np, scenario, transport, env = {}) {
   const seconds = (Date.now() - t0) / 1000;
   for (let r = 0; r < np; r++) {
     assert.equal(exits[r], { code: 0, signal: null }, `${scenario} (${transport}) rank ${r} exit ${JSON.stringify(exits[r])} after ${seconds} s; stderr ${w.ranks[r].stderr}`);
+    assert.is(w.ranks[r].stderr, "", `rank ${r}'s stderr`);
+    assert.equal(w.ranks[r].lines.filter((l) => l.event), [], `rank ${r}: the world was left, not broken`);
   }
   return { lines: w.ranks.map((x) => x.lines), seconds };
+}
+
+/** The same under launchLocal with `env` (a rendezvous directory, not a coordinator): lines by rank, seconds. */
+async function runLaunched(np, scenario, env) {
+  const t0 = Date.now();
+  const children = [];
+  const out = Array.from({ length: np }, () => ({ stdout: "", stderr: "" }));
+  const kill = setTimeout(() => children.forEach((c) => c.exitCode === null && c.pid && process.kill(c.pid, "SIGKILL")), 15000);
+  const rc = await launchLocal(np, [scenario], {
+    script: FIXTURE, env, stdio: ["ignore", "pipe", "pipe"],
+    onSpawn: (child, r) => {
+      children.push(child);
+      child.stdout.on("data", (d) => (out[r].stdout += d));
+      child.stderr.on("data", (d) => (out[r].stderr += d));
+    },
+  });
+  clearTimeout(kill);
+  const seconds = (Date.now() - t0) / 1000;
+  assert.is(rc, 0, `${scenario} exited ${rc} after ${seconds} s; ${JSON.stringify(out)}`);
+  const lines = out.map((o) => o.stdout.trim().split("\n").map((l) => JSON.parse(l)));
+  for (let r = 0; r < np; r++) assert.equal(lines[r].filter((l) => l.event), [], `rank ${r}: the world was left, not broken`);
+  return { lines, seconds };
 }
 
 for (const transport of TRANSPORTS) {
@@ -46,6 +71,15 @@ for (const transport of TRANSPORTS) {
   test(`${transport}: an unawaited recv keeps its rank until the message comes`, async () => {
     const { lines } = await run(2, "pending-at-return", transport);
     assert.ok(lines[0].some((l) => l.late === "late"), JSON.stringify(lines[0]));
+  });
+
+  test(`${transport}: a world met on demand (more ranks than TESSERA_MESH_MAX) exits too, with a late peer and no timeout`, async () => {
+    const env = { TESSERA_TRANSPORT: transport, TESSERA_MESH_MAX: "2", TESSERA_COLLECTIVE_TIMEOUT_MS: "0" };
+    const plain = await runLaunched(3, "plain", env);
+    for (let r = 0; r < 3; r++) assert.is(plain.lines[r][0].sum, 6);
+    const late = await runLaunched(3, "late-peer", env);
+    for (let r = 0; r < 3; r++) assert.equal(late.lines[r][0].sum, [3, 3]);
+    assert.ok(late.seconds >= 1.5, `${late.seconds} s`);
   });
 }
 
