@@ -15,6 +15,8 @@ export class ChunkStore {
   /** kernel byte address of each chunk, or -1 when the chunk is held in `host` */
   readonly addrs: Float64Array;
   readonly host: (ArrayBuffer | null)[];
+  /** chunks held in `host` (moved there by Heap.spill; none come back): a task of this store's may copy in */
+  spilledChunks = 0;
   released = false;
 
   constructor(

@@ -107,6 +107,7 @@ export class Heap implements Allocator {
       store.addrs[k] = -1;
       store.host[k] = null;
     }
+    store.spilledChunks = 0;
   }
 
   /** A running task reads chunk k of the store in place: it must stay where it is until unpinned. */
@@ -179,6 +180,7 @@ export class Heap implements Allocator {
         const copy = new ArrayBuffer(n);
         new Uint8Array(copy).set(new Uint8Array(this.memory.buffer, addr, n));
         store.host[k] = copy;
+        store.spilledChunks++;
         store.addrs[k] = -1;
         this.free(addr);
         freed += n;

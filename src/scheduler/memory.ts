@@ -176,12 +176,16 @@ export class ChunkMemory {
   }
 
   /**
-   * The new memory stageIn(buffer, k) takes for input chunk k, staged or not (the batch sizes measure a
-   * layer by its first task, whose chunk may be in by then): none when it is read in place.
+   * The new memory stageIn(buffer, k) takes for a task's input chunk, as a measure of the layer's tasks
+   * (batch sizes measure a layer by its first task, whose chunk may be staged by then): none when it is
+   * read in place, and so is every chunk of the buffer (a store with spilled chunks counts them all).
    */
   stageBytes(buffer: number, k: number): number {
     const s = this.state(buffer);
-    return s.binding && this.inPlace(s, k) < 0 ? this.chunkBytes(buffer, k) : 0;
+    const bind = s.binding;
+    if (!bind) return 0;
+    const spilled = bind.kind === "store" && bind.store instanceof ChunkStore && bind.store.spilledChunks > 0;
+    return spilled || this.inPlace(s, k) < 0 ? this.chunkBytes(buffer, k) : 0;
   }
 
   /** Makes an input chunk readable by a task: in place where possible, else copied in. */

@@ -99,6 +99,23 @@ test("a persisted input read in place is no new memory: its tasks go out in guid
   assert.is(inPlace.at(-1), 8);
 });
 
+test("a persisted array with spilled chunks counts as copied in, though its first chunk (the layer's measure) is resident", async () => {
+  // the state a spill leaves when it skips a chunk a task was reading (pinned): chunk 0 resident, the
+  // rest in JS memory. Its tasks copy in 32 MiB each, so a batch is one task, as for user data.
+  const h = await heap();
+  const rows = 8 * 2048;
+  const p = await fromArray(new Float64Array(rows * 2048).fill(2), { shape: [rows, 2048], chunks: 2048 }).persist({ workers: 1 });
+  const store = [...h.owned.values()].map((o) => o.store).find((st) => st.grid.nchunks === 8 && st.addrs.every((a) => a >= 0));
+  assert.ok(store, "the persisted store");
+  h.pin(store, 0);
+  h.spill(7 * 32 * MiB, [store]);
+  h.unpin(store, 0);
+  assert.ok(store.addrs[0] >= 0 && store.spilledChunks === 7, `resident ${Array.from(store.addrs, (a) => (a >= 0 ? "R" : "s")).join("")}`);
+  const seen = [];
+  assert.is(await p.sum().compute({ workers: 1, progress: (e) => seen.push(e.done) }), rows * 2048 * 2);
+  assert.equal(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
 test("persisting more than the kernel memory holds spills chunks to JS memory and reads them back (child process)", () => {
   const script = `
     import { random } from "./dist/index.js";
