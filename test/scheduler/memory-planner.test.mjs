@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { random, ones, fromArray, compute } from "../../dist/index.js";
 import { currentEngine } from "../../dist/scheduler/engine.js";
+import { observeRuns } from "../../dist/scheduler/observe.js";
 
 const MiB = 2 ** 20;
 
@@ -85,18 +86,27 @@ test("a persisted input read in place is no new memory: its tasks go out in guid
   // follow the guided sizes (ceil(ready / 4)), and a second waits in the worker: fewer round trips.
   const rows = 8 * 2048;
   const data = new Float64Array(rows * 2048).fill(1);
+  // progress reports come per batch; the observer sees how many batches a worker held at once
   const reports = async (x) => {
     const seen = [];
-    const s = await x.sum().compute({ workers: 1, progress: (p) => seen.push(p.done) });
-    assert.is(s, rows * 2048);
-    return seen;
+    let held = 0, most = 0;
+    const stop = observeRuns({ run: () => ({ batch: () => (most = Math.max(most, ++held)), done: () => held--, sent() {}, failed() {}, ended() {} }) });
+    try {
+      const s = await x.sum().compute({ workers: 1, progress: (p) => seen.push(p.done) });
+      assert.is(s, rows * 2048);
+    } finally {
+      stop();
+    }
+    return { seen, most };
   };
   const copied = await reports(fromArray(data, { shape: [rows, 2048], chunks: 2048 }));
-  assert.equal(copied, [1, 2, 3, 4, 5, 6, 7, 8], "user data: one 32 MiB chunk staged per batch");
+  assert.equal(copied.seen, [1, 2, 3, 4, 5, 6, 7, 8], "user data: one 32 MiB chunk staged per batch");
+  assert.is(copied.most, 1, "no second batch holds another 32 MiB copy");
   const persisted = await fromArray(data, { shape: [rows, 2048], chunks: 2048 }).persist({ workers: 1 });
   const inPlace = await reports(persisted);
-  assert.ok(inPlace[0] >= 2 && inPlace.length < 8, `batches of a persisted input: ${JSON.stringify(inPlace)}`);
-  assert.is(inPlace.at(-1), 8);
+  assert.ok(inPlace.seen[0] >= 2 && inPlace.seen.length < 8, `batches of a persisted input: ${JSON.stringify(inPlace.seen)}`);
+  assert.is(inPlace.seen.at(-1), 8);
+  assert.is(inPlace.most, 2, "a second batch waits in the worker while it runs one");
 });
 
 test("a persisted array with spilled chunks counts as copied in, though its first chunk (the layer's measure) is resident", async () => {
