@@ -143,9 +143,10 @@ export async function launchLocal(np: number, argv: string[], opts: LaunchOption
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
 
+  const nodeArgs = [...rankNodeFlags(np), ...(opts.execArgv ?? [])];
   try {
     const exits = Array.from({ length: np }, (_, rank) => {
-      const child = spawn(process.execPath, [...rankNodeFlags(np), ...(opts.execArgv ?? []), opts.script ?? RUN_JS, ...argv], {
+      const child = spawn(process.execPath, [...nodeArgs, opts.script ?? RUN_JS, ...argv], {
         stdio: opts.stdio ?? "inherit",
         env: {
           ...base,
