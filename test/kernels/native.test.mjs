@@ -193,12 +193,13 @@ if (!addon) {
       // beside or before it in the buffer, or moved; contiguous rows (stride = rowLen) share a block
       [5, 300, 40, 64, 300], [1000, 1500, 30, 1024], [77, 2048, 12, 1024, 2048], [3, 9, 50, 4, 9], [129, 700, 25, 12]];
     for (const [f0, rowLen, rows, tile, stride = rowLen + 4099] of cases) {
-      for (const k of [1, 3, -0.5]) {
+      // k = 1: c = 0 (x itself); bare (no ADD) and k = 0: c = -1 (the mantissa form on AVX-512); else x + c
+      for (const k of [1, 3, -0.5, 0, "bare"]) {
         const b = new ProgramBuilder();
         const ix = b.indexSlot(), acc = b.memSlot(DT.F64);
         const r = b.reg();
         b.emit(OP.RANDOM, r, ix, 0, b.seed(777 + rowLen));
-        b.emit(OP.ADD, r, r, b.constant(k), 2);
+        if (k !== "bare") b.emit(OP.ADD, r, r, b.constant(k), 2);
         b.emit(OP.RSUM, r, acc);
         const res = runLevels(b.build(), { acc: { dtype: DT.F64, length: 1, init: [0.5] } }, (a) => ({
           extents: [rows],
@@ -208,7 +209,7 @@ if (!addon) {
         assert.equal(res.rc, [0, 0]);
         const what = `k=${k} f0=${f0} rowLen=${rowLen} rows=${rows} tile=${tile}`;
         assert.is(firstDiff(res.out[0].acc, res.out[1].acc), -1, `${what}: wasm ${res.out[0].acc[0]} js ${res.out[1].acc[0]}`);
-        assert.ok(Math.abs(res.out[1].acc[0] - 0.5 - rows * rowLen * (k + 0.5)) < 6 * Math.sqrt(rows * rowLen / 12) + 1, what); // 6 sigma
+        assert.ok(Math.abs(res.out[1].acc[0] - 0.5 - rows * rowLen * ((k === "bare" ? 0 : k) + 0.5)) < 6 * Math.sqrt(rows * rowLen / 12) + 1, what); // 6 sigma
         assert.is(res.natives.length, addon.levels().length, what); // every level ran (and matched wasm)
       }
     }
