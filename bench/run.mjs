@@ -209,11 +209,13 @@ export function makeJobs(o, dist, before, storage = storageContext({ base: o.sto
                 run: () => runNative("gensum", [n * n, threads], timeoutMs), expectOverride: { value: (n * n) / 2, rel: 1e-3 } });
             }
           } else {
-            // add: also into fresh memory (its page faults timed), as the persisted a + b writes
-            const modes = caseName === "sum_existing" ? ["sum"] : ["add", "add-fresh"];
+            // add: plain stores and streaming ones (tessera's native kernels stream outputs of 8 MiB and more
+            // into resident memory), and into fresh memory (its page faults timed) as the first a + b writes
+            const modes = caseName === "sum_existing" ? ["sum"] : ["add", "add-stream", "add-fresh"];
             for (const mode of modes) {
               for (const threads of [1, 2]) {
-                const what = mode === "add-fresh" ? `add into fresh memory ${threads} thread${threads > 1 ? "s" : ""}` : `${mode} ${threads} thread${threads > 1 ? "s" : ""} (limit)`;
+                const th = `${threads} thread${threads > 1 ? "s" : ""}`;
+                const what = mode === "add-fresh" ? `add into fresh memory ${th}` : mode === "add-stream" ? `add, streaming stores ${th} (limit)` : `${mode} ${th} (limit)`;
                 jobs.push({ ...base, chunk: null, engine: `native-${mode}-${threads}t`, label: `C ${what}`, native: true,
                   run: () => runNative(mode, [threads, n * n], timeoutMs) });
               }

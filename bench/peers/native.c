@@ -3,6 +3,8 @@
  *                             8 AVX2 accumulators
  *   native add [THREADS] [N]  GB/s of c = a + b over float64 arrays of N doubles (3 streams counted), median of 9
  *   native add-fresh [THREADS] [N]  the same with c new memory in each pass (its first-touch page faults timed)
+ *   native add-stream [THREADS] [N]  add with non-temporal stores (c faulted in beforehand), as tessera's
+ *                                    native kernels write outputs of 8 MiB and more into resident memory
  *   native gensum N [THREADS] xoshiro256+ generate-and-sum of N doubles in one pass, split over THREADS (default 1),
  *                             16 lane sets (AVX-512 where the CPU has it)
  *   native spin SECONDS     compute-bound loop on 1 then 2 pthreads: the ratio shows host contention
@@ -99,16 +101,28 @@ static int mode_sum(int threads, size_t n) {
 
 /* ---- add: elementwise a + b into a third array (two read streams, one write stream) ---- */
 
-typedef struct { const double *a, *b; double *c; size_t n; } AddJob;
+typedef struct { const double *a, *b; double *c; size_t n; int stream; } AddJob;
 static void *add_thread(void *arg) {
   AddJob *j = arg;
-  for (size_t i = 0; i < j->n; i++) j->c[i] = j->a[i] + j->b[i]; /* -O3 -march=native vectorizes this */
+  size_t i = 0;
+  if (j->stream) { /* non-temporal stores: no read of the lines c overwrites (the plain loop reads each first) */
+    for (; i < j->n && ((uintptr_t)(j->c + i) & 63) != 0; i++) j->c[i] = j->a[i] + j->b[i];
+#if defined(__AVX512F__)
+    for (; i + 8 <= j->n; i += 8) _mm512_stream_pd(j->c + i, _mm512_add_pd(_mm512_loadu_pd(j->a + i), _mm512_loadu_pd(j->b + i)));
+#elif defined(__AVX__)
+    for (; i + 4 <= j->n; i += 4) _mm256_stream_pd(j->c + i, _mm256_add_pd(_mm256_loadu_pd(j->a + i), _mm256_loadu_pd(j->b + i)));
+#else
+    for (; i + 2 <= j->n; i += 2) _mm_stream_pd(j->c + i, _mm_add_pd(_mm_loadu_pd(j->a + i), _mm_loadu_pd(j->b + i)));
+#endif
+    _mm_sfence();
+  }
+  for (; i < j->n; i++) j->c[i] = j->a[i] + j->b[i]; /* -O3 -march=native vectorizes this */
   return NULL;
 }
 
 /* fresh: c is new memory in every pass (mmap'ed in the timed region, so its page faults are timed),
  * as a persisted a + b writes into memory it has not touched before; else c is faulted in beforehand. */
-static int mode_add(int threads, size_t n, int fresh) {
+static int mode_add(int threads, size_t n, int fresh, int stream) {
   const size_t bytes = n * sizeof(double);
   const size_t rounded = (bytes + 63) & ~(size_t)63; /* aligned_alloc wants a multiple of the alignment */
   double *a = aligned_alloc(64, rounded), *b = aligned_alloc(64, rounded), *c = fresh ? NULL : aligned_alloc(64, rounded);
@@ -129,7 +143,7 @@ static int mode_add(int threads, size_t n, int fresh) {
       if (c == MAP_FAILED) { fprintf(stderr, "out of memory\n"); return 1; }
     }
     for (int k = 0; k < threads; k++) {
-      jobs[k] = (AddJob){a + per * k, b + per * k, c + per * k, k == threads - 1 ? n - per * k : per};
+      jobs[k] = (AddJob){a + per * k, b + per * k, c + per * k, k == threads - 1 ? n - per * k : per, stream};
       pthread_create(&tid[k], NULL, add_thread, &jobs[k]);
     }
     for (int k = 0; k < threads; k++) pthread_join(tid[k], NULL);
@@ -138,9 +152,9 @@ static int mode_add(int threads, size_t n, int fresh) {
   double result = 0;
   for (size_t i = 0; i < n; i++) result += c[i]; /* exact: small integers, total < 2^53 */
   qsort(gbs, PASSES, sizeof(double), cmp_double);
-  printf("{\"engine\":\"c-native\",\"mode\":\"add\",\"fresh\":%s,\"threads\":%d,\"bytes\":%zu,\"passes\":%d,"
+  printf("{\"engine\":\"c-native\",\"mode\":\"add\",\"fresh\":%s,\"stream\":%s,\"threads\":%d,\"bytes\":%zu,\"passes\":%d,"
          "\"gb_per_s\":%.2f,\"gb_per_s_min\":%.2f,\"gb_per_s_max\":%.2f,\"result\":%.1f}\n",
-         fresh ? "true" : "false", threads, 3 * bytes, PASSES, gbs[PASSES / 2], gbs[0], gbs[PASSES - 1], result);
+         fresh ? "true" : "false", stream ? "true" : "false", threads, 3 * bytes, PASSES, gbs[PASSES / 2], gbs[0], gbs[PASSES - 1], result);
   free(a); free(b);
   if (fresh) munmap(c, rounded); else free(c);
   return 0;
@@ -366,12 +380,12 @@ int main(int argc, char **argv) {
     if (n < 64) { fprintf(stderr, "N must be at least 64\n"); return 2; }
     return mode_sum(threads, n);
   }
-  if (!strcmp(mode, "add") || !strcmp(mode, "add-fresh")) {
+  if (!strcmp(mode, "add") || !strcmp(mode, "add-fresh") || !strcmp(mode, "add-stream")) {
     int threads = argc > 2 ? atoi(argv[2]) : 1;
     if (threads < 1 || threads > 64) { fprintf(stderr, "threads must be 1..64\n"); return 2; }
     size_t n = argc > 3 ? strtoull(argv[3], NULL, 10) : (size_t)1 << 26;
     if (n < 64) { fprintf(stderr, "N must be at least 64\n"); return 2; }
-    return mode_add(threads, n, !strcmp(mode, "add-fresh"));
+    return mode_add(threads, n, !strcmp(mode, "add-fresh"), !strcmp(mode, "add-stream"));
   }
   if (!strcmp(mode, "gensum")) {
     int threads = argc > 3 ? atoi(argv[3]) : 1;
@@ -386,6 +400,6 @@ int main(int argc, char **argv) {
     if (files < 1 || threads < 1 || threads > 64) { fprintf(stderr, "FILES >= 1, THREADS 1..64\n"); return 2; }
     return mode_store(!strcmp(mode, "store-write"), argv[2], files, bytes, threads);
   }
-  fprintf(stderr, "usage: %s sum [THREADS] [N] | add|add-fresh [THREADS] [N] | gensum N [THREADS] | spin SECONDS | store-write|store-read DIR FILES BYTES THREADS\n", argv[0]);
+  fprintf(stderr, "usage: %s sum [THREADS] [N] | add|add-fresh|add-stream [THREADS] [N] | gensum N [THREADS] | spin SECONDS | store-write|store-read DIR FILES BYTES THREADS\n", argv[0]);
   return 2;
 }

@@ -215,6 +215,42 @@ if (!addon) {
     }
   });
 
+  test("outputs of 8 MiB and more (streaming stores into resident memory): a + b, k * a and a copy into f64, odd lengths, unaligned and overlapping outputs, at every level", () => {
+    // interpreter.inc streams a run's contiguous f64 STOREs once it writes >= STREAM_MIN_BYTES (8 MiB) into
+    // memory already faulted in (the harness zero-fills every array first): the streamed rows, their
+    // unaligned heads and their tails hold wasm's bits, and nothing is written past an output
+    const R = 5, rowLen = 250_001, n = R * rowLen; // 10 MiB of f64 per array
+    const values = (seed) => Float64Array.from({ length: n + 8 }, (_, i) => Math.sin(i * 0.37 + seed) * 1e3 + (i % 7) * 0.125);
+    const shapes = [
+      ["a + b", (b, { x, y, out }) => { const r = [b.reg(), b.reg()]; b.emit(OP.LOAD, r[0], x); b.emit(OP.LOAD, r[1], y); b.emit(OP.ADD, r[0], r[0], r[1], 0); b.emit(OP.STORE, r[0], out); }],
+      ["k * a", (b, { x, out }) => { const r = b.reg(); b.emit(OP.LOAD, r, x); b.emit(OP.MUL, r, b.constant(-2.5), r, 1); b.emit(OP.STORE, r, out); }],
+      ["copy and sqrt", (b, { x, out, out2 }) => { const r = [b.reg(), b.reg()]; b.emit(OP.LOAD, r[0], x); b.emit(OP.STORE, r[0], out); b.emit(OP.SQRT, r[1], r[0]); b.emit(OP.STORE, r[1], out2); }],
+      // the output is the input shifted by one element: a STORE whose register aliases the bytes it writes
+      ["in place, shifted", (b, { y, out }) => { const r = b.reg(); b.emit(OP.LOAD, r, y); b.emit(OP.ADD, r, r, b.constant(1), 2); b.emit(OP.STORE, r, out); }, true],
+    ];
+    for (const [name, emit, shifted] of shapes) {
+      for (const shift of [0, 1, 3]) { // output elements from a 64-byte boundary (the arrays start 16-byte aligned)
+        const b = new ProgramBuilder();
+        const x = b.memSlot(DT.F64), y = b.memSlot(DT.F64), out = b.memSlot(DT.F64), out2 = b.memSlot(DT.F64);
+        emit(b, { x, y, out, out2 });
+        const arrays = { x: { dtype: DT.F64, length: n + 8, init: values(1) }, y: { dtype: DT.F64, length: n + 8, init: values(2) }, out: { dtype: DT.F64, length: n + 8 }, out2: { dtype: DT.F64, length: n + 8 } };
+        const res = runLevels(b.build(), arrays, (a) => ({
+          extents: [R],
+          rowLen,
+          slots: [{ base: a.x, last: 1, rows: [rowLen] }, { base: a.y, last: 1, rows: [rowLen] },
+            { base: shifted ? a.y + 8 * (shift + 1) : a.out + 8 * shift, last: 1, rows: [rowLen] }, { base: a.out2 + 8 * shift, last: 1, rows: [rowLen] }],
+        }), 1024);
+        const what = `${name}, output at +${shift}`;
+        assert.equal(res.rc, [0, 0], what);
+        assert.ok(res.guardsOk, `${what}: written past an output`);
+        assert.is(res.natives.length, addon.levels().length, what); // every level ran and matched wasm bit for bit
+        const w = res.out[0], src = values(1);
+        if (name === "a + b") assert.is(w.out[shift + 7], src[7] + values(2)[7], what);
+        if (name === "copy and sqrt") assert.is(w.out[shift + n - 1], src[n - 1], what);
+      }
+    }
+  });
+
   test("bounds: any slot, register file, scratch or program part outside the memory is RC.OUT_OF_BOUNDS; the wrapper throws wasm's trap", () => {
     const mem = createSharedMemory(4);
     const size = mem.buffer.byteLength;
