@@ -54,6 +54,9 @@ export const USAGE = `usage: node bench/run.mjs [options]        (also: npm run 
                        default ${os.tmpdir()}): the file system being measured
   --cold-reads         drop the page cache (echo 1 > /proc/sys/vm/drop_caches: root only) before every timed
                        read of the storage cases; default: warm cache (read right after the write's fdatasync)
+  --no-pretouch        do not pre-touch memory (untimed) before each timed storage write; by default every engine
+                       does, as the write will fill, so the page cache it fills is memory the host backs (in a VM
+                       with free page reporting, first touches of returned memory run at the host's fault rate)
   --timeout 900        seconds before one run is killed
   --strict             exit 3 when a tessera row failed or its result check warned (CI's smoke test);
                        missing peers never fail`;
@@ -64,7 +67,7 @@ export function parseArgs(argv) {
   const o = {
     quick: false, cases: null, sizes: null, caseSizes: {}, chunk: null, existingN: null, reps: null, engines: null,
     workers: os.availableParallelism(), seed: 1, out: null, warmup: null, timeout: 900, help: false, strict: false, beforeDist: null,
-    storageN: null, storageChunk: null, storageDir: null, coldReads: false,
+    storageN: null, storageChunk: null, storageDir: null, coldReads: false, pretouch: true,
   };
   const list = (v) => v.split(",").map((s) => s.trim()).filter(Boolean);
   const int = (name, v, min = 1) => {
@@ -106,6 +109,7 @@ export function parseArgs(argv) {
       case "--storage-chunk": o.storageChunk = int("--storage-chunk", value()); break;
       case "--storage-dir": o.storageDir = resolve(value()); break;
       case "--cold-reads": o.coldReads = true; break;
+      case "--no-pretouch": o.pretouch = false; break;
       case "--seed": o.seed = int("--seed", value(), 0); break;
       case "--timeout": o.timeout = int("--timeout", value()); break;
       case "--out": o.out = value(); if (!/^[\w.-]+$/.test(o.out)) throw new UsageError(`--out ${JSON.stringify(o.out)} must be a plain file name`); break;
@@ -421,7 +425,7 @@ export async function main(argv) {
     const jobs = makeJobs(o, dist, before, storage);
     if (storageCases.length) {
       const si = storage.info();
-      log(`bench: storage cases write under ${si.base} (${si.fstype ?? "?"} on ${si.device ?? "?"}, ${si.freeGiB} GiB free), ${o.storageN}² float64 in chunks of ${Math.min(o.storageChunk, o.storageN)}, ${si.cache} cache reads`);
+      log(`bench: storage cases write under ${si.base} (${si.fstype ?? "?"} on ${si.device ?? "?"}, ${si.freeGiB} GiB free), ${o.storageN}² float64 in chunks of ${Math.min(o.storageChunk, o.storageN)}, ${si.cache} cache reads, ${o.pretouch ? "memory pre-touched before each timed write" : "no pre-touch before the writes"}`);
       if (si.fstype === "tmpfs" || si.fstype === "ramfs") log(`bench: WARNING ${si.base} is ${si.fstype}: memory, not a disk; pass --storage-dir on a disk`);
     }
     if (before.missing) log(`bench: tessera-before: ${o.engines.includes("tessera-before") ? "missing" : "not run"}: ${before.missing}`);
@@ -474,7 +478,7 @@ export async function main(argv) {
         : { dir: before.dir, commit: before.commit, dirtyFiles: before.dirtyFiles, wasmSha256: before.wasmSha256, label: before.label },
       controls: { spinBefore, spinAfter },
       cases: Object.fromEntries(Object.entries(CASES).filter(([c]) => o.cases.includes(c)).map(([c, v]) => [c, { title: v.title, what: v.what, unit: v.unit }])),
-      storage: storageCases.length ? { ...storage.info(), n: o.storageN, chunk: Math.min(o.storageChunk, o.storageN) } : null,
+      storage: storageCases.length ? { ...storage.info(), n: o.storageN, chunk: Math.min(o.storageChunk, o.storageN), pretouch: o.pretouch } : null,
     };
     const targets = targetRows(rows);
     const result = { meta, rows, targets, rankRows: ranks?.rows ?? null, skipped, runs: jobs.map((j) => ({ case: j.case, n: j.n, chunk: j.chunk, engine: j.engine, runs: runsByJob.get(j).map(({ raw, ...r }) => ({ ...r, raw })) })) };

@@ -19,7 +19,10 @@
 // Not timed: importing tessera and the one-chunk compute that starts the pool and compiles the kernels
 // (startup_seconds). The workers are threads of this process: its RSS, which the harness samples from
 // /proc/PID/statm, counts their memory (os_threads reports how many threads the process had).
-// TESSERA_BENCH_DIST=dir loads tessera from the harness's snapshot of dist/.
+// TESSERA_BENCH_DIST=dir loads tessera from the harness's snapshot of dist/. TESSERA_BENCH_PRETOUCH (the C
+// control's binary) and TESSERA_BENCH_PRETOUCH_BYTES: before each timed write, untimed, that binary's
+// `pretouch BYTES` in a child process (memory the host backs for the page cache: bench/peers/native.c).
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -61,6 +64,16 @@ export async function fingerprint(t, a, opts) {
   return h.digest("hex").slice(0, 16);
 }
 
+/** The untimed pre-touch before a timed write (see the header), or 0 s when the harness asked for none. */
+export function pretouch(env = process.env) {
+  const bin = env.TESSERA_BENCH_PRETOUCH, bytes = env.TESSERA_BENCH_PRETOUCH_BYTES;
+  if (!bin || !bytes) return 0;
+  const t0 = now();
+  const r = spawnSync(bin, ["pretouch", bytes], { stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`pretouch ${bytes}: exit ${r.status ?? r.signal}: ${String(r.stderr).trim()}`);
+  return now() - t0;
+}
+
 const rssMiB = () => (Number(readFileSync("/proc/self/statm", "latin1").split(" ")[1]) * 4096) / 2 ** 20;
 const osThreads = () => readdirSync("/proc/self/task").length;
 
@@ -96,6 +109,7 @@ async function main(argv) {
   const out = { op, engine: "tessera", n, chunk, codec, seed };
   const timed = (phase) => ({ seconds: round(phase.seconds), timed_peak_rss_mib: round(phase.peakMiB, 1), os_threads: phase.threads });
   if (op === "zarr-write" || op === "npy-save") {
+    out.pretouch_seconds = round(pretouch());
     const phase = op === "zarr-write"
       ? await timedPhase(() => t.toZarr(x(chunk), path, { chunks: chunk, codec, ...opts }))
       : await timedPhase(() => t.saveNpy(x(chunk), path, opts));
@@ -104,6 +118,7 @@ async function main(argv) {
       // the durable write: toZarr's own fsync (each chunk fdatasync'ed by the worker that wrote it, then the
       // directories and metadata), over the array just written (same layout: replaced chunk by chunk, no
       // more disk), for the "toZarr({ fsync: true })" row beside the C write() + fdatasync (the disk's limit)
+      pretouch();
       const durable = await timedPhase(() => t.toZarr(x(chunk), path, { chunks: chunk, codec, overwrite: true, fsync: true, ...opts }));
       out.durable_seconds = round(durable.seconds);
     }

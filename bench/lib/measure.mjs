@@ -39,11 +39,21 @@ export function killRunning() {
   running.clear();
 }
 
-/** Summed RSS in bytes of these pids (those that exited count 0): /proc/PID/statm, a few µs each. */
+/**
+ * The process name of the storage steps' memory pre-toucher (bench/peers/native.c pretouch): memory it touches
+ * and frees before a timed write, so the write meets memory the host backs. It is not the engine's memory, so
+ * it is left out of the step's peak RSS (the name is checked at every sample: the helper names itself at start).
+ */
+export const PRETOUCH_COMM = "pretouch";
+
+/** Summed RSS in bytes of these pids (those that exited count 0, the pre-toucher too): /proc/PID/statm and comm, a few µs each. */
 export function rssBytes(pids) {
   let total = 0;
   for (const pid of pids) {
-    try { total += Number(readFileSync(`/proc/${pid}/statm`, "latin1").split(" ")[1]) * PAGE_BYTES; } catch { /* exited */ }
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "latin1").trimEnd() === PRETOUCH_COMM) continue;
+      total += Number(readFileSync(`/proc/${pid}/statm`, "latin1").split(" ")[1]) * PAGE_BYTES;
+    } catch { /* exited */ }
   }
   return total;
 }

@@ -29,7 +29,7 @@ export function pythonMissing() {
 }
 
 async function runPeer(argv, opts = {}) {
-  const r = await runCommand(argv, { cwd: os.tmpdir(), env: PY_ENV, timeoutMs: opts.timeoutMs ?? 900_000 });
+  const r = await runCommand(argv, { cwd: os.tmpdir(), env: { ...PY_ENV, ...opts.env }, timeoutMs: opts.timeoutMs ?? 900_000 });
   const parsed = lastJsonLine(r.stdout);
   if (r.timedOut) return { error: `timed out after ${(opts.timeoutMs ?? 900_000) / 1000} s`, argv };
   if (!parsed) return { error: `exit ${r.code ?? r.signal}, no JSON output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`, argv };
@@ -78,10 +78,10 @@ export function storagePythonMissing(format) {
  * One step of a storage case with dask (zarr-*) or numpy (npy-*): bench/peers/storage_peer.py OP PATH N CHUNK
  * CODEC SEED WORKERS. Same result shape as runDask, or { missing }.
  */
-export async function runStoragePeer(op, args, { timeoutMs } = {}) {
+export async function runStoragePeer(op, args, { timeoutMs, env } = {}) {
   const missing = await storagePythonMissing(op.startsWith("zarr") ? "zarr" : "npy");
   if (missing) return { missing };
-  return runPeer([PY, join(peersDir, "storage_peer.py"), op, ...args.map(String)], { timeoutMs });
+  return runPeer([PY, join(peersDir, "storage_peer.py"), op, ...args.map(String)], { timeoutMs, env });
 }
 
 let nativePath;

@@ -86,7 +86,9 @@ function contentionWarning(meta) {
 /** Where and how the storage cases ran: the file system measured and the page cache's state for the reads. */
 export function storageLine(st) {
   const cache = st.cache === "cold" ? "cold cache (page cache dropped before every timed read)" : "warm cache (every read right after the same engine's write and fdatasync)";
-  return `storage: ${st.n}² float64 in chunks of ${st.chunk}, under ${st.base} (${st.fstype ?? "?"} on ${st.device ?? "?"}, ${st.freeGiB} GiB free at the start); reads: ${cache}`;
+  // older results have no pretouch field: they ran without it
+  const writes = st.pretouch ? "writes: memory for the page cache pre-touched (untimed) before each, by every engine" : "writes: no pre-touch";
+  return `storage: ${st.n}² float64 in chunks of ${st.chunk}, under ${st.base} (${st.fstype ?? "?"} on ${st.device ?? "?"}, ${st.freeGiB} GiB free at the start); reads: ${cache}; ${writes}`;
 }
 
 function beforeLine(meta) {

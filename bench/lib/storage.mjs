@@ -2,12 +2,15 @@
 // the run (removed after each job, and the whole of it at the end or on a signal), one child process per
 // step so each step's peak RSS is its own:
 //
-//   write cases   [write step: timed, then fdatasync of every file]  [read step: untimed check]
+//   write cases   [pre-touch: untimed]  [write step: timed, then fdatasync of every file]  [read step: untimed check]
 //   read cases    [write step: untimed]  (--cold-reads: drop the page cache)  [read step: timed]
 //   sum-vs-persisted   [write step: untimed]  [file sum timed, persist, persisted sum timed: one process]
 //
 // The same for tessera (bench/tessera_storage_case.mjs), dask and numpy (bench/peers/storage_peer.py) and
-// the C control (bench/peers/native.c store-write / store-read over as many files of the same bytes).
+// the C control (bench/peers/native.c store-write / store-read over as many files of the same bytes). Each
+// write step (the untimed ones too) first pre-touches as much memory as it will fill (pretouchEnv, below):
+// without it the figures measured the VM host's page-fault rate, for whichever engine happened to run after
+// a pause.
 // Every result is the sum read back, checked bit for bit against the sum the engine's own generator gives
 // (computed in the write step over the chunks the read uses), and so are the column and row sums (as a hash,
 // `fingerprint`, computed untimed after the timed part): a value changed, lost or put in the wrong place
@@ -107,29 +110,47 @@ export function dropCaches() {
   writeFileSync("/proc/sys/vm/drop_caches", "1");
 }
 
+/**
+ * The environment that makes every engine pre-touch memory, untimed, right before its timed write
+ * (bench/peers/native.c pretouch): in a VM whose balloon reports freed pages to the host, a write into the
+ * page cache otherwise runs at the host's page-fault rate (0.36-0.5 GB/s measured) or at memory speed
+ * (~3 GB/s), depending on how long ago the previous step freed its memory. As much as the write stores plus
+ * 512 MiB (the engine's own buffers) is touched. {} when the C control cannot be built (then no engine
+ * pre-touches, equal again).
+ */
+export async function pretouchEnv(format, n, chunk) {
+  const bin = await buildNative({ quiet: true });
+  if (!bin) return {};
+  const bytes = storageLayout(format, n, Math.min(chunk, n)).storedBytes + 2 ** 29;
+  return { TESSERA_BENCH_PRETOUCH: bin, TESSERA_BENCH_PRETOUCH_BYTES: String(bytes) };
+}
+
 const withHarness = (parsed, r) => ({ ...parsed, wallSeconds: Math.round(r.seconds * 1000) / 1000, harnessPeakRssMiB: r.peakRssMiB, stealSeconds: r.stealSeconds });
 
 /** One step (OPS: zarr-write, zarr-read, ...) of one engine ("native": the C control) on `target`: parsed JSON with the harness's wall time and peak RSS, or { error } / { missing }. */
 export async function runStep(engine, op, target, { n, chunk, codec, threads }, o, dist) {
   const timeoutMs = o.timeout * 1000;
+  const format = op.startsWith("npy") ? "npy" : "zarr";
+  const write = op.endsWith("write") || op.endsWith("save");
+  const env = write && o.pretouch !== false ? await pretouchEnv(format, n, chunk) : {};
   if (engine === "tessera") {
     if (dist.missing) return { missing: dist.missing };
     if (dist.error) return { error: dist.error };
     const argv = [process.execPath, join(bench, "tessera_storage_case.mjs"), op, target, n, chunk, codec, o.seed, o.workers].map(String);
-    const r = await runCommand(argv, { env: { TESSERA_BENCH_DIST: dist.dir }, timeoutMs });
+    const r = await runCommand(argv, { env: { ...env, TESSERA_BENCH_DIST: dist.dir }, timeoutMs });
     if (r.timedOut) return { error: `${op}: timed out after ${o.timeout} s` };
     const parsed = lastJsonLine(r.stdout);
     if (!parsed) return { error: `${op}: exit ${r.code ?? r.signal}, no JSON output: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` };
     return withHarness(parsed, r);
   }
   if (engine === "dask-threads" || engine === "numpy") {
-    return runStoragePeer(op, [target, n, chunk, codec, o.seed, o.workers], { timeoutMs });
+    return runStoragePeer(op, [target, n, chunk, codec, o.seed, o.workers], { timeoutMs, env });
   }
   const bin = await buildNative({ quiet: true });
   if (!bin) return { missing: "gcc not available or native.c failed to build" };
-  const { files, fileBytes } = storageLayout(op.startsWith("npy") ? "npy" : "zarr", n, chunk);
-  const mode = op.endsWith("write") || op.endsWith("save") ? "store-write" : "store-read";
-  const r = await runCommand([bin, mode, target, files, fileBytes, threads].map(String), { timeoutMs });
+  const { files, fileBytes } = storageLayout(format, n, chunk);
+  const mode = write ? "store-write" : "store-read";
+  const r = await runCommand([bin, mode, target, files, fileBytes, threads].map(String), { env, timeoutMs });
   const parsed = lastJsonLine(r.stdout);
   if (!parsed) return { error: `native ${mode}: exit ${r.code ?? r.signal}: ${r.stderr.trim()}` };
   return withHarness(parsed, r);

@@ -18,7 +18,9 @@ Every step also prints `fingerprint` (untimed, after the timed part): sha256 of 
 sums (float64, little endian), of the generator in a write step and of the file in a read step, so values in
 the wrong place (chunks swapped or transposed: the same total) are caught too.
 
-Imports and building the lazy arrays are not timed. zarr and numcodecs: Debian's python3-zarr (2.13) and
+Before a timed write, untimed, the C control's `pretouch BYTES` when the harness sets TESSERA_BENCH_PRETOUCH and
+TESSERA_BENCH_PRETOUCH_BYTES (memory the host backs for the page cache: bench/peers/native.c), as tessera's
+case does. Imports and building the lazy arrays are not timed. zarr and numcodecs: Debian's python3-zarr (2.13) and
 python3-numcodecs (scripts/install-interop.sh).
 """
 import os
@@ -68,6 +70,19 @@ def dask_fingerprint(a):
     return fingerprint(*dask.compute(a.sum(axis=0), a.sum(axis=1)))
 
 
+def pretouch():
+    """Before a timed write, untimed: the C control's `pretouch BYTES` in a child process, when the harness asks
+    (TESSERA_BENCH_PRETOUCH, TESSERA_BENCH_PRETOUCH_BYTES), so the page cache the write fills lies in memory the
+    host backs (bench/peers/native.c pretouch). Returns its seconds, 0 when not asked."""
+    import subprocess
+    binary, size = os.environ.get("TESSERA_BENCH_PRETOUCH"), os.environ.get("TESSERA_BENCH_PRETOUCH_BYTES")
+    if not binary or not size:
+        return 0.0
+    t0 = time.perf_counter()
+    subprocess.run([binary, "pretouch", size], check=True, stdout=subprocess.DEVNULL)
+    return round(time.perf_counter() - t0, 5)
+
+
 def timed(fn):
     with PeakRss() as rss:
         t0 = time.perf_counter()
@@ -96,6 +111,7 @@ def main():
             x = da.random.RandomState(seed).random_sample((n, n), chunks=chunk)
             if op == "zarr-write":
                 compressor = {"none": None, "zstd": numcodecs.Zstd(level=1), "gzip": numcodecs.GZip(level=1)}[codec]
+                out["pretouch_seconds"] = pretouch()
                 _, t = timed(lambda: x.to_zarr(path, compressor=compressor))
                 out.update(t, **sync_all(path))
                 out["expected"] = float(x.sum().compute())
@@ -115,6 +131,7 @@ def main():
         out.update(engine="numpy-1thread", workers=1, numpy=np.__version__)
         if op == "npy-save":
             a = np.random.RandomState(seed).random_sample((n, n))
+            out["pretouch_seconds"] = pretouch()
             _, t = timed(lambda: np.save(path, a))
             out.update(t, **sync_all(path))
             out["expected"] = float(a.sum())

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QUICK_STORAGE, STORAGE_CASES, STORAGE_GROUP } from "../../bench/lib/cases.mjs";
 import { renderMarkdown, storageTargetRows, targetRows } from "../../bench/lib/report.mjs";
-import { checkStorage, fileSystemOf, runStep, storageContext, storageLayout, storageRecord, storageSpaceProblem } from "../../bench/lib/storage.mjs";
+import { checkStorage, fileSystemOf, pretouchEnv, runStep, storageContext, storageLayout, storageRecord, storageSpaceProblem } from "../../bench/lib/storage.mjs";
+import { PRETOUCH_COMM, rssBytes } from "../../bench/lib/measure.mjs";
 import { main, makeJobs, parseArgs, strictFailures, summarize } from "../../bench/run.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -19,7 +20,8 @@ const dist = { dir: join(repo, "dist") };
 test("parseArgs: storage cases only when named ('storage' names all but gzip); --quick has one tiny one", () => {
   const full = parseArgs([]);
   assert.not.ok(STORAGE_CASES.some((c) => full.cases.includes(c)), "gigabytes on disk: never in the default run");
-  assert.equal([full.storageN, full.storageChunk, full.coldReads], [23170, 2048, false]);
+  assert.equal([full.storageN, full.storageChunk, full.coldReads, full.pretouch], [23170, 2048, false, true]);
+  assert.is(parseArgs(["--no-pretouch"]).pretouch, false);
   const st = parseArgs(["--cases", "storage,random_sum", "--storage-n", "4096", "--storage-chunk", "1024", "--storage-dir", "/tmp/x", "--cold-reads"]);
   assert.equal(st.cases, [...STORAGE_GROUP, "random_sum"]);
   assert.equal(STORAGE_CASES.filter((c) => !STORAGE_GROUP.includes(c)), ["zarr_write_gzip", "zarr_read_gzip"], "gzip only by name");
@@ -228,6 +230,36 @@ function pokeDouble(file, offset, value) {
     closeSync(fd);
   }
 }
+
+test("pretouch: every engine's write step pre-touches what it will store + 512 MiB, untimed; none with --no-pretouch; its process is not the engine's RSS", async () => {
+  const env = await pretouchEnv("zarr", 96, 64);
+  if (!env.TESSERA_BENCH_PRETOUCH) return; // no gcc: no engine pre-touches
+  assert.is(env.TESSERA_BENCH_PRETOUCH_BYTES, String(4 * 64 * 64 * 8 + 2 ** 29), "the padded edge chunks too");
+  assert.is((await pretouchEnv("npy", 96, 64)).TESSERA_BENCH_PRETOUCH_BYTES, String(96 * 96 * 8 + 2 ** 29));
+  const base = mkdtempSync(join(os.tmpdir(), "bench-storage-pretouch-"));
+  const spec = { n: 96, chunk: 32, codec: "none", threads: 1 };
+  try {
+    const on = await runStep("tessera", "npy-save", join(base, "a.npy"), spec, { timeout: 120, seed: 1, workers: 1 }, dist);
+    assert.is(on.error, undefined, on.error);
+    assert.ok(on.pretouch_seconds > 0, `pre-touched: ${on.pretouch_seconds} s`);
+    const off = await runStep("tessera", "npy-save", join(base, "b.npy"), spec, { timeout: 120, seed: 1, workers: 1, pretouch: false }, dist);
+    assert.is(off.pretouch_seconds, 0);
+    // a process named as the pre-toucher names itself is left out of a step's RSS; any other is counted
+    const named = join(base, PRETOUCH_COMM);
+    writeFileSync(named, readFileSync("/bin/sleep"), { mode: 0o755 });
+    const helper = spawn(named, ["30"]), other = spawn("/bin/sleep", ["30"]);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      assert.is(rssBytes([helper.pid]), 0);
+      assert.ok(rssBytes([other.pid]) > 0);
+    } finally {
+      helper.kill();
+      other.kill();
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
 
 test("the result check fails on a corrupted file: two Zarr chunks swapped (the same values), a value changed (.npy, the C control)", async () => {
   const base = mkdtempSync(join(os.tmpdir(), "bench-storage-corrupt-"));
